@@ -1,0 +1,1 @@
+"""Readers and writers: trace files (CSV/Parquet) and FHIR R4."""

@@ -1,0 +1,388 @@
+"""Pydantic models of a patient, a prescription and a scenario (contracts.md "Scenario file").
+
+Every numeric field carries its unit in its name and an allowed range. The ranges are the limits of what a
+living adult on hemodialysis can present with (wide on purpose: they reject impossible values such as a
+0 kg weight or a plasma Na of 300 mmol/L, not unusual ones); they are modelling choices unless a source is
+named. A violation raises :class:`crampwatch.errors.InputError` with a one-line message naming the field
+and the allowed range.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from crampwatch.errors import InputError
+
+# BUN (mg/dL) x 0.357 = urea (mmol/L); 1 mmol/L Ca = 4.008 mg/dL (physiology.md unit reminders).
+BUN_MG_DL_PER_UREA_MMOL_L = 1.0 / 0.357
+CA_MG_DL_PER_MMOL_L = 4.008
+
+UfProfileName = Literal["constant", "linear_decreasing", "step"]
+
+#: Typical pre-dialysis values used when a lab is missing (flagged as assumed by ``Labs.resolved``).
+#: Sources: Na 137.9 mmol/L "sodium set point" (physiology.md §4, Trinh 2017); BUN 60–70 mg/dL, albumin
+#: 3.8 g/dL, Hct 33 % and HCO3 21–22 mmol/L are typical HEMO-study / DOPPS pre-dialysis values (modelling
+#: choice within published ranges); K 5.0, Mg 0.9 mmol/L, total Ca 9.0 mg/dL, glucose 110 mg/dL likewise.
+DEFAULT_LABS: dict[str, float] = {
+    "na_mmol_l": 138.0,
+    "k_mmol_l": 5.0,
+    "bun_mg_dl": 65.0,
+    "ca_total_mg_dl": 9.0,
+    "albumin_g_dl": 3.8,
+    "mg_mmol_l": 0.9,
+    "hco3_mmol_l": 22.0,
+    "hct_pct": 33.0,
+    "glucose_mg_dl": 110.0,
+    "aluminium_ug_l": 5.0,
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+
+class Labs(_Strict):
+    """Pre-dialysis laboratory values; each is optional."""
+
+    na_mmol_l: float | None = Field(None, ge=110, le=170, description="plasma sodium, mmol/L")
+    k_mmol_l: float | None = Field(None, ge=1.5, le=9.5, description="plasma potassium, mmol/L")
+    bun_mg_dl: float | None = Field(None, ge=2, le=300, description="blood urea nitrogen, mg/dL")
+    urea_mmol_l: float | None = Field(None, ge=0.7, le=107, description="plasma urea, mmol/L")
+    ca_total_mg_dl: float | None = Field(None, ge=4, le=16, description="total calcium, mg/dL")
+    ica_mmol_l: float | None = Field(None, ge=0.5, le=2.0, description="ionized calcium, mmol/L")
+    albumin_g_dl: float | None = Field(None, ge=1.0, le=6.0, description="serum albumin, g/dL")
+    mg_mmol_l: float | None = Field(None, ge=0.2, le=3.0, description="serum magnesium, mmol/L")
+    hco3_mmol_l: float | None = Field(None, ge=8, le=45, description="serum bicarbonate, mmol/L")
+    hct_pct: float | None = Field(None, ge=15, le=60, description="hematocrit, %")
+    glucose_mg_dl: float | None = Field(None, ge=30, le=1000, description="plasma glucose, mg/dL")
+    aluminium_ug_l: float | None = Field(None, ge=0, le=1000, description="serum aluminium, µg/L")
+
+    def bun(self) -> float | None:
+        """BUN in mg/dL, converted from urea when only urea is given."""
+        if self.bun_mg_dl is not None:
+            return self.bun_mg_dl
+        if self.urea_mmol_l is not None:
+            return self.urea_mmol_l * BUN_MG_DL_PER_UREA_MMOL_L
+        return None
+
+    def resolved(self) -> tuple[dict[str, float], list[str]]:
+        """All labs with defaults filled in, and the names of those that were assumed."""
+        values: dict[str, float] = {}
+        assumed: list[str] = []
+        for name, default in DEFAULT_LABS.items():
+            value = self.bun() if name == "bun_mg_dl" else getattr(self, name)
+            if value is None:
+                values[name] = default
+                assumed.append(name)
+            else:
+                values[name] = float(value)
+        values["ica_mmol_l"] = self.ica_mmol_l if self.ica_mmol_l is not None else estimate_ica_mmol_l(
+            values["ca_total_mg_dl"], values["albumin_g_dl"]
+        )
+        if self.ica_mmol_l is None and self.ca_total_mg_dl is None:
+            assumed.append("ica_mmol_l")
+        values["urea_mmol_l"] = values["bun_mg_dl"] / BUN_MG_DL_PER_UREA_MMOL_L
+        return values, assumed
+
+
+def estimate_ica_mmol_l(ca_total_mg_dl: float, albumin_g_dl: float) -> float:
+    """Ionized Ca estimated from total Ca and albumin.
+
+    About 40 % of plasma Ca is albumin-bound, ~0.8 mg/dL Ca per g/dL albumin (Payne 1973 BMJ correction),
+    and ~10 % is complexed; free = total - 0.8*albumin - 10 % of total (modelling choice built on Payne's
+    binding slope). 9.0 mg/dL with albumin 3.8 g/dL gives 1.26 mmol/L, inside the 1.1–1.3 normal range.
+    """
+    free_mg_dl = 0.9 * ca_total_mg_dl - 0.8 * albumin_g_dl
+    return max(0.4, free_mg_dl / CA_MG_DL_PER_MMOL_L)
+
+
+class Patient(_Strict):
+    """A hemodialysis patient (contracts.md). Weights in kg, height in cm, vintage in months."""
+
+    id: str = Field("P000", min_length=1, max_length=64)
+    sex: Literal["male", "female"]
+    age_years: float = Field(..., ge=18, le=110)
+    height_cm: float = Field(..., ge=120, le=230)
+    pre_weight_kg: float = Field(..., ge=25, le=250)
+    dry_weight_kg: float = Field(..., ge=25, le=250)
+    vintage_months: float = Field(0, ge=0, le=600)
+    diabetes: bool = False
+    peripheral_neuropathy: bool | None = None
+    active_vitamin_d: bool = False
+    labs: Labs = Field(default_factory=Labs)
+    # Optional extensions (not in the minimal contract):
+    access: Literal["fistula", "graft", "catheter"] = "fistula"
+    cramps_outside_sessions: bool | None = None
+    residual_kr_ml_min: float = Field(0.0, ge=0, le=30, description="residual kidney urea clearance, mL/min")
+    previous_post_weight_kg: float | None = Field(None, ge=25, le=250)
+    baroreflex_strength: float = Field(
+        1.0, ge=0.0, le=3.0, description="baroreflex gain relative to a healthy adult (1 = normal)"
+    )
+    refill_capacity: float = Field(
+        1.0, ge=0.1, le=4.0, description="capillary filtration coefficient relative to the typical LpS"
+    )
+    critical_rbv_pct: float | None = Field(None, ge=60, le=100, description="patient's known critical RBV, %")
+
+    @field_validator("peripheral_neuropathy", "cramps_outside_sessions", mode="before")
+    @classmethod
+    def _unknown_is_none(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() in {"unknown", "", "none", "null"}:
+            return None
+        return value
+
+    @model_validator(mode="after")
+    def _weights_consistent(self) -> Patient:
+        if self.pre_weight_kg - self.dry_weight_kg > 12:
+            raise ValueError(
+                "pre_weight_kg: more than 12 kg above dry_weight_kg (allowed interdialytic gain 0–12 kg)"
+            )
+        return self
+
+    @property
+    def idwg_kg(self) -> float:
+        """Interdialytic weight gain: pre-weight minus the previous post-weight (or the dry weight)."""
+        reference = self.previous_post_weight_kg if self.previous_post_weight_kg is not None else self.dry_weight_kg
+        return self.pre_weight_kg - reference
+
+    @property
+    def idwg_pct(self) -> float:
+        return 100.0 * self.idwg_kg / self.dry_weight_kg
+
+
+class Dialysate(_Strict):
+    """Dialysate composition (mmol/L) and temperature (°C). Na may be a time profile."""
+
+    na_mmol_l: float = Field(138.0, ge=120, le=160)
+    na_profile: list[tuple[float, float]] | None = Field(
+        None, description="[[t_min, na_mmol_l], ...], linear interpolation between points"
+    )
+    k_mmol_l: float = Field(2.0, ge=0, le=5)
+    ca_mmol_l: float = Field(1.25, ge=0.5, le=2.5)
+    mg_mmol_l: float = Field(0.5, ge=0.0, le=2.0)
+    hco3_mmol_l: float = Field(35.0, ge=20, le=45)
+    temp_c: float = Field(36.5, ge=33.0, le=39.0)
+
+    @field_validator("na_profile")
+    @classmethod
+    def _check_na_profile(cls, value: list[tuple[float, float]] | None) -> list[tuple[float, float]] | None:
+        if value is None:
+            return None
+        if len(value) < 1:
+            raise ValueError("na_profile: needs at least one [t_min, na_mmol_l] point")
+        times = [p[0] for p in value]
+        if any(t < 0 for t in times) or times != sorted(times):
+            raise ValueError("na_profile: t_min must be >= 0 and increasing")
+        for _, na in value:
+            if not 120 <= na <= 160:
+                raise ValueError(f"na_profile: {na} mmol/L is out of range (allowed 120–160 mmol/L)")
+        return value
+
+
+class Prescription(_Strict):
+    """A dialysis prescription (contracts.md). Flows in mL/min, durations in minutes, volumes in L."""
+
+    duration_min: float = Field(240.0, ge=30, le=600)
+    uf_volume_l: float | None = Field(None, ge=0, le=10)
+    uf_profile: UfProfileName | list[tuple[float, float]] = "constant"
+    qb_ml_min: float = Field(300.0, ge=50, le=600)
+    qd_ml_min: float = Field(500.0, ge=100, le=1000)
+    dialyzer_koa_ml_min: float = Field(1100.0, ge=200, le=2000)
+    dialysate: Dialysate = Field(default_factory=Dialysate)
+    sessions_per_week: int = Field(3, ge=1, le=7)
+
+    @field_validator("uf_profile")
+    @classmethod
+    def _check_uf_profile(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("uf_profile: needs at least one [t_min, fraction_of_mean_rate] point")
+            times = [p[0] for p in value]
+            if any(t < 0 for t in times) or times != sorted(times):
+                raise ValueError("uf_profile: t_min must be >= 0 and increasing")
+            if any(not 0 <= p[1] <= 5 for p in value):
+                raise ValueError("uf_profile: fraction_of_mean_rate out of range (allowed 0–5)")
+            if all(p[1] == 0 for p in value):
+                raise ValueError("uf_profile: all fractions are 0 (allowed 0–5, not all zero)")
+        return value
+
+    def resolved_uf_volume_l(self, patient: Patient) -> float:
+        """The UF goal: ``uf_volume_l`` or, when omitted, pre-weight minus dry weight (never below 0)."""
+        if self.uf_volume_l is not None:
+            return float(self.uf_volume_l)
+        return max(0.0, patient.pre_weight_kg - patient.dry_weight_kg)
+
+    def uf_fraction(self, t_min: np.ndarray) -> np.ndarray:
+        """UF rate as a fraction of the session-mean rate at times ``t_min`` (mean over the session = 1).
+
+        Named profiles (modelling choices following common practice, e.g. Donauer 2000 / Brummelhuis 2009):
+        ``linear_decreasing`` falls linearly from 1.5x to 0.5x the mean rate; ``step`` uses 1.3x, 1.0x, 0.7x
+        over equal thirds. A custom list is piecewise constant from each ``t_min`` on and is rescaled so that
+        the full UF volume is removed in the session.
+        """
+        t = np.asarray(t_min, dtype=float)
+        dur = self.duration_min
+        inside = (t >= 0) & (t < dur)
+        profile = self.uf_profile
+        if profile == "constant":
+            frac = np.ones_like(t)
+        elif profile == "linear_decreasing":
+            frac = 1.5 - t / dur
+        elif profile == "step":
+            frac = np.select([t < dur / 3, t < 2 * dur / 3], [1.3, 1.0], 0.7)
+        else:
+            frac = _piecewise_constant_normalised(profile, dur, t)
+        return np.where(inside, frac, 0.0)
+
+    def dialysate_na_at(self, t_min: np.ndarray) -> np.ndarray:
+        """Dialysate Na (mmol/L) at times ``t_min``."""
+        t = np.asarray(t_min, dtype=float)
+        prof = self.dialysate.na_profile
+        if prof is None:
+            return np.full_like(t, self.dialysate.na_mmol_l)
+        times = np.array([p[0] for p in prof])
+        values = np.array([p[1] for p in prof])
+        return np.interp(t, times, values)
+
+    def mean_dialysate_na(self) -> float:
+        """Time-averaged dialysate Na over the session, mmol/L."""
+        grid = np.linspace(0.0, self.duration_min, 241)
+        return float(np.trapezoid(self.dialysate_na_at(grid), grid) / self.duration_min)
+
+
+def _piecewise_constant_normalised(points: list[tuple[float, float]], dur: float, t: np.ndarray) -> np.ndarray:
+    times = np.array([p[0] for p in points] + [dur])
+    fracs = np.array([p[1] for p in points])
+    times = np.clip(times, 0, dur)
+    if times[0] > 0:  # before the first point the first fraction applies
+        times[0] = 0.0
+    widths = np.diff(times)
+    mean = float(np.sum(widths * fracs) / dur)
+    if mean <= 0:
+        raise InputError("uf_profile: the profile removes no fluid inside the session", "prescription.uf_profile")
+    idx = np.clip(np.searchsorted(times, t, side="right") - 1, 0, len(fracs) - 1)
+    return fracs[idx] / mean
+
+
+class Scenario(_Strict):
+    """A patient and the prescription of one session."""
+
+    patient: Patient
+    prescription: Prescription = Field(default_factory=Prescription)
+
+    @property
+    def uf_volume_l(self) -> float:
+        return self.prescription.resolved_uf_volume_l(self.patient)
+
+    @property
+    def post_weight_kg(self) -> float:
+        """Expected post-dialysis weight, kg."""
+        return self.patient.pre_weight_kg - self.uf_volume_l
+
+
+EVENT_KINDS = (
+    "cramp",
+    "hypotension_symptom",
+    "uf_stopped",
+    "saline_bolus",
+    "hypertonic_bolus",
+    "session_ended_early",
+    "other",
+)
+
+
+class Event(_Strict):
+    """An intradialytic event (contracts.md): minutes from session start, kind, severity 0–10, free text."""
+
+    t_min: float = Field(..., ge=0, le=720)
+    kind: Literal[
+        "cramp", "hypotension_symptom", "uf_stopped", "saline_bolus", "hypertonic_bolus",
+        "session_ended_early", "other",
+    ]
+    severity: float | None = Field(None, ge=0, le=10)
+    note: str = Field("", max_length=2000)
+
+
+# --------------------------------------------------------------------------------------------- parsing
+
+
+def _field_range(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
+    """The allowed range of the field at ``loc`` as text, e.g. 'allowed 25–250'."""
+    current: Any = model
+    info = None
+    for part in loc:
+        if isinstance(part, int) or current is None:
+            continue
+        fields = getattr(current, "model_fields", None)
+        if not fields or part not in fields:
+            current = None
+            continue
+        info = fields[part]
+        annotation = info.annotation
+        nested = [a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type)]
+        current = next((a for a in nested if issubclass(a, BaseModel)), None)
+    if info is None:
+        return ""
+    low = high = None
+    for meta in info.metadata:
+        low = getattr(meta, "ge", low)
+        high = getattr(meta, "le", high)
+    if low is not None and high is not None:
+        return f"allowed {low:g}–{high:g}"
+    return ""
+
+
+def format_validation_error(exc: ValidationError, model: type[BaseModel], prefix: str = "") -> str:
+    """One line naming the first invalid field, the value given and the allowed range."""
+    err = exc.errors()[0]
+    loc = tuple(err.get("loc", ()))
+    field = ".".join(str(p) for p in loc) or model.__name__
+    if prefix:
+        field = f"{prefix}.{field}" if loc else prefix
+    given = err.get("input")
+    msg = str(err.get("msg", "invalid value"))
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    rng = _field_range(model, loc)
+    if err.get("type") == "missing":
+        return f"{field}: required field is missing" + (f" ({rng})" if rng else "")
+    if err.get("type") == "extra_forbidden":
+        return f"{field}: unknown field"
+    given_text = "" if isinstance(given, dict | list) else f" {given!r}"
+    text = f"{field}:{given_text} {msg.rstrip('.')}".replace("\n", " ")
+    if rng and rng not in text:
+        text += f" ({rng})"
+    return text
+
+
+def parse_scenario(data: Any) -> Scenario:
+    """Validate a scenario mapping; raise :class:`InputError` with a one-line message on failure."""
+    if not isinstance(data, dict):
+        raise InputError("scenario: expected a mapping with 'patient' and 'prescription'", "scenario")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        err_loc = tuple(exc.errors()[0].get("loc", ()))
+        raise InputError(format_validation_error(exc, Scenario), ".".join(map(str, err_loc))) from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read a scenario from a JSON or YAML file (contracts.md)."""
+    p = Path(path)
+    text = p.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text) if p.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"scenario file {p.name}: not valid JSON/YAML ({first})", "scenario") from None
+    return parse_scenario(data)
+
+
+def dump_scenario(scenario: Scenario) -> dict[str, Any]:
+    """A JSON-ready mapping of a scenario (round-trips through :func:`parse_scenario`)."""
+    return scenario.model_dump(mode="json", exclude_none=True)

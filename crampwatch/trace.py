@@ -1,0 +1,112 @@
+"""The Trace: time-stamped session signals plus events (design.md "One idea carries the whole system").
+
+A trace comes from the simulator (signals flagged ``simulated``), from recorded data (``measured``) or
+from the simulator filling unmeasured signals of a recorded session (``estimated``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+#: Public signal names (contracts.md) with their unit and meaning.
+SIGNALS: dict[str, str] = {
+    "sbp_mmhg": "systolic blood pressure, mmHg",
+    "dbp_mmhg": "diastolic blood pressure, mmHg",
+    "map_mmhg": "mean arterial pressure, mmHg",
+    "hr_bpm": "heart rate, beats/min",
+    "rbv_pct": "relative blood volume, % of the value at start (100 at t = 0)",
+    "uf_cum_l": "cumulative ultrafiltration volume, L",
+    "uf_rate_ml_h": "ultrafiltration rate, mL/h",
+    "plasma_na_mmol_l": "plasma sodium, mmol/L",
+    "plasma_k_mmol_l": "plasma potassium, mmol/L",
+    "osm_mosm_kg": "plasma osmolality, mOsm/kg",
+    "ica_mmol_l": "plasma ionized calcium, mmol/L",
+    "mg_mmol_l": "plasma magnesium, mmol/L",
+    "hco3_mmol_l": "plasma bicarbonate, mmol/L",
+    "urea_mmol_l": "plasma urea, mmol/L",
+    "brain_urea_mmol_l": "brain-water urea, mmol/L",
+    "dialysate_na_mmol_l": "dialysate sodium, mmol/L",
+    "dialysate_temp_c": "dialysate temperature, °C",
+    "qb_ml_min": "blood pump flow, mL/min",
+    "conductivity_ms_cm": "dialysate conductivity, mS/cm",
+    # Additional model outputs (not required by the contract; simulated or estimated only):
+    "hct_pct": "hematocrit, %",
+    "plasma_volume_l": "plasma volume, L",
+    "interstitial_volume_l": "interstitial volume, L",
+    "intracellular_volume_l": "intracellular volume, L",
+    "refill_ml_min": "net transcapillary refill into plasma (incl. lymph), mL/min",
+    "brain_osm_gradient_mosm_kg": "brain-water minus plasma effective osmolality, mOsm/kg",
+    "total_ca_mmol_l": "plasma total calcium, mmol/L",
+}
+
+SOURCES = ("measured", "simulated", "estimated")
+
+EVENT_COLUMNS = ["t_min", "kind", "severity", "note"]
+
+
+def empty_events() -> pd.DataFrame:
+    """An events table with the contract's columns and no rows."""
+    return pd.DataFrame(
+        {
+            "t_min": pd.Series(dtype=float),
+            "kind": pd.Series(dtype=object),
+            "severity": pd.Series(dtype=float),
+            "note": pd.Series(dtype=object),
+        }
+    )
+
+
+@dataclass
+class Trace:
+    """Signals of one session: ``data`` has ``t_min`` plus any of :data:`SIGNALS` (NaN = not measured).
+
+    ``sources`` maps each signal to ``measured``, ``simulated`` or ``estimated``; ``events`` has columns
+    ``t_min, kind, severity, note``.
+    """
+
+    data: pd.DataFrame
+    events: pd.DataFrame = field(default_factory=empty_events)
+    sources: dict[str, str] = field(default_factory=dict)
+    session_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if "t_min" not in self.data.columns:
+            raise ValueError("Trace.data needs a 't_min' column")
+        for name in self.signals:
+            self.sources.setdefault(name, "measured")
+
+    @property
+    def t_min(self) -> np.ndarray:
+        return self.data["t_min"].to_numpy(dtype=float)
+
+    @property
+    def signals(self) -> list[str]:
+        """Signal columns present with at least one value."""
+        return [c for c in self.data.columns if c in SIGNALS and self.data[c].notna().any()]
+
+    def has(self, name: str) -> bool:
+        return name in self.data.columns and bool(self.data[name].notna().any())
+
+    def signal(self, name: str) -> np.ndarray | None:
+        """Values of ``name`` as a float array aligned with :attr:`t_min`, or ``None`` when absent."""
+        if not self.has(name):
+            return None
+        return self.data[name].to_numpy(dtype=float)
+
+    @property
+    def duration_min(self) -> float:
+        t = self.t_min
+        return float(t[-1] - t[0]) if len(t) else 0.0
+
+    def cramp_times(self) -> np.ndarray:
+        """Times (min) of cramp events."""
+        if self.events.empty:
+            return np.empty(0)
+        return self.events.loc[self.events["kind"] == "cramp", "t_min"].to_numpy(dtype=float)
+
+    def with_events(self, events: pd.DataFrame) -> Trace:
+        """A copy of this trace with ``events`` replacing its events."""
+        return Trace(self.data, events.reset_index(drop=True), dict(self.sources), self.session_id)
