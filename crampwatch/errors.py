@@ -25,7 +25,11 @@ def require_range(field: str, value: float, low: float, high: float, unit: str =
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise InputError(f"{field}: {value!r} is not a number (allowed {low:g}–{high:g} {unit})".rstrip(), field)
+        raise InputError(
+            f"{field}: {value!r} is not a number (allowed {low:g}–{high:g} {unit})".rstrip(), field
+        ) from None
     if not (low <= v <= high):  # also rejects NaN
-        raise InputError(f"{field}: {value!r} is out of range (allowed {low:g}–{high:g} {unit})".rstrip(), field)
+        raise InputError(
+            f"{field}: {value!r} is out of range (allowed {low:g}–{high:g} {unit})".rstrip(), field
+        )
     return v

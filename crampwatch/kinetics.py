@@ -148,7 +148,7 @@ def ekt_v_rate(sp_ktv: ArrayLike, duration_h: ArrayLike, access: str = "fistula"
     Venous catheter: ``sp - 0.47 sp/t + 0.02`` -- widely quoted constants, NOT verified against the primary
     source (physiology.md §2.1); use with caution.
     """
-    sp = np.asarray(_check("sp_ktv", sp_ktv, 0, 10))
+    sp = np.asarray(_check("sp_ktv", sp_ktv, 0, 50))
     t = np.asarray(_check("duration_h", duration_h, 0, 24, "h", low_open=True))
     a = str(access).strip().lower()
     if a in {"fistula", "graft", "arterial", "avf", "avg"}:
@@ -166,7 +166,7 @@ def ekt_v_tattersall(sp_ktv: ArrayLike, duration_min: ArrayLike, tp_min: float =
     Tattersall JE et al. Kidney Int 1996;50:2094. tp ~ 35 min for AV access (36 min in Smye et al. ASAIO J
     1999;45:562), ~22 min for a venous catheter (secondary source).
     """
-    sp = np.asarray(_check("sp_ktv", sp_ktv, 0, 10))
+    sp = np.asarray(_check("sp_ktv", sp_ktv, 0, 50))
     t = np.asarray(_check("duration_min", duration_min, 0, 1440, "min", low_open=True))
     tp = require_range("tp_min", tp_min, 0, 240, "min")
     return _out(sp * t / (t + tp))

@@ -82,8 +82,10 @@ class Labs(_Strict):
                 assumed.append(name)
             else:
                 values[name] = float(value)
-        values["ica_mmol_l"] = self.ica_mmol_l if self.ica_mmol_l is not None else estimate_ica_mmol_l(
-            values["ca_total_mg_dl"], values["albumin_g_dl"]
+        values["ica_mmol_l"] = (
+            self.ica_mmol_l
+            if self.ica_mmol_l is not None
+            else estimate_ica_mmol_l(values["ca_total_mg_dl"], values["albumin_g_dl"])
         )
         if self.ica_mmol_l is None and self.ca_total_mg_dl is None:
             assumed.append("ica_mmol_l")
@@ -128,6 +130,8 @@ class Patient(_Strict):
         1.0, ge=0.1, le=4.0, description="capillary filtration coefficient relative to the typical LpS"
     )
     critical_rbv_pct: float | None = Field(None, ge=60, le=100, description="patient's known critical RBV, %")
+    pre_sbp_mmhg: float | None = Field(None, ge=60, le=260, description="pre-dialysis systolic BP, mmHg")
+    pre_hr_bpm: float | None = Field(None, ge=30, le=180, description="pre-dialysis heart rate, beats/min")
 
     @field_validator("peripheral_neuropathy", "cramps_outside_sessions", mode="before")
     @classmethod
@@ -137,7 +141,7 @@ class Patient(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _weights_consistent(self) -> Patient:
+    def _weights_consistent(self) -> Patient:  # modelling choice: > 12 kg gain is a data-entry error
         if self.pre_weight_kg - self.dry_weight_kg > 12:
             raise ValueError(
                 "pre_weight_kg: more than 12 kg above dry_weight_kg (allowed interdialytic gain 0–12 kg)"
@@ -147,7 +151,9 @@ class Patient(_Strict):
     @property
     def idwg_kg(self) -> float:
         """Interdialytic weight gain: pre-weight minus the previous post-weight (or the dry weight)."""
-        reference = self.previous_post_weight_kg if self.previous_post_weight_kg is not None else self.dry_weight_kg
+        reference = (
+            self.previous_post_weight_kg if self.previous_post_weight_kg is not None else self.dry_weight_kg
+        )
         return self.pre_weight_kg - reference
 
     @property
@@ -255,7 +261,9 @@ class Prescription(_Strict):
         return float(np.trapezoid(self.dialysate_na_at(grid), grid) / self.duration_min)
 
 
-def _piecewise_constant_normalised(points: list[tuple[float, float]], dur: float, t: np.ndarray) -> np.ndarray:
+def _piecewise_constant_normalised(
+    points: list[tuple[float, float]], dur: float, t: np.ndarray
+) -> np.ndarray:
     times = np.array([p[0] for p in points] + [dur])
     fracs = np.array([p[1] for p in points])
     times = np.clip(times, 0, dur)
@@ -264,7 +272,9 @@ def _piecewise_constant_normalised(points: list[tuple[float, float]], dur: float
     widths = np.diff(times)
     mean = float(np.sum(widths * fracs) / dur)
     if mean <= 0:
-        raise InputError("uf_profile: the profile removes no fluid inside the session", "prescription.uf_profile")
+        raise InputError(
+            "uf_profile: the profile removes no fluid inside the session", "prescription.uf_profile"
+        )
     idx = np.clip(np.searchsorted(times, t, side="right") - 1, 0, len(fracs) - 1)
     return fracs[idx] / mean
 
@@ -301,8 +311,13 @@ class Event(_Strict):
 
     t_min: float = Field(..., ge=0, le=720)
     kind: Literal[
-        "cramp", "hypotension_symptom", "uf_stopped", "saline_bolus", "hypertonic_bolus",
-        "session_ended_early", "other",
+        "cramp",
+        "hypotension_symptom",
+        "uf_stopped",
+        "saline_bolus",
+        "hypertonic_bolus",
+        "session_ended_early",
+        "other",
     ]
     severity: float | None = Field(None, ge=0, le=10)
     note: str = Field("", max_length=2000)
@@ -381,6 +396,19 @@ def load_scenario(path: str | Path) -> Scenario:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"scenario file {p.name}: not valid JSON/YAML ({first})", "scenario") from None
     return parse_scenario(data)
+
+
+def as_scenario(
+    scenario_or_patient: Scenario | Patient, prescription: Prescription | None = None
+) -> Scenario:
+    """A :class:`Scenario` from either a scenario or a patient plus a prescription (default prescription)."""
+    if isinstance(scenario_or_patient, Scenario):
+        if prescription is not None:
+            return scenario_or_patient.model_copy(update={"prescription": prescription})
+        return scenario_or_patient
+    if isinstance(scenario_or_patient, Patient):
+        return Scenario(patient=scenario_or_patient, prescription=prescription or Prescription())
+    raise InputError("scenario: expected a Scenario or a Patient (with a Prescription)", "scenario")
 
 
 def dump_scenario(scenario: Scenario) -> dict[str, Any]:

@@ -14,7 +14,13 @@ from crampwatch.model import Event, estimate_ica_mmol_l, load_scenario, parse_sc
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 BASE = {
-    "patient": {"sex": "male", "age_years": 62, "height_cm": 172, "pre_weight_kg": 74.0, "dry_weight_kg": 71.0},
+    "patient": {
+        "sex": "male",
+        "age_years": 62,
+        "height_cm": 172,
+        "pre_weight_kg": 74.0,
+        "dry_weight_kg": 71.0,
+    },
     "prescription": {"duration_min": 240},
 }
 

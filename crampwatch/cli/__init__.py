@@ -1,1 +1,1 @@
-"""Command-line interface: ``crampwatch <command>`` (contracts.md). The full app is :mod:`crampwatch.cli.main`."""
+"""Command-line interface (contracts.md); the full app is :mod:`crampwatch.cli.main`."""

@@ -1,0 +1,60 @@
+"""Time to a recommendation for one patient (target: <= 2 s on 2 cores).
+
+Usage: ``python benchmarks/optimize.py [SCENARIO.yaml ...] [--repeat N]``. Prints, per scenario, the
+wall-clock time (and the process CPU time, which other load on the machine does not inflate) of
+``crampwatch.optimize.optimize`` with the default ensemble (8 plausible patients), the
+number of candidates and simulated sessions, and the best recommendation. The first call also pays for
+imports and is reported separately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from pathlib import Path
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("scenarios", nargs="*", type=Path)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    paths = args.scenarios or sorted(EXAMPLES.glob("*.yaml"))
+
+    t0 = time.perf_counter()
+    from crampwatch.model import load_scenario
+    from crampwatch.optimize import optimize
+
+    first = optimize(load_scenario(paths[0]))
+    print(
+        f"cores: {os.cpu_count()}  first call incl. imports: {time.perf_counter() - t0:.2f} s "
+        f"({first.n_simulations} sessions)"
+    )
+    worst = 0.0
+    for path in paths:
+        sc = load_scenario(path)
+        times, cpu = [], []
+        for _ in range(args.repeat):
+            t, c = time.perf_counter(), time.process_time()
+            res = optimize(sc)
+            times.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
+        med = statistics.median(times)
+        worst = max(worst, med)
+        best = res.recommendations[0] if res.recommendations else None
+        summary = "; ".join(best.changes) if best else f"infeasible: {res.infeasible}"
+        risk = f"risk {res.current.risk:.2f} -> {best.outcome.risk:.2f}" if best else ""
+        print(
+            f"{path.stem:24s} median {med:5.2f} s  (min {min(times):.2f}, "
+            f"CPU {statistics.median(cpu):.2f} s)  candidates {res.n_candidates:4d}  "
+            f"sessions {res.n_simulations:4d}  {risk}  [{summary}]"
+        )
+    print(f"worst median time to a recommendation: {worst:.2f} s (target <= 2 s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,328 @@
+"""``assess``: rank the cramp mechanisms of one session into an :class:`Assessment`.
+
+Missing signals are reported; with ``fill_missing`` the simulator (``crampwatch.simulate``) fills the
+signals the findings use, flagged ``estimated``, and the confidence of findings that rely on them drops.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crampwatch.causes import calcium, hypovolemia, neurologic, osmotic
+from crampwatch.causes.common import SessionInput
+from crampwatch.causes.features import build_context
+from crampwatch.causes.findings import Assessment, Finding
+from crampwatch.causes.scoring import evaluate, overall_risk
+from crampwatch.errors import InputError
+from crampwatch.model import EVENT_KINDS, Scenario
+from crampwatch.trace import Trace, empty_events
+
+#: Signals the findings use; the ones the simulator may fill when absent.
+KEY_SIGNALS: tuple[str, ...] = (
+    "rbv_pct",
+    "sbp_mmhg",
+    "dbp_mmhg",
+    "plasma_na_mmol_l",
+    "osm_mosm_kg",
+    "ica_mmol_l",
+    "mg_mmol_l",
+    "hco3_mmol_l",
+    "urea_mmol_l",
+    "brain_urea_mmol_l",
+    "brain_osm_gradient_mosm_kg",
+)
+#: Signals read together with plasma urea (effective osmolality = osm - urea; brain-plasma urea gradient):
+#: not estimated when urea itself is recorded.
+PAIRED_WITH_UREA = ("osm_mosm_kg", "brain_urea_mmol_l")
+#: Signals whose absence is reported (the core clinical set; the others are model-only).
+REPORTED_SIGNALS: tuple[str, ...] = (
+    "rbv_pct",
+    "sbp_mmhg",
+    "uf_cum_l",
+    "plasma_na_mmol_l",
+    "ica_mmol_l",
+    "mg_mmol_l",
+    "hco3_mmol_l",
+    "urea_mmol_l",
+)
+#: Weight of a score computed with simulator-estimated signals against the score without them (modelling
+#: choice: estimated signals count, but less than recorded ones).
+ESTIMATED_WEIGHT = 0.6
+#: Urea nitrogen generation used only for the weekly standard Kt/V (modelling choice, ~5.5 mg/min; the
+#: standard Kt/V from eKt/V does not depend on it).
+WEEKLY_GENERATION_MG_DAY = 8000.0
+
+
+def _normalise_events(events: Any, trace: Trace) -> pd.DataFrame:
+    if events is None:
+        return trace.events if trace.events is not None else empty_events()
+    if isinstance(events, pd.DataFrame):
+        df = events
+    else:
+        rows = [e.model_dump() if hasattr(e, "model_dump") else dict(e) for e in events]
+        df = pd.DataFrame(rows) if rows else empty_events()
+    if "t_min" not in df.columns or "kind" not in df.columns:
+        raise InputError("events: need columns t_min and kind", "events")
+    bad = ~df["kind"].isin(EVENT_KINDS)
+    if bad.any():
+        raise InputError(
+            f"events.kind: {df.loc[bad, 'kind'].iloc[0]!r} is not one of {', '.join(EVENT_KINDS)}",
+            "events.kind",
+        )
+    return df
+
+
+def _simulate(scenario: Scenario) -> Trace | None:
+    try:
+        module = importlib.import_module("crampwatch.simulate")
+    except ImportError:
+        return None
+    result = module.simulate(scenario)
+    return result if isinstance(result, Trace) else None
+
+
+def _fill(
+    trace: Trace, scenario: Scenario, status: dict[str, str], notes: list[str]
+) -> tuple[np.ndarray, dict]:
+    """Time grid and signal rows, with missing key signals filled from the simulator (``estimated``)."""
+    data = trace.data
+    t = data["t_min"].to_numpy(dtype=float)
+    sig = {name: data[name].to_numpy(dtype=float) for name in trace.signals}
+    missing = [s for s in KEY_SIGNALS if status.get(s, "missing") == "missing"]
+    if not missing:
+        return t, sig
+    try:
+        sim = _simulate(scenario)
+    except Exception as exc:  # the simulator may reject an unusual scenario; say so and go on
+        notes.append(f"simulator fill-in failed ({type(exc).__name__}: {exc}); missing signals left empty")
+        return t, sig
+    if sim is None:
+        notes.append("simulator not available: missing signals were not estimated")
+        return t, sig
+    ts = sim.t_min
+    if len(t) < 10:  # too sparse a record: analyse on the union of recorded and simulated times
+        grid = np.union1d(t, ts)
+        sig = {k: _place(t, v, grid) for k, v in sig.items()}
+        t = grid
+    urea_recorded = status.get("urea_mmol_l", "missing") != "missing"
+    for name in missing:
+        if urea_recorded and name in PAIRED_WITH_UREA:
+            continue  # a simulated value minus a recorded urea would mix two sources
+        values = sim.signal(name)
+        if values is None:
+            continue
+        ok = ~np.isnan(values)
+        if ok.sum() < 2:
+            continue
+        sig[name] = np.interp(t, ts[ok], values[ok], left=np.nan, right=np.nan)
+        status[name] = "estimated"
+    return t, sig
+
+
+def filled_trace(trace: Trace, scenario: Scenario) -> tuple[Trace, list[str]]:
+    """``trace`` with the missing key signals estimated by the simulator (``estimated``), and notes."""
+    status = {name: trace.sources.get(name, "measured") for name in trace.signals}
+    notes: list[str] = []
+    t, sig = _fill(trace, scenario, status, notes)
+    data = pd.DataFrame({"t_min": t, **sig})
+    sources = {k: v for k, v in status.items() if k in sig}
+    return Trace(data, trace.events, sources, trace.session_id), notes
+
+
+def _place(t: np.ndarray, v: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    out = np.full(grid.shape, np.nan)
+    out[np.searchsorted(grid, t)] = v
+    return out
+
+
+def _history_sp_ktv(history: Sequence[Any] | None) -> list[float]:
+    values: list[float] = []
+    for item in history or []:
+        metrics = (
+            item.metrics
+            if isinstance(item, Assessment)
+            else (item.get("metrics", item) if isinstance(item, dict) else None)
+        )
+        if metrics is None:
+            continue
+        value = metrics.get("sp_ktv")
+        if value is not None and math.isfinite(float(value)) and not metrics.get("sp_ktv_estimated", False):
+            values.append(float(value))
+    return values
+
+
+def _weekly_std_ktv(scenario: Scenario, v_l: float) -> float | None:
+    try:
+        weekly = importlib.import_module("crampwatch.weekly")
+    except ImportError:
+        return None
+    rx = scenario.prescription
+    days = {2: ("mon", "thu"), 3: ("mon", "wed", "fri"), 4: ("mon", "tue", "thu", "sat")}.get(
+        rx.sessions_per_week
+    )
+    if days is None:
+        return None
+    labs, _ = scenario.patient.labs.resolved()
+    try:
+        res = weekly.simulate_week(
+            duration_h=rx.duration_min / 60.0,
+            qb_ml_min=rx.qb_ml_min,
+            qd_ml_min=rx.qd_ml_min,
+            koa_ml_min=rx.dialyzer_koa_ml_min,
+            hct_pct=labs["hct_pct"],
+            generation_mg_day=WEEKLY_GENERATION_MG_DAY,
+            v_l=v_l,
+            kr_ml_min=scenario.patient.residual_kr_ml_min,
+            days=days,
+            access=scenario.patient.access,
+        )
+    except (InputError, ValueError, ArithmeticError):
+        return None
+    value = float(res.std_ktv)
+    return value if math.isfinite(value) else None
+
+
+def assess(
+    trace: Trace,
+    scenario: Scenario,
+    *,
+    events: pd.DataFrame | Sequence[Any] | None = None,
+    history: Sequence[Any] | None = None,
+    fill_missing: bool = True,
+) -> Assessment:
+    """Ranked cramp mechanisms of one session.
+
+    ``events`` replaces the trace's events (DataFrame or list of :class:`crampwatch.model.Event`);
+    ``history`` holds previous Assessments (or their dicts) of the same patient, used for recurrent
+    underdialysis; ``fill_missing`` lets the simulator estimate missing signals (flagged ``estimated``).
+    """
+    if not isinstance(trace, Trace):
+        raise InputError("trace: expected a crampwatch.trace.Trace", "trace")
+    ev_df = _normalise_events(events, trace)
+    data = trace.data
+    t_raw = pd.to_numeric(data["t_min"], errors="coerce")
+    if t_raw.isna().any() or not t_raw.is_monotonic_increasing:
+        bad = int(t_raw.isna().sum())
+        data = data.loc[t_raw.notna()].assign(t_min=t_raw[t_raw.notna()]).sort_values("t_min", kind="stable")
+        trace = Trace(data.reset_index(drop=True), trace.events, dict(trace.sources), trace.session_id)
+        unsorted_note = "rows sorted by t_min" + (f"; {bad} rows without t_min ignored" if bad else "")
+    else:
+        unsorted_note = ""
+    status = {name: trace.sources.get(name, "measured") for name in trace.signals}
+    notes: list[str] = [unsorted_note] if unsorted_note else []
+    if trace.data.empty:
+        notes.append("the trace has no rows: every signal is missing")
+    if fill_missing:
+        t, sig = _fill(trace, scenario, status, notes)
+    else:
+        t = trace.data["t_min"].to_numpy(dtype=float)
+        sig = {name: trace.data[name].to_numpy(dtype=float) for name in trace.signals}
+    ctx = build_context([scenario])
+    common = {
+        "history_sp_ktv": _history_sp_ktv(history),
+        "std_ktv": _weekly_std_ktv(scenario, float(ctx.watson_v_l[0])),
+    }
+    findings, E, si = _findings(t, sig, ctx, scenario, status, ev_df, common)
+    if any(v == "estimated" for v in status.values()):
+        # estimated signals are weaker evidence than recorded ones: blend with the score obtained without them
+        bare = {k: v for k, v in sig.items() if status.get(k) != "estimated"}
+        bare_findings, _, _ = _findings(t, bare, ctx, scenario, status, ev_df, common)
+        bare_score = {f.cause: f.score for f in bare_findings}
+        for f in findings:
+            f.score = ESTIMATED_WEIGHT * f.score + (1.0 - ESTIMATED_WEIGHT) * bare_score[f.cause]
+    scores = {f.cause: np.array([f.score]) for f in findings}
+    risk = float(overall_risk(scores)[0])
+    metrics = _metrics(E, si)
+    missing = [s for s in REPORTED_SIGNALS if status.get(s, "missing") == "missing"]
+    estimated = sorted(s for s, v in status.items() if v == "estimated")
+    return Assessment(
+        session_id=str(trace.session_id or scenario.patient.id),
+        overall_risk=risk,
+        causes=findings,
+        metrics=metrics,
+        missing_signals=missing,
+        estimated_signals=estimated,
+        data_quality=notes,
+        idh_risk=float(E.scores["idh_risk"][0]),
+    )
+
+
+def _findings(
+    t: np.ndarray,
+    sig: dict[str, np.ndarray],
+    ctx: Any,
+    scenario: Scenario,
+    status: dict[str, str],
+    ev_df: pd.DataFrame,
+    common: dict[str, Any],
+) -> tuple[list[Finding], Any, SessionInput]:
+    """The eight findings of one session from its signals."""
+    E = evaluate(t, {k: v[None, :] for k, v in sig.items()}, ctx)
+    si = SessionInput(
+        i=0,
+        features=E.features,
+        ctx=ctx,
+        parts=E.parts["hypovolemia"],
+        scores=E.scores,
+        scenario=scenario,
+        signal_status=status,
+        events=ev_df,
+        extra={
+            "ca_parts": E.parts["hypocalcemia"],
+            "mg_parts": E.parts["hypomagnesemia"],
+            "dds_parts": E.parts["disequilibrium"],
+            "neuro_parts": E.parts["neuropathy"],
+            "under_parts": E.parts["underdialysis"],
+            **common,
+        },
+    )
+    findings: list[Finding] = [hypovolemia.finding(si)]
+    si_osm = SessionInput(**{**si.__dict__, "parts": E.parts["osmotic"]})
+    findings.append(osmotic.finding(si_osm))
+    findings += [
+        calcium.ca_finding(si),
+        calcium.mg_finding(si),
+        neurologic.dds_finding(si),
+        neurologic.enc_finding(si),
+        neurologic.neuro_finding(si),
+        neurologic.under_finding(si),
+    ]
+    return findings, E, si
+
+
+def _metrics(E: Any, si: SessionInput) -> dict[str, Any]:
+    f = si.f
+    under = E.parts["underdialysis"]
+    dds = E.parts["disequilibrium"]
+    return {
+        "uf_rate_ml_kg_h": f("ufr_ml_kg_h"),
+        "uf_rate_ml_h": f("ufr_ml_h"),
+        "uf_total_l": f("uf_total_l"),
+        "post_weight_kg": f("post_weight_kg"),
+        "idwg_kg": si.c("idwg_kg"),
+        "sp_ktv": float(under["sp_ktv"][0]),
+        "sp_ktv_estimated": not bool(under["measured"][0]),
+        "urr_pct": float(dds["urr_used"][0]),
+        "urr_estimated": not math.isfinite(f("urr_pct")),
+        "std_ktv": si.extra.get("std_ktv"),
+        "na_gradient_mmol_l": f("na_gradient"),
+        "dialysate_na_mmol_l": f("dialysate_na"),
+        "plasma_na_fall_mmol_l": f("na_fall"),
+        "effective_osm_fall_mosm_kg": f("eff_osm_fall"),
+        "rbv_min_pct": f("rbv_min"),
+        "rbv_slope_pct_h": f("rbv_slope_pct_h"),
+        "refill_fraction": f("refill_fraction"),
+        "sbp_pre_mmhg": f("sbp_pre"),
+        "sbp_nadir_mmhg": f("sbp_nadir"),
+        "ica_min_mmol_l": f("ica_min"),
+        "mg_min_mmol_l": f("mg_min"),
+        "hco3_max_mmol_l": f("hco3_max"),
+        "idh_risk": float(E.scores["idh_risk"][0]),
+        "n_cramps": int(len(si.cramp_times())),
+    }

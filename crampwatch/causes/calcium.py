@@ -1,0 +1,278 @@
+"""Hypocalcemia and hypomagnesemia: low dialysate Ca/Mg, low pre-dialysis values, falling ionized Ca/Mg,
+and alkalosis (bicarbonate binds more Ca to albumin and lowers ionized Ca; Physiol Rep 2021 PMC8582296).
+
+Hypocalcemia parts: ``dialysate`` Ca below 1.5 (mild) and 1.25 mmol/L (KDIGO 2017 range 1.25-1.50; more
+cramps at 1.5 than 1.75, IJKD); ``pre`` ionized Ca < 1.1 mmol/L or corrected total Ca < 8.4 mg/dL (KDOQI
+2003; Payne 1973 albumin correction); ``trajectory`` ionized Ca falling below 1.1, or by > 0.1 mmol/L
+to a value below 1.2; ``alkalosis`` pre HCO3 > 24 (Akkabut 2021, OR 5.6), intradialytic HCO3 > 30 or
+dialysate HCO3 >= 38. The sum is raised by 20 % without active vitamin D and 10 % in the first year
+(susceptibility, modelling choice).
+Hypomagnesemia parts: dialysate Mg <= 0.375 mmol/L (Lynch 2014), serum Mg < 0.7 before or during the session.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from crampwatch.causes.common import SessionInput, confidence, ev, fmt, noisy_or, ramp
+from crampwatch.causes.features import Context, Features
+from crampwatch.causes.findings import Finding, Recommendation
+from crampwatch.causes.thresholds import th
+
+HYPOCALCEMIA = "hypocalcemia"
+HYPOMAGNESEMIA = "hypomagnesemia"
+
+#: Payne RB et al. BMJ 1973: corrected Ca (mg/dL) = Ca + 0.8 (4 - albumin g/dL).
+PAYNE_SLOPE_MG_DL_PER_G_DL = 0.8
+
+
+def corrected_ca_mg_dl(ca_total_mg_dl: np.ndarray, albumin_g_dl: np.ndarray) -> np.ndarray:
+    """Albumin-corrected total calcium (Payne 1973)."""
+    return ca_total_mg_dl + PAYNE_SLOPE_MG_DL_PER_G_DL * (4.0 - albumin_g_dl)
+
+
+def ca_parts(F: Features, C: Context) -> dict[str, np.ndarray]:
+    d_ca = C.dialysate_ca_mmol_l
+    ref, low = th("dialysate_ca_reference_mmol_l"), th("dialysate_ca_low_mmol_l")
+    dialysate = 0.1 * ramp(ref - d_ca, 0.0, ref - low) + 0.45 * ramp(low - d_ca, 0.0, 0.25)
+    ica_pre = np.where(np.isnan(F["ica_pre"]), C.labs["ica_mmol_l"], F["ica_pre"])
+    ica_assumed = np.isnan(F["ica_pre"]) & C.lab_assumed["ica_mmol_l"]
+    corr = corrected_ca_mg_dl(C.labs["ca_total_mg_dl"], C.labs["albumin_g_dl"])
+    corr_part = np.where(
+        C.lab_assumed["ca_total_mg_dl"], 0.0, ramp(th("corrected_ca_low_mg_dl") - corr, 0.0, 1.0)
+    )
+    pre = 0.4 * np.maximum(ramp(th("ica_low_mmol_l") - ica_pre, 0.0, 0.15), corr_part)
+    pre = np.where(ica_assumed, 0.5 * pre, pre)
+    ica_fall = F["ica_pre"] - F["ica_min"]
+    trajectory = np.maximum(
+        0.8 * ramp(th("ica_low_mmol_l") - F["ica_min"], 0.0, th("ica_low_mmol_l") - th("ica_severe_mmol_l")),
+        0.5
+        * ramp(ica_fall, th("ica_fall_mmol_l"), 2.5 * th("ica_fall_mmol_l"))
+        * ramp(
+            th("ica_fall_relevant_mmol_l") - F["ica_min"],
+            0.0,
+            th("ica_fall_relevant_mmol_l") - th("ica_low_mmol_l"),
+        ),
+    )
+    hco3_pre = np.where(C.lab_assumed["hco3_mmol_l"], np.nan, C.labs["hco3_mmol_l"])
+    alkalosis = 0.35 * np.maximum.reduce(
+        [
+            ramp(hco3_pre, th("hco3_high_pre_mmol_l"), th("hco3_high_pre_mmol_l") + 4.0),
+            ramp(F["hco3_max"], th("hco3_alkalosis_mmol_l"), th("hco3_alkalosis_mmol_l") + 4.0),
+            0.6
+            * ramp(
+                C.dialysate_hco3_mmol_l,
+                th("dialysate_hco3_high_mmol_l"),
+                th("dialysate_hco3_high_mmol_l") + 4,
+            ),
+        ]
+    )
+    susceptibility = 1.0 + 0.2 * (~C.active_vitamin_d) + 0.1 * (C.vintage_months < th("early_vintage_months"))
+    return {
+        "dialysate": dialysate,
+        "pre": pre,
+        "trajectory": trajectory,
+        "alkalosis": alkalosis,
+        "susceptibility": susceptibility,
+        "corrected_ca": corr,
+        "ica_pre_used": ica_pre,
+    }
+
+
+def ca_score(P: dict[str, np.ndarray]) -> np.ndarray:
+    base = noisy_or(P["dialysate"], P["pre"], P["trajectory"], P["alkalosis"])
+    return np.minimum(1.0, base * P["susceptibility"])
+
+
+def mg_parts(F: Features, C: Context) -> dict[str, np.ndarray]:
+    d_mg = C.dialysate_mg_mmol_l
+    ref, low = th("dialysate_mg_reference_mmol_l"), th("dialysate_mg_low_mmol_l")
+    dialysate = 0.25 * ramp(ref - d_mg, 0.0, ref - low) + 0.3 * ramp(low - d_mg, 0.0, 0.125)
+    mg_pre = np.where(np.isnan(F["mg_pre"]), C.labs["mg_mmol_l"], F["mg_pre"])
+    pre = 0.4 * ramp(th("mg_low_mmol_l") - mg_pre, 0.0, 0.15)
+    pre = np.where(np.isnan(F["mg_pre"]) & C.lab_assumed["mg_mmol_l"], 0.5 * pre, pre)
+    trajectory = 0.6 * ramp(th("mg_low_mmol_l") - F["mg_min"], 0.0, 0.15)
+    return {"dialysate": dialysate, "pre": pre, "trajectory": trajectory, "mg_pre_used": mg_pre}
+
+
+def mg_score(P: dict[str, np.ndarray]) -> np.ndarray:
+    return noisy_or(P["dialysate"], P["pre"], P["trajectory"])
+
+
+def ca_finding(si: SessionInput) -> Finding:
+    P = si.extra["ca_parts"]
+    i = si.i
+    s = float(si.scores[HYPOCALCEMIA][i])
+    d_ca = si.c("dialysate_ca_mmol_l")
+    ica_from_sig = np.isfinite(si.f("ica_pre"))
+    evidence = [
+        ev("dialysate_ca_mmol_l", d_ca, "dialysate_ca_low_mmol_l"),
+        ev(
+            "ica_mmol_l",
+            float(P["ica_pre_used"][i]),
+            "ica_low_mmol_l",
+            t_min=0.0 if ica_from_sig else None,
+            estimated=(not ica_from_sig and si.lab_assumed("ica_mmol_l")) or si.estimated("ica_mmol_l"),
+            note="pre-dialysis" + ("" if ica_from_sig else " (lab / estimated from total Ca and albumin)"),
+        ),
+        ev(
+            "corrected_ca_mg_dl",
+            float(P["corrected_ca"][i]),
+            "corrected_ca_low_mg_dl",
+            estimated=si.lab_assumed("ca_total_mg_dl"),
+            note="Payne 1973 albumin correction",
+        ),
+    ]
+    if np.isfinite(si.f("ica_min")):
+        evidence.append(
+            ev(
+                "ica_mmol_l",
+                si.f("ica_min"),
+                "ica_low_mmol_l",
+                t_min=si.f("ica_min_t"),
+                estimated=si.estimated("ica_mmol_l"),
+                note="intradialytic minimum",
+            )
+        )
+    evidence.append(
+        ev(
+            "hco3_mmol_l",
+            si.lab("hco3_mmol_l"),
+            "hco3_high_pre_mmol_l",
+            estimated=si.lab_assumed("hco3_mmol_l"),
+            note="pre-dialysis",
+        )
+    )
+    if np.isfinite(si.f("hco3_max")):
+        evidence.append(
+            ev(
+                "hco3_mmol_l",
+                si.f("hco3_max"),
+                "hco3_alkalosis_mmol_l",
+                t_min=si.f("hco3_max_t"),
+                estimated=si.estimated("hco3_mmol_l"),
+                note="intradialytic maximum",
+            )
+        )
+    evidence.append(ev("dialysate_hco3_mmol_l", si.c("dialysate_hco3_mmol_l"), "dialysate_hco3_high_mmol_l"))
+    evidence.append(ev("active_vitamin_d", bool(si.ctx.active_vitamin_d[i]), None, threshold=True))
+    evidence.append(ev("vintage_months", si.c("vintage_months"), "early_vintage_months"))
+    lab_status = "estimated" if si.lab_assumed("ica_mmol_l") else "measured"
+    conf = confidence([si.status("ica_mmol_l"), lab_status, si.status("hco3_mmol_l")], [1.0, 1.0, 0.5])
+    bits = []
+    if P["dialysate"][i] > 0:
+        bits.append(f"the dialysis fluid calcium was {fmt(d_ca, 2)} mmol/L")
+    if P["pre"][i] > 0:
+        bits.append("your calcium was already low before dialysis")
+    if P["trajectory"][i] > 0:
+        bits.append(f"ionized calcium fell to {fmt(si.f('ica_min'), 2)} mmol/L")
+    if P["alkalosis"][i] > 0:
+        bits.append("bicarbonate was high, which binds calcium and lowers its free form")
+    if bits and not si.ctx.active_vitamin_d[i]:
+        bits.append("you receive no active vitamin D")
+    if bits:
+        expl = (
+            "Nerves and muscles become irritable when free (ionized) calcium is low. In this session "
+            + "; ".join(bits)
+            + "."
+        )
+    else:
+        expl = (
+            "Calcium in the blood and in the dialysis fluid was adequate, so low calcium is an unlikely "
+            "cause of cramps in this session."
+        )
+    recs = []
+    if s > 0.15:
+        if d_ca < th("dialysate_ca_reference_mmol_l"):
+            recs.append(
+                Recommendation(
+                    f"Raise dialysate Ca from {fmt(d_ca, 2)} to 1.5 mmol/L (check PTH and Ca balance)",
+                    "IJKD study 1.75 -> 1.5 mmol/L (more IDH and cramps with lower Ca); KDIGO CKD-MBD 2017 "
+                    "(1.25-1.50 mmol/L); Goldenstein 2018 PLoS One (Ca mass transfer by dialysate Ca)",
+                )
+            )
+        if P["alkalosis"][i] > 0:
+            recs.append(
+                Recommendation(
+                    "Lower dialysate bicarbonate (e.g. 32 mmol/L) to limit intradialytic alkalosis",
+                    "Akkabut 2021 (high serum bicarbonate: cramp OR 5.6); Physiol Rep 2021 PMC8582296",
+                )
+            )
+        if not si.ctx.active_vitamin_d[i]:
+            recs.append(
+                Recommendation(
+                    "Check 25-OH vitamin D and PTH; consider active vitamin D if indicated",
+                    "KDIGO CKD-MBD 2017",
+                )
+            )
+        recs.append(
+            Recommendation(
+                "Measure ionized Ca before and after dialysis",
+                "normal ionized Ca 1.1-1.3 mmol/L; Payne 1973 correction is approximate",
+            )
+        )
+    missing = ["ica_mmol_l"] if si.status("ica_mmol_l") == "missing" else []
+    return Finding(HYPOCALCEMIA, s, conf, evidence, expl, recs, missing)
+
+
+def mg_finding(si: SessionInput) -> Finding:
+    P = si.extra["mg_parts"]
+    i = si.i
+    s = float(si.scores[HYPOMAGNESEMIA][i])
+    d_mg = si.c("dialysate_mg_mmol_l")
+    mg_from_sig = np.isfinite(si.f("mg_pre"))
+    evidence = [
+        ev("dialysate_mg_mmol_l", d_mg, "dialysate_mg_low_mmol_l"),
+        ev(
+            "mg_mmol_l",
+            float(P["mg_pre_used"][i]),
+            "mg_low_mmol_l",
+            t_min=0.0 if mg_from_sig else None,
+            estimated=(not mg_from_sig and si.lab_assumed("mg_mmol_l")) or si.estimated("mg_mmol_l"),
+            note="pre-dialysis",
+        ),
+    ]
+    if np.isfinite(si.f("mg_min")):
+        evidence.append(
+            ev(
+                "mg_mmol_l",
+                si.f("mg_min"),
+                "mg_low_mmol_l",
+                t_min=si.f("mg_min_t"),
+                estimated=si.estimated("mg_mmol_l"),
+                note="intradialytic minimum",
+            )
+        )
+    lab_status = "estimated" if si.lab_assumed("mg_mmol_l") else "measured"
+    conf = confidence([si.status("mg_mmol_l"), lab_status], [1.0, 1.0])
+    bits = []
+    if P["dialysate"][i] > 0:
+        bits.append(f"the dialysis fluid magnesium was {fmt(d_mg, 3)} mmol/L")
+    if P["pre"][i] > 0:
+        bits.append(f"blood magnesium was {fmt(float(P['mg_pre_used'][i]), 2)} mmol/L before dialysis")
+    if P["trajectory"][i] > 0:
+        bits.append(f"blood magnesium fell to {fmt(si.f('mg_min'), 2)} mmol/L")
+    if bits:
+        expl = (
+            "Low magnesium makes nerves and muscles more excitable. In this session " + "; ".join(bits) + "."
+        )
+    else:
+        expl = (
+            "Magnesium in the blood and the dialysis fluid was adequate, so low magnesium is an unlikely "
+            "cause of cramps in this session."
+        )
+    recs = []
+    if s > 0.15:
+        recs.append(
+            Recommendation(
+                "Raise dialysate Mg to 0.5 mmol/L (or more if serum Mg stays low)",
+                "Lynch 2014 Adv Nephrol (0.375 -> 0.5 mmol/L: cramps 77 -> 56 % of patients; "
+                "early termination "
+                "23 -> 0 %)",
+            )
+        )
+        recs.append(
+            Recommendation("Measure serum Mg before and after dialysis", "normal serum Mg >= 0.7 mmol/L")
+        )
+    missing = ["mg_mmol_l"] if si.status("mg_mmol_l") == "missing" else []
+    return Finding(HYPOMAGNESEMIA, s, conf, evidence, expl, recs, missing)

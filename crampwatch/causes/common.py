@@ -1,0 +1,125 @@
+"""Shared pieces of the cause modules: score ramps, noisy-OR, and the per-session input of a finding.
+
+Scores are built from linear ramps between a cited threshold and a point where the evidence counts fully,
+weighted per part and combined by noisy-OR. The ramp widths and part weights are modelling choices (no
+source gives them); the thresholds the ramps start from are in :mod:`crampwatch.causes.thresholds`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crampwatch.causes.features import Context, Features
+from crampwatch.causes.findings import Confidence, Evidence
+from crampwatch.causes.thresholds import THRESHOLDS
+from crampwatch.model import Scenario
+
+
+def ramp(x: np.ndarray | float, lo: float | np.ndarray, hi: float | np.ndarray) -> np.ndarray:
+    """0 below ``lo``, 1 above ``hi``, linear between; NaN (no evidence) gives 0."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (np.asarray(x, dtype=float) - lo) / (np.asarray(hi, dtype=float) - lo)
+    return np.nan_to_num(np.clip(r, 0.0, 1.0), nan=0.0)
+
+
+def noisy_or(*parts: np.ndarray) -> np.ndarray:
+    """``1 - prod(1 - p)``: the chance that at least one independent piece of evidence holds."""
+    out = np.zeros_like(np.asarray(parts[0], dtype=float))
+    for p in parts:
+        out = 1.0 - (1.0 - out) * (1.0 - np.clip(p, 0.0, 1.0))
+    return out
+
+
+@dataclass
+class SessionInput:
+    """Everything a finding builder needs for one session (index ``i`` of a batch)."""
+
+    i: int
+    features: Features
+    ctx: Context
+    parts: dict[str, np.ndarray]
+    scores: dict[str, np.ndarray]
+    scenario: Scenario
+    signal_status: dict[str, str]  # signal -> measured | simulated | estimated | missing
+    events: pd.DataFrame = field(default_factory=pd.DataFrame)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def f(self, name: str) -> float:
+        """Feature ``name`` of this session (NaN when absent)."""
+        return float(self.features.values[name][self.i])
+
+    def p(self, name: str) -> float:
+        """Sub-score ``name`` of this session."""
+        return float(self.parts[name][self.i])
+
+    def c(self, name: str) -> float:
+        value = getattr(self.ctx, name)[self.i]
+        return float(value)
+
+    def lab(self, name: str) -> float:
+        return float(self.ctx.labs[name][self.i])
+
+    def lab_assumed(self, name: str) -> bool:
+        return bool(self.ctx.lab_assumed[name][self.i])
+
+    def status(self, signal: str) -> str:
+        return self.signal_status.get(signal, "missing")
+
+    def estimated(self, signal: str) -> bool:
+        return self.status(signal) == "estimated"
+
+    def cramp_times(self) -> np.ndarray:
+        if self.events is None or self.events.empty:
+            return np.empty(0)
+        ev = self.events
+        return ev.loc[ev["kind"] == "cramp", "t_min"].to_numpy(dtype=float)
+
+
+def ev(
+    signal: str,
+    value: float | str | None,
+    threshold_name: str | None,
+    *,
+    t_min: float | None = None,
+    estimated: bool = False,
+    note: str = "",
+    threshold: float | str | None = None,
+) -> Evidence:
+    """Evidence comparing ``value`` with the named threshold (its value and source from the table)."""
+    if threshold_name is not None:
+        th = THRESHOLDS[threshold_name]
+        thr: float | str | None = th.value if threshold is None else threshold
+        source = th.source
+    else:
+        thr, source = threshold, "patient record"
+    if isinstance(value, float) and not math.isfinite(value):
+        value = None
+    if t_min is not None and not math.isfinite(t_min):
+        t_min = None
+    return Evidence(signal, value, thr, source, t_min, estimated, note)
+
+
+def confidence(statuses: list[str], weights: list[float] | None = None) -> Confidence:
+    """High when every key input is measured/simulated, moderate when some are estimated or one is missing,
+    low when most are missing (modelling choice)."""
+    w = weights or [1.0] * len(statuses)
+    total = sum(w)
+    missing = sum(wi for s, wi in zip(statuses, w, strict=True) if s == "missing") / total
+    estimated = sum(wi for s, wi in zip(statuses, w, strict=True) if s == "estimated") / total
+    if missing >= 0.5:
+        return "low"
+    if missing > 0 or estimated > 0:
+        return "moderate"
+    return "high"
+
+
+def fmt(x: float, digits: int = 1) -> str:
+    """A number for plain-language text."""
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    return f"{x:.{digits}f}"

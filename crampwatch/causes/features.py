@@ -1,0 +1,450 @@
+"""Vectorized inputs of the cause scores: patient/prescription context and signal features over a batch.
+
+Both work on ``n`` sessions at once. Signals are arrays ``[n, steps]`` on one shared time grid ``t_min``;
+NaN marks a missing or padded value, and every reduction here ignores NaN (a row with no valid value gives
+NaN, which the scores treat as "no evidence").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from crampwatch.causes.thresholds import THRESHOLDS
+from crampwatch.kinetics import michaels_clearance_ml_min, watson_volume_l
+from crampwatch.model import Scenario
+
+#: Labs used by the scores (resolved by ``Labs.resolved``; default values are flagged as assumed).
+LAB_NAMES = (
+    "na_mmol_l",
+    "k_mmol_l",
+    "bun_mg_dl",
+    "ca_total_mg_dl",
+    "albumin_g_dl",
+    "mg_mmol_l",
+    "hco3_mmol_l",
+    "hct_pct",
+    "glucose_mg_dl",
+    "aluminium_ug_l",
+    "ica_mmol_l",
+    "urea_mmol_l",
+)
+
+#: SPEEDY in-vivo corrections (Casino & Basile NDT 2018;33:1046): blood-water flow 0.894 Qb and in-vivo
+#: KoA 0.537 x the in-vitro value; used only to estimate the dose when no urea signal is recorded.
+SPEEDY_BLOOD_WATER_FRACTION = 0.894
+SPEEDY_IN_VIVO_KOA_FACTOR = 0.537
+
+
+@dataclass
+class Context:
+    """Per-session context arrays (length ``n``) built once from the scenarios."""
+
+    n: int
+    pre_weight_kg: np.ndarray
+    dry_weight_kg: np.ndarray
+    male: np.ndarray
+    idwg_kg: np.ndarray
+    idwg_pct: np.ndarray
+    vintage_months: np.ndarray
+    diabetes: np.ndarray
+    neuropathy: np.ndarray  # 1 yes, 0 no, NaN unknown
+    cramps_outside: np.ndarray  # 1 yes, 0 no, NaN unknown
+    active_vitamin_d: np.ndarray
+    critical_rbv_pct: np.ndarray  # NaN when not known
+    duration_min: np.ndarray
+    uf_volume_l: np.ndarray
+    qb_ml_min: np.ndarray
+    dialysate_na_mmol_l: np.ndarray  # time-averaged
+    dialysate_ca_mmol_l: np.ndarray
+    dialysate_mg_mmol_l: np.ndarray
+    dialysate_hco3_mmol_l: np.ndarray
+    dialysate_temp_c: np.ndarray
+    watson_v_l: np.ndarray
+    est_ktv: np.ndarray  # K t / V estimated from the prescription (SPEEDY/Michaels, Watson V)
+    labs: dict[str, np.ndarray]
+    lab_assumed: dict[str, np.ndarray]
+
+    def take(self, index: np.ndarray | slice) -> Context:
+        """The context of a subset of sessions."""
+        fields = {}
+        for name, value in self.__dict__.items():
+            if name == "n":
+                continue
+            if isinstance(value, dict):
+                fields[name] = {k: v[index] for k, v in value.items()}
+            else:
+                fields[name] = value[index]
+        n = len(fields["pre_weight_kg"])
+        return Context(n=n, **fields)
+
+
+def _tri(value: bool | None) -> float:
+    return float("nan") if value is None else float(bool(value))
+
+
+def build_context(scenarios: Sequence[Scenario]) -> Context:
+    """Context arrays for ``scenarios`` (one per session)."""
+    rows = []
+    lab_rows = []
+    assumed_rows = []
+    for sc in scenarios:
+        p, rx = sc.patient, sc.prescription
+        labs, assumed = p.labs.resolved()
+        lab_rows.append([labs[k] for k in LAB_NAMES])
+        assumed_rows.append([k in assumed for k in LAB_NAMES])
+        uf_l = sc.uf_volume_l
+        post_w = max(25.0, p.pre_weight_kg - uf_l)
+        v = watson_volume_l(p.sex, p.age_years, p.height_cm, post_w)
+        rows.append(
+            [
+                p.pre_weight_kg,
+                p.dry_weight_kg,
+                p.sex == "male",
+                p.idwg_kg,
+                p.idwg_pct,
+                p.vintage_months,
+                p.diabetes,
+                _tri(p.peripheral_neuropathy),
+                _tri(p.cramps_outside_sessions),
+                p.active_vitamin_d,
+                np.nan if p.critical_rbv_pct is None else p.critical_rbv_pct,
+                rx.duration_min,
+                uf_l,
+                rx.qb_ml_min,
+                rx.mean_dialysate_na() if rx.dialysate.na_profile else rx.dialysate.na_mmol_l,
+                rx.dialysate.ca_mmol_l,
+                rx.dialysate.mg_mmol_l,
+                rx.dialysate.hco3_mmol_l,
+                rx.dialysate.temp_c,
+                v,
+                rx.qd_ml_min,
+                rx.dialyzer_koa_ml_min,
+            ]
+        )
+    a = np.asarray(rows, dtype=float).reshape(len(rows), 22)
+    lab = np.asarray(lab_rows, dtype=float).reshape(len(rows), len(LAB_NAMES))
+    ass = np.asarray(assumed_rows, dtype=bool).reshape(len(rows), len(LAB_NAMES))
+    qbw = SPEEDY_BLOOD_WATER_FRACTION * a[:, 13]
+    kd = np.asarray(
+        michaels_clearance_ml_min(SPEEDY_IN_VIVO_KOA_FACTOR * a[:, 21], qbw, a[:, 20]), dtype=float
+    )
+    est_ktv = kd * a[:, 11] / (a[:, 19] * 1000.0)
+    return Context(
+        n=len(rows),
+        pre_weight_kg=a[:, 0],
+        dry_weight_kg=a[:, 1],
+        male=a[:, 2] > 0,
+        idwg_kg=a[:, 3],
+        idwg_pct=a[:, 4],
+        vintage_months=a[:, 5],
+        diabetes=a[:, 6] > 0,
+        neuropathy=a[:, 7],
+        cramps_outside=a[:, 8],
+        active_vitamin_d=a[:, 9] > 0,
+        critical_rbv_pct=a[:, 10],
+        duration_min=a[:, 11],
+        uf_volume_l=a[:, 12],
+        qb_ml_min=a[:, 13],
+        dialysate_na_mmol_l=a[:, 14],
+        dialysate_ca_mmol_l=a[:, 15],
+        dialysate_mg_mmol_l=a[:, 16],
+        dialysate_hco3_mmol_l=a[:, 17],
+        dialysate_temp_c=a[:, 18],
+        watson_v_l=a[:, 19],
+        est_ktv=est_ktv,
+        labs={k: lab[:, i] for i, k in enumerate(LAB_NAMES)},
+        lab_assumed={k: ass[:, i] for i, k in enumerate(LAB_NAMES)},
+    )
+
+
+# ------------------------------------------------------------------------------------------- reductions
+
+
+def _valid(x: np.ndarray) -> np.ndarray:
+    return ~np.isnan(x)
+
+
+def first_valid(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Value and time of the first non-NaN sample of each row (NaN when none)."""
+    ok = _valid(x)
+    idx = ok.argmax(axis=1)
+    any_ok = ok.any(axis=1)
+    rows = np.arange(x.shape[0])
+    return np.where(any_ok, x[rows, idx], np.nan), np.where(any_ok, t[idx], np.nan)
+
+
+def last_valid(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Value and time of the last non-NaN sample of each row (NaN when none)."""
+    ok = _valid(x)
+    idx = x.shape[1] - 1 - ok[:, ::-1].argmax(axis=1)
+    any_ok = ok.any(axis=1)
+    rows = np.arange(x.shape[0])
+    return np.where(any_ok, x[rows, idx], np.nan), np.where(any_ok, t[idx], np.nan)
+
+
+def row_min(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Minimum of each row and its time."""
+    filled = np.where(_valid(x), x, np.inf)
+    idx = filled.argmin(axis=1)
+    rows = np.arange(x.shape[0])
+    v = filled[rows, idx]
+    ok = np.isfinite(v)
+    return np.where(ok, v, np.nan), np.where(ok, t[idx], np.nan)
+
+
+def row_max(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Maximum of each row and its time."""
+    v, tt = row_min(-x, t)
+    return -v, tt
+
+
+def value_near(x: np.ndarray, t: np.ndarray, t0: float, tol_min: float = 15.0) -> np.ndarray:
+    """The valid sample nearest to ``t0`` (within ``tol_min``), per row."""
+    dist = np.where(_valid(x), np.abs(t - t0)[None, :], np.inf)
+    idx = dist.argmin(axis=1)
+    rows = np.arange(x.shape[0])
+    return np.where(dist[rows, idx] <= tol_min, x[rows, idx], np.nan)
+
+
+def first_time(mask: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Time of the first True of each row (NaN when none)."""
+    idx = mask.argmax(axis=1)
+    return np.where(mask.any(axis=1), t[idx], np.nan)
+
+
+def slope_per_h(x: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Least-squares slope of each row, units per hour (NaN with fewer than 3 samples)."""
+    ok = _valid(x)
+    w = ok.astype(float)
+    xs = np.where(ok, x, 0.0)
+    th = t / 60.0
+    n = w.sum(axis=1)
+    st = w @ th
+    stt = w @ (th * th)
+    sx = xs.sum(axis=1)
+    stx = xs @ th
+    den = n * stt - st * st
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = (n * stx - st * sx) / den
+    return np.where((n >= 3) & (den > 0), s, np.nan)
+
+
+def row_mean(x: np.ndarray) -> np.ndarray:
+    ok = _valid(x)
+    n = ok.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, np.where(ok, x, 0.0).sum(axis=1) / n, np.nan)
+
+
+# --------------------------------------------------------------------------------------------- features
+
+
+@dataclass
+class Features:
+    """Signal features per session (arrays of length ``n``); NaN where the signal was absent."""
+
+    values: dict[str, np.ndarray]
+    from_signal: dict[str, np.ndarray]  # feature -> bool array: computed from a recorded/simulated signal
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        return self.values[key]
+
+
+def _sig(signals: Mapping[str, np.ndarray], name: str, shape: tuple[int, int]) -> np.ndarray:
+    x = signals.get(name)
+    if x is None:
+        return np.full(shape, np.nan)
+    a = np.asarray(x, dtype=float)
+    if a.ndim == 1:
+        a = a[None, :]
+    if a.shape[0] == 1 and shape[0] > 1 and a.shape[1] == shape[1]:
+        a = np.broadcast_to(a, shape)
+    if a.shape != shape:
+        raise ValueError(f"signal {name}: shape {a.shape} does not match {shape}")
+    return a
+
+
+def conductivity_to_na_mmol_l(conductivity_ms_cm: np.ndarray) -> np.ndarray:
+    """Dialysate Na (mmol/L) from dialysate conductivity (mS/cm).
+
+    ``Na ~ 135 + 10 (C - 13.6)``: 13.6 mS/cm ~ 135 mmol/L (ASAIO J 2005;51:70, reduced-conductivity RCT) and
+    ~10 mmol/L per mS/cm (Moret et al. ASAIO J 2011;57:53: 0.9 mS/cm ~ 9 mmol/L). The relation is
+    machine-dependent by 1-5 mmol/L (Blood Purif 2018;46:27, "Fallacies and pitfalls of dialysis sodium").
+    """
+    return 135.0 + 10.0 * (np.asarray(conductivity_ms_cm, dtype=float) - 13.6)
+
+
+def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: Context) -> Features:
+    """Features of every session in the batch (see :class:`Features`)."""
+    t = np.asarray(t_min, dtype=float)
+    if t.size == 0:  # no samples: one empty time point, every signal missing
+        t, signals = np.zeros(1), {}
+    shape = (ctx.n, t.shape[0])
+    s = {
+        name: _sig(signals, name, shape)
+        for name in (
+            "rbv_pct",
+            "sbp_mmhg",
+            "dbp_mmhg",
+            "map_mmhg",
+            "uf_cum_l",
+            "uf_rate_ml_h",
+            "plasma_na_mmol_l",
+            "osm_mosm_kg",
+            "ica_mmol_l",
+            "mg_mmol_l",
+            "hco3_mmol_l",
+            "urea_mmol_l",
+            "brain_urea_mmol_l",
+            "brain_osm_gradient_mosm_kg",
+            "dialysate_na_mmol_l",
+            "conductivity_ms_cm",
+            "refill_ml_min",
+        )
+    }
+    v: dict[str, np.ndarray] = {}
+    src: dict[str, np.ndarray] = {}
+
+    def put(name: str, value: np.ndarray, from_sig: np.ndarray | None = None) -> None:
+        v[name] = value
+        src[name] = ~np.isnan(value) if from_sig is None else from_sig
+
+    # relative blood volume
+    rbv = s["rbv_pct"]
+    for h in (1, 2, 3):
+        put(f"rbv_{h}h", value_near(rbv, t, 60.0 * h))
+    rbv_min, rbv_min_t = row_min(rbv, t)
+    put("rbv_min", rbv_min)
+    put("rbv_min_t", rbv_min_t)
+    put("rbv_slope_pct_h", slope_per_h(rbv, t))
+    # when RBV first left the safe range: below the critical RBV (+1) or, from 1 h on, below the Preciado
+    # lower limits interpolated between 1, 2 and 3 h (modelling choice)
+    crit = np.where(
+        np.isnan(ctx.critical_rbv_pct), THRESHOLDS["rbv_critical_pct"].value, ctx.critical_rbv_pct
+    )
+    lower = np.interp(t, [60.0, 120.0, 180.0], [THRESHOLDS[f"rbv_low_{h}h_pct"].value for h in (1, 2, 3)])
+    low = (rbv < crit[:, None] + 1.0) | ((rbv < lower[None, :]) & (t >= 60.0)[None, :])
+    put("rbv_fall_t", first_time(low, t))
+    # blood pressure
+    sbp = s["sbp_mmhg"]
+    sbp_pre, _ = first_valid(sbp, t)
+    sbp_nadir, sbp_nadir_t = row_min(sbp, t)
+    put("sbp_pre", sbp_pre)
+    put("sbp_nadir", sbp_nadir)
+    put("sbp_nadir_t", sbp_nadir_t)
+    nadir_thr = np.where(
+        sbp_pre >= THRESHOLDS["idh_high_pre_sbp_mmhg"].value,
+        THRESHOLDS["idh_nadir_sbp_high_pre_mmhg"].value,
+        THRESHOLDS["idh_nadir_sbp_mmhg"].value,
+    )
+    fell = (sbp <= (sbp_pre - THRESHOLDS["idh_sbp_fall_mmhg"].value)[:, None]) | (
+        sbp < nadir_thr[:, None] + 5.0
+    )
+    put("sbp_fall_t", first_time(fell, t))
+    mapp = s["map_mmhg"]
+    mapp = np.where(np.isnan(mapp), (sbp + 2.0 * s["dbp_mmhg"]) / 3.0, mapp)  # MAP = (SBP + 2 DBP)/3
+    map_pre, _ = first_valid(mapp, t)
+    map_nadir, map_nadir_t = row_min(mapp, t)
+    put("map_pre", map_pre)
+    put("map_nadir", map_nadir)
+    put("map_nadir_t", map_nadir_t)
+    # ultrafiltration: cumulative volume, else rate, else the prescription
+    uf0, t0 = first_valid(s["uf_cum_l"], t)
+    uf1, t1 = last_valid(s["uf_cum_l"], t)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ufr_cum = np.where(t1 - t0 >= 30.0, (uf1 - uf0) * 1000.0 / ((t1 - t0) / 60.0), np.nan)
+    ufr_mean = row_mean(s["uf_rate_ml_h"])
+    rate_ok = ~np.isnan(ufr_mean)
+    rate_t0, _ = first_valid(np.where(np.isnan(s["uf_rate_ml_h"]), np.nan, t[None, :]), t)
+    rate_t1, _ = last_valid(np.where(np.isnan(s["uf_rate_ml_h"]), np.nan, t[None, :]), t)
+    uf_total_rate = ufr_mean * np.maximum(rate_t1 - rate_t0, 0.0) / 60000.0
+    prescribed_ufr = ctx.uf_volume_l * 1000.0 / (ctx.duration_min / 60.0)
+    ufr = np.where(~np.isnan(ufr_cum), ufr_cum, np.where(rate_ok, ufr_mean, prescribed_ufr))
+    uf_total = np.where(
+        ~np.isnan(uf1),
+        uf1 - np.nan_to_num(uf0),
+        np.where(rate_ok & (uf_total_rate > 0), uf_total_rate, ctx.uf_volume_l),
+    )
+    put("ufr_ml_h", ufr, ~np.isnan(ufr_cum) | rate_ok)
+    put("uf_total_l", uf_total, ~np.isnan(uf1) | rate_ok)
+    post_w = np.maximum(ctx.pre_weight_kg - uf_total, 25.0)
+    put("post_weight_kg", post_w, src["uf_total_l"])
+    put("ufr_ml_kg_h", ufr / post_w, src["ufr_ml_h"])
+    # refill: measured, else from the RBV slope: refill = UF + d(BV)/dt, BV0 = 70 mL/kg (modelling choice)
+    refill_meas = row_mean(s["refill_ml_min"])
+    bv0_ml = THRESHOLDS["blood_volume_ml_per_kg"].value * ctx.dry_weight_kg
+    refill_est = ufr / 60.0 + bv0_ml * v["rbv_slope_pct_h"] / 100.0 / 60.0
+    refill = np.where(~np.isnan(refill_meas), refill_meas, refill_est)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        put("refill_fraction", np.where(ufr > 0, refill / (ufr / 60.0), np.nan))
+    # sodium and osmolality
+    na = s["plasma_na_mmol_l"]
+    na_pre_sig, _ = first_valid(na, t)
+    na_min, na_min_t = row_min(na, t)
+    put("na_pre", np.where(np.isnan(na_pre_sig), ctx.labs["na_mmol_l"], na_pre_sig), ~np.isnan(na_pre_sig))
+    put("na_min", na_min)
+    put("na_min_t", na_min_t)
+    put("na_fall", na_pre_sig - na_min)
+    dia_na_sig = row_mean(s["dialysate_na_mmol_l"])
+    dia_na_cond = row_mean(conductivity_to_na_mmol_l(s["conductivity_ms_cm"]))
+    dia_na = np.where(
+        ~np.isnan(dia_na_sig),
+        dia_na_sig,
+        np.where(~np.isnan(dia_na_cond), dia_na_cond, ctx.dialysate_na_mmol_l),
+    )
+    put("dialysate_na", dia_na, np.ones(ctx.n, dtype=bool))
+    put("na_gradient", dia_na - v["na_pre"], np.ones(ctx.n, dtype=bool))
+    osm = s["osm_mosm_kg"]
+    urea = s["urea_mmol_l"]
+    eff = np.where(np.isnan(urea), np.nan, osm - urea)  # effective osmolality: urea crosses cells
+    eff_pre, _ = first_valid(eff, t)
+    eff_min, eff_min_t = row_min(eff, t)
+    eff_fall = np.fmax(eff_pre - eff_min, 2.0 * v["na_fall"])  # 2 Na is the effective part (Worthley 1987)
+    put("eff_osm_fall", eff_fall)
+    put("eff_osm_min_t", np.where(np.isnan(eff_min_t), na_min_t, eff_min_t))
+    osm_pre, _ = first_valid(osm, t)
+    osm_min, osm_min_t = row_min(osm, t)
+    put("osm_fall", osm_pre - osm_min)
+    put("osm_min_t", osm_min_t)
+    # no urea signal: subtract the urea fall expected from the prescription (single pool, pre-BUN from labs)
+    urea_fall_est = ctx.labs["urea_mmol_l"] * (1.0 - np.exp(-ctx.est_ktv))
+    eff_est = np.where(np.all(np.isnan(urea), axis=1), (osm_pre - osm_min) - urea_fall_est, np.nan)
+    put("eff_osm_fall_est", eff_est, np.zeros(ctx.n, dtype=bool))
+    # calcium, magnesium, bicarbonate
+    ica_pre, _ = first_valid(s["ica_mmol_l"], t)
+    ica_min, ica_min_t = row_min(s["ica_mmol_l"], t)
+    put("ica_pre", ica_pre)
+    put("ica_min", ica_min)
+    put("ica_min_t", ica_min_t)
+    mg_pre, _ = first_valid(s["mg_mmol_l"], t)
+    mg_min, mg_min_t = row_min(s["mg_mmol_l"], t)
+    put("mg_pre", mg_pre)
+    put("mg_min", mg_min)
+    put("mg_min_t", mg_min_t)
+    hco3_max, hco3_max_t = row_max(s["hco3_mmol_l"], t)
+    put("hco3_max", hco3_max)
+    put("hco3_max_t", hco3_max_t)
+    # urea: URR from the signal; brain-plasma gradient
+    u_pre, _ = first_valid(urea, t)
+    u_post, u_post_t = last_valid(urea, t)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        urr_sig = np.where(u_pre > 0, 100.0 * (1.0 - u_post / u_pre), np.nan)
+    put("urea_pre", u_pre)
+    put("urea_post", u_post)
+    put("urea_post_t", u_post_t)
+    put("urr_pct", urr_sig)
+    put(
+        "session_h",
+        np.where(~np.isnan(u_post_t), u_post_t / 60.0, ctx.duration_min / 60.0),
+        ~np.isnan(u_post_t),
+    )
+    grad_u, grad_u_t = row_max(s["brain_urea_mmol_l"] - urea, t)
+    put("brain_urea_gradient", grad_u)
+    put("brain_urea_gradient_t", grad_u_t)
+    grad_o, grad_o_t = row_max(s["brain_osm_gradient_mosm_kg"], t)
+    put("brain_osm_gradient", grad_o)
+    put("brain_osm_gradient_t", grad_o_t)
+    return Features(values=v, from_signal=src)

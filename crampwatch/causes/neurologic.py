@@ -1,0 +1,371 @@
+"""Neurologic and uremic causes: dialysis disequilibrium, aluminium encephalopathy, neuropathy, underdialysis.
+
+- ``disequilibrium`` (Silver, Sterns, Halperin AJKD 1996; cramps are a DDS symptom, Mahoney & Arieff 1982):
+  first sessions x pre-BUN above 125 mg/dL x URR above 40 % or a brain-plasma urea/osmotic gradient
+  (Daugirdas Handbook: target URR < 40 % when SUN > 125 mg/dL; TV-6.1/6.2). Later sessions count 0.25
+  (modelling choice: DDS is rare once the patient is established).
+- ``encephalopathy``: serum aluminium >= 20 ug/L (watch, KDOQI) and > 100 ug/L (intoxication).
+- ``neuropathy``: documented neuropathy, diabetes, cramps outside sessions; damped when a hemodynamic or
+  osmotic trigger explains the cramps (no quantitative anchor exists, physiology.md §6: modelling choice).
+- ``underdialysis``: delivered spKt/V < 1.2 or URR < 65 % (KDOQI 2006/2015); a weak cramp cause (uremic
+  toxins: no quantitative link found), so one session's dose scores at most 0.5 (modelling choice). In
+  ``assess``, a low dose in at least half the recent sessions (history) and a weekly standard Kt/V below
+  2.1 (``crampwatch.weekly``) add to it; ``score_batch`` has neither and uses the session dose only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from crampwatch.causes.common import SessionInput, confidence, ev, fmt, noisy_or, ramp
+from crampwatch.causes.features import Context, Features
+from crampwatch.causes.findings import Finding, Recommendation
+from crampwatch.causes.thresholds import th
+from crampwatch.model import BUN_MG_DL_PER_UREA_MMOL_L
+
+DISEQUILIBRIUM = "disequilibrium"
+ENCEPHALOPATHY = "encephalopathy"
+NEUROPATHY = "neuropathy"
+UNDERDIALYSIS = "underdialysis"
+
+
+# ---------------------------------------------------------------------------------------- disequilibrium
+
+
+def dds_parts(F: Features, C: Context) -> dict[str, np.ndarray]:
+    first = np.where(
+        C.vintage_months <= 0, 1.0, np.where(C.vintage_months < th("dds_first_sessions_months"), 0.7, 0.25)
+    )
+    bun_sig = F["urea_pre"] * BUN_MG_DL_PER_UREA_MMOL_L
+    bun = np.where(np.isnan(bun_sig), C.labs["bun_mg_dl"], bun_sig)
+    bun_part = ramp(bun, th("dds_bun_onset_mg_dl"), th("dds_bun_mg_dl"))
+    urr_est = 100.0 * (1.0 - np.exp(-C.est_ktv))  # single pool, no generation (modelling choice)
+    urr = np.where(np.isnan(F["urr_pct"]), urr_est, F["urr_pct"])
+    urr_part = ramp(urr, th("dds_urr_pct") - 5.0, th("dds_urr_pct") + th("dds_urr_span_pct"))
+    grad_part = np.maximum(
+        ramp(
+            F["brain_urea_gradient"],
+            0.5 * th("brain_urea_gradient_mmol_l"),
+            1.5 * th("brain_urea_gradient_mmol_l"),
+        ),
+        ramp(
+            F["brain_osm_gradient"],
+            0.5 * th("brain_osm_gradient_mosm_kg"),
+            1.5 * th("brain_osm_gradient_mosm_kg"),
+        ),
+    )
+    return {
+        "first": first,
+        "bun": bun_part,
+        "urr": urr_part,
+        "gradient": grad_part,
+        "bun_mg_dl": bun,
+        "urr_used": urr,
+    }
+
+
+def dds_score(P: dict[str, np.ndarray]) -> np.ndarray:
+    return 0.95 * P["first"] * P["bun"] * np.maximum(P["urr"], P["gradient"])
+
+
+def dds_finding(si: SessionInput) -> Finding:
+    P = si.extra["dds_parts"]
+    i = si.i
+    s = float(si.scores[DISEQUILIBRIUM][i])
+    bun_from_sig = np.isfinite(si.f("urea_pre"))
+    urr_from_sig = np.isfinite(si.f("urr_pct"))
+    vintage = si.c("vintage_months")
+    evidence = [
+        ev("vintage_months", vintage, "dds_first_sessions_months"),
+        ev(
+            "bun_mg_dl",
+            float(P["bun_mg_dl"][i]),
+            "dds_bun_mg_dl",
+            t_min=0.0 if bun_from_sig else None,
+            estimated=(not bun_from_sig and si.lab_assumed("bun_mg_dl")) or si.estimated("urea_mmol_l"),
+            note="pre-dialysis",
+        ),
+        ev(
+            "urr_pct",
+            float(P["urr_used"][i]),
+            "dds_urr_pct",
+            estimated=not urr_from_sig or si.estimated("urea_mmol_l"),
+            note=""
+            if urr_from_sig
+            else "estimated from the prescription (Michaels/SPEEDY clearance, Watson V)",
+        ),
+    ]
+    if np.isfinite(si.f("brain_urea_gradient")):
+        evidence.append(
+            ev(
+                "brain_urea_gradient_mmol_l",
+                si.f("brain_urea_gradient"),
+                "brain_urea_gradient_mmol_l",
+                t_min=si.f("brain_urea_gradient_t"),
+                estimated=si.estimated("brain_urea_mmol_l"),
+            )
+        )
+    if np.isfinite(si.f("brain_osm_gradient")):
+        evidence.append(
+            ev(
+                "brain_osm_gradient_mosm_kg",
+                si.f("brain_osm_gradient"),
+                "brain_osm_gradient_mosm_kg",
+                t_min=si.f("brain_osm_gradient_t"),
+                estimated=si.estimated("brain_osm_gradient_mosm_kg"),
+            )
+        )
+    lab_status = "measured" if bun_from_sig or not si.lab_assumed("bun_mg_dl") else "estimated"
+    conf = confidence([lab_status, si.status("urea_mmol_l")], [1.0, 1.0])
+    if s > 0.1:
+        when = (
+            "your first dialysis"
+            if vintage <= 0
+            else (
+                "one of your first sessions" if vintage < th("dds_first_sessions_months") else "this session"
+            )
+        )
+        expl = (
+            f"During {when} urea was very high ({fmt(float(P['bun_mg_dl'][i]), 0)} mg/dL BUN) and was "
+            f"removed quickly (urea reduction {fmt(float(P['urr_used'][i]), 0)} %). The brain clears urea "
+            "more slowly than blood, so water shifts into brain and nerve cells (disequilibrium), which can "
+            "cause headache, nausea and cramps."
+        )
+    else:
+        expl = (
+            "Urea was not lowered too fast for an established patient, so disequilibrium is an unlikely "
+            "cause of cramps in this session."
+        )
+    recs = []
+    if s > 0.1:
+        recs.append(
+            Recommendation(
+                "Make the first sessions gentle: Qb 200 mL/min (150 if small), 2-2.5 h, "
+                "a smaller dialyzer, target "
+                "URR < 40 %",
+                "Daugirdas Handbook of Dialysis (SUN > 125 mg/dL: URR < 40 %); CJASN DDS prevention "
+                "table (2-2.5 h, Qb 200-250)",
+            )
+        )
+        recs.append(
+            Recommendation(
+                "Consider a higher dialysate Na or mannitol 1 g/kg in high-risk patients",
+                "CJASN DDS prevention table (Na modelling, mannitol)",
+            )
+        )
+    missing = ["urea_mmol_l"] if si.status("urea_mmol_l") == "missing" else []
+    return Finding(DISEQUILIBRIUM, s, conf, evidence, expl, recs, missing)
+
+
+# ---------------------------------------------------------------------------------------- encephalopathy
+
+
+def enc_score(F: Features, C: Context) -> np.ndarray:
+    al = np.where(C.lab_assumed["aluminium_ug_l"], 0.0, C.labs["aluminium_ug_l"])
+    watch, toxic = th("aluminium_watch_ug_l"), th("aluminium_toxic_ug_l")
+    return 0.25 * (al >= watch) + 0.25 * ramp(al, watch, toxic) + 0.35 * (al > toxic)
+
+
+def enc_finding(si: SessionInput) -> Finding:
+    s = float(si.scores[ENCEPHALOPATHY][si.i])
+    al = si.lab("aluminium_ug_l")
+    assumed = si.lab_assumed("aluminium_ug_l")
+    evidence = [
+        ev("aluminium_ug_l", None if assumed else al, "aluminium_watch_ug_l"),
+        ev("aluminium_ug_l", None if assumed else al, "aluminium_toxic_ug_l"),
+    ]
+    conf = confidence(["estimated" if assumed else "measured"])
+    if assumed:
+        conf = "low"
+        expl = "Serum aluminium was not measured, so aluminium toxicity cannot be judged."
+    elif s > 0:
+        expl = (
+            f"Serum aluminium is {fmt(al, 0)} ug/L (should be below 20). Aluminium builds up in dialysis "
+            "patients and damages nerves and brain."
+        )
+    else:
+        expl = f"Serum aluminium is {fmt(al, 0)} ug/L, in the safe range."
+    recs = []
+    if s > 0:
+        recs.append(
+            Recommendation(
+                "Check water treatment (dialysate Al < 0.01 mg/L), "
+                "stop aluminium-containing binders, consider a "
+                "deferoxamine test",
+                "KDOQI (serum Al < 20 ug/L); AAMI dialysate Al < 0.01 mg/L; PMC8823919",
+            )
+        )
+    missing = ["labs.aluminium_ug_l"] if assumed else []
+    return Finding(ENCEPHALOPATHY, s, conf, evidence, expl, recs, missing)
+
+
+# ---------------------------------------------------------------------------------------- neuropathy
+
+
+def neuro_parts(C: Context, trigger: np.ndarray) -> dict[str, np.ndarray]:
+    documented = 0.45 * (C.neuropathy == 1)
+    dm = np.where(
+        C.diabetes, np.where(np.isnan(C.neuropathy), 0.2, np.where(C.neuropathy == 0, 0.05, 0.0)), 0.0
+    )
+    outside = 0.45 * (C.cramps_outside == 1)
+    return {"documented": documented, "diabetes": dm, "outside": outside, "trigger": trigger}
+
+
+def neuro_score(P: dict[str, np.ndarray]) -> np.ndarray:
+    return noisy_or(P["documented"], P["diabetes"], P["outside"]) * (1.0 - 0.7 * np.clip(P["trigger"], 0, 1))
+
+
+def neuro_finding(si: SessionInput) -> Finding:
+    P = si.extra["neuro_parts"]
+    i = si.i
+    s = float(si.scores[NEUROPATHY][i])
+    neuro, outside = si.c("neuropathy"), si.c("cramps_outside")
+
+    def tri(x: float) -> str:
+        return "unknown" if not np.isfinite(x) else ("yes" if x else "no")
+
+    evidence = [
+        ev("peripheral_neuropathy", tri(neuro), None, threshold="yes"),
+        ev("diabetes", bool(si.ctx.diabetes[i]), None, threshold=True),
+        ev("cramps_outside_sessions", tri(outside), None, threshold="yes"),
+        ev(
+            "hemodynamic_osmotic_trigger",
+            float(P["trigger"][i]),
+            None,
+            threshold=0.0,
+            note="max of the hypovolemia and osmotic scores (damps this finding)",
+        ),
+    ]
+    known = [np.isfinite(neuro), np.isfinite(outside)]
+    conf = confidence(["measured" if k else "missing" for k in known])
+    bits = []
+    if P["documented"][i] > 0:
+        bits.append("you have a documented nerve disease (neuropathy)")
+    if P["diabetes"][i] > 0:
+        bits.append("diabetes often damages nerves")
+    if P["outside"][i] > 0:
+        bits.append("you also get cramps away from dialysis")
+    if bits:
+        tail = (
+            " Because fluid removal and sodium changes explain part of the cramps, "
+            "nerves are a lesser factor."
+            if P["trigger"][i] > 0.4
+            else ""
+        )
+        expl = "Damaged nerves fire on their own and can cause cramps: " + "; ".join(bits) + "." + tail
+    else:
+        expl = "Nothing points to a nerve problem as the cause of cramps."
+    recs = []
+    if s > 0.1:
+        recs.append(
+            Recommendation(
+                "Examine for peripheral neuropathy (and treat its cause)",
+                "clinical assessment; no quantitative cramp data (physiology.md §6)",
+            )
+        )
+        recs.append(
+            Recommendation(
+                "Consider vitamin E 400 mg + vitamin C 250 mg daily, regular calf stretching",
+                "NDT 2001;16:1448 (cramps -97 % with E+C, -54 % E, -61 % C, -7 % placebo); "
+                "Mantilla-Manosalva 2024 "
+                "Semin Dial (L-carnitine promising)",
+            )
+        )
+    missing = [
+        n for n, k in zip(("peripheral_neuropathy", "cramps_outside_sessions"), known, strict=True) if not k
+    ]
+    return Finding(NEUROPATHY, s, conf, evidence, expl, recs, missing)
+
+
+# ---------------------------------------------------------------------------------------- underdialysis
+
+
+def sp_ktv(F: Features, C: Context) -> tuple[np.ndarray, np.ndarray]:
+    """Delivered spKt/V (Daugirdas 1993 JASN 4:1205, second generation) from the urea signal, else the
+    prescription estimate K t / V (SPEEDY/Michaels clearance, Watson V). Returns (value, measured?)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = F["urea_post"] / F["urea_pre"]
+        arg = r - 0.008 * F["session_h"]
+        sp = -np.log(np.where(arg > 0, arg, np.nan)) + (4.0 - 3.5 * r) * F["uf_total_l"] / F["post_weight_kg"]
+    measured = ~np.isnan(sp)
+    return np.where(measured, sp, C.est_ktv), measured
+
+
+def under_parts(F: Features, C: Context) -> dict[str, np.ndarray]:
+    sp, measured = sp_ktv(F, C)
+    # KDOQI dose targets apply to maintenance dialysis; first sessions deliberately aim low (URR < 40 %)
+    established = (C.vintage_months >= th("dds_first_sessions_months")).astype(float)
+    sp_part = 0.5 * established * ramp(th("sp_ktv_min") - sp, 0.0, th("sp_ktv_min") - th("sp_ktv_severe"))
+    urr_part = 0.5 * established * ramp(th("urr_min_pct") - F["urr_pct"], 0.0, 10.0)
+    return {"sp": sp_part, "urr": urr_part, "sp_ktv": sp, "measured": measured}
+
+
+def under_score(P: dict[str, np.ndarray]) -> np.ndarray:
+    return np.maximum(P["sp"], P["urr"])
+
+
+def under_finding(si: SessionInput) -> Finding:
+    P = si.extra["under_parts"]
+    i = si.i
+    s = float(si.scores[UNDERDIALYSIS][i])
+    sp = float(P["sp_ktv"][i])
+    measured = bool(P["measured"][i])
+    evidence = [
+        ev(
+            "sp_ktv",
+            sp,
+            "sp_ktv_min",
+            estimated=not measured or si.estimated("urea_mmol_l"),
+            note="Daugirdas II from urea" if measured else "estimated from the prescription",
+        ),
+    ]
+    if np.isfinite(si.f("urr_pct")):
+        evidence.append(ev("urr_pct", si.f("urr_pct"), "urr_min_pct", estimated=si.estimated("urea_mmol_l")))
+    established = si.c("vintage_months") >= th("dds_first_sessions_months")
+    if not established:
+        evidence.append(
+            ev(
+                "vintage_months",
+                si.c("vintage_months"),
+                "dds_first_sessions_months",
+                note="first sessions: KDOQI dose targets do not apply yet",
+            )
+        )
+    history = si.extra.get("history_sp_ktv") or []
+    if len(history) > 0:
+        low = sum(1 for x in history if x < th("sp_ktv_min"))
+        evidence.append(
+            ev(
+                "sp_ktv_recent_sessions_below_min",
+                float(low),
+                "sp_ktv_min",
+                note=f"{low} of {len(history)} recent sessions below spKt/V 1.2",
+            )
+        )
+        if low / len(history) >= 0.5 and established:
+            s = float(noisy_or(np.array(s), np.array(0.3)))  # recurrent underdialysis (modelling choice)
+    weekly = si.extra.get("std_ktv")
+    if weekly is not None:
+        evidence.append(ev("std_ktv", weekly, "std_ktv_min", estimated=True, note="weekly urea model"))
+        if weekly < th("std_ktv_min") and established:
+            s = float(noisy_or(np.array(s), np.array(0.2 * ramp(th("std_ktv_min") - weekly, 0.0, 0.4))))
+    conf = confidence([si.status("urea_mmol_l")] + (["measured"] if history else []))
+    if s > 0.1:
+        expl = (
+            f"The dialysis dose was low (spKt/V {fmt(sp, 2)}; the minimum is 1.2). Waste products that "
+            "build up between sessions may make muscles and nerves irritable."
+        )
+    else:
+        expl = f"The dialysis dose was adequate (spKt/V {fmt(sp, 2)}, minimum 1.2)."
+    recs = []
+    if s > 0.1:
+        recs.append(
+            Recommendation(
+                "Increase the dose: longer session, higher Qb or a larger dialyzer (target spKt/V 1.4); "
+                "check access "
+                "recirculation",
+                "KDOQI 2006 CPG 4 / KDOQI 2015 AJKD 66:884 (minimum 1.2, target 1.4; URR >= 65 %)",
+            )
+        )
+    missing = ["urea_mmol_l"] if si.status("urea_mmol_l") == "missing" else []
+    return Finding(UNDERDIALYSIS, min(1.0, s), conf, evidence, expl, recs, missing)

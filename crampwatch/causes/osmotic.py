@@ -1,0 +1,161 @@
+"""Osmotic: low dialysate Na, falling plasma Na / effective osmolality (hyponatremia, hemodilution).
+
+A dialysate Na below plasma Na removes Na by diffusion; plasma Na and effective osmolality (2 Na +
+glucose; urea is excluded because it crosses cell membranes) fall, water moves into muscle cells and
+their excitability rises (Stewart 1972: less cramping at dialysate Na 145 than 132). Parts:
+- ``gradient``: dialysate minus pre-dialysis plasma Na below -2 mmol/L (Arramreddy 2012), full at -8;
+- ``fall``: plasma Na fall > 2 mmol/L or effective osmolality fall > 4 mOsm/kg (modelling choices);
+- ``hypona``: plasma Na below 135 mmol/L during the session.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from crampwatch.causes.common import SessionInput, confidence, ev, fmt, noisy_or, ramp
+from crampwatch.causes.features import Context, Features
+from crampwatch.causes.findings import Finding, Recommendation
+from crampwatch.causes.thresholds import th
+
+CAUSE = "osmotic"
+
+
+def parts(F: Features, C: Context) -> dict[str, np.ndarray]:
+    gradient = 0.75 * ramp(
+        -F["na_gradient"], -th("na_gradient_neutral_mmol_l"), -th("na_gradient_severe_mmol_l")
+    )
+    fall = 0.7 * np.maximum(
+        ramp(F["na_fall"], th("plasma_na_fall_mmol_l"), th("plasma_na_fall_severe_mmol_l")),
+        ramp(F["eff_osm_fall"], th("eff_osm_fall_mosm_kg"), th("eff_osm_fall_severe_mosm_kg")),
+    )
+    hypona = 0.4 * ramp(th("hyponatremia_mmol_l") - F["na_min"], 0.0, 5.0)
+    # effective osmolality fall estimated from total osmolality minus the expected urea fall: half weight,
+    # thresholds 2 mOsm/kg higher for the uncertainty of the urea estimate (modelling choice)
+    est = 0.35 * ramp(
+        F["eff_osm_fall_est"], th("eff_osm_fall_mosm_kg") + 2.0, th("eff_osm_fall_severe_mosm_kg") + 2.0
+    )
+    fall = np.where(np.isnan(F["na_fall"]) & np.isnan(F["eff_osm_fall"]), np.maximum(fall, est), fall)
+    return {"gradient": gradient, "fall": fall, "hypona": hypona}
+
+
+def score(P: dict[str, np.ndarray]) -> np.ndarray:
+    return noisy_or(P["gradient"], P["fall"], P["hypona"])
+
+
+def finding(si: SessionInput) -> Finding:
+    s = float(si.scores[CAUSE][si.i])
+    grad = si.f("na_gradient")
+    na_from_signal = bool(si.features.from_signal["na_pre"][si.i])
+    na_est = (not na_from_signal and si.lab_assumed("na_mmol_l")) or si.estimated("plasma_na_mmol_l")
+    evidence = [
+        ev(
+            "na_gradient_mmol_l",
+            grad,
+            "na_gradient_neutral_mmol_l",
+            estimated=na_est,
+            note=f"dialysate {fmt(si.f('dialysate_na'))} - plasma {fmt(si.f('na_pre'))} mmol/L",
+        ),
+        ev("dialysate_na_mmol_l", si.f("dialysate_na"), "dialysate_na_low_mmol_l"),
+    ]
+    if np.isfinite(si.f("na_min")):
+        est = si.estimated("plasma_na_mmol_l")
+        evidence.append(
+            ev(
+                "plasma_na_fall_mmol_l",
+                si.f("na_fall"),
+                "plasma_na_fall_mmol_l",
+                t_min=si.f("na_min_t"),
+                estimated=est,
+            )
+        )
+        evidence.append(
+            ev(
+                "plasma_na_mmol_l",
+                si.f("na_min"),
+                "hyponatremia_mmol_l",
+                t_min=si.f("na_min_t"),
+                estimated=est,
+                note="minimum",
+            )
+        )
+    if np.isfinite(si.f("eff_osm_fall")):
+        evidence.append(
+            ev(
+                "effective_osm_fall_mosm_kg",
+                si.f("eff_osm_fall"),
+                "eff_osm_fall_mosm_kg",
+                t_min=si.f("eff_osm_min_t"),
+                estimated=si.estimated("plasma_na_mmol_l") or si.estimated("osm_mosm_kg"),
+            )
+        )
+    if not np.isfinite(si.f("eff_osm_fall")) and np.isfinite(si.f("eff_osm_fall_est")):
+        evidence.append(
+            ev(
+                "effective_osm_fall_mosm_kg",
+                si.f("eff_osm_fall_est"),
+                "eff_osm_fall_mosm_kg",
+                t_min=si.f("osm_min_t"),
+                estimated=True,
+                note="total osmolality fall minus the urea fall expected from the prescription",
+            )
+        )
+    na_status = si.status("plasma_na_mmol_l")
+    if na_status == "missing" and si.status("osm_mosm_kg") != "missing":
+        na_status = si.status("osm_mosm_kg")
+    lab_status = "estimated" if si.lab_assumed("na_mmol_l") else "measured"
+    conf = confidence([na_status, lab_status], [1.0, 1.0])
+    missing = ["plasma_na_mmol_l"] if si.status("plasma_na_mmol_l") == "missing" else []
+    return Finding(CAUSE, s, conf, evidence, _explain(si, grad), _recommend(si, grad), missing)
+
+
+def _explain(si: SessionInput, grad: float) -> str:
+    bits = []
+    if si.p("gradient") > 0:
+        bits.append(f"the dialysis fluid had {fmt(-grad)} mmol/L less sodium than your blood")
+    if si.p("fall") > 0:
+        if np.isfinite(si.f("na_fall")):
+            bits.append(f"blood sodium fell by {fmt(si.f('na_fall'))} mmol/L")
+        else:
+            eff = si.f("eff_osm_fall") if np.isfinite(si.f("eff_osm_fall")) else si.f("eff_osm_fall_est")
+            bits.append(
+                f"the salt part of blood concentration (effective osmolality) fell by {fmt(eff)} mOsm/kg"
+            )
+    if si.p("hypona") > 0:
+        bits.append(f"blood sodium reached {fmt(si.f('na_min'))} mmol/L, below normal")
+    if not bits:
+        return (
+            "Blood sodium and the salt balance with the dialysis fluid stayed steady, so a fall in blood "
+            "salt concentration is an unlikely cause of cramps in this session."
+        )
+    return (
+        "When blood sodium falls during dialysis, water moves into muscle cells and nerves fire more "
+        "easily. In this session " + "; ".join(bits) + "."
+    )
+
+
+def _recommend(si: SessionInput, grad: float) -> list[Recommendation]:
+    recs = []
+    if si.p("gradient") > 0 or si.p("fall") > 0 or si.p("hypona") > 0:
+        target = si.f("na_pre") + th("na_gradient_neutral_mmol_l")
+        recs.append(
+            Recommendation(
+                f"Raise dialysate Na to about {fmt(target, 0)} mmol/L (gradient -2 to 0 mmol/L), or use a "
+                "decreasing Na profile",
+                "Stewart 1972 (less cramping at 145 vs 132 mmol/L); Arramreddy 2012 Hemodial "
+                "Int 16:473 (gradient -2: no significant change in cramps); Dunlop 2019 Cochrane CD011204",
+            )
+        )
+        recs.append(
+            Recommendation(
+                "Watch interdialytic weight gain after raising dialysate Na",
+                "Trinh & Weber 2017 Nephron Extra 7:10 (+1 mmol/L gradient: OR 1.33 for IDWG > 3 %)",
+            )
+        )
+        recs.append(
+            Recommendation(
+                "For an acute cramp: hypertonic mannitol, 50 % dextrose or 23 % saline",
+                "PMID 1768504 (randomized crossover n=24: equally effective; "
+                "mannitol shortest cramp 9 +- 5 min)",
+            )
+        )
+    return recs

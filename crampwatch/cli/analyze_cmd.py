@@ -1,0 +1,86 @@
+"""``crampwatch analyze TRACE --scenario S [--events E] [--json] [--report R.html]`` (contracts.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from crampwatch.causes import Assessment, assess
+from crampwatch.cli.app import app, handle_input_errors
+from crampwatch.io.traces import looks_like_hemobp, read_events, read_hemobp, read_trace
+from crampwatch.model import load_scenario
+
+
+@app.command("analyze")
+@handle_input_errors
+def analyze(
+    trace_path: Path = typer.Argument(
+        ..., metavar="TRACE", help="Trace file (.csv or .parquet, contracts.md)."
+    ),
+    scenario: Path = typer.Option(..., "--scenario", "-s", help="Scenario file (patient + prescription)."),
+    events: Path | None = typer.Option(None, "--events", "-e", help="Events file (.csv or .json)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the Assessment JSON."),
+    report: Path | None = typer.Option(None, "--report", "-r", help="Write a self-contained HTML report."),
+    hemobp: bool = typer.Option(False, "--hemobp", help="TRACE is a HEMOBP-style machine export."),
+    no_fill: bool = typer.Option(
+        False, "--no-fill", help="Do not estimate missing signals with the simulator."
+    ),
+) -> None:
+    """Rank the causes of cramps in a recorded or simulated session and say what to change."""
+    sc = load_scenario(scenario)
+    if not hemobp and looks_like_hemobp(trace_path):
+        hemobp = True  # a HEMOBP header (time, sbp, dbp, ...) and no t_min
+    trace, quality = read_hemobp(trace_path) if hemobp else read_trace(trace_path)
+    ev = read_events(events) if events is not None else None
+    result = assess(trace, sc, events=ev, fill_missing=not no_fill)
+    result.data_quality = quality.messages() + result.data_quality
+    if report is not None:
+        from crampwatch.causes.assess import filled_trace
+        from crampwatch.report import render_html
+
+        shown = trace if ev is None else trace.with_events(ev)
+        if not no_fill and result.estimated_signals:
+            shown, _ = filled_trace(shown, sc)  # draw the estimated curves (dashed) too
+        report.write_text(render_html(result, shown, sc), encoding="utf-8")
+    if as_json:
+        typer.echo(result.to_json())
+        return
+    _print(result, report)
+
+
+def _print(result: Assessment, report: Path | None) -> None:
+    console = Console()
+    table = Table(
+        title=f"Cramp causes for session {result.session_id} (overall risk {result.overall_risk:.2f})"
+    )
+    table.add_column("#", justify="right")
+    table.add_column("cause")
+    table.add_column("score", justify="right")
+    table.add_column("confidence")
+    table.add_column("key evidence")
+    for k, f in enumerate(result.causes, 1):
+        key = next((e for e in f.evidence if e.value is not None), None)
+        text = ""
+        if key is not None:
+            text = f"{key.signal} = {key.value if isinstance(key.value, str) else f'{key.value:.3g}'}"
+            if key.threshold is not None and not isinstance(key.threshold, bool):
+                thr = key.threshold if isinstance(key.threshold, str) else f"{key.threshold:.3g}"
+                text += f" (threshold {thr})"
+        table.add_row(str(k), f.cause, f"{f.score:.2f}", f.confidence, text)
+    console.print(table)
+    top = result.top_cause
+    if top is not None:
+        console.print(f"[bold]{top.cause}[/bold]: {top.explanation}")
+        for r in top.recommendations:
+            console.print(f"  - {r.action} [dim]({r.evidence})[/dim]")
+    if result.missing_signals:
+        console.print(f"[yellow]missing signals:[/yellow] {', '.join(result.missing_signals)}")
+    if result.estimated_signals:
+        console.print(f"[yellow]estimated by the simulator:[/yellow] {', '.join(result.estimated_signals)}")
+    for note in result.data_quality:
+        console.print(f"[yellow]data quality:[/yellow] {note}")
+    if report is not None:
+        console.print(f"report written to {report}")

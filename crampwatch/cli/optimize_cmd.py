@@ -1,0 +1,95 @@
+"""``crampwatch optimize SCENARIO [--json] [--plot PNG]``: the prescription that stops the cramps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from crampwatch.cli.app import app, handle_input_errors
+from crampwatch.model import load_scenario
+from crampwatch.optimize import Constraints, OptimizationResult, optimize
+
+_DEFAULTS = Constraints()
+
+
+def _fmt(x: float | None, nd: int = 2) -> str:
+    return "–" if x is None or x != x else f"{x:.{nd}f}"
+
+
+def render(result: OptimizationResult, console: Console) -> None:
+    """Rich tables: current vs recommended prescriptions, then what changed and why."""
+    first = any(n.startswith("First session") for n in result.notes)
+    table = Table(title=f"Prescription options for {result.scenario.patient.id}", show_lines=False)
+    dose = "URR %" if first else "spKt/V"
+    for col in ("", "cramp risk", "range", "IDH risk", dose, "stdKt/V", "UF L", "time min", "sessions/wk"):
+        table.add_column(col, justify="right" if col else "left")
+    rows = [("current", result.current, result.scenario)] + [
+        (f"option {i}", r.outcome, r.scenario) for i, r in enumerate(result.recommendations, 1)
+    ]
+    for label, o, sc in rows:
+        table.add_row(
+            label,
+            _fmt(o.risk),
+            f"{_fmt(o.risk_range[0])}–{_fmt(o.risk_range[1])}",
+            _fmt(o.idh_risk),
+            _fmt(o.urr_pct, 0) if first else _fmt(o.sp_ktv),
+            _fmt(o.std_ktv),
+            _fmt(o.uf_l),
+            _fmt(o.duration_min, 0),
+            str(sc.prescription.sessions_per_week),
+        )
+    c = result.current
+    console.print(table)
+    if c.violations:
+        console.print("[yellow]Current prescription outside the constraints:[/] " + "; ".join(c.violations))
+    for i, r in enumerate(result.recommendations, 1):
+        body = "\n".join(f"• {ch}" for ch in r.changes) or "• no change"
+        if r.addresses:
+            body += "\n[bold]addresses:[/] " + ", ".join(r.addresses)
+        body += "\n" + r.rationale
+        console.print(Panel(body, title=f"option {i}", expand=True))
+    if result.infeasible:
+        console.print(Panel(result.infeasible, title="no feasible prescription", style="red"))
+    for note in result.notes:
+        console.print(f"[dim]{note}[/]")
+
+
+@app.command("optimize")
+@handle_input_errors
+def optimize_command(
+    scenario: Path = typer.Argument(..., help="scenario file (YAML or JSON)"),
+    json_out: bool = typer.Option(False, "--json", help="print the result as JSON (contracts.md)"),
+    plot: Path | None = typer.Option(None, "--plot", help="write current vs recommended traces to this PNG"),
+    max_duration_min: float = typer.Option(
+        _DEFAULTS.max_duration_min, help="unit's maximum session time, min"
+    ),
+    min_duration_min: float | None = typer.Option(
+        None, help="shortest session allowed, min (default 180, or the maximum if lower)"
+    ),
+    target_sp_ktv: float = typer.Option(_DEFAULTS.target_sp_ktv, help="per-session spKt/V target"),
+    allow_extra_session: bool = typer.Option(False, help="allow one more session a week"),
+    top_k: int = typer.Option(3, help="number of recommendations"),
+    ensemble: int = typer.Option(8, help="plausible patients per candidate"),
+    seed: int = typer.Option(0, help="random seed of the patient ensemble"),
+) -> None:
+    """Search the prescription that lowers the predicted cramp risk without losing dose or UF."""
+    sc = load_scenario(scenario)
+    constraints = Constraints(
+        target_sp_ktv=target_sp_ktv,
+        max_duration_min=max_duration_min,
+        min_duration_min=min_duration_min,
+        allow_extra_session=allow_extra_session,
+    )
+    result = optimize(sc, constraints=constraints, n_ensemble=ensemble, top_k=top_k, seed=seed)
+    if plot is not None:
+        from crampwatch.optimize.plot import plot_result
+
+        plot_result(result, plot)
+    if json_out:
+        typer.echo(result.to_json())
+    else:
+        render(result, Console())

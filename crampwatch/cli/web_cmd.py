@@ -1,0 +1,91 @@
+"""``crampwatch serve`` (a real database) and ``crampwatch demo`` (build a demo database and serve it)."""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+import webbrowser
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from crampwatch.cli.app import app, handle_input_errors
+from crampwatch.errors import InputError
+
+HostOpt = Annotated[str, typer.Option("--host", help="interface to bind (default loopback only)")]
+PortOpt = Annotated[int, typer.Option("--port", help="TCP port")]
+DbOpt = Annotated[str | None, typer.Option("--database-url", help="SQLAlchemy URL (default ./crampwatch.db)")]
+
+
+def _check_port(port: int) -> None:
+    if not 1 <= port <= 65535:
+        raise InputError(f"port: {port} is out of range (allowed 1–65535)", "port")
+
+
+def _run(web_app: object, host: str, port: int) -> None:
+    import uvicorn
+
+    # proxy_headers: behind a TLS-terminating proxy on loopback the session cookie gets its Secure flag.
+    uvicorn.run(web_app, host=host, port=port, proxy_headers=True, log_level="info")
+
+
+@app.command("serve")
+@handle_input_errors
+def serve(host: HostOpt = "127.0.0.1", port: PortOpt = 8000, database_url: DbOpt = None) -> None:
+    """Serve the web application on a real database.
+
+    Set CRAMPWATCH_SECRET_KEY to keep login sessions valid across restarts.
+    """
+    _check_port(port)
+    from crampwatch.store import Store
+    from crampwatch.web.app import create_app
+
+    store = Store.open(url=database_url)
+    typer.echo(f"crampwatch: serving {store.url} at http://{host}:{port}/")
+    _run(create_app(store), host, port)
+
+
+@app.command("demo")
+@handle_input_errors
+def demo(
+    port: PortOpt = 8000,
+    host: HostOpt = "127.0.0.1",
+    no_browser: Annotated[bool, typer.Option("--no-browser", help="do not open a web browser")] = False,
+    database_url: Annotated[
+        str | None, typer.Option("--database-url", help="demo database (default: a new file in a temp dir)")
+    ] = None,
+    patients: Annotated[int, typer.Option("--patients", help="number of virtual patients")] = 10,
+    weeks: Annotated[int, typer.Option("--weeks", help="weeks of sessions per patient")] = 3,
+    seed: Annotated[int, typer.Option("--seed", help="random seed")] = 2024,
+) -> None:
+    """Build a demo database (virtual patients, simulated sessions, cramps, reports) and serve it."""
+    _check_port(port)
+    from crampwatch.demo import build_demo, demo_credentials
+    from crampwatch.store import Store
+    from crampwatch.web.app import create_app
+
+    if database_url is None:
+        database_url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='crampwatch-demo-')) / 'demo.db'}"
+    store = Store.open(url=database_url)
+    if store.list_patients():
+        typer.echo(f"crampwatch demo: reusing {store.url}")
+        credentials = demo_credentials(len(store.list_patients()))
+    else:
+        started = time.perf_counter()
+        typer.echo(f"crampwatch demo: building {store.url} ({patients} patients, {weeks} weeks)...")
+        info = build_demo(store, n_patients=patients, weeks=weeks, seed=seed)
+        typer.echo(
+            f"  {info.n_sessions} sessions, {info.n_cramp_sessions} with cramps, {info.n_reports} patient "
+            f"reports in {time.perf_counter() - started:.1f} s"
+        )
+        credentials = info.credentials
+    url = f"http://{host}:{port}/"
+    typer.echo(f"crampwatch demo: open {url}")
+    typer.echo("demo credentials (role: username / password):")
+    for role, username, password in credentials:
+        typer.echo(f"  {role:9s} {username} / {password}")
+    if not no_browser:
+        threading.Timer(1.5, webbrowser.open, args=(url + "login",)).start()
+    _run(create_app(store), host, port)

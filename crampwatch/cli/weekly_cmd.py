@@ -1,0 +1,72 @@
+"""``crampwatch weekly``: weekly urea kinetics and dose adequacy for one prescription."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from crampwatch.cli.app import app, handle_input_errors
+from crampwatch.kinetics import KDOQI_MIN_SP_KTV
+from crampwatch.weekly import MODELS, simulate_week
+
+#: Weekly standard Kt/V minimum (KDOQI 2015 update, Am J Kidney Dis 2015;66:884: target stdKt/V 2.3,
+#: minimum delivered 2.1). Shown as a reference line only.
+KDOQI_MIN_STD_KTV = 2.1
+
+
+@app.command("weekly")
+@handle_input_errors
+def weekly(
+    duration_h: float = typer.Option(..., "--duration-h", help="Session length, hours."),
+    qb: float = typer.Option(..., "--qb", help="Blood flow Qb, mL/min."),
+    qd: float = typer.Option(..., "--qd", help="Dialysate flow Qd, mL/min."),
+    koa: float = typer.Option(..., "--koa", help="Dialyzer urea KoA, mL/min."),
+    hct: float = typer.Option(..., "--hct", help="Hematocrit, %."),
+    generation_mg_day: float = typer.Option(
+        ..., "--generation-mg-day", help="Urea nitrogen generation rate G, mg/day."
+    ),
+    v_l: float = typer.Option(..., "--v-l", help="Post-dialysis urea distribution volume V, litres."),
+    kr: float = typer.Option(0.0, "--kr", help="Residual kidney urea clearance Kr, mL/min."),
+    days: str = typer.Option("mon,wed,fri", "--days", help="Treatment days, comma separated (mon..sun)."),
+    model: str = typer.Option("single_pool", "--model", help=f"One of: {', '.join(MODELS)}."),
+    fluid_gain_l_day: float = typer.Option(
+        0.0, "--fluid-gain-l-day", help="Interdialytic fluid gain, L/day (variable_volume, two_pool)."
+    ),
+    blood_water: str = typer.Option("meyer", "--blood-water", help="Blood-water constants: meyer or ursino."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Weekly periodic steady state of urea: clearance, TAC, peaks, spKt/V, eKt/V, standard Kt/V, URR."""
+    result = simulate_week(
+        duration_h=duration_h,
+        qb_ml_min=qb,
+        qd_ml_min=qd,
+        koa_ml_min=koa,
+        hct_pct=hct,
+        generation_mg_day=generation_mg_day,
+        v_l=v_l,
+        kr_ml_min=kr,
+        days=days,
+        model=model,
+        fluid_gain_l_day=fluid_gain_l_day,
+        blood_water=blood_water,
+    )
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    table = Table(title=f"Weekly urea kinetics ({result.model}, {'/'.join(result.days)})")
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    table.add_column("note")
+    table.add_row("avg dialyzer clearance", f"{result.avg_clearance_ml_min:.1f} mL/min", "")
+    table.add_row("time-averaged BUN (TAC)", f"{result.tac_mg_dl:.1f} mg/dL", "")
+    table.add_row("average pre-dialysis BUN", f"{result.avg_peak_mg_dl:.1f} mg/dL", "")
+    sp_note = "below KDOQI minimum 1.2" if result.sp_ktv < KDOQI_MIN_SP_KTV else ""
+    table.add_row("spKt/V per session", f"{result.sp_ktv:.2f}", sp_note)
+    table.add_row("eKt/V per session", f"{result.ekt_v:.2f}", "Daugirdas rate equation")
+    std_note = f"below KDOQI 2015 minimum {KDOQI_MIN_STD_KTV}" if result.std_ktv < KDOQI_MIN_STD_KTV else ""
+    table.add_row("standard Kt/V per week", f"{result.std_ktv:.2f}", std_note)
+    table.add_row("URR per session", f"{result.urr_pct:.1f} %", "")
+    Console().print(table)

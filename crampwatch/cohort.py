@@ -1,0 +1,480 @@
+"""Population runs on Dask: simulate and score many sessions, one Dask partition at a time.
+
+A cohort is either virtual (``n_patients`` drawn by :func:`crampwatch.population.virtual_population`,
+partition ``k`` with seed ``seed + k``), a list of scenarios, or a Parquet dataset of scenarios
+(:func:`write_scenarios_parquet`). Each partition runs :func:`analyze_scenarios`:
+``simulate_batch`` → ``score_batch`` → one row per session. The work is distributed with
+``dask.dataframe.from_map`` on a ``distributed`` cluster (a 2-worker ``LocalCluster`` by default, or the
+scheduler at ``scheduler=``); the result does not depend on where it ran: the same seed and partition
+count give the same table as the in-process path (``scheduler="synchronous"``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from crampwatch.errors import InputError
+from crampwatch.kinetics import BUN_MG_DL_PER_UREA_MMOL_L, sp_ktv_daugirdas
+from crampwatch.model import Scenario, dump_scenario, parse_scenario
+
+#: Cause identifiers of contracts.md, in the order of the score columns.
+CAUSE_IDS = (
+    "hypovolemia",
+    "osmotic",
+    "hypocalcemia",
+    "hypomagnesemia",
+    "disequilibrium",
+    "encephalopathy",
+    "neuropathy",
+    "underdialysis",
+)
+
+#: Schedulers that run in this process without a cluster (dask's local schedulers).
+LOCAL_SCHEDULERS = ("synchronous", "sync", "threads", "processes")
+
+#: Sessions simulated at once inside a partition (modelling choice). The simulator keeps ~110 kB per
+#: 270-min session (26 signals + 26 states x 271 steps x 8 B), so 1000 sessions need ~110 MB per worker.
+DEFAULT_CHUNK = 1000
+
+#: KDOQI 2015 minimum spKt/V per session; UF rate > 13 mL/kg/h (Flythe, Kidney Int 2011;79:250).
+MIN_SP_KTV = 1.2
+HIGH_UF_RATE_ML_KG_H = 13.0
+#: Risk above which a session counts as "high risk" in the summary (modelling choice).
+HIGH_RISK = 0.5
+
+SCENARIO_JSON_COLUMN = "scenario_json"
+
+#: Seconds to wait for an existing scheduler given by address.
+CONNECT_TIMEOUT_S = 10
+
+
+# ------------------------------------------------------------------------------------------ one partition
+
+
+def _patient_columns(scenarios: Sequence[Scenario]) -> dict[str, list[Any]]:
+    """Patient and prescription features of each scenario (the context of the scores)."""
+    cols: dict[str, list[Any]] = {}
+
+    def put(name: str, value: Any) -> None:
+        cols.setdefault(name, []).append(value)
+
+    for sc in scenarios:
+        p, rx = sc.patient, sc.prescription
+        labs, _ = p.labs.resolved()
+        put("patient_id", p.id)
+        put("sex", p.sex)
+        put("age_years", float(p.age_years))
+        put("height_cm", float(p.height_cm))
+        put("pre_weight_kg", float(p.pre_weight_kg))
+        put("dry_weight_kg", float(p.dry_weight_kg))
+        put("idwg_kg", float(p.idwg_kg))
+        put("vintage_months", float(p.vintage_months))
+        put("diabetes", bool(p.diabetes))
+        put("neuropathy", math.nan if p.peripheral_neuropathy is None else float(p.peripheral_neuropathy))
+        for lab in ("na_mmol_l", "k_mmol_l", "bun_mg_dl", "ica_mmol_l", "albumin_g_dl", "mg_mmol_l"):
+            put(f"lab_{lab}", float(labs[lab]))
+        put("duration_min", float(rx.duration_min))
+        put("uf_volume_l", float(sc.uf_volume_l))
+        put("uf_profile", rx.uf_profile if isinstance(rx.uf_profile, str) else "custom")
+        put("qb_ml_min", float(rx.qb_ml_min))
+        put("dialysate_na_mmol_l", float(rx.mean_dialysate_na()))
+        put("dialysate_ca_mmol_l", float(rx.dialysate.ca_mmol_l))
+        put("dialysate_temp_c", float(rx.dialysate.temp_c))
+    return cols
+
+
+def _sp_ktv_from_urea(urea: np.ndarray | None, scenarios: Sequence[Scenario]) -> np.ndarray:
+    """spKt/V (Daugirdas II, :func:`crampwatch.kinetics.sp_ktv_daugirdas`) from the first and last simulated
+    plasma urea of each session; NaN where the formula does not apply (no urea, post > pre)."""
+    n = len(scenarios)
+    out = np.full(n, np.nan)
+    if urea is None:
+        return out
+    valid = np.isfinite(urea)
+    last = urea.shape[1] - 1 - np.argmax(valid[:, ::-1], axis=1)  # signals are NaN after a session ends
+    pre = urea[:, 0] * BUN_MG_DL_PER_UREA_MMOL_L
+    post = urea[np.arange(n), last] * BUN_MG_DL_PER_UREA_MMOL_L
+    hours = np.array([sc.prescription.duration_min for sc in scenarios]) / 60.0
+    uf = np.array([sc.uf_volume_l for sc in scenarios])
+    post_w = np.array([sc.post_weight_kg for sc in scenarios])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ok = (pre > 0) & (post > 0) & (post <= pre) & (post / pre - 0.008 * hours > 0) & (post_w >= 10)
+    if ok.any():
+        out[ok] = sp_ktv_daugirdas(pre[ok], post[ok], hours[ok], uf[ok], post_w[ok])
+    return out
+
+
+def analyze_scenarios(scenarios: Sequence[Scenario], *, chunk: int = DEFAULT_CHUNK) -> pd.DataFrame:
+    """Simulate and score ``scenarios``: one row per session (features, cause scores, top cause, risks).
+
+    Sessions are processed ``chunk`` at a time; the result does not depend on ``chunk``.
+    """
+    from crampwatch.causes import score_batch
+    from crampwatch.simulate import simulate_batch
+
+    frames = []
+    for start in range(0, len(scenarios), max(1, chunk)):
+        part = list(scenarios[start : start + chunk])
+        batch = simulate_batch(part)
+        scores = score_batch(batch.t_min, batch.signals, part)
+        frames.append(_rows(part, batch.signals, scores))
+    if not frames:
+        raise InputError("cohort: no sessions to analyze (allowed ≥ 1)", "n_patients")
+    return pd.concat(frames, ignore_index=True)
+
+
+def _rows(
+    scenarios: Sequence[Scenario],
+    signals: dict[str, np.ndarray],
+    scores: dict[str, Any],
+) -> pd.DataFrame:
+    n = len(scenarios)
+    cols: dict[str, Any] = _patient_columns(scenarios)
+    cause_ids = [c for c in CAUSE_IDS if c in scores]
+    matrix = np.column_stack([np.asarray(scores[c], dtype=float) for c in cause_ids])
+    for j, cause in enumerate(cause_ids):
+        cols[f"score_{cause}"] = matrix[:, j]
+    best = np.argmax(np.nan_to_num(matrix, nan=-1.0), axis=1)
+    top = matrix[np.arange(n), best]
+    # "none": no mechanism has any evidence (every score is 0).
+    cols["top_cause"] = [cause_ids[k] if top[i] > 0 else "none" for i, k in enumerate(best)]
+    cols["top_score"] = top
+    for key, value in scores.items():
+        if key in cause_ids or key in cols:
+            continue
+        arr = np.asarray(value)
+        if arr.shape == (n,) and arr.dtype.kind in "fiub":
+            cols[key] = arr.astype(float)
+    uf = np.array([sc.uf_volume_l for sc in scenarios])
+    duration = np.array([sc.prescription.duration_min for sc in scenarios])
+    post_w = np.array([sc.post_weight_kg for sc in scenarios])
+    # UF rate over the post-dialysis (target) weight (Flythe 2011; kinetics.uf_rate_ml_per_kg_h).
+    cols.setdefault("uf_rate_ml_kg_h", uf * 1000.0 / (duration / 60.0) / post_w)
+    cols.setdefault("sp_ktv", _sp_ktv_from_urea(signals.get("urea_mmol_l"), scenarios))
+    for name in ("overall_risk", "idh_risk"):
+        if name not in cols:
+            raise InputError(f"score_batch: result lacks {name!r}", name)
+    return pd.DataFrame(cols)
+
+
+def virtual_partition(n: int, seed: int, partition: int, chunk: int = DEFAULT_CHUNK) -> pd.DataFrame:
+    """Rows of one virtual partition: ``n`` patients drawn with ``seed`` (the cohort's seed + partition)."""
+    from crampwatch.population import virtual_population
+
+    df = analyze_scenarios(virtual_population(n, seed=seed), chunk=chunk)
+    return _label(df, partition)
+
+
+def scenario_partition(
+    scenarios: Sequence[Scenario], partition: int, chunk: int = DEFAULT_CHUNK
+) -> pd.DataFrame:
+    """Rows of one partition of given scenarios."""
+    return _label(analyze_scenarios(scenarios, chunk=chunk), partition)
+
+
+def parquet_partition(frame: pd.DataFrame, partition_info: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Rows of one partition of a scenario Parquet dataset (see :func:`write_scenarios_parquet`)."""
+    k = int(partition_info["number"]) if partition_info else 0
+    return _label(analyze_scenarios(frame_to_scenarios(frame)), k)
+
+
+def _label(df: pd.DataFrame, partition: int) -> pd.DataFrame:
+    df.insert(0, "session", [f"{partition}-{i}" for i in range(len(df))])
+    df.insert(1, "partition", np.full(len(df), partition, dtype=np.int64))
+    return df
+
+
+# -------------------------------------------------------------------------------------- scenario frames
+
+
+def scenarios_to_frame(scenarios: Sequence[Scenario]) -> pd.DataFrame:
+    """One row per scenario: the scenario as JSON (lossless) plus a few readable columns."""
+    return pd.DataFrame(
+        {
+            "patient_id": [s.patient.id for s in scenarios],
+            SCENARIO_JSON_COLUMN: [json.dumps(dump_scenario(s)) for s in scenarios],
+        }
+    )
+
+
+def frame_to_scenarios(frame: pd.DataFrame) -> list[Scenario]:
+    """Scenarios from a frame with a ``scenario_json`` column or flattened ``patient.*``/``prescription.*``
+    columns (``patient.labs.na_mmol_l``, ``prescription.dialysate.temp_c``, ...; NaN = not given)."""
+    if SCENARIO_JSON_COLUMN in frame.columns:
+        out = []
+        for i, text in enumerate(frame[SCENARIO_JSON_COLUMN]):
+            try:
+                data = json.loads(text)
+            except (TypeError, json.JSONDecodeError):
+                raise InputError(
+                    f"{SCENARIO_JSON_COLUMN}[{i}]: not valid JSON", SCENARIO_JSON_COLUMN
+                ) from None
+            out.append(_parse_row(data, i))
+        return out
+    flat = [c for c in frame.columns if c.startswith(("patient.", "prescription."))]
+    if not flat:
+        raise InputError(
+            f"cohort input: needs a {SCENARIO_JSON_COLUMN!r} column or 'patient.*' columns",
+            SCENARIO_JSON_COLUMN,
+        )
+    out = []
+    for i, row in enumerate(frame[flat].itertuples(index=False, name=None)):
+        nested: dict[str, Any] = {}
+        for key, value in zip(flat, row, strict=True):
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                continue
+            node = nested
+            *parents, leaf = key.split(".")
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[leaf] = value.item() if isinstance(value, np.generic) else value
+        out.append(_parse_row(nested, i))
+    return out
+
+
+def _parse_row(data: Any, i: int) -> Scenario:
+    try:
+        return parse_scenario(data)
+    except InputError as exc:
+        raise InputError(f"row {i}: {exc.message}", exc.field) from None
+
+
+def write_scenarios_parquet(scenarios: Sequence[Scenario], path: str | Path, partitions: int = 8) -> Path:
+    """Write ``scenarios`` as a Parquet dataset of ``partitions`` files (input of ``parquet_in=``)."""
+    import dask.dataframe as dd
+
+    frame = scenarios_to_frame(scenarios)
+    nparts = max(1, min(partitions, len(frame)))
+    dd.from_pandas(frame, npartitions=nparts, sort=False).to_parquet(str(path), write_index=False)
+    return Path(path)
+
+
+# --------------------------------------------------------------------------------------------- the run
+
+
+@dataclass(frozen=True)
+class CohortRun:
+    """How a :func:`run_cohort` table was made; found in ``df.attrs["cohort_run"]``."""
+
+    sessions: int
+    seconds: float
+    scheduler: str
+
+    @property
+    def sessions_per_s(self) -> float:
+        return self.sessions / self.seconds if self.seconds > 0 else math.nan
+
+
+def split_sizes(n: int, partitions: int) -> list[int]:
+    """``n`` split into ``partitions`` near-equal positive parts (fewer parts when ``n < partitions``)."""
+    parts = max(1, min(partitions, n))
+    base, extra = divmod(n, parts)
+    return [base + (1 if k < extra else 0) for k in range(parts)]
+
+
+@contextmanager
+def _dask_scheduler(scheduler: str | None) -> Iterator[tuple[Any, str]]:
+    """Yield the ``scheduler=`` argument for ``compute`` and a description; close what was started."""
+    if scheduler in LOCAL_SCHEDULERS:
+        yield ("synchronous" if scheduler == "sync" else scheduler), str(scheduler)
+        return
+    from distributed import Client, LocalCluster
+
+    if scheduler is None:
+        # Processes (not threads): the integrator is numpy-bound Python and would contend for the GIL.
+        cluster = LocalCluster(
+            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=":0", silence_logs=40
+        )
+        client = Client(cluster)
+        try:
+            yield client, "LocalCluster(2 workers x 1 thread)"
+        finally:
+            client.close()
+            cluster.close()
+        return
+    try:
+        client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise InputError(
+            f"scheduler: cannot connect to {scheduler!r} ({type(exc).__name__})", "scheduler"
+        ) from None
+    try:
+        yield client, f"cluster at {scheduler}"
+    finally:
+        client.close()
+
+
+def _build(
+    n_patients: int | None,
+    seed: int,
+    scenarios: Sequence[Scenario] | None,
+    partitions: int,
+    parquet_in: str | None,
+    meta: pd.DataFrame,
+) -> Any:
+    import dask.dataframe as dd
+
+    if parquet_in is not None:
+        if not Path(parquet_in).exists():
+            raise InputError(f"parquet_in: {parquet_in!r} does not exist", "parquet_in")
+        source = dd.read_parquet(parquet_in)
+        return source.map_partitions(parquet_partition, meta=meta, enforce_metadata=False)
+    if scenarios is not None:
+        sizes = split_sizes(len(scenarios), partitions)
+        bounds = np.cumsum([0, *sizes])
+        chunks = [list(scenarios[bounds[k] : bounds[k + 1]]) for k in range(len(sizes))]
+        return dd.from_map(
+            scenario_partition, chunks, list(range(len(chunks))), meta=meta, enforce_metadata=False
+        )
+    assert n_patients is not None
+    sizes = split_sizes(n_patients, partitions)
+    seeds = [seed + k for k in range(len(sizes))]
+    return dd.from_map(
+        virtual_partition, sizes, seeds, list(range(len(sizes))), meta=meta, enforce_metadata=False
+    )
+
+
+def _meta(scenarios: Sequence[Scenario] | None) -> pd.DataFrame:
+    """Empty frame with the result's columns and dtypes (from a one-session in-process run)."""
+    if scenarios:
+        sample = [scenarios[0]]
+    else:
+        from crampwatch.population import virtual_population
+
+        sample = list(virtual_population(1, seed=0))
+    return _label(analyze_scenarios(sample), 0).iloc[:0]
+
+
+def run_cohort(
+    n_patients: int | None = None,
+    *,
+    seed: int = 0,
+    scenarios: Sequence[Scenario] | None = None,
+    partitions: int = 8,
+    scheduler: str | None = None,
+    parquet_in: str | None = None,
+    out: str | None = None,
+) -> pd.DataFrame:
+    """Simulate and score a cohort on Dask; one row per session.
+
+    Exactly one source: ``n_patients`` virtual patients, ``scenarios``, or ``parquet_in`` (a Parquet
+    dataset written by :func:`write_scenarios_parquet`, one Dask partition per file). ``scheduler``:
+    ``None`` starts a 2-worker ``LocalCluster`` (processes, 1 thread each); an address (``tcp://...``)
+    uses that cluster; ``"synchronous"``/``"threads"``/``"processes"`` use dask's local schedulers.
+    ``out``: also write the rows as a partitioned Parquet dataset in that folder. The timing of the run
+    is in ``df.attrs["cohort_run"]`` (:class:`CohortRun`).
+    """
+    given = sum(x is not None for x in (n_patients, scenarios, parquet_in))
+    if given != 1:
+        raise InputError("cohort: give exactly one of n_patients, scenarios, parquet_in", "n_patients")
+    if n_patients is not None and not 1 <= n_patients <= 100_000_000:
+        raise InputError(f"n_patients: {n_patients} is out of range (allowed 1–100000000)", "n_patients")
+    if scenarios is not None and len(scenarios) == 0:
+        raise InputError("scenarios: empty (allowed ≥ 1 scenario)", "scenarios")
+    if not 1 <= partitions <= 100_000:
+        raise InputError(f"partitions: {partitions} is out of range (allowed 1–100000)", "partitions")
+
+    t0 = time.perf_counter()
+    with _dask_scheduler(scheduler) as (sched, label):
+        ddf = _build(n_patients, seed, scenarios, partitions, parquet_in, _meta(scenarios))
+        if out is not None:
+            import dask
+
+            # One graph: the partitions are computed once, written to Parquet and gathered.
+            write = ddf.to_parquet(out, write_index=False, compute=False, overwrite=True)
+            df, _ = dask.compute(ddf, write, scheduler=sched)
+        else:
+            df = ddf.compute(scheduler=sched)
+    df = _plain_strings(df.reset_index(drop=True))
+    df.attrs["cohort_run"] = CohortRun(len(df), time.perf_counter() - t0, label)
+    return df
+
+
+def _plain_strings(df: pd.DataFrame) -> pd.DataFrame:
+    """Text columns in pandas' default string dtype (dask hands back its own Arrow string dtype)."""
+    for name in df.columns:
+        if isinstance(df[name].dtype, pd.StringDtype):
+            df[name] = df[name].astype(str)
+    return df
+
+
+# ------------------------------------------------------------------------------------------- summaries
+
+
+def summarize_cohort(df: pd.DataFrame) -> pd.DataFrame:
+    """Cohort summary with columns ``group, metric, value``.
+
+    Groups: ``sessions`` (count), ``top_cause`` (% of sessions whose highest-scoring cause it is; ``none``
+    when no cause scores above 0), ``mean_score`` (mean score of each cause), ``overall_risk`` (mean and
+    percentiles, % above 0.5), ``idh`` (expected IDH % = mean ``idh_risk``, % with ``idh_risk`` > 0.5),
+    ``dose`` (% UF rate > 13 mL/kg/h, % spKt/V < 1.2, medians).
+    """
+    needed = {"top_cause", "overall_risk", "idh_risk"}
+    missing = needed - set(df.columns)
+    if missing:
+        raise InputError(f"cohort table: missing column(s) {', '.join(sorted(missing))}", sorted(missing)[0])
+    n = len(df)
+    rows: list[tuple[str, str, float]] = [("sessions", "n", float(n))]
+    if n == 0:
+        return pd.DataFrame(rows, columns=["group", "metric", "value"])
+    share = df["top_cause"].value_counts(normalize=True)
+    for cause in [c for c in CAUSE_IDS if c in share.index] + [c for c in share.index if c not in CAUSE_IDS]:
+        rows.append(("top_cause", f"{cause}_pct", 100.0 * float(share[cause])))
+    for cause in CAUSE_IDS:
+        if f"score_{cause}" in df.columns:
+            rows.append(("mean_score", cause, float(df[f"score_{cause}"].astype(float).mean())))
+    risk = df["overall_risk"].astype(float)
+    rows.append(("overall_risk", "mean", float(risk.mean())))
+    for q in (10, 25, 50, 75, 90):
+        rows.append(("overall_risk", f"p{q}", float(risk.quantile(q / 100))))
+    rows.append(("overall_risk", f"gt_{HIGH_RISK:g}_pct", 100.0 * float((risk > HIGH_RISK).mean())))
+    idh = df["idh_risk"].astype(float)
+    rows.append(("idh", "expected_pct", 100.0 * float(idh.mean())))
+    rows.append(("idh", f"risk_gt_{HIGH_RISK:g}_pct", 100.0 * float((idh > HIGH_RISK).mean())))
+    if "uf_rate_ml_kg_h" in df.columns:
+        ufr = df["uf_rate_ml_kg_h"].astype(float)
+        rows.append(("dose", "uf_rate_median_ml_kg_h", float(ufr.median())))
+        rows.append(
+            (
+                "dose",
+                f"uf_rate_gt_{HIGH_UF_RATE_ML_KG_H:g}_pct",
+                100.0 * float((ufr > HIGH_UF_RATE_ML_KG_H).mean()),
+            )
+        )
+    if "sp_ktv" in df.columns and df["sp_ktv"].notna().any():
+        ktv = df["sp_ktv"].astype(float)
+        rows.append(("dose", "sp_ktv_median", float(ktv.median())))
+        rows.append(("dose", f"sp_ktv_lt_{MIN_SP_KTV:g}_pct", 100.0 * float((ktv < MIN_SP_KTV).mean())))
+    return pd.DataFrame(rows, columns=["group", "metric", "value"])
+
+
+def summary_to_dict(summary: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """``{group: {metric: value}}`` for JSON output."""
+    out: dict[str, dict[str, float]] = {}
+    for group, metric, value in summary.itertuples(index=False, name=None):
+        out.setdefault(group, {})[metric] = value
+    return out
+
+
+__all__ = [
+    "CAUSE_IDS",
+    "CohortRun",
+    "analyze_scenarios",
+    "frame_to_scenarios",
+    "run_cohort",
+    "scenarios_to_frame",
+    "split_sizes",
+    "summarize_cohort",
+    "summary_to_dict",
+    "write_scenarios_parquet",
+]

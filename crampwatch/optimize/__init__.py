@@ -1,0 +1,75 @@
+"""Prescription optimizer: the prescription that removes the cramp causes without giving up dose or UF.
+
+``optimize(scenario)`` searches session time, UF profile, dialysate Na (constant or profile), Ca, Mg and
+temperature, blood flow and (optionally) an extra weekly session; it scores every candidate with the batch
+simulator and the cause analyzer over a small ensemble of plausible patients, and returns the best few
+prescriptions that meet the constraints (UF goal removed, spKt/V target or first-session limits, time and
+guideline ranges). See :mod:`crampwatch.optimize.search` for the method.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from typing import Any
+
+from crampwatch.model import Scenario
+from crampwatch.optimize.constraints import Constraints
+from crampwatch.optimize.evaluate import Evaluation, SimulatorEvaluator
+from crampwatch.optimize.result import OptimizationResult, Outcome, Recommendation
+from crampwatch.optimize.search import search
+
+#: Output resolution of the simulated traces scored by the analyzer, minutes: the simulator's default, so
+#: that every whole-minute session ends on a recorded sample (exact post-dialysis urea and UF).
+RECORD_EVERY_MIN = 1.0
+
+
+def optimize(
+    scenario: Scenario,
+    *,
+    constraints: Constraints | None = None,
+    n_ensemble: int = 8,
+    top_k: int = 3,
+    seed: int = 0,
+) -> OptimizationResult:
+    """The ``top_k`` lowest-risk prescriptions for ``scenario`` that satisfy ``constraints``.
+
+    Candidates are simulated with :func:`crampwatch.simulate.simulate_batch` and scored with
+    :func:`crampwatch.causes.score_batch`; ``risk`` is the mean over ``n_ensemble`` plausible patients
+    (seeded by ``seed``). When no candidate meets the constraints, ``recommendations`` is empty and
+    ``infeasible`` says why.
+    """
+    from crampwatch.errors import require_range
+
+    require_range("n_ensemble", n_ensemble, 1, 64)
+    require_range("top_k", top_k, 1, 10)
+    return search(
+        scenario,
+        evaluator=SimulatorEvaluator(record_every_min=RECORD_EVERY_MIN),
+        constraints=constraints,
+        n_ensemble=int(n_ensemble),
+        top_k=int(top_k),
+        seed=seed,
+    )
+
+
+__all__ = [
+    "Constraints",
+    "Evaluation",
+    "OptimizationResult",
+    "Outcome",
+    "Recommendation",
+    "SimulatorEvaluator",
+    "optimize",
+    "search",
+]
+
+
+class _CallableModule(types.ModuleType):
+    """``crampwatch.optimize`` is both this package and, when called, :func:`optimize`."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> OptimizationResult:
+        return optimize(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

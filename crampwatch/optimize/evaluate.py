@@ -1,0 +1,215 @@
+"""Scoring a batch of candidate scenarios with the session simulator and the cause analyzer.
+
+One call simulates every scenario with :func:`crampwatch.simulate.simulate_batch`, scores the batch with
+:func:`crampwatch.causes.score_batch`, and derives the delivered dose from the simulated plasma urea:
+spKt/V by Daugirdas' second-generation formula (Daugirdas JT, JASN 1993;4:1205) and URR (KDOQI 2006 CPG 2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from crampwatch.errors import InputError
+from crampwatch.kinetics import UREA_MMOL_L_PER_BUN_MG_DL
+from crampwatch.model import Scenario
+from crampwatch.trace import Trace
+
+if TYPE_CHECKING:
+    from crampwatch.physiology.derive import ParameterArrays
+
+
+@dataclass
+class Evaluation:
+    """Per-scenario outcome arrays (length n) of one evaluated batch."""
+
+    risk: np.ndarray
+    idh_risk: np.ndarray
+    causes: dict[str, np.ndarray]
+    sp_ktv: np.ndarray
+    urr_pct: np.ndarray
+    uf_l: np.ndarray
+    duration_min: np.ndarray
+    trace: Callable[[int], Trace | None] | None = field(default=None, repr=False)
+    #: Row -> reason, for scenarios that could not be evaluated (their outcome values are NaN).
+    errors: dict[int, str] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.risk)
+
+
+#: Anything that turns scenarios (and optional per-scenario body-water multipliers, keyword
+#: ``volume_scale``) into an :class:`Evaluation`; the real one is :class:`SimulatorEvaluator`.
+Evaluator = Callable[..., Evaluation]
+
+
+def _first_last_finite(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and last finite value of each row (NaN where a row has none)."""
+    finite = np.isfinite(x)
+    has = finite.any(axis=1)
+    first_idx = np.argmax(finite, axis=1)
+    last_idx = x.shape[1] - 1 - np.argmax(finite[:, ::-1], axis=1)
+    rows = np.arange(x.shape[0])
+    first = np.where(has, x[rows, first_idx], np.nan)
+    last = np.where(has, x[rows, last_idx], np.nan)
+    return first, last
+
+
+def dose_from_urea(
+    urea_mmol_l: np.ndarray, duration_min: np.ndarray, uf_l: np.ndarray, pre_weight_kg: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """spKt/V (Daugirdas II) and URR (%) per row from simulated plasma urea ``[n, steps]``.
+
+    ``spKt/V = -ln(R - 0.008 t) + (4 - 3.5 R) UF / W`` with R = post/pre urea, t in hours, UF in L and W the
+    post-dialysis weight (Daugirdas 1993). Rows where the formula is undefined give NaN.
+    """
+    pre, post = _first_last_finite(np.asarray(urea_mmol_l, dtype=float))
+    # Urea and BUN differ by a constant factor, so the ratio is the same in either unit.
+    pre_bun = pre / UREA_MMOL_L_PER_BUN_MG_DL
+    post_bun = post / UREA_MMOL_L_PER_BUN_MG_DL
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = post_bun / pre_bun
+        t_h = np.asarray(duration_min, dtype=float) / 60.0
+        arg = r - 0.008 * t_h
+        w_post = np.asarray(pre_weight_kg, dtype=float) - np.asarray(uf_l, dtype=float)
+        ok = np.isfinite(arg) & (arg > 0) & (r > 0) & (w_post > 0)
+        sp = np.where(
+            ok, -np.log(np.where(ok, arg, 1.0)) + (4.0 - 3.5 * r) * uf_l / np.where(ok, w_post, 1.0), np.nan
+        )
+        urr = 100.0 * (1.0 - r)
+    return sp, urr
+
+
+def patient_parameters_scaled(
+    scenarios: Sequence[Scenario], volume_scale: np.ndarray | None
+) -> ParameterArrays:
+    """Model parameters of ``scenarios`` with the Watson body water multiplied by ``volume_scale``.
+
+    Mirrors :func:`crampwatch.physiology.derive.patient_parameters` (same inputs to ``derive_arrays``) with
+    ``tbw_dry`` scaled; with no scaling it simply calls it. A test checks that both agree at scale 1.
+    """
+    from crampwatch.kinetics import watson_volume_l
+    from crampwatch.physiology.derive import _labs_matrix, derive_arrays, patient_parameters
+
+    sc = list(scenarios)
+    if volume_scale is None or np.all(np.asarray(volume_scale) == 1.0):
+        return patient_parameters(sc)
+    pat = [s.patient for s in sc]
+    rx = [s.prescription for s in sc]
+
+    def arr(values: Iterable[float | None]) -> np.ndarray:
+        return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+    tbw = arr(watson_volume_l(p.sex, p.age_years, p.height_cm, p.dry_weight_kg) for p in pat)
+    return derive_arrays(
+        pre_sbp=arr(getattr(p, "pre_sbp_mmhg", None) for p in pat),
+        male=np.array([p.sex == "male" for p in pat]),
+        age=arr(p.age_years for p in pat),
+        pre_w=arr(p.pre_weight_kg for p in pat),
+        dry_w=arr(p.dry_weight_kg for p in pat),
+        diabetes=arr(p.diabetes for p in pat),
+        catheter=arr(p.access == "catheter" for p in pat),
+        kr_l_min=arr(p.residual_kr_ml_min for p in pat) / 1000.0,
+        baro=arr(p.baroreflex_strength for p in pat),
+        refill=arr(p.refill_capacity for p in pat),
+        tbw_dry=tbw * np.asarray(volume_scale, dtype=float),
+        labs=_labs_matrix(sc),
+        uf_l=arr(s.uf_volume_l for s in sc),
+        qb=arr(r.qb_ml_min for r in rx),
+        qd=arr(r.qd_ml_min for r in rx),
+        koa=arr(r.dialyzer_koa_ml_min for r in rx),
+        dial_k=arr(r.dialysate.k_mmol_l for r in rx),
+        dial_ca=arr(r.dialysate.ca_mmol_l for r in rx),
+        dial_mg=arr(r.dialysate.mg_mmol_l for r in rx),
+        dial_hco3=arr(r.dialysate.hco3_mmol_l for r in rx),
+        dial_temp=arr(r.dialysate.temp_c for r in rx),
+    )
+
+
+def simulator_rejection(scenario: Scenario) -> str | None:
+    """The simulator's one-line reason for refusing ``scenario`` (e.g. an impossible UF), or ``None``."""
+    from crampwatch.physiology.derive import patient_parameters
+
+    try:
+        patient_parameters([scenario])
+    except InputError as exc:
+        return exc.message
+    return None
+
+
+def _checked_parameters(scenarios: list[Scenario], scale: np.ndarray) -> ParameterArrays:
+    """Parameters with scaled body water, after the simulator's own checks at the entered body water."""
+    from crampwatch.physiology.derive import patient_parameters
+
+    base = patient_parameters(scenarios)  # raises InputError for what the simulator refuses
+    return base if np.all(scale == 1.0) else patient_parameters_scaled(scenarios, scale)
+
+
+class SimulatorEvaluator:
+    """The real evaluator: batch simulation (optionally with scaled body water) plus the analyzer's scores.
+
+    Scenarios the simulator refuses (its physical UF limits) are left out of the batch; their outcome is
+    NaN and ``Evaluation.errors`` holds the reason.
+    """
+
+    def __init__(self, record_every_min: float = 1.0) -> None:
+        self.record_every_min = record_every_min
+
+    def __call__(self, scenarios: Sequence[Scenario], volume_scale: np.ndarray | None = None) -> Evaluation:
+        scenarios = list(scenarios)
+        n = len(scenarios)
+        scale = np.ones(n) if volume_scale is None else np.asarray(volume_scale, dtype=float)
+        try:
+            params = _checked_parameters(scenarios, scale)
+            keep = np.arange(n)
+            errors: dict[int, str] = {}
+        except InputError:
+            reasons = [simulator_rejection(s) for s in scenarios]
+            errors = {i: r for i, r in enumerate(reasons) if r is not None}
+            keep = np.array([i for i in range(n) if i not in errors], dtype=int)
+            params = _checked_parameters([scenarios[i] for i in keep], scale[keep]) if len(keep) else None
+        out = _empty(n, errors)
+        if params is not None:
+            self._fill(out, [scenarios[i] for i in keep], keep, params)
+        return out
+
+    def _fill(
+        self, out: Evaluation, scenarios: list[Scenario], keep: np.ndarray, params: ParameterArrays
+    ) -> None:
+        from crampwatch.causes import score_batch
+        from crampwatch.simulate import session_controls, simulate_parameters
+
+        ctrl = session_controls(scenarios, min(1.0, self.record_every_min))
+        batch = simulate_parameters(params, ctrl, record_every_min=self.record_every_min, keep_states=False)
+        batch.session_ids = [s.patient.id for s in scenarios]
+        signals = batch.signals
+        scores = score_batch(batch.t_min, signals, scenarios)
+        _, uf_l = _first_last_finite(np.asarray(signals["uf_cum_l"], dtype=float))
+        duration = np.asarray(batch.duration_min, dtype=float)
+        pre_w = np.array([s.patient.pre_weight_kg for s in scenarios], dtype=float)
+        sp, urr = dose_from_urea(signals["urea_mmol_l"], duration, np.nan_to_num(uf_l), pre_w)
+        out.risk[keep] = np.asarray(scores["overall_risk"], dtype=float)
+        out.idh_risk[keep] = np.asarray(scores["idh_risk"], dtype=float)
+        for k, v in scores.items():
+            if k not in ("overall_risk", "idh_risk"):
+                out.causes.setdefault(k, np.full(len(out), np.nan))[keep] = np.asarray(v, dtype=float)
+        out.sp_ktv[keep], out.urr_pct[keep], out.uf_l[keep], out.duration_min[keep] = sp, urr, uf_l, duration
+        position = {int(i): j for j, i in enumerate(keep)}
+        out.trace = lambda i: batch.trace(position[i]) if i in position else None
+
+
+def _empty(n: int, errors: dict[int, str]) -> Evaluation:
+    nan = np.full(n, np.nan)
+    return Evaluation(
+        risk=nan.copy(),
+        idh_risk=nan.copy(),
+        causes={},
+        sp_ktv=nan.copy(),
+        urr_pct=nan.copy(),
+        uf_l=nan.copy(),
+        duration_min=nan.copy(),
+        errors=errors,
+    )

@@ -1,0 +1,137 @@
+"""Result types of the prescription optimizer and their JSON form (contracts.md "Optimization result")."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from crampwatch.model import Scenario
+from crampwatch.trace import Trace
+
+
+def _r(x: float, nd: int = 3) -> float | None:
+    """Round for JSON; non-finite values become ``None`` (JSON has no NaN)."""
+    return round(float(x), nd) if x is not None and math.isfinite(float(x)) else None
+
+
+@dataclass
+class Outcome:
+    """Predicted outcome of one prescription.
+
+    ``risk`` / ``idh_risk`` / ``causes`` are ensemble means of the analyzer's scores; ``risk_range`` is the
+    10th-90th percentile over the ensemble. Dose, URR and UF are those of the patient as entered
+    (ensemble member 0), which is also where the dose and UF constraints are checked. ``std_ktv`` is the
+    weekly standard Kt/V (Leypoldt 2004 closed form from eKt/V by the Daugirdas rate equation).
+    """
+
+    risk: float
+    risk_range: tuple[float, float]
+    idh_risk: float
+    sp_ktv: float
+    urr_pct: float
+    uf_l: float
+    uf_required_l: float
+    duration_min: float
+    std_ktv: float = float("nan")
+    causes: dict[str, float] = field(default_factory=dict)
+    violations: list[str] = field(default_factory=list)
+
+    @property
+    def feasible(self) -> bool:
+        return not self.violations
+
+
+@dataclass
+class Recommendation:
+    """One recommended prescription with its predicted outcome and the reasons for it."""
+
+    scenario: Scenario
+    outcome: Outcome
+    changes: list[str]
+    addresses: list[str]
+    rationale: str
+    idwg_change_kg: float = 0.0
+
+    @property
+    def prescription(self) -> dict[str, Any]:
+        return self.scenario.prescription.model_dump(mode="json", exclude_none=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        o = self.outcome
+        return {
+            "prescription": self.prescription,
+            "risk": _r(o.risk),
+            "risk_range": [_r(o.risk_range[0]), _r(o.risk_range[1])],
+            "idh_risk": _r(o.idh_risk),
+            "sp_ktv": _r(o.sp_ktv, 2),
+            "uf_l": _r(o.uf_l, 2),
+            "changes": list(self.changes),
+            "addresses": list(self.addresses),
+            "rationale": self.rationale,
+            "urr_pct": _r(o.urr_pct, 1),
+            "std_ktv": _r(o.std_ktv, 2),
+            "uf_required_l": _r(o.uf_required_l, 2),
+            "duration_min": _r(o.duration_min, 1),
+            "idwg_change_kg": _r(self.idwg_change_kg, 2),
+            "causes": {k: _r(v) for k, v in o.causes.items()},
+        }
+
+
+@dataclass
+class OptimizationResult:
+    """Current prescription, the top recommendations (lowest risk first) and, if none, why not."""
+
+    scenario: Scenario
+    current: Outcome
+    recommendations: list[Recommendation]
+    infeasible: str | None
+    notes: list[str] = field(default_factory=list)
+    n_candidates: int = 0
+    n_simulations: int = 0
+    elapsed_s: float = 0.0
+    _trace_getter: Callable[[int], Trace] | None = field(default=None, repr=False)
+    _trace_cache: dict[int, Trace] = field(default_factory=dict, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        c = self.current
+        return {
+            "current": {
+                "risk": _r(c.risk),
+                "idh_risk": _r(c.idh_risk),
+                "sp_ktv": _r(c.sp_ktv, 2),
+                "uf_l": _r(c.uf_l, 2),
+                "duration_min": _r(c.duration_min, 1),
+                "risk_range": [_r(c.risk_range[0]), _r(c.risk_range[1])],
+                "urr_pct": _r(c.urr_pct, 1),
+                "std_ktv": _r(c.std_ktv, 2),
+                "causes": {k: _r(v) for k, v in c.causes.items()},
+                "violations": list(c.violations),
+            },
+            "recommendations": [r.to_dict() for r in self.recommendations],
+            "infeasible": self.infeasible,
+            "notes": list(self.notes),
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    def trace(self, index: int) -> Trace | None:
+        """Simulated trace (patient as entered): 0 = current prescription, i = recommendation i."""
+        if self._trace_getter is None or not 0 <= index <= len(self.recommendations):
+            return None
+        if index not in self._trace_cache:
+            self._trace_cache[index] = self._trace_getter(index)
+        return self._trace_cache[index]
+
+    @property
+    def traces(self) -> dict[str, Trace]:
+        """``{"current": trace, "recommendation 1": trace, ...}`` for side-by-side display."""
+        out: dict[str, Trace] = {}
+        for i in range(len(self.recommendations) + 1):
+            tr = self.trace(i)
+            if tr is not None:
+                out["current" if i == 0 else f"recommendation {i}"] = tr
+        return out

@@ -1,0 +1,230 @@
+"""The assembled session model: state layout, right-hand side and output signals.
+
+State (per patient; volumes L, amounts mmol, temperature degC): cell, interstitial and plasma water;
+urea in ECF, ICF and brain water; Na and K in ECF and ICF; free Ca and Mg in ECF and their exchangeable
+pools (as deviation from the start); bicarbonate in ECF and titrated buffer; brain electrolyte osmolality;
+core temperature; and cumulative counters (UF volume, dialyzer/kidney removal per solute, urea clearance
+integral) that make mass balances checkable.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+from crampwatch.physiology.brain import brain_osm_gradient, brain_urea_flux_mmol_min
+from crampwatch.physiology.circulation import circulation
+from crampwatch.physiology.dialyzer import solute_removal_mmol_min, urea_clearance_l_min
+from crampwatch.physiology.fluid import (
+    capillary_pressure_mmhg,
+    cell_water_flux_l_min,
+    lymph_flow_l_min,
+    oncotic_interstitial_mmhg,
+    oncotic_plasma_mmhg,
+    starling_filtration_l_min,
+)
+from crampwatch.physiology.solutes import cell_exchange_mmol_min, ionized_ca_mmol_l, plasma_ph
+from crampwatch.physiology.thermal import core_temp_rate_k_min
+
+STATES: tuple[str, ...] = (
+    "v_ic",
+    "v_is",
+    "v_pl",
+    "u_ex",
+    "u_ic",
+    "u_br",
+    "na_ex",
+    "na_ic",
+    "k_ex",
+    "k_ic",
+    "ca_ex",
+    "ca_pool",
+    "mg_ex",
+    "mg_pool",
+    "hco3_ex",
+    "hco3_buf",
+    "brain_osm",
+    "t_core",
+    "uf_cum",
+    "rem_u",
+    "rem_na",
+    "rem_k",
+    "rem_ca",
+    "rem_mg",
+    "rem_hco3",
+    "kt",
+)
+N_STATES = len(STATES)
+IDX = {name: i for i, name in enumerate(STATES)}
+
+
+def initial_state(p: Any) -> list[Any]:
+    """Pre-dialysis state from derived parameters (arrays or floats)."""
+    zero = p.y0_v_ic * 0.0
+    return [
+        p.y0_v_ic,
+        p.y0_v_is,
+        p.y0_v_pl,
+        p.y0_u_ex,
+        p.y0_u_ic,
+        p.y0_u_br,
+        p.y0_na_ex,
+        p.y0_na_ic,
+        p.y0_k_ex,
+        p.y0_k_ic,
+        p.y0_ca_ex,
+        zero,
+        p.y0_mg_ex,
+        zero,
+        p.y0_hco3_ex,
+        zero,
+        p.y0_brain_osm,
+        p.t_core0,
+        zero,
+        zero,
+        zero,
+        zero,
+        zero,
+        zero,
+        zero,
+        zero,
+    ]
+
+
+def rhs(
+    y: list[Any], u: tuple[Any, Any, Any], p: Any, xp: Any, s0: Any, n_iter: int, want_out: bool = False
+) -> tuple[list[Any], SimpleNamespace]:
+    """Time derivatives (per minute) of every state, and auxiliary values.
+
+    ``u = (on, qf, na_d)``: fraction of the time step inside the session (dialyzer and UF running), UF rate
+    while running (L/min) and dialysate Na (mmol/L). ``s0`` warm-starts the baroreflex solve.
+    """
+    (
+        v_ic,
+        v_is,
+        v_pl,
+        u_ex,
+        u_ic,
+        u_br,
+        na_ex,
+        na_ic,
+        k_ex,
+        k_ic,
+        ca_ex,
+        ca_pool,
+        mg_ex,
+        mg_pool,
+        hco3_ex,
+        hco3_buf,
+        brain_osm,
+        t_core,
+    ) = y[:18]
+    on, qf_i, na_d = u
+    qf = on * qf_i
+    v_ex = v_is + v_pl
+    c_u = u_ex / v_ex
+    c_na = na_ex / v_ex
+    c_k = k_ex / v_ex
+    c_ca = ca_ex / v_ex
+    c_mg = mg_ex / v_ex
+    c_h = hco3_ex / v_ex
+    # osmotic water shift between cells and ECF
+    osm_ex = (2.0 * (na_ex + k_ex) + u_ex + p.x_ex) / v_ex
+    osm_ic = (2.0 * (na_ic + k_ic) + u_ic + p.x_ic) / v_ic
+    j_w = cell_water_flux_l_min(p.k_w, osm_ic, osm_ex)
+    # proteins, acid-base, ionized Ca
+    cp = p.m_prot_pl / v_pl
+    pi_pl = oncotic_plasma_mmhg(cp)
+    pi_is = oncotic_interstitial_mmhg(p.m_prot_is / v_is)
+    dp_is = p.e_is * (v_is - p.v_is_ref)
+    hco3_m = c_h * p.f_anion
+    ph = plasma_ph(xp, hco3_m, p.pco2)
+    ica = ionized_ca_mmol_l(c_ca, ph, p.ph0, p.ph_slope)
+    # circulation and capillary exchange
+    bv = v_pl + p.v_rbc
+    circ = circulation(xp, p, bv, ica / p.ica0, t_core - p.t_core0, s0, n_iter)
+    p_c = capillary_pressure_mmhg(circ.pms, circ.map, p.rho0 * p.tpr0 / circ.tpr)
+    j_f = starling_filtration_l_min(p.kf, p_c, dp_is, pi_pl, pi_is, p.dp0)
+    lymph = lymph_flow_l_min(xp, p.lymph0, p.lymph_slope, dp_is)
+    # dialyzer (mmol/min removed)
+    j_u = on * solute_removal_mmol_min(p.kd_u, p.qe_u, qf_i, c_u, 0.0)
+    j_na = on * solute_removal_mmol_min(p.kd_na, p.qe_ion, qf_i, c_na, na_d)
+    j_k = on * solute_removal_mmol_min(p.kd_k, p.qe_ion, qf_i, c_k, p.dial_k)
+    j_ca = on * solute_removal_mmol_min(p.kd_ca, p.qe_ion, qf_i, ica, p.dial_ca_ion)
+    j_mg = on * solute_removal_mmol_min(p.kd_mg, p.qe_ion, qf_i, c_mg, p.dial_mg)
+    j_h = on * solute_removal_mmol_min(p.kd_hco3, p.qe_ion, qf_i, c_h, p.dial_hco3)
+    # cell membranes, brain, pools
+    phi_u = p.kc_u * (c_u - u_ic / v_ic)
+    phi_na = cell_exchange_mmol_min(p.k_na_cell, p.beta_na, c_na, na_ic / v_ic)
+    phi_k = cell_exchange_mmol_min(p.k_k_cell, p.beta_k, c_k, k_ic / v_ic)
+    j_br = brain_urea_flux_mmol_min(p.k_br, c_u, u_br / p.v_br)
+    j_ca_pool = p.k_ca_pool * (p.ica0 + ca_pool / p.ca_pool_v - c_ca)
+    j_mg_pool = p.k_mg_pool * (p.c_mg0 + mg_pool / p.mg_pool_v - c_mg)
+    j_buf = p.k_buf * (c_h - (p.c_hco30 + hco3_buf / p.hco3_buf_v))
+    kr_u = p.kr * c_u
+    eff_pl = 2.0 * (c_na + c_k)
+    dy = [
+        j_w,
+        -j_w + j_f - lymph,
+        -j_f + lymph - qf,
+        p.g_urea - j_u - kr_u - phi_u - j_br,
+        phi_u,
+        j_br,
+        -j_na - phi_na,
+        phi_na,
+        -j_k - phi_k,
+        phi_k,
+        -j_ca + j_ca_pool,
+        -j_ca_pool,
+        -j_mg + j_mg_pool,
+        -j_mg_pool,
+        -j_h - j_buf - p.acid_gen,
+        j_buf,
+        (eff_pl - brain_osm) / p.tau_br_osm,
+        core_temp_rate_k_min(on, p.h_x, p.dial_temp, t_core, p.g_thermo, p.t_core0, p.c_body),
+        qf,
+        j_u + kr_u,
+        j_na,
+        j_k,
+        j_ca,
+        j_mg,
+        j_h,
+        on * urea_clearance_l_min(p.kd_u, p.qe_u, qf_i),
+    ]
+    aux = SimpleNamespace(s=circ.s)
+    if want_out:
+        na_m = c_na * p.f_cation
+        urea_m = c_u * p.f_urea
+        alb = p.albumin0 * cp / p.cp0
+        aux.out = {
+            "sbp_mmhg": circ.sbp,
+            "dbp_mmhg": circ.dbp,
+            "map_mmhg": circ.map,
+            "hr_bpm": circ.hr,
+            "rbv_pct": 100.0 * bv / p.bv0,
+            "uf_cum_l": y[18],
+            "uf_rate_ml_h": qf * 60000.0,
+            "plasma_na_mmol_l": na_m,
+            "plasma_k_mmol_l": c_k * p.f_cation,
+            # calculated osmolality 2 Na + glucose/18 + BUN/2.8 (BUN/2.8 = urea in mmol/L)
+            "osm_mosm_kg": 2.0 * na_m + p.glucose_mg_dl / 18.0 + urea_m,
+            "ica_mmol_l": ica,
+            "mg_mmol_l": c_mg / p.f_mg,
+            "hco3_mmol_l": hco3_m,
+            "urea_mmol_l": urea_m,
+            "brain_urea_mmol_l": u_br / p.v_br,
+            "dialysate_na_mmol_l": na_d,
+            "dialysate_temp_c": p.dial_temp + 0.0 * on,
+            "qb_ml_min": p.qb_ml_min * on,
+            "conductivity_ms_cm": 0.1 * na_d,
+            "hct_pct": p.hct0_pct * p.bv0 / bv,
+            "plasma_volume_l": v_pl,
+            "interstitial_volume_l": v_is,
+            "intracellular_volume_l": v_ic,
+            "refill_ml_min": (lymph - j_f) * 1000.0,
+            "brain_osm_gradient_mosm_kg": brain_osm_gradient(u_br / p.v_br, c_u, brain_osm, eff_pl),
+            # total Ca: (ionized + albumin-bound) / 0.9, bound 0.8 mg/dL per g/dL albumin (Payne 1973), the
+            # pH-driven shift moved to the bound fraction; inverse of crampwatch.model.estimate_ica_mmol_l
+            "total_ca_mmol_l": (ica + 0.8 * alb / 4.008 + p.ph_slope * (ph - p.ph0)) / 0.9,
+        }
+    return dy, aux

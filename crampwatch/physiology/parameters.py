@@ -1,0 +1,283 @@
+"""The parameter table of the session model: every constant with its value, unit and source.
+
+Values marked "modelling choice" are not taken from a publication; they are chosen within physiological
+ranges and calibrated as described in docs/calibration.md. ``PARAMETERS`` is the single source of truth;
+``P[name]`` gives a value. Patient-specific values are derived from these in
+:mod:`crampwatch.physiology.derive`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One model constant."""
+
+    name: str
+    value: float
+    unit: str
+    source: str
+
+
+_MC = "modelling choice"
+
+PARAMETERS: tuple[Parameter, ...] = (
+    # ----------------------------------------------------------------------------------- body fluids
+    Parameter(
+        "icv_fraction_of_tbw",
+        2.0 / 3.0,
+        "1",
+        "Edelman IS, Leibman J. Am J Med 1959;27:256 (ICF ~2/3 of total body water)",
+    ),
+    Parameter("blood_volume_ml_kg_male", 70.0, "mL/kg", "Nadler SB et al. Surgery 1962;51:224 (rounded)"),
+    Parameter("blood_volume_ml_kg_female", 65.0, "mL/kg", "Nadler SB et al. Surgery 1962;51:224 (rounded)"),
+    Parameter(
+        "f_cells",
+        0.91,
+        "1",
+        "whole-body/large-vessel Hct ratio 0.9 +- 0.05 (Hemodial Int 2016, PMC4937455); Balga 0.911",
+    ),
+    Parameter("plasma_water_fraction", 0.94, "1", "Ursino M et al. Ann Biomed Eng 2000;28:204 (F_p)"),
+    Parameter("rbc_water_fraction", 0.72, "1", "Ursino M et al. Ann Biomed Eng 2000;28:204 (F_R)"),
+    Parameter("donnan_cation", 0.95, "1", "Ursino M et al. Ann Biomed Eng 2000;28:204, Table 1"),
+    Parameter("donnan_anion", 1.05, "1", "Ursino M et al. Ann Biomed Eng 2000;28:204, Table 1"),
+    Parameter("globulin_g_dl", 3.0, "g/dL", _MC + " (normal serum globulin 2.0-3.5 g/dL)"),
+    Parameter(
+        "interstitial_protein_g_dl", 1.37, "g/dL", "Lim KM et al. Yonsei Med J 2008;49:581, App. 1 (c_p,is,n)"
+    ),
+    Parameter(
+        "interstitial_elastance_mmhg_l",
+        2.45,
+        "mmHg/L",
+        "Lim KM et al. Yonsei Med J 2008, App. 1 (E_is at V_is,n = 11 L; scaled by 11 L/V_is,dry)",
+    ),
+    Parameter("interstitial_reference_volume_l", 11.0, "L", "Lim KM et al. Yonsei Med J 2008, App. 1"),
+    Parameter(
+        "lps_ml_min_mmhg",
+        2.5,
+        "mL/min/mmHg",
+        "effective refilling coefficient, adequate range 1-4 mL/min/mmHg (JSDT study, 41 pts, "
+        "physiology.md 3.2); three-pore LpS is higher (10.0 +- 8.4, Pietribiasi 2016) but acts on "
+        "small-pore sieving, " + _MC,
+    ),
+    Parameter("lymph_flow_ml_min", 2.0, "mL/min", _MC + " (~3 L/day lymph return; Guyton & Hall textbook)"),
+    Parameter(
+        "lymph_slope_ml_min_mmhg",
+        0.5,
+        "mL/min/mmHg",
+        _MC + " (lymph rises with interstitial pressure; sigmoid of Possenti 2019 linearised)",
+    ),
+    Parameter(
+        "precap_postcap_resistance_ratio",
+        0.2,
+        "1",
+        "post/pre-capillary resistance ratio ~0.2 (Pappenheimer & Soto-Rivera, Am J Physiol 1948)",
+    ),
+    Parameter(
+        "cell_water_time_constant_min",
+        3.0,
+        "min",
+        _MC + " (osmotic ICF-ECF equilibration in minutes; Ursino 2000 k_f re-fitted, physiology.md 1.3)",
+    ),
+    # ----------------------------------------------------------------------------------- urea
+    Parameter(
+        "urea_kc_per_v_min",
+        0.016,
+        "1/min",
+        "Solute-Solver intercompartment Kc = 0.016 V (Daugirdas JT et al. AJKD 2009;54:798)",
+    ),
+    Parameter("npcr_g_kg_d", 1.0, "g/kg/day", _MC + " (typical nPCR; KDOQI 2006 target >= 1.0)"),
+    Parameter(
+        "pcr_g_per_gun_mg_min",
+        9.35,
+        "g/day per mg/min",
+        "PCR = 9.35 G + 0.294 V (Borah MF et al. Kidney Int 1978;14:491; Sargent & Gotch)",
+    ),
+    Parameter("pcr_g_per_v_l", 0.294, "g/day/L", "Borah MF et al. Kidney Int 1978;14:491"),
+    Parameter("brain_water_l", 1.1, "L", _MC + " (1.4 kg brain x ~0.77 water fraction)"),
+    Parameter(
+        "brain_urea_time_constant_min",
+        60.0,
+        "min",
+        _MC + " (slow blood-brain urea equilibration; Silver SM et al. Kidney Int 1992;42:161)",
+    ),
+    Parameter(
+        "brain_osmolyte_time_constant_min",
+        60.0,
+        "min",
+        _MC + " (brain electrolyte adaptation to plasma tonicity)",
+    ),
+    # ----------------------------------------------------------------------------------- cell ions
+    Parameter("beta_na", 0.0704, "1", "Ursino M et al. Ann Biomed Eng 2000 eq. 12 (c_ic = beta c_ex)"),
+    Parameter("beta_k", 28.2, "1", "Ursino M et al. Ann Biomed Eng 2000 eq. 12"),
+    Parameter("k_na_cell_l_min", 0.1, "L/min", _MC + " (Na cell exchange, time constant ~4 h)"),
+    Parameter(
+        "k_k_cell_l_min",
+        0.01,
+        "L/min",
+        _MC + " (calibrated: plasma K 5 -> ~3.7 mmol/L with K 2 dialysate, ~60-90 mmol removed)",
+    ),
+    # ----------------------------------------------------------------------------------- dialyzer
+    Parameter(
+        "koa_in_vivo_fraction",
+        0.8,
+        "1",
+        "in-vivo KoA below the package-insert (in-vitro) value: in-vivo clearance ~80 % of in-vitro "
+        "(NKF primer, physiology.md 2.1); SPEEDY uses 0.537 (Casino & Basile NDT 2018); " + _MC,
+    ),
+    Parameter(
+        "koa_ratio_na",
+        0.73,
+        "1",
+        _MC + " (KoA scaled by aqueous diffusivity Na+/urea 1.33/1.81, CRC Handbook)",
+    ),
+    Parameter("koa_ratio_k", 1.0, "1", _MC + " (K+ diffusivity >= urea; capped at the urea KoA)"),
+    Parameter("koa_ratio_hco3", 0.65, "1", _MC + " (HCO3- diffusivity 1.18/1.81)"),
+    Parameter("koa_ratio_ca", 0.44, "1", _MC + " (Ca2+ diffusivity 0.79/1.81)"),
+    Parameter("koa_ratio_mg", 0.39, "1", _MC + " (Mg2+ diffusivity 0.71/1.81)"),
+    Parameter(
+        "recirculation_catheter",
+        0.1,
+        "1",
+        _MC + " (access recirculation of dual-lumen central venous catheters ~5-15 %; fistula/graft 0)",
+    ),
+    Parameter(
+        "dialysate_ca_ionized_fraction",
+        0.9,
+        "1",
+        _MC + " (Ca complexed by bicarbonate/acetate/citrate in dialysate)",
+    ),
+    # ----------------------------------------------------------------------------------- Ca, Mg, HCO3
+    Parameter(
+        "ica_ph_slope_mmol_l_per_ph",
+        0.36,
+        "mmol/L per pH unit",
+        "alkalosis lowers iCa 0.02-0.05 mmol/L per 0.1 pH (physiology.md 5); midpoint, " + _MC,
+    ),
+    Parameter("pco2_mmhg", 40.0, "mmHg", _MC + " (constant pCO2 for Henderson-Hasselbalch pH)"),
+    Parameter(
+        "ca_pool_exchange_l_min",
+        0.15,
+        "L/min",
+        _MC + " (rapidly exchangeable bone/tissue Ca pool opposes dialyzer flux; Gotch kinetic model)",
+    ),
+    Parameter("ca_pool_volume_l", 50.0, "L", _MC + " (pool capacity as an equivalent volume)"),
+    Parameter("mg_ultrafilterable_fraction", 0.7, "1", _MC + " (~70 % of serum Mg is ultrafilterable)"),
+    Parameter("mg_pool_exchange_l_min", 0.05, "L/min", _MC + " (slow intracellular/bone Mg exchange)"),
+    Parameter("mg_pool_volume_l", 30.0, "L", _MC),
+    Parameter(
+        "hco3_buffer_exchange_l_min",
+        0.3,
+        "L/min",
+        _MC + " (non-bicarbonate buffers titrated by bicarbonate gain)",
+    ),
+    Parameter(
+        "hco3_buffer_volume_fraction_weight",
+        0.3,
+        "L/kg",
+        _MC + " (apparent bicarbonate space ~50 % of body weight incl. ECF)",
+    ),
+    Parameter(
+        "acid_generation_mmol_kg_d", 1.0, "mmol/kg/day", "net acid production ~1 mEq/kg/day (Relman 1961)"
+    ),
+    # ----------------------------------------------------------------------------------- circulation
+    Parameter(
+        "cardiac_output_l_min_kg",
+        0.07,
+        "L/min/kg",
+        _MC + " (~5 L/min at 70 kg; high-normal with an AV access)",
+    ),
+    Parameter("hr_pre_bpm", 75.0, "beats/min", _MC + " (typical pre-dialysis heart rate)"),
+    Parameter("right_atrial_pressure_mmhg", 2.0, "mmHg", _MC),
+    Parameter(
+        "mean_filling_pressure_mmhg",
+        9.0,
+        "mmHg",
+        _MC + " (Guyton mean systemic filling pressure ~7 mmHg, higher when overhydrated)",
+    ),
+    Parameter(
+        "stressed_fraction_dry",
+        0.25,
+        "1",
+        _MC + " (stressed volume 20-30 % of blood volume; Magder S, Crit Care 2016)",
+    ),
+    Parameter(
+        "baro_gain_per_mmhg",
+        0.03,
+        "1/mmHg",
+        _MC + " (sympathetic activation per mmHg MAP error; calibrated: nadir-SBP IDH in ~9 % of the "
+        "virtual population, physiology.md 7.1)",
+    ),
+    Parameter(
+        "baro_resistance_gain",
+        0.45,
+        "1",
+        _MC + " (log-TPR change at full activation; Ursino & Innocenti, Artif Organs 1997)",
+    ),
+    Parameter("baro_hr_gain", 0.35, "1", _MC + " (relative HR rise at full activation)"),
+    Parameter("baro_venous_gain", 0.12, "1", _MC + " (fraction of unstressed volume mobilised)"),
+    Parameter("baro_contractility_gain", 0.15, "1", _MC),
+    Parameter(
+        "baro_age_slope_per_year",
+        0.01,
+        "1/year",
+        "baroreflex sensitivity falls with age (Gribbin B et al. Circ Res 1971;29:424); slope " + _MC,
+    ),
+    Parameter(
+        "baro_diabetes_factor",
+        0.7,
+        "1",
+        "diabetic autonomic neuropathy lowers baroreflex sensitivity (Ziegler D, Diabetes Metab Rev "
+        "1994); factor " + _MC,
+    ),
+    Parameter(
+        "contractility_ica_exponent",
+        1.0,
+        "1",
+        _MC + " (lower iCa lowers contractility/BP; van der Sande 1998, Maynard 1986 directions)",
+    ),
+    # ----------------------------------------------------------------------------------- pre-dialysis BP
+    Parameter("pre_sbp_base_mmhg", 140.0, "mmHg", "mean pre-dialysis SBP ~140-150 in DOPPS/USRDS; " + _MC),
+    Parameter("pre_sbp_age_slope", 0.3, "mmHg/year", _MC),
+    Parameter("pre_sbp_idwg_slope", 2.5, "mmHg/kg", _MC + " (pre-dialysis BP rises with IDWG)"),
+    Parameter("pre_sbp_diabetes", 5.0, "mmHg", _MC),
+    Parameter("pulse_pressure_base_mmhg", 60.0, "mmHg", _MC + " (wide pulse pressure of HD patients)"),
+    Parameter("pulse_pressure_age_slope", 0.5, "mmHg/year", _MC),
+    # ----------------------------------------------------------------------------------- temperature
+    Parameter("core_temp_pre_c", 36.6, "degC", _MC + " (pre-dialysis core temperature ~36.5-36.7)"),
+    Parameter("body_heat_capacity_kj_kg_k", 3.47, "kJ/kg/K", "standard human tissue value"),
+    Parameter("blood_heat_capacity_kj_l_k", 3.6, "kJ/L/K", "standard value for blood"),
+    Parameter("extracorporeal_heat_efficiency", 0.8, "1", _MC + " (line losses)"),
+    Parameter(
+        "thermoregulation_kj_min_k",
+        1.0,
+        "kJ/min/K",
+        _MC + " (core temp rises ~0.3-0.5 degC with 37.5 degC dialysate)",
+    ),
+    Parameter(
+        "temp_resistance_gain_per_k",
+        0.45,
+        "1/K",
+        _MC + " (cool dialysate raises TPR; calibrated to +~10 mmHg post MAP for 35.5 vs 37 degC, "
+        "Selby NM & McIntyre CW, NDT 2006)",
+    ),
+    Parameter("temp_venous_gain_per_k", 0.05, "1/K", _MC + " (warming dilates capacitance veins)"),
+    # ----------------------------------------------------------------------------------- misc
+    Parameter(
+        "conductivity_ms_cm_per_na",
+        0.1,
+        "mS/cm per mmol/L",
+        _MC + " (dialysate conductivity ~14 mS/cm at Na 140)",
+    ),
+)
+
+P: dict[str, float] = {p.name: p.value for p in PARAMETERS}
+
+
+def parameter_table_markdown() -> str:
+    """The table as Markdown (used in docs/calibration.md)."""
+    lines = ["| name | value | unit | source |", "|---|---|---|---|"]
+    lines += [f"| `{p.name}` | {p.value:g} | {p.unit} | {p.source} |" for p in PARAMETERS]
+    return "\n".join(lines)

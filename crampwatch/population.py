@@ -1,0 +1,128 @@
+"""A seeded virtual hemodialysis population drawn from published distributions.
+
+Each draw is a :class:`~crampwatch.model.Scenario` (patient + prescription). Distributions and their
+sources (rounded; "modelling choice" where no single source gives the number):
+
+* sex: 58 % male (USRDS Annual Data Report, prevalent HD); age: normal 63 +- 14 y, 20-95 (USRDS).
+* height: men 175 +- 7.5 cm, women 161.5 +- 7 cm (NHANES 2015-2018, Fryar CD et al. NCHS 2021).
+* dry weight from BMI: log-normal, median 27 kg/m2, ~22 % CV (USRDS; HEMO study BMI ~25-28).
+* diabetes: 50 % (DOPPS; USRDS ~45-60 % with diabetes).
+* IDWG: 3.5 +- 1.1 % of dry weight (Lopez-Gomez JM et al. Kidney Int 2005;67 Suppl 93:S63), kept within
+  1-5 %; the UF goal equals the IDWG.
+* vintage: exponential, mean 48 months (USRDS median ~3.5 y); access fistula/graft/catheter 63/17/20 %
+  (DOPPS 5, US and Europe pooled, rounded).
+* prescription: duration 180/210/240/270 min (10/30/45/15 %; DOPPS mean ~220-240 min); Qb 340 +- 50 mL/min
+  (DOPPS); Qd 500/600/800; KoA 1200 +- 200 mL/min (modelling choice, high-efficiency dialyzers).
+* dialysate: Na 136-142 (DOPPS practice, mostly 138-140), K 2/3, Ca 1.25/1.5/1.75, Mg 0.375/0.5/0.75,
+  HCO3 32/35/38, temperature 35.5-37.0 degC (modelling choice reflecting common practice).
+* labs: Na 137.9 +- 2.4 mmol/L ("sodium set point", Trinh & Weber Nephron Extra 2017 / physiology.md 4);
+  K 5.0 +- 0.6; BUN 62 +- 16 mg/dL (HEMO study pre-dialysis BUN ~60-70); albumin 3.8 +- 0.4 g/dL; total Ca
+  9.0 +- 0.7 mg/dL; Mg 0.95 +- 0.15 mmol/L; HCO3 22 +- 3 mmol/L; Hct 33 +- 3.5 % (DOPPS/HEMO ranges);
+  glucose 100 +- 15 (150 +- 40 with diabetes) mg/dL.
+* pre-dialysis SBP (only when :class:`~crampwatch.model.Patient` has ``pre_sbp_mmhg``): 147 +- 22 mmHg,
+  90-220 (DOPPS/USRDS pre-dialysis SBP; rounded); otherwise the model derives it from age, IDWG, diabetes.
+* baroreflex strength: log-normal, median 1, sigma 0.3; refill capacity (relative LpS): log-normal, median 1,
+  sigma 0.6 (LpS 10.0 +- 8.4 mL/min/mmHg, Pietribiasi et al. PLoS One 2016).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from crampwatch.errors import require_range
+from crampwatch.model import Patient, Scenario, parse_scenario
+
+#: Pre-dialysis SBP is drawn (DOPPS/USRDS: mean ~147, SD ~22 mmHg) when the patient model has the field.
+HAS_PRE_SBP = "pre_sbp_mmhg" in Patient.model_fields
+
+
+def _choice(rng: np.random.Generator, values: list, probs: list[float], n: int) -> np.ndarray:
+    return rng.choice(np.array(values), size=n, p=np.array(probs) / np.sum(probs))
+
+
+def virtual_population(n: int, seed: int = 0) -> list[Scenario]:
+    """``n`` reproducible virtual patients with one session prescription each."""
+    n = int(require_range("n", n, 1, 1_000_000))
+    rng = np.random.default_rng(seed)
+    male = rng.random(n) < 0.58
+    age = np.clip(rng.normal(63.0, 14.0, n), 20.0, 95.0)
+    height = np.where(male, rng.normal(175.0, 7.5, n), rng.normal(161.5, 7.0, n)).clip(140.0, 205.0)
+    bmi = np.clip(27.0 * np.exp(rng.normal(0.0, 0.22, n)), 16.0, 50.0)
+    dry = np.clip(bmi * (height / 100.0) ** 2, 35.0, 180.0)
+    diabetes = rng.random(n) < 0.5
+    idwg_pct = np.clip(rng.normal(3.5, 1.1, n), 1.0, 5.0)
+    pre = dry * (1.0 + idwg_pct / 100.0)
+    vintage = np.clip(rng.exponential(48.0, n), 0.0, 480.0)
+    access = _choice(rng, ["fistula", "graft", "catheter"], [0.63, 0.17, 0.20], n)
+    vit_d = rng.random(n) < 0.6
+    kr = np.where(rng.random(n) < 0.6, 0.0, rng.uniform(0.0, 4.0, n))
+    baro = np.clip(np.exp(rng.normal(0.0, 0.3, n)), 0.2, 2.5)
+    refill = np.clip(np.exp(rng.normal(0.0, 0.6, n)), 0.15, 4.0)
+    dur = _choice(rng, [180.0, 210.0, 240.0, 270.0], [0.10, 0.30, 0.45, 0.15], n)
+    qb = np.clip(rng.normal(340.0, 50.0, n), 200.0, 500.0).round(-1)
+    qd = _choice(rng, [500.0, 600.0, 800.0], [0.6, 0.2, 0.2], n)
+    koa = np.clip(rng.normal(1200.0, 200.0, n), 700.0, 1800.0).round(-1)
+    d_na = _choice(rng, [136.0, 137.0, 138.0, 139.0, 140.0, 142.0], [0.1, 0.1, 0.35, 0.1, 0.3, 0.05], n)
+    d_k = _choice(rng, [2.0, 3.0], [0.7, 0.3], n)
+    d_ca = _choice(rng, [1.25, 1.5, 1.75], [0.35, 0.5, 0.15], n)
+    d_mg = _choice(rng, [0.375, 0.5, 0.75], [0.2, 0.6, 0.2], n)
+    d_hco3 = _choice(rng, [32.0, 35.0, 38.0], [0.3, 0.5, 0.2], n)
+    d_temp = _choice(rng, [35.5, 36.0, 36.5, 37.0], [0.1, 0.3, 0.4, 0.2], n)
+    na = np.clip(rng.normal(137.9, 2.4, n), 125.0, 150.0)
+    k = np.clip(rng.normal(5.0, 0.6, n), 3.0, 7.5)
+    bun = np.clip(rng.normal(62.0, 16.0, n), 20.0, 150.0)
+    alb = np.clip(rng.normal(3.8, 0.4, n), 2.2, 5.0)
+    ca = np.clip(rng.normal(9.0, 0.7, n), 7.0, 11.5)
+    mg = np.clip(rng.normal(0.95, 0.15, n), 0.5, 1.6)
+    hco3 = np.clip(rng.normal(22.0, 3.0, n), 14.0, 32.0)
+    hct = np.clip(rng.normal(33.0, 3.5, n), 22.0, 45.0)
+    pre_sbp = np.clip(rng.normal(147.0, 22.0, n), 90.0, 220.0)
+    glu = np.where(diabetes, rng.normal(150.0, 40.0, n), rng.normal(100.0, 15.0, n)).clip(60.0, 400.0)
+    out: list[Scenario] = []
+    for i in range(n):
+        data = {
+            "patient": {
+                "id": f"V{seed}-{i:06d}",
+                "sex": "male" if male[i] else "female",
+                "age_years": round(float(age[i]), 1),
+                "height_cm": round(float(height[i]), 1),
+                "pre_weight_kg": round(float(pre[i]), 2),
+                "dry_weight_kg": round(float(dry[i]), 2),
+                "vintage_months": round(float(vintage[i]), 1),
+                "diabetes": bool(diabetes[i]),
+                "active_vitamin_d": bool(vit_d[i]),
+                "access": str(access[i]),
+                "residual_kr_ml_min": round(float(kr[i]), 2),
+                "baroreflex_strength": round(float(baro[i]), 3),
+                "refill_capacity": round(float(refill[i]), 3),
+                "labs": {
+                    "na_mmol_l": round(float(na[i]), 1),
+                    "k_mmol_l": round(float(k[i]), 2),
+                    "bun_mg_dl": round(float(bun[i]), 1),
+                    "ca_total_mg_dl": round(float(ca[i]), 2),
+                    "albumin_g_dl": round(float(alb[i]), 2),
+                    "mg_mmol_l": round(float(mg[i]), 2),
+                    "hco3_mmol_l": round(float(hco3[i]), 1),
+                    "hct_pct": round(float(hct[i]), 1),
+                    "glucose_mg_dl": round(float(glu[i]), 0),
+                },
+            },
+            "prescription": {
+                "duration_min": float(dur[i]),
+                "qb_ml_min": float(qb[i]),
+                "qd_ml_min": float(qd[i]),
+                "dialyzer_koa_ml_min": float(koa[i]),
+                "dialysate": {
+                    "na_mmol_l": float(d_na[i]),
+                    "k_mmol_l": float(d_k[i]),
+                    "ca_mmol_l": float(d_ca[i]),
+                    "mg_mmol_l": float(d_mg[i]),
+                    "hco3_mmol_l": float(d_hco3[i]),
+                    "temp_c": float(d_temp[i]),
+                },
+            },
+        }
+        if HAS_PRE_SBP:
+            data["patient"]["pre_sbp_mmhg"] = round(float(pre_sbp[i]), 0)
+        out.append(parse_scenario(data))
+    return out

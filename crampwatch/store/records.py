@@ -1,0 +1,86 @@
+"""Plain, immutable records returned by :class:`crampwatch.store.Store` (no database objects leak out)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from crampwatch.model import Labs, Patient, Prescription
+from crampwatch.trace import Trace
+
+
+@dataclass(frozen=True)
+class PatientRecord:
+    id: str
+    name: str | None
+    patient: Patient
+    created_at: datetime
+    recurring_cause: str | None = None
+
+
+@dataclass(frozen=True)
+class PatientSummary:
+    id: str
+    name: str | None
+    n_sessions: int
+    n_cramp_sessions: int
+    recurring_cause: str | None
+    last_session_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    id: str
+    patient_id: str
+    started_at: datetime
+    prescription: Prescription
+    trace: Trace
+    pre_weight_kg: float | None
+    post_weight_kg: float | None
+    labs: Labs | None
+    assessment: dict[str, Any] | None
+    assessment_model_version: str | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    id: str
+    started_at: datetime
+    had_cramp: bool
+    top_cause: str | None
+    overall_risk: float | None
+
+
+@dataclass(frozen=True)
+class ReportRecord:
+    id: int
+    patient_id: str
+    session_id: str | None
+    reported_at: datetime
+    muscle: str
+    severity: int
+    note: str
+    created_at: datetime
+    t_min: float | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    id: int
+    username: str
+    role: str
+    patient_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    id: int
+    at: datetime
+    username: str | None
+    action: str
+    patient_id: str | None
+    detail: str

@@ -1,0 +1,418 @@
+"""Server-rendered pages (Jinja2 with autoescaping; htmx for the what-if and optimizer panels)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from crampwatch.errors import InputError
+from crampwatch.model import format_validation_error
+from crampwatch.web import charts, services
+from crampwatch.web.api import (
+    NotFound,
+    ReportIn,
+    UserIn,
+    WhatIfIn,
+    api_create_user,
+    create_report,
+    load_patient,
+    load_session,
+    patient_summary,
+)
+from crampwatch.web.auth import (
+    AdminUser,
+    ClinicianUser,
+    CurrentUser,
+    Forbidden,
+    PatientUser,
+    RateLimited,
+    attempt_login,
+    check_csrf,
+    current_user,
+    get_store,
+    logout,
+    session_user,
+)
+from crampwatch.web.security import csrf_token
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+def format_number(value: Any) -> str:
+    """A measurement for display: about 3 significant digits, no float noise; text passes through."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    v = float(value)
+    if v != v:  # NaN
+        return "–"
+    if abs(v) >= 100:
+        return f"{v:.0f}"
+    if abs(v) >= 10:
+        return f"{v:.1f}"
+    return f"{v:.2f}"
+
+
+TEMPLATES.env.filters["num"] = format_number
+MUSCLES = ("calf", "foot", "thigh", "hamstring", "hand", "arm", "back", "other")
+HOME = {"clinician": "/patients", "admin": "/admin", "patient": "/me"}
+#: Time zones span UTC-12 to UTC+14.
+MAX_TZ_OFFSET_MIN = 14 * 60
+
+router = APIRouter(include_in_schema=False)
+protected = APIRouter(include_in_schema=False, dependencies=[Depends(current_user), Depends(check_csrf)])
+
+
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    user = getattr(request.state, "user", None) or session_user(request)
+    return TEMPLATES.TemplateResponse(
+        request,
+        name,
+        {
+            "user": user,
+            "csrf_token": csrf_token(request.session),
+            "availability": services.availability(),
+            "plain_cause": services.plain_cause,
+            **context,
+        },
+        status_code=status_code,
+    )
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths are followed after login (no open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
+
+
+# --------------------------------------------------------------------------------------------- login
+
+
+@router.get("/login")
+def login_page(request: Request, next: str | None = None) -> Response:
+    user = session_user(request)
+    if user is not None:
+        return RedirectResponse(HOME[user.role], status_code=303)
+    return render(request, "login.html", next=_safe_next(next) or "")
+
+
+@router.post("/login", dependencies=[Depends(check_csrf)])
+def login_submit(
+    request: Request,
+    username: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=256)] = "",
+    next: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    try:
+        user = attempt_login(request, username.strip(), password)
+    except RateLimited as exc:
+        response = render(
+            request,
+            "login.html",
+            status_code=429,
+            next=_safe_next(next) or "",
+            error=f"Too many failed attempts. Try again in {exc.retry_after_s} seconds.",
+            username=username,
+        )
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+        return response
+    if user is None:
+        return render(
+            request,
+            "login.html",
+            status_code=401,
+            next=_safe_next(next) or "",
+            error="Wrong username or password.",
+            username=username,
+        )
+    return RedirectResponse(_safe_next(next) or HOME[user.role], status_code=303)
+
+
+@protected.post("/logout")
+def logout_submit(request: Request) -> Response:
+    logout(request)
+    return RedirectResponse("/login", status_code=303)
+
+
+@protected.get("/")
+def home(user: CurrentUser) -> Response:
+    return RedirectResponse(HOME[user.role], status_code=303)
+
+
+# ----------------------------------------------------------------------------------------- clinician
+
+
+@protected.get("/patients")
+def patients_page(request: Request, user: ClinicianUser) -> Response:
+    store = get_store(request)
+    store.audit(username=user.username, action="list_patients")
+    rows = [(p, services.cramp_frequency(p.n_sessions, p.n_cramp_sessions)) for p in store.list_patients()]
+    return render(request, "patients.html", rows=rows)
+
+
+@protected.get("/patients/{patient_id}")
+def patient_page(request: Request, patient_id: str, user: CurrentUser) -> Response:
+    if user.role == "patient" and user.patient_id == patient_id:
+        return RedirectResponse("/me", status_code=303)
+    rec = load_patient(request, user, patient_id, "view_patient")
+    store = get_store(request)
+    summary = patient_summary(store, patient_id)
+    sessions = store.list_sessions(patient_id)
+    return render(
+        request,
+        "patient.html",
+        record=rec,
+        summary=summary,
+        history_chart=charts.to_div(charts.history_figure(sessions)) if sessions else "",
+        frequency=(
+            services.cramp_frequency(summary.n_sessions, summary.n_cramp_sessions) if summary else None
+        ),
+        sessions=sessions,
+        reports=store.list_reports(patient_id),
+    )
+
+
+@protected.get("/sessions/{session_id}")
+def session_page(request: Request, session_id: str, user: CurrentUser) -> Response:
+    rec, patient = load_session(request, user, session_id, "view_session")
+    assessment, reason = services.assessment_for(get_store(request), rec, patient.patient)
+    presc = rec.prescription
+    current = {
+        "duration_min": presc.duration_min,
+        "uf_volume_l": presc.resolved_uf_volume_l(services.session_scenario(patient.patient, rec).patient),
+        "uf_profile": presc.uf_profile if isinstance(presc.uf_profile, str) else "custom",
+        "dialysate_na_mmol_l": presc.dialysate.na_mmol_l,
+        "dialysate_ca_mmol_l": presc.dialysate.ca_mmol_l,
+        "dialysate_mg_mmol_l": presc.dialysate.mg_mmol_l,
+        "dialysate_temp_c": presc.dialysate.temp_c,
+        "qb_ml_min": presc.qb_ml_min,
+    }
+    events = rec.trace.events
+    cramps = [] if events.empty else events[events["kind"] == "cramp"].to_dict("records")
+    return render(
+        request,
+        "session.html",
+        session=rec,
+        patient=patient,
+        assessment=assessment,
+        assessment_reason=reason,
+        chart=charts.to_div(charts.session_figure(rec.trace)),
+        current=current,
+        fields=services.WHATIF_FIELDS,
+        uf_profiles=services.UF_PROFILES,
+        cramps=cramps,
+    )
+
+
+def _whatif_changes(form: dict[str, Any]) -> dict[str, Any]:
+    """Validated what-if changes from form fields (profiles arrive as JSON text from optimizer buttons)."""
+    data = {k: v for k, v in form.items() if k in services.ALL_FIELDS and v not in ("", None, "custom")}
+    for name in ("uf_profile", "dialysate_na_profile"):
+        value = data.get(name)
+        if isinstance(value, str) and value.lstrip().startswith("["):
+            try:
+                data[name] = json.loads(value)
+            except ValueError:
+                raise InputError(f"{name}: not a list of [t_min, value] points", name) from None
+    try:
+        return WhatIfIn.model_validate(data).model_dump(exclude_none=True)
+    except ValidationError as exc:
+        raise InputError(format_validation_error(exc, WhatIfIn), None) from None
+
+
+@protected.post("/sessions/{session_id}/whatif")
+async def whatif_panel(request: Request, session_id: str, user: ClinicianUser) -> Response:
+    form = dict(await request.form())
+
+    def work() -> Response:
+        rec, patient = load_session(request, user, session_id, "whatif")
+        try:
+            changes = _whatif_changes(form)
+            result = services.what_if(patient.patient, rec, changes)
+        except InputError as exc:
+            return render(request, "whatif_result.html", status_code=422, error=exc.message)
+        except RuntimeError as exc:
+            return render(request, "whatif_result.html", status_code=503, error=str(exc))
+        return render(
+            request,
+            "whatif_result.html",
+            result=result,
+            chart=charts.to_div(
+                charts.session_figure(
+                    result.before_trace,
+                    compare=result.after_trace,
+                    labels=("current", "what-if"),
+                    height_px=900,
+                )
+            ),
+            risk_chart=charts.to_div(
+                charts.risk_figure(result.before["overall_risk"], result.after["overall_risk"])
+            ),
+        )
+
+    return await run_in_threadpool(work)
+
+
+@protected.post("/sessions/{session_id}/optimize")
+def optimize_panel(request: Request, session_id: str, user: ClinicianUser) -> Response:
+    rec, patient = load_session(request, user, session_id, "optimize")
+    try:
+        result = services.optimize_session(patient.patient, rec)
+    except RuntimeError as exc:
+        return render(request, "optimize_result.html", status_code=503, error=str(exc))
+    except InputError as exc:
+        return render(request, "optimize_result.html", status_code=422, error=exc.message)
+    return render(
+        request,
+        "optimize_result.html",
+        result=result,
+        session_id=session_id,
+        whatif_form=services.whatif_form_values,
+    )
+
+
+# ------------------------------------------------------------------------------------------- patient
+
+
+@protected.get("/me")
+def me_page(request: Request, user: PatientUser, received: int | None = None) -> Response:
+    return _render_me(request, user, received=received)
+
+
+def _render_me(
+    request: Request,
+    user: Any,
+    *,
+    received: int | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    if user.patient_id is None:
+        raise Forbidden("this account is not linked to a patient record")
+    rec = load_patient(request, user, user.patient_id, "view_own_record")
+    store = get_store(request)
+    reports = store.list_reports(user.patient_id)
+    sessions = store.list_sessions(user.patient_id)
+    received_report = next((r for r in reports if r.id == received), None) if received is not None else None
+    return render(
+        request,
+        "me.html",
+        status_code=status_code,
+        record=rec,
+        summary=patient_summary(store, user.patient_id),
+        reports=reports,
+        sessions=sessions,
+        recent_sessions=sorted(sessions, key=lambda s: s.started_at, reverse=True)[:5],
+        received=received_report,
+        error=error,
+        muscles=MUSCLES,
+        idempotency_key=uuid.uuid4().hex,
+        relief=services.RELIEF_TEXT,
+    )
+
+
+@protected.post("/me/reports")
+def me_report_submit(
+    request: Request,
+    user: PatientUser,
+    idempotency_key: Annotated[str, Form(max_length=128)],
+    muscle: Annotated[str, Form(max_length=64)],
+    severity: Annotated[str, Form(max_length=8)],
+    note: Annotated[str, Form(max_length=2000)] = "",
+    reported_at: Annotated[str, Form(max_length=40)] = "",
+    tz_offset_min: Annotated[str, Form(max_length=8)] = "",
+    session_id: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    when = None
+    try:
+        if reported_at:
+            local = datetime.fromisoformat(reported_at)
+            offset = int(tz_offset_min) if tz_offset_min.strip().lstrip("-").isdigit() else 0
+            offset = offset if abs(offset) <= MAX_TZ_OFFSET_MIN else 0
+            # JavaScript getTimezoneOffset(): minutes to add to local time to get UTC.
+            when = (local + timedelta(minutes=offset)).replace(tzinfo=UTC) if local.tzinfo is None else local
+        body = ReportIn(
+            idempotency_key=idempotency_key,
+            muscle=muscle,
+            severity=severity,
+            note=note,
+            reported_at=when,
+            session_id=session_id or None,
+        )
+    except (ValueError, OverflowError) as exc:  # includes pydantic's ValidationError
+        message = (
+            format_validation_error(exc, ReportIn)
+            if isinstance(exc, ValidationError)
+            else (f"reported_at: {reported_at!r} is not a date and time")
+        )
+        return _me_error(request, user, message)
+    try:
+        record, _created = create_report(request, user, body)
+    except InputError as exc:
+        return _me_error(request, user, exc.message)
+    return RedirectResponse(f"/me?received={record.id}", status_code=303)
+
+
+def _me_error(request: Request, user: Any, message: str) -> Response:
+    return _render_me(request, user, error=message, status_code=422)
+
+
+# --------------------------------------------------------------------------------------------- admin
+
+
+@protected.get("/admin")
+def admin_page(request: Request, user: AdminUser) -> Response:
+    store = get_store(request)
+    return render(
+        request,
+        "admin.html",
+        users=store.list_users(),
+        audit=store.list_audit(limit=200),
+        patients=store.list_patients(),
+    )
+
+
+@protected.post("/admin/users")
+def admin_add_user(
+    request: Request,
+    user: AdminUser,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+    role: Annotated[str, Form(max_length=16)],
+    patient_id: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    try:
+        body = UserIn(username=username, password=password, role=role, patient_id=patient_id or None)
+        api_create_user(request, body, user)
+    except ValidationError as exc:
+        return _admin_error(request, format_validation_error(exc, UserIn))
+    except InputError as exc:
+        return _admin_error(request, exc.message)
+    return RedirectResponse("/admin", status_code=303)
+
+
+def _admin_error(request: Request, message: str) -> Response:
+    store = get_store(request)
+    return render(
+        request,
+        "admin.html",
+        status_code=422,
+        users=store.list_users(),
+        audit=store.list_audit(limit=200),
+        patients=store.list_patients(),
+        error=message,
+    )
+
+
+__all__ = ["router", "protected", "NotFound"]

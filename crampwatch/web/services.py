@@ -1,0 +1,286 @@
+"""What the pages and the API do with the store and the analysis layers (one place, used by both).
+
+The simulator, cause analyzer and optimizer are optional at import time: when one is not installed or
+fails to import, :func:`availability` says so and the pages show a plain message instead of results.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from crampwatch.errors import InputError
+from crampwatch.model import Labs, Patient, Prescription, Scenario, parse_scenario
+
+#: Prescription fields the what-if panel may change: name -> (path in the prescription, label, unit).
+WHATIF_FIELDS: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "duration_min": (("duration_min",), "Duration", "min"),
+    "uf_volume_l": (("uf_volume_l",), "UF volume", "L"),
+    "uf_profile": (("uf_profile",), "UF profile", ""),
+    "dialysate_na_mmol_l": (("dialysate", "na_mmol_l"), "Dialysate Na", "mmol/L"),
+    "dialysate_ca_mmol_l": (("dialysate", "ca_mmol_l"), "Dialysate Ca", "mmol/L"),
+    "dialysate_mg_mmol_l": (("dialysate", "mg_mmol_l"), "Dialysate Mg", "mmol/L"),
+    "dialysate_temp_c": (("dialysate", "temp_c"), "Dialysate temperature", "°C"),
+    "qb_ml_min": (("qb_ml_min",), "Blood flow Qb", "mL/min"),
+}
+#: Settings the what-if accepts from the API and from optimizer suggestions but not as a form input.
+PROFILE_FIELDS: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "dialysate_na_profile": (("dialysate", "na_profile"), "Dialysate Na profile", "[[t_min, mmol/L], ...]"),
+}
+ALL_FIELDS = {**WHATIF_FIELDS, **PROFILE_FIELDS}
+UF_PROFILES = ("constant", "linear_decreasing", "step")
+
+
+@lru_cache(maxsize=8)
+def _module(name: str) -> tuple[Any | None, str | None]:
+    """Import ``crampwatch.<name>``; return (module, None) or (None, reason)."""
+    try:
+        return importlib.import_module(f"crampwatch.{name}"), None
+    except Exception as exc:  # any import failure makes the feature unavailable, with the reason shown
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def optional(name: str, attr: str) -> Any | None:
+    module, _ = _module(name)
+    return getattr(module, attr, None) if module is not None else None
+
+
+def availability() -> dict[str, str | None]:
+    """For each optional layer, ``None`` when usable, else a one-line reason."""
+    out: dict[str, str | None] = {}
+    for name, attr in (("simulate", "simulate"), ("causes", "assess"), ("optimize", "optimize")):
+        module, reason = _module(name)
+        if module is None:
+            out[name] = f"crampwatch.{name} is not available ({reason})"
+        elif not hasattr(module, attr):
+            out[name] = f"crampwatch.{name} has no {attr}()"
+        else:
+            out[name] = None
+    return out
+
+
+def model_version() -> str:
+    """Version tag stored with each assessment: the analyzer's MODEL_VERSION or the package version."""
+    causes = _module("causes")[0]
+    version = getattr(causes, "MODEL_VERSION", None) if causes is not None else None
+    if version:
+        return str(version)
+    import crampwatch
+
+    if getattr(crampwatch, "__version__", None):
+        return f"crampwatch-{crampwatch.__version__}"
+    try:
+        from importlib.metadata import version as pkg_version
+
+        return f"crampwatch-{pkg_version('crampwatch')}"
+    except Exception:  # package not installed (source checkout)
+        return "crampwatch-dev"
+
+
+def session_scenario(patient: Patient, session: Any) -> Scenario:
+    """The scenario of one stored session: the patient as on that day (weight, labs) + its prescription."""
+    update: dict[str, Any] = {}
+    if session.pre_weight_kg is not None:
+        update["pre_weight_kg"] = float(session.pre_weight_kg)
+    labs = session.labs
+    if labs:
+        update["labs"] = labs if isinstance(labs, Labs) else Labs.model_validate(labs)
+    data = patient.model_dump(mode="json")
+    data.update({k: (v.model_dump(mode="json") if isinstance(v, Labs) else v) for k, v in update.items()})
+    prescription = session.prescription
+    if isinstance(prescription, Prescription):
+        prescription = prescription.model_dump(mode="json")
+    return parse_scenario({"patient": data, "prescription": prescription})
+
+
+def assessment_for(store: Any, session: Any, patient: Patient) -> tuple[dict[str, Any] | None, str | None]:
+    """The stored assessment, or a fresh one (then stored). Returns (assessment, reason-if-unavailable)."""
+    if session.assessment:
+        return session.assessment, None
+    assess = optional("causes", "assess")
+    if assess is None:
+        return None, availability()["causes"]
+    scenario = session_scenario(patient, session)
+    assessment = assess(session.trace, scenario, events=session.trace.events)
+    result = {**assessment.to_dict(), "session_id": session.id}
+    store.save_assessment(session.id, result, model_version())
+    return result, None
+
+
+def apply_changes(prescription: Prescription | dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """A prescription mapping with the what-if ``changes`` applied (unknown names are an InputError)."""
+    if isinstance(prescription, Prescription):
+        data = prescription.model_dump(mode="json")
+    else:
+        data = dict(prescription)
+    data = {**data, "dialysate": dict(data.get("dialysate") or {})}
+    new_na = changes.get("dialysate_na_mmol_l")
+    if (
+        new_na is not None
+        and new_na != data["dialysate"].get("na_mmol_l")
+        and not changes.get("dialysate_na_profile")
+    ):
+        data["dialysate"]["na_profile"] = None  # a new constant Na replaces a Na profile
+    for name, value in changes.items():
+        if value is None or value == "":
+            continue
+        if name not in ALL_FIELDS:
+            raise InputError(f"{name}: not a prescription setting the what-if can change", name)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InputError(f"{name}: must be a finite number", name)
+        path = ALL_FIELDS[name][0]
+        target = data
+        for part in path[:-1]:
+            target = target[part]
+        target[path[-1]] = value
+    return data
+
+
+@dataclass
+class WhatIf:
+    """Baseline and changed prescription, both simulated and assessed the same way."""
+
+    before_scenario: Scenario
+    after_scenario: Scenario
+    before_trace: Any
+    after_trace: Any
+    before: dict[str, Any]
+    after: dict[str, Any]
+    changes: list[str]
+
+
+def describe_changes(before: Prescription, after: Prescription) -> list[str]:
+    b = before.model_dump(mode="json")
+    a = after.model_dump(mode="json")
+    out = []
+    for name, (path, _label, _unit) in ALL_FIELDS.items():
+        vb, va = b, a
+        for part in path:
+            vb, va = vb.get(part) if vb else None, va.get(part) if va else None
+        if vb != va:
+            out.append(f"{name} {vb} -> {va}")
+    return out
+
+
+def what_if(patient: Patient, session: Any, changes: dict[str, Any]) -> WhatIf:
+    """Re-simulate the session with ``changes`` to its prescription; raise InputError on bad values."""
+    simulate = optional("simulate", "simulate")
+    assess = optional("causes", "assess")
+    if simulate is None or assess is None:
+        reason = availability()["simulate"] or availability()["causes"]
+        raise RuntimeError(reason)
+    base = session_scenario(patient, session)
+    changed = parse_scenario(
+        {
+            "patient": base.patient.model_dump(mode="json"),
+            "prescription": apply_changes(base.prescription, changes),
+        }
+    )
+    before_trace = simulate(base)
+    after_trace = simulate(changed)
+    return WhatIf(
+        before_scenario=base,
+        after_scenario=changed,
+        before_trace=before_trace,
+        after_trace=after_trace,
+        before=assess(before_trace, base).to_dict(),
+        after=assess(after_trace, changed).to_dict(),
+        changes=describe_changes(base.prescription, changed.prescription),
+    )
+
+
+def optimize_session(patient: Patient, session: Any) -> dict[str, Any]:
+    """Run ``crampwatch.optimize.optimize`` on the session's scenario (RuntimeError when unavailable).
+
+    Each recommendation gets ``whatif``: the what-if settings that reproduce its prescription.
+    """
+    optimize = optional("optimize", "optimize")
+    if optimize is None:
+        raise RuntimeError(availability()["optimize"])
+    result = optimize(session_scenario(patient, session))
+    out = result.to_dict() if hasattr(result, "to_dict") else dict(result)
+    for rec in out.get("recommendations") or []:
+        rec["whatif"] = whatif_settings(rec.get("prescription") or {})
+    return out
+
+
+def whatif_form_values(settings: dict[str, Any]) -> dict[str, str]:
+    """What-if settings as form values (profiles as JSON text), for htmx ``hx-vals``."""
+    return {k: json.dumps(v) if isinstance(v, list | dict) else str(v) for k, v in settings.items()}
+
+
+def whatif_settings(prescription: dict[str, Any]) -> dict[str, Any]:
+    """The what-if fields of a prescription mapping (profiles included), for "try this" buttons."""
+    out: dict[str, Any] = {}
+    for name, (path, _label, _unit) in ALL_FIELDS.items():
+        value: Any = prescription
+        for part in path:
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is not None:
+            out[name] = value
+    return out
+
+
+def cramp_frequency(n_sessions: int, n_cramp_sessions: int) -> float | None:
+    """Fraction of sessions with at least one cramp (None without sessions)."""
+    return n_cramp_sessions / n_sessions if n_sessions else None
+
+
+CAUSE_TEXT: dict[str, tuple[str, str]] = {
+    # cause id -> (plain name, what helps), in words a patient understands. Sources of the measures
+    # (shared/reference/physiology.md §8): UF rate < 13 mL/kg/h and longer sessions (Flythe 2011 Kidney Int
+    # 79:250); dialysate Na (Stewart 1972; Trinh 2017); dialysate Ca 1.25-1.50 mmol/L (KDIGO CKD-MBD 2017);
+    # dialysate Mg 0.5 mmol/L (Lynch 2014); calf stretching during the session (Elavally et al.); heat and
+    # massage are anecdotal (modelling choice to mention them as comfort measures).
+    "hypovolemia": (
+        "Too much fluid removed too fast",
+        "Drinking less between sessions so less fluid has to be removed, or a longer session, lets the "
+        "blood volume refill while the machine removes water.",
+    ),
+    "osmotic": (
+        "Blood salt and concentration falling during the session",
+        "The team can adjust the salt (sodium) level of the dialysis fluid.",
+    ),
+    "hypocalcemia": (
+        "Low calcium in the blood",
+        "The team can check your calcium and the calcium of the dialysis fluid, and your vitamin D tablets.",
+    ),
+    "hypomagnesemia": (
+        "Low magnesium in the blood",
+        "The team can check your magnesium and the magnesium of the dialysis fluid.",
+    ),
+    "disequilibrium": (
+        "The body adjusting to fast waste removal",
+        "Gentler sessions (lower blood flow or shorter, more frequent sessions) help while you get used to "
+        "dialysis.",
+    ),
+    "encephalopathy": (
+        "Waste build-up affecting the nerves",
+        "The team checks whether your dialysis removes enough waste.",
+    ),
+    "neuropathy": (
+        "Nerve damage (for example from diabetes)",
+        "The team may check your nerves, vitamins and blood sugar control.",
+    ),
+    "underdialysis": (
+        "Not enough waste removed",
+        "Longer or more frequent sessions remove more waste; do not skip or shorten sessions.",
+    ),
+}
+RELIEF_TEXT = (
+    "During a cramp: tell the nurse straight away, stretch the muscle gently (for a calf cramp, pull your "
+    "toes towards you), and warm it (a warm pack or massage). Most cramps pass within minutes."
+)
+
+
+def plain_cause(cause_id: str | None) -> tuple[str, str]:
+    if not cause_id:
+        return (
+            "No clear cause found yet",
+            "Keep reporting cramps: each report helps the team find the cause.",
+        )
+    return CAUSE_TEXT.get(cause_id, (cause_id.replace("_", " ").capitalize(), "Ask your care team."))

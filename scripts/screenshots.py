@@ -1,0 +1,167 @@
+"""Take the screenshots in docs/screenshots/ with Playwright and Debian's chromium.
+
+Builds a demo database in a temporary directory, serves it with uvicorn on a free loopback port and
+captures: login, patient list, patient page, session page (with a what-if run), patient phone page.
+``--url`` uses an already running demo server instead (credentials as printed by ``crampwatch demo``).
+
+    python3 scripts/screenshots.py [--out docs/screenshots] [--url http://127.0.0.1:8000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve_demo(tmp: Path, patients: int) -> tuple[subprocess.Popen, str]:
+    sys.path.insert(0, str(ROOT))
+    from crampwatch.demo import build_demo
+    from crampwatch.store import Store
+
+    url = f"sqlite:///{tmp / 'demo.db'}"
+    store = Store.open(url=url)
+    build_demo(store, n_patients=patients)
+    store.close()
+    port = _free_port()
+    env = {**os.environ, "CRAMPWATCH_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "crampwatch.web.app:app_from_env",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("demo server did not start")
+
+
+def _login(page: Page, base: str, username: str, password: str) -> None:
+    page.goto(base + "/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+
+
+def capture(base: str, out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    shots: list[Path] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        desktop = browser.new_context(viewport={"width": 1400, "height": 900}, device_scale_factor=1)
+        page = desktop.new_page()
+        page.goto(base + "/login")
+        page.fill("input[name=username]", "clinician")
+        page.screenshot(path=out / "login.png")
+        shots.append(out / "login.png")
+        _login(page, base, "clinician", "demo-clinician")
+        page.screenshot(path=out / "patients.png", full_page=True)
+        shots.append(out / "patients.png")
+        # the patient with the most cramp sessions
+        rows = page.locator("table.list tbody tr")
+        best, best_n = 0, -1
+        for i in range(rows.count()):
+            n = int(rows.nth(i).locator("td").nth(2).inner_text())
+            if n > best_n:
+                best, best_n = i, n
+        rows.nth(best).locator("a").first.click()
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=out / "patient.png", full_page=True)
+        shots.append(out / "patient.png")
+        cramp_row = page.locator("table.list tbody tr", has=page.locator(".badge.red")).first
+        cramp_row.locator("a").first.click()
+        page.wait_for_selector(".js-plotly-plot")
+        page.screenshot(path=out / "session.png", full_page=False)
+        shots.append(out / "session.png")
+        page.fill("input[name=duration_min]", "270")
+        page.select_option("select[name=uf_profile]", "linear_decreasing")
+        page.click("#whatif button[type=submit]")
+        page.wait_for_selector("#whatif-chart .js-plotly-plot", timeout=30_000)
+        if page.locator("#optimize button[type=submit]").count():
+            page.click("#optimize button[type=submit]")
+            page.wait_for_selector("#optimize-result ol, #optimize-result .error", timeout=60_000)
+        page.locator("#whatif").scroll_into_view_if_needed()
+        page.screenshot(path=out / "session_whatif.png", full_page=True)
+        shots.append(out / "session_whatif.png")
+        phone = browser.new_context(
+            viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+        )
+        mobile = phone.new_page()
+        _login(mobile, base, "patient1", "demo-patient1")
+        mobile.check("input[name=muscle][value=calf]")
+        mobile.fill("input[name=severity]", "6")
+        mobile.fill("textarea[name=note]", "Right calf, started an hour after the session")
+        mobile.click("button.big")
+        mobile.wait_for_selector("#received")
+        mobile.screenshot(path=out / "patient_phone.png", full_page=True)
+        shots.append(out / "patient_phone.png")
+        browser.close()
+    return shots
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    parser.add_argument("--url", help="an already running demo server")
+    parser.add_argument("--patients", type=int, default=8)
+    args = parser.parse_args()
+    proc = None
+    with tempfile.TemporaryDirectory(prefix="crampwatch-shots-") as tmp:
+        try:
+            base = args.url
+            if base is None:
+                proc, base = _serve_demo(Path(tmp), args.patients)
+            for path in capture(base.rstrip("/"), args.out):
+                print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+        finally:
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,140 @@
+"""Sub-model checks: parameter table, formulas shared with kinetics, pre-dialysis steady state, anchors,
+and mass balance of water and every solute over a session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from crampwatch.kinetics import interstitial_oncotic_pressure_mmhg, plasma_oncotic_pressure_mmhg
+from crampwatch.model import load_scenario, parse_scenario
+from crampwatch.physiology import PARAMETERS, initial_state, parameter_table_markdown, patient_parameters, rhs
+from crampwatch.physiology.fluid import oncotic_interstitial_mmhg, oncotic_plasma_mmhg
+from crampwatch.physiology.mathops import ARRAY, SCALAR
+from crampwatch.physiology.model import IDX, STATES
+from crampwatch.simulate import session_controls, simulate_parameters
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.yaml"))
+
+
+def _man_75kg() -> object:
+    return parse_scenario(
+        {
+            "patient": {
+                "sex": "male",
+                "age_years": 50,
+                "height_cm": 175,
+                "pre_weight_kg": 75.0,
+                "dry_weight_kg": 75.0,
+                "labs": {"hct_pct": 33},
+            },
+            "prescription": {"uf_volume_l": 0.0},
+        }
+    )
+
+
+def test_parameter_table_complete() -> None:
+    names = [p.name for p in PARAMETERS]
+    assert len(names) == len(set(names))
+    for p in PARAMETERS:
+        assert p.unit and p.source, p.name
+        assert np.isfinite(p.value), p.name
+    assert parameter_table_markdown().count("\n") == len(PARAMETERS) + 1
+
+
+@pytest.mark.parametrize("c", [1.37, 5.0, 7.0, 7.4, 8.0])
+def test_oncotic_polynomials_match_kinetics(c: float) -> None:
+    assert oncotic_plasma_mmhg(c) == pytest.approx(plasma_oncotic_pressure_mmhg(c), rel=1e-12)
+    assert oncotic_interstitial_mmhg(c) == pytest.approx(interstitial_oncotic_pressure_mmhg(c), rel=1e-12)
+    assert oncotic_plasma_mmhg(7.4) == pytest.approx(27.95, abs=0.01)  # TV-1.1
+
+
+def test_anchors_75kg_man() -> None:
+    p = patient_parameters([_man_75kg()]).take(0)
+    tbw = p.y0_v_ic + p.y0_v_is + p.y0_v_pl + p.v_br
+    assert tbw == pytest.approx(41.699, abs=0.01)  # Watson 50 y, 175 cm, 75 kg
+    assert p.y0_v_ic + p.v_br == pytest.approx(2.0 / 3.0 * tbw, rel=1e-9)  # brain water is ICF
+    assert p.v_tbw0 == pytest.approx(tbw, rel=1e-12)
+    assert p.bv0 / 75.0 == pytest.approx(0.070, abs=1e-9)
+    assert 3.0 < p.y0_v_pl < 4.0
+    assert p.hr0 == 75.0
+    assert 130.0 < p.map_set + 2.0 / 3.0 * p.pp0 < 150.0  # pre-SBP of a 50-year-old without diabetes
+
+
+def test_pre_dialysis_state_is_steady() -> None:
+    """With the machine off, nothing moves except urea and acid generation."""
+    pa = patient_parameters([load_scenario(f) for f in EXAMPLES])
+    y = initial_state(pa)
+    u = (np.zeros(pa.n), np.zeros(pa.n), np.full(pa.n, 140.0))
+    dy, aux = rhs([np.asarray(v, float) for v in y], u, pa, ARRAY, np.zeros(pa.n), 4)
+    for name in STATES:
+        d = dy[IDX[name]]
+        if name == "u_ex":
+            np.testing.assert_allclose(
+                d, pa.g_urea - pa.kr * pa.y0_u_ex / (pa.y0_v_is + pa.y0_v_pl), atol=1e-12
+            )
+        elif name == "hco3_ex":
+            np.testing.assert_allclose(d, -pa.acid_gen, atol=1e-12)
+        else:
+            np.testing.assert_allclose(d, 0.0, atol=1e-9, err_msg=name)
+    np.testing.assert_allclose(aux.s, 0.0, atol=1e-9)
+
+
+def test_scalar_and_array_rhs_agree() -> None:
+    pa = patient_parameters([load_scenario(EXAMPLES[0])])
+    p = pa.take(0)
+    y = [float(v) for v in initial_state(p)]
+    y[IDX["v_pl"]] -= 0.3
+    y[IDX["u_ex"]] *= 0.8
+    u = (1.0, 0.01, 137.0)
+    ds, aux_s = rhs(y, u, p, SCALAR, 0.0, 3, True)
+    da, aux_a = rhs(
+        [np.array([v]) for v in y], tuple(np.array([v]) for v in u), pa, ARRAY, np.zeros(1), 3, True
+    )
+    np.testing.assert_allclose(ds, [float(v[0]) for v in da], rtol=1e-12, atol=1e-15)
+    assert aux_s.out["sbp_mmhg"] == pytest.approx(float(aux_a.out["sbp_mmhg"][0]), rel=1e-12)
+
+
+def test_mass_balance_closes() -> None:
+    """initial = final + removed - generated, for water and every solute."""
+    scs = [load_scenario(f) for f in EXAMPLES]
+    pa = patient_parameters(scs)
+    res = simulate_parameters(pa, session_controls(scs), keep_states=True)
+    st = res.states
+    for i in range(len(scs)):
+        last = int(np.flatnonzero(res.t_min <= res.duration_min[i] + 1e-9)[-1])
+        t = res.t_min[last]
+
+        def total(names: list[str], j: int, i: int = i) -> float:
+            return float(sum(st[n][i, j] for n in names))
+
+        water = ["v_ic", "v_is", "v_pl", "uf_cum"]
+        assert total(water, last) == pytest.approx(total(water, 0), rel=1e-12)
+        urea = total(["u_ex", "u_ic", "u_br"], last) + st["rem_u"][i, last] - pa.g_urea[i] * t
+        assert urea == pytest.approx(total(["u_ex", "u_ic", "u_br"], 0), rel=1e-10)
+        for ex, pool, rem in (
+            ("na_ex", "na_ic", "rem_na"),
+            ("k_ex", "k_ic", "rem_k"),
+            ("ca_ex", "ca_pool", "rem_ca"),
+            ("mg_ex", "mg_pool", "rem_mg"),
+        ):
+            final = total([ex, pool, rem], last)
+            assert final == pytest.approx(total([ex, pool], 0), rel=1e-10, abs=1e-9), ex
+        hco3 = total(["hco3_ex", "hco3_buf", "rem_hco3"], last) + pa.acid_gen[i] * t
+        assert hco3 == pytest.approx(total(["hco3_ex"], 0), rel=1e-10)
+        # the session really moved these solutes
+        assert st["rem_u"][i, last] > 100.0
+        assert st["rem_k"][i, last] > 20.0
+        assert st["uf_cum"][i, last] == pytest.approx(scs[i].uf_volume_l, rel=1e-9)
+
+
+def test_measured_pre_dialysis_vitals_are_used() -> None:
+    """When a scenario carries pre_sbp_mmhg / pre_hr_bpm (optional fields), they set the start values."""
+    sc = _man_75kg()
+    sc.patient.__dict__["pre_sbp_mmhg"] = 118.0
+    sc.patient.__dict__["pre_hr_bpm"] = 88.0
+    p = patient_parameters([sc]).take(0)
+    assert p.map_set + 2.0 / 3.0 * p.pp0 == pytest.approx(118.0)
+    assert p.hr0 == 88.0

@@ -1,0 +1,175 @@
+"""Server-rendered pages: clinician list/patient/session pages, the what-if panel, the patient phone page."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import uuid
+
+import pytest
+from fastapi.testclient import TestClient
+from test_web_helpers import form_csrf, make_db, page_login
+
+from crampwatch.web.app import create_app
+
+
+@pytest.fixture()
+def db(tmp_path):
+    return make_db(tmp_path)
+
+
+@pytest.fixture()
+def app(db):
+    return create_app(db.store, secret_key="k" * 32)
+
+
+def test_login_lands_on_role_home(app):
+    for username, home in (("clin", "/patients"), ("pat1", "/me"), ("adm", "/admin")):
+        client = TestClient(app)
+        r = page_login(client, username)
+        assert r.status_code == 303 and r.headers["location"] == home
+        assert client.get("/", follow_redirects=False).headers["location"] == home
+
+
+def test_wrong_password_says_so(app):
+    client = TestClient(app)
+    r = page_login(client, "clin", "not-the-password")
+    assert r.status_code == 401 and "Wrong username or password" in r.text
+
+
+def test_clinician_pages(app, db):
+    db.store.update_patient_summary(db.p1, "hypovolemia")
+    client = TestClient(app)
+    page_login(client, "clin")
+    listing = client.get("/patients").text
+    assert "Alma Berg" in listing and "hypovolemia" in listing and "100 %" in listing
+    patient = client.get(f"/patients/{db.p1}").text
+    assert f'href="/sessions/{db.s1}"' in patient and "cramp" in patient
+    session = client.get(f"/sessions/{db.s1}").text
+    assert '<script src="/static/plotly.min.js">' in session and "Plotly.newPlot" in session
+    assert "Relative blood volume" in session and "Ionized calcium" in session
+    assert re.search(r'class="cause cause-\w+"', session)  # ranked causes are shown
+    assert 'hx-post="/sessions/' in session and 'name="dialysate_na_mmol_l"' in session
+
+
+def test_whatif_panel_fragment(app, db):
+    client = TestClient(app)
+    page_login(client, "clin")
+    token = form_csrf(client.get(f"/sessions/{db.s1}").text)
+    form = {
+        "duration_min": "270",
+        "uf_volume_l": "3.5",
+        "uf_profile": "linear_decreasing",
+        "dialysate_na_mmol_l": "138",
+        "dialysate_ca_mmol_l": "1.25",
+        "dialysate_mg_mmol_l": "0.5",
+        "dialysate_temp_c": "36",
+        "qb_ml_min": "300",
+    }
+    r = client.post(
+        f"/sessions/{db.s1}/whatif", data=form, headers={"X-CSRF-Token": token, "HX-Request": "true"}
+    )
+    assert r.status_code == 200
+    assert "<html" not in r.text  # a fragment for htmx
+    assert "duration_min 210.0 -&gt; 270.0" in r.text
+    assert "Current prescription" in r.text and "What-if prescription" in r.text
+    assert r.text.count("Plotly.newPlot") == 2  # risk bars and the overlaid timelines
+    bad = client.post(
+        f"/sessions/{db.s1}/whatif", data={**form, "dialysate_temp_c": "45"}, headers={"X-CSRF-Token": token}
+    )
+    assert bad.status_code == 422 and "dialysate_temp_c" in bad.text
+
+
+def test_patient_reports_a_cramp_once(app, db):
+    client = TestClient(app)
+    page_login(client, "pat1")
+    me = client.get("/me").text
+    assert '<meta name="viewport"' in me and "I have a cramp" in me and "stretch" in me
+    key = re.search(r'name="idempotency_key" value="(\w+)"', me).group(1)
+    data = {
+        "csrf_token": form_csrf(me),
+        "idempotency_key": key,
+        "muscle": "calf",
+        "severity": "8",
+        "note": "woke me at night",
+        "reported_at": "2026-11-20T03:15",
+        "tz_offset_min": "-60",
+    }
+    first = client.post("/me/reports", data=data, follow_redirects=False)
+    second = client.post("/me/reports", data=data, follow_redirects=False)  # a double submit
+    assert first.status_code == second.status_code == 303
+    assert first.headers["location"] == second.headers["location"]
+    reports = db.store.list_reports(db.p1)
+    assert len(reports) == 1
+    assert reports[0].reported_at.strftime("%H:%M") == "02:15"  # local UTC+1 -> UTC
+    page = client.get(first.headers["location"]).text
+    assert "Received" in page and "woke me at night" in page
+    # a new render gives a new key
+    assert re.search(r'name="idempotency_key" value="(\w+)"', page).group(1) != key
+
+
+def test_patient_report_errors_are_shown(app, db):
+    client = TestClient(app)
+    page_login(client, "pat1")
+    me = client.get("/me").text
+    data = {
+        "csrf_token": form_csrf(me),
+        "idempotency_key": uuid.uuid4().hex,
+        "muscle": "calf",
+        "severity": "12",
+    }
+    r = client.post("/me/reports", data=data)
+    assert r.status_code == 422 and "severity" in r.text
+    assert db.store.list_reports(db.p1) == []
+
+
+def test_patient_sees_own_session_without_whatif(app, db):
+    client = TestClient(app)
+    page_login(client, "pat1")
+    page = client.get(f"/sessions/{db.s1}").text
+    assert "Plotly.newPlot" in page and 'id="whatif"' not in page
+    token = form_csrf(page)
+    assert client.post(f"/sessions/{db.s1}/whatif", data={"csrf_token": token}).status_code == 403
+
+
+def test_admin_page_adds_user(app, db):
+    client = TestClient(app)
+    page_login(client, "adm")
+    token = form_csrf(client.get("/admin").text)
+    r = client.post(
+        "/admin/users",
+        data={"csrf_token": token, "username": "nurse1", "password": "nurse-pass-123", "role": "clinician"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    assert db.store.get_user("nurse1").role == "clinician"
+    r = client.post(
+        "/admin/users", data={"csrf_token": token, "username": "x1", "password": "short", "role": "clinician"}
+    )
+    assert r.status_code == 422 and "password" in r.text
+
+
+def test_static_assets_are_local(app):
+    client = TestClient(app)
+    js = client.get("/static/plotly.min.js")
+    assert js.status_code == 200 and len(js.content) > 1_000_000 and b"plotly" in js.content[:2000].lower()
+    htmx = client.get("/static/htmx.min.js")
+    assert htmx.status_code == 200 and b"htmx" in htmx.content
+    assert client.get("/static/style.css").status_code == 200
+
+
+def test_optimizer_panel(app, db):
+    pytest.importorskip("crampwatch.optimize")
+    client = TestClient(app)
+    page_login(client, "clin")
+    token = form_csrf(client.get(f"/sessions/{db.s1}").text)
+    r = client.post(f"/sessions/{db.s1}/optimize", headers={"X-CSRF-Token": token})
+    assert r.status_code == 200, r.text
+    assert "Current: risk" in r.text
+    assert r.text.count("<li>") >= 1
+    assert re.search(r"addresses [^<]*hypovolemia", r.text)  # the high-UF patient's main problem
+    # each suggestion can be replayed in the what-if panel with exactly its prescription
+    vals = json.loads(html.unescape(re.search(r"hx-vals='([^']+)'", r.text).group(1)))
+    replay = client.post(f"/sessions/{db.s1}/whatif", data=vals, headers={"X-CSRF-Token": token})
+    assert replay.status_code == 200 and "What-if prescription" in replay.text
