@@ -7,9 +7,9 @@ physiology.md: volume and sodium/osmotic mechanisms and disequilibrium (direct, 
 (dialysate trials), then neuropathy, aluminium and underdialysis (no quantitative anchor).
 
 A cause score measures how strongly the session shows a mechanism; weak, partial evidence (a UF rate just
-above 10 mL/kg/h, a small Na gradient) rarely ends in a cramp, so scores enter the risk raised to the power
-``g = 2.5``. Calibration (modelling choice): with ``g`` and the weights below, the mean risk over 2 000 virtual
-sessions (``virtual_population(2000, seed=1)``) is 0.22, close to the ~20 % of sessions accompanied by
+above 10 mL/kg/h, a small Na gradient) rarely ends in a cramp, so scores enter the risk raised to the
+power ``g = 2.5``. Calibration (modelling choice): with ``g`` and the weights below, the mean risk over 2 000
+virtual sessions (``virtual_population(2000, seed=1)``) is 0.22, close to the ~20 % of sessions accompanied by
 cramps (physiology.md §7.1; 13 % Fresenius BVM, 9.8 % Akkabut 2021), and rises with the UF rate band
 (< 6, 6-10, 10-13, > 13 mL/kg/h: 0.11, 0.15, 0.30, 0.45).
 """
