@@ -7,7 +7,7 @@ spKt/V by Daugirdas' second-generation formula (Daugirdas JT, JASN 1993;4:1205) 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -83,52 +83,6 @@ def dose_from_urea(
     return sp, urr
 
 
-def patient_parameters_scaled(
-    scenarios: Sequence[Scenario], volume_scale: np.ndarray | None
-) -> ParameterArrays:
-    """Model parameters of ``scenarios`` with the Watson body water multiplied by ``volume_scale``.
-
-    Mirrors :func:`crampwatch.physiology.derive.patient_parameters` (same inputs to ``derive_arrays``) with
-    ``tbw_dry`` scaled; with no scaling it simply calls it. A test checks that both agree at scale 1.
-    """
-    from crampwatch.kinetics import watson_volume_l
-    from crampwatch.physiology.derive import _labs_matrix, derive_arrays, patient_parameters
-
-    sc = list(scenarios)
-    if volume_scale is None or np.all(np.asarray(volume_scale) == 1.0):
-        return patient_parameters(sc)
-    pat = [s.patient for s in sc]
-    rx = [s.prescription for s in sc]
-
-    def arr(values: Iterable[float | None]) -> np.ndarray:
-        return np.array([np.nan if v is None else v for v in values], dtype=float)
-
-    tbw = arr(watson_volume_l(p.sex, p.age_years, p.height_cm, p.dry_weight_kg) for p in pat)
-    return derive_arrays(
-        pre_sbp=arr(getattr(p, "pre_sbp_mmhg", None) for p in pat),
-        male=np.array([p.sex == "male" for p in pat]),
-        age=arr(p.age_years for p in pat),
-        pre_w=arr(p.pre_weight_kg for p in pat),
-        dry_w=arr(p.dry_weight_kg for p in pat),
-        diabetes=arr(p.diabetes for p in pat),
-        catheter=arr(p.access == "catheter" for p in pat),
-        kr_l_min=arr(p.residual_kr_ml_min for p in pat) / 1000.0,
-        baro=arr(p.baroreflex_strength for p in pat),
-        refill=arr(p.refill_capacity for p in pat),
-        tbw_dry=tbw * np.asarray(volume_scale, dtype=float),
-        labs=_labs_matrix(sc),
-        uf_l=arr(s.uf_volume_l for s in sc),
-        qb=arr(r.qb_ml_min for r in rx),
-        qd=arr(r.qd_ml_min for r in rx),
-        koa=arr(r.dialyzer_koa_ml_min for r in rx),
-        dial_k=arr(r.dialysate.k_mmol_l for r in rx),
-        dial_ca=arr(r.dialysate.ca_mmol_l for r in rx),
-        dial_mg=arr(r.dialysate.mg_mmol_l for r in rx),
-        dial_hco3=arr(r.dialysate.hco3_mmol_l for r in rx),
-        dial_temp=arr(r.dialysate.temp_c for r in rx),
-    )
-
-
 def simulator_rejection(scenario: Scenario) -> str | None:
     """The simulator's one-line reason for refusing ``scenario`` (e.g. an impossible UF), or ``None``."""
     from crampwatch.physiology.derive import patient_parameters
@@ -144,8 +98,8 @@ def _checked_parameters(scenarios: list[Scenario], scale: np.ndarray) -> Paramet
     """Parameters with scaled body water, after the simulator's own checks at the entered body water."""
     from crampwatch.physiology.derive import patient_parameters
 
-    base = patient_parameters(scenarios)  # raises InputError for what the simulator refuses
-    return base if np.all(scale == 1.0) else patient_parameters_scaled(scenarios, scale)
+    # raises InputError for what the simulator refuses (checked at the entered body water)
+    return patient_parameters(scenarios, tbw_scale=None if np.all(scale == 1.0) else scale)
 
 
 class SimulatorEvaluator:

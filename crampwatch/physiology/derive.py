@@ -109,8 +109,14 @@ def _check_na_gradient(rx: list, plasma_na: np.ndarray) -> None:
             )
 
 
-def patient_parameters(scenarios: Sequence[Scenario]) -> ParameterArrays:
-    """Derive every patient- and prescription-specific parameter (arrays of length ``len(scenarios)``)."""
+def patient_parameters(
+    scenarios: Sequence[Scenario], tbw_scale: np.ndarray | float | None = None
+) -> ParameterArrays:
+    """Derive every patient- and prescription-specific parameter (arrays of length ``len(scenarios)``).
+
+    ``tbw_scale`` multiplies the Watson body water (e.g. an ensemble of plausible patients, Watson's SD is
+    ~9 % of TBW); the feasibility checks always use the entered body water.
+    """
     sc = list(scenarios)
     pat = [s.patient for s in sc]
     rx = [s.prescription for s in sc]
@@ -139,6 +145,8 @@ def patient_parameters(scenarios: Sequence[Scenario]) -> ParameterArrays:
     dur = np.array([r.duration_min for r in rx], dtype=float)
     _check_uf_feasible(uf_l, dur, pre_w, dry_w, tbw_dry)
     _check_na_gradient(rx, labs["na_mmol_l"])
+    if tbw_scale is not None:
+        tbw_dry = tbw_dry * np.asarray(tbw_scale, dtype=float)
     return derive_arrays(
         pre_sbp=pre_sbp,
         pre_hr=pre_hr,
