@@ -12,9 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +28,7 @@ from crampwatch.causes import assess  # noqa: E402
 from crampwatch.model import load_scenario  # noqa: E402
 from crampwatch.simulate import simulate  # noqa: E402
 from crampwatch.store import Store  # noqa: E402
+from crampwatch.web.live import LiveServer  # noqa: E402
 
 PASSWORD = "bench-clinician-1"
 N_LOGINS = 5  # argon2 verification costs 64 MiB each: users share a few login sessions
@@ -53,12 +52,6 @@ def build_db(path: Path) -> tuple[str, str]:
         store.add_user(f"bench{i}", PASSWORD, "clinician")
     store.close()
     return url, sid
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def run(base: str, sid: str, users: int, n_requests: int) -> tuple[list[float], int]:
@@ -97,38 +90,10 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="crampwatch-bench-") as tmp:
         url, sid = build_db(Path(tmp) / "bench.db")
-        port = free_port()
-        env = {**os.environ, "CRAMPWATCH_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "crampwatch.web.app:app_from_env",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(300):
-                try:
-                    if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
+        with LiveServer(url) as server:
             started = time.perf_counter()
-            latencies, errors = asyncio.run(run(base, sid, args.users, args.requests))
+            latencies, errors = asyncio.run(run(server.url, sid, args.users, args.requests))
             wall = time.perf_counter() - started
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
     q = statistics.quantiles(sorted(latencies), n=100)
     print(
         f"session page, {args.users} concurrent users, {len(latencies)} requests, {os.cpu_count()} CPUs, "

@@ -23,21 +23,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crampwatch.causes.findings import CAUSES
+from crampwatch.causes.thresholds import th
 from crampwatch.errors import InputError
 from crampwatch.kinetics import BUN_MG_DL_PER_UREA_MMOL_L, sp_ktv_daugirdas
 from crampwatch.model import Scenario, dump_scenario, parse_scenario
 
 #: Cause identifiers of contracts.md, in the order of the score columns.
-CAUSE_IDS = (
-    "hypovolemia",
-    "osmotic",
-    "hypocalcemia",
-    "hypomagnesemia",
-    "disequilibrium",
-    "encephalopathy",
-    "neuropathy",
-    "underdialysis",
-)
+CAUSE_IDS = CAUSES
 
 #: Schedulers that run in this process without a cluster (dask's local schedulers).
 LOCAL_SCHEDULERS = ("synchronous", "sync", "threads", "processes")
@@ -47,8 +40,8 @@ LOCAL_SCHEDULERS = ("synchronous", "sync", "threads", "processes")
 DEFAULT_CHUNK = 1000
 
 #: KDOQI 2015 minimum spKt/V per session; UF rate > 13 mL/kg/h (Flythe, Kidney Int 2011;79:250).
-MIN_SP_KTV = 1.2
-HIGH_UF_RATE_ML_KG_H = 13.0
+MIN_SP_KTV = th("sp_ktv_min")
+HIGH_UF_RATE_ML_KG_H = th("ufr_13_ml_kg_h")
 #: Risk above which a session counts as "high risk" in the summary (modelling choice).
 HIGH_RISK = 0.5
 

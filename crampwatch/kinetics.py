@@ -74,6 +74,14 @@ def _out(x: np.ndarray | float) -> FloatOrArray:
     return float(x) if np.ndim(x) == 0 else np.asarray(x, dtype=float)
 
 
+def _is_male(sex: str) -> bool:
+    """``sex`` as male (True) or female (False); accepts male/female/m/f in any case."""
+    s = str(sex).strip().lower()
+    if s not in {"male", "female", "m", "f"}:
+        raise InputError(f"sex: {sex!r} is not one of male, female", "sex")
+    return s in {"male", "m"}
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Body water
 # ---------------------------------------------------------------------------------------------------------
@@ -86,16 +94,15 @@ def watson_volume_l(sex: str, age_years: float, height_cm: float, weight_kg: flo
     men ``2.447 - 0.09516 age + 0.1074 H + 0.3362 W``; women ``-2.097 + 0.1069 H + 0.2466 W``.
     (0.09156, a common digit transposition, is wrong.)
     """
-    s = str(sex).strip().lower()
-    if s not in {"male", "female", "m", "f"}:
-        raise InputError(f"sex: {sex!r} is not one of male, female", "sex")
+    male = _is_male(sex)
     age = require_range("age_years", age_years, 0, 120, "years")
     h = require_range("height_cm", height_cm, 50, 250, "cm")
     w = require_range("weight_kg", weight_kg, 10, 300, "kg")
-    if s in {"male", "m"}:
-        v = 2.447 - 0.09516 * age + 0.1074 * h + 0.3362 * w
-    else:
-        v = -2.097 + 0.1069 * h + 0.2466 * w
+    v = (
+        2.447 - 0.09516 * age + 0.1074 * h + 0.3362 * w  # men
+        if male
+        else -2.097 + 0.1069 * h + 0.2466 * w  # women
+    )
     if v <= 0:
         raise InputError("weight_kg: body water estimate is not positive for these inputs", "weight_kg")
     return v
@@ -245,10 +252,7 @@ def mermelstein_uf_thresholds_ml_h(weight_kg: float, sex: str) -> dict[str, floa
     Keys: ``average``, ``risk_20pct``, ``risk_40pct``.
     """
     w = require_range("weight_kg", weight_kg, 10, 300, "kg")
-    s = str(sex).strip().lower()
-    if s not in {"male", "female", "m", "f"}:
-        raise InputError(f"sex: {sex!r} is not one of male, female", "sex")
-    extra = 70.0 if s in {"male", "m"} else 0.0
+    extra = 70.0 if _is_male(sex) else 0.0
     return {
         "average": 3.0 * w + 330.0 + extra,
         "risk_20pct": 3.0 * w + 500.0 + extra,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import numpy as np
 import yaml
@@ -161,6 +161,15 @@ class Patient(_Strict):
         return 100.0 * self.idwg_kg / self.dry_weight_kg
 
 
+def _check_time_points(points: list[tuple[float, float]], name: str, value_name: str) -> None:
+    """A profile needs at least one ``[t_min, value]`` point, with times >= 0 and increasing."""
+    if not points:
+        raise ValueError(f"{name}: needs at least one [t_min, {value_name}] point")
+    times = [p[0] for p in points]
+    if any(t < 0 for t in times) or times != sorted(times):
+        raise ValueError(f"{name}: t_min must be >= 0 and increasing")
+
+
 class Dialysate(_Strict):
     """Dialysate composition (mmol/L) and temperature (°C). Na may be a time profile."""
 
@@ -179,11 +188,7 @@ class Dialysate(_Strict):
     def _check_na_profile(cls, value: list[tuple[float, float]] | None) -> list[tuple[float, float]] | None:
         if value is None:
             return None
-        if len(value) < 1:
-            raise ValueError("na_profile: needs at least one [t_min, na_mmol_l] point")
-        times = [p[0] for p in value]
-        if any(t < 0 for t in times) or times != sorted(times):
-            raise ValueError("na_profile: t_min must be >= 0 and increasing")
+        _check_time_points(value, "na_profile", "na_mmol_l")
         for _, na in value:
             if not 120 <= na <= 160:
                 raise ValueError(f"na_profile: {na} mmol/L is out of range (allowed 120–160 mmol/L)")
@@ -206,11 +211,7 @@ class Prescription(_Strict):
     @classmethod
     def _check_uf_profile(cls, value: Any) -> Any:
         if isinstance(value, list):
-            if not value:
-                raise ValueError("uf_profile: needs at least one [t_min, fraction_of_mean_rate] point")
-            times = [p[0] for p in value]
-            if any(t < 0 for t in times) or times != sorted(times):
-                raise ValueError("uf_profile: t_min must be >= 0 and increasing")
+            _check_time_points(value, "uf_profile", "fraction_of_mean_rate")
             if any(not 0 <= p[1] <= 5 for p in value):
                 raise ValueError("uf_profile: fraction_of_mean_rate out of range (allowed 0–5)")
             if all(p[1] == 0 for p in value):
@@ -295,7 +296,7 @@ class Scenario(_Strict):
         return self.patient.pre_weight_kg - self.uf_volume_l
 
 
-EVENT_KINDS = (
+EventKind = Literal[
     "cramp",
     "hypotension_symptom",
     "uf_stopped",
@@ -303,22 +304,15 @@ EVENT_KINDS = (
     "hypertonic_bolus",
     "session_ended_early",
     "other",
-)
+]
+EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
 
 
 class Event(_Strict):
     """An intradialytic event (contracts.md): minutes from session start, kind, severity 0–10, free text."""
 
     t_min: float = Field(..., ge=0, le=720)
-    kind: Literal[
-        "cramp",
-        "hypotension_symptom",
-        "uf_stopped",
-        "saline_bolus",
-        "hypertonic_bolus",
-        "session_ended_early",
-        "other",
-    ]
+    kind: EventKind
     severity: float | None = Field(None, ge=0, le=10)
     note: str = Field("", max_length=2000)
 

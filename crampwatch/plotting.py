@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import matplotlib
 
@@ -19,53 +20,71 @@ ICA_LOW_MMOL_L = 1.10
 NA_LOW_MMOL_L = 135.0
 
 
-def _cramps(ax: plt.Axes, trace: Trace) -> None:
-    for i, t in enumerate(trace.cramp_times()):
-        ax.axvline(t, color="tab:red", lw=1.2, ls=":", label="cramp" if i == 0 else None)
+class _Panel(NamedTuple):
+    """One panel: signals on the left axis (name, label, colour), a reference line, and optionally one
+    signal on a right-hand axis (name, label, colour, axis label)."""
+
+    lines: tuple[tuple[str, str, str], ...]
+    reference: float
+    reference_label: str
+    ylabel: str
+    twin: tuple[str, str, str, str] | None = None
+
+
+_PANELS = (
+    _Panel((("rbv_pct", "RBV", "tab:blue"),), RBV_LOW_PCT, f"{RBV_LOW_PCT:g} % (Preciado 2019)", "RBV, %"),
+    _Panel(
+        (
+            ("sbp_mmhg", "SBP", "tab:red"),
+            ("map_mmhg", "MAP", "tab:purple"),
+            ("dbp_mmhg", "DBP", "tab:orange"),
+        ),
+        SBP_IDH_MMHG,
+        f"SBP {SBP_IDH_MMHG:g} (IDH)",
+        "pressure, mmHg",
+        ("hr_bpm", "HR", "tab:green", "HR, beats/min"),
+    ),
+    _Panel(
+        (("plasma_na_mmol_l", "plasma Na", "tab:blue"),),
+        NA_LOW_MMOL_L,
+        f"Na {NA_LOW_MMOL_L:g}",
+        "Na, mmol/L",
+        ("osm_mosm_kg", "osmolality", "tab:brown", "osmolality, mOsm/kg"),
+    ),
+    _Panel(
+        (("ica_mmol_l", "ionized Ca", "tab:cyan"),),
+        ICA_LOW_MMOL_L,
+        f"iCa {ICA_LOW_MMOL_L:.2f}",
+        "iCa, mmol/L",
+    ),
+)
+
+
+def _draw(ax: plt.Axes, trace: Trace, panel: _Panel) -> None:
+    """Draw the signals of ``panel`` that ``trace`` has, its reference line and cramp markers."""
+    t = trace.t_min
+    for name, label, color in panel.lines:
+        if trace.has(name):
+            ax.plot(t, trace.signal(name), color=color, label=label)
+    ax.axhline(panel.reference, color="grey", ls="--", lw=0.8, label=panel.reference_label)
+    ax.set_ylabel(panel.ylabel)
+    if panel.twin is not None and trace.has(panel.twin[0]):
+        name, label, color, ylabel = panel.twin
+        ax2 = ax.twinx()
+        ax2.plot(t, trace.signal(name), color=color, lw=1, label=label)
+        ax2.set_ylabel(ylabel, color=color)
+    for i, tc in enumerate(trace.cramp_times()):
+        ax.axvline(tc, color="tab:red", lw=1.2, ls=":", label="cramp" if i == 0 else None)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left", fontsize=8)
 
 
 def plot_trace(trace: Trace, path: str | Path, *, title: str | None = None) -> Path:
     """Write a 4-panel figure (RBV; BP + HR; Na + osmolality; iCa) with cramp markers to ``path``."""
-    t = trace.t_min
-    fig, axes = plt.subplots(4, 1, figsize=(9, 10), sharex=True, constrained_layout=True)
-    ax = axes[0]
-    if trace.has("rbv_pct"):
-        ax.plot(t, trace.signal("rbv_pct"), color="tab:blue", label="RBV")
-    ax.axhline(RBV_LOW_PCT, color="grey", ls="--", lw=0.8, label=f"{RBV_LOW_PCT:g} % (Preciado 2019)")
-    ax.set_ylabel("RBV, %")
-    ax = axes[1]
-    for name, label, color in (
-        ("sbp_mmhg", "SBP", "tab:red"),
-        ("map_mmhg", "MAP", "tab:purple"),
-        ("dbp_mmhg", "DBP", "tab:orange"),
-    ):
-        if trace.has(name):
-            ax.plot(t, trace.signal(name), color=color, label=label)
-    ax.axhline(SBP_IDH_MMHG, color="grey", ls="--", lw=0.8, label="SBP 90 (IDH)")
-    ax.set_ylabel("pressure, mmHg")
-    if trace.has("hr_bpm"):
-        ax2 = ax.twinx()
-        ax2.plot(t, trace.signal("hr_bpm"), color="tab:green", lw=1, label="HR")
-        ax2.set_ylabel("HR, beats/min", color="tab:green")
-    ax = axes[2]
-    if trace.has("plasma_na_mmol_l"):
-        ax.plot(t, trace.signal("plasma_na_mmol_l"), color="tab:blue", label="plasma Na")
-    ax.axhline(NA_LOW_MMOL_L, color="grey", ls="--", lw=0.8, label="Na 135")
-    ax.set_ylabel("Na, mmol/L")
-    if trace.has("osm_mosm_kg"):
-        ax2 = ax.twinx()
-        ax2.plot(t, trace.signal("osm_mosm_kg"), color="tab:brown", lw=1, label="osmolality")
-        ax2.set_ylabel("osmolality, mOsm/kg", color="tab:brown")
-    ax = axes[3]
-    if trace.has("ica_mmol_l"):
-        ax.plot(t, trace.signal("ica_mmol_l"), color="tab:cyan", label="ionized Ca")
-    ax.axhline(ICA_LOW_MMOL_L, color="grey", ls="--", lw=0.8, label="iCa 1.10")
-    ax.set_ylabel("iCa, mmol/L")
-    ax.set_xlabel("time, min")
-    for a in axes:
-        _cramps(a, trace)
-        a.grid(alpha=0.3)
-        a.legend(loc="lower left", fontsize=8)
+    fig, axes = plt.subplots(len(_PANELS), 1, figsize=(9, 10), sharex=True, constrained_layout=True)
+    for ax, panel in zip(axes, _PANELS, strict=True):
+        _draw(ax, trace, panel)
+    axes[-1].set_xlabel("time, min")
     fig.suptitle(title or (f"Session {trace.session_id}" if trace.session_id else "Session"))
     out = Path(path)
     fig.savefig(out, dpi=110)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import sys
 import types
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,6 +50,10 @@ SIGNAL_NAMES: tuple[str, ...] = tuple(SIGNALS)
 OUT_OF_RANGE = (
     "scenario: the session drives the patient outside the model's physiological range (a fluid compartment "
     "empties or blood pressure is lost); reduce UF volume/rate or the Na gradient"
+)
+#: Signals whose range :func:`_out_of_range` checks (plasma volume, interstitial volume, SBP), as row indices.
+_RANGE_SIGNALS = tuple(
+    SIGNAL_NAMES.index(n) for n in ("plasma_volume_l", "interstitial_volume_l", "sbp_mmhg")
 )
 
 __all__ = [
@@ -97,30 +101,6 @@ class Controls:
         na = np.ascontiguousarray(self.na_t[self.na_idx[sel]].T)
         return on, qf, na
 
-    @property
-    def on(self) -> np.ndarray:
-        return self.block()[0]
-
-    @property
-    def qf_l_min(self) -> np.ndarray:
-        return self.block()[1]
-
-    @property
-    def na_d(self) -> np.ndarray:
-        return self.block()[2]
-
-    def subset(self, idx: np.ndarray) -> Controls:
-        return Controls(
-            self.dt_min,
-            self.on_t,
-            self.w_t,
-            self.uf_idx[idx],
-            self.na_t,
-            self.na_idx[idx],
-            self.uf_l[idx],
-            self.duration_min[idx],
-        )
-
 
 @dataclass
 class BatchResult:
@@ -147,12 +127,18 @@ class BatchResult:
         """Session ``i`` as a :class:`Trace` (rows up to its end)."""
         if self.failed is not None and self.failed[i]:
             raise InputError(f"{OUT_OF_RANGE} (session {i})", "scenario")
-        keep = self.t_min <= self.duration_min[i] + 1e-9
-        data = {"t_min": self.t_min[keep]}
-        for name in SIGNAL_NAMES:
-            data[name] = self.signals[name][i, keep]
         sid = self.session_ids[i] if i < len(self.session_ids) else None
-        return Trace(pd.DataFrame(data), sources=dict.fromkeys(SIGNAL_NAMES, "simulated"), session_id=sid)
+        columns = {name: self.signals[name][i] for name in SIGNAL_NAMES}
+        return _simulated_trace(self.t_min, columns, self.duration_min[i], sid)
+
+
+def _simulated_trace(
+    t_min: np.ndarray, columns: dict[str, np.ndarray], duration_min: float, session_id: str | None
+) -> Trace:
+    """A :class:`Trace` of simulated signals (``columns``, on the grid ``t_min``) up to the session end."""
+    keep = t_min <= duration_min + 1e-9
+    data = {"t_min": t_min[keep], **{name: columns[name][keep] for name in SIGNAL_NAMES}}
+    return Trace(pd.DataFrame(data), sources=dict.fromkeys(SIGNAL_NAMES, "simulated"), session_id=session_id)
 
 
 # --------------------------------------------------------------------------------------------- controls
@@ -213,7 +199,7 @@ def session_controls(scenarios: Sequence[Scenario], dt_min: float = DEFAULT_DT_M
 # --------------------------------------------------------------------------------------------- integrators
 
 
-def _substeps_each(p: ParameterArrays, dt: float) -> np.ndarray:
+def _substeps_each(p: Any, dt: float) -> np.ndarray:
     """Sub-steps per step and patient so that dt/tau stays below 1 for the fastest exchange (Heun is
     stable up to 2; the fast modes are quasi-steady, so their error stays small)."""
     # capillary refill: rate ~ Kf dpi/dVp; dpi/dVp ~ 6 mmHg/(g/dL) * cp/Vp (Landis slope near 7 g/dL),
@@ -222,7 +208,7 @@ def _substeps_each(p: ParameterArrays, dt: float) -> np.ndarray:
     return np.maximum(1, np.ceil(rate * dt / 1.0 - 1e-9)).astype(int)
 
 
-def _substeps(p: ParameterArrays, dt: float) -> int:
+def _substeps(p: Any, dt: float) -> int:
     return int(np.max(_substeps_each(p, dt)))
 
 
@@ -351,33 +337,16 @@ def _run_chunk(job: _Job, idx: np.ndarray, out: np.ndarray, extra: np.ndarray, b
     contiguous = len(idx) > 0 and idx[-1] - idx[0] == len(idx) - 1
     sel = slice(int(idx[0]), int(idx[-1]) + 1) if contiguous else idx
     p = job.p.subset(sel)
-    on, qf, na = job.ctrl.block(sel)
-    dt = job.ctrl.dt_min
-    n_sub = _substeps(p, dt)
-    h = dt / n_sub
-    m = p.n
-    n_steps = job.ctrl.n_steps
-    stride, keep_states, heun = job.stride, job.keep_states, job.heun
-    buf = buf_all[:, :, :m]
-    y = [np.array(v, dtype=float) for v in initial_state(p)]
-    s = np.zeros(m)
-    for k in range(n_steps + 1):
-        record = k % stride == 0
-        if k == n_steps:  # after the last step the machine is stopped (no UF, no blood flow)
-            if record:
-                u = (on[-1] * 0.0, on[-1] * 0.0, na[-1])
-                _, aux = rhs(y, u, p, ARRAY, s, NEWTON_ITERATIONS, True)
-                _store(buf, k // stride, aux.out, y, keep_states)
-            break
-        u = (on[k], qf[k], na[k])
-        for sub in range(n_sub):
-            f1, aux = rhs(y, u, p, ARRAY, s, NEWTON_ITERATIONS, record and sub == 0)
-            if record and sub == 0:
-                _store(buf, k // stride, aux.out, y, keep_states)
-            y, s = _advance(y, f1, aux.s, u, p, ARRAY, h, heun)
-    j_pv, j_isv, j_sbp = (
-        SIGNAL_NAMES.index(n) for n in ("plasma_volume_l", "interstitial_volume_l", "sbp_mmhg")
+    buf = buf_all[:, :, : p.n]
+    y0 = [np.array(v, dtype=float) for v in initial_state(p)]
+
+    def record(r: int, out: dict, y: list) -> None:
+        _store(buf, r, out, y, job.keep_states)
+
+    y, _ = _integrate(
+        y0, np.zeros(p.n), job.ctrl.block(sel), p, ARRAY, job.ctrl.dt_min, job.stride, job.heun, record
     )
+    j_pv, j_isv, j_sbp = _RANGE_SIGNALS
     extra[1, sel] = _out_of_range(buf[j_pv].T, buf[j_isv].T, buf[j_sbp].T)
     out[:, sel, :] = buf.transpose(0, 2, 1)
     extra[0, sel] = y[IDX["kt"]] / (p.v_tbw0 - p.uf_l)
@@ -399,6 +368,42 @@ def _check_physiological(pv: np.ndarray, isv: np.ndarray, sbp: np.ndarray) -> No
     """Raise :class:`InputError` for a single session that leaves the model's range."""
     if _out_of_range(pv, isv, sbp).any():
         raise InputError(OUT_OF_RANGE, "scenario")
+
+
+def _integrate(
+    y: list,
+    s: Any,
+    controls: tuple[Sequence, Sequence, Sequence],
+    p: Any,
+    xp: Any,
+    dt: float,
+    stride: int,
+    heun: bool,
+    record: Callable[[int, dict, list], None],
+) -> tuple[list, Any]:
+    """Step the model from state ``y`` (baroreflex warm start ``s``) through the step controls ``(on, UF rate,
+    dialysate Na)``, each indexed by step, with :func:`_substeps` sub-steps per step of ``dt``.
+
+    Every ``stride``-th step start, and the session end (when it falls on a record time), is passed to
+    ``record(record_index, output_signals, state)``; after the last step the machine is stopped (no UF, no
+    blood flow). Returns the final state and warm start."""
+    on, qf, na = controls
+    n_steps = len(on)
+    n_sub = _substeps(p, dt)
+    h = dt / n_sub
+    for k in range(n_steps):
+        u = (on[k], qf[k], na[k])
+        for sub in range(n_sub):
+            want = sub == 0 and k % stride == 0
+            f1, aux = rhs(y, u, p, xp, s, NEWTON_ITERATIONS, want)
+            if want:
+                record(k // stride, aux.out, y)
+            y, s = _advance(y, f1, aux.s, u, p, xp, h, heun)
+    if n_steps % stride == 0:
+        stopped = on[-1] * 0.0
+        _, aux = rhs(y, (stopped, stopped, na[-1]), p, xp, s, NEWTON_ITERATIONS, True)
+        record(n_steps // stride, aux.out, y)
+    return y, s
 
 
 def _advance(y: list, f1: list, s1: object, u: tuple, p: object, xp: object, h: float, heun: bool) -> tuple:
@@ -466,31 +471,12 @@ def simulate(
     scenario = as_scenario(scenario, prescription)
     heun = _check_method(method)
     dt, stride = _check_grid(dt_min, record_every_min)
-    pa = patient_parameters([scenario])
-    ctrl = session_controls([scenario], dt)
-    p = pa.take(0)
-    n_sub = _substeps(pa, dt)
-    h = dt / n_sub
-    on_a, qf_a, na_a = ctrl.block()
-    on, qf, na = on_a[:, 0].tolist(), qf_a[:, 0].tolist(), na_a[:, 0].tolist()
-    n_steps = ctrl.n_steps
-    y = [float(v) for v in initial_state(p)]
-    s = 0.0
+    p = patient_parameters([scenario]).take(0)
+    controls = tuple(c[:, 0].tolist() for c in session_controls([scenario], dt).block())
+    y0 = [float(v) for v in initial_state(p)]
     rows: list[dict] = []
     try:
-        for k in range(n_steps + 1):
-            record = k % stride == 0
-            if k == n_steps:
-                if record:
-                    u = (0.0, 0.0, na[-1])
-                    rows.append(rhs(y, u, p, SCALAR, s, NEWTON_ITERATIONS, True)[1].out)
-                break
-            u = (on[k], qf[k], na[k])
-            for sub in range(n_sub):
-                f1, aux = rhs(y, u, p, SCALAR, s, NEWTON_ITERATIONS, record and sub == 0)
-                if record and sub == 0:
-                    rows.append(aux.out)
-                y, s = _advance(y, f1, aux.s, u, p, SCALAR, h, heun)
+        _integrate(y0, 0.0, controls, p, SCALAR, dt, stride, heun, lambda _r, out, _y: rows.append(out))
     except (ValueError, OverflowError, ZeroDivisionError):  # math domain errors of a failing state
         raise InputError(OUT_OF_RANGE, "scenario") from None
     trace = _rows_to_trace(rows, stride * dt, scenario)
@@ -502,14 +488,9 @@ def simulate(
 
 
 def _rows_to_trace(rows: list[dict], every: float, scenario: Scenario) -> Trace:
+    columns = {name: np.array([r[name] for r in rows], dtype=float) for name in SIGNAL_NAMES}
     t = np.arange(len(rows)) * every
-    keep = t <= scenario.prescription.duration_min + 1e-9
-    data = {"t_min": t[keep]}
-    for name in SIGNAL_NAMES:
-        data[name] = np.array([r[name] for r in rows], dtype=float)[keep]
-    return Trace(
-        pd.DataFrame(data), sources=dict.fromkeys(SIGNAL_NAMES, "simulated"), session_id=scenario.patient.id
-    )
+    return _simulated_trace(t, columns, scenario.prescription.duration_min, scenario.patient.id)
 
 
 def simulate_reference(

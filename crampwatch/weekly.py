@@ -32,7 +32,7 @@ import contextlib
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, get_args
 
 import numpy as np
 from scipy.linalg import expm
@@ -71,7 +71,7 @@ TWO_POOL_EXTRACELLULAR_FRACTION = 1.0 / 3.0
 TWO_POOL_KC_PER_MIN = 0.016
 
 PoolModel = Literal["single_pool", "variable_volume", "two_pool"]
-MODELS: tuple[str, ...] = ("single_pool", "variable_volume", "two_pool")
+MODELS: tuple[str, ...] = get_args(PoolModel)
 
 
 @dataclass(frozen=True)
@@ -147,6 +147,12 @@ def dialyzer_urea_clearance_ml_min(
     if c.plasma_referenced:
         k = k / c.plasma_water_fraction
     return float(k) if np.ndim(k) == 0 else k
+
+
+def _gaps_before_min(day_idx: Sequence[int]) -> np.ndarray:
+    """Minutes from the previous session's start to each session's start (the week wraps around)."""
+    starts = np.array([d * 1440.0 + SESSION_START_MIN for d in day_idx])
+    return np.diff(np.concatenate([[starts[-1] - MINUTES_PER_WEEK], starts]))
 
 
 def parse_days(days: str | Iterable[str | int]) -> tuple[int, ...]:
@@ -360,9 +366,8 @@ def simulate_week(
     if m == "single_pool" and gain_ml_min > 0:
         raise InputError("fluid_gain_l_day: the fixed-volume single_pool model has no fluid gain", "model")
     day_idx = parse_days(days)
-    starts = np.array([d * 1440.0 + SESSION_START_MIN for d in day_idx])
-    n = len(starts)
-    gaps_before = np.diff(np.concatenate([[starts[-1] - MINUTES_PER_WEEK], starts]))  # start-to-start
+    n = len(day_idx)
+    gaps_before = _gaps_before_min(day_idx)
     if t_min > float(np.min(gaps_before)) + 1e-9:
         raise InputError(
             f"duration_h: {duration_h!r} is longer than the shortest gap between sessions "
@@ -485,10 +490,7 @@ DEFAULT_HCT_PCT = 33.0
 def midweek_session_index(days: str | Sequence[str | int]) -> int:
     """Index of the 'mid-week' session: the first one that follows the shortest gap (for Mon/Wed/Fri: Wed).
     KDOQI 2006 CPG 3 samples pre-dialysis BUN at a mid-week session."""
-    idx = parse_days(days)
-    starts = np.array(idx, dtype=float)
-    gaps = np.diff(np.concatenate([[starts[-1] - 7.0], starts]))
-    return int(np.argmin(gaps))
+    return int(np.argmin(_gaps_before_min(parse_days(days))))
 
 
 def generation_from_pre_bun_mg_day(

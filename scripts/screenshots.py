@@ -10,88 +10,37 @@ captures: login, patient list, patient page, session page (with a what-if run), 
 from __future__ import annotations
 
 import argparse
-import os
-import socket
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
 from playwright.sync_api import Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+sys.path.insert(0, str(ROOT))
+
+from crampwatch.demo import build_demo  # noqa: E402
+from crampwatch.store import Store  # noqa: E402
+from crampwatch.web.live import LiveServer, browser_login, launch_chromium  # noqa: E402
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _serve_demo(tmp: Path, patients: int) -> tuple[subprocess.Popen, str]:
-    sys.path.insert(0, str(ROOT))
-    from crampwatch.demo import build_demo
-    from crampwatch.store import Store
-
+def _serve_demo(tmp: Path, patients: int) -> LiveServer:
     url = f"sqlite:///{tmp / 'demo.db'}"
     store = Store.open(url=url)
     build_demo(store, n_patients=patients)
     store.close()
-    port = _free_port()
-    env = {**os.environ, "CRAMPWATCH_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "crampwatch.web.app:app_from_env",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("demo server did not start")
+    return LiveServer(url).start(timeout_s=20)
 
 
 def _login(page: Page, base: str, username: str, password: str) -> None:
-    page.goto(base + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
+    browser_login(page, base, username, password, wait_until="networkidle")
 
 
 def capture(base: str, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     shots: list[Path] = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(pw)
         desktop = browser.new_context(viewport={"width": 1400, "height": 900}, device_scale_factor=1)
         page = desktop.new_page()
         page.goto(base + "/login")
@@ -149,18 +98,18 @@ def main() -> None:
     parser.add_argument("--url", help="an already running demo server")
     parser.add_argument("--patients", type=int, default=8)
     args = parser.parse_args()
-    proc = None
+    server = None
     with tempfile.TemporaryDirectory(prefix="crampwatch-shots-") as tmp:
         try:
             base = args.url
             if base is None:
-                proc, base = _serve_demo(Path(tmp), args.patients)
+                server = _serve_demo(Path(tmp), args.patients)
+                base = server.url
             for path in capture(base.rstrip("/"), args.out):
                 print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
         finally:
-            if proc is not None:
-                proc.terminate()
-                proc.wait(timeout=10)
+            if server is not None:
+                server.stop()
 
 
 if __name__ == "__main__":

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 
 import numpy as np
@@ -141,3 +142,21 @@ def make_prescription(**changes) -> Prescription:
 
 def at(hour: int, day: int = 2) -> datetime:
     return datetime(2026, 11, day, hour, 0, tzinfo=UTC)
+
+
+def run_in_threads(target: Callable[..., object], args_per_thread: Iterable[tuple]) -> list[BaseException]:
+    """Run ``target(*args)`` in one thread per ``args`` and wait; the exceptions raised (empty: none)."""
+    errors: list[BaseException] = []
+
+    def guarded(*args: object) -> None:
+        try:
+            target(*args)
+        except BaseException as exc:  # collected for the caller to assert on
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guarded, args=args) for args in args_per_thread]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors

@@ -7,19 +7,9 @@ import os
 import pytest
 from test_web_helpers import PASSWORDS, LiveServer, make_db
 
-playwright = pytest.importorskip("playwright.sync_api")
+from crampwatch.web.live import CHROMIUM, browser_login, launch_chromium
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+playwright = pytest.importorskip("playwright.sync_api")
 
 pytestmark = [
     pytest.mark.browser,
@@ -39,17 +29,13 @@ def server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     with playwright.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        b = launch_chromium(pw)
         yield b
         b.close()
 
 
 def _login(page, base: str, username: str) -> None:
-    page.goto(base + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORDS[username])
-    page.click("button[type=submit]")
-    page.wait_for_load_state("load")
+    browser_login(page, base, username, PASSWORDS[username])
 
 
 def test_clinician_reads_a_session(server, browser):

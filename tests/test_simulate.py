@@ -22,11 +22,10 @@ from crampwatch.simulate import (
 )
 from crampwatch.trace import SIGNALS
 
-EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.yaml"))
-STABLE = dump_scenario(load_scenario(Path(__file__).resolve().parents[1] / "examples" / "stable.yaml"))
-FIRST = dump_scenario(
-    load_scenario(Path(__file__).resolve().parents[1] / "examples" / "first_session_high_bun.yaml")
-)
+EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = sorted(EXAMPLES_DIR.glob("*.yaml"))
+STABLE = dump_scenario(load_scenario(EXAMPLES_DIR / "stable.yaml"))
+FIRST = dump_scenario(load_scenario(EXAMPLES_DIR / "first_session_high_bun.yaml"))
 
 
 def variant(base: dict, **changes: object) -> object:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -10,8 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crampwatch.errors import InputError
-from crampwatch.model import parse_scenario
+from crampwatch.model import Scenario, parse_scenario
 from crampwatch.simulate import simulate, simulate_batch
+from crampwatch.trace import Trace
 
 finite = st.floats(allow_nan=False, allow_infinity=False)
 hostile = st.one_of(
@@ -24,57 +26,79 @@ hostile = st.one_of(
 )
 
 
+#: Plausible ranges of the numeric scenario fields (both ends are valid input), shared by the hostile and
+#: the extreme-but-valid scenarios below.
+PATIENT_RANGES = {
+    "age_years": (18, 110),
+    "height_cm": (120, 230),
+    "pre_weight_kg": (25, 250),
+    "dry_weight_kg": (25, 250),
+}
+PATIENT_OPTIONAL_RANGES = {
+    "baroreflex_strength": (0, 3),
+    "refill_capacity": (0.1, 4),
+    "residual_kr_ml_min": (0, 30),
+}
+LAB_RANGES = {
+    "na_mmol_l": (110, 170),
+    "k_mmol_l": (1.5, 9.5),
+    "bun_mg_dl": (2, 300),
+    "ca_total_mg_dl": (4, 16),
+    "albumin_g_dl": (1, 6),
+    "mg_mmol_l": (0.2, 3),
+    "hco3_mmol_l": (8, 45),
+    "hct_pct": (15, 60),
+    "glucose_mg_dl": (30, 1000),
+    "ica_mmol_l": (0.5, 2.0),
+}
+PRESCRIPTION_RANGES = {
+    "duration_min": (30, 600),
+    "uf_volume_l": (0, 10),
+    "qb_ml_min": (50, 600),
+    "qd_ml_min": (100, 1000),
+    "dialyzer_koa_ml_min": (200, 2000),
+}
+DIALYSATE_RANGES = {
+    "na_mmol_l": (120, 160),
+    "k_mmol_l": (0, 5),
+    "ca_mmol_l": (0.5, 2.5),
+    "mg_mmol_l": (0, 2),
+    "hco3_mmol_l": (20, 45),
+    "temp_c": (33, 39),
+}
+access = st.sampled_from(["fistula", "graft", "catheter"])
+uf_profiles = st.sampled_from(["constant", "linear_decreasing", "step"])
+
+
+def valid(lo: float, hi: float) -> st.SearchStrategy:
+    return st.one_of(st.floats(lo, hi, allow_nan=False), st.sampled_from([lo, hi]))
+
+
 def num(lo: float, hi: float) -> st.SearchStrategy:
     """Mostly plausible values, sometimes at the edges, sometimes hostile."""
-    return st.one_of(
-        st.floats(lo, hi, allow_nan=False),
-        st.sampled_from([lo, hi]),
-        hostile,
-    )
+    return st.one_of(valid(lo, hi), hostile)
 
 
-labs = st.fixed_dictionaries(
-    {},
-    optional={
-        "na_mmol_l": num(110, 170),
-        "k_mmol_l": num(1.5, 9.5),
-        "bun_mg_dl": num(2, 300),
-        "ca_total_mg_dl": num(4, 16),
-        "albumin_g_dl": num(1, 6),
-        "mg_mmol_l": num(0.2, 3),
-        "hco3_mmol_l": num(8, 45),
-        "hct_pct": num(15, 60),
-        "glucose_mg_dl": num(30, 1000),
-        "ica_mmol_l": num(0.5, 2.0),
-    },
-)
+def each(ranges: dict[str, tuple[float, float]], values: Callable[[float, float], st.SearchStrategy]) -> dict:
+    """A strategy ``values(lo, hi)`` per field of ``ranges``."""
+    return {name: values(lo, hi) for name, (lo, hi) in ranges.items()}
+
+
+labs = st.fixed_dictionaries({}, optional=each(LAB_RANGES, num))
 patient = st.fixed_dictionaries(
-    {
-        "sex": st.one_of(st.sampled_from(["male", "female"]), hostile),
-        "age_years": num(18, 110),
-        "height_cm": num(120, 230),
-        "pre_weight_kg": num(25, 250),
-        "dry_weight_kg": num(25, 250),
-    },
+    {"sex": st.one_of(st.sampled_from(["male", "female"]), hostile), **each(PATIENT_RANGES, num)},
     optional={
         "labs": labs,
         "diabetes": st.booleans(),
-        "baroreflex_strength": num(0, 3),
-        "refill_capacity": num(0.1, 4),
-        "access": st.sampled_from(["fistula", "graft", "catheter"]),
-        "residual_kr_ml_min": num(0, 30),
+        **each(PATIENT_OPTIONAL_RANGES, num),
+        "access": access,
         "vintage_months": num(0, 600),
     },
 )
 dialysate = st.fixed_dictionaries(
     {},
     optional={
-        "na_mmol_l": num(120, 160),
-        "k_mmol_l": num(0, 5),
-        "ca_mmol_l": num(0.5, 2.5),
-        "mg_mmol_l": num(0, 2),
-        "hco3_mmol_l": num(20, 45),
-        "temp_c": num(33, 39),
+        **each(DIALYSATE_RANGES, num),
         "na_profile": st.lists(st.tuples(st.floats(0, 600), st.floats(120, 160)), min_size=1, max_size=4).map(
             lambda pts: sorted(pts)
         ),
@@ -83,14 +107,10 @@ dialysate = st.fixed_dictionaries(
 prescription = st.fixed_dictionaries(
     {},
     optional={
-        "duration_min": num(30, 600),
-        "uf_volume_l": num(0, 10),
-        "qb_ml_min": num(50, 600),
-        "qd_ml_min": num(100, 1000),
-        "dialyzer_koa_ml_min": num(200, 2000),
+        **each(PRESCRIPTION_RANGES, num),
         "dialysate": dialysate,
         "uf_profile": st.one_of(
-            st.sampled_from(["constant", "linear_decreasing", "step"]),
+            uf_profiles,
             st.lists(st.tuples(st.floats(0, 600), st.floats(0, 5)), min_size=1, max_size=4).map(
                 lambda pts: sorted(pts)
             ),
@@ -107,17 +127,26 @@ def _check_trace(trace: object) -> None:
     assert (trace.data["sbp_mmhg"] > trace.data["dbp_mmhg"]).all()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(scenario)
-def test_random_scenarios_simulate_or_fail_cleanly(data: dict) -> None:
+def _simulate_or_fail_cleanly(data: dict) -> tuple[Scenario, Trace] | None:
+    """Parse and simulate ``data`` (5-min records): either a checked trace, or None after an InputError with a
+    one-line message."""
     try:
         sc = parse_scenario(data)
         trace = simulate(sc, record_every_min=5.0)
     except InputError as exc:
         assert "\n" not in str(exc) and str(exc)
-        return
+        return None
     _check_trace(trace)
-    assert math.isclose(trace.data["t_min"].iloc[-1], 5.0 * (sc.prescription.duration_min // 5.0))
+    return sc, trace
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario)
+def test_random_scenarios_simulate_or_fail_cleanly(data: dict) -> None:
+    simulated = _simulate_or_fail_cleanly(data)
+    if simulated is not None:
+        sc, trace = simulated
+        assert math.isclose(trace.data["t_min"].iloc[-1], 5.0 * (sc.prescription.duration_min // 5.0))
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -144,56 +173,25 @@ def test_random_batches(datas: list[dict]) -> None:
             _check_trace(res.trace(i))
 
 
-def valid(lo: float, hi: float) -> st.SearchStrategy:
-    return st.one_of(st.floats(lo, hi, allow_nan=False), st.sampled_from([lo, hi]))
-
-
 extreme = st.fixed_dictionaries(
     {
         "patient": st.fixed_dictionaries(
             {
                 "sex": st.sampled_from(["male", "female"]),
-                "age_years": valid(18, 110),
-                "height_cm": valid(120, 230),
-                "pre_weight_kg": valid(25, 250),
-                "dry_weight_kg": valid(25, 250),
-                "baroreflex_strength": valid(0, 3),
-                "refill_capacity": valid(0.1, 4),
-                "access": st.sampled_from(["fistula", "graft", "catheter"]),
-                "residual_kr_ml_min": valid(0, 30),
+                **each(PATIENT_RANGES, valid),
+                **each(PATIENT_OPTIONAL_RANGES, valid),
+                "access": access,
+                # every lab given, Ca as the ionized value only
                 "labs": st.fixed_dictionaries(
-                    {
-                        "na_mmol_l": valid(110, 170),
-                        "k_mmol_l": valid(1.5, 9.5),
-                        "bun_mg_dl": valid(2, 300),
-                        "albumin_g_dl": valid(1, 6),
-                        "hco3_mmol_l": valid(8, 45),
-                        "hct_pct": valid(15, 60),
-                        "ica_mmol_l": valid(0.5, 2.0),
-                        "mg_mmol_l": valid(0.2, 3),
-                        "glucose_mg_dl": valid(30, 1000),
-                    }
+                    each({k: r for k, r in LAB_RANGES.items() if k != "ca_total_mg_dl"}, valid)
                 ),
             }
         ),
         "prescription": st.fixed_dictionaries(
             {
-                "duration_min": valid(30, 600),
-                "uf_volume_l": valid(0, 10),
-                "qb_ml_min": valid(50, 600),
-                "qd_ml_min": valid(100, 1000),
-                "dialyzer_koa_ml_min": valid(200, 2000),
-                "uf_profile": st.sampled_from(["constant", "linear_decreasing", "step"]),
-                "dialysate": st.fixed_dictionaries(
-                    {
-                        "na_mmol_l": valid(120, 160),
-                        "k_mmol_l": valid(0, 5),
-                        "ca_mmol_l": valid(0.5, 2.5),
-                        "mg_mmol_l": valid(0, 2),
-                        "hco3_mmol_l": valid(20, 45),
-                        "temp_c": valid(33, 39),
-                    }
-                ),
+                **each(PRESCRIPTION_RANGES, valid),
+                "uf_profile": uf_profiles,
+                "dialysate": st.fixed_dictionaries(each(DIALYSATE_RANGES, valid)),
             }
         ),
     }
@@ -203,10 +201,4 @@ extreme = st.fixed_dictionaries(
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(extreme)
 def test_extreme_valid_scenarios(data: dict) -> None:
-    try:
-        sc = parse_scenario(data)
-        trace = simulate(sc, record_every_min=5.0)
-    except InputError as exc:
-        assert "\n" not in str(exc) and str(exc)
-        return
-    _check_trace(trace)
+    _simulate_or_fail_cleanly(data)

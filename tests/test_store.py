@@ -21,11 +21,19 @@ from sqlalchemy import inspect, select, text
 from crampwatch.errors import InputError
 from crampwatch.model import Event, Labs
 from crampwatch.store import DEFAULT_DATABASE_URL, Store, codec, resolve_url, security
+from crampwatch.store.cache import LRUCache
 from crampwatch.store.migrate import current_revision, downgrade, head_revision, upgrade
 from crampwatch.store.schema import Base, SessionRow, UserRow
 from crampwatch.trace import SIGNALS, Trace
 from tests import store_fixtures
-from tests.store_fixtures import at, make_patient, make_prescription, make_trace, use_cheap_argon2
+from tests.store_fixtures import (
+    at,
+    make_patient,
+    make_prescription,
+    make_trace,
+    run_in_threads,
+    use_cheap_argon2,
+)
 
 database_url = store_fixtures.database_url
 store = store_fixtures.store
@@ -65,22 +73,14 @@ def test_upgrade_head_matches_metadata(database_url: str) -> None:
 
 def test_concurrent_first_open_migrates_once(database_url: str) -> None:
     """Several server processes starting on an empty database at once: one migrates, none fails."""
-    errors: list[BaseException] = []
     stores: list[Store] = []
     barrier = threading.Barrier(4)
 
     def open_store() -> None:
-        try:
-            barrier.wait()
-            stores.append(Store.open(database_url))
-        except BaseException as exc:  # collected and asserted below
-            errors.append(exc)
+        barrier.wait()
+        stores.append(Store.open(database_url))
 
-    threads = [threading.Thread(target=open_store) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = run_in_threads(open_store, [()] * 4)
     try:
         assert errors == []
         assert all(current_revision(st.engine) == head_revision() for st in stores)
@@ -199,6 +199,55 @@ def test_session_round_trip(store: Store) -> None:
     # A generated id is unique.
     other = store.add_session("P001", make_prescription(), make_trace(cramp_at=None), started_at=at(8))
     assert other != "S1" and store.get_session(other) is not None
+
+
+def test_decoded_trace_is_cached_and_each_caller_gets_a_copy(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.add_patient(make_patient())
+    trace = make_trace()
+    store.add_session("P001", make_prescription(), trace, started_at=at(8), session_id="S1")
+    decoded: list[bytes] = []
+    real = codec.parquet_to_frame
+    monkeypatch.setattr(codec, "parquet_to_frame", lambda blob: decoded.append(blob) or real(blob))
+    first = store.get_session("S1")
+    first.trace.data.loc[0, "sbp_mmhg"] = -1.0  # a caller changing its copy
+    first.trace.sources["sbp_mmhg"] = "simulated"
+    second = store.get_session("S1")
+    assert len(decoded) == 1  # Parquet decoded once
+    pd.testing.assert_frame_equal(second.trace.data, trace.data)
+    assert second.trace.sources == trace.sources and second.trace.session_id == "S1"
+    # events and assessments are read on every call: never stale
+    store.add_events("S1", [Event(t_min=200, kind="cramp", severity=3)])
+    store.save_assessment("S1", {"overall_risk": 0.3, "causes": []}, "v2")
+    third = store.get_session("S1")
+    assert third.trace.cramp_times().tolist() == [150.0, 200.0] and third.assessment_model_version == "v2"
+    assert second.trace.cramp_times().tolist() == [150.0]
+    assert len(decoded) == 1
+
+
+def test_lru_cache_keeps_the_most_recently_used() -> None:
+    cache: LRUCache[int] = LRUCache(2)
+    calls: list[str] = []
+
+    def make(key: str) -> int:
+        calls.append(key)
+        return len(calls)
+
+    assert [cache.get_or_create(k, lambda k=k: make(k)) for k in ("a", "b", "a", "c", "b", "a")] == [
+        1,
+        2,
+        1,
+        3,
+        4,
+        5,
+    ]
+    assert calls == ["a", "b", "c", "b", "a"] and len(cache) == 2
+    assert (cache.hits, cache.misses) == (1, 5)
+    off: LRUCache[int] = LRUCache(0)
+    assert [off.get_or_create("a", lambda: make("a")) for _ in range(2)] == [6, 7] and len(off) == 0
+    with pytest.raises(ValueError):
+        LRUCache(-1)
 
 
 def test_naive_datetime_is_utc(store: Store) -> None:
@@ -347,6 +396,8 @@ def test_list_patients_counts(store: Store) -> None:
         "Second",
     )
     assert summaries["P2"].last_session_at is None
+    assert store.list_patients("P1") == [summaries["P1"]] and store.list_patients("P2") == [summaries["P2"]]
+    assert store.list_patients("P404") == []
 
 
 # ---------------------------------------------------------------------------------------------- reports
@@ -384,34 +435,20 @@ def test_reports_idempotent_and_validated(store: Store) -> None:
 def test_concurrent_reports_same_key_create_one(store: Store) -> None:
     store.add_patient(make_patient("P1"))
     results: list[tuple[int, bool]] = []
-    errors: list[BaseException] = []
     barrier = threading.Barrier(6)
 
     def report(key: str) -> None:
-        try:
-            barrier.wait()
-            rec, created = store.add_report(
-                patient_id="P1", reported_at=at(10), muscle="calf", severity=5, note="", idempotency_key=key
-            )
-            results.append((rec.id, created))
-        except BaseException as exc:  # collected and asserted below
-            errors.append(exc)
+        barrier.wait()
+        rec, created = store.add_report(
+            patient_id="P1", reported_at=at(10), muscle="calf", severity=5, note="", idempotency_key=key
+        )
+        results.append((rec.id, created))
 
-    threads = [threading.Thread(target=report, args=("same",)) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert run_in_threads(report, [("same",)] * 6) == []
     assert sum(created for _, created in results) == 1
     assert len({rid for rid, _ in results}) == 1
-    threads = [threading.Thread(target=report, args=(f"k{i}",)) for i in range(6)]
     barrier.reset()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    assert run_in_threads(report, [(f"k{i}",) for i in range(6)]) == []
     assert store.count_reports() == 7
 
 
@@ -495,29 +532,21 @@ def test_sqlite_concurrent_writers_and_readers(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'c.db'}"
     a, b = Store.open(url), Store.open(url)
     a.add_patient(make_patient("P1"))
-    errors: list[BaseException] = []
 
     def work(st: Store, i: int) -> None:
-        try:
-            for j in range(10):
-                st.audit(username=f"u{i}", action="write", detail=str(j))
-                st.add_report(
-                    patient_id="P1",
-                    reported_at=at(10),
-                    muscle="calf",
-                    severity=j % 11,
-                    note="",
-                    idempotency_key=f"{i}-{j}",
-                )
-                st.list_patients()
-        except BaseException as exc:
-            errors.append(exc)
+        for j in range(10):
+            st.audit(username=f"u{i}", action="write", detail=str(j))
+            st.add_report(
+                patient_id="P1",
+                reported_at=at(10),
+                muscle="calf",
+                severity=j % 11,
+                note="",
+                idempotency_key=f"{i}-{j}",
+            )
+            st.list_patients()
 
-    threads = [threading.Thread(target=work, args=(a if i % 2 else b, i)) for i in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = run_in_threads(work, [(a if i % 2 else b, i) for i in range(6)])
     try:
         assert errors == []
         assert a.count_reports() == 60 and len(b.list_audit(limit=1000)) == 60

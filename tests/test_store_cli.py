@@ -35,6 +35,24 @@ def invoke(*args: str, stdin: str | None = None):
     return runner.invoke(app, list(args), input=stdin)
 
 
+def import_trace(db: str, trace: Path, scenario: Path, events: Path, started_at: str, session_id: str):
+    """``crampwatch import`` of a recorded trace with its events for the scenario's patient."""
+    return invoke(
+        "import",
+        str(trace),
+        "--scenario",
+        str(scenario),
+        "--events",
+        str(events),
+        "--started-at",
+        started_at,
+        "--session-id",
+        session_id,
+        "--database-url",
+        db,
+    )
+
+
 def one_line_error(result, field: str) -> None:
     assert result.exit_code == 2, result.output
     lines = [line for line in result.output.splitlines() if line.strip()]
@@ -135,20 +153,7 @@ def test_import_scenario_then_trace_then_export_round_trip(
     result = invoke("import", str(scenario_file), "--name", "Pat Client", "--database-url", db)
     assert result.exit_code == 0, result.output
     assert "patient P-CLI (new)" in result.output
-    result = invoke(
-        "import",
-        str(trace),
-        "--scenario",
-        str(scenario_file),
-        "--events",
-        str(events),
-        "--started-at",
-        "2026-11-20T08:00:00+01:00",
-        "--session-id",
-        "S-CLI",
-        "--database-url",
-        db,
-    )
+    result = import_trace(db, trace, scenario_file, events, "2026-11-20T08:00:00+01:00", "S-CLI")
     assert result.exit_code == 0, result.output
     with Store.open(db) as s:
         rec = s.get_session("S-CLI")
@@ -200,20 +205,7 @@ def test_import_scenario_then_trace_then_export_round_trip(
 
 def test_fhir_export_import_round_trip(db: str, scenario_file: Path, trace_files, tmp_path) -> None:
     trace, events = trace_files
-    invoke(
-        "import",
-        str(trace),
-        "--scenario",
-        str(scenario_file),
-        "--events",
-        str(events),
-        "--started-at",
-        "2026-11-20T08:00:00Z",
-        "--session-id",
-        "S-F",
-        "--database-url",
-        db,
-    )
+    import_trace(db, trace, scenario_file, events, "2026-11-20T08:00:00Z", "S-F")
     with Store.open(db) as s:
         s.add_report(
             patient_id="P-CLI",

@@ -6,19 +6,16 @@ import uuid
 
 import pytest
 from fastapi.testclient import TestClient
-from test_web_helpers import api_login, make_db
+from test_web_helpers import api_login
 
 from crampwatch.web.app import create_app
 
-
-@pytest.fixture()
-def db(tmp_path):
-    return make_db(tmp_path)
+pytest_plugins = ["test_web_helpers"]  # the db and app fixtures
 
 
 @pytest.fixture()
-def clin(db):
-    client = TestClient(create_app(db.store, secret_key="k" * 32))
+def clin(app):
+    client = TestClient(app)
     client.headers.update(api_login(client, "clin"))
     return client
 

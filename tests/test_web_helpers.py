@@ -1,29 +1,31 @@
-"""Shared builders for the web tests (no tests here): a small database, logins, a live uvicorn server."""
+"""Shared builders for the web tests (no tests here): a small database, logins, a live uvicorn server.
+
+Test modules that name this module in ``pytest_plugins`` get the ``db`` and ``app`` fixtures.
+"""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
-import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pandas as pd
+import pytest
 
 from crampwatch.model import load_scenario
 from crampwatch.store import Store
 from crampwatch.trace import Trace
+from crampwatch.web import live
+from crampwatch.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
+TEST_SECRET_KEY = "test-secret-key-0123456789abcdef"
 PASSWORDS = {
     "clin": "clinician-pass-1",
     "pat1": "patient-pass-1",
@@ -84,6 +86,18 @@ def make_db(tmp_path: Path) -> Db:
     return Db(Store.open(url=url), url, *_TEMPLATE["ids"])
 
 
+@pytest.fixture()
+def db(tmp_path: Path) -> Db:
+    """A fresh copy of the small web-test database."""
+    return make_db(tmp_path)
+
+
+@pytest.fixture()
+def app(db: Db):
+    """The web application on ``db`` with a fixed session key."""
+    return create_app(db.store, secret_key="k" * 32)
+
+
 def _build_db(url: str) -> Db:
     """Two patients with one recorded session each, and one user per role (plus a 2nd patient user)."""
     store = Store.open(url=url)
@@ -130,6 +144,13 @@ def page_login(client, username: str, password: str | None = None):
     )
 
 
+def patient_report_form(client, **fields: str) -> dict[str, str]:
+    """Log in as ``pat1``; a cramp report form from the /me page (calf, a new key) with ``fields``."""
+    page_login(client, "pat1")
+    me = client.get("/me").text
+    return {"csrf_token": form_csrf(me), "idempotency_key": uuid.uuid4().hex, "muscle": "calf", **fields}
+
+
 def api_login(client, username: str, password: str | None = None) -> dict[str, str]:
     """Log in through the API; returns the headers (CSRF) for unsafe requests."""
     r = client.post("/api/login", json={"username": username, "password": password or PASSWORDS[username]})
@@ -137,71 +158,8 @@ def api_login(client, username: str, password: str | None = None) -> dict[str, s
     return {"X-CSRF-Token": r.json()["csrf_token"]}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class LiveServer(live.LiveServer):
+    """A live server with a fixed session key (so logins survive a restart)."""
 
-
-class LiveServer:
-    """``uvicorn --factory crampwatch.web.app:app_from_env`` in a subprocess on a free loopback port."""
-
-    def __init__(
-        self, database_url: str, secret_key: str = "test-secret-key-0123456789abcdef", port: int | None = None
-    ) -> None:
-        self.database_url = database_url
-        self.secret_key = secret_key
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self, timeout_s: float = 30.0) -> LiveServer:
-        env = {
-            **os.environ,
-            "CRAMPWATCH_DATABASE_URL": self.database_url,
-            "CRAMPWATCH_SECRET_KEY": self.secret_key,
-            "PYTHONPATH": str(ROOT),
-        }
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "crampwatch.web.app:app_from_env",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.proc.stderr.read().decode()[-2000:]}")
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1.0).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise RuntimeError("server did not start")
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown handlers, no flushing."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.kill()
+    def __init__(self, database_url: str, secret_key: str = TEST_SECRET_KEY, port: int | None = None) -> None:
+        super().__init__(database_url, secret_key=secret_key, port=port)

@@ -5,23 +5,12 @@ from __future__ import annotations
 import html
 import json
 import re
-import uuid
 
 import pytest
 from fastapi.testclient import TestClient
-from test_web_helpers import form_csrf, make_db, page_login
+from test_web_helpers import form_csrf, page_login, patient_report_form
 
-from crampwatch.web.app import create_app
-
-
-@pytest.fixture()
-def db(tmp_path):
-    return make_db(tmp_path)
-
-
-@pytest.fixture()
-def app(db):
-    return create_app(db.store, secret_key="k" * 32)
+pytest_plugins = ["test_web_helpers"]  # the db and app fixtures
 
 
 def test_login_lands_on_role_home(app):
@@ -51,6 +40,25 @@ def test_clinician_pages(app, db):
     assert "Relative blood volume" in session and "Ionized calcium" in session
     assert re.search(r'class="cause cause-\w+"', session)  # ranked causes are shown
     assert 'hx-post="/sessions/' in session and 'name="dialysate_na_mmol_l"' in session
+
+
+def test_session_page_is_audited_and_its_chart_follows_new_events(app, db):
+    client = TestClient(app)
+    page_login(client, "clin")
+    views = len([a for a in db.store.list_audit(limit=1000) if a.action == "view_session"])
+    first = client.get(f"/sessions/{db.s1}").text
+    again = client.get(f"/sessions/{db.s1}").text
+    assert "hypotension symptom" not in first
+    assert _chart(again) == _chart(first)  # the same stored session draws the same chart
+    db.store.add_events(db.s1, [{"t_min": 42.0, "kind": "hypotension_symptom"}])
+    after = client.get(f"/sessions/{db.s1}").text
+    assert "hypotension symptom" in _chart(after) and '"x0":42.0' in _chart(after)
+    audited = [a for a in db.store.list_audit(limit=1000) if a.action == "view_session"]
+    assert len(audited) == views + 3 and all(a.patient_id == db.p1 for a in audited)
+
+
+def _chart(page: str) -> str:
+    return page[page.index('id="timelines"') : page.index('id="causes"')]
 
 
 def test_whatif_panel_fragment(app, db):
@@ -111,14 +119,7 @@ def test_patient_reports_a_cramp_once(app, db):
 
 def test_patient_report_errors_are_shown(app, db):
     client = TestClient(app)
-    page_login(client, "pat1")
-    me = client.get("/me").text
-    data = {
-        "csrf_token": form_csrf(me),
-        "idempotency_key": uuid.uuid4().hex,
-        "muscle": "calf",
-        "severity": "12",
-    }
+    data = patient_report_form(client, severity="12")
     r = client.post("/me/reports", data=data)
     assert r.status_code == 422 and "severity" in r.text
     assert db.store.list_reports(db.p1) == []

@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 import uuid
 
-import pytest
 from fastapi.testclient import TestClient
-from test_web_helpers import PASSWORDS, api_login, form_csrf, make_db, page_login
+from test_web_helpers import PASSWORDS, api_login, form_csrf, page_login, patient_report_form
 
-from crampwatch.web.app import create_app
+pytest_plugins = ["test_web_helpers"]  # the db and app fixtures
 
 PUBLIC = {
     ("GET", "/login"),
@@ -18,16 +17,6 @@ PUBLIC = {
     ("GET", "/healthz"),
     ("GET", "/static/plotly.min.js"),
 }
-
-
-@pytest.fixture()
-def db(tmp_path):
-    return make_db(tmp_path)
-
-
-@pytest.fixture()
-def app(db):
-    return create_app(db.store, secret_key="k" * 32)
 
 
 def _all_routes(app) -> list:
@@ -189,15 +178,7 @@ def test_admin_sees_users_not_clinical_data(app, db):
 def test_no_stored_xss_from_report_note(app, db):
     payload = "<script>alert('xss')</script><img src=x onerror=alert(1)>"
     client = TestClient(app)
-    page_login(client, "pat1")
-    me = client.get("/me").text
-    data = {
-        "csrf_token": form_csrf(me),
-        "idempotency_key": uuid.uuid4().hex,
-        "muscle": "calf",
-        "severity": "7",
-        "note": payload,
-    }
+    data = patient_report_form(client, severity="7", note=payload)
     assert client.post("/me/reports", data=data, follow_redirects=False).status_code == 303
     assert db.store.list_reports(db.p1)[0].note == payload  # stored verbatim
     clin = TestClient(app)

@@ -11,15 +11,27 @@ import pytest
 from scipy.integrate import solve_ivp
 
 from crampwatch.errors import InputError
-from crampwatch.kinetics import effective_blood_water_flow_ml_min, michaels_clearance_ml_min
+from crampwatch.kinetics import effective_blood_water_flow_ml_min, michaels_clearance_ml_min, watson_volume_l
+from crampwatch.model import parse_scenario
 from crampwatch.weekly import (
     dialyzer_urea_clearance_ml_min,
     parse_days,
     simulate_week,
     std_ktv_leypoldt,
+    weekly_dose,
 )
 
 CASES = Path(__file__).parent / "data" / "dialsim-meyer-cases.csv"
+#: A typical 4-h thrice-weekly prescription (also the base of the CLI tests in test_weekly_cli.py).
+WEEK = dict(
+    duration_h=4,
+    qb_ml_min=400,
+    qd_ml_min=600,
+    koa_ml_min=1000,
+    hct_pct=33,
+    generation_mg_day=8000,
+    v_l=36,
+)
 OUTPUTS = {
     "avgclearance": "avg_clearance_ml_min",
     "timeavgconc": "tac_mg_dl",
@@ -261,17 +273,8 @@ def test_more_dialysis_lowers_urea_and_raises_dose() -> None:
 
 
 def test_two_pool_rebound_lowers_effective_dose() -> None:
-    kw = dict(
-        duration_h=4,
-        qb_ml_min=400,
-        qd_ml_min=600,
-        koa_ml_min=1000,
-        hct_pct=33,
-        generation_mg_day=8000,
-        v_l=36,
-    )
-    one = simulate_week(**kw)
-    two = simulate_week(**kw, model="two_pool")
+    one = simulate_week(**WEEK)
+    two = simulate_week(**WEEK, model="two_pool")
     assert two.tac_mg_dl > one.tac_mg_dl
     # the blood-side Daugirdas estimate exceeds what the pool-equilibrated removal would justify
     assert np.mean(two.sp_ktv_daugirdas_sessions) < np.mean(one.sp_ktv_daugirdas_sessions)
@@ -312,19 +315,10 @@ def test_std_ktv_formula_vector() -> None:
 
 
 def test_single_call_is_fast() -> None:
-    kw = dict(
-        duration_h=4,
-        qb_ml_min=400,
-        qd_ml_min=600,
-        koa_ml_min=1000,
-        hct_pct=33,
-        generation_mg_day=8000,
-        v_l=36,
-    )
-    simulate_week(**kw)
+    simulate_week(**WEEK)
     t0 = time.perf_counter()
     for _ in range(50):
-        simulate_week(**kw)
+        simulate_week(**WEEK)
     assert (time.perf_counter() - t0) / 50 < 0.01
 
 
@@ -346,17 +340,8 @@ def test_single_call_is_fast() -> None:
     ],
 )
 def test_bad_input(change: dict, field: str) -> None:
-    kw = dict(
-        duration_h=4,
-        qb_ml_min=400,
-        qd_ml_min=600,
-        koa_ml_min=1000,
-        hct_pct=33,
-        generation_mg_day=8000,
-        v_l=36,
-    )
     with pytest.raises(InputError) as exc:
-        simulate_week(**{**kw, **change})
+        simulate_week(**{**WEEK, **change})
     assert exc.value.field == field
     assert "\n" not in str(exc.value)
 
@@ -367,8 +352,6 @@ def test_parse_days() -> None:
 
 
 def _scenario(**labs):
-    from crampwatch.model import parse_scenario
-
     return parse_scenario(
         {
             "patient": {
@@ -391,9 +374,6 @@ def _scenario(**labs):
 
 
 def test_weekly_dose_fits_generation_to_midweek_bun() -> None:
-    from crampwatch.kinetics import watson_volume_l
-    from crampwatch.weekly import weekly_dose
-
     r = weekly_dose(_scenario(bun_mg_dl=60, hct_pct=30))
     assert r.days == ("mon", "wed", "fri")
     assert r.pre_mg_dl[1] == pytest.approx(60.0, rel=1e-9)  # Wednesday = mid-week
@@ -408,8 +388,6 @@ def test_weekly_dose_fits_generation_to_midweek_bun() -> None:
 
 
 def test_weekly_dose_without_bun_or_generation_is_an_input_error() -> None:
-    from crampwatch.weekly import weekly_dose
-
     with pytest.raises(InputError) as exc:
         weekly_dose(_scenario())
     assert exc.value.field == "patient.labs.bun_mg_dl"

@@ -6,28 +6,24 @@ import json
 
 import pytest
 import typer
+from test_weekly import WEEK
 from typer.testing import CliRunner
 
 import crampwatch.cli.weekly_cmd  # noqa: F401  (registers the command)
 from crampwatch.cli.app import app
 from crampwatch.weekly import simulate_week
 
-BASE = [
-    "--duration-h",
-    "4",
-    "--qb",
-    "400",
-    "--qd",
-    "600",
-    "--koa",
-    "1000",
-    "--hct",
-    "33",
-    "--generation-mg-day",
-    "8000",
-    "--v-l",
-    "36",
-]
+#: Command-line option of each simulate_week argument; BASE passes the prescription WEEK.
+OPTIONS = {
+    "duration_h": "--duration-h",
+    "qb_ml_min": "--qb",
+    "qd_ml_min": "--qd",
+    "koa_ml_min": "--koa",
+    "hct_pct": "--hct",
+    "generation_mg_day": "--generation-mg-day",
+    "v_l": "--v-l",
+}
+BASE = [arg for name, value in WEEK.items() for arg in (OPTIONS[name], str(value))]
 
 
 def _invoke(args: list[str]):
@@ -42,16 +38,7 @@ def test_json_output_has_contract_keys_and_matches_library() -> None:
     data = json.loads(res.stdout)
     for key in ("avg_clearance_ml_min", "tac_mg_dl", "avg_peak_mg_dl", "std_ktv", "sp_ktv"):
         assert isinstance(data[key], float), key
-    lib = simulate_week(
-        duration_h=4,
-        qb_ml_min=400,
-        qd_ml_min=600,
-        koa_ml_min=1000,
-        hct_pct=33,
-        generation_mg_day=8000,
-        v_l=36,
-        kr_ml_min=2,
-    )
+    lib = simulate_week(**WEEK, kr_ml_min=2)
     assert data["tac_mg_dl"] == pytest.approx(lib.tac_mg_dl, rel=1e-12)
     assert data["days"] == ["mon", "wed", "fri"]
 
@@ -61,16 +48,7 @@ def test_table_output() -> None:
     assert res.exit_code == 0, res.output
     assert "standard Kt/V" in res.stdout
     assert "TAC" in res.stdout
-    lib = simulate_week(
-        duration_h=4,
-        qb_ml_min=400,
-        qd_ml_min=600,
-        koa_ml_min=1000,
-        hct_pct=33,
-        generation_mg_day=8000,
-        v_l=36,
-        days="tue,thu,sat",
-    )
+    lib = simulate_week(**WEEK, days="tue,thu,sat")
     assert f"{lib.tac_mg_dl:.1f}" in res.stdout
 
 

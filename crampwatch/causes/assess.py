@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import importlib
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -54,6 +55,17 @@ REPORTED_SIGNALS: tuple[str, ...] = (
 #: Weight of a score computed with simulator-estimated signals against the score without them (modelling
 #: choice: estimated signals count, but less than recorded ones).
 ESTIMATED_WEIGHT = 0.6
+#: The finding builder of each cause (in ``CAUSES`` order).
+FINDING_BUILDERS: dict[str, Callable[[SessionInput], Finding]] = {
+    "hypovolemia": hypovolemia.finding,
+    "osmotic": osmotic.finding,
+    "hypocalcemia": calcium.ca_finding,
+    "hypomagnesemia": calcium.mg_finding,
+    "disequilibrium": neurologic.dds_finding,
+    "encephalopathy": neurologic.enc_finding,
+    "neuropathy": neurologic.neuro_finding,
+    "underdialysis": neurologic.under_finding,
+}
 #: Urea nitrogen generation used only for the weekly standard Kt/V (modelling choice, ~5.5 mg/min; the
 #: standard Kt/V from eKt/V does not depend on it).
 WEEKLY_GENERATION_MG_DAY = 8000.0
@@ -268,31 +280,14 @@ def _findings(
         i=0,
         features=E.features,
         ctx=ctx,
-        parts=E.parts["hypovolemia"],
+        parts={},
         scores=E.scores,
         scenario=scenario,
         signal_status=status,
         events=ev_df,
-        extra={
-            "ca_parts": E.parts["hypocalcemia"],
-            "mg_parts": E.parts["hypomagnesemia"],
-            "dds_parts": E.parts["disequilibrium"],
-            "neuro_parts": E.parts["neuropathy"],
-            "under_parts": E.parts["underdialysis"],
-            **common,
-        },
+        extra=common,
     )
-    findings: list[Finding] = [hypovolemia.finding(si)]
-    si_osm = SessionInput(**{**si.__dict__, "parts": E.parts["osmotic"]})
-    findings.append(osmotic.finding(si_osm))
-    findings += [
-        calcium.ca_finding(si),
-        calcium.mg_finding(si),
-        neurologic.dds_finding(si),
-        neurologic.enc_finding(si),
-        neurologic.neuro_finding(si),
-        neurologic.under_finding(si),
-    ]
+    findings = [build(replace(si, parts=E.parts.get(cause, {}))) for cause, build in FINDING_BUILDERS.items()]
     return findings, E, si
 
 

@@ -14,7 +14,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from crampwatch.causes.common import SessionInput, confidence, ev, fmt, noisy_or, ramp
+from crampwatch.causes.common import (
+    SessionInput,
+    confidence,
+    ev,
+    explain,
+    feature_ev,
+    fmt,
+    noisy_or,
+    pre_ev,
+    ramp,
+)
 from crampwatch.causes.features import Context, Features
 from crampwatch.causes.findings import Finding, Recommendation
 from crampwatch.causes.thresholds import th
@@ -35,8 +45,7 @@ def ca_parts(F: Features, C: Context) -> dict[str, np.ndarray]:
     d_ca = C.dialysate_ca_mmol_l
     ref, low = th("dialysate_ca_reference_mmol_l"), th("dialysate_ca_low_mmol_l")
     dialysate = 0.1 * ramp(ref - d_ca, 0.0, ref - low) + 0.45 * ramp(low - d_ca, 0.0, 0.25)
-    ica_pre = np.where(np.isnan(F["ica_pre"]), C.labs["ica_mmol_l"], F["ica_pre"])
-    ica_assumed = np.isnan(F["ica_pre"]) & C.lab_assumed["ica_mmol_l"]
+    ica_pre, ica_assumed = C.signal_or_lab(F["ica_pre"], "ica_mmol_l")
     corr = corrected_ca_mg_dl(C.labs["ca_total_mg_dl"], C.labs["albumin_g_dl"])
     corr_part = np.where(
         C.lab_assumed["ca_total_mg_dl"], 0.0, ramp(th("corrected_ca_low_mg_dl") - corr, 0.0, 1.0)
@@ -88,9 +97,9 @@ def mg_parts(F: Features, C: Context) -> dict[str, np.ndarray]:
     d_mg = C.dialysate_mg_mmol_l
     ref, low = th("dialysate_mg_reference_mmol_l"), th("dialysate_mg_low_mmol_l")
     dialysate = 0.25 * ramp(ref - d_mg, 0.0, ref - low) + 0.3 * ramp(low - d_mg, 0.0, 0.125)
-    mg_pre = np.where(np.isnan(F["mg_pre"]), C.labs["mg_mmol_l"], F["mg_pre"])
+    mg_pre, mg_assumed = C.signal_or_lab(F["mg_pre"], "mg_mmol_l")
     pre = 0.4 * ramp(th("mg_low_mmol_l") - mg_pre, 0.0, 0.15)
-    pre = np.where(np.isnan(F["mg_pre"]) & C.lab_assumed["mg_mmol_l"], 0.5 * pre, pre)
+    pre = np.where(mg_assumed, 0.5 * pre, pre)
     trajectory = 0.6 * ramp(th("mg_low_mmol_l") - F["mg_min"], 0.0, 0.15)
     return {"dialysate": dialysate, "pre": pre, "trajectory": trajectory, "mg_pre_used": mg_pre}
 
@@ -100,87 +109,59 @@ def mg_score(P: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def ca_finding(si: SessionInput) -> Finding:
-    P = si.extra["ca_parts"]
-    i = si.i
-    s = float(si.scores[HYPOCALCEMIA][i])
+    s = float(si.scores[HYPOCALCEMIA][si.i])
     d_ca = si.c("dialysate_ca_mmol_l")
-    ica_from_sig = np.isfinite(si.f("ica_pre"))
+    vitamin_d = bool(si.ctx.active_vitamin_d[si.i])
     evidence = [
         ev("dialysate_ca_mmol_l", d_ca, "dialysate_ca_low_mmol_l"),
-        ev(
+        pre_ev(
+            si,
             "ica_mmol_l",
-            float(P["ica_pre_used"][i]),
+            "ica_pre",
+            si.p("ica_pre_used"),
             "ica_low_mmol_l",
-            t_min=0.0 if ica_from_sig else None,
-            estimated=(not ica_from_sig and si.lab_assumed("ica_mmol_l")) or si.estimated("ica_mmol_l"),
-            note="pre-dialysis" + ("" if ica_from_sig else " (lab / estimated from total Ca and albumin)"),
+            lab_note=" (lab / estimated from total Ca and albumin)",
         ),
         ev(
             "corrected_ca_mg_dl",
-            float(P["corrected_ca"][i]),
+            si.p("corrected_ca"),
             "corrected_ca_low_mg_dl",
             estimated=si.lab_assumed("ca_total_mg_dl"),
             note="Payne 1973 albumin correction",
         ),
-    ]
-    if np.isfinite(si.f("ica_min")):
-        evidence.append(
-            ev(
-                "ica_mmol_l",
-                si.f("ica_min"),
-                "ica_low_mmol_l",
-                t_min=si.f("ica_min_t"),
-                estimated=si.estimated("ica_mmol_l"),
-                note="intradialytic minimum",
-            )
-        )
-    evidence.append(
+        *feature_ev(si, "ica_mmol_l", "ica_min", "ica_low_mmol_l", note="intradialytic minimum"),
         ev(
             "hco3_mmol_l",
             si.lab("hco3_mmol_l"),
             "hco3_high_pre_mmol_l",
             estimated=si.lab_assumed("hco3_mmol_l"),
             note="pre-dialysis",
-        )
+        ),
+        *feature_ev(si, "hco3_mmol_l", "hco3_max", "hco3_alkalosis_mmol_l", note="intradialytic maximum"),
+        ev("dialysate_hco3_mmol_l", si.c("dialysate_hco3_mmol_l"), "dialysate_hco3_high_mmol_l"),
+        ev("active_vitamin_d", vitamin_d, None, threshold=True),
+        ev("vintage_months", si.c("vintage_months"), "early_vintage_months"),
+    ]
+    conf = confidence(
+        [si.status("ica_mmol_l"), si.lab_status("ica_mmol_l"), si.status("hco3_mmol_l")], [1.0, 1.0, 0.5]
     )
-    if np.isfinite(si.f("hco3_max")):
-        evidence.append(
-            ev(
-                "hco3_mmol_l",
-                si.f("hco3_max"),
-                "hco3_alkalosis_mmol_l",
-                t_min=si.f("hco3_max_t"),
-                estimated=si.estimated("hco3_mmol_l"),
-                note="intradialytic maximum",
-            )
-        )
-    evidence.append(ev("dialysate_hco3_mmol_l", si.c("dialysate_hco3_mmol_l"), "dialysate_hco3_high_mmol_l"))
-    evidence.append(ev("active_vitamin_d", bool(si.ctx.active_vitamin_d[i]), None, threshold=True))
-    evidence.append(ev("vintage_months", si.c("vintage_months"), "early_vintage_months"))
-    lab_status = "estimated" if si.lab_assumed("ica_mmol_l") else "measured"
-    conf = confidence([si.status("ica_mmol_l"), lab_status, si.status("hco3_mmol_l")], [1.0, 1.0, 0.5])
     bits = []
-    if P["dialysate"][i] > 0:
+    if si.p("dialysate") > 0:
         bits.append(f"the dialysis fluid calcium was {fmt(d_ca, 2)} mmol/L")
-    if P["pre"][i] > 0:
+    if si.p("pre") > 0:
         bits.append("your calcium was already low before dialysis")
-    if P["trajectory"][i] > 0:
+    if si.p("trajectory") > 0:
         bits.append(f"ionized calcium fell to {fmt(si.f('ica_min'), 2)} mmol/L")
-    if P["alkalosis"][i] > 0:
+    if si.p("alkalosis") > 0:
         bits.append("bicarbonate was high, which binds calcium and lowers its free form")
-    if bits and not si.ctx.active_vitamin_d[i]:
+    if bits and not vitamin_d:
         bits.append("you receive no active vitamin D")
-    if bits:
-        expl = (
-            "Nerves and muscles become irritable when free (ionized) calcium is low. In this session "
-            + "; ".join(bits)
-            + "."
-        )
-    else:
-        expl = (
-            "Calcium in the blood and in the dialysis fluid was adequate, so low calcium is an unlikely "
-            "cause of cramps in this session."
-        )
+    expl = explain(
+        bits,
+        "Nerves and muscles become irritable when free (ionized) calcium is low. In this session ",
+        "Calcium in the blood and in the dialysis fluid was adequate, so low calcium is an unlikely "
+        "cause of cramps in this session.",
+    )
     recs = []
     if s > 0.15:
         if d_ca < th("dialysate_ca_reference_mmol_l"):
@@ -191,14 +172,14 @@ def ca_finding(si: SessionInput) -> Finding:
                     "(1.25-1.50 mmol/L); Goldenstein 2018 PLoS One (Ca mass transfer by dialysate Ca)",
                 )
             )
-        if P["alkalosis"][i] > 0:
+        if si.p("alkalosis") > 0:
             recs.append(
                 Recommendation(
                     "Lower dialysate bicarbonate (e.g. 32 mmol/L) to limit intradialytic alkalosis",
                     "Akkabut 2021 (high serum bicarbonate: cramp OR 5.6); Physiol Rep 2021 PMC8582296",
                 )
             )
-        if not si.ctx.active_vitamin_d[i]:
+        if not vitamin_d:
             recs.append(
                 Recommendation(
                     "Check 25-OH vitamin D and PTH; consider active vitamin D if indicated",
@@ -211,56 +192,31 @@ def ca_finding(si: SessionInput) -> Finding:
                 "normal ionized Ca 1.1-1.3 mmol/L; Payne 1973 correction is approximate",
             )
         )
-    missing = ["ica_mmol_l"] if si.status("ica_mmol_l") == "missing" else []
-    return Finding(HYPOCALCEMIA, s, conf, evidence, expl, recs, missing)
+    return Finding(HYPOCALCEMIA, s, conf, evidence, expl, recs, si.missing("ica_mmol_l"))
 
 
 def mg_finding(si: SessionInput) -> Finding:
-    P = si.extra["mg_parts"]
-    i = si.i
-    s = float(si.scores[HYPOMAGNESEMIA][i])
+    s = float(si.scores[HYPOMAGNESEMIA][si.i])
     d_mg = si.c("dialysate_mg_mmol_l")
-    mg_from_sig = np.isfinite(si.f("mg_pre"))
     evidence = [
         ev("dialysate_mg_mmol_l", d_mg, "dialysate_mg_low_mmol_l"),
-        ev(
-            "mg_mmol_l",
-            float(P["mg_pre_used"][i]),
-            "mg_low_mmol_l",
-            t_min=0.0 if mg_from_sig else None,
-            estimated=(not mg_from_sig and si.lab_assumed("mg_mmol_l")) or si.estimated("mg_mmol_l"),
-            note="pre-dialysis",
-        ),
+        pre_ev(si, "mg_mmol_l", "mg_pre", si.p("mg_pre_used"), "mg_low_mmol_l"),
+        *feature_ev(si, "mg_mmol_l", "mg_min", "mg_low_mmol_l", note="intradialytic minimum"),
     ]
-    if np.isfinite(si.f("mg_min")):
-        evidence.append(
-            ev(
-                "mg_mmol_l",
-                si.f("mg_min"),
-                "mg_low_mmol_l",
-                t_min=si.f("mg_min_t"),
-                estimated=si.estimated("mg_mmol_l"),
-                note="intradialytic minimum",
-            )
-        )
-    lab_status = "estimated" if si.lab_assumed("mg_mmol_l") else "measured"
-    conf = confidence([si.status("mg_mmol_l"), lab_status], [1.0, 1.0])
+    conf = confidence([si.status("mg_mmol_l"), si.lab_status("mg_mmol_l")])
     bits = []
-    if P["dialysate"][i] > 0:
+    if si.p("dialysate") > 0:
         bits.append(f"the dialysis fluid magnesium was {fmt(d_mg, 3)} mmol/L")
-    if P["pre"][i] > 0:
-        bits.append(f"blood magnesium was {fmt(float(P['mg_pre_used'][i]), 2)} mmol/L before dialysis")
-    if P["trajectory"][i] > 0:
+    if si.p("pre") > 0:
+        bits.append(f"blood magnesium was {fmt(si.p('mg_pre_used'), 2)} mmol/L before dialysis")
+    if si.p("trajectory") > 0:
         bits.append(f"blood magnesium fell to {fmt(si.f('mg_min'), 2)} mmol/L")
-    if bits:
-        expl = (
-            "Low magnesium makes nerves and muscles more excitable. In this session " + "; ".join(bits) + "."
-        )
-    else:
-        expl = (
-            "Magnesium in the blood and the dialysis fluid was adequate, so low magnesium is an unlikely "
-            "cause of cramps in this session."
-        )
+    expl = explain(
+        bits,
+        "Low magnesium makes nerves and muscles more excitable. In this session ",
+        "Magnesium in the blood and the dialysis fluid was adequate, so low magnesium is an unlikely "
+        "cause of cramps in this session.",
+    )
     recs = []
     if s > 0.15:
         recs.append(
@@ -274,5 +230,4 @@ def mg_finding(si: SessionInput) -> Finding:
         recs.append(
             Recommendation("Measure serum Mg before and after dialysis", "normal serum Mg >= 0.7 mmol/L")
         )
-    missing = ["mg_mmol_l"] if si.status("mg_mmol_l") == "missing" else []
-    return Finding(HYPOMAGNESEMIA, s, conf, evidence, expl, recs, missing)
+    return Finding(HYPOMAGNESEMIA, s, conf, evidence, expl, recs, si.missing("mg_mmol_l"))

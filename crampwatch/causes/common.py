@@ -42,7 +42,7 @@ class SessionInput:
     i: int
     features: Features
     ctx: Context
-    parts: dict[str, np.ndarray]
+    parts: dict[str, np.ndarray]  # sub-scores of the cause being explained
     scores: dict[str, np.ndarray]
     scenario: Scenario
     signal_status: dict[str, str]  # signal -> measured | simulated | estimated | missing
@@ -67,11 +67,24 @@ class SessionInput:
     def lab_assumed(self, name: str) -> bool:
         return bool(self.ctx.lab_assumed[name][self.i])
 
+    def lab_status(self, name: str) -> str:
+        """``estimated`` when lab ``name`` is a default value, else ``measured``."""
+        return "estimated" if self.lab_assumed(name) else "measured"
+
     def status(self, signal: str) -> str:
         return self.signal_status.get(signal, "missing")
 
     def estimated(self, signal: str) -> bool:
         return self.status(signal) == "estimated"
+
+    def pre_estimated(self, from_signal: bool, lab: str, signal: str) -> bool:
+        """Whether a pre-dialysis value is estimated: a default value of lab ``lab`` stood in for ``signal``,
+        or the simulator filled ``signal``."""
+        return (not from_signal and self.lab_assumed(lab)) or self.estimated(signal)
+
+    def missing(self, *signals: str) -> list[str]:
+        """Those of ``signals`` the session lacks."""
+        return [s for s in signals if self.status(s) == "missing"]
 
     def cramp_times(self) -> np.ndarray:
         if self.events is None or self.events.empty:
@@ -102,6 +115,53 @@ def ev(
     if t_min is not None and not math.isfinite(t_min):
         t_min = None
     return Evidence(signal, value, thr, source, t_min, estimated, note)
+
+
+def pre_ev(
+    si: SessionInput,
+    name: str,
+    feature: str,
+    value: float,
+    threshold_name: str,
+    *,
+    signal: str | None = None,
+    lab_note: str = "",
+) -> Evidence:
+    """Evidence of a pre-dialysis ``value``: the first sample of ``signal`` (default ``name``; at t = 0) when
+    feature ``feature`` was recorded, else lab ``name`` (``lab_note`` added). It is estimated when a default
+    lab value stood in, or when the simulator filled the signal."""
+    from_signal = bool(np.isfinite(si.f(feature)))
+    return ev(
+        name,
+        value,
+        threshold_name,
+        t_min=0.0 if from_signal else None,
+        estimated=si.pre_estimated(from_signal, name, signal or name),
+        note="pre-dialysis" + ("" if from_signal else lab_note),
+    )
+
+
+def feature_ev(
+    si: SessionInput,
+    signal: str,
+    feature: str,
+    threshold_name: str,
+    *,
+    name: str | None = None,
+    note: str = "",
+) -> list[Evidence]:
+    """``[evidence]`` of feature ``feature`` of ``signal`` (reported as ``name``, default ``signal``) at its
+    time ``<feature>_t``, or ``[]`` when the signal gave no value."""
+    value = si.f(feature)
+    if not np.isfinite(value):
+        return []
+    t_min = si.f(f"{feature}_t")
+    return [ev(name or signal, value, threshold_name, t_min=t_min, estimated=si.estimated(signal), note=note)]
+
+
+def explain(bits: list[str], lead: str, otherwise: str) -> str:
+    """``lead`` followed by the observations ``bits`` (one sentence), or ``otherwise`` when there are none."""
+    return lead + "; ".join(bits) + "." if bits else otherwise
 
 
 def confidence(statuses: list[str], weights: list[float] | None = None) -> Confidence:

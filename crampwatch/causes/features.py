@@ -8,11 +8,11 @@ NaN, which the scores treat as "no evidence").
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
-from crampwatch.causes.thresholds import THRESHOLDS
+from crampwatch.causes.thresholds import th
 from crampwatch.kinetics import michaels_clearance_ml_min, watson_volume_l
 from crampwatch.model import Scenario
 
@@ -80,6 +80,24 @@ class Context:
         n = len(fields["pre_weight_kg"])
         return Context(n=n, **fields)
 
+    def signal_or_lab(self, value: np.ndarray, lab: str) -> tuple[np.ndarray, np.ndarray]:
+        """``value`` (from a signal) where recorded, else lab ``lab``; and where that lab is a default."""
+        absent = np.isnan(value)
+        return np.where(absent, self.labs[lab], value), absent & self.lab_assumed[lab]
+
+    def critical_rbv_or_mean(self) -> np.ndarray:
+        """The patient's critical RBV where known, else the mean critical RBV (``rbv_critical_pct``)."""
+        return np.where(np.isnan(self.critical_rbv_pct), th("rbv_critical_pct"), self.critical_rbv_pct)
+
+
+#: Per-scenario numbers read by :func:`build_context`: the plain Context fields and the dialyzer inputs of
+#: ``est_ktv``.
+_ROW_FIELDS = (
+    *(f.name for f in fields(Context) if f.name not in ("n", "est_ktv", "labs", "lab_assumed")),
+    "qd_ml_min",
+    "koa_ml_min",
+)
+
 
 def _tri(value: bool | None) -> float:
     return float("nan") if value is None else float(bool(value))
@@ -87,7 +105,7 @@ def _tri(value: bool | None) -> float:
 
 def build_context(scenarios: Sequence[Scenario]) -> Context:
     """Context arrays for ``scenarios`` (one per session)."""
-    rows = []
+    rows: list[dict[str, float | bool]] = []
     lab_rows = []
     assumed_rows = []
     for sc in scenarios:
@@ -97,66 +115,47 @@ def build_context(scenarios: Sequence[Scenario]) -> Context:
         assumed_rows.append([k in assumed for k in LAB_NAMES])
         uf_l = sc.uf_volume_l
         post_w = max(25.0, p.pre_weight_kg - uf_l)
-        v = watson_volume_l(p.sex, p.age_years, p.height_cm, post_w)
+        dialysate_na = rx.mean_dialysate_na() if rx.dialysate.na_profile else rx.dialysate.na_mmol_l
         rows.append(
-            [
-                p.pre_weight_kg,
-                p.dry_weight_kg,
-                p.sex == "male",
-                p.idwg_kg,
-                p.idwg_pct,
-                p.vintage_months,
-                p.diabetes,
-                _tri(p.peripheral_neuropathy),
-                _tri(p.cramps_outside_sessions),
-                p.active_vitamin_d,
-                np.nan if p.critical_rbv_pct is None else p.critical_rbv_pct,
-                rx.duration_min,
-                uf_l,
-                rx.qb_ml_min,
-                rx.mean_dialysate_na() if rx.dialysate.na_profile else rx.dialysate.na_mmol_l,
-                rx.dialysate.ca_mmol_l,
-                rx.dialysate.mg_mmol_l,
-                rx.dialysate.hco3_mmol_l,
-                rx.dialysate.temp_c,
-                v,
-                rx.qd_ml_min,
-                rx.dialyzer_koa_ml_min,
-            ]
+            {
+                "pre_weight_kg": p.pre_weight_kg,
+                "dry_weight_kg": p.dry_weight_kg,
+                "male": p.sex == "male",
+                "idwg_kg": p.idwg_kg,
+                "idwg_pct": p.idwg_pct,
+                "vintage_months": p.vintage_months,
+                "diabetes": p.diabetes,
+                "neuropathy": _tri(p.peripheral_neuropathy),
+                "cramps_outside": _tri(p.cramps_outside_sessions),
+                "active_vitamin_d": p.active_vitamin_d,
+                "critical_rbv_pct": np.nan if p.critical_rbv_pct is None else p.critical_rbv_pct,
+                "duration_min": rx.duration_min,
+                "uf_volume_l": uf_l,
+                "qb_ml_min": rx.qb_ml_min,
+                "dialysate_na_mmol_l": dialysate_na,
+                "dialysate_ca_mmol_l": rx.dialysate.ca_mmol_l,
+                "dialysate_mg_mmol_l": rx.dialysate.mg_mmol_l,
+                "dialysate_hco3_mmol_l": rx.dialysate.hco3_mmol_l,
+                "dialysate_temp_c": rx.dialysate.temp_c,
+                "watson_v_l": watson_volume_l(p.sex, p.age_years, p.height_cm, post_w),
+                "qd_ml_min": rx.qd_ml_min,
+                "koa_ml_min": rx.dialyzer_koa_ml_min,
+            }
         )
-    a = np.asarray(rows, dtype=float).reshape(len(rows), 22)
+    col = {k: np.array([r[k] for r in rows], dtype=float) for k in _ROW_FIELDS}
     lab = np.asarray(lab_rows, dtype=float).reshape(len(rows), len(LAB_NAMES))
     ass = np.asarray(assumed_rows, dtype=bool).reshape(len(rows), len(LAB_NAMES))
-    qbw = SPEEDY_BLOOD_WATER_FRACTION * a[:, 13]
-    kd = np.asarray(
-        michaels_clearance_ml_min(SPEEDY_IN_VIVO_KOA_FACTOR * a[:, 21], qbw, a[:, 20]), dtype=float
-    )
-    est_ktv = kd * a[:, 11] / (a[:, 19] * 1000.0)
+    qd, koa = col.pop("qd_ml_min"), col.pop("koa_ml_min")
+    qbw = SPEEDY_BLOOD_WATER_FRACTION * col["qb_ml_min"]
+    kd = np.asarray(michaels_clearance_ml_min(SPEEDY_IN_VIVO_KOA_FACTOR * koa, qbw, qd), dtype=float)
+    for flag in ("male", "diabetes", "active_vitamin_d"):
+        col[flag] = col[flag] > 0
     return Context(
         n=len(rows),
-        pre_weight_kg=a[:, 0],
-        dry_weight_kg=a[:, 1],
-        male=a[:, 2] > 0,
-        idwg_kg=a[:, 3],
-        idwg_pct=a[:, 4],
-        vintage_months=a[:, 5],
-        diabetes=a[:, 6] > 0,
-        neuropathy=a[:, 7],
-        cramps_outside=a[:, 8],
-        active_vitamin_d=a[:, 9] > 0,
-        critical_rbv_pct=a[:, 10],
-        duration_min=a[:, 11],
-        uf_volume_l=a[:, 12],
-        qb_ml_min=a[:, 13],
-        dialysate_na_mmol_l=a[:, 14],
-        dialysate_ca_mmol_l=a[:, 15],
-        dialysate_mg_mmol_l=a[:, 16],
-        dialysate_hco3_mmol_l=a[:, 17],
-        dialysate_temp_c=a[:, 18],
-        watson_v_l=a[:, 19],
-        est_ktv=est_ktv,
+        est_ktv=kd * col["duration_min"] / (col["watson_v_l"] * 1000.0),
         labs={k: lab[:, i] for i, k in enumerate(LAB_NAMES)},
         lab_assumed={k: ass[:, i] for i, k in enumerate(LAB_NAMES)},
+        **col,
     )
 
 
@@ -178,11 +177,7 @@ def first_valid(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def last_valid(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Value and time of the last non-NaN sample of each row (NaN when none)."""
-    ok = _valid(x)
-    idx = x.shape[1] - 1 - ok[:, ::-1].argmax(axis=1)
-    any_ok = ok.any(axis=1)
-    rows = np.arange(x.shape[0])
-    return np.where(any_ok, x[rows, idx], np.nan), np.where(any_ok, t[idx], np.nan)
+    return first_valid(x[:, ::-1], t[::-1])
 
 
 def row_min(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -267,6 +262,14 @@ def _sig(signals: Mapping[str, np.ndarray], name: str, shape: tuple[int, int]) -
     return a
 
 
+def nadir_sbp_threshold(sbp_pre: np.ndarray) -> np.ndarray:
+    """The nadir SBP below which a session counts as hypotensive: 100 mmHg when pre-SBP >= 160, else 90
+    (Flythe 2015)."""
+    return np.where(
+        sbp_pre >= th("idh_high_pre_sbp_mmhg"), th("idh_nadir_sbp_high_pre_mmhg"), th("idh_nadir_sbp_mmhg")
+    )
+
+
 def conductivity_to_na_mmol_l(conductivity_ms_cm: np.ndarray) -> np.ndarray:
     """Dialysate Na (mmol/L) from dialysate conductivity (mS/cm).
 
@@ -322,10 +325,8 @@ def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: 
     put("rbv_slope_pct_h", slope_per_h(rbv, t))
     # when RBV first left the safe range: below the critical RBV (+1) or, from 1 h on, below the Preciado
     # lower limits interpolated between 1, 2 and 3 h (modelling choice)
-    crit = np.where(
-        np.isnan(ctx.critical_rbv_pct), THRESHOLDS["rbv_critical_pct"].value, ctx.critical_rbv_pct
-    )
-    lower = np.interp(t, [60.0, 120.0, 180.0], [THRESHOLDS[f"rbv_low_{h}h_pct"].value for h in (1, 2, 3)])
+    crit = ctx.critical_rbv_or_mean()
+    lower = np.interp(t, [60.0, 120.0, 180.0], [th(f"rbv_low_{h}h_pct") for h in (1, 2, 3)])
     low = (rbv < crit[:, None] + 1.0) | ((rbv < lower[None, :]) & (t >= 60.0)[None, :])
     put("rbv_fall_t", first_time(low, t))
     # blood pressure
@@ -335,13 +336,8 @@ def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: 
     put("sbp_pre", sbp_pre)
     put("sbp_nadir", sbp_nadir)
     put("sbp_nadir_t", sbp_nadir_t)
-    nadir_thr = np.where(
-        sbp_pre >= THRESHOLDS["idh_high_pre_sbp_mmhg"].value,
-        THRESHOLDS["idh_nadir_sbp_high_pre_mmhg"].value,
-        THRESHOLDS["idh_nadir_sbp_mmhg"].value,
-    )
-    fell = (sbp <= (sbp_pre - THRESHOLDS["idh_sbp_fall_mmhg"].value)[:, None]) | (
-        sbp < nadir_thr[:, None] + 5.0
+    fell = (sbp <= (sbp_pre - th("idh_sbp_fall_mmhg"))[:, None]) | (
+        sbp < nadir_sbp_threshold(sbp_pre)[:, None] + 5.0
     )
     put("sbp_fall_t", first_time(fell, t))
     mapp = s["map_mmhg"]
@@ -358,8 +354,9 @@ def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: 
         ufr_cum = np.where(t1 - t0 >= 30.0, (uf1 - uf0) * 1000.0 / ((t1 - t0) / 60.0), np.nan)
     ufr_mean = row_mean(s["uf_rate_ml_h"])
     rate_ok = ~np.isnan(ufr_mean)
-    rate_t0, _ = first_valid(np.where(np.isnan(s["uf_rate_ml_h"]), np.nan, t[None, :]), t)
-    rate_t1, _ = last_valid(np.where(np.isnan(s["uf_rate_ml_h"]), np.nan, t[None, :]), t)
+    rate_t = np.where(np.isnan(s["uf_rate_ml_h"]), np.nan, t[None, :])
+    rate_t0, _ = first_valid(rate_t, t)
+    rate_t1, _ = last_valid(rate_t, t)
     uf_total_rate = ufr_mean * np.maximum(rate_t1 - rate_t0, 0.0) / 60000.0
     prescribed_ufr = ctx.uf_volume_l * 1000.0 / (ctx.duration_min / 60.0)
     ufr = np.where(~np.isnan(ufr_cum), ufr_cum, np.where(rate_ok, ufr_mean, prescribed_ufr))
@@ -375,7 +372,7 @@ def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: 
     put("ufr_ml_kg_h", ufr / post_w, src["ufr_ml_h"])
     # refill: measured, else from the RBV slope: refill = UF + d(BV)/dt, BV0 = 70 mL/kg (modelling choice)
     refill_meas = row_mean(s["refill_ml_min"])
-    bv0_ml = THRESHOLDS["blood_volume_ml_per_kg"].value * ctx.dry_weight_kg
+    bv0_ml = th("blood_volume_ml_per_kg") * ctx.dry_weight_kg
     refill_est = ufr / 60.0 + bv0_ml * v["rbv_slope_pct_h"] / 100.0 / 60.0
     refill = np.where(~np.isnan(refill_meas), refill_meas, refill_est)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -384,7 +381,7 @@ def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: 
     na = s["plasma_na_mmol_l"]
     na_pre_sig, _ = first_valid(na, t)
     na_min, na_min_t = row_min(na, t)
-    put("na_pre", np.where(np.isnan(na_pre_sig), ctx.labs["na_mmol_l"], na_pre_sig), ~np.isnan(na_pre_sig))
+    put("na_pre", ctx.signal_or_lab(na_pre_sig, "na_mmol_l")[0], ~np.isnan(na_pre_sig))
     put("na_min", na_min)
     put("na_min_t", na_min_t)
     put("na_fall", na_pre_sig - na_min)
@@ -411,7 +408,7 @@ def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: 
     put("osm_min_t", osm_min_t)
     # no urea signal: subtract the urea fall expected from the prescription (single pool, pre-BUN from labs)
     urea_fall_est = ctx.labs["urea_mmol_l"] * (1.0 - np.exp(-ctx.est_ktv))
-    eff_est = np.where(np.all(np.isnan(urea), axis=1), (osm_pre - osm_min) - urea_fall_est, np.nan)
+    eff_est = np.where(np.all(np.isnan(urea), axis=1), v["osm_fall"] - urea_fall_est, np.nan)
     put("eff_osm_fall_est", eff_est, np.zeros(ctx.n, dtype=bool))
     # calcium, magnesium, bicarbonate
     ica_pre, _ = first_valid(s["ica_mmol_l"], t)

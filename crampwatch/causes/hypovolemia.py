@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from crampwatch.causes.common import SessionInput, confidence, ev, fmt, noisy_or, ramp
-from crampwatch.causes.features import Context, Features
+from crampwatch.causes.common import SessionInput, confidence, ev, explain, fmt, noisy_or, ramp
+from crampwatch.causes.features import Context, Features, nadir_sbp_threshold
 from crampwatch.causes.findings import Finding, Recommendation
 from crampwatch.causes.thresholds import th
 
@@ -31,12 +31,6 @@ IDH_PRIOR = 0.101
 def _mermelstein(post_w: np.ndarray, male: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     extra = np.where(male, 70.0, 0.0)  # Mermelstein 2023: 70 mL/h higher in men
     return 3.0 * post_w + th("mermelstein_20pct") + extra, 3.0 * post_w + th("mermelstein_40pct") + extra
-
-
-def _nadir_threshold(sbp_pre: np.ndarray) -> np.ndarray:
-    return np.where(
-        sbp_pre >= th("idh_high_pre_sbp_mmhg"), th("idh_nadir_sbp_high_pre_mmhg"), th("idh_nadir_sbp_mmhg")
-    )
 
 
 def parts(F: Features, C: Context) -> dict[str, np.ndarray]:
@@ -53,23 +47,17 @@ def parts(F: Features, C: Context) -> dict[str, np.ndarray]:
     )
     load = np.maximum.reduce([load_ufr, load_merm, load_idwg])
     span = th("rbv_depth_span_pct")
-    depth = np.maximum.reduce(
-        [
-            ramp(th("rbv_low_1h_pct") - F["rbv_1h"], 0.0, span),
-            ramp(th("rbv_low_2h_pct") - F["rbv_2h"], 0.0, span),
-            ramp(th("rbv_low_3h_pct") - F["rbv_3h"], 0.0, span),
-        ]
-    )
+    depth = np.maximum.reduce([ramp(th(f"rbv_low_{h}h_pct") - F[f"rbv_{h}h"], 0.0, span) for h in (1, 2, 3)])
     known = ~np.isnan(C.critical_rbv_pct)
-    crit = np.where(known, C.critical_rbv_pct, th("rbv_critical_pct"))
-    crit_part = np.where(known, 1.0, 0.6) * ramp(crit + 1.0 - F["rbv_min"], 0.0, span)
+    crit_part = np.where(known, 1.0, 0.6) * ramp(C.critical_rbv_or_mean() + 1.0 - F["rbv_min"], 0.0, span)
     rbv = 0.8 * np.maximum(depth, crit_part)
     slope = 0.45 * ramp(
         -F["rbv_slope_pct_h"], -th("rbv_slope_steep_pct_h"), -1.5 * th("rbv_slope_steep_pct_h")
     )
     sbp_fall = F["sbp_pre"] - F["sbp_nadir"]
     map_fall = F["map_pre"] - F["map_nadir"]
-    nadir = ramp(_nadir_threshold(F["sbp_pre"]) + 5.0 - F["sbp_nadir"], 0.0, 10.0)
+    nadir_thr = nadir_sbp_threshold(F["sbp_pre"])
+    nadir = ramp(nadir_thr + 5.0 - F["sbp_nadir"], 0.0, 10.0)
     fall = (sbp_fall >= th("idh_sbp_fall_mmhg")) * (
         0.3 + 0.7 * ramp(sbp_fall, th("idh_sbp_fall_mmhg"), th("idh_sbp_fall_severe_mmhg"))
     )
@@ -88,7 +76,7 @@ def parts(F: Features, C: Context) -> dict[str, np.ndarray]:
     # ~78 % of sessions but full EBPG IDH in only ~7 % (Kuipers 2016), so falls add little on their own
     # (weights are a modelling choice; on 3 000 virtual sessions they give a Brier score of 0.04).
     idh_bp = noisy_or(
-        ramp(_nadir_threshold(F["sbp_pre"]) + 10.0 - F["sbp_nadir"], 0.0, 15.0),
+        ramp(nadir_thr + 10.0 - F["sbp_nadir"], 0.0, 15.0),
         0.25 * ramp(sbp_fall, th("idh_sbp_fall_mmhg"), th("idh_sbp_fall_severe_mmhg")),
         0.2 * ramp(map_fall, th("idh_map_fall_mmhg"), 2.5 * th("idh_map_fall_mmhg")),
     )
@@ -168,10 +156,12 @@ def finding(si: SessionInput) -> Finding:
     )
     idwg = si.c("idwg_kg")
     evidence.append(ev("idwg_kg", idwg, "idwg_kg"))
-    for h, name in ((1, "rbv_low_1h_pct"), (2, "rbv_low_2h_pct"), (3, "rbv_low_3h_pct")):
+    for h in (1, 2, 3):
         value = si.f(f"rbv_{h}h")
         if np.isfinite(value):
-            evidence.append(ev("rbv_pct", value, name, t_min=60.0 * h, estimated=si.estimated("rbv_pct")))
+            evidence.append(
+                ev("rbv_pct", value, f"rbv_low_{h}h_pct", t_min=60.0 * h, estimated=si.estimated("rbv_pct"))
+            )
     crit_known = np.isfinite(si.c("critical_rbv_pct"))
     if np.isfinite(si.f("rbv_min")):
         evidence.append(
@@ -244,7 +234,7 @@ def finding(si: SessionInput) -> Finding:
     hypo_events = _hypotension_events(si)
     if len(hypo_events):
         # EBPG 2007: a BP fall with symptoms and a nursing intervention is intradialytic hypotension
-        fall = si.f("sbp_pre") - si.f("sbp_nadir")
+        fall = sbp_pre - nadir
         full_idh = np.isfinite(fall) and fall >= th("idh_sbp_fall_mmhg")
         s = float(noisy_or(np.array(s), np.array(0.4 if full_idh else 0.2)))
         evidence.append(
@@ -257,19 +247,13 @@ def finding(si: SessionInput) -> Finding:
                 note="symptom / saline / UF stop" + (" with SBP fall >= 20 (EBPG IDH)" if full_idh else ""),
             )
         )
-    statuses = [
-        "measured" if not est_uf else "estimated",
-        si.status("rbv_pct"),
-        si.status("sbp_mmhg"),
-    ]
-    conf = confidence(statuses, [1.0, 1.0, 1.0])
-    expl = _explain(si, s, ufr_kg, idwg, below)
+    conf = confidence(["estimated" if est_uf else "measured", si.status("rbv_pct"), si.status("sbp_mmhg")])
+    expl = _explain(si, ufr_kg, idwg, below)
     recs = _recommend(si, ufr_kg)
-    missing = [name for name in ("rbv_pct", "sbp_mmhg") if si.status(name) == "missing"]
-    return Finding(CAUSE, min(1.0, s), conf, evidence, expl, recs, missing)
+    return Finding(CAUSE, min(1.0, s), conf, evidence, expl, recs, si.missing("rbv_pct", "sbp_mmhg"))
 
 
-def _explain(si: SessionInput, s: float, ufr_kg: float, idwg: float, below: float) -> str:
+def _explain(si: SessionInput, ufr_kg: float, idwg: float, below: float) -> str:
     bits = []
     if si.p("load") > 0:
         bits.append(f"fluid was removed at {fmt(ufr_kg)} mL/kg/h (safer below 10-13 mL/kg/h)")
@@ -288,14 +272,12 @@ def _explain(si: SessionInput, s: float, ufr_kg: float, idwg: float, below: floa
         )
     if si.p("dry") > 0:
         bits.append(f"you ended {fmt(below)} kg below your dry weight")
-    if not bits:
-        return (
-            "Fluid removal looked gentle: the blood volume and blood pressure stayed in safe ranges, so "
-            "losing too much fluid too fast is an unlikely cause of cramps in this session."
-        )
-    return (
+    return explain(
+        bits,
         "Muscles cramp when the blood volume shrinks faster than fluid can move back from the tissues. "
-        "In this session " + "; ".join(bits) + "."
+        "In this session ",
+        "Fluid removal looked gentle: the blood volume and blood pressure stayed in safe ranges, so "
+        "losing too much fluid too fast is an unlikely cause of cramps in this session.",
     )
 
 

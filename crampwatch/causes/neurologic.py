@@ -17,9 +17,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from crampwatch.causes.common import SessionInput, confidence, ev, fmt, noisy_or, ramp
+from crampwatch.causes.common import (
+    SessionInput,
+    confidence,
+    ev,
+    explain,
+    feature_ev,
+    fmt,
+    noisy_or,
+    pre_ev,
+    ramp,
+)
 from crampwatch.causes.features import Context, Features
-from crampwatch.causes.findings import Finding, Recommendation
+from crampwatch.causes.findings import Confidence, Finding, Recommendation
 from crampwatch.causes.thresholds import th
 from crampwatch.model import BUN_MG_DL_PER_UREA_MMOL_L
 
@@ -36,8 +46,7 @@ def dds_parts(F: Features, C: Context) -> dict[str, np.ndarray]:
     first = np.where(
         C.vintage_months <= 0, 1.0, np.where(C.vintage_months < th("dds_first_sessions_months"), 0.7, 0.25)
     )
-    bun_sig = F["urea_pre"] * BUN_MG_DL_PER_UREA_MMOL_L
-    bun = np.where(np.isnan(bun_sig), C.labs["bun_mg_dl"], bun_sig)
+    bun, _ = C.signal_or_lab(F["urea_pre"] * BUN_MG_DL_PER_UREA_MMOL_L, "bun_mg_dl")
     bun_part = ramp(bun, th("dds_bun_onset_mg_dl"), th("dds_bun_mg_dl"))
     urr_est = 100.0 * (1.0 - np.exp(-C.est_ktv))  # single pool, no generation (modelling choice)
     urr = np.where(np.isnan(F["urr_pct"]), urr_est, F["urr_pct"])
@@ -69,65 +78,43 @@ def dds_score(P: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def dds_finding(si: SessionInput) -> Finding:
-    P = si.extra["dds_parts"]
-    i = si.i
-    s = float(si.scores[DISEQUILIBRIUM][i])
-    bun_from_sig = np.isfinite(si.f("urea_pre"))
+    s = float(si.scores[DISEQUILIBRIUM][si.i])
     urr_from_sig = np.isfinite(si.f("urr_pct"))
     vintage = si.c("vintage_months")
     evidence = [
         ev("vintage_months", vintage, "dds_first_sessions_months"),
-        ev(
-            "bun_mg_dl",
-            float(P["bun_mg_dl"][i]),
-            "dds_bun_mg_dl",
-            t_min=0.0 if bun_from_sig else None,
-            estimated=(not bun_from_sig and si.lab_assumed("bun_mg_dl")) or si.estimated("urea_mmol_l"),
-            note="pre-dialysis",
-        ),
+        pre_ev(si, "bun_mg_dl", "urea_pre", si.p("bun_mg_dl"), "dds_bun_mg_dl", signal="urea_mmol_l"),
         ev(
             "urr_pct",
-            float(P["urr_used"][i]),
+            si.p("urr_used"),
             "dds_urr_pct",
             estimated=not urr_from_sig or si.estimated("urea_mmol_l"),
             note=""
             if urr_from_sig
             else "estimated from the prescription (Michaels/SPEEDY clearance, Watson V)",
         ),
+        *feature_ev(
+            si,
+            "brain_urea_mmol_l",
+            "brain_urea_gradient",
+            "brain_urea_gradient_mmol_l",
+            name="brain_urea_gradient_mmol_l",
+        ),
+        *feature_ev(si, "brain_osm_gradient_mosm_kg", "brain_osm_gradient", "brain_osm_gradient_mosm_kg"),
     ]
-    if np.isfinite(si.f("brain_urea_gradient")):
-        evidence.append(
-            ev(
-                "brain_urea_gradient_mmol_l",
-                si.f("brain_urea_gradient"),
-                "brain_urea_gradient_mmol_l",
-                t_min=si.f("brain_urea_gradient_t"),
-                estimated=si.estimated("brain_urea_mmol_l"),
-            )
-        )
-    if np.isfinite(si.f("brain_osm_gradient")):
-        evidence.append(
-            ev(
-                "brain_osm_gradient_mosm_kg",
-                si.f("brain_osm_gradient"),
-                "brain_osm_gradient_mosm_kg",
-                t_min=si.f("brain_osm_gradient_t"),
-                estimated=si.estimated("brain_osm_gradient_mosm_kg"),
-            )
-        )
+    bun_from_sig = np.isfinite(si.f("urea_pre"))
     lab_status = "measured" if bun_from_sig or not si.lab_assumed("bun_mg_dl") else "estimated"
-    conf = confidence([lab_status, si.status("urea_mmol_l")], [1.0, 1.0])
+    conf = confidence([lab_status, si.status("urea_mmol_l")])
     if s > 0.1:
-        when = (
-            "your first dialysis"
-            if vintage <= 0
-            else (
-                "one of your first sessions" if vintage < th("dds_first_sessions_months") else "this session"
-            )
-        )
+        if vintage <= 0:
+            when = "your first dialysis"
+        elif vintage < th("dds_first_sessions_months"):
+            when = "one of your first sessions"
+        else:
+            when = "this session"
         expl = (
-            f"During {when} urea was very high ({fmt(float(P['bun_mg_dl'][i]), 0)} mg/dL BUN) and was "
-            f"removed quickly (urea reduction {fmt(float(P['urr_used'][i]), 0)} %). The brain clears urea "
+            f"During {when} urea was very high ({fmt(si.p('bun_mg_dl'), 0)} mg/dL BUN) and was "
+            f"removed quickly (urea reduction {fmt(si.p('urr_used'), 0)} %). The brain clears urea "
             "more slowly than blood, so water shifts into brain and nerve cells (disequilibrium), which can "
             "cause headache, nausea and cramps."
         )
@@ -153,8 +140,7 @@ def dds_finding(si: SessionInput) -> Finding:
                 "CJASN DDS prevention table (Na modelling, mannitol)",
             )
         )
-    missing = ["urea_mmol_l"] if si.status("urea_mmol_l") == "missing" else []
-    return Finding(DISEQUILIBRIUM, s, conf, evidence, expl, recs, missing)
+    return Finding(DISEQUILIBRIUM, s, conf, evidence, expl, recs, si.missing("urea_mmol_l"))
 
 
 # ---------------------------------------------------------------------------------------- encephalopathy
@@ -170,13 +156,13 @@ def enc_finding(si: SessionInput) -> Finding:
     s = float(si.scores[ENCEPHALOPATHY][si.i])
     al = si.lab("aluminium_ug_l")
     assumed = si.lab_assumed("aluminium_ug_l")
+    shown = None if assumed else al
     evidence = [
-        ev("aluminium_ug_l", None if assumed else al, "aluminium_watch_ug_l"),
-        ev("aluminium_ug_l", None if assumed else al, "aluminium_toxic_ug_l"),
+        ev("aluminium_ug_l", shown, "aluminium_watch_ug_l"),
+        ev("aluminium_ug_l", shown, "aluminium_toxic_ug_l"),
     ]
-    conf = confidence(["estimated" if assumed else "measured"])
+    conf: Confidence = "low" if assumed else "high"  # one input: measured, or not at all
     if assumed:
-        conf = "low"
         expl = "Serum aluminium was not measured, so aluminium toxicity cannot be judged."
     elif s > 0:
         expl = (
@@ -204,9 +190,8 @@ def enc_finding(si: SessionInput) -> Finding:
 
 def neuro_parts(C: Context, trigger: np.ndarray) -> dict[str, np.ndarray]:
     documented = 0.45 * (C.neuropathy == 1)
-    dm = np.where(
-        C.diabetes, np.where(np.isnan(C.neuropathy), 0.2, np.where(C.neuropathy == 0, 0.05, 0.0)), 0.0
-    )
+    # diabetes raises the chance of an undocumented neuropathy (none when neuropathy is known either way)
+    dm = np.select([~C.diabetes, np.isnan(C.neuropathy), C.neuropathy == 0], [0.0, 0.2, 0.05], 0.0)
     outside = 0.45 * (C.cramps_outside == 1)
     return {"documented": documented, "diabetes": dm, "outside": outside, "trigger": trigger}
 
@@ -216,7 +201,6 @@ def neuro_score(P: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def neuro_finding(si: SessionInput) -> Finding:
-    P = si.extra["neuro_parts"]
     i = si.i
     s = float(si.scores[NEUROPATHY][i])
     neuro, outside = si.c("neuropathy"), si.c("cramps_outside")
@@ -230,7 +214,7 @@ def neuro_finding(si: SessionInput) -> Finding:
         ev("cramps_outside_sessions", tri(outside), None, threshold="yes"),
         ev(
             "hemodynamic_osmotic_trigger",
-            float(P["trigger"][i]),
+            si.p("trigger"),
             None,
             threshold=0.0,
             note="max of the hypovolemia and osmotic scores (damps this finding)",
@@ -239,22 +223,22 @@ def neuro_finding(si: SessionInput) -> Finding:
     known = [np.isfinite(neuro), np.isfinite(outside)]
     conf = confidence(["measured" if k else "missing" for k in known])
     bits = []
-    if P["documented"][i] > 0:
+    if si.p("documented") > 0:
         bits.append("you have a documented nerve disease (neuropathy)")
-    if P["diabetes"][i] > 0:
+    if si.p("diabetes") > 0:
         bits.append("diabetes often damages nerves")
-    if P["outside"][i] > 0:
+    if si.p("outside") > 0:
         bits.append("you also get cramps away from dialysis")
-    if bits:
-        tail = (
+    expl = explain(
+        bits,
+        "Damaged nerves fire on their own and can cause cramps: ",
+        "Nothing points to a nerve problem as the cause of cramps.",
+    )
+    if bits and si.p("trigger") > 0.4:
+        expl += (
             " Because fluid removal and sodium changes explain part of the cramps, "
             "nerves are a lesser factor."
-            if P["trigger"][i] > 0.4
-            else ""
         )
-        expl = "Damaged nerves fire on their own and can cause cramps: " + "; ".join(bits) + "." + tail
-    else:
-        expl = "Nothing points to a nerve problem as the cause of cramps."
     recs = []
     if s > 0.1:
         recs.append(
@@ -305,11 +289,9 @@ def under_score(P: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def under_finding(si: SessionInput) -> Finding:
-    P = si.extra["under_parts"]
-    i = si.i
-    s = float(si.scores[UNDERDIALYSIS][i])
-    sp = float(P["sp_ktv"][i])
-    measured = bool(P["measured"][i])
+    s = float(si.scores[UNDERDIALYSIS][si.i])
+    sp = si.p("sp_ktv")
+    measured = bool(si.p("measured"))
     evidence = [
         ev(
             "sp_ktv",
@@ -367,5 +349,4 @@ def under_finding(si: SessionInput) -> Finding:
                 "KDOQI 2006 CPG 4 / KDOQI 2015 AJKD 66:884 (minimum 1.2, target 1.4; URR >= 65 %)",
             )
         )
-    missing = ["urea_mmol_l"] if si.status("urea_mmol_l") == "missing" else []
-    return Finding(UNDERDIALYSIS, min(1.0, s), conf, evidence, expl, recs, missing)
+    return Finding(UNDERDIALYSIS, min(1.0, s), conf, evidence, expl, recs, si.missing("urea_mmol_l"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from crampwatch.causes.common import SessionInput, confidence, ev, fmt, noisy_or, ramp
+from crampwatch.causes.common import SessionInput, confidence, ev, explain, fmt, noisy_or, ramp
 from crampwatch.causes.features import Context, Features
 from crampwatch.causes.findings import Finding, Recommendation
 from crampwatch.causes.thresholds import th
@@ -46,7 +46,7 @@ def finding(si: SessionInput) -> Finding:
     s = float(si.scores[CAUSE][si.i])
     grad = si.f("na_gradient")
     na_from_signal = bool(si.features.from_signal["na_pre"][si.i])
-    na_est = (not na_from_signal and si.lab_assumed("na_mmol_l")) or si.estimated("plasma_na_mmol_l")
+    na_est = si.pre_estimated(na_from_signal, "na_mmol_l", "plasma_na_mmol_l")
     evidence = [
         ev(
             "na_gradient_mmol_l",
@@ -58,26 +58,18 @@ def finding(si: SessionInput) -> Finding:
         ev("dialysate_na_mmol_l", si.f("dialysate_na"), "dialysate_na_low_mmol_l"),
     ]
     if np.isfinite(si.f("na_min")):
-        est = si.estimated("plasma_na_mmol_l")
-        evidence.append(
-            ev(
-                "plasma_na_fall_mmol_l",
-                si.f("na_fall"),
-                "plasma_na_fall_mmol_l",
-                t_min=si.f("na_min_t"),
-                estimated=est,
-            )
-        )
-        evidence.append(
+        est, t_min = si.estimated("plasma_na_mmol_l"), si.f("na_min_t")
+        evidence += [
+            ev("plasma_na_fall_mmol_l", si.f("na_fall"), "plasma_na_fall_mmol_l", t_min=t_min, estimated=est),
             ev(
                 "plasma_na_mmol_l",
                 si.f("na_min"),
                 "hyponatremia_mmol_l",
-                t_min=si.f("na_min_t"),
+                t_min=t_min,
                 estimated=est,
                 note="minimum",
-            )
-        )
+            ),
+        ]
     if np.isfinite(si.f("eff_osm_fall")):
         evidence.append(
             ev(
@@ -88,7 +80,7 @@ def finding(si: SessionInput) -> Finding:
                 estimated=si.estimated("plasma_na_mmol_l") or si.estimated("osm_mosm_kg"),
             )
         )
-    if not np.isfinite(si.f("eff_osm_fall")) and np.isfinite(si.f("eff_osm_fall_est")):
+    elif np.isfinite(si.f("eff_osm_fall_est")):
         evidence.append(
             ev(
                 "effective_osm_fall_mosm_kg",
@@ -102,10 +94,9 @@ def finding(si: SessionInput) -> Finding:
     na_status = si.status("plasma_na_mmol_l")
     if na_status == "missing" and si.status("osm_mosm_kg") != "missing":
         na_status = si.status("osm_mosm_kg")
-    lab_status = "estimated" if si.lab_assumed("na_mmol_l") else "measured"
-    conf = confidence([na_status, lab_status], [1.0, 1.0])
-    missing = ["plasma_na_mmol_l"] if si.status("plasma_na_mmol_l") == "missing" else []
-    return Finding(CAUSE, s, conf, evidence, _explain(si, grad), _recommend(si, grad), missing)
+    conf = confidence([na_status, si.lab_status("na_mmol_l")])
+    missing = si.missing("plasma_na_mmol_l")
+    return Finding(CAUSE, s, conf, evidence, _explain(si, grad), _recommend(si), missing)
 
 
 def _explain(si: SessionInput, grad: float) -> str:
@@ -122,18 +113,16 @@ def _explain(si: SessionInput, grad: float) -> str:
             )
     if si.p("hypona") > 0:
         bits.append(f"blood sodium reached {fmt(si.f('na_min'))} mmol/L, below normal")
-    if not bits:
-        return (
-            "Blood sodium and the salt balance with the dialysis fluid stayed steady, so a fall in blood "
-            "salt concentration is an unlikely cause of cramps in this session."
-        )
-    return (
+    return explain(
+        bits,
         "When blood sodium falls during dialysis, water moves into muscle cells and nerves fire more "
-        "easily. In this session " + "; ".join(bits) + "."
+        "easily. In this session ",
+        "Blood sodium and the salt balance with the dialysis fluid stayed steady, so a fall in blood "
+        "salt concentration is an unlikely cause of cramps in this session.",
     )
 
 
-def _recommend(si: SessionInput, grad: float) -> list[Recommendation]:
+def _recommend(si: SessionInput) -> list[Recommendation]:
     recs = []
     if si.p("gradient") > 0 or si.p("fall") > 0 or si.p("hypona") > 0:
         target = si.f("na_pre") + th("na_gradient_neutral_mmol_l")

@@ -16,7 +16,7 @@ cramps (physiology.md §7.1; 13 % Fresenius BVM, 9.8 % Akkabut 2021), and rises 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +37,19 @@ RISK_WEIGHTS: dict[str, float] = {
     "encephalopathy": 0.4,
     "neuropathy": 0.48,
     "underdialysis": 0.4,
+}
+
+Parts = dict[str, np.ndarray]
+
+#: Sub-score and score functions of each cause scored from the features alone (encephalopathy needs only
+#: the context; neuropathy needs the hypovolemia and osmotic scores).
+_MODELS: dict[str, tuple[Callable[[Features, Context], Parts], Callable[[Parts], np.ndarray]]] = {
+    "hypovolemia": (hypovolemia.parts, hypovolemia.score),
+    "osmotic": (osmotic.parts, osmotic.score),
+    "hypocalcemia": (calcium.ca_parts, calcium.ca_score),
+    "hypomagnesemia": (calcium.mg_parts, calcium.mg_score),
+    "disequilibrium": (neurologic.dds_parts, neurologic.dds_score),
+    "underdialysis": (neurologic.under_parts, neurologic.under_score),
 }
 
 #: Exponent applied to each cause score before the noisy-OR (see module docstring).
@@ -65,23 +78,9 @@ def overall_risk(scores: Mapping[str, np.ndarray]) -> np.ndarray:
 def evaluate(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: Context) -> Evaluation:
     """Features, sub-scores and scores of every session of the batch."""
     F = compute_features(t_min, signals, ctx)
-    P: dict[str, dict[str, np.ndarray]] = {
-        "hypovolemia": hypovolemia.parts(F, ctx),
-        "osmotic": osmotic.parts(F, ctx),
-        "hypocalcemia": calcium.ca_parts(F, ctx),
-        "hypomagnesemia": calcium.mg_parts(F, ctx),
-        "disequilibrium": neurologic.dds_parts(F, ctx),
-        "underdialysis": neurologic.under_parts(F, ctx),
-    }
-    S: dict[str, np.ndarray] = {
-        "hypovolemia": hypovolemia.score(P["hypovolemia"]),
-        "osmotic": osmotic.score(P["osmotic"]),
-        "hypocalcemia": calcium.ca_score(P["hypocalcemia"]),
-        "hypomagnesemia": calcium.mg_score(P["hypomagnesemia"]),
-        "disequilibrium": neurologic.dds_score(P["disequilibrium"]),
-        "encephalopathy": neurologic.enc_score(F, ctx),
-        "underdialysis": neurologic.under_score(P["underdialysis"]),
-    }
+    P = {cause: parts(F, ctx) for cause, (parts, _) in _MODELS.items()}
+    S = {cause: score(P[cause]) for cause, (_, score) in _MODELS.items()}
+    S["encephalopathy"] = neurologic.enc_score(F, ctx)
     P["neuropathy"] = neurologic.neuro_parts(ctx, np.maximum(S["hypovolemia"], S["osmotic"]))
     S["neuropathy"] = neurologic.neuro_score(P["neuropathy"])
     S = {c: np.clip(S[c], 0.0, 1.0) for c in CAUSES}

@@ -9,26 +9,8 @@ import typer
 from crampwatch.cli.app import app, handle_input_errors
 from crampwatch.errors import InputError
 from crampwatch.model import load_scenario
-from crampwatch.trace import Trace
 
 TRACE_SUFFIXES = (".csv", ".parquet")
-
-
-def _write_trace(trace: Trace, path: Path) -> None:
-    """Write ``t_min`` + signals + a ``source`` column (shared writer when available)."""
-    try:
-        from crampwatch.io.traces import write_trace
-    except ImportError:
-        write_trace = None
-    if write_trace is not None:
-        write_trace(trace, path)
-        return
-    df = trace.data.copy()
-    df["source"] = "simulated"
-    if path.suffix.lower() == ".csv":
-        df.to_csv(path, index=False)
-    else:
-        df.to_parquet(path, index=False)
 
 
 @app.command("simulate")
@@ -43,11 +25,12 @@ def simulate_command(
         raise InputError(f"--out: {out.name} must end in .csv or .parquet", "out")
     if plot is not None and plot.suffix.lower() != ".png":
         raise InputError(f"--plot: {plot.name} must end in .png", "plot")
+    from crampwatch.io.traces import write_trace
     from crampwatch.simulate import simulate
 
     sc = load_scenario(scenario)
     trace = simulate(sc)
-    _write_trace(trace, out)
+    write_trace(trace, out)
     msg = f"wrote {out} ({len(trace.data)} rows)"
     if plot is not None:
         from crampwatch.plotting import plot_trace

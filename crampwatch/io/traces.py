@@ -242,24 +242,19 @@ def clean_frame(
     row_no = np.arange(1, len(df) + 1)
     t = df["t_min"].to_numpy()
     drop = np.zeros(len(df), dtype=bool)
-    neg = t < 0
-    if neg.any():
+    for bad_t, why, problem in (
+        (t < 0, "is negative", "negative time"),
+        (t > MAX_T_MIN, "is out of range", f"time beyond {MAX_T_MIN:g} min"),
+    ):
+        if not bad_t.any():
+            continue
         if strict:
-            r = int(row_no[neg][0])
+            r = int(row_no[bad_t][0])
             raise InputError(
-                f"t_min: {t[neg][0]:g} at row {r} is negative (allowed 0–{MAX_T_MIN:g} min)", "t_min"
+                f"t_min: {t[bad_t][0]:g} at row {r} {why} (allowed 0–{MAX_T_MIN:g} min)", "t_min"
             )
-        report.add("t_min", "negative time", "row dropped", row_no[neg].tolist())
-        drop |= neg
-    too_late = t > MAX_T_MIN
-    if too_late.any():
-        if strict:
-            r = int(row_no[too_late][0])
-            raise InputError(
-                f"t_min: {t[too_late][0]:g} at row {r} is out of range (allowed 0–{MAX_T_MIN:g} min)", "t_min"
-            )
-        report.add("t_min", f"time beyond {MAX_T_MIN:g} min", "row dropped", row_no[too_late].tolist())
-        drop |= too_late
+        report.add("t_min", problem, "row dropped", row_no[bad_t].tolist())
+        drop |= bad_t
     nan_t = np.isnan(t)
     if nan_t.any():
         report.add("t_min", "missing time", "row dropped", row_no[nan_t].tolist())
@@ -459,8 +454,9 @@ def validate_events(df: pd.DataFrame, *, name: str = "events") -> pd.DataFrame:
         if "severity" in df.columns
         else pd.Series(np.nan, index=df.index)
     )
-    if ((sev < 0) | (sev > 10)).any():
-        i = int(np.flatnonzero(((sev < 0) | (sev > 10)).to_numpy())[0])
+    bad_sev = (sev < 0) | (sev > 10)
+    if bad_sev.any():
+        i = int(np.flatnonzero(bad_sev.to_numpy())[0])
         raise InputError(
             f"events.severity: {sev.iloc[i]:g} at row {i + 1} is out of range (allowed 0–10)",
             "events.severity",
@@ -534,12 +530,11 @@ def read_hemobp(path: str | Path, *, strict: bool = False) -> tuple[Trace, DataQ
     raw = _read_table(p)
     pre = DataQualityReport()
     mapped = hemobp_to_frame(raw, pre)
-    report0 = DataQualityReport()
-    for col in ("uf_rate_ml_h",):
-        if col in mapped.columns:
-            mapped[col] = _to_numeric(mapped[col], "uf", report0, strict) * 1000.0
+    for src_col, (dst, factor) in HEMOBP_COLUMNS.items():
+        if factor != 1.0 and dst in mapped.columns:
+            mapped[dst] = _to_numeric(mapped[dst], src_col, pre, strict) * factor
     trace, report = clean_frame(mapped, source="measured", strict=strict, name=f"HEMOBP file {p.name}")
-    report.issues = pre.issues + report0.issues + report.issues
+    report.issues = pre.issues + report.issues
     report.n_rows_read = len(raw)
     data = trace.data
     if "conductivity_ms_cm" in data.columns and data["conductivity_ms_cm"].notna().any():

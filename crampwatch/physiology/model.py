@@ -14,7 +14,7 @@ from typing import Any
 
 from crampwatch.physiology.brain import brain_osm_gradient, brain_urea_flux_mmol_min
 from crampwatch.physiology.circulation import circulation
-from crampwatch.physiology.dialyzer import solute_removal_mmol_min, urea_clearance_l_min
+from crampwatch.physiology.dialyzer import solute_removal_mmol_min, uf_factor, urea_clearance_l_min
 from crampwatch.physiology.fluid import (
     capillary_pressure_mmhg,
     cell_water_flux_l_min,
@@ -147,12 +147,14 @@ def rhs(
     j_f = starling_filtration_l_min(p.kf, p_c, dp_is, pi_pl, pi_is, p.dp0)
     lymph = lymph_flow_l_min(xp, p.lymph0, p.lymph_slope, dp_is)
     # dialyzer (mmol/min removed)
-    j_u = on * solute_removal_mmol_min(p.kd_u, p.qe_u, qf_i, c_u, 0.0)
-    j_na = on * solute_removal_mmol_min(p.kd_na, p.qe_ion, qf_i, c_na, na_d)
-    j_k = on * solute_removal_mmol_min(p.kd_k, p.qe_ion, qf_i, c_k, p.dial_k)
-    j_ca = on * solute_removal_mmol_min(p.kd_ca, p.qe_ion, qf_i, ica, p.dial_ca_ion)
-    j_mg = on * solute_removal_mmol_min(p.kd_mg, p.qe_ion, qf_i, c_mg, p.dial_mg)
-    j_h = on * solute_removal_mmol_min(p.kd_hco3, p.qe_ion, qf_i, c_h, p.dial_hco3)
+    f_u = uf_factor(p.qe_u, qf_i)
+    f_ion = uf_factor(p.qe_ion, qf_i)
+    j_u = on * solute_removal_mmol_min(p.kd_u, f_u, qf_i, c_u, 0.0)
+    j_na = on * solute_removal_mmol_min(p.kd_na, f_ion, qf_i, c_na, na_d)
+    j_k = on * solute_removal_mmol_min(p.kd_k, f_ion, qf_i, c_k, p.dial_k)
+    j_ca = on * solute_removal_mmol_min(p.kd_ca, f_ion, qf_i, ica, p.dial_ca_ion)
+    j_mg = on * solute_removal_mmol_min(p.kd_mg, f_ion, qf_i, c_mg, p.dial_mg)
+    j_h = on * solute_removal_mmol_min(p.kd_hco3, f_ion, qf_i, c_h, p.dial_hco3)
     # cell membranes, brain, pools
     phi_u = p.kc_u * (c_u - u_ic / v_ic)
     phi_na = cell_exchange_mmol_min(p.k_na_cell, p.beta_na, c_na, na_ic / v_ic)
@@ -189,7 +191,7 @@ def rhs(
         j_ca,
         j_mg,
         j_h,
-        on * urea_clearance_l_min(p.kd_u, p.qe_u, qf_i),
+        on * urea_clearance_l_min(p.kd_u, f_u, qf_i),
     ]
     aux = SimpleNamespace(s=circ.s)
     if want_out:

@@ -21,6 +21,7 @@ from crampwatch.trace import EVENT_COLUMNS, SOURCES, Trace, empty_events
 
 #: zstd keeps a 240-min, 1-min-step, 25-signal trace at a few tens of kB (modelling choice).
 PARQUET_COMPRESSION = "zstd"
+_EMPTY_EVENTS = empty_events()
 
 
 def trace_to_parquet(trace: Trace) -> bytes:
@@ -88,7 +89,7 @@ def events_to_frame(events: Iterable[Event]) -> pd.DataFrame:
     """A Trace events table (columns ``t_min, kind, severity, note``), sorted by time."""
     rows = [e.model_dump() for e in events]
     if not rows:
-        return empty_events()
+        return _EMPTY_EVENTS.copy()  # building the typed empty table costs ~1 ms, a copy ~0.05 ms
     frame = pd.DataFrame(rows, columns=EVENT_COLUMNS)
     frame["t_min"] = frame["t_min"].astype(float)
     frame["severity"] = pd.to_numeric(frame["severity"], errors="coerce").astype(float)

@@ -7,21 +7,24 @@ Invalid input raises :class:`crampwatch.errors.InputError` before anything is wr
 
 from __future__ import annotations
 
+import copy
+import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
 from typing import Any, Literal
 
 import pandas as pd
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from crampwatch.errors import InputError, require_range
 from crampwatch.model import Event, Labs, Patient, Prescription
 from crampwatch.store import codec, security
-from crampwatch.store.engine import create_store_engine, write_options
+from crampwatch.store.cache import LRUCache
+from crampwatch.store.engine import create_store_engine, is_sqlite, write_options
 from crampwatch.store.migrate import upgrade
 from crampwatch.store.records import (
     AuditRecord,
@@ -62,14 +65,24 @@ MAX_NOTE_CHARS = 2000
 MAX_AUDIT_DETAIL_CHARS = 4000
 MAX_KEY_CHARS = 128
 
+#: Decoded traces kept in memory: ~80 kB each for a 4-h, 1-min, 40-column trace (modelling choice).
+TRACE_CACHE_SIZE = 128
+
 _UTC = UTCDateTime()
 
 
 class Store:
     """Repository over the crampwatch database (SQLite file or PostgreSQL)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, trace_cache_size: int = TRACE_CACHE_SIZE) -> None:
         self._engine = engine
+        self._traces: LRUCache[Trace] = LRUCache(trace_cache_size)
+        # SQLite has one writer at a time and its busy handler polls with sleeps of up to 100 ms, so the
+        # threads of one process wait on a lock instead; other processes still wait on SQLite's lock
+        # (busy_timeout). PostgreSQL writers run concurrently.
+        self._write_lock: AbstractContextManager[Any] = (
+            threading.RLock() if is_sqlite(engine) else nullcontext()
+        )
 
     # ----------------------------------------------------------------------------------------- lifecycle
 
@@ -111,7 +124,7 @@ class Store:
     @contextmanager
     def _write(self) -> Iterator[Session]:
         """One write transaction; committed (durably) on success, rolled back on any error."""
-        with Session(self._engine, expire_on_commit=False) as session:
+        with self._write_lock, Session(self._engine, expire_on_commit=False) as session:
             session.connection(execution_options=write_options())  # BEGIN IMMEDIATE on SQLite
             try:
                 yield session
@@ -154,20 +167,23 @@ class Store:
             row = s.get(PatientRow, patient_id)
             return None if row is None else _patient_record(row)
 
-    def list_patients(self) -> list[PatientSummary]:
-        """Every patient with session counts, sorted by id. A cramp session has a cramp event or report."""
+    def list_patients(self, patient_id: str | None = None) -> list[PatientSummary]:
+        """Every patient (or only ``patient_id``) with session counts, sorted by id.
+
+        A cramp session has a cramp event or a cramp report.
+        """
+        patients_query = select(PatientRow).order_by(PatientRow.id)
+        stats_query = select(
+            SessionRow.patient_id, func.count(SessionRow.id), func.max(SessionRow.started_at)
+        ).group_by(SessionRow.patient_id)
+        if patient_id is not None:
+            patients_query = patients_query.where(PatientRow.id == patient_id)
+            stats_query = stats_query.where(SessionRow.patient_id == patient_id)
         with self._read() as s:
-            patients = s.scalars(select(PatientRow).order_by(PatientRow.id)).all()
-            stats = {
-                pid: (n, last)
-                for pid, n, last in s.execute(
-                    select(
-                        SessionRow.patient_id, func.count(SessionRow.id), func.max(SessionRow.started_at)
-                    ).group_by(SessionRow.patient_id)
-                )
-            }
+            patients = s.scalars(patients_query).all()
+            stats = {pid: (n, last) for pid, n, last in s.execute(stats_query)}
             cramp_by_patient: dict[str, int] = {}
-            for pid, _sid in s.execute(_cramp_sessions_query()).all():
+            for pid, _sid in s.execute(_cramp_sessions_query(patient_id)).all():
                 cramp_by_patient[pid] = cramp_by_patient.get(pid, 0) + 1
         out = []
         for row in patients:
@@ -247,11 +263,20 @@ class Store:
         s.flush()
 
     def get_session(self, session_id: str) -> SessionRecord | None:
-        """The full session: prescription, trace with events and sources, labs and the latest assessment."""
+        """The full session: prescription, trace with events and sources, labs and the latest assessment.
+
+        The decoded trace signals are cached (a session's stored trace never changes); events and the
+        assessment are read on every call. Each call returns its own copy of the trace.
+        """
         with self._read() as s:
-            row = s.get(SessionRow, session_id)
-            if row is None:
+            found = s.execute(
+                select(SessionRow, func.length(SessionRow.trace_parquet))
+                .options(defer(SessionRow.trace_parquet))
+                .where(SessionRow.id == session_id)
+            ).first()
+            if found is None:
                 return None
+            row, blob_bytes = found
             events = s.scalars(
                 select(EventRow)
                 .where(EventRow.session_id == session_id)
@@ -263,12 +288,10 @@ class Store:
                 .order_by(AssessmentRow.id.desc())
                 .limit(1)
             ).first()
-        trace = Trace(
-            data=codec.parquet_to_frame(row.trace_parquet),
-            events=codec.events_to_frame(_event_model(e) for e in events),
-            sources=dict(row.trace_sources or {}),
-            session_id=row.id,
-        )
+            decoded = self._traces.get_or_create(
+                (row.id, row.created_at, blob_bytes), lambda: _decode_trace(s, row)
+            )
+        trace = _trace_copy(decoded, codec.events_to_frame(_event_model(e) for e in events))
         return SessionRecord(
             id=row.id,
             patient_id=row.patient_id,
@@ -569,6 +592,21 @@ def _as_utc(value: datetime | None) -> datetime | None:
 def _first_line(exc: BaseException) -> str:
     text = str(getattr(exc, "orig", exc)) or type(exc).__name__
     return text.splitlines()[0][:200]
+
+
+def _decode_trace(s: Session, row: SessionRow) -> Trace:
+    """The stored trace of ``row`` without events (its Parquet column is loaded only here)."""
+    blob = s.scalar(select(SessionRow.trace_parquet).where(SessionRow.id == row.id))
+    return Trace(data=codec.parquet_to_frame(blob), sources=dict(row.trace_sources or {}), session_id=row.id)
+
+
+def _trace_copy(decoded: Trace, events: pd.DataFrame) -> Trace:
+    """A caller-owned copy of a cached trace with ``events`` (no re-validation: ``decoded`` was checked)."""
+    trace = copy.copy(decoded)
+    trace.data = decoded.data.copy()
+    trace.sources = dict(decoded.sources)
+    trace.events = events
+    return trace
 
 
 def _event_model(row: EventRow) -> Event:

@@ -7,6 +7,7 @@ session every endpoint answers 401 JSON; a role or patient that may not see a re
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -305,18 +306,8 @@ def session_out(rec: Any) -> SessionOut:
 
 
 def report_out(r: Any, created: bool = True) -> ReportOut:
-    return ReportOut(
-        id=r.id,
-        patient_id=r.patient_id,
-        session_id=r.session_id,
-        reported_at=r.reported_at,
-        muscle=r.muscle,
-        severity=int(r.severity),
-        t_min=_num(getattr(r, "t_min", None)),
-        note=r.note or "",
-        created_at=r.created_at,
-        created=created,
-    )
+    """A stored ``ReportRecord`` as the API shows it (the idempotency key is left out)."""
+    return ReportOut.model_validate({**dataclasses.asdict(r), "created": created})
 
 
 def assessment_out(a: dict[str, Any]) -> AssessmentOut:
@@ -350,7 +341,7 @@ def load_session(request: Request, user: Any, session_id: str, action: str) -> t
 
 
 def patient_summary(store: Any, patient_id: str) -> Any | None:
-    return next((p for p in store.list_patients() if p.id == patient_id), None)
+    return next(iter(store.list_patients(patient_id)), None)
 
 
 def create_report(request: Request, user: Any, body: ReportIn) -> tuple[Any, bool]:

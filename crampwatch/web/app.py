@@ -21,12 +21,15 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crampwatch.errors import InputError
+from crampwatch.store.cache import LRUCache
 from crampwatch.web import api, pages
 from crampwatch.web.auth import CsrfFailed, Forbidden, NotAuthenticated, RateLimited, current_user
 from crampwatch.web.security import LoginRateLimiter, SecurityHeadersMiddleware, SessionMiddleware
 
 STATIC_DIR = Path(__file__).parent / "static"
 API_TITLE = "crampwatch"
+#: Session charts kept in memory, ~50 kB of HTML each (modelling choice).
+CHART_CACHE_SIZE = 64
 
 
 @lru_cache(maxsize=1)
@@ -135,6 +138,8 @@ def create_app(
     )
     app.state.store = store
     app.state.login_limiter = LoginRateLimiter()
+    #: Rendered session charts (HTML), keyed by everything they show: a stored trace never changes.
+    app.state.chart_cache = LRUCache(CHART_CACHE_SIZE)
     app.add_middleware(SessionMiddleware, secret_key=key)
     app.add_middleware(SecurityHeadersMiddleware)
     _install_error_handlers(app)

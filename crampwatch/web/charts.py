@@ -38,7 +38,13 @@ def _event_rows(trace: Any) -> list[dict[str, Any]]:
 
 
 def _values(y: np.ndarray) -> list[float | None]:
-    return [None if not np.isfinite(v) else round(float(v), 4) for v in y]
+    """JSON-ready values rounded to 4 decimals; NaN and infinities become ``None`` (gaps in the line)."""
+    y = np.asarray(y, dtype=float)
+    finite = np.isfinite(y)
+    values = np.round(np.where(finite, y, 0.0), 4).tolist()
+    if finite.all():
+        return values
+    return [v if ok else None for v, ok in zip(values, finite.tolist(), strict=True)]
 
 
 def session_figure(
@@ -149,6 +155,12 @@ def session_figure(
             }
         )
     return {"data": data, "layout": layout}
+
+
+def session_chart_key(session: Any) -> tuple[Any, ...]:
+    """What the chart of a stored session depends on: its id, stored version, size and event markers."""
+    events = tuple((float(ev["t_min"]), str(ev.get("kind"))) for ev in _event_rows(session.trace))
+    return (session.id, session.created_at, session.trace.data.shape, events)
 
 
 def history_figure(sessions: list[Any], height_px: int = 260) -> dict[str, Any]:

@@ -45,6 +45,7 @@ from crampwatch.web.auth import (
 from crampwatch.web.security import csrf_token
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+TEMPLATES.env.auto_reload = False  # templates ship with the package: no file-time check on every render
 
 
 def format_number(value: Any) -> str:
@@ -207,7 +208,9 @@ def session_page(request: Request, session_id: str, user: CurrentUser) -> Respon
         patient=patient,
         assessment=assessment,
         assessment_reason=reason,
-        chart=charts.to_div(charts.session_figure(rec.trace)),
+        chart=request.app.state.chart_cache.get_or_create(
+            charts.session_chart_key(rec), lambda: charts.to_div(charts.session_figure(rec.trace))
+        ),
         current=current,
         fields=services.WHATIF_FIELDS,
         uf_profiles=services.UF_PROFILES,
@@ -373,13 +376,19 @@ def _me_error(request: Request, user: Any, message: str) -> Response:
 
 @protected.get("/admin")
 def admin_page(request: Request, user: AdminUser) -> Response:
+    return _render_admin(request)
+
+
+def _render_admin(request: Request, *, error: str | None = None, status_code: int = 200) -> Response:
     store = get_store(request)
     return render(
         request,
         "admin.html",
+        status_code=status_code,
         users=store.list_users(),
         audit=store.list_audit(limit=200),
         patients=store.list_patients(),
+        error=error,
     )
 
 
@@ -403,16 +412,7 @@ def admin_add_user(
 
 
 def _admin_error(request: Request, message: str) -> Response:
-    store = get_store(request)
-    return render(
-        request,
-        "admin.html",
-        status_code=422,
-        users=store.list_users(),
-        audit=store.list_audit(limit=200),
-        patients=store.list_patients(),
-        error=message,
-    )
+    return _render_admin(request, error=message, status_code=422)
 
 
 __all__ = ["router", "protected", "NotFound"]
