@@ -167,7 +167,7 @@ def test_optimizer_panel(app, db):
     token = form_csrf(client.get(f"/sessions/{db.s1}").text)
     r = client.post(f"/sessions/{db.s1}/optimize", headers={"X-CSRF-Token": token})
     assert r.status_code == 200, r.text
-    assert "Current: risk" in r.text
+    assert "Current prescription: risk" in r.text
     assert r.text.count("<li>") >= 1
     assert re.search(r"addresses [^<]*hypovolemia", r.text)  # the high-UF patient's main problem
     # each suggestion can be replayed in the what-if panel with exactly its prescription

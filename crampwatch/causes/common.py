@@ -151,11 +151,12 @@ def feature_ev(
     note: str = "",
 ) -> list[Evidence]:
     """``[evidence]`` of feature ``feature`` of ``signal`` (reported as ``name``, default ``signal``) at its
-    time ``<feature>_t``, or ``[]`` when the signal gave no value."""
+    time ``<feature>_t``, or ``[]`` when the signal gave no value or its extreme is the starting value (the
+    pre-dialysis evidence already shows it)."""
     value = si.f(feature)
-    if not np.isfinite(value):
-        return []
     t_min = si.f(f"{feature}_t")
+    if not np.isfinite(value) or (np.isfinite(t_min) and t_min <= 0.0):
+        return []
     return [ev(name or signal, value, threshold_name, t_min=t_min, estimated=si.estimated(signal), note=note)]
 
 
