@@ -7,7 +7,9 @@ end the fuzzing session). Examples per operation are limited to keep the run sho
 
 from __future__ import annotations
 
+import atexit
 import itertools
+import shutil
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -22,7 +24,9 @@ from test_web_helpers import PASSWORDS, make_db  # noqa: E402
 
 from crampwatch.web.app import create_app  # noqa: E402
 
-DB = make_db(Path(tempfile.mkdtemp(prefix="crampwatch-fuzz-")))
+_FUZZ_DIR = Path(tempfile.mkdtemp(prefix="crampwatch-fuzz-"))
+atexit.register(shutil.rmtree, _FUZZ_DIR, True)
+DB = make_db(_FUZZ_DIR)
 APP = create_app(DB.store, secret_key="fuzz-secret-key")
 _client = TestClient(APP)
 _login = _client.post("/api/login", json={"username": "clin", "password": PASSWORDS["clin"]}).json()

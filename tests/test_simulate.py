@@ -26,6 +26,7 @@ EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
 EXAMPLES = sorted(EXAMPLES_DIR.glob("*.yaml"))
 STABLE = dump_scenario(load_scenario(EXAMPLES_DIR / "stable.yaml"))
 FIRST = dump_scenario(load_scenario(EXAMPLES_DIR / "first_session_high_bun.yaml"))
+HIGH_UF = dump_scenario(load_scenario(EXAMPLES_DIR / "high_uf.yaml"))
 
 
 def variant(base: dict, **changes: object) -> object:
@@ -200,6 +201,19 @@ def test_low_sodium_dialysate_pulls_plasma_sodium_down() -> None:
     assert abs(na.iloc[-1] - 132.0) < 3.0  # near the dialysate value (Donnan-corrected)
     high = simulate(variant(STABLE, prescription__dialysate__na_mmol_l=144))
     assert end(high, "plasma_na_mmol_l") > na.iloc[0]
+
+
+def test_isonatric_session_keeps_plasma_sodium() -> None:
+    # dialysate Na = pre-dialysis plasma Na: isonatric session, post-dialysis plasma Na ~ pre (end-dialysis
+    # PNa approximates DNa, Hecking M et al. Blood Purif 2011;31:272; sodium-balance reviews). The small fall
+    # left is the dilution by removed K (Edelman 1958: plasma Na follows (Na_e + K_e)/TBW).
+    for base in (STABLE, HIGH_UF):
+        for na in (134.0, 138.0, 142.0):
+            tr = simulate(
+                variant(base, patient__labs__na_mmol_l=na, prescription__dialysate__na_mmol_l=na)
+            )
+            change = end(tr, "plasma_na_mmol_l") - na
+            assert -1.0 <= change <= 0.3, (base["patient"]["id"], na, change)
 
 
 def test_osmolality_fall_with_bun_70() -> None:

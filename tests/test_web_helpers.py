@@ -5,6 +5,7 @@ Test modules that name this module in ``pytest_plugins`` get the ``db`` and ``ap
 
 from __future__ import annotations
 
+import atexit
 import re
 import shutil
 import tempfile
@@ -77,6 +78,7 @@ def make_db(tmp_path: Path) -> Db:
     """A fresh copy of a small database (built once per test process: argon2 hashing is slow on purpose)."""
     if "ids" not in _TEMPLATE:
         template_dir = Path(tempfile.mkdtemp(prefix="crampwatch-web-test-"))
+        atexit.register(shutil.rmtree, template_dir, True)
         store = _build_db(f"sqlite:///{template_dir / 'web.db'}")
         _TEMPLATE["ids"] = (store.p1, store.p2, store.s1, store.s2)
         _TEMPLATE["path"] = template_dir / "web.db"

@@ -345,7 +345,7 @@ def derive_arrays(
     glu = labs["glucose_mg_dl"] / 18.0
     na_ic0 = a.beta_na * c_na0 * v_ic0
     k_ic0 = a.beta_k * c_k0 * v_ic0
-    a.x_ex = glu * v_ex0
+    a.glu_ex = glu
     osm_ex0 = 2.0 * (c_na0 + c_k0) + c_u0 + glu
     a.x_ic = osm_ex0 * v_ic0 - (2.0 * (na_ic0 + k_ic0) + c_u0 * v_ic0)
     tau_w = P["cell_water_time_constant_min"]
@@ -367,6 +367,9 @@ def derive_arrays(
     a.kd_hco3 = clearance(P["koa_ratio_hco3"], qe_ion)
     a.kd_ca = clearance(P["koa_ratio_ca"], qe_ion)
     a.kd_mg = clearance(P["koa_ratio_mg"], qe_ion)
+    # diffusive Na equilibrium: measured plasma Na -> ratio x dialysate Na (the ECF-water concentration
+    # c_na = measured / f_cation is driven toward ratio x dialysate Na / f_cation)
+    a.na_d_scale = P["na_equilibrium_plasma_to_dialysate"] / a.f_cation
     a.dial_k = dial_k
     a.dial_ca_ion = P["dialysate_ca_ionized_fraction"] * dial_ca
     a.dial_mg = dial_mg

@@ -129,7 +129,9 @@ def rhs(
     c_mg = mg_ex / v_ex
     c_h = hco3_ex / v_ex
     # osmotic water shift between cells and ECF
-    osm_ex = (2.0 * (na_ex + k_ex) + u_ex + p.x_ex) / v_ex
+    # ECF glucose is held at its pre-dialysis concentration (glucose-containing dialysate and hepatic
+    # regulation; the osmolality signal below uses the same constant), so UF does not concentrate it
+    osm_ex = (2.0 * (na_ex + k_ex) + u_ex) / v_ex + p.glu_ex
     osm_ic = (2.0 * (na_ic + k_ic) + u_ic + p.x_ic) / v_ic
     j_w = cell_water_flux_l_min(p.k_w, osm_ic, osm_ex)
     # proteins, acid-base, ionized Ca
@@ -150,7 +152,7 @@ def rhs(
     f_u = uf_factor(p.qe_u, qf_i)
     f_ion = uf_factor(p.qe_ion, qf_i)
     j_u = on * solute_removal_mmol_min(p.kd_u, f_u, qf_i, c_u, 0.0)
-    j_na = on * solute_removal_mmol_min(p.kd_na, f_ion, qf_i, c_na, na_d)
+    j_na = on * solute_removal_mmol_min(p.kd_na, f_ion, qf_i, c_na, na_d * p.na_d_scale)
     j_k = on * solute_removal_mmol_min(p.kd_k, f_ion, qf_i, c_k, p.dial_k)
     j_ca = on * solute_removal_mmol_min(p.kd_ca, f_ion, qf_i, ica, p.dial_ca_ion)
     j_mg = on * solute_removal_mmol_min(p.kd_mg, f_ion, qf_i, c_mg, p.dial_mg)

@@ -144,6 +144,16 @@ PARAMETERS: tuple[Parameter, ...] = (
         _MC + " (access recirculation of dual-lumen central venous catheters ~5-15 %; fistula/graft 0)",
     ),
     Parameter(
+        "na_equilibrium_plasma_to_dialysate",
+        1.0,
+        "1",
+        "measured plasma Na at diffusive equilibrium / dialysate Na: end-dialysis plasma Na approximates "
+        "dialysate Na (Hecking M et al. Blood Purif 2011;31:272); isonatric session when dialysate Na "
+        "matches serum Na (Lee SW, Electrolyte Blood Press 2012;10:1 / sodium-balance reviews); protein "
+        "charge cancels most of the plasma-water gradient (physiology.md 4). Ursino's 0.94/0.95 would give "
+        "0.989, " + _MC,
+    ),
+    Parameter(
         "dialysate_ca_ionized_fraction",
         0.9,
         "1",
