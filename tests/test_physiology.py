@@ -82,6 +82,33 @@ def test_pre_dialysis_state_is_steady() -> None:
     np.testing.assert_allclose(aux.s, 0.0, atol=1e-9)
 
 
+def test_isonatric_dialysate_has_no_diffusive_sodium_flux() -> None:
+    """Dialysate Na equal to measured plasma Na: no diffusive Na flux (end-dialysis plasma Na approximates
+    dialysate Na, Hecking 2011; isonatric session in sodium-balance reviews); 2 mmol/L lower: Na removed."""
+    pa = patient_parameters([load_scenario(f) for f in EXAMPLES])
+    y = [np.asarray(v, float) for v in initial_state(pa)]
+    on, no_uf = np.ones(pa.n), np.zeros(pa.n)
+    na_plasma = pa.y0_na_ex / (pa.y0_v_is + pa.y0_v_pl) * pa.f_cation
+    dy, _ = rhs(y, (on, no_uf, na_plasma), pa, ARRAY, np.zeros(pa.n), 4)
+    np.testing.assert_allclose(dy[IDX["rem_na"]], 0.0, atol=1e-9)
+    dy, _ = rhs(y, (on, no_uf, na_plasma - 2.0), pa, ARRAY, np.zeros(pa.n), 4)
+    assert (dy[IDX["rem_na"]] > 0.1).all()
+
+
+def test_isotonic_ecf_loss_moves_no_cell_water() -> None:
+    """Removing 1 L of ECF at its own composition (as ultrafiltration does) leaves ECF and ICF isotonic:
+    glucose leaves with the water instead of being concentrated."""
+    pa = patient_parameters([load_scenario(f) for f in EXAMPLES])
+    y = [np.asarray(v, float).copy() for v in initial_state(pa)]
+    v_ex = pa.y0_v_is + pa.y0_v_pl
+    keep = (v_ex - 1.0) / v_ex
+    for name in ("v_is", "v_pl", "u_ex", "na_ex", "k_ex", "ca_ex", "mg_ex", "hco3_ex"):
+        y[IDX[name]] = y[IDX[name]] * keep
+    off = np.zeros(pa.n)
+    dy, _ = rhs(y, (off, off, np.full(pa.n, 140.0)), pa, ARRAY, np.zeros(pa.n), 4)
+    np.testing.assert_allclose(dy[IDX["v_ic"]], 0.0, atol=1e-12)
+
+
 def test_scalar_and_array_rhs_agree() -> None:
     pa = patient_parameters([load_scenario(EXAMPLES[0])])
     p = pa.take(0)

@@ -205,13 +205,12 @@ def test_low_sodium_dialysate_pulls_plasma_sodium_down() -> None:
 
 def test_isonatric_session_keeps_plasma_sodium() -> None:
     # dialysate Na = pre-dialysis plasma Na: isonatric session, post-dialysis plasma Na ~ pre (end-dialysis
-    # PNa approximates DNa, Hecking M et al. Blood Purif 2011;31:272; sodium-balance reviews). The small fall
-    # left is the dilution by removed K (Edelman 1958: plasma Na follows (Na_e + K_e)/TBW).
+    # PNa approximates DNa, Hecking M et al. 2011, PMID 21160174; review "Sodium balance in maintenance
+    # hemodialysis"). The small fall left is the dilution by removed K (Edelman 1958: plasma Na follows
+    # (Na_e + K_e)/TBW); docs/calibration.md "Sodium at zero gradient".
     for base in (STABLE, HIGH_UF):
         for na in (134.0, 138.0, 142.0):
-            tr = simulate(
-                variant(base, patient__labs__na_mmol_l=na, prescription__dialysate__na_mmol_l=na)
-            )
+            tr = simulate(variant(base, patient__labs__na_mmol_l=na, prescription__dialysate__na_mmol_l=na))
             change = end(tr, "plasma_na_mmol_l") - na
             assert -1.0 <= change <= 0.3, (base["patient"]["id"], na, change)
 

@@ -345,7 +345,7 @@ def derive_arrays(
     glu = labs["glucose_mg_dl"] / 18.0
     na_ic0 = a.beta_na * c_na0 * v_ic0
     k_ic0 = a.beta_k * c_k0 * v_ic0
-    a.glu_ex = glu
+    a.glu_ex = glu  # ECF glucose concentration, held during the session (see model.rhs)
     osm_ex0 = 2.0 * (c_na0 + c_k0) + c_u0 + glu
     a.x_ic = osm_ex0 * v_ic0 - (2.0 * (na_ic0 + k_ic0) + c_u0 * v_ic0)
     tau_w = P["cell_water_time_constant_min"]

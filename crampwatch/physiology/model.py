@@ -129,8 +129,9 @@ def rhs(
     c_mg = mg_ex / v_ex
     c_h = hco3_ex / v_ex
     # osmotic water shift between cells and ECF
-    # ECF glucose is held at its pre-dialysis concentration (glucose-containing dialysate and hepatic
-    # regulation; the osmolality signal below uses the same constant), so UF does not concentrate it
+    # ECF glucose is held at its pre-dialysis concentration: it leaves with the ultrafiltrate and is dialysed
+    # against a glucose-containing bath while the liver regulates it (modelling choice; the osmolality
+    # signal below uses the same constant), so UF does not concentrate it
     osm_ex = (2.0 * (na_ex + k_ex) + u_ex) / v_ex + p.glu_ex
     osm_ic = (2.0 * (na_ic + k_ic) + u_ic + p.x_ic) / v_ic
     j_w = cell_water_flux_l_min(p.k_w, osm_ic, osm_ex)

@@ -147,11 +147,11 @@ PARAMETERS: tuple[Parameter, ...] = (
         "na_equilibrium_plasma_to_dialysate",
         1.0,
         "1",
-        "measured plasma Na at diffusive equilibrium / dialysate Na: end-dialysis plasma Na approximates "
-        "dialysate Na (Hecking M et al. Blood Purif 2011;31:272); isonatric session when dialysate Na "
-        "matches serum Na (Lee SW, Electrolyte Blood Press 2012;10:1 / sodium-balance reviews); protein "
-        "charge cancels most of the plasma-water gradient (physiology.md 4). Ursino's 0.94/0.95 would give "
-        "0.989, " + _MC,
+        "measured plasma Na at diffusive equilibrium / dialysate Na: by the end of dialysis plasma Na "
+        "approximates dialysate Na (Hecking M et al. 2011, PMID 21160174, 132 patients); isonatric session "
+        "when dialysate Na matches serum Na (review 'Sodium balance in maintenance hemodialysis'); protein "
+        "charge cancels most of the plasma-water gradient (physiology.md 4); Ursino's 0.94/0.95 would give "
+        "0.989; " + _MC,
     ),
     Parameter(
         "dialysate_ca_ionized_fraction",
