@@ -37,6 +37,7 @@ from crampwatch.model import Patient, Prescription, Scenario, as_scenario
 from crampwatch.physiology.derive import ParameterArrays, patient_parameters
 from crampwatch.physiology.mathops import ARRAY, SCALAR
 from crampwatch.physiology.model import IDX, N_STATES, STATES, initial_state, rhs
+from crampwatch.physiology.ukm import single_pool_ktv
 from crampwatch.trace import SIGNALS, Trace
 
 DEFAULT_DT_MIN = 1.0
@@ -107,9 +108,9 @@ class BatchResult:
     """Signals of n sessions on a shared time grid (NaN after each session's end).
 
     ``signals[name]`` has shape [n, steps]; ``states[name]`` (model states incl. cumulative removal
-    counters) likewise; ``summary`` holds per-session numbers (e.g. ``delivered_ktv``). ``failed[i]`` is
-    True when session i left the model's physiological range (a fluid compartment emptied or blood
-    pressure was lost); its signals are then all NaN and :meth:`trace` raises :class:`InputError`.
+    counters) likewise; ``summary`` holds per-session numbers (``delivered_ktv``, ``clearance_ktv``).
+    ``failed[i]`` is True when session i left the model's physiological range (a fluid compartment emptied
+    or blood pressure was lost); its signals are then all NaN and :meth:`trace` raises :class:`InputError`.
     """
 
     t_min: np.ndarray
@@ -263,10 +264,11 @@ def simulate_parameters(
     for k in np.unique(last):
         if k + 1 < n_rec:
             out[:n_sig, np.flatnonzero(last == k), k + 1 :] = np.nan
-    summary = {"delivered_ktv": extra[0].copy()}
+    summary = _urea_dose(p, ctrl, out[SIGNAL_NAMES.index("urea_mmol_l")], last, stride * dt, extra[0])
     if failed.any():
         out[:, failed, :] = np.nan
-        summary["delivered_ktv"][failed] = np.nan
+        for v in summary.values():
+            v[failed] = np.nan
     signals = {name: out[j] for j, name in enumerate(SIGNAL_NAMES)}
     states = {name: out[n_sig + i] for i, name in enumerate(STATES)} if keep_states else {}
     return BatchResult(t_rec, signals, ctrl.duration_min.copy(), states, summary, failed=failed)
@@ -332,8 +334,8 @@ def _run_parallel(
 
 
 def _run_chunk(job: _Job, idx: np.ndarray, out: np.ndarray, extra: np.ndarray, buf_all: np.ndarray) -> None:
-    """Integrate patients ``idx``; write signals (and states) into ``out[:, idx, :]``, delivered Kt/V and the
-    out-of-range flag into ``extra[:, idx]``."""
+    """Integrate patients ``idx``; write signals (and states) into ``out[:, idx, :]``, the urea clearance
+    integral (L) and the out-of-range flag into ``extra[:, idx]``."""
     contiguous = len(idx) > 0 and idx[-1] - idx[0] == len(idx) - 1
     sel = slice(int(idx[0]), int(idx[-1]) + 1) if contiguous else idx
     p = job.p.subset(sel)
@@ -349,7 +351,31 @@ def _run_chunk(job: _Job, idx: np.ndarray, out: np.ndarray, extra: np.ndarray, b
     j_pv, j_isv, j_sbp = _RANGE_SIGNALS
     extra[1, sel] = _out_of_range(buf[j_pv].T, buf[j_isv].T, buf[j_sbp].T)
     out[:, sel, :] = buf.transpose(0, 2, 1)
-    extra[0, sel] = y[IDX["kt"]] / (p.v_tbw0 - p.uf_l)
+    extra[0, sel] = y[IDX["kt"]]
+
+
+def _urea_dose(
+    p: ParameterArrays, ctrl: Controls, urea: np.ndarray, last: np.ndarray, dt_rec: float, kt_l: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Per-session urea dose: ``delivered_ktv``, the spKt/V that formal single-pool variable-volume UKM
+    measures from the session's pre/post plasma urea with the model's clearance, generation and UF
+    (:mod:`crampwatch.physiology.ukm`), and ``clearance_ktv``, the clearance integral over the whole-body
+    urea volume after UF (incl. brain water). Post = the last record at or before the end of the session."""
+    n = urea.shape[0]
+    rows = np.arange(n)
+    t_post = np.maximum(last * dt_rec, dt_rec)
+    k_mean = kt_l / ctrl.duration_min
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sp = single_pool_ktv(
+            urea[:, 0] / p.f_urea,
+            urea[rows, np.minimum(last, urea.shape[1] - 1)] / p.f_urea,
+            k_mean,
+            p.kr,
+            p.g_urea,
+            p.uf_l * np.minimum(t_post / ctrl.duration_min, 1.0),
+            t_post,
+        )
+    return {"delivered_ktv": sp, "clearance_ktv": kt_l / (p.v_tbw0 - p.uf_l)}
 
 
 def _out_of_range(

@@ -8,12 +8,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crampwatch.kinetics import interstitial_oncotic_pressure_mmhg, plasma_oncotic_pressure_mmhg
+from crampwatch.kinetics import (
+    interstitial_oncotic_pressure_mmhg,
+    plasma_oncotic_pressure_mmhg,
+    sp_ktv_daugirdas,
+)
 from crampwatch.model import load_scenario, parse_scenario
 from crampwatch.physiology import PARAMETERS, initial_state, parameter_table_markdown, patient_parameters, rhs
 from crampwatch.physiology.fluid import oncotic_interstitial_mmhg, oncotic_plasma_mmhg
 from crampwatch.physiology.mathops import ARRAY, SCALAR
 from crampwatch.physiology.model import IDX, STATES
+from crampwatch.physiology.ukm import single_pool_ktv, single_pool_urea
 from crampwatch.simulate import session_controls, simulate_parameters
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.yaml"))
@@ -165,3 +170,16 @@ def test_measured_pre_dialysis_vitals_are_used() -> None:
     p = patient_parameters([sc]).take(0)
     assert p.map_set + 2.0 / 3.0 * p.pp0 == pytest.approx(118.0)
     assert p.hr0 == 88.0
+
+
+def test_single_pool_ukm() -> None:
+    """Formal UKM inverts the single-pool variable-volume solution, reduces to ln(C0/Ct) without UF and
+    generation, and Daugirdas II approximates it (TV-2.1-like session: 4 h, 3 L UF, V/W 0.55)."""
+    v_post, k, g, uf, t = np.array([35.0, 28.0]), np.array([0.25, 0.3]), np.array([0.2, 0.1]), 2.5, 240.0
+    c_post = single_pool_urea(25.0, v_post, k, 0.002, g, uf, t)
+    np.testing.assert_allclose(single_pool_ktv(25.0, c_post, k, 0.002, g, uf, t), k * t / v_post, rtol=1e-9)
+    c_plain = single_pool_urea(25.0, 40.0, 0.2, 0.0, 0.0, 0.0, 240.0)
+    assert float(np.log(25.0 / c_plain)) == pytest.approx(0.2 * 240.0 / 40.0, rel=1e-6)
+    c3 = float(single_pool_urea(21.4, 38.5, 0.23, 0.0, 0.2, 3.0, 240.0))
+    sp = float(single_pool_ktv(21.4, c3, 0.23, 0.0, 0.2, 3.0, 240.0))
+    assert sp_ktv_daugirdas(21.4 * 2.8, c3 * 2.8, 4.0, 3.0, 70.0) == pytest.approx(sp, abs=0.05)

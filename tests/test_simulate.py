@@ -261,9 +261,13 @@ def test_urea_dose_consistent_with_daugirdas(examples_batch: tuple) -> None:
         u = res.signals["urea_mmol_l"][i]
         t_h = sc.prescription.duration_min / 60.0
         sp = sp_ktv_daugirdas(u[0] * 2.8, u[last] * 2.8, t_h, sc.uf_volume_l, sc.post_weight_kg)
+        # delivered = formal single-pool variable-volume UKM, the reference Daugirdas II approximates
         delivered = res.summary["delivered_ktv"][i]
-        # the two-pool model's plasma urea lags the whole-body pool: sp sits slightly below K t / V
-        assert -0.15 < sp - delivered < 0.1, sc.patient.id
+        assert abs(sp - delivered) < 0.1, sc.patient.id
+        # the clearance integral over the whole-body volume: the two-pool plasma urea lags the cells and
+        # brain, so sp sits below it at high doses
+        clearance = res.summary["clearance_ktv"][i]
+        assert -0.15 < sp - clearance < 0.1, sc.patient.id
         st = res.states
         v_br = patient_parameters([sc]).v_br[0]
         v_tot = st["v_ic"][i, last] + st["v_is"][i, last] + st["v_pl"][i, last] + v_br
