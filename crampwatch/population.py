@@ -16,9 +16,17 @@ sources (rounded; "modelling choice" where no single source gives the number):
 * dialysate: Na 136-142 (DOPPS practice, mostly 138-140), K 2/3, Ca 1.25/1.5/1.75, Mg 0.375/0.5/0.75,
   HCO3 32/35/38, temperature 35.5-37.0 degC (modelling choice reflecting common practice).
 * labs: Na 137.9 +- 2.4 mmol/L ("sodium set point", Trinh & Weber Nephron Extra 2017 / physiology.md 4);
-  K 5.0 +- 0.6; BUN 62 +- 16 mg/dL (HEMO study pre-dialysis BUN ~60-70); albumin 3.8 +- 0.4 g/dL; total Ca
+  K 5.0 +- 0.6; albumin 3.8 +- 0.4 g/dL; total Ca
   9.0 +- 0.7 mg/dL; Mg 0.95 +- 0.15 mmol/L; HCO3 22 +- 3 mmol/L; Hct 33 +- 3.5 % (DOPPS/HEMO ranges);
   glucose 100 +- 15 (150 +- 40 with diabetes) mg/dL.
+* pre-dialysis BUN is not drawn but follows from urea kinetics: nPCR 1.0 +- 0.25 g/kg/day, 0.6-1.8 (HEMO
+  Study / DOPPS range, rounded; KDOQI 2006 target >= 1.0) gives the urea nitrogen generation by the
+  Borah/Depner relation ``PCR = 9.35 G + 0.294 V`` (same parameters as the simulator,
+  :mod:`crampwatch.physiology.parameters`; PCR = nPCR x dry weight), and the BUN is the mid-week (Wednesday)
+  pre-dialysis value of the Mon/Wed/Fri single-pool fixed-volume periodic steady state
+  (:func:`crampwatch.weekly.simulate_week`, solved here in closed form for all patients at once) with the
+  prescription's dialyzer clearance (:func:`crampwatch.weekly.dialyzer_urea_clearance_ml_min`, KoA/Qb/Qd/Hct),
+  duration, Watson V at dry weight and residual Kr (as :func:`crampwatch.weekly.weekly_dose` does).
 * pre-dialysis SBP (only when :class:`~crampwatch.model.Patient` has ``pre_sbp_mmhg``): 147 +- 22 mmHg,
   90-220 (DOPPS/USRDS pre-dialysis SBP; rounded); otherwise the model derives it from age, IDWG, diabetes.
 * baroreflex strength: log-normal, median 1, sigma 0.3; refill capacity (relative LpS): log-normal, median 1,
@@ -31,6 +39,8 @@ import numpy as np
 
 from crampwatch.errors import require_range
 from crampwatch.model import Patient, Scenario, parse_scenario
+from crampwatch.physiology.parameters import P
+from crampwatch.weekly import MINUTES_PER_WEEK, SCHEDULES, dialyzer_urea_clearance_ml_min, parse_days
 
 #: Pre-dialysis SBP is drawn (DOPPS/USRDS: mean ~147, SD ~22 mmHg) when the patient model has the field.
 HAS_PRE_SBP = "pre_sbp_mmhg" in Patient.model_fields
@@ -38,6 +48,65 @@ HAS_PRE_SBP = "pre_sbp_mmhg" in Patient.model_fields
 
 def _choice(rng: np.random.Generator, values: list, probs: list[float], n: int) -> np.ndarray:
     return rng.choice(np.array(values), size=n, p=np.array(probs) / np.sum(probs))
+
+
+def watson_volume_l_array(male: np.ndarray, age: np.ndarray, height: np.ndarray, weight: np.ndarray):
+    """Watson total body water, litres, for arrays (Watson PE et al. Am J Clin Nutr 1980;33:27; the same
+    coefficients as :func:`crampwatch.kinetics.watson_volume_l`)."""
+    men = 2.447 - 0.09516 * age + 0.1074 * height + 0.3362 * weight
+    women = -2.097 + 0.1069 * height + 0.2466 * weight
+    return np.where(male, men, women)
+
+
+def urea_generation_mg_min(npcr_g_kg_d: np.ndarray, dry_weight_kg: np.ndarray, v_l: np.ndarray) -> np.ndarray:
+    """Urea nitrogen generation, mg/min, from nPCR: ``PCR = 9.35 G + 0.294 V`` (Borah MF et al. Kidney Int
+    1978;14:491; Depner TA & Daugirdas JT JASN 1996;7:780) with PCR = nPCR x dry weight, as the simulator
+    (:func:`crampwatch.physiology.derive.derive_arrays`)."""
+    pcr = np.asarray(npcr_g_kg_d) * np.asarray(dry_weight_kg)
+    return np.maximum(pcr - P["pcr_g_per_v_l"] * np.asarray(v_l), 0.0) / P["pcr_g_per_gun_mg_min"]
+
+
+def steady_state_pre_bun_mg_dl(
+    g_mg_min: np.ndarray,
+    k_ml_min: np.ndarray,
+    duration_min: np.ndarray,
+    v_l: np.ndarray,
+    kr_ml_min: np.ndarray,
+    days: tuple[str, ...] = SCHEDULES[3],
+) -> np.ndarray:
+    """Mid-week pre-dialysis BUN, mg/dL, at the weekly periodic steady state of a single fixed-volume pool
+    (arrays broadcast). The same mass balance as :func:`crampwatch.weekly.simulate_week` with
+    ``model="single_pool"``: within each interval ``V dC/dt = G - K C`` is solved exactly
+    (``C' = e C + G/K (1 - e)``, ``e = exp(-K tau/V)``; ``C' = C + G tau/V`` for K = 0), the week is
+    composed and its fixed point taken; the mid-week session is the one after the shortest gap."""
+    g, k, t, v_ml, kr = np.broadcast_arrays(
+        *(
+            np.asarray(x, dtype=float)
+            for x in (g_mg_min, k_ml_min, duration_min, np.asarray(v_l) * 1e3, kr_ml_min)
+        )
+    )
+    starts = np.array(parse_days(days), dtype=float) * 1440.0  # same start time every treatment day
+    gaps = np.diff(np.concatenate([[starts[-1] - MINUTES_PER_WEEK], starts]))  # gap before each session
+    n = len(gaps)
+    mid = int(np.argmin(gaps))
+
+    def interval(tau: np.ndarray, kk: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        e = np.exp(-kk * tau / v_ml)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            b = np.where(kk > 0, g / kk * (1.0 - e), g * tau / v_ml)
+        return e, b
+
+    maps: list[tuple[np.ndarray, np.ndarray]] = []
+    for i in range(n):  # session i, then the gap to session i+1
+        maps.append(interval(t, k + kr))
+        maps.append(interval(gaps[(i + 1) % n] - t, kr))
+    big, small = np.ones_like(g), np.zeros_like(g)
+    for a, b in maps:
+        big, small = a * big, a * small + b
+    c = small / (1.0 - big)  # pre-dialysis concentration of session 0, mg/mL
+    for a, b in maps[: 2 * mid]:
+        c = a * c + b
+    return c * 100.0
 
 
 def virtual_population(n: int, seed: int = 0) -> list[Scenario]:
@@ -70,7 +139,7 @@ def virtual_population(n: int, seed: int = 0) -> list[Scenario]:
     d_temp = _choice(rng, [35.5, 36.0, 36.5, 37.0], [0.1, 0.3, 0.4, 0.2], n)
     na = np.clip(rng.normal(137.9, 2.4, n), 125.0, 150.0)
     k = np.clip(rng.normal(5.0, 0.6, n), 3.0, 7.5)
-    bun = np.clip(rng.normal(62.0, 16.0, n), 20.0, 150.0)
+    npcr = np.clip(rng.normal(1.0, 0.25, n), 0.6, 1.8)
     alb = np.clip(rng.normal(3.8, 0.4, n), 2.2, 5.0)
     ca = np.clip(rng.normal(9.0, 0.7, n), 7.0, 11.5)
     mg = np.clip(rng.normal(0.95, 0.15, n), 0.5, 1.6)
@@ -78,6 +147,12 @@ def virtual_population(n: int, seed: int = 0) -> list[Scenario]:
     hct = np.clip(rng.normal(33.0, 3.5, n), 22.0, 45.0)
     pre_sbp = np.clip(rng.normal(147.0, 22.0, n), 90.0, 220.0)
     glu = np.where(diabetes, rng.normal(150.0, 40.0, n), rng.normal(100.0, 15.0, n)).clip(60.0, 400.0)
+    # pre-dialysis BUN from nPCR and the prescription (weekly steady state), with the values as stored
+    hct_r, dry_r = hct.round(1), dry.round(2)
+    v_l = watson_volume_l_array(male, age.round(1), height.round(1), dry_r)
+    k_dial = dialyzer_urea_clearance_ml_min(qb, qd, koa, hct_r)
+    g_mg_min = urea_generation_mg_min(npcr, dry_r, v_l)
+    bun = np.clip(steady_state_pre_bun_mg_dl(g_mg_min, k_dial, dur, v_l, kr.round(2)), 5.0, 200.0)
     out: list[Scenario] = []
     for i in range(n):
         data = {

@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 
 from crampwatch.errors import InputError
-from crampwatch.kinetics import idh_nadir
-from crampwatch.population import HAS_PRE_SBP, virtual_population
+from crampwatch.kinetics import idh_nadir, watson_volume_l
+from crampwatch.physiology.parameters import P
+from crampwatch.population import HAS_PRE_SBP, steady_state_pre_bun_mg_dl, virtual_population
 from crampwatch.simulate import simulate_batch
+from crampwatch.weekly import dialyzer_urea_clearance_ml_min, simulate_week, weekly_dose
 
 
 @pytest.fixture(scope="module")
@@ -58,3 +60,47 @@ def test_population_outcomes_realistic(pop: list) -> None:
 def test_bad_size_is_input_error() -> None:
     with pytest.raises(InputError, match="n"):
         virtual_population(0)
+
+
+def test_steady_state_pre_bun_matches_simulate_week() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(6):
+        kw = dict(
+            duration_h=float(rng.uniform(2.5, 5.0)),
+            qb_ml_min=float(rng.uniform(200, 500)),
+            qd_ml_min=float(rng.choice([500.0, 800.0])),
+            koa_ml_min=float(rng.uniform(700, 1800)),
+            hct_pct=float(rng.uniform(25, 40)),
+            v_l=float(rng.uniform(25, 55)),
+            kr_ml_min=float(rng.choice([0.0, rng.uniform(0.5, 4.0)])),
+            generation_mg_day=float(rng.uniform(4000, 14000)),
+        )
+        ref = simulate_week(**kw)
+        k = dialyzer_urea_clearance_ml_min(kw["qb_ml_min"], kw["qd_ml_min"], kw["koa_ml_min"], kw["hct_pct"])
+        got = steady_state_pre_bun_mg_dl(
+            kw["generation_mg_day"] / 1440.0, k, kw["duration_h"] * 60.0, kw["v_l"], kw["kr_ml_min"]
+        )
+        assert float(got) == pytest.approx(ref.pre_mg_dl[1], rel=1e-9)  # Mon/Wed/Fri: Wednesday
+
+
+def test_pre_bun_consistent_with_npcr_and_dose(pop: list) -> None:
+    """The pre-dialysis BUN follows from the drawn nPCR and the prescription: fitting G back from it with the
+    weekly model gives nPCR within the drawn range with the published mean/SD (HEMO/DOPPS ~1.0 +- 0.25)."""
+    npcr, sp = [], []
+    for s in pop[:150]:
+        p = s.patient
+        v = watson_volume_l(p.sex, p.age_years, p.height_cm, p.dry_weight_kg)
+        probe = weekly_dose(s, generation_mg_day=8000.0)
+        g_mg_min = 8000.0 * p.labs.bun_mg_dl / probe.pre_mg_dl[1] / 1440.0
+        npcr.append((P["pcr_g_per_gun_mg_min"] * g_mg_min + P["pcr_g_per_v_l"] * v) / p.dry_weight_kg)
+        sp.append(probe.sp_ktv_daugirdas_sessions[1])
+    npcr_a = np.array(npcr)
+    assert npcr_a.min() > 0.6 - 0.01 and npcr_a.max() < 1.8 + 0.01  # BUN rounded to 0.1 mg/dL
+    assert 0.93 < npcr_a.mean() < 1.07 and 0.18 < npcr_a.std() < 0.32
+    # delivered dose: spKt/V < 1.2 in 5-17 % of patients in Canada, Europe, Japan and the USA (DOPPS 2012-18,
+    # AlSahow A et al. 2021, PMID 33777365)
+    low = np.mean(np.array(sp) < 1.2)
+    assert 0.02 < low < 0.17
+    bun = np.array([s.patient.labs.bun_mg_dl for s in pop])
+    assert 50.0 < np.median(bun) < 75.0  # HEMO Study pre-dialysis BUN ~60-70 mg/dL
+    assert np.mean(bun / 2.8 < 12.0) < 0.1  # urea < 12 mmol/L only with low nPCR or high dose
