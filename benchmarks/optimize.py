@@ -2,7 +2,7 @@
 
 Usage: ``python benchmarks/optimize.py [SCENARIO.yaml ...] [--repeat N]``. Prints, per scenario, the
 wall-clock time (and the process CPU time, which other load on the machine does not inflate) of
-``crampwatch.optimize.optimize`` with the default ensemble (8 plausible patients), the
+``crampwatch.optimizer.optimize`` with the default ensemble (8 plausible patients), the
 number of candidates and simulated sessions, and the best recommendation. The first call also pays for
 imports and is reported separately.
 """
@@ -27,7 +27,7 @@ def main() -> None:
 
     t0 = time.perf_counter()
     from crampwatch.model import load_scenario
-    from crampwatch.optimize import optimize
+    from crampwatch.optimizer import optimize
 
     first = optimize(load_scenario(paths[0]))
     print(

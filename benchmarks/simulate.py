@@ -14,7 +14,7 @@ import time
 
 from crampwatch.model import parse_scenario
 from crampwatch.population import virtual_population
-from crampwatch.simulate import simulate, simulate_batch, simulate_reference
+from crampwatch.simulator import simulate, simulate_batch, simulate_reference
 
 
 def _four_hours(scenarios: list) -> list:

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from crampwatch.causes import assess  # noqa: E402
 from crampwatch.model import load_scenario  # noqa: E402
-from crampwatch.simulate import simulate  # noqa: E402
+from crampwatch.simulator import simulate  # noqa: E402
 from crampwatch.store import Store  # noqa: E402
 from crampwatch.web.live import LiveServer  # noqa: E402
 

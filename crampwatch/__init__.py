@@ -48,10 +48,10 @@ _EXPORTS: dict[str, str] = {
     "weekly_dose": "crampwatch.weekly",
     "WeeklyResult": "crampwatch.weekly",
     # simulation
-    "simulate": "crampwatch.simulate",
-    "simulate_batch": "crampwatch.simulate",
-    "simulate_reference": "crampwatch.simulate",
-    "BatchResult": "crampwatch.simulate",
+    "simulate": "crampwatch.simulator",
+    "simulate_batch": "crampwatch.simulator",
+    "simulate_reference": "crampwatch.simulator",
+    "BatchResult": "crampwatch.simulator",
     "virtual_population": "crampwatch.population",
     "plot_trace": "crampwatch.plotting",
     # analysis
@@ -64,9 +64,9 @@ _EXPORTS: dict[str, str] = {
     "Recommendation": "crampwatch.causes",
     "HistorySummary": "crampwatch.causes",
     "CAUSES": "crampwatch.causes",
-    "optimize": "crampwatch.optimize",
-    "Constraints": "crampwatch.optimize",
-    "OptimizationResult": "crampwatch.optimize",
+    "optimize": "crampwatch.optimizer",
+    "Constraints": "crampwatch.optimizer",
+    "OptimizationResult": "crampwatch.optimizer",
     "run_cohort": "crampwatch.cohort",
     "summarize_cohort": "crampwatch.cohort",
     # input / output
@@ -86,11 +86,6 @@ __all__ = sorted(_EXPORTS) + ["__version__"]
 
 
 def __getattr__(name: str) -> Any:
-    # ``simulate`` and ``optimize`` are also submodule names; those modules are callable and forward to
-    # the function of the same name, so ``crampwatch.simulate(scenario)`` and
-    # ``import crampwatch.simulate as sim`` both work.
-    if name in ("simulate", "optimize"):
-        return importlib.import_module(f"crampwatch.{name}")
     module_name = _EXPORTS.get(name)
     if module_name is None:
         raise AttributeError(f"module 'crampwatch' has no attribute {name!r}")

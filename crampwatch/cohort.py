@@ -113,7 +113,7 @@ def analyze_scenarios(scenarios: Sequence[Scenario], *, chunk: int = DEFAULT_CHU
     Sessions are processed ``chunk`` at a time; the result does not depend on ``chunk``.
     """
     from crampwatch.causes import score_batch
-    from crampwatch.simulate import simulate_batch
+    from crampwatch.simulator import simulate_batch
 
     frames = []
     for start in range(0, len(scenarios), max(1, chunk)):

@@ -82,7 +82,7 @@ def _analysis() -> tuple[Any, Any, Any, Any]:
     try:
         from crampwatch.causes import assess
         from crampwatch.population import virtual_population
-        from crampwatch.simulate import simulate
+        from crampwatch.simulator import simulate
     except ImportError as exc:
         raise InputError(f"demo: the simulator and cause analyzer are needed ({exc})", "demo") from None
     try:
@@ -101,7 +101,7 @@ def _cramp_clinic_patients(
 ) -> list[Scenario]:
     """``n_patients`` virtual patients, sampled with probability proportional to their cramp risk."""
     from crampwatch.causes import score_batch
-    from crampwatch.simulate import simulate_batch
+    from crampwatch.simulator import simulate_batch
 
     candidates = virtual_population(CANDIDATES_PER_PATIENT * n_patients, seed)
     batch = simulate_batch(candidates)

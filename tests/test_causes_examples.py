@@ -12,7 +12,7 @@ from crampwatch.causes import assess, score_batch
 from crampwatch.model import load_scenario
 from crampwatch.trace import Trace
 
-simulate = pytest.importorskip("crampwatch.simulate")
+simulate = pytest.importorskip("crampwatch.simulator")
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 from crampwatch.errors import InputError
 from crampwatch.kinetics import ekt_v_rate, sp_ktv_daugirdas, urr_pct
 from crampwatch.model import Scenario, load_scenario, parse_scenario
-from crampwatch.optimize import Constraints, SimulatorEvaluator, optimize
+from crampwatch.optimizer import Constraints, SimulatorEvaluator, optimize
 from crampwatch.population import virtual_population
-from crampwatch.simulate import simulate
+from crampwatch.simulator import simulate
 from crampwatch.weekly import std_ktv_leypoldt
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

@@ -17,7 +17,7 @@ import pytest
 
 from crampwatch.errors import InputError
 from crampwatch.model import Scenario, load_scenario
-from crampwatch.optimize.constraints import (
+from crampwatch.optimizer.constraints import (
     Constraints,
     na_gradient_mmol_l,
     options_for,
@@ -25,10 +25,10 @@ from crampwatch.optimize.constraints import (
     project,
     static_violations,
 )
-from crampwatch.optimize.ensemble import patient_ensemble, volume_scales
-from crampwatch.optimize.evaluate import Evaluation, dose_from_urea
-from crampwatch.optimize.search import search
-from crampwatch.optimize.space import apply_knobs, describe_changes, knobs_from
+from crampwatch.optimizer.ensemble import patient_ensemble, volume_scales
+from crampwatch.optimizer.evaluate import Evaluation, dose_from_urea
+from crampwatch.optimizer.search import search
+from crampwatch.optimizer.space import apply_knobs, describe_changes, knobs_from
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 CAUSE_IDS = ("hypovolemia", "osmotic", "hypocalcemia", "hypomagnesemia", "disequilibrium")

@@ -19,7 +19,7 @@ from crampwatch.physiology.fluid import oncotic_interstitial_mmhg, oncotic_plasm
 from crampwatch.physiology.mathops import ARRAY, SCALAR
 from crampwatch.physiology.model import IDX, STATES
 from crampwatch.physiology.ukm import single_pool_ktv, single_pool_urea
-from crampwatch.simulate import session_controls, simulate_parameters
+from crampwatch.simulator import session_controls, simulate_parameters
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.yaml"))
 

@@ -9,7 +9,7 @@ from crampwatch.errors import InputError
 from crampwatch.kinetics import idh_nadir, watson_volume_l
 from crampwatch.physiology.parameters import P
 from crampwatch.population import HAS_PRE_SBP, steady_state_pre_bun_mg_dl, virtual_population
-from crampwatch.simulate import simulate_batch
+from crampwatch.simulator import simulate_batch
 from crampwatch.weekly import dialyzer_urea_clearance_ml_min, simulate_week, weekly_dose
 
 

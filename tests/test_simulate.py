@@ -12,7 +12,7 @@ import pytest
 from crampwatch.errors import InputError
 from crampwatch.kinetics import ekt_v_rate, sp_ktv_daugirdas
 from crampwatch.model import dump_scenario, load_scenario, parse_scenario
-from crampwatch.simulate import (
+from crampwatch.simulator import (
     BatchResult,
     patient_parameters,
     session_controls,

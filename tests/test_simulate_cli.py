@@ -58,7 +58,7 @@ def test_invalid_scenario_is_one_line_exit_2(tmp_path: Path) -> None:
 def test_plot_trace_with_cramp_markers(tmp_path: Path) -> None:
     from crampwatch.model import load_scenario
     from crampwatch.plotting import plot_trace
-    from crampwatch.simulate import simulate
+    from crampwatch.simulator import simulate
 
     trace = simulate(load_scenario(EXAMPLE))
     events = pd.DataFrame({"t_min": [150.0], "kind": ["cramp"], "severity": [6.0], "note": ["calf"]})

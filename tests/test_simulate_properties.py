@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from crampwatch.errors import InputError
 from crampwatch.model import Scenario, parse_scenario
-from crampwatch.simulate import simulate, simulate_batch
+from crampwatch.simulator import simulate, simulate_batch
 from crampwatch.trace import Trace
 
 finite = st.floats(allow_nan=False, allow_infinity=False)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from crampwatch.model import load_scenario
-from crampwatch.simulate import simulate_batch, simulate_reference
+from crampwatch.simulator import simulate_batch, simulate_reference
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.yaml"))
 

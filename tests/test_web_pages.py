@@ -161,7 +161,7 @@ def test_static_assets_are_local(app):
 
 
 def test_optimizer_panel(app, db):
-    pytest.importorskip("crampwatch.optimize")
+    pytest.importorskip("crampwatch.optimizer")
     client = TestClient(app)
     page_login(client, "clin")
     token = form_csrf(client.get(f"/sessions/{db.s1}").text)

@@ -1,12 +1,11 @@
 """``assess``: rank the cramp mechanisms of one session into an :class:`Assessment`.
 
-Missing signals are reported; with ``fill_missing`` the simulator (``crampwatch.simulate``) fills the
+Missing signals are reported; with ``fill_missing`` the simulator (``crampwatch.simulator``) fills the
 signals the findings use, flagged ``estimated``, and the confidence of findings that rely on them drops.
 """
 
 from __future__ import annotations
 
-import importlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -91,11 +90,9 @@ def _normalise_events(events: Any, trace: Trace) -> pd.DataFrame:
 
 
 def _simulate(scenario: Scenario) -> Trace | None:
-    try:
-        module = importlib.import_module("crampwatch.simulate")
-    except ImportError:
-        return None
-    result = module.simulate(scenario)
+    from crampwatch.simulator import simulate
+
+    result = simulate(scenario)
     return result if isinstance(result, Trace) else None
 
 
@@ -170,10 +167,8 @@ def _history_sp_ktv(history: Sequence[Any] | None) -> list[float]:
 
 
 def _weekly_std_ktv(scenario: Scenario, v_l: float) -> float | None:
-    try:
-        weekly = importlib.import_module("crampwatch.weekly")
-    except ImportError:
-        return None
+    from crampwatch import weekly
+
     rx = scenario.prescription
     days = {2: ("mon", "thu"), 3: ("mon", "wed", "fri"), 4: ("mon", "tue", "thu", "sat")}.get(
         rx.sessions_per_week

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import importlib
-
-from crampwatch.cli.app import app
-
-COMMAND_MODULES = (
-    "simulate_cmd",
-    "analyze_cmd",
-    "optimize_cmd",
-    "weekly_cmd",
-    "store_cmd",
-    "web_cmd",
-    "cohort_cmd",
+# Each command module registers its commands on ``app`` when imported.
+from crampwatch.cli import (  # noqa: F401
+    analyze_cmd,
+    cohort_cmd,
+    optimize_cmd,
+    simulate_cmd,
+    store_cmd,
+    web_cmd,
+    weekly_cmd,
 )
-
-for _name in COMMAND_MODULES:
-    importlib.import_module(f"crampwatch.cli.{_name}")
+from crampwatch.cli.app import app
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from crampwatch.cli.app import app, handle_input_errors
 from crampwatch.model import load_scenario
-from crampwatch.optimize import Constraints, OptimizationResult, optimize
+from crampwatch.optimizer import Constraints, OptimizationResult, optimize
 
 _DEFAULTS = Constraints()
 
@@ -86,7 +86,7 @@ def optimize_command(
     )
     result = optimize(sc, constraints=constraints, n_ensemble=ensemble, top_k=top_k, seed=seed)
     if plot is not None:
-        from crampwatch.optimize.plot import plot_result
+        from crampwatch.optimizer.plot import plot_result
 
         plot_result(result, plot)
     if json_out:

@@ -26,7 +26,7 @@ def simulate_command(
     if plot is not None and plot.suffix.lower() != ".png":
         raise InputError(f"--plot: {plot.name} must end in .png", "plot")
     from crampwatch.io.traces import write_trace
-    from crampwatch.simulate import simulate
+    from crampwatch.simulator import simulate
 
     sc = load_scenario(scenario)
     trace = simulate(sc)

@@ -3,7 +3,7 @@
 Sub-models live in one module each; :mod:`~crampwatch.physiology.parameters` holds every constant with its
 source; :mod:`~crampwatch.physiology.derive` turns scenarios into per-patient parameter arrays;
 :mod:`~crampwatch.physiology.model` assembles the right-hand side. Integration is in
-:mod:`crampwatch.simulate`.
+:mod:`crampwatch.simulator`.
 """
 
 from crampwatch.physiology.derive import ParameterArrays, derive_arrays, patient_parameters

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -96,6 +97,9 @@ class SessionRow(Base):
     labs: Mapped[dict[str, Any] | None] = mapped_column(JSON, doc="crampwatch.model.Labs")
     trace_parquet: Mapped[bytes] = mapped_column(LargeBinary, doc="Trace.data as one Parquet file")
     trace_sources: Mapped[dict[str, str]] = mapped_column(JSON, doc="signal -> measured|simulated|estimated")
+    content_hash: Mapped[str | None] = mapped_column(
+        String(64), unique=True, doc="SHA-256 of patient, start and trace content: a re-import is recognised"
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -162,3 +166,46 @@ class AuditRow(Base):
 
 
 Index("ix_sessions_patient_started", SessionRow.patient_id, SessionRow.started_at)
+
+
+class LoginSessionRow(Base):
+    """A server-side login session: the cookie carries only ``token`` (random); revoking the row ends it."""
+
+    __tablename__ = "login_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True, doc="SHA-256 hex of the token")
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, doc="absolute end of the session")
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    client: Mapped[str] = mapped_column(String(200), default="", doc="client address and agent, for audit")
+
+
+class TwinRow(Base):
+    """A fitted patient twin (twin JSON of the contracts), versioned per patient."""
+
+    __tablename__ = "twins"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer, doc="1, 2, ... per patient")
+    model_version: Mapped[str] = mapped_column(String(64))
+    n_sessions: Mapped[int] = mapped_column(Integer)
+    fitted_by: Mapped[str | None] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, doc="the twin JSON")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class UnitModelRow(Base):
+    """A unit's learned cramp-risk model (model-file JSON); at most one is active."""
+
+    __tablename__ = "unit_models"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model_version: Mapped[str] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    trained_by: Mapped[str | None] = mapped_column(String(64))
+    n_sessions: Mapped[int] = mapped_column(Integer)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, doc="the model file JSON")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -35,11 +35,18 @@ ALL_FIELDS = {**WHATIF_FIELDS, **PROFILE_FIELDS}
 UF_PROFILES = ("constant", "linear_decreasing", "step")
 
 
+_LAYER_MODULES = {
+    "simulate": "crampwatch.simulator",
+    "optimize": "crampwatch.optimizer",
+    "causes": "crampwatch.causes",
+}
+
+
 @lru_cache(maxsize=8)
 def _module(name: str) -> tuple[Any | None, str | None]:
     """Import ``crampwatch.<name>``; return (module, None) or (None, reason)."""
     try:
-        return importlib.import_module(f"crampwatch.{name}"), None
+        return importlib.import_module(_LAYER_MODULES[name]), None
     except Exception as exc:  # any import failure makes the feature unavailable, with the reason shown
         return None, f"{type(exc).__name__}: {exc}"
 
@@ -194,7 +201,7 @@ def what_if(patient: Patient, session: Any, changes: dict[str, Any]) -> WhatIf:
 
 
 def optimize_session(patient: Patient, session: Any) -> dict[str, Any]:
-    """Run ``crampwatch.optimize.optimize`` on the session's scenario (RuntimeError when unavailable).
+    """Run ``crampwatch.optimizer.optimize`` on the session's scenario (RuntimeError when unavailable).
 
     Each recommendation gets ``whatif``: the what-if settings that reproduce its prescription.
     """

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from crampwatch.errors import InputError
-from crampwatch.optimize.result import OptimizationResult
+from crampwatch.optimizer.result import OptimizationResult
 
 #: Signals shown, in panel order, with their axis labels.
 PANELS: tuple[tuple[str, str], ...] = (

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from crampwatch.errors import InputError, require_range
 from crampwatch.kinetics import KDOQI_MIN_SP_KTV
 from crampwatch.model import Scenario
-from crampwatch.optimize.space import FREE_UF_PROFILES, Knobs, NaShape, Options, UfShape, grid
+from crampwatch.optimizer.space import FREE_UF_PROFILES, Knobs, NaShape, Options, UfShape, grid
 
 #: KDOQI 2006 CPG 4 (minimum spKt/V per session by schedule, residual Kr < 2 mL/min): 3/week 1.2, 4/week
 #: 0.8, 6/week 0.5; 5/week interpolated (modelling choice). Used relative to the 3/week value.

@@ -4,20 +4,16 @@
 temperature, blood flow and (optionally) an extra weekly session; it scores every candidate with the batch
 simulator and the cause analyzer over a small ensemble of plausible patients, and returns the best few
 prescriptions that meet the constraints (UF goal removed, spKt/V target or first-session limits, time and
-guideline ranges). See :mod:`crampwatch.optimize.search` for the method.
+guideline ranges). See :mod:`crampwatch.optimizer.search` for the method.
 """
 
 from __future__ import annotations
 
-import sys
-import types
-from typing import Any
-
 from crampwatch.model import Scenario
-from crampwatch.optimize.constraints import Constraints
-from crampwatch.optimize.evaluate import Evaluation, SimulatorEvaluator
-from crampwatch.optimize.result import OptimizationResult, Outcome, Recommendation
-from crampwatch.optimize.search import search
+from crampwatch.optimizer.constraints import Constraints
+from crampwatch.optimizer.evaluate import Evaluation, SimulatorEvaluator
+from crampwatch.optimizer.result import OptimizationResult, Outcome, Recommendation
+from crampwatch.optimizer.search import search
 
 #: Output resolution of the simulated traces scored by the analyzer, minutes: the simulator's default, so
 #: that every whole-minute session ends on a recorded sample (exact post-dialysis urea and UF).
@@ -34,7 +30,7 @@ def optimize(
 ) -> OptimizationResult:
     """The ``top_k`` lowest-risk prescriptions for ``scenario`` that satisfy ``constraints``.
 
-    Candidates are simulated with :func:`crampwatch.simulate.simulate_batch` and scored with
+    Candidates are simulated with :func:`crampwatch.simulator.simulate_batch` and scored with
     :func:`crampwatch.causes.score_batch`; ``risk`` is the mean over ``n_ensemble`` plausible patients
     (seeded by ``seed``). When no candidate meets the constraints, ``recommendations`` is empty and
     ``infeasible`` says why.
@@ -63,13 +59,3 @@ __all__ = [
     "optimize",
     "search",
 ]
-
-
-class _CallableModule(types.ModuleType):
-    """``crampwatch.optimize`` is both this package and, when called, :func:`optimize`."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> OptimizationResult:
-        return optimize(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -1,6 +1,6 @@
 """Scoring a batch of candidate scenarios with the session simulator and the cause analyzer.
 
-One call simulates every scenario with :func:`crampwatch.simulate.simulate_batch`, scores the batch with
+One call simulates every scenario with :func:`crampwatch.simulator.simulate_batch`, scores the batch with
 :func:`crampwatch.causes.score_batch`, and derives the delivered dose from the simulated plasma urea:
 spKt/V by Daugirdas' second-generation formula (Daugirdas JT, JASN 1993;4:1205) and URR (KDOQI 2006 CPG 2).
 """
@@ -134,7 +134,7 @@ class SimulatorEvaluator:
         self, out: Evaluation, scenarios: list[Scenario], keep: np.ndarray, params: ParameterArrays
     ) -> None:
         from crampwatch.causes import score_batch
-        from crampwatch.simulate import session_controls, simulate_parameters
+        from crampwatch.simulator import session_controls, simulate_parameters
 
         ctrl = session_controls(scenarios, min(1.0, self.record_every_min))
         batch = simulate_parameters(params, ctrl, record_every_min=self.record_every_min, keep_states=False)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from crampwatch.kinetics import uf_rate_ml_per_kg_h
 from crampwatch.model import Scenario
-from crampwatch.optimize.result import Outcome
-from crampwatch.optimize.space import Knobs, UfShape, changed_knobs, na_label, uf_profile_label
+from crampwatch.optimizer.result import Outcome
+from crampwatch.optimizer.space import Knobs, UfShape, changed_knobs, na_label, uf_profile_label
 
 #: A cause counts as addressed when its ensemble-mean score falls by at least this much from a current
 #: score of at least ``MIN_CAUSE_SCORE`` (modelling choices).

@@ -48,7 +48,7 @@ import numpy as np
 from crampwatch.errors import InputError
 from crampwatch.kinetics import KDOQI_TARGET_SP_KTV
 from crampwatch.model import Scenario
-from crampwatch.optimize.constraints import (
+from crampwatch.optimizer.constraints import (
     Constraints,
     na_gradient_mmol_l,
     options_for,
@@ -57,11 +57,11 @@ from crampwatch.optimize.constraints import (
     project,
     static_violations,
 )
-from crampwatch.optimize.ensemble import patient_ensemble, volume_scales
-from crampwatch.optimize.evaluate import Evaluation, Evaluator
-from crampwatch.optimize.explain import addressed_causes, rationale
-from crampwatch.optimize.result import OptimizationResult, Outcome, Recommendation
-from crampwatch.optimize.space import (
+from crampwatch.optimizer.ensemble import patient_ensemble, volume_scales
+from crampwatch.optimizer.evaluate import Evaluation, Evaluator
+from crampwatch.optimizer.explain import addressed_causes, rationale
+from crampwatch.optimizer.result import OptimizationResult, Outcome, Recommendation
+from crampwatch.optimizer.space import (
     Knobs,
     Options,
     apply_knobs,

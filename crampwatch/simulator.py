@@ -23,8 +23,6 @@ refused by :func:`simulate` and flagged in ``BatchResult.failed`` by the batch f
 from __future__ import annotations
 
 import math
-import sys
-import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -561,13 +559,3 @@ def simulate_reference(
         y = sol.y[:, -1]
     assert len(y) == N_STATES
     return _rows_to_trace(rows, stride * dt, scenario)
-
-
-class _CallableModule(types.ModuleType):
-    """``crampwatch.simulate`` is both this module and, when called, :func:`simulate`."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Trace:
-        return simulate(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
