@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.1.0"
+from crampwatch.version import MODEL_VERSION, __version__
 
 _EXPORTS: dict[str, str] = {
     # contracts
@@ -82,7 +82,7 @@ _EXPORTS: dict[str, str] = {
     "create_app": "crampwatch.web",
 }
 
-__all__ = sorted(_EXPORTS) + ["__version__"]
+__all__ = sorted(_EXPORTS) + ["MODEL_VERSION", "__version__"]
 
 
 def __getattr__(name: str) -> Any:

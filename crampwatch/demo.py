@@ -22,6 +22,7 @@ import pandas as pd
 
 from crampwatch.errors import InputError
 from crampwatch.model import Scenario, dump_scenario, parse_scenario
+from crampwatch.version import MODEL_VERSION
 
 CLINICIAN = ("clinician", "demo-clinician")
 ADMIN = ("admin", "demo-admin-pass")
@@ -163,7 +164,6 @@ def build_demo(
     if not 1 <= weeks <= 12:
         raise InputError(f"weeks: {weeks} is out of range (allowed 1–12)", "weeks")
     virtual_population, simulate, assess, assess_history = _analysis()
-    from crampwatch.web.services import model_version
 
     rng = np.random.default_rng(seed)
     now = today or datetime.now(UTC)
@@ -172,7 +172,7 @@ def build_demo(
     dates = [monday + timedelta(days=7 * w + d) for w in range(weeks) for d in SESSION_WEEKDAYS]
     dates = [d for d in dates if d < now]
     info = DemoInfo(n_patients=n_patients, n_sessions=0, n_cramp_sessions=0, n_reports=0)
-    version = model_version()
+    version = MODEL_VERSION
     patients = _cramp_clinic_patients(virtual_population, n_patients, seed, rng)
     for i, base in enumerate(patients):
         pid = store.add_patient(base.patient, name=NAMES[i])

@@ -15,6 +15,7 @@ from typing import Any
 
 from crampwatch.errors import InputError
 from crampwatch.model import Labs, Patient, Prescription, Scenario, parse_scenario
+from crampwatch.version import MODEL_VERSION
 
 #: Prescription fields the what-if panel may change: name -> (path in the prescription, label, unit).
 WHATIF_FIELDS: dict[str, tuple[tuple[str, ...], str, str]] = {
@@ -71,21 +72,8 @@ def availability() -> dict[str, str | None]:
 
 
 def model_version() -> str:
-    """Version tag stored with each assessment: the analyzer's MODEL_VERSION or the package version."""
-    causes = _module("causes")[0]
-    version = getattr(causes, "MODEL_VERSION", None) if causes is not None else None
-    if version:
-        return str(version)
-    import crampwatch
-
-    if getattr(crampwatch, "__version__", None):
-        return f"crampwatch-{crampwatch.__version__}"
-    try:
-        from importlib.metadata import version as pkg_version
-
-        return f"crampwatch-{pkg_version('crampwatch')}"
-    except Exception:  # package not installed (source checkout)
-        return "crampwatch-dev"
+    """Version tag stored with each assessment."""
+    return MODEL_VERSION
 
 
 def session_scenario(patient: Patient, session: Any) -> Scenario:
