@@ -129,6 +129,13 @@ class Patient(_Strict):
     refill_capacity: float = Field(
         1.0, ge=0.1, le=4.0, description="capillary filtration coefficient relative to the typical LpS"
     )
+    blood_volume_ml_kg: float | None = Field(
+        None,
+        ge=40,
+        le=120,
+        description="blood volume per kg dry weight, mL/kg (None: Nadler's 70 men / 65 women; a patient twin "
+        "fits it from the relative-blood-volume course)",
+    )
     critical_rbv_pct: float | None = Field(None, ge=60, le=100, description="patient's known critical RBV, %")
     pre_sbp_mmhg: float | None = Field(None, ge=60, le=260, description="pre-dialysis systolic BP, mmHg")
     pre_hr_bpm: float | None = Field(None, ge=30, le=180, description="pre-dialysis heart rate, beats/min")

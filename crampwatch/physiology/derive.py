@@ -129,6 +129,7 @@ def patient_parameters(
     kr = np.array([p.residual_kr_ml_min for p in pat], dtype=float) / 1000.0
     baro = np.array([p.baroreflex_strength for p in pat], dtype=float)
     refill = np.array([p.refill_capacity for p in pat], dtype=float)
+    bv_ml_kg = np.array([_opt(p, "blood_volume_ml_kg") for p in pat], dtype=float)
     tbw_dry = np.array([watson_volume_l(p.sex, p.age_years, p.height_cm, p.dry_weight_kg) for p in pat])
     labs = _labs_matrix(sc)
     uf_l = np.array([s.uf_volume_l for s in sc], dtype=float)
@@ -159,6 +160,7 @@ def patient_parameters(
         kr_l_min=kr,
         baro=baro,
         refill=refill,
+        bv_ml_kg=bv_ml_kg,
         tbw_dry=tbw_dry,
         labs=labs,
         uf_l=uf_l,
@@ -197,6 +199,7 @@ def derive_arrays(
     dial_temp: np.ndarray,
     pre_sbp: np.ndarray | None = None,
     pre_hr: np.ndarray | None = None,
+    bv_ml_kg: np.ndarray | None = None,
 ) -> ParameterArrays:
     """The vectorized core of :func:`patient_parameters` (all inputs are arrays of length n)."""
     a = SimpleNamespace()
@@ -210,6 +213,8 @@ def derive_arrays(
     v_br = np.minimum(P["brain_water_l"], 0.1 * icv_dry)
     v_ic0 = icv_dry - v_br
     bv_kg = np.where(male, P["blood_volume_ml_kg_male"], P["blood_volume_ml_kg_female"]) / 1000.0
+    if bv_ml_kg is not None:  # the patient's own blood volume (e.g. fitted by a twin) replaces Nadler's
+        bv_kg = np.where(np.isfinite(bv_ml_kg), bv_ml_kg / 1000.0, bv_kg)
     bv_dry = bv_kg * dry_w
     hct_lv = labs["hct_pct"] / 100.0
     hct_wb = P["f_cells"] * hct_lv
