@@ -22,8 +22,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crampwatch.errors import InputError
 from crampwatch.store.cache import LRUCache
-from crampwatch.web import api, pages
-from crampwatch.web.auth import CsrfFailed, Forbidden, NotAuthenticated, RateLimited, current_user
+from crampwatch.web import api, api_accounts, pages
+from crampwatch.web.auth import current_user
+from crampwatch.web.errors import CsrfFailed, Forbidden, NotAuthenticated, NotFound, RateLimited
 from crampwatch.web.security import LoginRateLimiter, SecurityHeadersMiddleware, SessionMiddleware
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -84,15 +85,11 @@ def _install_error_handlers(app: FastAPI) -> None:
             return JSONResponse({"detail": exc.message, "field": exc.field}, status_code=422)
         return _error_page(request, 422, exc.message)
 
-    @app.exception_handler(api.NotFound)
-    def not_found(request: Request, exc: api.NotFound) -> Response:
+    @app.exception_handler(NotFound)
+    def not_found(request: Request, exc: NotFound) -> Response:
         if _is_api(request):
             return JSONResponse({"detail": str(exc)}, status_code=404)
         return _error_page(request, 404, str(exc).capitalize() + ".")
-
-    @app.exception_handler(api.Unavailable)
-    def unavailable(request: Request, exc: api.Unavailable) -> Response:
-        return JSONResponse({"detail": str(exc)}, status_code=503)
 
     @app.exception_handler(RequestValidationError)
     def validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -158,7 +155,8 @@ def create_app(
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    app.include_router(api.public_router)
+    app.include_router(api_accounts.public_router)
+    app.include_router(api_accounts.router)
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(pages.protected)

@@ -1,8 +1,7 @@
-"""Who is logged in, what they may see, and the login/logout logic shared by pages and the API.
+"""Who is logged in (request dependencies), CSRF checks, and the login/logout shared by pages and the API.
 
-Roles (issue "Login with roles"): ``clinician`` sees every patient of the unit; ``admin`` manages users and
-reads the audit log (no clinical data); ``patient`` sees only their own record, sessions and reports.
-Passwords are hashed with argon2 by the store.
+What each role may see is decided in :mod:`crampwatch.web.access`; passwords are hashed with argon2 by the
+store.
 """
 
 from __future__ import annotations
@@ -11,34 +10,11 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from crampwatch.web import access
+from crampwatch.web.errors import CsrfFailed, NotAuthenticated, RateLimited
 from crampwatch.web.security import CSRF_FORM_FIELD, CSRF_HEADER, csrf_valid, new_session
 
-ROLES = ("clinician", "admin", "patient")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-
-class NotAuthenticated(Exception):
-    """No valid session: 401 JSON for ``/api``, a redirect to ``/login`` for pages."""
-
-
-class Forbidden(Exception):
-    """Logged in but not allowed: 403."""
-
-    def __init__(self, detail: str = "not allowed") -> None:
-        super().__init__(detail)
-        self.detail = detail
-
-
-class CsrfFailed(Exception):
-    """Missing or wrong CSRF token on an unsafe request: 403."""
-
-
-class RateLimited(Exception):
-    """Too many failed logins: 429 with ``Retry-After``."""
-
-    def __init__(self, retry_after_s: int) -> None:
-        super().__init__(f"too many failed logins; retry in {retry_after_s} s")
-        self.retry_after_s = retry_after_s
 
 
 def get_store(request: Request) -> Any:
@@ -74,8 +50,7 @@ def require_role(*roles: str) -> Any:
     """Dependency factory: the logged-in user if their role is one of ``roles``, else 403."""
 
     def dependency(user: Annotated[Any, Depends(current_user)]) -> Any:
-        if user.role not in roles:
-            raise Forbidden(f"requires role {' or '.join(roles)}")
+        access.require_role(user, *roles)
         return user
 
     return dependency
@@ -94,18 +69,6 @@ async def check_csrf(request: Request) -> None:
             supplied = value if isinstance(value, str) else None
     if not csrf_valid(request.session, supplied):
         raise CsrfFailed()
-
-
-def can_view_patient(user: Any, patient_id: str) -> bool:
-    """Clinicians see every patient; a patient sees only their own record; admins see none."""
-    if user.role == "clinician":
-        return True
-    return user.role == "patient" and user.patient_id is not None and user.patient_id == patient_id
-
-
-def ensure_patient_access(user: Any, patient_id: str) -> None:
-    if not can_view_patient(user, patient_id):
-        raise Forbidden("you may not see this patient's record")
 
 
 def attempt_login(request: Request, username: str, password: str) -> Any | None:

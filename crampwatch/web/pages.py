@@ -16,25 +16,13 @@ from starlette.concurrency import run_in_threadpool
 
 from crampwatch.errors import InputError
 from crampwatch.model import format_validation_error
-from crampwatch.web import charts, services
-from crampwatch.web.api import (
-    NotFound,
-    ReportIn,
-    UserIn,
-    WhatIfIn,
-    api_create_user,
-    create_report,
-    load_patient,
-    load_session,
-    patient_summary,
-)
+from crampwatch.web import access, charts, services
+from crampwatch.web.api_models import ReportIn, UserIn, WhatIfIn
 from crampwatch.web.auth import (
     AdminUser,
     ClinicianUser,
     CurrentUser,
-    Forbidden,
     PatientUser,
-    RateLimited,
     attempt_login,
     check_csrf,
     current_user,
@@ -42,6 +30,7 @@ from crampwatch.web.auth import (
     logout,
     session_user,
 )
+from crampwatch.web.errors import Forbidden, RateLimited
 from crampwatch.web.security import csrf_token
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -82,7 +71,6 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
         {
             "user": user,
             "csrf_token": csrf_token(request.session),
-            "availability": services.availability(),
             "plain_cause": services.plain_cause,
             **context,
         },
@@ -156,9 +144,8 @@ def home(user: CurrentUser) -> Response:
 
 @protected.get("/patients")
 def patients_page(request: Request, user: ClinicianUser) -> Response:
-    store = get_store(request)
-    store.audit(username=user.username, action="list_patients")
-    rows = [(p, services.cramp_frequency(p.n_sessions, p.n_cramp_sessions)) for p in store.list_patients()]
+    patients = access.list_patients(get_store(request), user)
+    rows = [(p, services.cramp_frequency(p.n_sessions, p.n_cramp_sessions)) for p in patients]
     return render(request, "patients.html", rows=rows)
 
 
@@ -166,9 +153,9 @@ def patients_page(request: Request, user: ClinicianUser) -> Response:
 def patient_page(request: Request, patient_id: str, user: CurrentUser) -> Response:
     if user.role == "patient" and user.patient_id == patient_id:
         return RedirectResponse("/me", status_code=303)
-    rec = load_patient(request, user, patient_id, "view_patient")
     store = get_store(request)
-    summary = patient_summary(store, patient_id)
+    rec = access.load_patient(store, user, patient_id, "view_patient", request.url.path)
+    summary = access.patient_summary(store, patient_id)
     sessions = store.list_sessions(patient_id)
     return render(
         request,
@@ -186,8 +173,9 @@ def patient_page(request: Request, patient_id: str, user: CurrentUser) -> Respon
 
 @protected.get("/sessions/{session_id}")
 def session_page(request: Request, session_id: str, user: CurrentUser) -> Response:
-    rec, patient = load_session(request, user, session_id, "view_session")
-    assessment, reason = services.assessment_for(get_store(request), rec, patient.patient)
+    store = get_store(request)
+    rec, patient = access.load_session(store, user, session_id, "view_session", request.url.path)
+    assessment = services.assessment_for(store, rec, patient.patient)
     presc = rec.prescription
     current = {
         "duration_min": presc.duration_min,
@@ -207,7 +195,6 @@ def session_page(request: Request, session_id: str, user: CurrentUser) -> Respon
         session=rec,
         patient=patient,
         assessment=assessment,
-        assessment_reason=reason,
         chart=request.app.state.chart_cache.get_or_create(
             charts.session_chart_key(rec), lambda: charts.to_div(charts.session_figure(rec.trace))
         ),
@@ -239,14 +226,13 @@ async def whatif_panel(request: Request, session_id: str, user: ClinicianUser) -
     form = dict(await request.form())
 
     def work() -> Response:
-        rec, patient = load_session(request, user, session_id, "whatif")
+        store = get_store(request)
+        rec, patient = access.load_session(store, user, session_id, "whatif", request.url.path)
         try:
             changes = _whatif_changes(form)
             result = services.what_if(patient.patient, rec, changes)
         except InputError as exc:
             return render(request, "whatif_result.html", status_code=422, error=exc.message)
-        except RuntimeError as exc:
-            return render(request, "whatif_result.html", status_code=503, error=str(exc))
         return render(
             request,
             "whatif_result.html",
@@ -269,11 +255,9 @@ async def whatif_panel(request: Request, session_id: str, user: ClinicianUser) -
 
 @protected.post("/sessions/{session_id}/optimize")
 def optimize_panel(request: Request, session_id: str, user: ClinicianUser) -> Response:
-    rec, patient = load_session(request, user, session_id, "optimize")
+    rec, patient = access.load_session(get_store(request), user, session_id, "optimize", request.url.path)
     try:
         result = services.optimize_session(patient.patient, rec)
-    except RuntimeError as exc:
-        return render(request, "optimize_result.html", status_code=503, error=str(exc))
     except InputError as exc:
         return render(request, "optimize_result.html", status_code=422, error=exc.message)
     return render(
@@ -303,8 +287,8 @@ def _render_me(
 ) -> Response:
     if user.patient_id is None:
         raise Forbidden("this account is not linked to a patient record")
-    rec = load_patient(request, user, user.patient_id, "view_own_record")
     store = get_store(request)
+    rec = access.load_patient(store, user, user.patient_id, "view_own_record", request.url.path)
     reports = store.list_reports(user.patient_id)
     sessions = store.list_sessions(user.patient_id)
     received_report = next((r for r in reports if r.id == received), None) if received is not None else None
@@ -313,7 +297,7 @@ def _render_me(
         "me.html",
         status_code=status_code,
         record=rec,
-        summary=patient_summary(store, user.patient_id),
+        summary=access.patient_summary(store, user.patient_id),
         reports=reports,
         sessions=sessions,
         recent_sessions=sorted(sessions, key=lambda s: s.started_at, reverse=True)[:5],
@@ -361,7 +345,7 @@ def me_report_submit(
         )
         return _me_error(request, user, message)
     try:
-        record, _created = create_report(request, user, body)
+        record, _created = access.create_report(get_store(request), user, **body.model_dump())
     except InputError as exc:
         return _me_error(request, user, exc.message)
     return RedirectResponse(f"/me?received={record.id}", status_code=303)
@@ -376,20 +360,14 @@ def _me_error(request: Request, user: Any, message: str) -> Response:
 
 @protected.get("/admin")
 def admin_page(request: Request, user: AdminUser) -> Response:
-    return _render_admin(request)
+    return _render_admin(request, user)
 
 
-def _render_admin(request: Request, *, error: str | None = None, status_code: int = 200) -> Response:
-    store = get_store(request)
-    return render(
-        request,
-        "admin.html",
-        status_code=status_code,
-        users=store.list_users(),
-        audit=store.list_audit(limit=200),
-        patients=store.list_patients(),
-        error=error,
-    )
+def _render_admin(
+    request: Request, user: Any, *, error: str | None = None, status_code: int = 200
+) -> Response:
+    overview = access.admin_overview(get_store(request), user, request.url.path)
+    return render(request, "admin.html", status_code=status_code, error=error, **overview)
 
 
 @protected.post("/admin/users")
@@ -403,16 +381,16 @@ def admin_add_user(
 ) -> Response:
     try:
         body = UserIn(username=username, password=password, role=role, patient_id=patient_id or None)
-        api_create_user(request, body, user)
+        access.create_user(get_store(request), user, **body.model_dump())
     except ValidationError as exc:
-        return _admin_error(request, format_validation_error(exc, UserIn))
+        return _admin_error(request, user, format_validation_error(exc, UserIn))
     except InputError as exc:
-        return _admin_error(request, exc.message)
+        return _admin_error(request, user, exc.message)
     return RedirectResponse("/admin", status_code=303)
 
 
-def _admin_error(request: Request, message: str) -> Response:
-    return _render_admin(request, error=message, status_code=422)
+def _admin_error(request: Request, user: Any, message: str) -> Response:
+    return _render_admin(request, user, error=message, status_code=422)
 
 
-__all__ = ["router", "protected", "NotFound"]
+__all__ = ["router", "protected"]

@@ -1,20 +1,17 @@
-"""What the pages and the API do with the store and the analysis layers (one place, used by both).
-
-The simulator, cause analyzer and optimizer are optional at import time: when one is not installed or
-fails to import, :func:`availability` says so and the pages show a plain message instead of results.
-"""
+"""What the pages and the API do with the store and the analysis layers (one place, used by both)."""
 
 from __future__ import annotations
 
-import importlib
 import json
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
+from crampwatch.causes import assess
 from crampwatch.errors import InputError
 from crampwatch.model import Labs, Patient, Prescription, Scenario, parse_scenario
+from crampwatch.optimizer import optimize
+from crampwatch.simulator import simulate
 from crampwatch.version import MODEL_VERSION
 
 #: Prescription fields the what-if panel may change: name -> (path in the prescription, label, unit).
@@ -34,41 +31,6 @@ PROFILE_FIELDS: dict[str, tuple[tuple[str, ...], str, str]] = {
 }
 ALL_FIELDS = {**WHATIF_FIELDS, **PROFILE_FIELDS}
 UF_PROFILES = ("constant", "linear_decreasing", "step")
-
-
-_LAYER_MODULES = {
-    "simulate": "crampwatch.simulator",
-    "optimize": "crampwatch.optimizer",
-    "causes": "crampwatch.causes",
-}
-
-
-@lru_cache(maxsize=8)
-def _module(name: str) -> tuple[Any | None, str | None]:
-    """Import ``crampwatch.<name>``; return (module, None) or (None, reason)."""
-    try:
-        return importlib.import_module(_LAYER_MODULES[name]), None
-    except Exception as exc:  # any import failure makes the feature unavailable, with the reason shown
-        return None, f"{type(exc).__name__}: {exc}"
-
-
-def optional(name: str, attr: str) -> Any | None:
-    module, _ = _module(name)
-    return getattr(module, attr, None) if module is not None else None
-
-
-def availability() -> dict[str, str | None]:
-    """For each optional layer, ``None`` when usable, else a one-line reason."""
-    out: dict[str, str | None] = {}
-    for name, attr in (("simulate", "simulate"), ("causes", "assess"), ("optimize", "optimize")):
-        module, reason = _module(name)
-        if module is None:
-            out[name] = f"crampwatch.{name} is not available ({reason})"
-        elif not hasattr(module, attr):
-            out[name] = f"crampwatch.{name} has no {attr}()"
-        else:
-            out[name] = None
-    return out
 
 
 def model_version() -> str:
@@ -92,18 +54,15 @@ def session_scenario(patient: Patient, session: Any) -> Scenario:
     return parse_scenario({"patient": data, "prescription": prescription})
 
 
-def assessment_for(store: Any, session: Any, patient: Patient) -> tuple[dict[str, Any] | None, str | None]:
-    """The stored assessment, or a fresh one (then stored). Returns (assessment, reason-if-unavailable)."""
+def assessment_for(store: Any, session: Any, patient: Patient) -> dict[str, Any]:
+    """The stored assessment of a session, or a fresh one (then stored)."""
     if session.assessment:
-        return session.assessment, None
-    assess = optional("causes", "assess")
-    if assess is None:
-        return None, availability()["causes"]
+        return session.assessment
     scenario = session_scenario(patient, session)
     assessment = assess(session.trace, scenario, events=session.trace.events)
     result = {**assessment.to_dict(), "session_id": session.id}
     store.save_assessment(session.id, result, model_version())
-    return result, None
+    return result
 
 
 def apply_changes(prescription: Prescription | dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
@@ -163,11 +122,6 @@ def describe_changes(before: Prescription, after: Prescription) -> list[str]:
 
 def what_if(patient: Patient, session: Any, changes: dict[str, Any]) -> WhatIf:
     """Re-simulate the session with ``changes`` to its prescription; raise InputError on bad values."""
-    simulate = optional("simulate", "simulate")
-    assess = optional("causes", "assess")
-    if simulate is None or assess is None:
-        reason = availability()["simulate"] or availability()["causes"]
-        raise RuntimeError(reason)
     base = session_scenario(patient, session)
     changed = parse_scenario(
         {
@@ -189,13 +143,10 @@ def what_if(patient: Patient, session: Any, changes: dict[str, Any]) -> WhatIf:
 
 
 def optimize_session(patient: Patient, session: Any) -> dict[str, Any]:
-    """Run ``crampwatch.optimizer.optimize`` on the session's scenario (RuntimeError when unavailable).
+    """Run ``crampwatch.optimizer.optimize`` on the session's scenario.
 
     Each recommendation gets ``whatif``: the what-if settings that reproduce its prescription.
     """
-    optimize = optional("optimize", "optimize")
-    if optimize is None:
-        raise RuntimeError(availability()["optimize"])
     result = optimize(session_scenario(patient, session))
     out = result.to_dict() if hasattr(result, "to_dict") else dict(result)
     for rec in out.get("recommendations") or []:

@@ -1,0 +1,273 @@
+"""Request and answer models of the JSON API (pydantic), and converters from store records."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from crampwatch.web.services import cramp_frequency
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class LoginIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(..., min_length=1, max_length=64)
+    password: str = Field(..., min_length=1, max_length=256)
+
+
+class MeOut(BaseModel):
+    username: str
+    role: str
+    patient_id: str | None = None
+    csrf_token: str
+
+
+class PatientSummaryOut(BaseModel):
+    id: str
+    name: str | None = None
+    n_sessions: int
+    n_cramp_sessions: int
+    cramp_frequency: float | None = Field(None, description="fraction of sessions with a cramp")
+    recurring_cause: str | None = None
+    last_session_at: datetime | None = None
+
+
+class PatientOut(PatientSummaryOut):
+    created_at: datetime | None = None
+    patient: dict[str, Any]
+
+
+class SessionSummaryOut(BaseModel):
+    id: str
+    started_at: datetime
+    had_cramp: bool
+    top_cause: str | None = None
+    overall_risk: float | None = None
+
+
+class EventOut(BaseModel):
+    t_min: float
+    kind: str
+    severity: float | None = None
+    note: str = ""
+
+
+class SessionOut(BaseModel):
+    id: str
+    patient_id: str
+    started_at: datetime
+    prescription: dict[str, Any]
+    pre_weight_kg: float | None = None
+    post_weight_kg: float | None = None
+    labs: dict[str, Any] | None = None
+    signals: dict[str, list[float | None]] = Field(..., description="t_min and each signal, aligned")
+    sources: dict[str, str]
+    events: list[EventOut]
+    has_assessment: bool
+
+
+class EvidenceOut(_Out):
+    signal: str | None = None
+    value: Any = None
+    t_min: float | None = None
+    threshold: Any = None
+    source: str | None = None
+
+
+class CauseOut(_Out):
+    cause: str
+    score: float
+    confidence: str | None = None
+    evidence: list[EvidenceOut] = []
+    explanation: str = ""
+    recommendations: list[dict[str, Any]] = []
+
+
+class AssessmentOut(_Out):
+    session_id: str | None = None
+    overall_risk: float
+    causes: list[CauseOut]
+    metrics: dict[str, Any] = {}
+
+
+ProfilePoints = Annotated[list[tuple[float, float]], Field(min_length=1, max_length=48)]
+
+
+class WhatIfIn(BaseModel):
+    """Changes to the session's prescription; omitted fields keep their value."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    duration_min: float | None = Field(None, ge=30, le=600)
+    uf_volume_l: float | None = Field(None, ge=0, le=10)
+    uf_profile: Literal["constant", "linear_decreasing", "step"] | ProfilePoints | None = Field(
+        None, description="a named profile or [[t_min, fraction_of_mean_rate], ...]"
+    )
+    dialysate_na_profile: ProfilePoints | None = Field(None, description="[[t_min, na_mmol_l], ...]")
+    dialysate_na_mmol_l: float | None = Field(None, ge=120, le=160)
+    dialysate_ca_mmol_l: float | None = Field(None, ge=0.5, le=2.5)
+    dialysate_mg_mmol_l: float | None = Field(None, ge=0.0, le=2.0)
+    dialysate_temp_c: float | None = Field(None, ge=33.0, le=39.0)
+    qb_ml_min: float | None = Field(None, ge=50, le=600)
+
+
+class WhatIfOut(BaseModel):
+    changes: list[str]
+    prescription_before: dict[str, Any]
+    prescription_after: dict[str, Any]
+    before: AssessmentOut
+    after: AssessmentOut
+
+
+class OptimizedPrescriptionOut(_Out):
+    prescription: dict[str, Any]
+    risk: float
+    risk_range: list[float] | None = None
+    changes: list[str] = []
+    addresses: list[str] = []
+    rationale: str = ""
+    whatif: dict[str, Any] = Field({}, description="body for POST /api/sessions/{id}/whatif")
+
+
+class OptimizationOut(_Out):
+    """contracts.md "Optimization result"."""
+
+    current: dict[str, Any]
+    recommendations: list[OptimizedPrescriptionOut]
+    infeasible: str | None = None
+
+
+class ReportIn(BaseModel):
+    """A cramp report. Patients may omit ``patient_id`` (it is theirs); clinicians must give it."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    patient_id: str | None = Field(None, max_length=64)
+    session_id: str | None = Field(None, max_length=64)
+    reported_at: datetime | None = Field(None, description="when the cramp happened; default now (UTC)")
+    t_min: float | None = Field(None, ge=0, le=720, description="minutes from session start")
+    muscle: str = Field(..., min_length=1, max_length=64)
+    severity: int = Field(..., ge=0, le=10)
+    note: str = Field("", max_length=2000)
+    idempotency_key: str = Field(
+        ..., min_length=8, max_length=128, description="one per report; retries reuse it"
+    )
+
+
+class ReportOut(BaseModel):
+    id: int
+    patient_id: str
+    session_id: str | None = None
+    reported_at: datetime
+    muscle: str
+    severity: int
+    t_min: float | None = None
+    note: str
+    created_at: datetime | None = None
+    created: bool = Field(True, description="false when this idempotency key had already been stored")
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(..., min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+    password: str = Field(..., min_length=10, max_length=256)
+    role: Literal["clinician", "admin", "patient"]
+    patient_id: str | None = Field(None, max_length=64)
+
+
+class UserOut(BaseModel):
+    username: str
+    role: str
+    patient_id: str | None = None
+
+
+class AuditOut(_Out):
+    id: int
+    username: str | None = None
+    action: str
+    patient_id: str | None = None
+    detail: str = ""
+    at: datetime | None = None
+
+
+# --------------------------------------------------------------------------------------- converters
+
+
+def _num(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def patient_summary_out(s: Any) -> PatientSummaryOut:
+    return PatientSummaryOut(
+        id=s.id,
+        name=s.name,
+        n_sessions=s.n_sessions,
+        n_cramp_sessions=s.n_cramp_sessions,
+        cramp_frequency=cramp_frequency(s.n_sessions, s.n_cramp_sessions),
+        recurring_cause=s.recurring_cause,
+        last_session_at=s.last_session_at,
+    )
+
+
+def events_out(events: pd.DataFrame | None) -> list[EventOut]:
+    if events is None or events.empty:
+        return []
+    out = []
+    for row in events.to_dict("records"):
+        note = row.get("note")
+        out.append(
+            EventOut(
+                t_min=float(row["t_min"]),
+                kind=str(row["kind"]),
+                severity=_num(row.get("severity")),
+                note="" if note is None or (isinstance(note, float) and math.isnan(note)) else str(note),
+            )
+        )
+    return out
+
+
+def _dump(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_none=True)
+    return dict(value)
+
+
+def session_out(rec: Any) -> SessionOut:
+    data = rec.trace.data
+    signals = {c: [_num(v) for v in data[c].to_numpy()] for c in ["t_min", *rec.trace.signals]}
+    return SessionOut(
+        id=rec.id,
+        patient_id=rec.patient_id,
+        started_at=rec.started_at,
+        prescription=_dump(rec.prescription) or {},
+        pre_weight_kg=_num(rec.pre_weight_kg),
+        post_weight_kg=_num(rec.post_weight_kg),
+        labs=_dump(rec.labs),
+        signals=signals,
+        sources=dict(rec.trace.sources),
+        events=events_out(rec.trace.events),
+        has_assessment=bool(rec.assessment),
+    )
+
+
+def report_out(r: Any, created: bool = True) -> ReportOut:
+    """A stored ``ReportRecord`` as the API shows it (the idempotency key is left out)."""
+    return ReportOut.model_validate({**dataclasses.asdict(r), "created": created})
+
+
+def assessment_out(a: dict[str, Any]) -> AssessmentOut:
+    return AssessmentOut.model_validate(a)
