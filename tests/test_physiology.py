@@ -16,12 +16,19 @@ from crampwatch.kinetics import (
 from crampwatch.model import load_scenario, parse_scenario
 from crampwatch.physiology import PARAMETERS, initial_state, parameter_table_markdown, patient_parameters, rhs
 from crampwatch.physiology.fluid import oncotic_interstitial_mmhg, oncotic_plasma_mmhg
-from crampwatch.physiology.mathops import ARRAY, SCALAR
-from crampwatch.physiology.model import IDX, STATES
+from crampwatch.physiology.model import IDX, N_OUTPUTS, N_STATES, OUTPUTS, STATES
 from crampwatch.physiology.ukm import single_pool_ktv, single_pool_urea
 from crampwatch.simulator import session_controls, simulate_parameters
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.yaml"))
+
+
+def _rhs(y: list, u: tuple, p: object, s0: object, n_iter: int) -> tuple[np.ndarray, object, np.ndarray]:
+    """(derivatives, baroreflex activation, output signals) of the model right-hand side."""
+    shape = np.shape(y[0])
+    dy, out = np.empty((N_STATES, *shape)), np.empty((N_OUTPUTS, *shape))
+    s = rhs(y, u, p, s0, n_iter, dy, out)
+    return dy, s, out
 
 
 def _man_75kg() -> object:
@@ -73,7 +80,7 @@ def test_pre_dialysis_state_is_steady() -> None:
     pa = patient_parameters([load_scenario(f) for f in EXAMPLES])
     y = initial_state(pa)
     u = (np.zeros(pa.n), np.zeros(pa.n), np.full(pa.n, 140.0))
-    dy, aux = rhs([np.asarray(v, float) for v in y], u, pa, ARRAY, np.zeros(pa.n), 4)
+    dy, s, _ = _rhs([np.asarray(v, float) for v in y], u, pa, np.zeros(pa.n), 4)
     for name in STATES:
         d = dy[IDX[name]]
         if name == "u_ex":
@@ -84,7 +91,7 @@ def test_pre_dialysis_state_is_steady() -> None:
             np.testing.assert_allclose(d, -pa.acid_gen, atol=1e-12)
         else:
             np.testing.assert_allclose(d, 0.0, atol=1e-9, err_msg=name)
-    np.testing.assert_allclose(aux.s, 0.0, atol=1e-9)
+    np.testing.assert_allclose(s, 0.0, atol=1e-9)
 
 
 def test_isonatric_dialysate_has_no_diffusive_sodium_flux() -> None:
@@ -94,9 +101,9 @@ def test_isonatric_dialysate_has_no_diffusive_sodium_flux() -> None:
     y = [np.asarray(v, float) for v in initial_state(pa)]
     on, no_uf = np.ones(pa.n), np.zeros(pa.n)
     na_plasma = pa.y0_na_ex / (pa.y0_v_is + pa.y0_v_pl) * pa.f_cation
-    dy, _ = rhs(y, (on, no_uf, na_plasma), pa, ARRAY, np.zeros(pa.n), 4)
+    dy, _, _ = _rhs(y, (on, no_uf, na_plasma), pa, np.zeros(pa.n), 4)
     np.testing.assert_allclose(dy[IDX["rem_na"]], 0.0, atol=1e-9)
-    dy, _ = rhs(y, (on, no_uf, na_plasma - 2.0), pa, ARRAY, np.zeros(pa.n), 4)
+    dy, _, _ = _rhs(y, (on, no_uf, na_plasma - 2.0), pa, np.zeros(pa.n), 4)
     assert (dy[IDX["rem_na"]] > 0.1).all()
 
 
@@ -110,7 +117,7 @@ def test_isotonic_ecf_loss_moves_no_cell_water() -> None:
     for name in ("v_is", "v_pl", "u_ex", "na_ex", "k_ex", "ca_ex", "mg_ex", "hco3_ex"):
         y[IDX[name]] = y[IDX[name]] * keep
     off = np.zeros(pa.n)
-    dy, _ = rhs(y, (off, off, np.full(pa.n, 140.0)), pa, ARRAY, np.zeros(pa.n), 4)
+    dy, _, _ = _rhs(y, (off, off, np.full(pa.n, 140.0)), pa, np.zeros(pa.n), 4)
     np.testing.assert_allclose(dy[IDX["v_ic"]], 0.0, atol=1e-12)
 
 
@@ -121,12 +128,11 @@ def test_scalar_and_array_rhs_agree() -> None:
     y[IDX["v_pl"]] -= 0.3
     y[IDX["u_ex"]] *= 0.8
     u = (1.0, 0.01, 137.0)
-    ds, aux_s = rhs(y, u, p, SCALAR, 0.0, 3, True)
-    da, aux_a = rhs(
-        [np.array([v]) for v in y], tuple(np.array([v]) for v in u), pa, ARRAY, np.zeros(1), 3, True
-    )
-    np.testing.assert_allclose(ds, [float(v[0]) for v in da], rtol=1e-12, atol=1e-15)
-    assert aux_s.out["sbp_mmhg"] == pytest.approx(float(aux_a.out["sbp_mmhg"][0]), rel=1e-12)
+    ds, _, out_s = _rhs(y, u, p, 0.0, 3)
+    da, _, out_a = _rhs([np.array([v]) for v in y], tuple(np.array([v]) for v in u), pa, np.zeros(1), 3)
+    np.testing.assert_allclose(ds, da[:, 0], rtol=1e-12, atol=1e-15)
+    j = OUTPUTS.index("sbp_mmhg")
+    assert out_s[j] == pytest.approx(float(out_a[j, 0]), rel=1e-12)
 
 
 def test_mass_balance_closes() -> None:

@@ -11,26 +11,30 @@ Pulse pressure scales with stroke volume.
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+from collections import namedtuple
 from typing import Any
 
+import numpy as np
 
-def circulation(
-    xp: Any, p: Any, bv: Any, ica_rel: Any, temp_dev: Any, s0: Any, n_iter: int
-) -> SimpleNamespace:
+#: Circulation state solved by :func:`circulation` (pressures mmHg, HR 1/min, CO L/min, TPR mmHg min/L,
+#: baroreflex activation ``s`` dimensionless).
+Circulation = namedtuple("Circulation", ("map", "sbp", "dbp", "hr", "co", "pms", "tpr", "s"))
+
+
+def circulation(p: Any, bv: Any, ica_rel: Any, temp_dev: Any, s0: Any, n_iter: int) -> Circulation:
     """Solve the baroreflex and return pressures (mmHg), HR (1/min), CO (L/min), Pms and activation ``s``."""
-    theta_r = xp.exp(-p.g_temp_r * temp_dev)
+    theta_r = np.exp(-p.g_temp_r * temp_dev)
     theta_v = 1.0 + p.g_temp_v * temp_dev
     cf = ica_rel**p.ca_exp
     vu_t = p.vu0 * theta_v
     s = s0
     i = 0
     while True:
-        tpr = p.tpr0 * xp.exp(p.g_r * s) * theta_r
+        tpr = p.tpr0 * np.exp(p.g_r * s) * theta_r
         hr = p.hr0 * (1.0 + p.g_hr * s)
         e = (1.0 + p.g_e * s) * cf
         vs = bv - vu_t * (1.0 - p.g_v * s)
-        root = xp.sqrt(vs * vs + p.vs_eps * p.vs_eps)
+        root = np.sqrt(vs * vs + p.vs_eps * p.vs_eps)
         pms = 0.5 * (vs + root) / p.c_sys
         q = hr * e * p.k_fs
         rt = p.r_vr + 1.0 / q
@@ -39,16 +43,14 @@ def circulation(
         mp = co * tpr + pra
         if i == n_iter:
             break
-        th = xp.tanh(p.baro_a * (p.map_set - mp))
+        th = np.tanh(p.baro_a * (p.map_set - mp))
         dpms = 0.5 * (1.0 + vs / root) * vu_t * p.g_v / p.c_sys
         dq = p.k_fs * (p.hr0 * p.g_hr * e + hr * p.g_e * cf)
         drt = -dq / (q * q)
         dco = dpms / rt - pms * drt / (rt * rt)
         dmp = dco * tpr + co * tpr * p.g_r + dco / q - co * dq / (q * q)
         s = s - (s - th) / (1.0 + p.baro_a * (1.0 - th * th) * dmp)
-        s = xp.minimum(xp.maximum(s, -0.99), 0.99)
+        s = np.minimum(np.maximum(s, -0.99), 0.99)
         i += 1
     pp = p.pp0 * (co / hr) / p.sv0
-    return SimpleNamespace(
-        map=mp, sbp=mp + pp * (2.0 / 3.0), dbp=mp - pp / 3.0, hr=hr, co=co, pms=pms, tpr=tpr, s=s
-    )
+    return Circulation(mp, mp + pp * (2.0 / 3.0), mp - pp / 3.0, hr, co, pms, tpr, s)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 # Landis-Pappenheimer oncotic polynomials (Lim 2008 App. 1); identical to
 # crampwatch.kinetics.plasma_/interstitial_oncotic_pressure_mmhg (checked in tests), inlined here because the
 # hot loop cannot afford input validation on every call.
@@ -43,6 +45,6 @@ def starling_filtration_l_min(kf: Any, p_c: Any, p_is: Any, pi_pl: Any, pi_is: A
     return kf * ((p_c - p_is) - (pi_pl - pi_is) - dp0)
 
 
-def lymph_flow_l_min(xp: Any, lymph0: Any, slope: Any, dp_is: Any) -> Any:
+def lymph_flow_l_min(lymph0: Any, slope: Any, dp_is: Any) -> Any:
     """Lymph return interstitium -> plasma, rising with interstitial pressure, never negative."""
-    return xp.maximum(lymph0 + slope * dp_is, 0.0)
+    return np.maximum(lymph0 + slope * dp_is, 0.0)

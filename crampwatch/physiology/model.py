@@ -5,11 +5,16 @@ urea in ECF, ICF and brain water; Na and K in ECF and ICF; free Ca and Mg in ECF
 pools (as deviation from the start); bicarbonate in ECF and titrated buffer; brain electrolyte osmolality;
 core temperature; and cumulative counters (UF volume, dialyzer/kidney removal per solute, urea clearance
 integral) that make mass balances checkable.
+
+One source serves two executions: :func:`rhs` runs on numpy arrays (states ``[N_STATES, n]``, parameters as
+arrays ``[n]``; the reference batch integrator) and, compiled by numba, on one patient's floats (the compiled
+kernel in :mod:`crampwatch.simulator.kernel`). It therefore only uses what both support: ``np`` functions,
+arithmetic, tuples and namedtuples; results are written into caller-owned arrays.
 """
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+from collections import namedtuple
 from typing import Any
 
 from crampwatch.physiology.brain import brain_osm_gradient, brain_urea_flux_mmol_min
@@ -57,6 +62,39 @@ STATES: tuple[str, ...] = (
 N_STATES = len(STATES)
 IDX = {name: i for i, name in enumerate(STATES)}
 
+#: Output signals the model computes, in the order :func:`rhs` writes them (names and units as in
+#: :data:`crampwatch.trace.SIGNALS`).
+OUTPUTS: tuple[str, ...] = (
+    "sbp_mmhg",
+    "dbp_mmhg",
+    "map_mmhg",
+    "hr_bpm",
+    "rbv_pct",
+    "uf_cum_l",
+    "uf_rate_ml_h",
+    "plasma_na_mmol_l",
+    "plasma_k_mmol_l",
+    "osm_mosm_kg",
+    "ica_mmol_l",
+    "mg_mmol_l",
+    "hco3_mmol_l",
+    "urea_mmol_l",
+    "brain_urea_mmol_l",
+    "dialysate_na_mmol_l",
+    "dialysate_temp_c",
+    "qb_ml_min",
+    "conductivity_ms_cm",
+    "hct_pct",
+    "plasma_volume_l",
+    "interstitial_volume_l",
+    "intracellular_volume_l",
+    "refill_ml_min",
+    "brain_osm_gradient_mosm_kg",
+    "total_ca_mmol_l",
+)
+N_OUTPUTS = len(OUTPUTS)
+Outputs = namedtuple("Outputs", OUTPUTS)
+
 
 def initial_state(p: Any) -> list[Any]:
     """Pre-dialysis state from derived parameters (arrays or floats)."""
@@ -91,13 +129,14 @@ def initial_state(p: Any) -> list[Any]:
     ]
 
 
-def rhs(
-    y: list[Any], u: tuple[Any, Any, Any], p: Any, xp: Any, s0: Any, n_iter: int, want_out: bool = False
-) -> tuple[list[Any], SimpleNamespace]:
-    """Time derivatives (per minute) of every state, and auxiliary values.
+def rhs(y: Any, u: tuple[Any, Any, Any], p: Any, s0: Any, n_iter: int, dy: Any, out: Any = None) -> Any:
+    """Write the time derivatives (per minute) of every state into ``dy`` (layout of ``y``: :data:`STATES`
+    on the first axis) and, unless ``out`` is None, the output signals (:data:`OUTPUTS` order) into ``out``;
+    return the baroreflex activation (the next call's warm start).
 
     ``u = (on, qf, na_d)``: fraction of the time step inside the session (dialyzer and UF running), UF rate
-    while running (L/min) and dialysate Na (mmol/L). ``s0`` warm-starts the baroreflex solve.
+    while running (L/min) and dialysate Na (mmol/L). ``s0`` warm-starts the baroreflex solve with ``n_iter``
+    Newton iterations.
     """
     (
         v_ic,
@@ -141,14 +180,14 @@ def rhs(
     pi_is = oncotic_interstitial_mmhg(p.m_prot_is / v_is)
     dp_is = p.e_is * (v_is - p.v_is_ref)
     hco3_m = c_h * p.f_anion
-    ph = plasma_ph(xp, hco3_m, p.pco2)
+    ph = plasma_ph(hco3_m, p.pco2)
     ica = ionized_ca_mmol_l(c_ca, ph, p.ph0, p.ph_slope)
     # circulation and capillary exchange
     bv = v_pl + p.v_rbc
-    circ = circulation(xp, p, bv, ica / p.ica0, t_core - p.t_core0, s0, n_iter)
+    circ = circulation(p, bv, ica / p.ica0, t_core - p.t_core0, s0, n_iter)
     p_c = capillary_pressure_mmhg(circ.pms, circ.map, p.rho0 * p.tpr0 / circ.tpr)
     j_f = starling_filtration_l_min(p.kf, p_c, dp_is, pi_pl, pi_is, p.dp0)
-    lymph = lymph_flow_l_min(xp, p.lymph0, p.lymph_slope, dp_is)
+    lymph = lymph_flow_l_min(p.lymph0, p.lymph_slope, dp_is)
     # dialyzer (mmol/min removed)
     f_u = uf_factor(p.qe_u, qf_i)
     f_ion = uf_factor(p.qe_ion, qf_i)
@@ -168,7 +207,7 @@ def rhs(
     j_buf = p.k_buf * (c_h - (p.c_hco30 + hco3_buf / p.hco3_buf_v))
     kr_u = p.kr * c_u
     eff_pl = 2.0 * (c_na + c_k)
-    dy = [
+    d = (
         j_w,
         -j_w + j_f - lymph,
         -j_f + lymph - qf,
@@ -195,41 +234,44 @@ def rhs(
         j_mg,
         j_h,
         on * urea_clearance_l_min(p.kd_u, f_u, qf_i),
-    ]
-    aux = SimpleNamespace(s=circ.s)
-    if want_out:
+    )
+    for k in range(len(d)):
+        dy[k] = d[k]
+    if out is not None:
         na_m = c_na * p.f_cation
         urea_m = c_u * p.f_urea
         alb = p.albumin0 * cp / p.cp0
-        aux.out = {
-            "sbp_mmhg": circ.sbp,
-            "dbp_mmhg": circ.dbp,
-            "map_mmhg": circ.map,
-            "hr_bpm": circ.hr,
-            "rbv_pct": 100.0 * bv / p.bv0,
-            "uf_cum_l": y[18],
-            "uf_rate_ml_h": qf * 60000.0,
-            "plasma_na_mmol_l": na_m,
-            "plasma_k_mmol_l": c_k * p.f_cation,
+        o = Outputs(
+            sbp_mmhg=circ.sbp,
+            dbp_mmhg=circ.dbp,
+            map_mmhg=circ.map,
+            hr_bpm=circ.hr,
+            rbv_pct=100.0 * bv / p.bv0,
+            uf_cum_l=y[18],
+            uf_rate_ml_h=qf * 60000.0,
+            plasma_na_mmol_l=na_m,
+            plasma_k_mmol_l=c_k * p.f_cation,
             # calculated osmolality 2 Na + glucose/18 + BUN/2.8 (BUN/2.8 = urea in mmol/L)
-            "osm_mosm_kg": 2.0 * na_m + p.glucose_mg_dl / 18.0 + urea_m,
-            "ica_mmol_l": ica,
-            "mg_mmol_l": c_mg / p.f_mg,
-            "hco3_mmol_l": hco3_m,
-            "urea_mmol_l": urea_m,
-            "brain_urea_mmol_l": u_br / p.v_br,
-            "dialysate_na_mmol_l": na_d,
-            "dialysate_temp_c": p.dial_temp + 0.0 * on,
-            "qb_ml_min": p.qb_ml_min * on,
-            "conductivity_ms_cm": 0.1 * na_d,
-            "hct_pct": p.hct0_pct * p.bv0 / bv,
-            "plasma_volume_l": v_pl,
-            "interstitial_volume_l": v_is,
-            "intracellular_volume_l": v_ic,
-            "refill_ml_min": (lymph - j_f) * 1000.0,
-            "brain_osm_gradient_mosm_kg": brain_osm_gradient(u_br / p.v_br, c_u, brain_osm, eff_pl),
+            osm_mosm_kg=2.0 * na_m + p.glucose_mg_dl / 18.0 + urea_m,
+            ica_mmol_l=ica,
+            mg_mmol_l=c_mg / p.f_mg,
+            hco3_mmol_l=hco3_m,
+            urea_mmol_l=urea_m,
+            brain_urea_mmol_l=u_br / p.v_br,
+            dialysate_na_mmol_l=na_d,
+            dialysate_temp_c=p.dial_temp + 0.0 * on,
+            qb_ml_min=p.qb_ml_min * on,
+            conductivity_ms_cm=0.1 * na_d,
+            hct_pct=p.hct0_pct * p.bv0 / bv,
+            plasma_volume_l=v_pl,
+            interstitial_volume_l=v_is,
+            intracellular_volume_l=v_ic,
+            refill_ml_min=(lymph - j_f) * 1000.0,
+            brain_osm_gradient_mosm_kg=brain_osm_gradient(u_br / p.v_br, c_u, brain_osm, eff_pl),
             # total Ca: (ionized + albumin-bound) / 0.9, bound 0.8 mg/dL per g/dL albumin (Payne 1973), the
             # pH-driven shift moved to the bound fraction; inverse of crampwatch.model.estimate_ica_mmol_l
-            "total_ca_mmol_l": (ica + 0.8 * alb / 4.008 + p.ph_slope * (ph - p.ph0)) / 0.9,
-        }
-    return dy, aux
+            total_ca_mmol_l=(ica + 0.8 * alb / 4.008 + p.ph_slope * (ph - p.ph0)) / 0.9,
+        )
+        for k in range(len(o)):
+            out[k] = o[k]
+    return circ.s

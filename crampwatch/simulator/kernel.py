@@ -1,0 +1,260 @@
+"""The compiled batch kernel: numba compiles :func:`crampwatch.physiology.model.rhs` (the same source the
+numpy integrator runs) for one patient's floats and integrates the fixed-step scheme patient by patient,
+``prange`` over patients when more than one thread is asked for.
+
+Compiled code is cached on disk (numba ``cache=True``) and shared by later processes; the cache is keyed
+on the sources of this module and of :mod:`crampwatch.physiology`, so an edited equation recompiles.
+:func:`available` says whether the kernel can be used (numba installed, compilation succeeded); the
+simulator falls back to the numpy integrator when it cannot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import inspect
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from crampwatch.physiology.derive import ParameterArrays
+from crampwatch.physiology.model import IDX, N_OUTPUTS, N_STATES, initial_state, rhs
+from crampwatch.simulator.controls import Controls, substeps_each
+from crampwatch.simulator.output import RANGE_SIGNALS, out_of_range
+
+try:
+    import numba
+    from numba import njit, prange
+except ImportError:  # pragma: no cover - numba is a declared dependency
+    numba = None
+
+_PHYSIOLOGY_DIR = Path(rhs.__code__.co_filename).parent
+_LOCK = threading.Lock()
+_STATUS: dict[str, object] = {"ok": None, "error": None}
+
+
+def _sources_fingerprint() -> bytes:
+    """Hash of the kernel's and the physiology package's sources (the compiled code depends on both)."""
+    h = hashlib.sha256()
+    for path in [Path(__file__), *sorted(_PHYSIOLOGY_DIR.glob("*.py"))]:
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.digest()
+
+
+def _make_jitable(fn: object, seen: set) -> None:
+    """Let compiled code call ``fn`` and every physiology function it calls (their sources stay plain
+    Python, run by the numpy integrator as they are)."""
+    from numba.extending import register_jitable
+
+    for name in fn.__code__.co_names:
+        obj = fn.__globals__.get(name)
+        if inspect.isfunction(obj) and obj.__module__.startswith("crampwatch.physiology") and obj not in seen:
+            seen.add(obj)
+            register_jitable(obj)
+            _make_jitable(obj, seen)
+
+
+def _install_cache_locator() -> None:
+    """Make numba's on-disk cache of this module's functions depend on the physiology sources too (numba
+    itself only checks the file that defines the cached function)."""
+    from numba.core import caching
+
+    bases = [getattr(caching, n, None) for n in ("InTreeCacheLocator", "_InTreeCacheLocator")]
+    bases += [getattr(caching, n, None) for n in ("UserWideCacheLocator", "_UserWideCacheLocator")]
+    here = os.path.abspath(__file__)
+    stamp = _sources_fingerprint()
+    for base in reversed([b for b in bases if b is not None]):
+
+        class _Locator(base):  # type: ignore[valid-type, misc]
+            def get_source_stamp(self) -> bytes:
+                return stamp
+
+            @classmethod
+            def from_function(cls, py_func, py_file):  # noqa: ANN001, ANN206
+                if os.path.abspath(py_file) != here:
+                    return None
+                return super().from_function(py_func, py_file)
+
+        caching._CacheImpl._locator_classes.insert(0, _Locator)
+
+
+if numba is not None:
+    with contextlib.suppress(AttributeError, ImportError, TypeError, OSError):  # another numba layout
+        _install_cache_locator()
+    from numba.extending import register_jitable
+
+    register_jitable(rhs)
+    _make_jitable(rhs, {rhs})
+
+    _jit = njit(cache=True, error_model="numpy")
+
+    @_jit
+    def _record(rec: np.ndarray, r: int, out: np.ndarray, y: np.ndarray, keep_states: bool) -> None:
+        for j in range(N_OUTPUTS):
+            rec[j, r] = out[j]
+        if keep_states:
+            for j in range(N_STATES):
+                rec[N_OUTPUTS + j, r] = y[j]
+
+    @_jit
+    def _session(p, y, on_t, w_t, na_t, uf_l, n_sub, dt, stride, heun, n_iter, keep_states, rec):  # noqa: ANN001, ANN202
+        """Integrate one session from state ``y`` (updated in place); records go to ``rec`` [planes, records].
+        Same scheme, operation for operation, as :func:`crampwatch.simulator.numpy_batch.integrate_chunk`."""
+        n_steps = on_t.shape[0]
+        h = dt / n_sub
+        f1 = np.empty(N_STATES)
+        f2 = np.empty(N_STATES)
+        y1 = np.empty(N_STATES)
+        out = np.empty(N_OUTPUTS)
+        s = 0.0
+        for k in range(n_steps):
+            on = on_t[k]
+            qf = uf_l * w_t[k] / on if on > 0 else 0.0
+            u = (on, qf, na_t[k])
+            for sub in range(n_sub):
+                if sub == 0 and k % stride == 0:
+                    s1 = rhs(y, u, p, s, n_iter, f1, out)
+                    _record(rec, k // stride, out, y, keep_states)
+                else:
+                    s1 = rhs(y, u, p, s, n_iter, f1, None)
+                for j in range(N_STATES):
+                    y1[j] = y[j] + h * f1[j]
+                if heun:
+                    s = rhs(y1, u, p, s1, n_iter, f2, None)
+                    for j in range(N_STATES):
+                        y[j] = y[j] + (0.5 * h) * (f1[j] + f2[j])
+                else:
+                    s = s1
+                    for j in range(N_STATES):
+                        y[j] = y1[j]
+        if n_steps % stride == 0:
+            rhs(y, (0.0, 0.0, na_t[n_steps - 1]), p, s, n_iter, f1, out)
+            _record(rec, n_steps // stride, out, y, keep_states)
+
+    @_jit
+    def _batch_serial(
+        P, Y, on_t, w_t, uf_idx, na_t, na_idx, uf_l, n_sub, dt, stride, heun, n_iter, keep, out
+    ):  # noqa: ANN001, ANN202, N803
+        for i in range(P.shape[0]):
+            y = Y[:, i].copy()
+            _session(
+                P[i],
+                y,
+                on_t[uf_idx[i]],
+                w_t[uf_idx[i]],
+                na_t[na_idx[i]],
+                uf_l[i],
+                n_sub[i],
+                dt,
+                stride,
+                heun,
+                n_iter,
+                keep,
+                out[:, i, :],
+            )
+            Y[:, i] = y
+
+    @njit(cache=True, error_model="numpy", parallel=True)
+    def _batch_parallel(
+        P, Y, on_t, w_t, uf_idx, na_t, na_idx, uf_l, n_sub, dt, stride, heun, n_iter, keep, out
+    ):  # noqa: ANN001, ANN202, N803
+        for i in prange(P.shape[0]):
+            y = Y[:, i].copy()
+            _session(
+                P[i],
+                y,
+                on_t[uf_idx[i]],
+                w_t[uf_idx[i]],
+                na_t[na_idx[i]],
+                uf_l[i],
+                n_sub[i],
+                dt,
+                stride,
+                heun,
+                n_iter,
+                keep,
+                out[:, i, :],
+            )
+            Y[:, i] = y
+
+
+def parameter_records(p: ParameterArrays) -> np.ndarray:
+    """The parameter arrays as one structured array [n] (one record per patient, one field per parameter)."""
+    names = sorted(vars(p))
+    rec = np.empty(p.n, dtype=[(name, "f8") for name in names])
+    for name in names:
+        rec[name] = getattr(p, name)
+    return rec
+
+
+def integrate_compiled(
+    p: ParameterArrays,
+    ctrl: Controls,
+    stride: int,
+    keep_states: bool,
+    heun: bool,
+    n_iter: int,
+    workers: int,
+    out: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Integrate every session with the compiled kernel into ``out`` [planes, n, records]; returns
+    (``out``, urea clearance integral (L) [n], out-of-range flags [n]). ``workers`` threads (prange)."""
+    if numba is None:
+        raise RuntimeError("numba is not installed")
+    y = np.array([np.asarray(v, dtype=float) * np.ones(p.n) for v in initial_state(p)])
+    args = (
+        parameter_records(p),
+        y,
+        np.ascontiguousarray(ctrl.on_t, dtype=float),
+        np.ascontiguousarray(ctrl.w_t, dtype=float),
+        ctrl.uf_idx.astype(np.int64),
+        np.ascontiguousarray(ctrl.na_t, dtype=float),
+        ctrl.na_idx.astype(np.int64),
+        np.asarray(ctrl.uf_l, dtype=float),
+        substeps_each(p, ctrl.dt_min).astype(np.int64),
+        float(ctrl.dt_min),
+        int(stride),
+        bool(heun),
+        int(n_iter),
+        bool(keep_states),
+        out,
+    )
+    if workers > 1 and p.n > 1:
+        with _LOCK:  # numba's thread pool runs one parallel region at a time
+            before = numba.get_num_threads()
+            numba.set_num_threads(max(1, min(int(workers), numba.config.NUMBA_NUM_THREADS)))
+            try:
+                _batch_parallel(*args)
+            finally:
+                numba.set_num_threads(before)
+    else:
+        _batch_serial(*args)
+    j_pv, j_isv, j_sbp = RANGE_SIGNALS
+    failed = out_of_range(out[j_pv], out[j_isv], out[j_sbp])
+    return out, y[IDX["kt"]], failed
+
+
+def available() -> bool:
+    """True when the compiled kernel can run here (numba importable and the kernel compiles); the first
+    call compiles or loads the cache."""
+    if _STATUS["ok"] is None:
+        if numba is None:
+            _STATUS.update(ok=False, error="numba is not installed")
+        else:
+            _STATUS["ok"] = True
+    return bool(_STATUS["ok"])
+
+
+def disable(reason: str) -> None:
+    """Stop using the compiled kernel in this process (after a compilation or run failure)."""
+    _STATUS.update(ok=False, error=reason)
+
+
+def status() -> str:
+    """A one-line description of the kernel's state (for diagnostics)."""
+    if available():
+        return "compiled (numba)"
+    return f"numpy fallback ({_STATUS['error']})"
