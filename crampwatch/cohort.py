@@ -28,6 +28,7 @@ from crampwatch.causes.thresholds import th
 from crampwatch.errors import InputError
 from crampwatch.kinetics import BUN_MG_DL_PER_UREA_MMOL_L, sp_ktv_daugirdas
 from crampwatch.model import Scenario, dump_scenario, parse_scenario
+from crampwatch.prescription_settings import SETTINGS, table_value
 
 #: Cause identifiers of contracts.md, in the order of the score columns.
 CAUSE_IDS = CAUSES
@@ -62,7 +63,7 @@ def _patient_columns(scenarios: Sequence[Scenario]) -> dict[str, list[Any]]:
         cols.setdefault(name, []).append(value)
 
     for sc in scenarios:
-        p, rx = sc.patient, sc.prescription
+        p = sc.patient
         labs, _ = p.labs.resolved()
         put("patient_id", p.id)
         put("sex", p.sex)
@@ -76,13 +77,9 @@ def _patient_columns(scenarios: Sequence[Scenario]) -> dict[str, list[Any]]:
         put("neuropathy", math.nan if p.peripheral_neuropathy is None else float(p.peripheral_neuropathy))
         for lab in ("na_mmol_l", "k_mmol_l", "bun_mg_dl", "ica_mmol_l", "albumin_g_dl", "mg_mmol_l"):
             put(f"lab_{lab}", float(labs[lab]))
-        put("duration_min", float(rx.duration_min))
-        put("uf_volume_l", float(sc.uf_volume_l))
-        put("uf_profile", rx.uf_profile if isinstance(rx.uf_profile, str) else "custom")
-        put("qb_ml_min", float(rx.qb_ml_min))
-        put("dialysate_na_mmol_l", float(rx.mean_dialysate_na()))
-        put("dialysate_ca_mmol_l", float(rx.dialysate.ca_mmol_l))
-        put("dialysate_temp_c", float(rx.dialysate.temp_c))
+        for setting in SETTINGS:  # the prescription-setting registry names the columns
+            if setting.kind != "na_profile":
+                put(setting.name, table_value(setting, sc))
     return cols
 
 

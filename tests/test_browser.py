@@ -59,7 +59,7 @@ def test_clinician_reads_a_session(server, browser):
     page.fill("input[name=duration_min]", "300")
     page.click("#whatif button[type=submit]")
     page.wait_for_selector("#whatif-chart .js-plotly-plot", timeout=30_000)
-    assert "duration_min 210.0 -> 300.0" in page.locator("#whatif-result").inner_text()
+    assert "Session time 210 → 300 min" in page.locator("#whatif-result").inner_text()
     assert problems == []
     page.close()
 

@@ -55,7 +55,9 @@ def test_low_na_dialysate_gets_raised_na(results):
     assert best.scenario.prescription.mean_dialysate_na() >= 138.0  # plasma Na 140, gradient >= -2
     assert "osmotic" in best.addresses
     assert best.outcome.risk < res.current.risk - 0.3
-    assert any(ch.startswith("dialysate.na_mmol_l 132 -> ") for ch in best.changes)
+    assert any(
+        ch.startswith(("dialysate_na_mmol_l 132 -> ", "dialysate_na_profile 132 -> ")) for ch in best.changes
+    )
 
 
 def test_low_ca_first_year_gets_higher_ca(results):
@@ -233,7 +235,7 @@ def test_cli_table_output():
 
     out = CliRunner().invoke(app, ["optimize", str(EXAMPLES / "low_ca_first_year.yaml"), "--ensemble", "2"])
     assert out.exit_code == 0, out.output
-    assert "option 1" in out.stdout and "dialysate.ca_mmol_l" in out.stdout
+    assert "option 1" in out.stdout and "Dialysate Ca" in out.stdout
 
 
 @pytest.mark.parametrize(

@@ -214,10 +214,16 @@ def test_projection_moves_out_of_range_settings_inside():
     opts = options_for(sc, Constraints(), allow_high_ca=False)
     base = project(knobs_from(sc), opts)
     assert base.ca_mmol_l == 1.25 and base.mg_mmol_l == 0.5 and base.hco3_mmol_l == 38
-    assert describe_changes(knobs_from(sc), base) == [
-        "dialysate.ca_mmol_l 1 -> 1.25",
-        "dialysate.mg_mmol_l 0.25 -> 0.5",
-        "dialysate.hco3_mmol_l 40 -> 38",
+    changes = describe_changes(sc, knobs_from(sc), base, 2.0, 2.0)
+    assert [c.code for c in changes] == [
+        "dialysate_ca_mmol_l 1 -> 1.25",
+        "dialysate_mg_mmol_l 0.25 -> 0.5",
+        "dialysate_hco3_mmol_l 40 -> 38",
+    ]
+    assert [c.text for c in changes] == [
+        "Dialysate Ca 1 → 1.25 mmol/L",
+        "Dialysate Mg 0.25 → 0.5 mmol/L",
+        "Dialysate bicarbonate 40 → 38 mmol/L",
     ]
 
 

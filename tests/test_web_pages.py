@@ -80,7 +80,7 @@ def test_whatif_panel_fragment(app, db):
     )
     assert r.status_code == 200
     assert "<html" not in r.text  # a fragment for htmx
-    assert "duration_min 210.0 -&gt; 270.0" in r.text
+    assert "Session time 210 → 270 min" in r.text
     assert "Current prescription" in r.text and "What-if prescription" in r.text
     assert r.text.count("Plotly.newPlot") == 2  # risk bars and the overlaid timelines
     bad = client.post(

@@ -47,7 +47,7 @@ def render(result: OptimizationResult, console: Console) -> None:
     if c.violations:
         console.print("[yellow]Current prescription outside the constraints:[/] " + "; ".join(c.violations))
     for i, r in enumerate(result.recommendations, 1):
-        body = "\n".join(f"• {ch}" for ch in r.changes) or "• no change"
+        body = "\n".join(f"• {ch}" for ch in r.change_text) or "• no change"
         if r.addresses:
             body += "\n[bold]addresses:[/] " + ", ".join(r.addresses)
         body += "\n" + r.rationale

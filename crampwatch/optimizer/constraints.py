@@ -39,15 +39,30 @@ from dataclasses import dataclass
 from crampwatch.errors import InputError, require_range
 from crampwatch.kinetics import KDOQI_MIN_SP_KTV
 from crampwatch.model import Scenario
-from crampwatch.optimizer.space import FREE_UF_PROFILES, Knobs, NaShape, Options, UfShape, grid
+from crampwatch.optimizer.space import Knobs, NaShape, Options, UfShape, grid
+from crampwatch.prescription_settings import FREE_UF_PROFILES, UF_PROFILE_NAMES, setting
 
 #: KDOQI 2006 CPG 4 (minimum spKt/V per session by schedule, residual Kr < 2 mL/min): 3/week 1.2, 4/week
 #: 0.8, 6/week 0.5; 5/week interpolated (modelling choice). Used relative to the 3/week value.
 MIN_SP_KTV_BY_SESSIONS = {3: 1.2, 4: 0.8, 5: 0.65, 6: 0.5, 7: 0.5}
 
 
-#: Shortest session with little residual kidney function (KDOQI 2015 HD adequacy update, guideline 3.3).
-DEFAULT_MIN_DURATION_MIN = 180.0
+def _search_range(name: str) -> tuple[float, float]:
+    """The optimizer's default range of a setting (``crampwatch.prescription_settings``)."""
+    rng = setting(name).search_range
+    assert rng is not None, name
+    return rng
+
+
+def _step(name: str) -> float:
+    """The optimizer's lattice step of a setting."""
+    step = setting(name).search_step
+    assert step is not None, name
+    return step
+
+
+#: Shortest session (KDOQI 2015 guideline 3.3) and default unit maximum: the registry's search range.
+DEFAULT_MIN_DURATION_MIN, DEFAULT_MAX_DURATION_MIN = _search_range("duration_min")
 
 
 @dataclass(frozen=True)
@@ -55,18 +70,18 @@ class Constraints:
     """What a recommended prescription must satisfy (defaults cited in the module docstring)."""
 
     target_sp_ktv: float = KDOQI_MIN_SP_KTV
-    max_duration_min: float = 300.0
+    max_duration_min: float = DEFAULT_MAX_DURATION_MIN
     #: Shortest session; ``None`` means 180 min (KDOQI 2015 guideline 3.3) or the maximum if that is lower.
     min_duration_min: float | None = None
     allow_extra_session: bool = False
     na_gradient_range_mmol_l: tuple[float, float] = (-2.0, 2.0)
     na_profile_max_deviation_mmol_l: float = 6.0
-    ca_range_mmol_l: tuple[float, float] = (1.25, 1.50)
+    ca_range_mmol_l: tuple[float, float] = _search_range("dialysate_ca_mmol_l")
     ca_max_if_hypocalcemia_mmol_l: float = 1.75
-    mg_range_mmol_l: tuple[float, float] = (0.5, 1.0)
-    hco3_range_mmol_l: tuple[float, float] = (30.0, 38.0)
-    temp_range_c: tuple[float, float] = (35.0, 37.0)
-    qb_range_ml_min: tuple[float, float] = (200.0, 450.0)
+    mg_range_mmol_l: tuple[float, float] = _search_range("dialysate_mg_mmol_l")
+    hco3_range_mmol_l: tuple[float, float] = _search_range("dialysate_hco3_mmol_l")
+    temp_range_c: tuple[float, float] = _search_range("dialysate_temp_c")
+    qb_range_ml_min: tuple[float, float] = _search_range("qb_ml_min")
     first_session_limits: bool = True
     first_session_max_urr_pct: float = 40.0
     first_session_qb_range_ml_min: tuple[float, float] = (150.0, 200.0)
@@ -154,9 +169,9 @@ def options_for(scenario: Scenario, constraints: Constraints, *, allow_high_ca: 
     cur = scenario.prescription
     first = c.first_session(scenario)
     d_lo, d_hi = c.duration_bounds(scenario)
-    durations = grid(d_lo, d_hi, 15.0, include=(cur.duration_min,))
+    durations = grid(d_lo, d_hi, _step("duration_min"), include=(cur.duration_min,))
 
-    profiles: list[UfShape] = ["constant", "linear_decreasing", "step", *FREE_UF_PROFILES.values()]
+    profiles: list[UfShape] = [*UF_PROFILE_NAMES, *FREE_UF_PROFILES.values()]
 
     plasma = plasma_na_mmol_l(scenario)
     g_lo, g_hi = c.na_gradient_range_mmol_l
@@ -179,14 +194,27 @@ def options_for(scenario: Scenario, constraints: Constraints, *, allow_high_ca: 
             na_opts.append((mean, ((0.0, start), (1.0, end))))
 
     ca_hi = constraints.ca_max(allow_high_ca)
-    ca_values = grid(c.ca_range_mmol_l[0], ca_hi, 0.25, include=(cur.dialysate.ca_mmol_l,))
-    hco3_values = grid(
-        c.hco3_range_mmol_l[0], c.hco3_range_mmol_l[1], 2.0, include=(cur.dialysate.hco3_mmol_l,)
+    ca_values = grid(
+        c.ca_range_mmol_l[0], ca_hi, _step("dialysate_ca_mmol_l"), include=(cur.dialysate.ca_mmol_l,)
     )
-    mg_values = grid(c.mg_range_mmol_l[0], c.mg_range_mmol_l[1], 0.25, include=(cur.dialysate.mg_mmol_l,))
-    temps = grid(c.temp_range_c[0], c.temp_range_c[1], 0.5, include=(cur.dialysate.temp_c,))
+    hco3_values = grid(
+        c.hco3_range_mmol_l[0],
+        c.hco3_range_mmol_l[1],
+        _step("dialysate_hco3_mmol_l"),
+        include=(cur.dialysate.hco3_mmol_l,),
+    )
+    mg_values = grid(
+        c.mg_range_mmol_l[0],
+        c.mg_range_mmol_l[1],
+        _step("dialysate_mg_mmol_l"),
+        include=(cur.dialysate.mg_mmol_l,),
+    )
+    temps = grid(
+        c.temp_range_c[0], c.temp_range_c[1], _step("dialysate_temp_c"), include=(cur.dialysate.temp_c,)
+    )
     q_lo, q_hi = c.qb_bounds(scenario)
-    qbs = grid(q_lo, q_hi, 25.0 if first else 50.0, include=(cur.qb_ml_min,))
+    qb_step = _step("qb_ml_min")
+    qbs = grid(q_lo, q_hi, qb_step / 2 if first else qb_step, include=(cur.qb_ml_min,))
     # A lower dialysate flow is the other lever that lowers a first session's efficiency (Handbook of
     # Dialysis: "lower-efficiency" first treatment); otherwise Qd stays as prescribed.
     qds = tuple(sorted({float(cur.qd_ml_min), 300.0})) if first else (float(cur.qd_ml_min),)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from crampwatch.kinetics import uf_rate_ml_per_kg_h
 from crampwatch.model import Scenario
 from crampwatch.optimizer.result import Outcome
-from crampwatch.optimizer.space import Knobs, UfShape, changed_knobs, na_label, uf_profile_label
+from crampwatch.optimizer.space import KNOB_SETTINGS, Knobs, UfShape, apply_knobs, changed_knobs
+from crampwatch.prescription_settings import format_number, na_text, uf_profile_text
 
 #: A cause counts as addressed when its ensemble-mean score falls by at least this much from a current
 #: score of at least ``MIN_CAUSE_SCORE`` (modelling choices).
@@ -79,6 +80,8 @@ def rationale(
 ) -> str:
     """Sentences: what changed and why, the predicted effect, and the causes addressed."""
     post_w = scenario.post_weight_kg
+    old_rx = apply_knobs(scenario, old, current.uf_required_l).prescription
+    new_rx = apply_knobs(scenario, new, outcome.uf_required_l).prescription
     parts: list[str] = []
     changed = changed_knobs(old, new)
     for name in changed:
@@ -102,13 +105,14 @@ def rationale(
         elif name == "uf_profile":
             why = WHY["uf_profile"] if front_loaded(new.uf_profile) else "spreads fluid removal differently"
             parts.append(
-                f"UF profile {uf_profile_label(old.uf_profile)} -> {uf_profile_label(new.uf_profile)}: {why}."
+                f"UF profile {uf_profile_text(old_rx.uf_profile, old_rx.duration_min)} -> "
+                f"{uf_profile_text(new_rx.uf_profile, new_rx.duration_min)}: {why}."
             )
         elif name == "na_mmol_l":
             g0 = old.mean_na_mmol_l() - plasma_na
             g1 = new.mean_na_mmol_l() - plasma_na
             text = (
-                f"Dialysate Na {na_label(old)} -> {na_label(new)} mmol/L (gradient to plasma Na "
+                f"Dialysate Na {na_text(old_rx)} -> {na_text(new_rx)} mmol/L (gradient to plasma Na "
                 f"{g0:+.1f} -> {g1:+.1f} mmol/L): "
             )
             if g1 > g0:
@@ -141,21 +145,11 @@ def rationale(
                 "(more frequent dialysis lowers UF rates; KCQA/Flythe)."
             )
         else:
-            label = {
-                "ca_mmol_l": "Dialysate Ca",
-                "mg_mmol_l": "Dialysate Mg",
-                "hco3_mmol_l": "Dialysate bicarbonate",
-                "temp_c": "Dialysate temperature",
-                "qd_ml_min": "Dialysate flow",
-            }[name]
-            unit = {
-                "ca_mmol_l": "mmol/L",
-                "mg_mmol_l": "mmol/L",
-                "hco3_mmol_l": "mmol/L",
-                "temp_c": "°C",
-                "qd_ml_min": "mL/min",
-            }[name]
-            parts.append(f"{label} {getattr(old, name):g} -> {getattr(new, name):g} {unit}: {WHY[name]}.")
+            spec = KNOB_SETTINGS[name]
+            parts.append(
+                f"{spec.label} {format_number(getattr(old, name))} -> {format_number(getattr(new, name))} "
+                f"{spec.unit}: {WHY[name]}."
+            )
     if not changed:
         parts.append("Keep the current prescription: no allowed change lowers the predicted risk enough.")
     lo, hi = outcome.risk_range

@@ -54,6 +54,8 @@ class Recommendation:
     addresses: list[str]
     rationale: str
     idwg_change_kg: float = 0.0
+    #: The changes as clinical text ("Dialysate Na 138 → 144 mmol/L"), same order as ``changes``.
+    change_text: list[str] = field(default_factory=list)
 
     @property
     def prescription(self) -> dict[str, Any]:
@@ -69,6 +71,7 @@ class Recommendation:
             "sp_ktv": _r(o.sp_ktv, 2),
             "uf_l": _r(o.uf_l, 2),
             "changes": list(self.changes),
+            "change_descriptions": list(self.change_text),
             "addresses": list(self.addresses),
             "rationale": self.rationale,
             "urr_pct": _r(o.urr_pct, 1),

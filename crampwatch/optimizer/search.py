@@ -643,14 +643,13 @@ def _recommendation(s: _Search, cd: _Candidate, current: Outcome) -> Recommendat
     # interdialytic gain of a higher Na gradient is reported separately (idwg_change_kg).
     presc_uf = s.goal_l * s.current.sessions_per_week / cd.knobs.sessions_per_week
     scenario = apply_knobs(s.scenario, cd.knobs, presc_uf)
-    changes = describe_changes(s.current, cd.knobs)
-    if cd.knobs.sessions_per_week != s.current.sessions_per_week:
-        changes.append(f"uf_volume_l {s.goal_l:.2f} -> {presc_uf:.2f} per session")
+    changes = describe_changes(s.scenario, s.current, cd.knobs, s.goal_l, presc_uf)
     addresses = addressed_causes(current.causes, causes)
     return Recommendation(
         scenario=scenario,
         outcome=outcome,
-        changes=changes,
+        changes=[ch.code for ch in changes],
+        change_text=[ch.text for ch in changes],
         addresses=addresses,
         rationale=rationale(
             s.scenario,
@@ -697,7 +696,8 @@ def _explain_infeasible(s: _Search, cands: list[_Candidate], c: Constraints) -> 
             if not best >= target:
                 parts.append(f"The highest spKt/V reachable is {best:.2f} (target {target:.2f}).")
         closest = min(evaluated, key=lambda cd: cd.miss)
-        ch = describe_changes(s.current, closest.knobs) or ["no change"]
+        ch = [c.text for c in describe_changes(s.scenario, s.current, closest.knobs, s.goal_l, s.goal_l)]
+        ch = ch or ["no change"]
         parts.append(f"Closest candidate ({'; '.join(ch)}): " + "; ".join(closest.violations) + ".")
     hints = ["a longer maximum session time (max_duration_min)"]
     if not c.allow_extra_session:

@@ -10,24 +10,17 @@ model's ranges, and the tests check that every candidate validates).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from crampwatch.model import Dialysate, Prescription, Scenario
+from crampwatch.prescription_settings import SETTING_BY_NAME, Change, PrescriptionSetting
+from crampwatch.prescription_settings import describe_changes as describe_prescription_changes
 
 #: A UF profile: a named profile or piecewise-constant ``((t_fraction, rate_fraction), ...)``.
 UfShape = str | tuple[tuple[float, float], ...]
 #: A dialysate Na profile: ``((t_fraction, na_mmol_l), ...)`` with linear interpolation, or ``None``.
 NaShape = tuple[tuple[float, float], ...] | None
-
-#: Free piecewise UF profiles offered besides the named ones (fractions of the mean rate over quarters of
-#: the session). Front-loading UF while the interstitium is full and easing off late, when cramps and
-#: hypotension cluster (Lynch 2014, physiology.md §7.1), is the rationale; the exact numbers are a
-#: modelling choice.
-FREE_UF_PROFILES: dict[str, tuple[tuple[float, float], ...]] = {
-    "front_loaded": ((0.0, 1.4), (0.25, 1.2), (0.5, 0.9), (0.75, 0.5)),
-    "late_rest": ((0.0, 1.2), (0.25, 1.2), (0.5, 1.1), (0.75, 0.5)),
-}
 
 
 @dataclass(frozen=True)
@@ -59,9 +52,6 @@ class Knobs:
 
     def with_(self, **changes: Any) -> Knobs:
         return replace(self, **changes)
-
-
-KNOB_NAMES = tuple(f.name for f in fields(Knobs))
 
 
 def knobs_from(scenario: Scenario) -> Knobs:
@@ -128,49 +118,29 @@ def apply_knobs(scenario: Scenario, knobs: Knobs, uf_volume_l: float) -> Scenari
 # ------------------------------------------------------------------------------------------- describing
 
 
-def _num(x: float) -> str:
-    return f"{x:g}" if abs(x - round(x, 2)) < 1e-9 else f"{x:.2f}"
-
-
-def uf_profile_label(shape: UfShape) -> str:
-    if isinstance(shape, str):
-        return shape
-    for name, pts in FREE_UF_PROFILES.items():
-        if pts == shape:
-            return f"{name} [{', '.join(_num(f) for _, f in pts)}]"
-    times = [t for t, _ in shape]
-    n = len(shape)
-    if n > 1 and all(abs(t - i / n) < 1e-9 for i, t in enumerate(times)):
-        return f"piecewise, {n} equal parts [{', '.join(_num(f) for _, f in shape)}] x mean rate"
-    return "piecewise [" + ", ".join(f"{_num(f)} from {_num(100 * t)}%" for t, f in shape) + "]"
-
-
-def na_label(knobs: Knobs) -> str:
-    if knobs.na_profile is None:
-        return _num(knobs.na_mmol_l)
-    start, end = knobs.na_profile[0][1], knobs.na_profile[-1][1]
-    return f"profile {_num(start)}->{_num(end)} (mean {_num(round(knobs.mean_na_mmol_l(), 1))})"
-
-
-#: The name each knob has in the prescription (used in the "changes" list) and how its value is shown.
-CHANGE_NAMES: dict[str, str] = {
-    "duration_min": "duration_min",
-    "uf_profile": "uf_profile",
-    "na_mmol_l": "dialysate.na_mmol_l",
-    "ca_mmol_l": "dialysate.ca_mmol_l",
-    "mg_mmol_l": "dialysate.mg_mmol_l",
-    "hco3_mmol_l": "dialysate.hco3_mmol_l",
-    "temp_c": "dialysate.temp_c",
-    "qb_ml_min": "qb_ml_min",
-    "qd_ml_min": "qd_ml_min",
-    "sessions_per_week": "sessions_per_week",
+#: The registry setting (``crampwatch.prescription_settings``) each knob changes; a Na profile counts as
+#: the dialysate Na setting.
+KNOB_SETTINGS: dict[str, PrescriptionSetting] = {
+    knob: SETTING_BY_NAME[name]
+    for knob, name in {
+        "duration_min": "duration_min",
+        "uf_profile": "uf_profile",
+        "na_mmol_l": "dialysate_na_mmol_l",
+        "ca_mmol_l": "dialysate_ca_mmol_l",
+        "mg_mmol_l": "dialysate_mg_mmol_l",
+        "hco3_mmol_l": "dialysate_hco3_mmol_l",
+        "temp_c": "dialysate_temp_c",
+        "qb_ml_min": "qb_ml_min",
+        "qd_ml_min": "qd_ml_min",
+        "sessions_per_week": "sessions_per_week",
+    }.items()
 }
 
 
 def changed_knobs(old: Knobs, new: Knobs) -> list[str]:
-    """Names of the knobs (in :data:`CHANGE_NAMES` terms) that differ; a Na profile counts as Na."""
+    """Names of the knobs that differ (in :data:`KNOB_SETTINGS` order); a Na profile counts as Na."""
     out: list[str] = []
-    for name in CHANGE_NAMES:
+    for name in KNOB_SETTINGS:
         if name == "na_mmol_l":
             same = old.na_profile == new.na_profile and abs(old.na_mmol_l - new.na_mmol_l) < 1e-9
         elif name == "uf_profile":
@@ -182,18 +152,14 @@ def changed_knobs(old: Knobs, new: Knobs) -> list[str]:
     return out
 
 
-def describe_changes(old: Knobs, new: Knobs) -> list[str]:
-    """Human-readable ``"field old -> new"`` lines (contracts.md "changes")."""
-    lines = []
-    for name in changed_knobs(old, new):
-        if name == "uf_profile":
-            a, b = uf_profile_label(old.uf_profile), uf_profile_label(new.uf_profile)
-        elif name == "na_mmol_l":
-            a, b = na_label(old), na_label(new)
-        else:
-            a, b = _num(float(getattr(old, name))), _num(float(getattr(new, name)))
-        lines.append(f"{CHANGE_NAMES[name]} {a} -> {b}")
-    return lines
+def describe_changes(
+    scenario: Scenario, old: Knobs, new: Knobs, uf_old_l: float, uf_new_l: float
+) -> list[Change]:
+    """What differs between two candidates of ``scenario`` (with their per-session UF volumes), described
+    by the one registry function :func:`crampwatch.prescription_settings.describe_changes`."""
+    return describe_prescription_changes(
+        apply_knobs(scenario, old, uf_old_l).prescription, apply_knobs(scenario, new, uf_new_l).prescription
+    )
 
 
 # ------------------------------------------------------------------------------------------- options
@@ -246,15 +212,3 @@ def grid(low: float, high: float, step: float, include: tuple[float, ...] = ()) 
     vals = {round(low + i * step, 4) for i in range(n + 1)} | {round(high, 4)}
     vals |= {round(v, 4) for v in include if low - 1e-9 <= v <= high + 1e-9}
     return tuple(sorted(vals))
-
-
-def nearest(values: tuple[float, ...], x: float) -> float:
-    """The element of ``values`` nearest to ``x``."""
-    return min(values, key=lambda v: (abs(v - x), v))
-
-
-def neighbours(values: tuple[float, ...], x: float, k: int = 1) -> list[float]:
-    """Up to ``k`` values on each side of ``x`` in the sorted ``values`` (x itself excluded)."""
-    below = [v for v in values if v < x - 1e-9][-k:]
-    above = [v for v in values if v > x + 1e-9][:k]
-    return below + above

@@ -81,6 +81,7 @@ def api_whatif(request: Request, session_id: str, body: WhatIfIn, user: Clinicia
     result = services.what_if(patient.patient, rec, body.model_dump(exclude_none=True))
     return WhatIfOut(
         changes=result.changes,
+        change_descriptions=result.change_text,
         prescription_before=result.before_scenario.prescription.model_dump(mode="json"),
         prescription_after=result.after_scenario.prescription.model_dump(mode="json"),
         before=assessment_out(result.before),

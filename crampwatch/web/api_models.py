@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 import math
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from crampwatch.prescription_settings import SettingChanges
 from crampwatch.web.services import cramp_frequency
 
 
@@ -98,28 +99,13 @@ class AssessmentOut(_Out):
     metrics: dict[str, Any] = {}
 
 
-ProfilePoints = Annotated[list[tuple[float, float]], Field(min_length=1, max_length=48)]
-
-
-class WhatIfIn(BaseModel):
-    """Changes to the session's prescription; omitted fields keep their value."""
-
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-    duration_min: float | None = Field(None, ge=30, le=600)
-    uf_volume_l: float | None = Field(None, ge=0, le=10)
-    uf_profile: Literal["constant", "linear_decreasing", "step"] | ProfilePoints | None = Field(
-        None, description="a named profile or [[t_min, fraction_of_mean_rate], ...]"
-    )
-    dialysate_na_profile: ProfilePoints | None = Field(None, description="[[t_min, na_mmol_l], ...]")
-    dialysate_na_mmol_l: float | None = Field(None, ge=120, le=160)
-    dialysate_ca_mmol_l: float | None = Field(None, ge=0.5, le=2.5)
-    dialysate_mg_mmol_l: float | None = Field(None, ge=0.0, le=2.0)
-    dialysate_temp_c: float | None = Field(None, ge=33.0, le=39.0)
-    qb_ml_min: float | None = Field(None, ge=50, le=600)
+class WhatIfIn(SettingChanges):
+    """Changes to the session's prescription by setting name; omitted fields keep their value."""
 
 
 class WhatIfOut(BaseModel):
     changes: list[str]
+    change_descriptions: list[str] = []
     prescription_before: dict[str, Any]
     prescription_after: dict[str, Any]
     before: AssessmentOut
@@ -131,6 +117,7 @@ class OptimizedPrescriptionOut(_Out):
     risk: float
     risk_range: list[float] | None = None
     changes: list[str] = []
+    change_descriptions: list[str] = []
     addresses: list[str] = []
     rationale: str = ""
     whatif: dict[str, Any] = Field({}, description="body for POST /api/sessions/{id}/whatif")

@@ -177,16 +177,11 @@ def session_page(request: Request, session_id: str, user: CurrentUser) -> Respon
     rec, patient = access.load_session(store, user, session_id, "view_session", request.url.path)
     assessment = services.assessment_for(store, rec, patient.patient)
     presc = rec.prescription
-    current = {
-        "duration_min": presc.duration_min,
-        "uf_volume_l": presc.resolved_uf_volume_l(services.session_scenario(patient.patient, rec).patient),
-        "uf_profile": presc.uf_profile if isinstance(presc.uf_profile, str) else "custom",
-        "dialysate_na_mmol_l": presc.dialysate.na_mmol_l,
-        "dialysate_ca_mmol_l": presc.dialysate.ca_mmol_l,
-        "dialysate_mg_mmol_l": presc.dialysate.mg_mmol_l,
-        "dialysate_temp_c": presc.dialysate.temp_c,
-        "qb_ml_min": presc.qb_ml_min,
-    }
+    current = services.whatif_settings(presc.model_dump(mode="json"))
+    current["uf_volume_l"] = presc.resolved_uf_volume_l(
+        services.session_scenario(patient.patient, rec).patient
+    )
+    current["uf_profile"] = presc.uf_profile if isinstance(presc.uf_profile, str) else "custom"
     events = rec.trace.events
     cramps = [] if events.empty else events[events["kind"] == "cramp"].to_dict("records")
     return render(

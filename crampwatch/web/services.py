@@ -3,34 +3,29 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from typing import Any
 
 from crampwatch.causes import assess
-from crampwatch.errors import InputError
 from crampwatch.model import Labs, Patient, Prescription, Scenario, parse_scenario
 from crampwatch.optimizer import optimize
+from crampwatch.prescription_settings import (
+    FORM_SETTINGS,
+    SETTING_BY_NAME,
+    UF_PROFILE_NAMES,
+    PrescriptionSetting,
+    apply_changes,
+    describe_changes,
+    settings_of,
+)
 from crampwatch.simulator import simulate
 from crampwatch.version import MODEL_VERSION
 
-#: Prescription fields the what-if panel may change: name -> (path in the prescription, label, unit).
-WHATIF_FIELDS: dict[str, tuple[tuple[str, ...], str, str]] = {
-    "duration_min": (("duration_min",), "Duration", "min"),
-    "uf_volume_l": (("uf_volume_l",), "UF volume", "L"),
-    "uf_profile": (("uf_profile",), "UF profile", ""),
-    "dialysate_na_mmol_l": (("dialysate", "na_mmol_l"), "Dialysate Na", "mmol/L"),
-    "dialysate_ca_mmol_l": (("dialysate", "ca_mmol_l"), "Dialysate Ca", "mmol/L"),
-    "dialysate_mg_mmol_l": (("dialysate", "mg_mmol_l"), "Dialysate Mg", "mmol/L"),
-    "dialysate_temp_c": (("dialysate", "temp_c"), "Dialysate temperature", "°C"),
-    "qb_ml_min": (("qb_ml_min",), "Blood flow Qb", "mL/min"),
-}
-#: Settings the what-if accepts from the API and from optimizer suggestions but not as a form input.
-PROFILE_FIELDS: dict[str, tuple[tuple[str, ...], str, str]] = {
-    "dialysate_na_profile": (("dialysate", "na_profile"), "Dialysate Na profile", "[[t_min, mmol/L], ...]"),
-}
-ALL_FIELDS = {**WHATIF_FIELDS, **PROFILE_FIELDS}
-UF_PROFILES = ("constant", "linear_decreasing", "step")
+#: What-if form inputs, and every setting the what-if accepts (form, API, optimizer suggestions): the
+#: prescription-setting registry.
+WHATIF_FIELDS: dict[str, PrescriptionSetting] = {s.name: s for s in FORM_SETTINGS}
+ALL_FIELDS: dict[str, PrescriptionSetting] = SETTING_BY_NAME
+UF_PROFILES = UF_PROFILE_NAMES
 
 
 def model_version() -> str:
@@ -65,35 +60,6 @@ def assessment_for(store: Any, session: Any, patient: Patient) -> dict[str, Any]
     return result
 
 
-def apply_changes(prescription: Prescription | dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    """A prescription mapping with the what-if ``changes`` applied (unknown names are an InputError)."""
-    if isinstance(prescription, Prescription):
-        data = prescription.model_dump(mode="json")
-    else:
-        data = dict(prescription)
-    data = {**data, "dialysate": dict(data.get("dialysate") or {})}
-    new_na = changes.get("dialysate_na_mmol_l")
-    if (
-        new_na is not None
-        and new_na != data["dialysate"].get("na_mmol_l")
-        and not changes.get("dialysate_na_profile")
-    ):
-        data["dialysate"]["na_profile"] = None  # a new constant Na replaces a Na profile
-    for name, value in changes.items():
-        if value is None or value == "":
-            continue
-        if name not in ALL_FIELDS:
-            raise InputError(f"{name}: not a prescription setting the what-if can change", name)
-        if isinstance(value, float) and not math.isfinite(value):
-            raise InputError(f"{name}: must be a finite number", name)
-        path = ALL_FIELDS[name][0]
-        target = data
-        for part in path[:-1]:
-            target = target[part]
-        target[path[-1]] = value
-    return data
-
-
 @dataclass
 class WhatIf:
     """Baseline and changed prescription, both simulated and assessed the same way."""
@@ -105,19 +71,8 @@ class WhatIf:
     before: dict[str, Any]
     after: dict[str, Any]
     changes: list[str]
-
-
-def describe_changes(before: Prescription, after: Prescription) -> list[str]:
-    b = before.model_dump(mode="json")
-    a = after.model_dump(mode="json")
-    out = []
-    for name, (path, _label, _unit) in ALL_FIELDS.items():
-        vb, va = b, a
-        for part in path:
-            vb, va = vb.get(part) if vb else None, va.get(part) if va else None
-        if vb != va:
-            out.append(f"{name} {vb} -> {va}")
-    return out
+    #: The changes as clinical text ("Dialysate Na 138 → 144 mmol/L").
+    change_text: list[str]
 
 
 def what_if(patient: Patient, session: Any, changes: dict[str, Any]) -> WhatIf:
@@ -129,6 +84,7 @@ def what_if(patient: Patient, session: Any, changes: dict[str, Any]) -> WhatIf:
             "prescription": apply_changes(base.prescription, changes),
         }
     )
+    changes = describe_changes(base.prescription, changed.prescription, patient=base.patient)
     before_trace = simulate(base)
     after_trace = simulate(changed)
     return WhatIf(
@@ -138,7 +94,8 @@ def what_if(patient: Patient, session: Any, changes: dict[str, Any]) -> WhatIf:
         after_trace=after_trace,
         before=assess(before_trace, base).to_dict(),
         after=assess(after_trace, changed).to_dict(),
-        changes=describe_changes(base.prescription, changed.prescription),
+        changes=[c.code for c in changes],
+        change_text=[c.text for c in changes],
     )
 
 
@@ -160,15 +117,8 @@ def whatif_form_values(settings: dict[str, Any]) -> dict[str, str]:
 
 
 def whatif_settings(prescription: dict[str, Any]) -> dict[str, Any]:
-    """The what-if fields of a prescription mapping (profiles included), for "try this" buttons."""
-    out: dict[str, Any] = {}
-    for name, (path, _label, _unit) in ALL_FIELDS.items():
-        value: Any = prescription
-        for part in path:
-            value = value.get(part) if isinstance(value, dict) else None
-        if value is not None:
-            out[name] = value
-    return out
+    """The what-if settings of a prescription mapping (profiles included), for "try this" buttons."""
+    return settings_of(prescription)
 
 
 def cramp_frequency(n_sessions: int, n_cramp_sessions: int) -> float | None:
