@@ -95,7 +95,7 @@ def test_clinician_flow(pg: PgWeb) -> None:
         f"/sessions/{db.s1}/whatif", data=WHATIF_FORM, headers={"X-CSRF-Token": token, "HX-Request": "true"}
     )
     assert whatif.status_code == 200, whatif.text
-    assert "What-if prescription" in whatif.text and "duration_min 210.0 -&gt; 270.0" in whatif.text
+    assert "What-if prescription" in whatif.text and "Session time 210 → 270 min" in whatif.text
     no_token = client.post(f"/sessions/{db.s1}/whatif", data=WHATIF_FORM)
     assert no_token.status_code == 403
 
