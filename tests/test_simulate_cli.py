@@ -68,3 +68,45 @@ def test_plot_trace_with_cramp_markers(tmp_path: Path) -> None:
     from crampwatch.trace import Trace
 
     assert plot_trace(Trace(partial), tmp_path / "q.png").exists()
+
+
+def test_out_to_missing_folder_is_one_line_exit_2(tmp_path: Path) -> None:
+    r = runner.invoke(app, ["simulate", str(EXAMPLE), "--out", "/nonexistent/dir/x.csv"])
+    assert r.exit_code == 2
+    assert "--out" in r.output and "/nonexistent/dir" in r.output
+    assert len(r.output.strip().splitlines()) == 1
+    assert "Traceback" not in r.output
+
+
+def test_plot_to_missing_folder_writes_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "trace.csv"
+    r = runner.invoke(
+        app, ["simulate", str(EXAMPLE), "--out", str(out), "--plot", str(tmp_path / "missing" / "x.png")]
+    )
+    assert r.exit_code == 2
+    assert "--plot" in r.output
+    assert len(r.output.strip().splitlines()) == 1
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_after_min_adds_the_post_dialysis_phase(tmp_path: Path) -> None:
+    out = tmp_path / "trace.csv"
+    r = runner.invoke(app, ["simulate", str(EXAMPLE), "--out", str(out), "--after-min", "30"])
+    assert r.exit_code == 0, r.output
+    df = pd.read_csv(out)
+    assert len(df) == 241 + 30
+    after = df[df["t_min"] > 240]
+    assert (after["qb_ml_min"] == 0).all() and (after["uf_rate_ml_h"] == 0).all()
+    assert after["urea_mmol_l"].iloc[-1] > df.loc[df["t_min"] == 240, "urea_mmol_l"].iloc[0]
+
+
+def test_after_min_out_of_range_is_one_line_exit_2(tmp_path: Path) -> None:
+    for bad in ("121", "-1", "nan"):
+        r = runner.invoke(
+            app, ["simulate", str(EXAMPLE), "--out", str(tmp_path / "t.csv"), "--after-min", bad]
+        )
+        assert r.exit_code == 2, bad
+        assert "--after-min" in r.output and "0–120" in r.output
+        assert len(r.output.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
