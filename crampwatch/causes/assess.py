@@ -20,6 +20,7 @@ from crampwatch.causes.features import build_context
 from crampwatch.causes.findings import Assessment, Finding
 from crampwatch.causes.scoring import evaluate, overall_risk
 from crampwatch.errors import InputError
+from crampwatch.kinetics import ekt_v_rate, sp_ktv_daugirdas
 from crampwatch.model import EVENT_KINDS, Scenario
 from crampwatch.trace import Trace, empty_events
 
@@ -54,6 +55,10 @@ REPORTED_SIGNALS: tuple[str, ...] = (
 #: Weight of a score computed with simulator-estimated signals against the score without them (modelling
 #: choice: estimated signals count, but less than recorded ones).
 ESTIMATED_WEIGHT = 0.6
+#: Minutes after the end of dialysis from which a urea sample counts as equilibrated: the rebound is mostly
+#: complete by 30 min and finished by ~60 (Tattersall JE et al. Kidney Int 1996;50:2094; Daugirdas JT &
+#: Schneditz D, ASAIO J 1995;41:M719 validated the rate equation against 30-60 min samples).
+EQUILIBRATED_AFTER_MIN = 30.0
 #: The finding builder of each cause (in ``CAUSES`` order).
 FINDING_BUILDERS: dict[str, Callable[[SessionInput], Finding]] = {
     "hypovolemia": hypovolemia.finding,
@@ -221,8 +226,9 @@ def assess(
         unsorted_note = "rows sorted by t_min" + (f"; {bad} rows without t_min ignored" if bad else "")
     else:
         unsorted_note = ""
-    status = {name: trace.sources.get(name, "measured") for name in trace.signals}
     notes: list[str] = [unsorted_note] if unsorted_note else []
+    trace, urea_eq = _post_dialysis(trace, scenario, notes)
+    status = {name: trace.sources.get(name, "measured") for name in trace.signals}
     if trace.data.empty:
         notes.append("the trace has no rows: every signal is missing")
     if fill_missing:
@@ -246,6 +252,7 @@ def assess(
     scores = {f.cause: np.array([f.score]) for f in findings}
     risk = float(overall_risk(scores)[0])
     metrics = _metrics(E, si)
+    metrics.update(_equilibrated_dose(metrics, si, scenario, urea_eq))
     missing = [s for s in REPORTED_SIGNALS if status.get(s, "missing") == "missing"]
     estimated = sorted(s for s, v in status.items() if v == "estimated")
     return Assessment(
@@ -258,6 +265,49 @@ def assess(
         data_quality=notes,
         idh_risk=float(E.scores["idh_risk"][0]),
     )
+
+
+def _post_dialysis(trace: Trace, scenario: Scenario, notes: list[str]) -> tuple[Trace, float | None]:
+    """The trace up to the end of dialysis, and the equilibrated urea (mmol/L): the first urea at least
+    :data:`EQUILIBRATED_AFTER_MIN` after the end, from rows past the prescription's duration (the
+    post-dialysis phase of a simulated or recorded trace). ``None`` when there is no such sample."""
+    end = float(scenario.prescription.duration_min)
+    t = trace.data["t_min"].to_numpy(dtype=float)
+    after = t > end + 1e-9
+    if not after.any():
+        return trace, None
+    notes.append(f"{int(after.sum())} rows after the end of dialysis used for the equilibrated urea only")
+    urea_eq = None
+    if "urea_mmol_l" in trace.data.columns:
+        u = trace.data["urea_mmol_l"].to_numpy(dtype=float)
+        ok = (t >= end + EQUILIBRATED_AFTER_MIN - 1e-9) & np.isfinite(u)
+        urea_eq = float(u[ok][0]) if ok.any() else None
+    session = trace.data.loc[~after].reset_index(drop=True)
+    return Trace(session, trace.events, dict(trace.sources), trace.session_id), urea_eq
+
+
+def _equilibrated_dose(
+    metrics: dict[str, Any], si: SessionInput, scenario: Scenario, urea_eq: float | None
+) -> dict[str, float | None]:
+    """eKt/V by the Daugirdas rate equation from the session's spKt/V, and, with a post-dialysis urea
+    sample, eKt/V from the equilibrated urea (Daugirdas II with the equilibrated instead of the immediate
+    post-dialysis urea, the session's time and UF)."""
+    hours = float(scenario.prescription.duration_min) / 60.0
+    sp = metrics.get("sp_ktv")
+    rate = (
+        float(ekt_v_rate(sp, hours, scenario.patient.access))
+        if sp is not None and math.isfinite(sp)
+        else None
+    )
+    equilibrated = None
+    pre = si.f("urea_pre")
+    if urea_eq is not None and math.isfinite(pre) and pre > 0 and urea_eq > 0:
+        try:  # ratio of urea concentrations: the same in mmol/L as in mg/dL BUN
+            value = sp_ktv_daugirdas(pre, urea_eq, hours, metrics["uf_total_l"], metrics["post_weight_kg"])
+            equilibrated = float(value) if math.isfinite(float(value)) else None
+        except InputError:  # an equilibrated urea above the pre-dialysis value, or no weight/UF
+            equilibrated = None
+    return {"ekt_v_rate": rate, "ekt_v_equilibrated": equilibrated}
 
 
 def _findings(
