@@ -62,8 +62,9 @@ def _install_cache_locator() -> None:
     itself only checks the file that defines the cached function)."""
     from numba.core import caching
 
-    bases = [getattr(caching, n, None) for n in ("InTreeCacheLocator", "_InTreeCacheLocator")]
-    bases += [getattr(caching, n, None) for n in ("UserWideCacheLocator", "_UserWideCacheLocator")]
+    names = ("UserProvidedCacheLocator", "_UserProvidedCacheLocator")  # NUMBA_CACHE_DIR, when set
+    names += ("InTreeCacheLocator", "_InTreeCacheLocator", "UserWideCacheLocator", "_UserWideCacheLocator")
+    bases = [getattr(caching, n, None) for n in names]
     here = os.path.abspath(__file__)
     stamp = _sources_fingerprint()
     for base in reversed([b for b in bases if b is not None]):
