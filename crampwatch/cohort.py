@@ -26,9 +26,10 @@ import pandas as pd
 from crampwatch.causes.findings import CAUSES
 from crampwatch.causes.thresholds import th
 from crampwatch.errors import InputError
-from crampwatch.kinetics import BUN_MG_DL_PER_UREA_MMOL_L, sp_ktv_daugirdas
+from crampwatch.kinetics import sp_ktv_daugirdas
 from crampwatch.model import Scenario, dump_scenario, parse_scenario
 from crampwatch.prescription_settings import SETTINGS, table_value
+from crampwatch.units import BUN_MG_DL_PER_UREA_MMOL_L
 
 #: Cause identifiers of contracts.md, in the order of the score columns.
 CAUSE_IDS = CAUSES

@@ -15,6 +15,12 @@ import numpy as np
 import numpy.typing as npt
 
 from crampwatch.errors import InputError, require_range
+from crampwatch.units import (
+    BUN_MG_DL_PER_UREA_MMOL_L,
+    CA_MG_DL_PER_MMOL_L,
+    GLUCOSE_MG_DL_PER_MMOL_L,
+    UREA_MMOL_L_PER_BUN_MG_DL,
+)
 
 ArrayLike = float | npt.ArrayLike
 FloatOrArray = float | np.ndarray
@@ -32,11 +38,6 @@ KDOQI_MIN_URR_PCT = 65.0
 #: KDOQI 2006 CPG 4: target URR (%).
 KDOQI_TARGET_URR_PCT = 70.0
 
-#: Unit conversions. BUN (mg/dL) x 0.357 = urea (mmol/L): 1 mmol urea contains 28.0 mg nitrogen
-#: (1/2.8 = 0.357). Ca: 1 mmol/L = 4.008 mg/dL (molar mass 40.08 g/mol).
-BUN_MG_DL_PER_UREA_MMOL_L = 2.8
-UREA_MMOL_L_PER_BUN_MG_DL = 0.357
-CA_MG_DL_PER_MMOL_L = 4.008
 
 #: Blood-water fractions for the effective dialyzer flow (Ursino et al. Ann Biomed Eng 2000;28:204, via
 #: Lim et al. Yonsei Med J 2008;49:581, App. 1 eq. 27): plasma water 0.94, red-cell water 0.72.
@@ -446,20 +447,21 @@ def effective_blood_water_flow_ml_min(qb: ArrayLike, hct: ArrayLike, solute: str
 def osmolality_calc_mosm_kg(
     na_mmol_l: ArrayLike, glucose_mg_dl: ArrayLike, bun_mg_dl: ArrayLike
 ) -> FloatOrArray:
-    """Calculated osmolality ``2 Na + glucose/18 + BUN/2.8``, mOsm/kg (normal 275-295, Worthley 1987)."""
+    """Calculated osmolality ``2 Na + glucose/18 + BUN/2.8``, mOsm/kg (normal 275-295, Worthley 1987), with
+    the molar conversions of :mod:`crampwatch.units` (glucose / 18.016, BUN / 2.8014)."""
     na = np.asarray(_check("na_mmol_l", na_mmol_l, 80, 200, "mmol/L"))
     glu = np.asarray(_check("glucose_mg_dl", glucose_mg_dl, 0, 3000, "mg/dL"))
     bun = np.asarray(_check("bun_mg_dl", bun_mg_dl, 0, 1000, "mg/dL"))
-    return _out(2.0 * na + glu / 18.0 + bun / 2.8)
+    return _out(2.0 * na + glu / GLUCOSE_MG_DL_PER_MMOL_L + bun / BUN_MG_DL_PER_UREA_MMOL_L)
 
 
 def bun_mg_dl_to_urea_mmol_l(x: ArrayLike) -> FloatOrArray:
-    """Blood urea nitrogen (mg/dL) to urea (mmol/L): x 0.357."""
+    """Blood urea nitrogen (mg/dL) to urea (mmol/L): / 2.8014 (x 0.357)."""
     return _out(np.asarray(_check("bun_mg_dl", x, 0, 1000, "mg/dL")) * UREA_MMOL_L_PER_BUN_MG_DL)
 
 
 def urea_mmol_l_to_bun_mg_dl(x: ArrayLike) -> FloatOrArray:
-    """Urea (mmol/L) to blood urea nitrogen (mg/dL): / 0.357."""
+    """Urea (mmol/L) to blood urea nitrogen (mg/dL): x 2.8014 (/ 0.357)."""
     return _out(np.asarray(_check("urea_mmol_l", x, 0, 400, "mmol/L")) / UREA_MMOL_L_PER_BUN_MG_DL)
 
 

@@ -18,10 +18,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from crampwatch.errors import InputError
-
-# BUN (mg/dL) x 0.357 = urea (mmol/L); 1 mmol/L Ca = 4.008 mg/dL (physiology.md unit reminders).
-BUN_MG_DL_PER_UREA_MMOL_L = 1.0 / 0.357
-CA_MG_DL_PER_MMOL_L = 4.008
+from crampwatch.signals import MAX_T_MIN
+from crampwatch.units import BUN_MG_DL_PER_UREA_MMOL_L, CA_MG_DL_PER_MMOL_L
 
 UfProfileName = Literal["constant", "linear_decreasing", "step"]
 
@@ -318,7 +316,7 @@ EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
 class Event(_Strict):
     """An intradialytic event (contracts.md): minutes from session start, kind, severity 0–10, free text."""
 
-    t_min: float = Field(..., ge=0, le=720)
+    t_min: float = Field(..., ge=0, le=MAX_T_MIN)
     kind: EventKind
     severity: float | None = Field(None, ge=0, le=10)
     note: str = Field("", max_length=2000)

@@ -11,36 +11,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-#: Public signal names (contracts.md) with their unit and meaning.
-SIGNALS: dict[str, str] = {
-    "sbp_mmhg": "systolic blood pressure, mmHg",
-    "dbp_mmhg": "diastolic blood pressure, mmHg",
-    "map_mmhg": "mean arterial pressure, mmHg",
-    "hr_bpm": "heart rate, beats/min",
-    "rbv_pct": "relative blood volume, % of the value at start (100 at t = 0)",
-    "uf_cum_l": "cumulative ultrafiltration volume, L",
-    "uf_rate_ml_h": "ultrafiltration rate, mL/h",
-    "plasma_na_mmol_l": "plasma sodium, mmol/L",
-    "plasma_k_mmol_l": "plasma potassium, mmol/L",
-    "osm_mosm_kg": "plasma osmolality, mOsm/kg",
-    "ica_mmol_l": "plasma ionized calcium, mmol/L",
-    "mg_mmol_l": "plasma magnesium, mmol/L",
-    "hco3_mmol_l": "plasma bicarbonate, mmol/L",
-    "urea_mmol_l": "plasma urea, mmol/L",
-    "brain_urea_mmol_l": "brain-water urea, mmol/L",
-    "dialysate_na_mmol_l": "dialysate sodium, mmol/L",
-    "dialysate_temp_c": "dialysate temperature, °C",
-    "qb_ml_min": "blood pump flow, mL/min",
-    "conductivity_ms_cm": "dialysate conductivity, mS/cm",
-    # Additional model outputs (not required by the contract; simulated or estimated only):
-    "hct_pct": "hematocrit, %",
-    "plasma_volume_l": "plasma volume, L",
-    "interstitial_volume_l": "interstitial volume, L",
-    "intracellular_volume_l": "intracellular volume, L",
-    "refill_ml_min": "net transcapillary refill into plasma (incl. lymph), mL/min",
-    "brain_osm_gradient_mosm_kg": "brain-water minus plasma effective osmolality, mOsm/kg",
-    "total_ca_mmol_l": "plasma total calcium, mmol/L",
-}
+from crampwatch.signals import SIGNAL_SPECS
+
+#: Public signal names (contracts.md) with their meaning and unit, from the signal registry
+#: (:mod:`crampwatch.signals`: unit, UCUM code, plausible range, clinical label, LOINC code).
+SIGNALS: dict[str, str] = {name: spec.description for name, spec in SIGNAL_SPECS.items()}
 
 SOURCES = ("measured", "simulated", "estimated")
 

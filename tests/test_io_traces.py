@@ -13,6 +13,7 @@ from helpers_traces import make
 from crampwatch.errors import InputError
 from crampwatch.io.traces import read_events, read_hemobp, read_trace, write_trace
 from crampwatch.trace import Trace
+from crampwatch.units import BUN_MG_DL_PER_UREA_MMOL_L
 
 
 @pytest.mark.parametrize("ext", ["csv", "parquet"])
@@ -76,7 +77,7 @@ def test_unit_mix_ups_are_converted_and_reported(tmp_path: Path) -> None:
     d = trace.data
     assert d["uf_cum_l"].tolist() == pytest.approx([0, 0.75, 1.5])
     assert d["rbv_pct"].tolist() == pytest.approx([100, 96, 93])
-    assert d["urea_mmol_l"].iloc[1] == pytest.approx(150 * 0.357)
+    assert d["urea_mmol_l"].iloc[1] == pytest.approx(150 / BUN_MG_DL_PER_UREA_MMOL_L)
     assert d["ica_mmol_l"].iloc[1] == pytest.approx(4.6 / 4.008)
     assert d["uf_rate_ml_h"].tolist() == pytest.approx([750, 750, 750])
     msgs = " | ".join(report.messages())
@@ -169,5 +170,7 @@ def test_columns_named_in_other_units_are_converted(tmp_path: Path) -> None:
     trace, report = read_trace(p)
     assert trace.t_min.tolist() == [0, 60, 120]
     assert trace.data["uf_cum_l"].tolist() == pytest.approx([0, 0.8, 1.6])
-    assert trace.data["urea_mmol_l"].tolist() == pytest.approx([60 * 0.357, 40 * 0.357, 25 * 0.357])
+    assert trace.data["urea_mmol_l"].tolist() == pytest.approx(
+        [60 / BUN_MG_DL_PER_UREA_MMOL_L, 40 / BUN_MG_DL_PER_UREA_MMOL_L, 25 / BUN_MG_DL_PER_UREA_MMOL_L]
+    )
     assert sum("in other units" in m for m in report.messages()) == 3

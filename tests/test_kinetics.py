@@ -147,7 +147,9 @@ def test_tv_4_1_and_4_2_osmolality() -> None:
 
 
 def test_unit_conversions_round_trip() -> None:
-    assert k.bun_mg_dl_to_urea_mmol_l(28) == pytest.approx(9.996, abs=1e-9)
+    # 1 mmol urea carries 2 N = 28.014 mg nitrogen (N 14.007 g/mol); BUN x 0.357 is its 3-digit rounding
+    assert k.bun_mg_dl_to_urea_mmol_l(28.014) == pytest.approx(10.0, abs=1e-9)
+    assert k.bun_mg_dl_to_urea_mmol_l(28) == pytest.approx(28 * 0.357, abs=1e-3)
     assert k.urea_mmol_l_to_bun_mg_dl(k.bun_mg_dl_to_urea_mmol_l(70)) == pytest.approx(70)
     assert k.ca_mg_dl_to_mmol_l(8.016) == pytest.approx(2.0)
     assert k.ca_mmol_l_to_mg_dl(1.25) == pytest.approx(5.01)

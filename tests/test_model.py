@@ -10,6 +10,7 @@ import pytest
 
 from crampwatch.errors import InputError, require_range
 from crampwatch.model import Event, estimate_ica_mmol_l, load_scenario, parse_scenario
+from crampwatch.units import BUN_MG_DL_PER_UREA_MMOL_L
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -98,7 +99,7 @@ def test_sodium_profile_interpolates_and_is_validated():
 def test_unknown_neuropathy_and_urea_conversion():
     s = parse_scenario(_with("patient", peripheral_neuropathy="unknown", labs={"urea_mmol_l": 25.0}))
     assert s.patient.peripheral_neuropathy is None
-    assert s.patient.labs.bun() == pytest.approx(25.0 / 0.357)
+    assert s.patient.labs.bun() == pytest.approx(25.0 * BUN_MG_DL_PER_UREA_MMOL_L)
     values, assumed = s.patient.labs.resolved()
     assert "bun_mg_dl" not in assumed and "na_mmol_l" in assumed
     assert values["urea_mmol_l"] == pytest.approx(25.0)

@@ -13,6 +13,7 @@ from scipy.integrate import solve_ivp
 from crampwatch.errors import InputError
 from crampwatch.kinetics import effective_blood_water_flow_ml_min, michaels_clearance_ml_min, watson_volume_l
 from crampwatch.model import parse_scenario
+from crampwatch.units import BUN_MG_DL_PER_UREA_MMOL_L
 from crampwatch.weekly import (
     dialyzer_urea_clearance_ml_min,
     parse_days,
@@ -380,7 +381,7 @@ def test_weekly_dose_fits_generation_to_midweek_bun() -> None:
     v = watson_volume_l("male", 60, 175, 70)
     assert r.sp_ktv == pytest.approx(r.avg_clearance_ml_min * 240 / (v * 1000), rel=1e-12)
     # same G through urea in mmol/L
-    r2 = weekly_dose(_scenario(urea_mmol_l=60 * 0.357, hct_pct=30))
+    r2 = weekly_dose(_scenario(urea_mmol_l=60 / BUN_MG_DL_PER_UREA_MMOL_L, hct_pct=30))
     assert r2.tac_mg_dl == pytest.approx(r.tac_mg_dl, rel=1e-9)
     vv = weekly_dose(_scenario(bun_mg_dl=60), model="variable_volume")
     # 3 L per session on average, gained evenly: 9 L a week, Monday (3-day gap) 3/7 of it

@@ -15,6 +15,7 @@ import numpy as np
 from crampwatch.causes.thresholds import th
 from crampwatch.kinetics import michaels_clearance_ml_min, watson_volume_l
 from crampwatch.model import Scenario
+from crampwatch.units import conductivity_to_na_mmol_l
 
 #: Labs used by the scores (resolved by ``Labs.resolved``; default values are flagged as assumed).
 LAB_NAMES = (
@@ -268,16 +269,6 @@ def nadir_sbp_threshold(sbp_pre: np.ndarray) -> np.ndarray:
     return np.where(
         sbp_pre >= th("idh_high_pre_sbp_mmhg"), th("idh_nadir_sbp_high_pre_mmhg"), th("idh_nadir_sbp_mmhg")
     )
-
-
-def conductivity_to_na_mmol_l(conductivity_ms_cm: np.ndarray) -> np.ndarray:
-    """Dialysate Na (mmol/L) from dialysate conductivity (mS/cm).
-
-    ``Na ~ 135 + 10 (C - 13.6)``: 13.6 mS/cm ~ 135 mmol/L (ASAIO J 2005;51:70, reduced-conductivity RCT) and
-    ~10 mmol/L per mS/cm (Moret et al. ASAIO J 2011;57:53: 0.9 mS/cm ~ 9 mmol/L). The relation is
-    machine-dependent by 1-5 mmol/L (Blood Purif 2018;46:27, "Fallacies and pitfalls of dialysis sodium").
-    """
-    return 135.0 + 10.0 * (np.asarray(conductivity_ms_cm, dtype=float) - 13.6)
 
 
 def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: Context) -> Features:

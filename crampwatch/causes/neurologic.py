@@ -31,7 +31,7 @@ from crampwatch.causes.common import (
 from crampwatch.causes.features import Context, Features
 from crampwatch.causes.findings import Confidence, Finding, Recommendation
 from crampwatch.causes.thresholds import th
-from crampwatch.model import BUN_MG_DL_PER_UREA_MMOL_L
+from crampwatch.units import BUN_MG_DL_PER_UREA_MMOL_L
 
 DISEQUILIBRIUM = "disequilibrium"
 ENCEPHALOPATHY = "encephalopathy"

@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from crampwatch.cli.app import app, fail, handle_input_errors
 from crampwatch.errors import InputError
 from crampwatch.model import Scenario, dump_scenario, load_scenario, parse_scenario
+from crampwatch.signals import MAX_T_MIN
 from crampwatch.store import Store
 from crampwatch.store.schema import ROLES
 from crampwatch.store.transfer import (
@@ -325,7 +326,7 @@ def _fhir_export(store: Store, patient_id: str, session_id: str | None) -> dict[
         t_min = r.t_min
         if t_min is None:
             t_min = (r.reported_at - session.started_at).total_seconds() / 60.0
-        if 0 <= t_min <= 720:
+        if 0 <= t_min <= MAX_T_MIN:
             reports.append(
                 {
                     "t_min": t_min,

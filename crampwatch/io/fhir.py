@@ -54,7 +54,20 @@ from pydantic import BaseModel, ValidationError
 
 from crampwatch.errors import InputError
 from crampwatch.model import EVENT_KINDS, Labs, Patient, Prescription, Scenario, format_validation_error
+from crampwatch.signals import MAX_T_MIN, SIGNAL_SPECS, implausible, plausible_range, range_message
 from crampwatch.trace import SIGNALS, Trace, empty_events
+from crampwatch.units import (
+    AL_UG_L_PER_UMOL_L,
+    BUN_MG_DL_PER_UREA_MMOL_L,
+    CA_MG_DL_PER_MMOL_L,
+    CM_PER_INCH,
+    G_L_PER_G_DL,
+    GLUCOSE_MG_DL_PER_MMOL_L,
+    KG_PER_LB,
+    MEQ_PER_MMOL_DIVALENT,
+    MG_MG_DL_PER_MMOL_L,
+    PCT_PER_FRACTION,
+)
 
 FHIR_VERSION = "4.3.0"  # R4B
 BASE_URL = "http://crampwatch.example.org/fhir"
@@ -119,9 +132,7 @@ def _model_range(model: type[BaseModel], name: str) -> tuple[float, float]:
     return float(low), float(high)
 
 
-# Conversion factors: Ca 1 mmol/L = 4.008 mg/dL (40.08 g/mol); Mg 1 mmol/L = 2.4305 mg/dL (24.305 g/mol),
-# 1 mmol/L = 2 mEq/L; glucose 1 mmol/L = 18.016 mg/dL (180.16 g/mol); BUN mg/dL = urea mmol/L x 2.8
-# (28 mg N per mmol urea); Al 1 µmol/L = 26.98 µg/L (26.98 g/mol); albumin 1 g/dL = 10 g/L.
+# Conversion factors from crampwatch.units (molar masses with their sources there).
 LAB_SPECS: tuple[QuantitySpec, ...] = (
     _lab(
         "na_mmol_l",
@@ -132,14 +143,20 @@ LAB_SPECS: tuple[QuantitySpec, ...] = (
         ("2947-0",),
     ),
     _lab("k_mmol_l", "2823-3", "Potassium [Moles/volume] in Serum or Plasma", "mmol/L", {"meq/L": 1.0}),
-    _lab("bun_mg_dl", "3094-0", "Urea nitrogen [Mass/volume] in Serum or Plasma", "mg/dL", {"mmol/L": 2.8}),
+    _lab(
+        "bun_mg_dl",
+        "3094-0",
+        "Urea nitrogen [Mass/volume] in Serum or Plasma",
+        "mg/dL",
+        {"mmol/L": BUN_MG_DL_PER_UREA_MMOL_L},
+    ),
     _lab("urea_mmol_l", "22664-7", "Urea [Moles/volume] in Serum or Plasma", "mmol/L", {}),
     _lab(
         "ca_total_mg_dl",
         "17861-6",
         "Calcium [Mass/volume] in Serum or Plasma",
         "mg/dL",
-        {"mmol/L": 4.008},
+        {"mmol/L": CA_MG_DL_PER_MMOL_L},
         ("2000-8",),
     ),
     _lab(
@@ -147,16 +164,22 @@ LAB_SPECS: tuple[QuantitySpec, ...] = (
         "1994-3",
         "Calcium.ionized [Moles/volume] in Blood",
         "mmol/L",
-        {"mg/dL": 1 / 4.008},
+        {"mg/dL": 1 / CA_MG_DL_PER_MMOL_L},
         ("1995-0",),
     ),
-    _lab("albumin_g_dl", "1751-7", "Albumin [Mass/volume] in Serum or Plasma", "g/dL", {"g/L": 0.1}),
+    _lab(
+        "albumin_g_dl",
+        "1751-7",
+        "Albumin [Mass/volume] in Serum or Plasma",
+        "g/dL",
+        {"g/L": 1 / G_L_PER_G_DL},
+    ),
     _lab(
         "mg_mmol_l",
         "2601-3",
         "Magnesium [Moles/volume] in Serum or Plasma",
         "mmol/L",
-        {"mg/dL": 1 / 2.4305, "meq/L": 0.5},
+        {"mg/dL": 1 / MG_MG_DL_PER_MMOL_L, "meq/L": 1 / MEQ_PER_MMOL_DIVALENT},
         ("19123-9",),
     ),
     _lab("hco3_mmol_l", "1963-8", "Bicarbonate [Moles/volume] in Serum or Plasma", "mmol/L", {"meq/L": 1.0}),
@@ -165,7 +188,7 @@ LAB_SPECS: tuple[QuantitySpec, ...] = (
         "4544-3",
         "Hematocrit [Volume Fraction] of Blood by Automated count",
         "%",
-        {"1": 100.0, "L/L": 100.0},
+        {"1": PCT_PER_FRACTION, "L/L": PCT_PER_FRACTION},
         ("20570-8",),
     ),
     _lab(
@@ -173,7 +196,7 @@ LAB_SPECS: tuple[QuantitySpec, ...] = (
         "2345-7",
         "Glucose [Mass/volume] in Serum or Plasma",
         "mg/dL",
-        {"mmol/L": 18.016},
+        {"mmol/L": GLUCOSE_MG_DL_PER_MMOL_L},
         ("14749-6",),
     ),
     _lab(
@@ -181,7 +204,7 @@ LAB_SPECS: tuple[QuantitySpec, ...] = (
         "5574-9",
         "Aluminum [Mass/volume] in Serum or Plasma [verify]",
         "ug/L",
-        {"ng/mL": 1.0, "umol/L": 26.98},
+        {"ng/mL": 1.0, "umol/L": AL_UG_L_PER_UMOL_L},
     ),
 )
 
@@ -192,7 +215,7 @@ WEIGHT_SPEC = QuantitySpec(
     BODY_WEIGHT_LOINC,
     "Body weight",
     "kg",
-    {"kg": 1.0, "[lb_av]": 0.45359237},
+    {"kg": 1.0, "[lb_av]": KG_PER_LB},
     (),
     _W_LOW,
     _W_HIGH,
@@ -202,42 +225,30 @@ HEIGHT_SPEC = QuantitySpec(
     BODY_HEIGHT_LOINC,
     "Body height",
     "cm",
-    {"cm": 1.0, "m": 100.0, "[in_i]": 2.54},
+    {"cm": 1.0, "m": 100.0, "[in_i]": CM_PER_INCH},
     (),
     _H_LOW,
     _H_HIGH,
 )
 
-# Vital-sign plausibility limits (modelling choice: wide limits that still reject unit mix-ups).
+
+def _signal_spec(name: str, accepted: tuple[str, ...] = ()) -> QuantitySpec:
+    """The FHIR quantity of a trace signal: UCUM code and plausible range from the signal registry."""
+    sig = SIGNAL_SPECS[name]
+    code = sig.loinc.code if sig.loinc else name
+    display = sig.loinc.display if sig.loinc else sig.label
+    units = {sig.ucum: 1.0, **{u: 1.0 for u in accepted}}
+    return QuantitySpec(name, code, display, sig.ucum, units, (), *plausible_range(name))
+
+
+#: Vital signs at each trace time point (LOINC codes and ranges from the signal registry).
 VITAL_SPECS: dict[str, QuantitySpec] = {
-    "sbp_mmhg": QuantitySpec(
-        "sbp_mmhg", "8480-6", "Systolic blood pressure", "mm[Hg]", {"mm[Hg]": 1.0}, (), 40, 300
-    ),
-    "dbp_mmhg": QuantitySpec(
-        "dbp_mmhg", "8462-4", "Diastolic blood pressure", "mm[Hg]", {"mm[Hg]": 1.0}, (), 15, 200
-    ),
-    "map_mmhg": QuantitySpec(
-        "map_mmhg", "8478-0", "Mean blood pressure", "mm[Hg]", {"mm[Hg]": 1.0}, (), 20, 250
-    ),
-    "hr_bpm": QuantitySpec(
-        "hr_bpm", HR_LOINC, "Heart rate", "/min", {"/min": 1.0, "{beats}/min": 1.0}, (), 15, 250
-    ),
+    "sbp_mmhg": _signal_spec("sbp_mmhg"),
+    "dbp_mmhg": _signal_spec("dbp_mmhg"),
+    "map_mmhg": _signal_spec("map_mmhg"),
+    "hr_bpm": _signal_spec("hr_bpm", ("{beats}/min",)),
 }
 BP_COMPONENTS = ("sbp_mmhg", "dbp_mmhg", "map_mmhg")
-
-# UCUM unit of every other trace signal, from the unit suffix of its name (contracts.md naming).
-_SUFFIX_UCUM = {
-    "_pct": "%",
-    "_l": "L",
-    "_ml_h": "mL/h",
-    "_ml_min": "mL/min",
-    "_mmol_l": "mmol/L",
-    "_mosm_kg": "mosm/kg",
-    "_c": "Cel",
-    "_ms_cm": "mS/cm",
-    "_mmhg": "mm[Hg]",
-    "_bpm": "/min",
-}
 
 # Common non-UCUM spellings seen in exports, mapped to UCUM codes.
 _UNIT_ALIASES = {
@@ -261,13 +272,8 @@ _UNIT_ALIASES = {
 
 
 def signal_ucum(name: str) -> str:
-    """UCUM unit of a trace signal (from the unit in its name)."""
-    if name in VITAL_SPECS:
-        return VITAL_SPECS[name].unit
-    for suffix, unit in sorted(_SUFFIX_UCUM.items(), key=lambda kv: -len(kv[0])):
-        if name.endswith(suffix):
-            return unit
-    return "1"
+    """UCUM unit of a trace signal (from the signal registry)."""
+    return SIGNAL_SPECS[name].ucum
 
 
 # ----------------------------------------------------------------------------------------- small helpers
@@ -359,6 +365,10 @@ def validate_resource(resource: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_range(value: float, spec: QuantitySpec, where: str) -> float:
+    if spec.field in SIGNAL_SPECS:
+        if not math.isfinite(value) or implausible(spec.field, value):
+            raise InputError(f"{where}: {range_message(spec.field, value)}", spec.field)
+        return value
     if not math.isfinite(value) or not spec.low <= value <= spec.high:
         raise InputError(
             f"{where}: {value:g} {spec.unit} is out of range for {spec.field} "
@@ -525,11 +535,13 @@ def _report_fields(report: dict[str, Any]) -> tuple[float, str, int, str, dateti
     try:
         t_min = float(report["t_min"])
     except KeyError:
-        raise InputError("report.t_min: required field is missing (allowed 0–720 min)", "t_min") from None
+        raise InputError(
+            f"report.t_min: required field is missing (allowed 0–{MAX_T_MIN:g} min)", "t_min"
+        ) from None
     except (TypeError, ValueError):
         raise InputError(f"report.t_min: {report['t_min']!r} is not a number", "t_min") from None
-    if not 0 <= t_min <= 720:
-        raise InputError(f"report.t_min: {t_min:g} is out of range (allowed 0–720 min)", "t_min")
+    if not 0 <= t_min <= MAX_T_MIN:
+        raise InputError(f"report.t_min: {t_min:g} is out of range (allowed 0–{MAX_T_MIN:g} min)", "t_min")
     sev = report.get("severity")
     if isinstance(sev, bool) or not isinstance(sev, int | float) or float(sev) != round(float(sev)):
         raise InputError(f"report.severity: {sev!r} is not a whole number (allowed 0–10)", "severity")
@@ -601,7 +613,9 @@ def questionnaire_response_to_cramp_report(resource: dict[str, Any]) -> dict[str
         "reported_at": resource.get("authored"),
     }
     if report["t_min"] is None:
-        raise InputError(f"{where}.item[time_min]: required answer is missing (allowed 0–720 min)", "t_min")
+        raise InputError(
+            f"{where}.item[time_min]: required answer is missing (allowed 0–{MAX_T_MIN:g} min)", "t_min"
+        )
     if report["severity"] is None:
         raise InputError(f"{where}.item[severity]: required answer is missing (allowed 0–10)", "severity")
     try:
@@ -961,7 +975,7 @@ class _Reader:
             self._read_event(obs, next(c for c in local if c.startswith("event-")), where)
         elif local & set(SIGNALS):
             name = next(iter(local & set(SIGNALS)))
-            spec = QuantitySpec(name, name, SIGNALS[name], signal_ucum(name), {signal_ucum(name): 1.0})
+            spec = _signal_spec(name)
             self._point(obs, name, _read_quantity(obs.get("valueQuantity"), spec, f"{where}.valueQuantity"))
         else:
             shown = ", ".join(sorted(f"{c}" for _, c in codes)) or "no code"
@@ -994,9 +1008,9 @@ class _Reader:
             spec = QuantitySpec("severity", "", "severity", "{score}", {"{score}": 1.0, "1": 1.0}, (), 0, 10)
             severity = _read_quantity(obs["valueQuantity"], spec, f"{where}.valueQuantity")
         t_min = _minutes(obs, self.started_at)
-        if not 0 <= t_min <= 720:
+        if not 0 <= t_min <= MAX_T_MIN:
             raise InputError(
-                f"{where}.effectiveDateTime: {t_min:g} min after the start (allowed 0–720)", "t_min"
+                f"{where}.effectiveDateTime: {t_min:g} min after the start (allowed 0–{MAX_T_MIN:g})", "t_min"
             )
         note = " ".join(n.get("text", "") for n in obs.get("note") or [])
         self.events.append({"t_min": t_min, "kind": kind, "severity": severity, "note": note})

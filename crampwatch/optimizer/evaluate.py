@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from crampwatch.errors import InputError
-from crampwatch.kinetics import UREA_MMOL_L_PER_BUN_MG_DL
 from crampwatch.model import Scenario
 from crampwatch.trace import Trace
+from crampwatch.units import UREA_MMOL_L_PER_BUN_MG_DL
 
 if TYPE_CHECKING:
     from crampwatch.physiology.derive import ParameterArrays

@@ -22,6 +22,7 @@ from crampwatch.kinetics import (
 )
 from crampwatch.model import Scenario
 from crampwatch.physiology.parameters import P
+from crampwatch.units import GLUCOSE_MG_DL_PER_MMOL_L, UREA_N_MG_PER_MMOL
 
 
 class ParameterArrays(SimpleNamespace):
@@ -320,7 +321,7 @@ def derive_arrays(
     a.kc_u = P["urea_kc_per_v_min"] * np.maximum(a.v_tbw0 - uf_l, 0.5 * a.v_tbw0)
     pcr = P["npcr_g_kg_d"] * dry_w
     g_un_mg_min = np.maximum(pcr - P["pcr_g_per_v_l"] * tbw_dry, 0.0) / P["pcr_g_per_gun_mg_min"]
-    a.g_urea = g_un_mg_min / 28.0  # mmol urea per min (28 mg N per mmol urea)
+    a.g_urea = g_un_mg_min / UREA_N_MG_PER_MMOL  # mmol urea per min (28.014 mg N per mmol urea)
     a.kr = kr_l_min
     a.v_br = v_br
     a.k_br = a.v_br / P["brain_urea_time_constant_min"]
@@ -347,7 +348,7 @@ def derive_arrays(
     # osmolality (intracellular anions are mostly multivalent; Ursino 2000 lumps such terms as M_eq) is the
     # constant x_ic, which makes ICF and ECF isotonic before dialysis (it is negative: the x2 rule
     # over-counts the multivalent intracellular anions, a constant offset)
-    glu = labs["glucose_mg_dl"] / 18.0
+    glu = labs["glucose_mg_dl"] / GLUCOSE_MG_DL_PER_MMOL_L
     na_ic0 = a.beta_na * c_na0 * v_ic0
     k_ic0 = a.beta_k * c_k0 * v_ic0
     a.glu_ex = glu  # ECF glucose concentration, held during the session (see model.rhs)

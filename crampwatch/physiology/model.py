@@ -30,6 +30,7 @@ from crampwatch.physiology.fluid import (
 )
 from crampwatch.physiology.solutes import cell_exchange_mmol_min, ionized_ca_mmol_l, plasma_ph
 from crampwatch.physiology.thermal import core_temp_rate_k_min
+from crampwatch.units import CA_MG_DL_PER_MMOL_L, GLUCOSE_MG_DL_PER_MMOL_L, na_to_conductivity_ms_cm
 
 STATES: tuple[str, ...] = (
     "v_ic",
@@ -251,8 +252,8 @@ def rhs(y: Any, u: tuple[Any, Any, Any], p: Any, s0: Any, n_iter: int, dy: Any, 
             uf_rate_ml_h=qf * 60000.0,
             plasma_na_mmol_l=na_m,
             plasma_k_mmol_l=c_k * p.f_cation,
-            # calculated osmolality 2 Na + glucose/18 + BUN/2.8 (BUN/2.8 = urea in mmol/L)
-            osm_mosm_kg=2.0 * na_m + p.glucose_mg_dl / 18.0 + urea_m,
+            # calculated osmolality 2 Na + glucose + urea, all in mmol/L (= 2 Na + glucose/18 + BUN/2.8)
+            osm_mosm_kg=2.0 * na_m + p.glucose_mg_dl / GLUCOSE_MG_DL_PER_MMOL_L + urea_m,
             ica_mmol_l=ica,
             mg_mmol_l=c_mg / p.f_mg,
             hco3_mmol_l=hco3_m,
@@ -261,7 +262,7 @@ def rhs(y: Any, u: tuple[Any, Any, Any], p: Any, s0: Any, n_iter: int, dy: Any, 
             dialysate_na_mmol_l=na_d,
             dialysate_temp_c=p.dial_temp + 0.0 * on,
             qb_ml_min=p.qb_ml_min * on,
-            conductivity_ms_cm=0.1 * na_d,
+            conductivity_ms_cm=na_to_conductivity_ms_cm(na_d),
             hct_pct=p.hct0_pct * p.bv0 / bv,
             plasma_volume_l=v_pl,
             interstitial_volume_l=v_is,
@@ -270,7 +271,7 @@ def rhs(y: Any, u: tuple[Any, Any, Any], p: Any, s0: Any, n_iter: int, dy: Any, 
             brain_osm_gradient_mosm_kg=brain_osm_gradient(u_br / p.v_br, c_u, brain_osm, eff_pl),
             # total Ca: (ionized + albumin-bound) / 0.9, bound 0.8 mg/dL per g/dL albumin (Payne 1973), the
             # pH-driven shift moved to the bound fraction; inverse of crampwatch.model.estimate_ica_mmol_l
-            total_ca_mmol_l=(ica + 0.8 * alb / 4.008 + p.ph_slope * (ph - p.ph0)) / 0.9,
+            total_ca_mmol_l=(ica + 0.8 * alb / CA_MG_DL_PER_MMOL_L + p.ph_slope * (ph - p.ph0)) / 0.9,
         )
         for k in range(len(o)):
             out[k] = o[k]

@@ -274,13 +274,6 @@ PARAMETERS: tuple[Parameter, ...] = (
         "Selby NM & McIntyre CW, NDT 2006)",
     ),
     Parameter("temp_venous_gain_per_k", 0.05, "1/K", _MC + " (warming dilates capacitance veins)"),
-    # ----------------------------------------------------------------------------------- misc
-    Parameter(
-        "conductivity_ms_cm_per_na",
-        0.1,
-        "mS/cm per mmol/L",
-        _MC + " (dialysate conductivity ~14 mS/cm at Na 140)",
-    ),
 )
 
 P: dict[str, float] = {p.name: p.value for p in PARAMETERS}

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from crampwatch import units
 from crampwatch.physiology.derive import ParameterArrays
 from crampwatch.physiology.model import IDX, N_OUTPUTS, N_STATES, initial_state, rhs
 from crampwatch.simulator.controls import Controls, substeps_each
@@ -31,6 +32,8 @@ except ImportError:  # pragma: no cover - numba is a declared dependency
     numba = None
 
 _PHYSIOLOGY_DIR = Path(rhs.__code__.co_filename).parent
+#: Modules whose functions the compiled right-hand side may call (unit relations such as conductivity).
+_COMPILED_PACKAGES = ("crampwatch.physiology", "crampwatch.units")
 _LOCK = threading.Lock()
 _STATUS: dict[str, object] = {"ok": None, "error": None}
 
@@ -38,7 +41,7 @@ _STATUS: dict[str, object] = {"ok": None, "error": None}
 def _sources_fingerprint() -> bytes:
     """Hash of the kernel's and the physiology package's sources (the compiled code depends on both)."""
     h = hashlib.sha256()
-    for path in [Path(__file__), *sorted(_PHYSIOLOGY_DIR.glob("*.py"))]:
+    for path in [Path(__file__), Path(units.__file__), *sorted(_PHYSIOLOGY_DIR.glob("*.py"))]:
         h.update(path.name.encode())
         h.update(path.read_bytes())
     return h.digest()
@@ -51,7 +54,7 @@ def _make_jitable(fn: object, seen: set) -> None:
 
     for name in fn.__code__.co_names:
         obj = fn.__globals__.get(name)
-        if inspect.isfunction(obj) and obj.__module__.startswith("crampwatch.physiology") and obj not in seen:
+        if inspect.isfunction(obj) and obj.__module__.startswith(_COMPILED_PACKAGES) and obj not in seen:
             seen.add(obj)
             register_jitable(obj)
             _make_jitable(obj, seen)

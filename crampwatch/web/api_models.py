@@ -11,6 +11,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from crampwatch.prescription_settings import SettingChanges
+from crampwatch.signals import MAX_T_MIN
 from crampwatch.web.services import cramp_frequency
 
 
@@ -138,7 +139,7 @@ class ReportIn(BaseModel):
     patient_id: str | None = Field(None, max_length=64)
     session_id: str | None = Field(None, max_length=64)
     reported_at: datetime | None = Field(None, description="when the cramp happened; default now (UTC)")
-    t_min: float | None = Field(None, ge=0, le=720, description="minutes from session start")
+    t_min: float | None = Field(None, ge=0, le=MAX_T_MIN, description="minutes from session start")
     muscle: str = Field(..., min_length=1, max_length=64)
     severity: int = Field(..., ge=0, le=10)
     note: str = Field("", max_length=2000)

@@ -1,0 +1,99 @@
+"""HEMOBP-style machine exports (Lin et al. Sci Data 2019;6:313): the column mapping to contract signals and
+a reader that derives dialysate Na from conductivity and cumulative UF from the UF rate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from crampwatch.errors import InputError
+from crampwatch.io.quality import DataQualityReport
+from crampwatch.io.tables import clean_frame, read_table, to_numeric
+from crampwatch.trace import Trace
+from crampwatch.units import MIN_PER_H, ML_PER_L, conductivity_to_na_mmol_l
+
+#: HEMOBP ``vip.csv`` (Lin et al. Sci Data 2019;6:313, figshare 6260654 v3, CC BY 4.0) -> contract names.
+HEMOBP_COLUMNS: dict[str, tuple[str, float]] = {
+    "time": ("t_min", 1.0),  # minutes from session start
+    "sbp": ("sbp_mmhg", 1.0),
+    "dbp": ("dbp_mmhg", 1.0),
+    "uf": ("uf_rate_ml_h", ML_PER_L),  # L/h -> mL/h
+    "blood_flow": ("qb_ml_min", 1.0),
+    "conductivity": ("conductivity_ms_cm", 1.0),
+    "dia_temp_value": ("dialysate_temp_c", 1.0),
+}
+
+
+def hemobp_to_frame(raw: pd.DataFrame, report: DataQualityReport) -> pd.DataFrame:
+    """Map a HEMOBP monitor table to contract columns; keep the first session when several are present.
+
+    ``dialysate_na_mmol_l`` is derived from conductivity (:func:`conductivity_to_na_mmol_l`) and
+    ``uf_cum_l`` by integrating the UF rate (trapezoid); both are flagged ``estimated``.
+    """
+    raw = raw.rename(columns=lambda c: str(c).strip().lower())
+    missing = [c for c in ("time", "sbp", "dbp") if c not in raw.columns]
+    if missing:
+        raise InputError(
+            f"HEMOBP file: missing column(s) {', '.join(missing)} (expected sbp, dbp, uf, blood_flow, "
+            "conductivity, dia_temp_value, time)",
+            missing[0],
+        )
+    key_cols = [c for c in ("pid", "datatime") if c in raw.columns]
+    if key_cols:
+        keys = raw["pid"].astype(str) if "pid" in raw.columns else pd.Series("", index=raw.index)
+        if "datatime" in raw.columns:
+            keys = keys + "|" + raw["datatime"].astype(str).str.slice(0, 10)
+        first = keys.iloc[0]
+        if (keys != first).any():
+            report.add("pid", f"{keys.nunique()} sessions in the file", f"kept the first ({first})")
+            raw = raw.loc[keys == first]
+    out = pd.DataFrame(index=raw.index)
+    for src_col, (dst, _) in HEMOBP_COLUMNS.items():
+        if src_col in raw.columns:
+            out[dst] = raw[src_col]
+    return out.reset_index(drop=True)
+
+
+def looks_like_hemobp(path: str | Path) -> bool:
+    """True when a CSV's header has HEMOBP columns (``time``, ``sbp``, ``dbp``) and no ``t_min``."""
+    p = Path(path)
+    if p.suffix.lower() not in {".csv", ".txt"} or not p.is_file():
+        return False
+    try:
+        with p.open(encoding="utf-8", errors="replace") as fh:
+            header = {c.strip().lower() for c in fh.readline().split(",")}
+    except OSError:
+        return False
+    return "t_min" not in header and {"time", "sbp", "dbp"} <= header
+
+
+def read_hemobp(path: str | Path, *, strict: bool = False) -> tuple[Trace, DataQualityReport]:
+    """Read a HEMOBP-style machine export (columns ``sbp, dbp, uf (L/h), blood_flow, conductivity,
+    dia_temp_value, time``) as a Trace (see :data:`HEMOBP_COLUMNS`)."""
+    p = Path(path)
+    raw = read_table(p)
+    pre = DataQualityReport()
+    mapped = hemobp_to_frame(raw, pre)
+    for src_col, (dst, factor) in HEMOBP_COLUMNS.items():
+        if factor != 1.0 and dst in mapped.columns:
+            mapped[dst] = to_numeric(mapped[dst], src_col, pre, strict) * factor
+    trace, report = clean_frame(mapped, source="measured", strict=strict, name=f"HEMOBP file {p.name}")
+    report.issues = pre.issues + report.issues
+    report.n_rows_read = len(raw)
+    data = trace.data
+    if "conductivity_ms_cm" in data.columns and data["conductivity_ms_cm"].notna().any():
+        data["dialysate_na_mmol_l"] = conductivity_to_na_mmol_l(data["conductivity_ms_cm"].to_numpy())
+        trace.sources["dialysate_na_mmol_l"] = "estimated"
+    if "uf_rate_ml_h" in data.columns and data["uf_rate_ml_h"].notna().sum() >= 2:
+        ok = data["uf_rate_ml_h"].notna().to_numpy()
+        t = data["t_min"].to_numpy()
+        rate = np.interp(t, t[ok], data["uf_rate_ml_h"].to_numpy()[ok])
+        cum = np.concatenate([[0.0], np.cumsum(np.diff(t) * (rate[1:] + rate[:-1]) / 2.0)]) / (
+            MIN_PER_H * ML_PER_L
+        )
+        data["uf_cum_l"] = cum
+        trace.sources["uf_cum_l"] = "estimated"
+    trace.session_id = p.stem
+    return trace, report

@@ -1,0 +1,271 @@
+"""Shared core of the trace readers: reading a CSV/Parquet table, numbers from text, unit fixes, and
+:func:`clean_frame`, which validates a raw table against the signal registry and builds a Trace.
+
+Reading never guesses silently: unsorted or duplicated times, impossible values and unit mix-ups are
+listed with their row (1-based data row, the header excluded) and column, and the analysis runs on what is
+valid. Input that cannot be analysed at all (empty file, no ``t_min``, text in a numeric column, negative
+times, too many rows) raises :class:`~crampwatch.errors.InputError` with a one-line message.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from crampwatch.errors import InputError
+from crampwatch.io.quality import DataQualityReport
+from crampwatch.signals import MAX_T_MIN, implausible, range_message
+from crampwatch.trace import SIGNALS, SOURCES, Trace, empty_events
+from crampwatch.units import (
+    CA_MG_DL_PER_MMOL_L,
+    MG_MG_DL_PER_MMOL_L,
+    MIN_PER_H,
+    ML_PER_L,
+    PCT_PER_FRACTION,
+    S_PER_MIN,
+    UREA_MMOL_L_PER_BUN_MG_DL,
+    fahrenheit_to_celsius,
+)
+
+#: Largest trace accepted: 12 h at one sample per second is 43 200 rows (modelling choice, with margin).
+MAX_ROWS = 100_000
+#: Text read as "not measured".
+NA_TOKENS = {"", "na", "n/a", "nan", "null", "none", "-", "--", "?"}
+
+#: Per-value unit mix-ups: (values taken for the other unit, factor to the contract unit, description).
+#: A value that is impossible in the contract unit but plausible in a common other unit is converted and
+#: reported; ``factor`` None means degrees Fahrenheit.
+UNIT_FIXES: dict[str, tuple[tuple[float, float], float | None, str]] = {
+    "uf_cum_l": ((20.0, 12000.0), 1 / ML_PER_L, "looks like mL: divided by 1000"),
+    "uf_rate_ml_h": ((0.01, 5.0), ML_PER_L, "looks like L/h: multiplied by 1000"),
+    "rbv_pct": ((0.5, 1.3), PCT_PER_FRACTION, "looks like a fraction: multiplied by 100"),
+    "urea_mmol_l": (
+        (110.0, 310.0),
+        UREA_MMOL_L_PER_BUN_MG_DL,
+        f"looks like BUN in mg/dL: / {1 / UREA_MMOL_L_PER_BUN_MG_DL:.5g} to urea mmol/L",
+    ),
+    "ica_mmol_l": (
+        (3.0, 10.0),
+        1 / CA_MG_DL_PER_MMOL_L,
+        f"looks like mg/dL: / {CA_MG_DL_PER_MMOL_L:g} to mmol/L",
+    ),
+    "mg_mmol_l": (
+        (3.0, 7.5),
+        1 / MG_MG_DL_PER_MMOL_L,
+        f"looks like mg/dL: / {MG_MG_DL_PER_MMOL_L:g} to mmol/L",
+    ),
+    "dialysate_temp_c": ((86.0, 108.0), None, "looks like deg F: converted to deg C"),
+    "hct_pct": ((0.1, 0.7), PCT_PER_FRACTION, "looks like a fraction: multiplied by 100"),
+}
+
+#: Columns named with another unit: alias -> (contract column, factor to the contract unit).
+UNIT_ALIASES: dict[str, tuple[str, float]] = {
+    "uf_cum_ml": ("uf_cum_l", 1 / ML_PER_L),
+    "uf_rate_l_h": ("uf_rate_ml_h", ML_PER_L),
+    "uf_rate_ml_min": ("uf_rate_ml_h", MIN_PER_H),
+    "bun_mg_dl": ("urea_mmol_l", UREA_MMOL_L_PER_BUN_MG_DL),
+    "ica_mg_dl": ("ica_mmol_l", 1 / CA_MG_DL_PER_MMOL_L),
+    "mg_mg_dl": ("mg_mmol_l", 1 / MG_MG_DL_PER_MMOL_L),
+    "t_h": ("t_min", MIN_PER_H),
+    "t_s": ("t_min", 1 / S_PER_MIN),
+}
+
+
+def read_table(path: Path, *, max_rows: int = MAX_ROWS) -> pd.DataFrame:
+    if not path.exists():
+        raise FileNotFoundError(2, "No such file", str(path))
+    if path.is_dir():
+        raise IsADirectoryError(21, "Is a directory", str(path))
+    if path.stat().st_size == 0:
+        raise InputError(
+            f"trace file {path.name}: the file is empty (needs a header with t_min and rows)", "trace"
+        )
+    suffix = path.suffix.lower()
+    if suffix in {".parquet", ".pq"}:
+        try:
+            df = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises several types for a corrupt file
+            raise InputError(
+                f"trace file {path.name}: not a readable Parquet file ({type(exc).__name__})", "trace"
+            ) from None
+        if len(df) > max_rows:
+            raise InputError(f"trace: {len(df)} rows is too many (allowed 1–{max_rows} rows)", "trace")
+        return df
+    if suffix not in {".csv", ".txt", ".tsv"}:
+        raise InputError(
+            f"trace file {path.name}: unknown extension {suffix!r} (allowed .csv, .parquet)", "trace"
+        )
+    try:
+        df = pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            nrows=max_rows + 1,
+            sep="\t" if suffix == ".tsv" else ",",
+            skipinitialspace=True,
+        )
+    except pd.errors.EmptyDataError:
+        raise InputError(
+            f"trace file {path.name}: the file is empty (needs a header with t_min and rows)", "trace"
+        ) from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"trace file {path.name}: not valid CSV ({first})", "trace") from None
+    if len(df) > max_rows:
+        raise InputError(f"trace: more than {max_rows} rows (allowed 1–{max_rows} rows)", "trace")
+    return df
+
+
+def to_numeric(series: pd.Series, column: str, report: DataQualityReport, strict: bool) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        return series.astype(float)
+    text = series.astype(str).str.strip()
+    blank = text.str.lower().isin(NA_TOKENS) | series.isna()
+    values = pd.to_numeric(text.where(~blank), errors="coerce")
+    bad = values.isna() & ~blank
+    if bad.any():
+        rows = [int(i) + 1 for i in np.flatnonzero(bad.to_numpy())]
+        example = text[bad].iloc[0]
+        if strict:
+            raise InputError(
+                f"{column}: text {example!r} in a numeric column at row {rows[0]} (allowed numbers or empty)",
+                column,
+            )
+        report.add(column, f"text in a numeric column (e.g. {example!r})", "set to missing", rows)
+    return values.astype(float)
+
+
+def clean_frame(
+    raw: pd.DataFrame,
+    *,
+    source: str | None = None,
+    strict: bool = True,
+    name: str = "trace",
+    sidecar: dict[str, str] | None = None,
+) -> tuple[Trace, DataQualityReport]:
+    """Validate a raw trace table and build a :class:`Trace` (see module docstring)."""
+    report = DataQualityReport(n_rows_read=len(raw))
+    raw = raw.rename(columns=lambda c: str(c).strip().lower())
+    if raw.columns.duplicated().any():
+        dup = raw.columns[raw.columns.duplicated()][0]
+        raise InputError(f"{name}: column {dup!r} appears twice", dup)
+    converted: dict[str, float] = {}
+    for alias, (target, factor) in UNIT_ALIASES.items():
+        if alias in raw.columns and target not in raw.columns:
+            raw = raw.rename(columns={alias: target})
+            converted[target] = factor
+            report.add(
+                target, f"column {alias!r} is in other units", f"converted to {target} (x {factor:.4g})"
+            )
+    if "t_min" not in raw.columns:
+        raise InputError(f"{name}: missing required column 't_min' (minutes from session start)", "t_min")
+    if len(raw) == 0:
+        raise InputError(f"{name}: no data rows (needs at least one row with t_min)", "t_min")
+    if source is not None and source not in SOURCES:
+        raise InputError(f"source: {source!r} is not one of {', '.join(SOURCES)}", "source")
+    known = [c for c in raw.columns if c in SIGNALS]
+    report.ignored_columns = [c for c in raw.columns if c not in SIGNALS and c not in {"t_min", "source"}]
+    df = pd.DataFrame(
+        {"t_min": to_numeric(raw["t_min"], "t_min", report, strict) * converted.get("t_min", 1.0)}
+    )
+    for c in known:
+        df[c] = to_numeric(raw[c], c, report, strict) * converted.get(c, 1.0)
+    row_no = np.arange(1, len(df) + 1)
+    t = df["t_min"].to_numpy()
+    drop = np.zeros(len(df), dtype=bool)
+    for bad_t, why, problem in (
+        (t < 0, "is negative", "negative time"),
+        (t > MAX_T_MIN, "is out of range", f"time beyond {MAX_T_MIN:g} min"),
+    ):
+        if not bad_t.any():
+            continue
+        if strict:
+            r = int(row_no[bad_t][0])
+            raise InputError(
+                f"t_min: {t[bad_t][0]:g} at row {r} {why} (allowed 0–{MAX_T_MIN:g} min)", "t_min"
+            )
+        report.add("t_min", problem, "row dropped", row_no[bad_t].tolist())
+        drop |= bad_t
+    nan_t = np.isnan(t)
+    if nan_t.any():
+        report.add("t_min", "missing time", "row dropped", row_no[nan_t].tolist())
+        drop |= nan_t
+    # unit mix-ups, then impossible values
+    for c in known:
+        x = df[c].to_numpy(copy=True)
+        fix = UNIT_FIXES.get(c)
+        if fix is not None:
+            (lo, hi), factor, what = fix
+            hit = (x >= lo) & (x <= hi)
+            if hit.any():
+                x[hit] = fahrenheit_to_celsius(x[hit]) if factor is None else x[hit] * factor
+                report.add(
+                    c, "unit mix-up: " + what.split(":")[0], what.split(": ", 1)[-1], row_no[hit].tolist()
+                )
+        bad = implausible(c, x)
+        if bad.any():
+            report.add(
+                c, f"impossible value: {range_message(c, x[bad][0])}", "set to missing", row_no[bad].tolist()
+            )
+            x[bad] = np.nan
+        df[c] = x
+    # row sources
+    row_src = None
+    if "source" in raw.columns and source is None:
+        row_src = raw["source"].astype(str).str.strip().str.lower()
+        bad_src = ~row_src.isin(SOURCES) & ~row_src.isin(NA_TOKENS)
+        if bad_src.any():
+            report.add(
+                "source",
+                f"unknown source (e.g. {row_src[bad_src].iloc[0]!r}; allowed {', '.join(SOURCES)})",
+                "treated as measured",
+                (row_no[bad_src.to_numpy()]).tolist(),
+            )
+            row_src = row_src.where(~bad_src, "measured")
+        row_src = row_src.where(row_src.isin(SOURCES), "measured")
+    if drop.any():
+        report.dropped_rows = row_no[drop].tolist()
+    keep = ~drop
+    df = df.loc[keep].copy()
+    kept_rows = row_no[keep]
+    if row_src is not None:
+        row_src = row_src.loc[keep]
+    if len(df) == 0:
+        raise InputError(f"{name}: no row has a valid t_min (allowed 0–{MAX_T_MIN:g} min)", "t_min")
+    tk = df["t_min"].to_numpy()
+    if np.any(np.diff(tk) < 0):
+        order = np.argsort(tk, kind="stable")
+        out_of_order = kept_rows[np.flatnonzero(np.diff(tk) < 0) + 1].tolist()
+        report.add("t_min", "times not in increasing order", "rows sorted by t_min", out_of_order)
+        df = df.iloc[order]
+        kept_rows = kept_rows[order]
+        if row_src is not None:
+            row_src = row_src.iloc[order]
+    dup = df["t_min"].duplicated(keep="first").to_numpy()
+    if dup.any():
+        report.add(
+            "t_min", "duplicated time", "later duplicate dropped (first kept)", kept_rows[dup].tolist()
+        )
+        report.dropped_rows = sorted(set(report.dropped_rows) | set(kept_rows[dup].tolist()))
+        df = df.loc[~dup]
+        if row_src is not None:
+            row_src = row_src.loc[~dup]
+    df = df.reset_index(drop=True)
+    report.n_rows_used = len(df)
+    sources: dict[str, str] = {}
+    for c in known:
+        present = df[c].notna().to_numpy()
+        if not present.any():
+            continue
+        if sidecar and c in sidecar and sidecar[c] in SOURCES:
+            sources[c] = sidecar[c]
+        elif source is not None:
+            sources[c] = source
+        elif row_src is not None:
+            vals = row_src.to_numpy()[present]
+            sources[c] = pd.Series(vals).mode().iloc[0] if len(vals) else "measured"
+        else:
+            sources[c] = "measured"
+    return Trace(df, empty_events(), sources, session_id=None), report

@@ -1,0 +1,283 @@
+"""The signal registry: every trace signal once, with its unit, UCUM code, plausible range, clinical label and
+LOINC code, plus the labels of the derived quantities that findings and metrics report.
+
+The readers (CSV, Parquet, HEMOBP, FHIR), the writers, the plots, the HTML report and the web pages take
+names, units, ranges and labels from here; :func:`display_label` gives the clinical label with its unit
+("Relative blood volume (%)") of any quantity name crampwatch shows.
+
+LOINC codes are given where a code for the same property, specimen and scale exists (Regenstrief LOINC;
+the vital-sign codes also in peers.md §6.2 and round2.md "FHIR and codes"); codes marked ``verified=False``
+were taken from LOINC-based value sets rather than checked on loinc.org. Machine and model quantities
+(relative blood volume, UF, dialysate, blood flow, compartment volumes) have no LOINC code and are written
+under crampwatch's local code system.
+
+Plausible ranges are the wide limits of what a patient or a machine can show (modelling choices): a value
+outside is impossible, most often a unit mix-up, and every reader rejects it with the same message
+(:func:`range_message`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+#: Longest time from session start of a sample or an event, minutes (12 h: a long nocturnal session plus
+#: the time after it; modelling choice). The ``t_min`` axis of every trace and event.
+MAX_T_MIN = 720.0
+
+
+@dataclass(frozen=True)
+class Loinc:
+    """A LOINC code with its long common name; ``verified`` is False where it needs a check on loinc.org."""
+
+    code: str
+    display: str
+    verified: bool = True
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One trace signal: ``name`` (contracts.md, unit in the name), clinical ``label`` and ``short`` label,
+    display ``unit``, ``ucum`` code, plausible range ``low``–``high`` (in ``unit``), ``description``,
+    optional ``loinc`` code, and whether the contract lists it (``core``) or it is a model output."""
+
+    name: str
+    label: str
+    short: str
+    unit: str
+    ucum: str
+    low: float
+    high: float
+    description: str
+    loinc: Loinc | None = None
+    core: bool = True
+
+    @property
+    def display_label(self) -> str:
+        """Clinical label with unit, e.g. ``Relative blood volume (%)``."""
+        return f"{self.label} ({self.unit})" if self.unit else self.label
+
+
+_S = Signal
+_REGISTRY: tuple[Signal, ...] = (
+    _S("sbp_mmhg", "Systolic blood pressure", "SBP", "mmHg", "mm[Hg]", 30, 300,
+       "systolic blood pressure, mmHg", Loinc("8480-6", "Systolic blood pressure")),
+    _S("dbp_mmhg", "Diastolic blood pressure", "DBP", "mmHg", "mm[Hg]", 10, 200,
+       "diastolic blood pressure, mmHg", Loinc("8462-4", "Diastolic blood pressure")),
+    _S("map_mmhg", "Mean arterial pressure", "MAP", "mmHg", "mm[Hg]", 20, 250,
+       "mean arterial pressure, mmHg", Loinc("8478-0", "Mean blood pressure")),
+    _S("hr_bpm", "Heart rate", "HR", "/min", "/min", 15, 250,
+       "heart rate, beats/min", Loinc("8867-4", "Heart rate")),
+    _S("rbv_pct", "Relative blood volume", "RBV", "%", "%", 50, 130,
+       "relative blood volume, % of the value at start (100 at t = 0)"),
+    _S("uf_cum_l", "Cumulative ultrafiltration", "UF volume", "L", "L", -0.5, 12,
+       "cumulative ultrafiltration volume, L"),
+    _S("uf_rate_ml_h", "Ultrafiltration rate", "UF rate", "mL/h", "mL/h", 0, 5000,
+       "ultrafiltration rate, mL/h"),
+    _S("plasma_na_mmol_l", "Plasma sodium", "Plasma Na", "mmol/L", "mmol/L", 100, 180,
+       "plasma sodium, mmol/L", Loinc("2951-2", "Sodium [Moles/volume] in Serum or Plasma")),
+    _S("plasma_k_mmol_l", "Plasma potassium", "K", "mmol/L", "mmol/L", 1, 10,
+       "plasma potassium, mmol/L", Loinc("2823-3", "Potassium [Moles/volume] in Serum or Plasma")),
+    _S("osm_mosm_kg", "Plasma osmolality", "Osmolality", "mOsm/kg", "mosm/kg", 220, 420,
+       "plasma osmolality, mOsm/kg", Loinc("2692-2", "Osmolality of Serum or Plasma", verified=False)),
+    _S("ica_mmol_l", "Ionized calcium", "iCa", "mmol/L", "mmol/L", 0.3, 2.5,
+       "plasma ionized calcium, mmol/L", Loinc("1994-3", "Calcium.ionized [Moles/volume] in Blood")),
+    _S("mg_mmol_l", "Plasma magnesium", "Mg", "mmol/L", "mmol/L", 0.1, 3,
+       "plasma magnesium, mmol/L", Loinc("2601-3", "Magnesium [Moles/volume] in Serum or Plasma")),
+    _S("hco3_mmol_l", "Plasma bicarbonate", "HCO3", "mmol/L", "mmol/L", 5, 50,
+       "plasma bicarbonate, mmol/L", Loinc("1963-8", "Bicarbonate [Moles/volume] in Serum or Plasma")),
+    _S("urea_mmol_l", "Plasma urea", "Urea", "mmol/L", "mmol/L", 0.3, 110,
+       "plasma urea, mmol/L", Loinc("22664-7", "Urea [Moles/volume] in Serum or Plasma", verified=False)),
+    _S("brain_urea_mmol_l", "Brain-water urea", "Brain urea", "mmol/L", "mmol/L", 0.3, 110,
+       "brain-water urea, mmol/L"),
+    _S("dialysate_na_mmol_l", "Dialysate sodium", "Dialysate Na", "mmol/L", "mmol/L", 110, 170,
+       "dialysate sodium, mmol/L"),
+    _S("dialysate_temp_c", "Dialysate temperature", "Dialysate temp.", "°C", "Cel", 30, 42,
+       "dialysate temperature, °C"),
+    _S("qb_ml_min", "Blood flow", "Qb", "mL/min", "mL/min", 0, 700, "blood pump flow, mL/min"),
+    _S("conductivity_ms_cm", "Dialysate conductivity", "Conductivity", "mS/cm", "mS/cm", 10, 18,
+       "dialysate conductivity, mS/cm"),
+    _S("hct_pct", "Hematocrit", "Hct", "%", "%", 10, 70, "hematocrit, %",
+       Loinc("4544-3", "Hematocrit [Volume Fraction] of Blood by Automated count"), core=False),
+    _S("plasma_volume_l", "Plasma volume", "PV", "L", "L", 0.5, 10, "plasma volume, L", core=False),
+    _S("interstitial_volume_l", "Interstitial volume", "ISV", "L", "L", 1, 40, "interstitial volume, L",
+       core=False),
+    _S("intracellular_volume_l", "Intracellular volume", "ICV", "L", "L", 5, 60, "intracellular volume, L",
+       core=False),
+    _S("refill_ml_min", "Plasma refill", "Refill", "mL/min", "mL/min", -100, 200,
+       "net transcapillary refill into plasma (incl. lymph), mL/min", core=False),
+    _S("brain_osm_gradient_mosm_kg", "Brain-plasma osmotic gradient", "Brain osm. gradient", "mOsm/kg",
+       "mosm/kg", -50, 80, "brain-water minus plasma effective osmolality, mOsm/kg", core=False),
+    _S("total_ca_mmol_l", "Total calcium", "Total Ca", "mmol/L", "mmol/L", 1, 4,
+       "plasma total calcium, mmol/L", Loinc("2000-8", "Calcium [Moles/volume] in Serum or Plasma"),
+       core=False),
+)  # fmt: skip
+
+#: The registry: signal name -> :class:`Signal`, in the contract's column order.
+SIGNAL_SPECS: dict[str, Signal] = {s.name: s for s in _REGISTRY}
+
+#: The time axis (not a signal): minutes from session start, 0 to :data:`MAX_T_MIN`.
+TIME = Signal("t_min", "Time from session start", "Time", "min", "min", 0.0, MAX_T_MIN,
+              "minutes from session start")  # fmt: skip
+
+#: Derived quantities that findings, metrics and tables report: name -> (clinical label, unit).
+QUANTITIES: dict[str, tuple[str, str]] = {
+    "uf_rate_ml_kg_h": ("UF rate per kg", "mL/kg/h"),
+    "uf_total_l": ("Total ultrafiltration", "L"),
+    "sp_ktv": ("Single-pool Kt/V", ""),
+    "sp_ktv_estimated": ("Single-pool Kt/V estimated", ""),
+    "std_ktv": ("Weekly standard Kt/V", ""),
+    "urr_pct": ("Urea reduction ratio", "%"),
+    "urr_estimated": ("URR estimated", ""),
+    "na_gradient_mmol_l": ("Dialysate minus plasma Na", "mmol/L"),
+    "plasma_na_fall_mmol_l": ("Fall in plasma Na", "mmol/L"),
+    "effective_osm_fall_mosm_kg": ("Fall in effective osmolality", "mOsm/kg"),
+    "brain_urea_gradient_mmol_l": ("Brain-plasma urea gradient", "mmol/L"),
+    "idwg_kg": ("Interdialytic weight gain", "kg"),
+    "post_weight_kg": ("Post-dialysis weight", "kg"),
+    "post_weight_below_dry_kg": ("Post-dialysis weight below dry weight", "kg"),
+    "rbv_slope_pct_h": ("RBV slope", "%/h"),
+    "rbv_min_pct": ("Lowest relative blood volume", "%"),
+    "refill_fraction": ("Refill as a fraction of UF", ""),
+    "sbp_pre_mmhg": ("Pre-dialysis systolic BP", "mmHg"),
+    "sbp_nadir_mmhg": ("Nadir systolic BP", "mmHg"),
+    "sbp_fall_mmhg": ("Fall in systolic BP", "mmHg"),
+    "map_fall_mmhg": ("Fall in mean arterial pressure", "mmHg"),
+    "idh_risk": ("Intradialytic hypotension risk", ""),
+    "ica_min_mmol_l": ("Lowest ionized calcium", "mmol/L"),
+    "mg_min_mmol_l": ("Lowest magnesium", "mmol/L"),
+    "hco3_max_mmol_l": ("Highest bicarbonate", "mmol/L"),
+    "corrected_ca_mg_dl": ("Albumin-corrected calcium", "mg/dL"),
+    "bun_mg_dl": ("Pre-dialysis BUN", "mg/dL"),
+    "aluminium_ug_l": ("Serum aluminium", "µg/L"),
+    "dialysate_ca_mmol_l": ("Dialysate calcium", "mmol/L"),
+    "dialysate_mg_mmol_l": ("Dialysate magnesium", "mmol/L"),
+    "dialysate_hco3_mmol_l": ("Dialysate bicarbonate", "mmol/L"),
+    "vintage_months": ("Time on dialysis", "months"),
+    "n_cramps": ("Cramps recorded", ""),
+    "active_vitamin_d": ("Active vitamin D", ""),
+    "diabetes": ("Diabetes", ""),
+    "peripheral_neuropathy": ("Peripheral neuropathy", ""),
+    "cramps_outside_sessions": ("Cramps outside sessions", ""),
+    "hemodynamic_osmotic_trigger": ("Hemodynamic or osmotic trigger", ""),
+}
+
+#: Unit suffixes of crampwatch names (contracts.md naming), for names in neither table.
+_SUFFIX_UNITS: dict[str, str] = {
+    "_ml_kg_h": "mL/kg/h",
+    "_mmol_l": "mmol/L",
+    "_mosm_kg": "mOsm/kg",
+    "_mg_dl": "mg/dL",
+    "_ug_l": "µg/L",
+    "_g_dl": "g/dL",
+    "_ml_min": "mL/min",
+    "_ml_h": "mL/h",
+    "_ms_cm": "mS/cm",
+    "_pct_h": "%/h",
+    "_mmhg": "mmHg",
+    "_bpm": "/min",
+    "_pct": "%",
+    "_min": "min",
+    "_kg": "kg",
+    "_cm": "cm",
+    "_l": "L",
+    "_c": "°C",
+}
+_WORDS = {
+    "na": "Na", "k": "K", "ca": "Ca", "mg": "Mg", "hco3": "HCO3", "uf": "UF", "rbv": "RBV", "bp": "BP",
+    "sbp": "SBP", "dbp": "DBP", "map": "MAP", "hr": "HR", "ktv": "Kt/V", "urr": "URR", "qb": "Qb", "qd": "Qd",
+    "koa": "KoA", "ica": "iCa", "idh": "IDH", "bun": "BUN", "sp": "single-pool",
+}  # fmt: skip
+
+
+def signal(name: str) -> Signal:
+    """The registry entry of a trace signal (``KeyError`` for an unknown name)."""
+    if name == "t_min":
+        return TIME
+    return SIGNAL_SPECS[name]
+
+
+def _split_unit(name: str) -> tuple[str, str]:
+    for suffix in sorted(_SUFFIX_UNITS, key=len, reverse=True):
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)], _SUFFIX_UNITS[suffix]
+    return name, ""
+
+
+def label_and_unit(name: str) -> tuple[str, str]:
+    """Clinical label and unit of any quantity name: a signal, a derived quantity, or (for other names) the
+    words of the name with the unit read from its suffix."""
+    if name in SIGNAL_SPECS or name == "t_min":
+        s = signal(name)
+        return s.label, s.unit
+    if name in QUANTITIES:
+        return QUANTITIES[name]
+    stem, unit = _split_unit(name)
+    words = [_WORDS.get(w, w) for w in stem.split("_") if w]
+    text = " ".join(words) or name
+    return text[:1].upper() + text[1:], unit
+
+
+def display_label(name: str) -> str:
+    """Clinical label with unit of any quantity name, e.g. ``rbv_pct`` -> ``Relative blood volume (%)``."""
+    label, unit = label_and_unit(name)
+    return f"{label} ({unit})" if unit else label
+
+
+def unit_of(name: str) -> str:
+    """Display unit of any quantity name (empty for unitless quantities)."""
+    return label_and_unit(name)[1]
+
+
+def display_labels() -> dict[str, dict[str, str]]:
+    """Labels for the web pages: name -> ``{"label", "short", "unit", "display"}`` for every signal and
+    derived quantity."""
+    out: dict[str, dict[str, str]] = {}
+    for s in SIGNAL_SPECS.values():
+        out[s.name] = {"label": s.label, "short": s.short, "unit": s.unit, "display": s.display_label}
+    for name, (label, unit) in QUANTITIES.items():
+        out[name] = {"label": label, "short": label, "unit": unit, "display": display_label(name)}
+    return out
+
+
+def plausible_range(name: str) -> tuple[float, float]:
+    """The plausible range of a signal (or of ``t_min``) in its unit."""
+    s = signal(name)
+    return s.low, s.high
+
+
+def implausible(name: str, values: Any) -> np.ndarray:
+    """Boolean mask of finite values outside the signal's plausible range (NaN is not implausible)."""
+    x = np.asarray(values, dtype=float)
+    low, high = plausible_range(name)
+    with np.errstate(invalid="ignore"):
+        return ~np.isnan(x) & ((x < low) | (x > high))
+
+
+def range_message(name: str, value: float) -> str:
+    """The one message every reader gives for an implausible value of signal ``name``."""
+    s = signal(name)
+    shown = f"{value:g}" if math.isfinite(value) else str(value)
+    unit = f" {s.unit}" if s.unit else ""
+    return f"{shown}{unit} is out of range for {name} (allowed {s.low:g}–{s.high:g}{unit})"
+
+
+__all__ = [
+    "MAX_T_MIN",
+    "QUANTITIES",
+    "SIGNAL_SPECS",
+    "TIME",
+    "Loinc",
+    "Signal",
+    "display_label",
+    "display_labels",
+    "implausible",
+    "label_and_unit",
+    "plausible_range",
+    "range_message",
+    "signal",
+    "unit_of",
+]
