@@ -26,7 +26,7 @@ import pandas as pd
 from crampwatch.causes.findings import CAUSES
 from crampwatch.causes.thresholds import th
 from crampwatch.errors import InputError
-from crampwatch.kinetics import sp_ktv_daugirdas
+from crampwatch.kinetics import sp_ktv_daugirdas_array
 from crampwatch.model import Scenario, dump_scenario, parse_scenario
 from crampwatch.prescription_settings import SETTINGS, table_value
 from crampwatch.units import BUN_MG_DL_PER_UREA_MMOL_L
@@ -99,9 +99,9 @@ def _sp_ktv_from_urea(urea: np.ndarray | None, scenarios: Sequence[Scenario]) ->
     uf = np.array([sc.uf_volume_l for sc in scenarios])
     post_w = np.array([sc.post_weight_kg for sc in scenarios])
     with np.errstate(invalid="ignore", divide="ignore"):
-        ok = (pre > 0) & (post > 0) & (post <= pre) & (post / pre - 0.008 * hours > 0) & (post_w >= 10)
-    if ok.any():
-        out[ok] = sp_ktv_daugirdas(pre[ok], post[ok], hours[ok], uf[ok], post_w[ok])
+        r = post / pre
+        ok = (pre > 0) & (post > 0) & (r <= 1) & (post_w >= 10)
+        out[ok] = sp_ktv_daugirdas_array(r[ok], hours[ok], uf[ok], post_w[ok])
     return out
 
 

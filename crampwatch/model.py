@@ -41,6 +41,12 @@ DEFAULT_LABS: dict[str, float] = {
 }
 
 
+#: nPCR used when a patient's is unknown: 1.0 g/kg/day (KDOQI 2006 HD adequacy target >= 1.0; HEMO Study and
+#: DOPPS means ~1.0 g/kg/day). Plausible range 0.3-2.5 g/kg/day (outside: a measurement or entry error).
+DEFAULT_NPCR_G_KG_DAY = 1.0
+NPCR_RANGE_G_KG_DAY = (0.3, 2.5)
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
 
@@ -137,6 +143,13 @@ class Patient(_Strict):
     critical_rbv_pct: float | None = Field(None, ge=60, le=100, description="patient's known critical RBV, %")
     pre_sbp_mmhg: float | None = Field(None, ge=60, le=260, description="pre-dialysis systolic BP, mmHg")
     pre_hr_bpm: float | None = Field(None, ge=30, le=180, description="pre-dialysis heart rate, beats/min")
+    npcr_g_kg_d: float | None = Field(
+        None,
+        ge=NPCR_RANGE_G_KG_DAY[0],
+        le=NPCR_RANGE_G_KG_DAY[1],
+        description="normalized protein catabolic rate (nPCR), g/kg/day; urea generation of the session and "
+        f"weekly models (default {DEFAULT_NPCR_G_KG_DAY:g} when unknown)",
+    )
 
     @field_validator("peripheral_neuropathy", "cramps_outside_sessions", mode="before")
     @classmethod

@@ -25,8 +25,10 @@ sources (rounded; "modelling choice" where no single source gives the number):
   :mod:`crampwatch.physiology.parameters`; PCR = nPCR x dry weight), and the BUN is the mid-week (Wednesday)
   pre-dialysis value of the Mon/Wed/Fri single-pool fixed-volume periodic steady state
   (:func:`crampwatch.weekly.simulate_week`, solved here in closed form for all patients at once) with the
-  prescription's dialyzer clearance (:func:`crampwatch.weekly.dialyzer_urea_clearance_ml_min`, KoA/Qb/Qd/Hct),
-  duration, Watson V at dry weight and residual Kr (as :func:`crampwatch.weekly.weekly_dose` does).
+  prescription's dialyzer clearance (:func:`crampwatch.weekly.dialyzer_urea_clearance_ml_min`, KoA/Qb/Qd/Hct
+  and catheter recirculation by the convention the session model uses), duration, Watson V at dry weight and
+  residual Kr (as :func:`crampwatch.weekly.weekly_dose` does). The drawn nPCR is the patient's
+  ``npcr_g_kg_d``, so the session simulator generates urea at the same rate.
 * pre-dialysis SBP (only when :class:`~crampwatch.model.Patient` has ``pre_sbp_mmhg``): 147 +- 22 mmHg,
   90-220 (DOPPS/USRDS pre-dialysis SBP; rounded); otherwise the model derives it from age, IDWG, diabetes.
 * baroreflex strength: log-normal, median 1, sigma 0.3; refill capacity (relative LpS): log-normal, median 1,
@@ -38,8 +40,8 @@ from __future__ import annotations
 import numpy as np
 
 from crampwatch.errors import require_range
+from crampwatch.kinetics import urea_generation_array, watson_volume_array
 from crampwatch.model import Patient, Scenario, parse_scenario
-from crampwatch.physiology.parameters import P
 from crampwatch.weekly import MINUTES_PER_WEEK, SCHEDULES, dialyzer_urea_clearance_ml_min, parse_days
 
 #: Pre-dialysis SBP is drawn (DOPPS/USRDS: mean ~147, SD ~22 mmHg) when the patient model has the field.
@@ -48,22 +50,6 @@ HAS_PRE_SBP = "pre_sbp_mmhg" in Patient.model_fields
 
 def _choice(rng: np.random.Generator, values: list, probs: list[float], n: int) -> np.ndarray:
     return rng.choice(np.array(values), size=n, p=np.array(probs) / np.sum(probs))
-
-
-def watson_volume_l_array(male: np.ndarray, age: np.ndarray, height: np.ndarray, weight: np.ndarray):
-    """Watson total body water, litres, for arrays (Watson PE et al. Am J Clin Nutr 1980;33:27; the same
-    coefficients as :func:`crampwatch.kinetics.watson_volume_l`)."""
-    men = 2.447 - 0.09516 * age + 0.1074 * height + 0.3362 * weight
-    women = -2.097 + 0.1069 * height + 0.2466 * weight
-    return np.where(male, men, women)
-
-
-def urea_generation_mg_min(npcr_g_kg_d: np.ndarray, dry_weight_kg: np.ndarray, v_l: np.ndarray) -> np.ndarray:
-    """Urea nitrogen generation, mg/min, from nPCR: ``PCR = 9.35 G + 0.294 V`` (Borah MF et al. Kidney Int
-    1978;14:491; Depner TA & Daugirdas JT JASN 1996;7:780) with PCR = nPCR x dry weight, as the simulator
-    (:func:`crampwatch.physiology.derive.derive_arrays`)."""
-    pcr = np.asarray(npcr_g_kg_d) * np.asarray(dry_weight_kg)
-    return np.maximum(pcr - P["pcr_g_per_v_l"] * np.asarray(v_l), 0.0) / P["pcr_g_per_gun_mg_min"]
 
 
 def steady_state_pre_bun_mg_dl(
@@ -149,9 +135,10 @@ def virtual_population(n: int, seed: int = 0) -> list[Scenario]:
     glu = np.where(diabetes, rng.normal(150.0, 40.0, n), rng.normal(100.0, 15.0, n)).clip(60.0, 400.0)
     # pre-dialysis BUN from nPCR and the prescription (weekly steady state), with the values as stored
     hct_r, dry_r = hct.round(1), dry.round(2)
-    v_l = watson_volume_l_array(male, age.round(1), height.round(1), dry_r)
-    k_dial = dialyzer_urea_clearance_ml_min(qb, qd, koa, hct_r)
-    g_mg_min = urea_generation_mg_min(npcr, dry_r, v_l)
+    v_l = watson_volume_array(male, age.round(1), height.round(1), dry_r)
+    k_dial = dialyzer_urea_clearance_ml_min(qb, qd, koa, hct_r, catheter=access == "catheter")
+    npcr = npcr.round(3)
+    g_mg_min = urea_generation_array(npcr, dry_r, v_l)
     bun = np.clip(steady_state_pre_bun_mg_dl(g_mg_min, k_dial, dur, v_l, kr.round(2)), 5.0, 200.0)
     out: list[Scenario] = []
     for i in range(n):
@@ -168,6 +155,7 @@ def virtual_population(n: int, seed: int = 0) -> list[Scenario]:
                 "active_vitamin_d": bool(vit_d[i]),
                 "access": str(access[i]),
                 "residual_kr_ml_min": round(float(kr[i]), 2),
+                "npcr_g_kg_d": round(float(npcr[i]), 3),
                 "baroreflex_strength": round(float(baro[i]), 3),
                 "refill_capacity": round(float(refill[i]), 3),
                 "labs": {

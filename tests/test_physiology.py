@@ -12,6 +12,7 @@ from crampwatch.kinetics import (
     interstitial_oncotic_pressure_mmhg,
     plasma_oncotic_pressure_mmhg,
     sp_ktv_daugirdas,
+    watson_volume_l,
 )
 from crampwatch.model import load_scenario, parse_scenario
 from crampwatch.physiology import PARAMETERS, initial_state, parameter_table_markdown, patient_parameters, rhs
@@ -19,6 +20,7 @@ from crampwatch.physiology.fluid import oncotic_interstitial_mmhg, oncotic_plasm
 from crampwatch.physiology.model import IDX, N_OUTPUTS, N_STATES, OUTPUTS, STATES
 from crampwatch.physiology.ukm import single_pool_ktv, single_pool_urea
 from crampwatch.simulator import session_controls, simulate_parameters
+from crampwatch.units import UREA_N_MG_PER_MMOL
 
 EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.yaml"))
 
@@ -189,3 +191,18 @@ def test_single_pool_ukm() -> None:
     c3 = float(single_pool_urea(21.4, 38.5, 0.23, 0.0, 0.2, 3.0, 240.0))
     sp = float(single_pool_ktv(21.4, c3, 0.23, 0.0, 0.2, 3.0, 240.0))
     assert sp_ktv_daugirdas(21.4 * 2.8, c3 * 2.8, 4.0, 3.0, 70.0) == pytest.approx(sp, abs=0.05)
+
+
+def test_urea_generation_follows_the_patients_npcr() -> None:
+    """The session model generates urea from the patient's nPCR (Borah 1978: PCR = 9.35 G + 0.294 V), default
+    1.0 g/kg/day, the same value and relation as the weekly model."""
+    sc = _man_75kg()
+    v = watson_volume_l("male", 50, 175, 75.0)
+    default = patient_parameters([sc]).g_urea[0]
+    assert default * UREA_N_MG_PER_MMOL == pytest.approx((1.0 * 75.0 - 0.294 * v) / 9.35, rel=1e-12)
+    sc.patient.npcr_g_kg_d = 1.4
+    assert patient_parameters([sc]).g_urea[0] * UREA_N_MG_PER_MMOL == pytest.approx(
+        (1.4 * 75.0 - 0.294 * v) / 9.35, rel=1e-12
+    )
+    with pytest.raises(ValueError, match="npcr_g_kg_d"):
+        sc.patient.npcr_g_kg_d = 4.0

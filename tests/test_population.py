@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from crampwatch.errors import InputError
-from crampwatch.kinetics import idh_nadir, watson_volume_l
-from crampwatch.physiology.parameters import P
+from crampwatch.kinetics import PCR_G_DAY_PER_GUN_MG_MIN, PCR_G_DAY_PER_V_L, idh_nadir, watson_volume_l
 from crampwatch.population import HAS_PRE_SBP, steady_state_pre_bun_mg_dl, virtual_population
 from crampwatch.simulator import simulate_batch
 from crampwatch.weekly import dialyzer_urea_clearance_ml_min, simulate_week, weekly_dose
@@ -92,7 +91,8 @@ def test_pre_bun_consistent_with_npcr_and_dose(pop: list) -> None:
         v = watson_volume_l(p.sex, p.age_years, p.height_cm, p.dry_weight_kg)
         probe = weekly_dose(s, generation_mg_day=8000.0)
         g_mg_min = 8000.0 * p.labs.bun_mg_dl / probe.pre_mg_dl[1] / 1440.0
-        npcr.append((P["pcr_g_per_gun_mg_min"] * g_mg_min + P["pcr_g_per_v_l"] * v) / p.dry_weight_kg)
+        npcr.append((PCR_G_DAY_PER_GUN_MG_MIN * g_mg_min + PCR_G_DAY_PER_V_L * v) / p.dry_weight_kg)
+        assert npcr[-1] == pytest.approx(p.npcr_g_kg_d, abs=0.01)  # the drawn nPCR, carried by the patient
         sp.append(probe.sp_ktv_daugirdas_sessions[1])
     npcr_a = np.array(npcr)
     assert npcr_a.min() > 0.6 - 0.01 and npcr_a.max() < 1.8 + 0.01  # BUN rounded to 0.1 mg/dL

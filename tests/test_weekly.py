@@ -11,7 +11,7 @@ import pytest
 from scipy.integrate import solve_ivp
 
 from crampwatch.errors import InputError
-from crampwatch.kinetics import effective_blood_water_flow_ml_min, michaels_clearance_ml_min, watson_volume_l
+from crampwatch.kinetics import michaels_clearance_ml_min, watson_volume_l
 from crampwatch.model import parse_scenario
 from crampwatch.units import BUN_MG_DL_PER_UREA_MMOL_L
 from crampwatch.weekly import (
@@ -58,6 +58,7 @@ def _run_case(row: pd.Series):
         generation_mg_day=row["generationrate"],
         v_l=row["volumeofdist"],
         kr_ml_min=_kr(row),
+        blood_water="meyer",
     )
 
 
@@ -115,7 +116,11 @@ def test_remaining_differences_are_the_simulators_time_step() -> None:
     """Re-discretising our equations like the simulator (6-min Euler) reproduces its outputs to ~0.1 %,
     so the ~1 % gap of the exact solution is the simulator's integration error, not a model difference."""
     df = _cases()
-    k = np.asarray(dialyzer_urea_clearance_ml_min(df.bloodflow, df.dialysateflow, df.koa, df.hematocrit))
+    k = np.asarray(
+        dialyzer_urea_clearance_ml_min(
+            df.bloodflow, df.dialysateflow, df.koa, df.hematocrit, blood_water="meyer"
+        )
+    )
     kr = df.endogenousclearance.fillna(0.0).to_numpy()
     tac, peak = _euler_6min(k, kr, df.duration.to_numpy(), 8000.0, 36.0)
     assert np.max(np.abs(tac / df.timeavgconc - 1)) < 0.002
@@ -300,12 +305,15 @@ def test_variable_volume_uf_matches_fluid_gain() -> None:
 
 
 def test_clearance_models() -> None:
-    meyer = dialyzer_urea_clearance_ml_min(360, 600, 600, 33)
+    meyer = dialyzer_urea_clearance_ml_min(360, 600, 600, 33, blood_water="meyer")
     assert meyer == pytest.approx(260.5, abs=0.1)  # first golden case
-    ursino = dialyzer_urea_clearance_ml_min(360, 600, 600, 33, blood_water="ursino")
-    qe = effective_blood_water_flow_ml_min(360, 0.33)
-    assert ursino == pytest.approx(michaels_clearance_ml_min(600, qe, 600), rel=1e-12)
-    assert ursino < meyer
+    # the session convention: Ursino/Lim blood water at the whole-body Hct, in-vivo KoA, body-water basis
+    session = dialyzer_urea_clearance_ml_min(360, 600, 600, 33)
+    qe = 360 * (0.94 * (1 - 0.33 * 0.91) + 0.72 * 0.33 * 0.91)
+    assert session == pytest.approx(michaels_clearance_ml_min(600 * 0.8, qe, 600), rel=1e-12)
+    assert session < meyer
+    catheter = dialyzer_urea_clearance_ml_min(360, 600, 600, 33, catheter=True)
+    assert catheter < session  # 10 % access recirculation
     arr = dialyzer_urea_clearance_ml_min(np.array([200, 300, 400]), 500, 1000, 33)
     assert np.all(np.diff(arr) > 0)
 
@@ -375,13 +383,13 @@ def _scenario(**labs):
 
 
 def test_weekly_dose_fits_generation_to_midweek_bun() -> None:
-    r = weekly_dose(_scenario(bun_mg_dl=60, hct_pct=30))
+    r = weekly_dose(_scenario(bun_mg_dl=60, hct_pct=30), generation="bun")
     assert r.days == ("mon", "wed", "fri")
     assert r.pre_mg_dl[1] == pytest.approx(60.0, rel=1e-9)  # Wednesday = mid-week
     v = watson_volume_l("male", 60, 175, 70)
     assert r.sp_ktv == pytest.approx(r.avg_clearance_ml_min * 240 / (v * 1000), rel=1e-12)
     # same G through urea in mmol/L
-    r2 = weekly_dose(_scenario(urea_mmol_l=60 / BUN_MG_DL_PER_UREA_MMOL_L, hct_pct=30))
+    r2 = weekly_dose(_scenario(urea_mmol_l=60 / BUN_MG_DL_PER_UREA_MMOL_L, hct_pct=30), generation="bun")
     assert r2.tac_mg_dl == pytest.approx(r.tac_mg_dl, rel=1e-9)
     vv = weekly_dose(_scenario(bun_mg_dl=60), model="variable_volume")
     # 3 L per session on average, gained evenly: 9 L a week, Monday (3-day gap) 3/7 of it
@@ -390,6 +398,25 @@ def test_weekly_dose_fits_generation_to_midweek_bun() -> None:
 
 def test_weekly_dose_without_bun_or_generation_is_an_input_error() -> None:
     with pytest.raises(InputError) as exc:
-        weekly_dose(_scenario())
+        weekly_dose(_scenario(), generation="bun")
     assert exc.value.field == "patient.labs.bun_mg_dl"
     assert weekly_dose(_scenario(), generation_mg_day=7000).tac_mg_dl > 0
+    with pytest.raises(InputError, match="generation"):
+        weekly_dose(_scenario(), generation="guess")
+
+
+def test_weekly_dose_generates_urea_from_the_patients_npcr() -> None:
+    """Borah: PCR = 9.35 G + 0.294 V with PCR = nPCR x dry weight; default nPCR 1.0 g/kg/day."""
+    v = watson_volume_l("male", 60, 175, 70)
+    base = weekly_dose(_scenario())
+    g_default = (1.0 * 70 - 0.294 * v) / 9.35 * 1440
+    assert base.std_ktv_peak == pytest.approx(
+        g_default / 1440 * 10080 / (base.avg_peak_mg_dl / 100 * v * 1000)
+    )
+    sc = _scenario()
+    sc.patient.npcr_g_kg_d = 1.3
+    high = weekly_dose(sc)
+    g_high = (1.3 * 70 - 0.294 * v) / 9.35 * 1440
+    # the mass balance is linear in G: concentrations scale with it, the dose does not change
+    assert high.avg_peak_mg_dl / base.avg_peak_mg_dl == pytest.approx(g_high / g_default, rel=1e-9)
+    assert high.sp_ktv == pytest.approx(base.sp_ktv, rel=1e-12)

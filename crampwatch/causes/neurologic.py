@@ -31,6 +31,7 @@ from crampwatch.causes.common import (
 from crampwatch.causes.features import Context, Features
 from crampwatch.causes.findings import Confidence, Finding, Recommendation
 from crampwatch.causes.thresholds import th
+from crampwatch.kinetics import sp_ktv_daugirdas_array
 from crampwatch.units import BUN_MG_DL_PER_UREA_MMOL_L
 
 DISEQUILIBRIUM = "disequilibrium"
@@ -269,8 +270,7 @@ def sp_ktv(F: Features, C: Context) -> tuple[np.ndarray, np.ndarray]:
     prescription estimate K t / V (SPEEDY/Michaels clearance, Watson V). Returns (value, measured?)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         r = F["urea_post"] / F["urea_pre"]
-        arg = r - 0.008 * F["session_h"]
-        sp = -np.log(np.where(arg > 0, arg, np.nan)) + (4.0 - 3.5 * r) * F["uf_total_l"] / F["post_weight_kg"]
+        sp = sp_ktv_daugirdas_array(r, F["session_h"], F["uf_total_l"], F["post_weight_kg"])
     measured = ~np.isnan(sp)
     return np.where(measured, sp, C.est_ktv), measured
 

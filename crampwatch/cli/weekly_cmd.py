@@ -35,7 +35,14 @@ def weekly(
     fluid_gain_l_day: float = typer.Option(
         0.0, "--fluid-gain-l-day", help="Interdialytic fluid gain, L/day (variable_volume, two_pool)."
     ),
-    blood_water: str = typer.Option("meyer", "--blood-water", help="Blood-water constants: meyer or ursino."),
+    blood_water: str = typer.Option(
+        "session",
+        "--blood-water",
+        help="Clearance convention: session (the session simulator's, default) or meyer (Meyer's simulator).",
+    ),
+    catheter: bool = typer.Option(
+        False, "--catheter", help="Central venous catheter access (recirculation)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """Weekly periodic steady state of urea: clearance, TAC, peaks, spKt/V, eKt/V, standard Kt/V, URR."""
@@ -52,6 +59,7 @@ def weekly(
         model=model,
         fluid_gain_l_day=fluid_gain_l_day,
         blood_water=blood_water,
+        access="catheter" if catheter else "fistula",
     )
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from crampwatch.errors import InputError
+from crampwatch.kinetics import sp_ktv_daugirdas_array
 from crampwatch.model import Scenario
 from crampwatch.trace import Trace
-from crampwatch.units import UREA_MMOL_L_PER_BUN_MG_DL
 
 if TYPE_CHECKING:
     from crampwatch.physiology.derive import ParameterArrays
@@ -68,17 +68,11 @@ def dose_from_urea(
     """
     pre, post = _first_last_finite(np.asarray(urea_mmol_l, dtype=float))
     # Urea and BUN differ by a constant factor, so the ratio is the same in either unit.
-    pre_bun = pre / UREA_MMOL_L_PER_BUN_MG_DL
-    post_bun = post / UREA_MMOL_L_PER_BUN_MG_DL
     with np.errstate(invalid="ignore", divide="ignore"):
-        r = post_bun / pre_bun
+        r = post / pre
         t_h = np.asarray(duration_min, dtype=float) / 60.0
-        arg = r - 0.008 * t_h
         w_post = np.asarray(pre_weight_kg, dtype=float) - np.asarray(uf_l, dtype=float)
-        ok = np.isfinite(arg) & (arg > 0) & (r > 0) & (w_post > 0)
-        sp = np.where(
-            ok, -np.log(np.where(ok, arg, 1.0)) + (4.0 - 3.5 * r) * uf_l / np.where(ok, w_post, 1.0), np.nan
-        )
+        sp = np.where(r > 0, sp_ktv_daugirdas_array(r, t_h, uf_l, w_post), np.nan)
         urr = 100.0 * (1.0 - r)
     return sp, urr
 

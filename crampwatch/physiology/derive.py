@@ -14,15 +14,21 @@ import numpy as np
 
 from crampwatch.errors import InputError
 from crampwatch.kinetics import (
-    effective_blood_water_flow_ml_min,
+    effective_blood_water_flow_array,
     interstitial_oncotic_pressure_mmhg,
-    michaels_clearance_ml_min,
+    michaels_clearance_array,
     plasma_oncotic_pressure_mmhg,
+    urea_generation_array,
     watson_volume_l,
 )
-from crampwatch.model import Scenario
+from crampwatch.model import DEFAULT_NPCR_G_KG_DAY, Scenario
 from crampwatch.physiology.parameters import P
 from crampwatch.units import GLUCOSE_MG_DL_PER_MMOL_L, UREA_N_MG_PER_MMOL
+from crampwatch.weekly.clearance import (
+    SESSION,
+    recirculated_clearance_array,
+    urea_blood_water_flow_array,
+)
 
 
 class ParameterArrays(SimpleNamespace):
@@ -131,6 +137,8 @@ def patient_parameters(
     baro = np.array([p.baroreflex_strength for p in pat], dtype=float)
     refill = np.array([p.refill_capacity for p in pat], dtype=float)
     bv_ml_kg = np.array([_opt(p, "blood_volume_ml_kg") for p in pat], dtype=float)
+    npcr = np.array([_opt(p, "npcr_g_kg_d") for p in pat], dtype=float)
+    npcr = np.where(np.isfinite(npcr), npcr, DEFAULT_NPCR_G_KG_DAY)
     tbw_dry = np.array([watson_volume_l(p.sex, p.age_years, p.height_cm, p.dry_weight_kg) for p in pat])
     labs = _labs_matrix(sc)
     uf_l = np.array([s.uf_volume_l for s in sc], dtype=float)
@@ -162,6 +170,7 @@ def patient_parameters(
         baro=baro,
         refill=refill,
         bv_ml_kg=bv_ml_kg,
+        npcr=npcr,
         tbw_dry=tbw_dry,
         labs=labs,
         uf_l=uf_l,
@@ -201,6 +210,7 @@ def derive_arrays(
     pre_sbp: np.ndarray | None = None,
     pre_hr: np.ndarray | None = None,
     bv_ml_kg: np.ndarray | None = None,
+    npcr: np.ndarray | None = None,
 ) -> ParameterArrays:
     """The vectorized core of :func:`patient_parameters` (all inputs are arrays of length n)."""
     a = SimpleNamespace()
@@ -319,9 +329,9 @@ def derive_arrays(
     a.glucose_mg_dl = labs["glucose_mg_dl"]
     a.v_tbw0 = v_ic0 + v_ex0 + v_br  # urea distribution volume before dialysis (incl. brain water)
     a.kc_u = P["urea_kc_per_v_min"] * np.maximum(a.v_tbw0 - uf_l, 0.5 * a.v_tbw0)
-    pcr = P["npcr_g_kg_d"] * dry_w
-    g_un_mg_min = np.maximum(pcr - P["pcr_g_per_v_l"] * tbw_dry, 0.0) / P["pcr_g_per_gun_mg_min"]
-    a.g_urea = g_un_mg_min / UREA_N_MG_PER_MMOL  # mmol urea per min (28.014 mg N per mmol urea)
+    # urea generation from the patient's nPCR (Borah 1978), the same value the weekly model uses
+    npcr = DEFAULT_NPCR_G_KG_DAY if npcr is None else npcr
+    a.g_urea = urea_generation_array(npcr, dry_w, tbw_dry) / UREA_N_MG_PER_MMOL  # mmol urea per min
     a.kr = kr_l_min
     a.v_br = v_br
     a.k_br = a.v_br / P["brain_urea_time_constant_min"]
@@ -357,13 +367,15 @@ def derive_arrays(
     tau_w = P["cell_water_time_constant_min"]
     a.k_w = 1.0 / (tau_w * osm_ex0 * (1.0 / v_ic0 + 1.0 / v_ex0))
     # ---- dialyzer -------------------------------------------------------------------------------------
-    qe_u = np.asarray(effective_blood_water_flow_ml_min(qb, hct_wb, "urea"))
-    qe_ion = np.asarray(effective_blood_water_flow_ml_min(qb, hct_wb, "na"))
-    rec = P["recirculation_catheter"] * catheter
+    # urea: the clearance convention shared with the weekly model (crampwatch.weekly.clearance.SESSION);
+    # ions are carried in plasma water only (gamma = 0; Ursino 2000)
+    qe_u = urea_blood_water_flow_array(qb, labs["hct_pct"], SESSION)
+    qe_ion = effective_blood_water_flow_array(qb, hct_wb, 0.0, SESSION.plasma_water_fraction)
+    rec = SESSION.catheter_recirculation * catheter
 
     def clearance(ratio: float, qe: np.ndarray) -> np.ndarray:
-        kd = np.asarray(michaels_clearance_ml_min(koa * ratio * P["koa_in_vivo_fraction"], qe, qd))
-        return kd * (1.0 - rec) / (1.0 - rec + rec * kd / qe) / 1000.0  # L/min, with recirculation
+        kd = michaels_clearance_array(koa * ratio * SESSION.koa_in_vivo_fraction, qe, qd)
+        return recirculated_clearance_array(kd, qe, rec) / 1000.0  # L/min, with recirculation
 
     a.qe_u = qe_u / 1000.0
     a.qe_ion = qe_ion / 1000.0

@@ -1,14 +1,18 @@
 """The parameter table of the session model: every constant with its value, unit and source.
 
-Values marked "modelling choice" are not taken from a publication; they are chosen within physiological
-ranges and calibrated as described in docs/calibration.md. ``PARAMETERS`` is the single source of truth;
-``P[name]`` gives a value. Patient-specific values are derived from these in
+The urea clearance convention (blood-water fractions, whole-body Hct ratio, in-vivo KoA fraction, catheter
+recirculation) is :data:`crampwatch.weekly.clearance.SESSION`, shared with the weekly model; the rows below
+show its values. Values marked "modelling choice" are not taken from a publication; they are chosen within
+physiological ranges and calibrated as described in docs/calibration.md. ``PARAMETERS`` is the single source
+of truth; ``P[name]`` gives a value. Patient-specific values are derived from these in
 :mod:`crampwatch.physiology.derive`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from crampwatch.weekly.clearance import SESSION
 
 
 @dataclass(frozen=True)
@@ -35,12 +39,22 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("blood_volume_ml_kg_female", 65.0, "mL/kg", "Nadler SB et al. Surgery 1962;51:224 (rounded)"),
     Parameter(
         "f_cells",
-        0.91,
+        SESSION.whole_body_hct_ratio,
         "1",
         "whole-body/large-vessel Hct ratio 0.9 +- 0.05 (Hemodial Int 2016, PMC4937455); Balga 0.911",
     ),
-    Parameter("plasma_water_fraction", 0.94, "1", "Ursino M et al. Ann Biomed Eng 2000;28:204 (F_p)"),
-    Parameter("rbc_water_fraction", 0.72, "1", "Ursino M et al. Ann Biomed Eng 2000;28:204 (F_R)"),
+    Parameter(
+        "plasma_water_fraction",
+        SESSION.plasma_water_fraction,
+        "1",
+        "Ursino M et al. Ann Biomed Eng 2000;28:204 (F_p)",
+    ),
+    Parameter(
+        "rbc_water_fraction",
+        SESSION.red_cell_water_fraction,
+        "1",
+        "Ursino M et al. Ann Biomed Eng 2000 (F_R)",
+    ),
     Parameter("donnan_cation", 0.95, "1", "Ursino M et al. Ann Biomed Eng 2000;28:204, Table 1"),
     Parameter("donnan_anion", 1.05, "1", "Ursino M et al. Ann Biomed Eng 2000;28:204, Table 1"),
     Parameter("globulin_g_dl", 3.0, "g/dL", _MC + " (normal serum globulin 2.0-3.5 g/dL)"),
@@ -88,14 +102,6 @@ PARAMETERS: tuple[Parameter, ...] = (
         "1/min",
         "Solute-Solver intercompartment Kc = 0.016 V (Daugirdas JT et al. AJKD 2009;54:798)",
     ),
-    Parameter("npcr_g_kg_d", 1.0, "g/kg/day", _MC + " (typical nPCR; KDOQI 2006 target >= 1.0)"),
-    Parameter(
-        "pcr_g_per_gun_mg_min",
-        9.35,
-        "g/day per mg/min",
-        "PCR = 9.35 G + 0.294 V (Borah MF et al. Kidney Int 1978;14:491; Sargent & Gotch)",
-    ),
-    Parameter("pcr_g_per_v_l", 0.294, "g/day/L", "Borah MF et al. Kidney Int 1978;14:491"),
     Parameter("brain_water_l", 1.1, "L", _MC + " (1.4 kg brain x ~0.77 water fraction)"),
     Parameter(
         "brain_urea_time_constant_min",
@@ -122,7 +128,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     # ----------------------------------------------------------------------------------- dialyzer
     Parameter(
         "koa_in_vivo_fraction",
-        0.8,
+        SESSION.koa_in_vivo_fraction,
         "1",
         "in-vivo KoA below the package-insert (in-vitro) value: in-vivo clearance ~80 % of in-vitro "
         "(NKF primer, physiology.md 2.1); SPEEDY uses 0.537 (Casino & Basile NDT 2018); " + _MC,
@@ -139,7 +145,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("koa_ratio_mg", 0.39, "1", _MC + " (Mg2+ diffusivity 0.71/1.81)"),
     Parameter(
         "recirculation_catheter",
-        0.1,
+        SESSION.catheter_recirculation,
         "1",
         _MC + " (access recirculation of dual-lumen central venous catheters ~5-15 %; fistula/graft 0)",
     ),

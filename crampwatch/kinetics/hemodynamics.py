@@ -1,0 +1,110 @@
+"""Ultrafiltration-rate measures and thresholds, and intradialytic hypotension definitions."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from crampwatch.errors import require_range
+from crampwatch.kinetics.checks import ArrayLike, FloatOrArray, check, is_male, out
+
+# ---------------------------------------------------------------------------------------------------------
+# UF rate and thresholds
+# ---------------------------------------------------------------------------------------------------------
+
+
+def uf_rate_ml_per_kg_h(uf_l: ArrayLike, duration_min: ArrayLike, weight_kg: ArrayLike) -> FloatOrArray:
+    """Ultrafiltration rate normalised to body weight, mL/kg/h: ``1000 UF / (t/60) / W``.
+
+    Thresholds: > 13 mL/kg/h HR 1.59 (Flythe et al. Kidney Int 2011;79:250); > 10 HR 1.22 (Assimon et al.
+    AJKD 2016;68:911). Use post-dialysis (target) weight.
+    """
+    uf = np.asarray(check("uf_l", uf_l, 0, 20, "L"))
+    t = np.asarray(check("duration_min", duration_min, 0, 1440, "min", low_open=True))
+    w = np.asarray(check("weight_kg", weight_kg, 10, 300, "kg"))
+    return out(uf * 1000.0 / (t / 60.0) / w)
+
+
+def uf_rate_band(ufr_ml_kg_h: float) -> str:
+    """Band of a weight-indexed UF rate: ``"<=10"``, ``"10-13"`` or ``">13"`` (Flythe 2011; Assimon 2016)."""
+    u = require_range("uf_rate_ml_kg_h", ufr_ml_kg_h, 0, 200, "mL/kg/h")
+    if u > 13.0:
+        return ">13"
+    return "10-13" if u > 10.0 else "<=10"
+
+
+def kcqa_high_ufr(ufr_ml_kg_h: float, duration_min: float) -> bool:
+    """KCQA/NQF measure (AJKD 2016;68:522): UFR >= 13 mL/kg/h with a session shorter than 240 min."""
+    u = require_range("uf_rate_ml_kg_h", ufr_ml_kg_h, 0, 200, "mL/kg/h")
+    t = require_range("duration_min", duration_min, 0, 1440, "min")
+    return u >= 13.0 and t < 240.0
+
+
+def mermelstein_uf_thresholds_ml_h(weight_kg: float, sex: str) -> dict[str, float]:
+    """Weight-indexed absolute UF-rate thresholds (mL/h).
+
+    Mermelstein A, Raimann JG, Wang Y, Kotanko P, Daugirdas JT. CJASN 2023;18:767 (n = 396,358): average UFR
+    ``3W + 330``; UFR with +20 % weight-specific mortality ``3W + 500``; +40 % ``3W + 630``;
+    men 70 mL/h higher.
+    Keys: ``average``, ``risk_20pct``, ``risk_40pct``.
+    """
+    w = require_range("weight_kg", weight_kg, 10, 300, "kg")
+    extra = 70.0 if is_male(sex) else 0.0
+    return {
+        "average": 3.0 * w + 330.0 + extra,
+        "risk_20pct": 3.0 * w + 500.0 + extra,
+        "risk_40pct": 3.0 * w + 630.0 + extra,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Intradialytic hypotension definitions
+# ---------------------------------------------------------------------------------------------------------
+
+
+def idh_nadir(pre_sbp: float, nadir_sbp: float) -> bool:
+    """Nadir-based IDH (Flythe et al. JASN 2015): nadir SBP < 90 mmHg, or < 100 mmHg when pre-SBP >= 160."""
+    pre = require_range("pre_sbp", pre_sbp, 40, 300, "mmHg")
+    nadir = require_range("nadir_sbp", nadir_sbp, 20, 300, "mmHg")
+    return nadir < (100.0 if pre >= 160.0 else 90.0)
+
+
+def idh_ebpg_fall(
+    pre_sbp: float, nadir_sbp: float, pre_map: float | None = None, nadir_map: float | None = None
+) -> bool:
+    """BP-fall criterion of the EBPG definition (Kooman et al. NDT 2007;22 Suppl 2:ii22): SBP fall >= 20 mmHg
+    or MAP fall >= 10 mmHg (MAP part only when both MAP values are given)."""
+    pre = require_range("pre_sbp", pre_sbp, 40, 300, "mmHg")
+    nadir = require_range("nadir_sbp", nadir_sbp, 20, 300, "mmHg")
+    if pre - nadir >= 20.0:
+        return True
+    if pre_map is not None and nadir_map is not None:
+        pm = require_range("pre_map", pre_map, 20, 250, "mmHg")
+        nm = require_range("nadir_map", nadir_map, 10, 250, "mmHg")
+        return pm - nm >= 10.0
+    return False
+
+
+def idh_kdoqi(
+    pre_sbp: float,
+    nadir_sbp: float,
+    pre_map: float | None = None,
+    nadir_map: float | None = None,
+    *,
+    symptoms: bool,
+) -> bool:
+    """KDOQI 2005 (CVD in dialysis) IDH: the EBPG BP fall together with symptoms (no intervention needed)."""
+    return bool(symptoms) and idh_ebpg_fall(pre_sbp, nadir_sbp, pre_map, nadir_map)
+
+
+def idh_ebpg(
+    pre_sbp: float,
+    nadir_sbp: float,
+    pre_map: float | None = None,
+    nadir_map: float | None = None,
+    *,
+    symptoms: bool,
+    intervention: bool,
+) -> bool:
+    """Full EBPG 2007 IDH (Kooman et al. NDT 2007): BP fall (SBP >= 20 or MAP >= 10 mmHg) with clinical
+    events (symptoms) AND a nursing intervention."""
+    return bool(symptoms) and bool(intervention) and idh_ebpg_fall(pre_sbp, nadir_sbp, pre_map, nadir_map)
