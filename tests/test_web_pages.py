@@ -36,8 +36,8 @@ def test_clinician_pages(app, db):
     patient = client.get(f"/patients/{db.p1}").text
     assert f'href="/sessions/{db.s1}"' in patient and "cramp" in patient
     session = client.get(f"/sessions/{db.s1}").text
-    assert '<script src="/static/plotly.min.js">' in session and "Plotly.newPlot" in session
-    assert "Relative blood volume" in session and "Ionized calcium" in session
+    assert 'src="/static/plotly.min.js"' in session and 'class="plot-figure"' in session
+    assert "Relative blood volume" in session and "Ionized Ca" in session and "UF rate" in session
     assert re.search(r'class="cause cause-\w+"', session)  # ranked causes are shown
     assert 'hx-post="/sessions/' in session and 'name="dialysate_na_mmol_l"' in session
 
@@ -58,7 +58,7 @@ def test_session_page_is_audited_and_its_chart_follows_new_events(app, db):
 
 
 def _chart(page: str) -> str:
-    return page[page.index('id="timelines"') : page.index('id="causes"')]
+    return page[page.index('id="timelines"') : page.index('id="whatif"')]
 
 
 def test_whatif_panel_fragment(app, db):
@@ -82,7 +82,7 @@ def test_whatif_panel_fragment(app, db):
     assert "<html" not in r.text  # a fragment for htmx
     assert "Session time 210 → 270 min" in r.text
     assert "Current prescription" in r.text and "What-if prescription" in r.text
-    assert r.text.count("Plotly.newPlot") == 2  # risk bars and the overlaid timelines
+    assert r.text.count('class="plot-figure"') == 2  # risk bars and the overlaid timelines
     bad = client.post(
         f"/sessions/{db.s1}/whatif", data={**form, "dialysate_temp_c": "45"}, headers={"X-CSRF-Token": token}
     )
@@ -129,7 +129,7 @@ def test_patient_sees_own_session_without_whatif(app, db):
     client = TestClient(app)
     page_login(client, "pat1")
     page = client.get(f"/sessions/{db.s1}").text
-    assert "Plotly.newPlot" in page and 'id="whatif"' not in page
+    assert "most likely reason" in page and 'id="whatif"' not in page
     token = form_csrf(page)
     assert client.post(f"/sessions/{db.s1}/whatif", data={"csrf_token": token}).status_code == 403
 
@@ -171,6 +171,7 @@ def test_optimizer_panel(app, db):
     assert r.text.count("<li>") >= 1
     assert re.search(r"addresses [^<]*hypovolemia", r.text)  # the high-UF patient's main problem
     # each suggestion can be replayed in the what-if panel with exactly its prescription
-    vals = json.loads(html.unescape(re.search(r"hx-vals='([^']+)'", r.text).group(1)))
+    settings = json.loads(html.unescape(re.search(r"data-whatif='([^']+)'", r.text).group(1)))
+    vals = {k: json.dumps(v) if isinstance(v, list) else str(v) for k, v in settings.items()}
     replay = client.post(f"/sessions/{db.s1}/whatif", data=vals, headers={"X-CSRF-Token": token})
     assert replay.status_code == 200 and "What-if prescription" in replay.text

@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import os
 import secrets
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crampwatch.errors import InputError
 from crampwatch.store.cache import LRUCache
-from crampwatch.web import api, api_accounts, pages
+from crampwatch.web import api, api_accounts, pages, static_files
 from crampwatch.web.auth import current_user
 from crampwatch.web.errors import CsrfFailed, Forbidden, NotAuthenticated, NotFound, RateLimited
 from crampwatch.web.security import LoginRateLimiter, SecurityHeadersMiddleware, SessionMiddleware
@@ -31,17 +31,6 @@ STATIC_DIR = Path(__file__).parent / "static"
 API_TITLE = "crampwatch"
 #: Session charts kept in memory, ~50 kB of HTML each (modelling choice).
 CHART_CACHE_SIZE = 64
-
-
-@lru_cache(maxsize=1)
-def plotly_js_path() -> Path:
-    """The minified plotly.js shipped inside the installed ``plotly`` Python package (no CDN)."""
-    import plotly
-
-    path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    if not path.is_file():
-        raise FileNotFoundError(path)
-    return path
 
 
 def _is_api(request: Request) -> bool:
@@ -139,13 +128,10 @@ def create_app(
     app.state.chart_cache = LRUCache(CHART_CACHE_SIZE)
     app.add_middleware(SessionMiddleware, secret_key=key)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(
+        GZipMiddleware, minimum_size=static_files.GZIP_MIN_BYTES, compresslevel=static_files.GZIP_LEVEL
+    )
     _install_error_handlers(app)
-
-    @app.get("/static/plotly.min.js", include_in_schema=False)
-    def plotly_js() -> FileResponse:
-        return FileResponse(
-            plotly_js_path(), media_type="text/javascript", headers={"Cache-Control": "public, max-age=86400"}
-        )
 
     @app.get("/api/openapi.json", include_in_schema=False, dependencies=[Depends(current_user)])
     def openapi_json() -> JSONResponse:
@@ -155,6 +141,7 @@ def create_app(
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    app.include_router(static_files.router)
     app.include_router(api_accounts.public_router)
     app.include_router(api_accounts.router)
     app.include_router(api.router)

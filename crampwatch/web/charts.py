@@ -1,22 +1,88 @@
-"""Plotly figures of a session, rendered to an HTML ``<div>`` (plotly.js is served from ``/static``)."""
+"""Plotly figures of sessions and trends, as JSON for ``static/app.js`` (no inline script, CSP-safe).
+
+Reference bands come from :data:`crampwatch.causes.thresholds.THRESHOLDS` (the analyzer's own cut-offs):
+Preciado 2019 RBV lower limits and the critical RBV, SBP 90 mmHg (IDH, Flythe 2015), UF rate 10 and 13
+mL/kg/h, hyponatremia below 135 mmol/L and ionized Ca below 1.10 mmol/L.
+"""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import plotly.graph_objects as go
 import plotly.io as pio
+from markupsafe import Markup, escape
 
-#: Panels of the session chart: (title, [(signal, label)], y-axis unit).
-PANELS: list[tuple[str, list[tuple[str, str]], str]] = [
-    ("Relative blood volume", [("rbv_pct", "RBV")], "%"),
-    ("Blood pressure", [("sbp_mmhg", "systolic"), ("map_mmhg", "mean"), ("dbp_mmhg", "diastolic")], "mmHg"),
-    ("Plasma sodium", [("plasma_na_mmol_l", "Na")], "mmol/L"),
-    ("Osmolality", [("osm_mosm_kg", "osmolality")], "mOsm/kg"),
-    ("Ionized calcium", [("ica_mmol_l", "iCa")], "mmol/L"),
-]
-EVENT_COLOURS = {"cramp": "#c0392b", "hypotension_symptom": "#8e44ad"}
+from crampwatch.causes.thresholds import THRESHOLDS
+from crampwatch.web.wording import signal_label
+
+
+def th(name: str) -> float:
+    """A threshold value of the cause analyzer."""
+    return THRESHOLDS[name].value
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One stacked panel: title, y unit, signals (name, legend label, colour) and reference marks."""
+
+    title: str
+    unit: str
+    signals: tuple[tuple[str, str, str], ...]
+    #: (y value, label, below-is-abnormal) horizontal reference lines; abnormal side shaded.
+    marks: tuple[tuple[float, str, bool], ...] = ()
+
+
+#: UF rate (mL/kg/h) is derived from ``uf_rate_ml_h`` (or the slope of ``uf_cum_l``) and the weight.
+UF_RATE = "uf_rate_ml_kg_h"
+PANELS: tuple[Panel, ...] = (
+    Panel(
+        "Relative blood volume",
+        "%",
+        (("rbv_pct", "RBV", "#1f5f99"),),
+        ((th("rbv_critical_pct"), f"critical RBV {th('rbv_critical_pct'):g} %", True),),
+    ),
+    Panel(
+        "Blood pressure",
+        "mmHg",
+        (
+            ("sbp_mmhg", "systolic", "#a93226"),
+            ("map_mmhg", "mean", "#6c3483"),
+            ("dbp_mmhg", "diastolic", "#b9770e"),
+        ),
+        ((th("idh_nadir_sbp_mmhg"), f"SBP {th('idh_nadir_sbp_mmhg'):g}: IDH", True),),
+    ),
+    Panel(
+        "UF rate",
+        "mL/kg/h",
+        ((UF_RATE, "UF rate", "#117a65"),),
+        (
+            (th("ufr_10_ml_kg_h"), f"{th('ufr_10_ml_kg_h'):g} mL/kg/h", False),
+            (th("ufr_13_ml_kg_h"), f"{th('ufr_13_ml_kg_h'):g} mL/kg/h", False),
+        ),
+    ),
+    Panel(
+        "Plasma Na",
+        "mmol/L",
+        (("plasma_na_mmol_l", "Na", "#2e4053"),),
+        ((th("hyponatremia_mmol_l"), f"hyponatremia < {th('hyponatremia_mmol_l'):g}", True),),
+    ),
+    Panel("Osmolality", "mOsm/kg", (("osm_mosm_kg", "osmolality", "#5b2c6f"),)),
+    Panel(
+        "Ionized Ca",
+        "mmol/L",
+        (("ica_mmol_l", "iCa", "#a04000"),),
+        ((th("ica_low_mmol_l"), f"low iCa < {th('ica_low_mmol_l'):.2f}", True),),
+    ),
+)
+#: Preciado 2019 favourable-RBV lower limits at 1, 2 and 3 h, drawn as a stepped line.
+PRECIADO = ((60.0, th("rbv_low_1h_pct")), (120.0, th("rbv_low_2h_pct")), (180.0, th("rbv_low_3h_pct")))
+CRAMP_COLOUR = "#c0392b"
+EVENT_COLOURS = {"cramp": CRAMP_COLOUR, "hypotension_symptom": "#6c3483"}
+BAND_FILL = "rgba(192, 57, 43, 0.08)"
+MARK_COLOUR = "#7b8794"
 #: The "plotly_white" template's layout, resolved once (templates are applied by plotly.js from the dict).
 TEMPLATE = pio.templates["plotly_white"].to_plotly_json()
 CONFIG = {
@@ -26,15 +92,23 @@ CONFIG = {
 }
 
 
-def _signal(trace: Any, name: str) -> np.ndarray | None:
-    return trace.signal(name) if trace is not None and trace.has(name) else None
-
-
-def _event_rows(trace: Any) -> list[dict[str, Any]]:
-    events = getattr(trace, "events", None)
-    if events is None or events.empty:
-        return []
-    return events.to_dict("records")
+def signal_series(trace: Any, name: str, weight_kg: float | None = None) -> np.ndarray | None:
+    """A signal of ``trace`` as floats; ``uf_rate_ml_kg_h`` is derived (needs ``weight_kg``)."""
+    if trace is None:
+        return None
+    if name == UF_RATE:
+        if not weight_kg:
+            return None
+        if trace.has("uf_rate_ml_h"):
+            return np.asarray(trace.signal("uf_rate_ml_h"), dtype=float) / weight_kg
+        if trace.has("uf_cum_l"):
+            t = np.asarray(trace.t_min, dtype=float)
+            cum = np.asarray(trace.signal("uf_cum_l"), dtype=float)
+            if len(t) < 2:
+                return None
+            return np.gradient(cum, t) * 1000.0 * 60.0 / weight_kg
+        return None
+    return np.asarray(trace.signal(name), dtype=float) if trace.has(name) else None
 
 
 def _values(y: np.ndarray) -> list[float | None]:
@@ -47,137 +121,263 @@ def _values(y: np.ndarray) -> list[float | None]:
     return [v if ok else None for v, ok in zip(values, finite.tolist(), strict=True)]
 
 
+def event_rows(trace: Any) -> list[dict[str, Any]]:
+    events = getattr(trace, "events", None)
+    if events is None or events.empty:
+        return []
+    return events.to_dict("records")
+
+
+def event_label(ev: dict[str, Any]) -> str:
+    kind = str(ev.get("kind")).replace("_", " ")
+    severity = ev.get("severity")
+    if isinstance(severity, int | float) and np.isfinite(severity):
+        return f"{kind} {severity:.0f}/10"
+    return kind
+
+
 def session_figure(
     trace: Any,
     *,
+    weight_kg: float | None = None,
     compare: Any | None = None,
-    labels: tuple[str, str] = ("session", "what-if"),
-    height_px: int = 980,
+    labels: tuple[str, str] = ("current prescription", "what-if"),
+    panel_height_px: int = 150,
 ) -> dict[str, Any]:
-    """Stacked timelines (RBV, BP, Na, osmolality, iCa) with event markers; ``compare`` overlays a 2nd run.
+    """Stacked timelines with reference bands and event markers on every panel.
 
-    Returns the Plotly figure as a plain dict: the same structure as ``make_subplots(shared_xaxes=True)``
-    builds, written directly because plotly.py's per-property validation costs ~0.1 s per page.
+    ``compare`` overlays a second run: the first run dashed and lighter, the second solid, each signal in
+    its own colour; the legend has one entry per run. Returns the Plotly figure as a plain dict.
     """
-    n = len(PANELS)
-    gap = 0.035
-    height = (1.0 - gap * (n - 1)) / n
-    palette = ["#1f6fb2", "#e67e22", "#27ae60"]
     runs = [(trace, labels[0])] + ([(compare, labels[1])] if compare is not None else [])
+    panels = [
+        p
+        for p in PANELS
+        if any(signal_series(tr, s[0], weight_kg) is not None for tr, _ in runs for s in p.signals)
+    ]
+    n = max(len(panels), 1)
+    gap = 0.06 if n > 1 else 0.0
+    height = (1.0 - gap * (n - 1)) / n
     data: list[dict[str, Any]] = []
     layout: dict[str, Any] = {
-        "height": height_px,
-        "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
+        "height": panel_height_px * n + 110,
+        "margin": {"l": 56, "r": 16, "t": 30, "b": 50},
         "template": TEMPLATE,
-        "legend": {"orientation": "h", "y": -0.06},
-        "hovermode": "x unified",
+        "legend": {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0},
+        "showlegend": compare is not None,
+        "hovermode": "x",
         "annotations": [],
         "shapes": [],
     }
-    for row, (title, signals, unit) in enumerate(PANELS, start=1):
+    events = event_rows(trace)
+    legend_done: set[int] = set()
+    for row, panel in enumerate(panels, start=1):
         top = 1.0 - (row - 1) * (height + gap)
         suffix = "" if row == 1 else str(row)
+        xref, yref = f"x{suffix}", f"y{suffix}"
         layout[f"xaxis{suffix}"] = {
-            "anchor": f"y{suffix}",
+            "anchor": yref,
             "domain": [0.0, 1.0],
-            "showticklabels": row == n,
+            "showticklabels": True,
+            "ticksuffix": " min",
+            "showspikes": True,
+            "spikemode": "across",
+            "spikethickness": 1,
             **({"matches": "x"} if row > 1 else {}),
-            **({"title": {"text": "minutes from start"}} if row == n else {}),
         }
-        layout[f"yaxis{suffix}"] = {"anchor": f"x{suffix}", "domain": [top - height, top]}
-        layout["annotations"].append(
-            {
-                "text": f"{title} ({unit})",
-                "x": 0.5,
-                "xref": "paper",
-                "y": top,
-                "yref": "paper",
-                "xanchor": "center",
-                "yanchor": "bottom",
-                "showarrow": False,
-                "font": {"size": 14},
-            }
-        )
+        layout[f"yaxis{suffix}"] = {"anchor": xref, "domain": [top - height, top]}
+        layout["annotations"].append(_panel_title(f"{panel.title} ({panel.unit})", top))
         for run_idx, (tr, run_label) in enumerate(runs):
-            # Alone: signal colours. Compared: the current run grey and dashed, the what-if in colour.
-            baseline = compare is not None and run_idx == 0
-            for sig_idx, (name, label) in enumerate(signals):
-                y = _signal(tr, name)
+            dashed = compare is not None and run_idx == 0
+            for name, label, colour in panel.signals:
+                y = signal_series(tr, name, weight_kg)
                 if y is None:
                     continue
+                show = compare is not None and run_idx not in legend_done
+                legend_done.add(run_idx)
                 data.append(
                     {
                         "type": "scatter",
                         "mode": "lines",
                         "x": _values(tr.t_min),
                         "y": _values(y),
-                        "xaxis": f"x{suffix}",
-                        "yaxis": f"y{suffix}",
-                        "name": f"{label} ({run_label})" if compare is not None else label,
-                        "line": {
-                            "color": "#7f8c8d" if baseline else palette[sig_idx % len(palette)],
-                            "width": 2,
-                            "dash": "dash" if baseline else "solid",
-                        },
-                        "hovertemplate": f"%{{x:.0f}} min: %{{y:.2f}} {unit}<extra>{label}</extra>",
-                        "showlegend": compare is not None or len(signals) > 1,
+                        "xaxis": xref,
+                        "yaxis": yref,
+                        "name": run_label if compare is not None else label,
+                        "legendgroup": run_label,
+                        "showlegend": show,
+                        "opacity": 0.6 if dashed else 1.0,
+                        "line": {"color": colour, "width": 2, "dash": "dash" if dashed else "solid"},
+                        "hovertemplate": f"%{{y:.3~f}} {panel.unit}<extra>{label}"
+                        + (f" ({run_label})" if compare is not None else "")
+                        + "</extra>",
                     }
                 )
-        for ev in _event_rows(trace):
-            colour = EVENT_COLOURS.get(str(ev.get("kind")), "#555555")
-            layout["shapes"].append(
-                {
-                    "type": "line",
-                    "x0": float(ev["t_min"]),
-                    "x1": float(ev["t_min"]),
-                    "xref": f"x{suffix}",
-                    "y0": 0,
-                    "y1": 1,
-                    "yref": f"y{suffix} domain",
-                    "line": {"color": colour, "width": 2, "dash": "dot"},
-                }
-            )
-    for ev in _event_rows(trace):
-        kind = str(ev.get("kind"))
-        layout["annotations"].append(
-            {
-                "x": float(ev["t_min"]),
-                "xref": "x",
-                "y": 0.98,
-                "yref": "y domain",  # inside the top panel, clear of its title
-                "text": kind.replace("_", " "),
-                "showarrow": False,
-                "yanchor": "top",
-                "xanchor": "left",
-                "xshift": 4,
-                "bgcolor": "rgba(255,255,255,0.8)",
-                "font": {"color": EVENT_COLOURS.get(kind, "#555555"), "size": 12},
-            }
-        )
+        _reference_marks(layout, panel, xref, yref)
+        if panel.signals[0][0] == "rbv_pct":
+            _preciado_line(data, xref, yref)
+        for ev in events:
+            _event_marker(layout, ev, xref, yref)
     return {"data": data, "layout": layout}
 
 
+def _panel_title(text: str, top: float) -> dict[str, Any]:
+    return {
+        "text": f"<b>{escape(text)}</b>",
+        "x": 0,
+        "xref": "paper",
+        "y": top,
+        "yref": "paper",
+        "xanchor": "left",
+        "yanchor": "bottom",
+        "showarrow": False,
+        "font": {"size": 13},
+    }
+
+
+def _reference_marks(layout: dict[str, Any], panel: Panel, xref: str, yref: str) -> None:
+    for value, label, below_abnormal in panel.marks:
+        layout["shapes"].append(
+            {
+                "type": "line",
+                "xref": f"{xref} domain",
+                "x0": 0,
+                "x1": 1,
+                "yref": yref,
+                "y0": value,
+                "y1": value,
+                "line": {"color": MARK_COLOUR, "width": 1, "dash": "dot"},
+            }
+        )
+        if below_abnormal:  # shade the abnormal side up to the reference line
+            layout["shapes"].append(
+                {
+                    "type": "rect",
+                    "xref": f"{xref} domain",
+                    "x0": 0,
+                    "x1": 1,
+                    "yref": yref,
+                    "y0": value,
+                    "y1": value - 1e6,
+                    "fillcolor": BAND_FILL,
+                    "line": {"width": 0},
+                    "layer": "below",
+                }
+            )
+        layout["annotations"].append(
+            {
+                "text": escape(label),
+                "xref": f"{xref} domain",
+                "x": 1,
+                "yref": yref,
+                "y": value,
+                "xanchor": "right",
+                "yanchor": "top" if below_abnormal else "bottom",
+                "showarrow": False,
+                "font": {"size": 10, "color": "#4a5563"},
+            }
+        )
+
+
+def _preciado_line(data: list[dict[str, Any]], xref: str, yref: str) -> None:
+    """Preciado 2019 favourable RBV lower limits at 1, 2 and 3 h as a stepped dotted line."""
+    x, y = [], []
+    for t, limit in PRECIADO:
+        x += [t, t + 60.0, None]
+        y += [limit, limit, None]
+    data.append(
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": x,
+            "y": y,
+            "xaxis": xref,
+            "yaxis": yref,
+            "name": "Preciado lower limit",
+            "showlegend": False,
+            "line": {"color": "#1e8449", "width": 1.5, "dash": "dot"},
+            "hovertemplate": "Preciado 2019 favourable RBV from %{y:g} %<extra></extra>",
+        }
+    )
+
+
+def _event_marker(layout: dict[str, Any], ev: dict[str, Any], xref: str, yref: str) -> None:
+    colour = EVENT_COLOURS.get(str(ev.get("kind")), "#555555")
+    t = float(ev["t_min"])
+    layout["shapes"].append(
+        {
+            "type": "line",
+            "x0": t,
+            "x1": t,
+            "xref": xref,
+            "y0": 0,
+            "y1": 1,
+            "yref": f"{yref} domain",
+            "line": {"color": colour, "width": 2, "dash": "dot"},
+        }
+    )
+    layout["annotations"].append(
+        {
+            "x": t,
+            "xref": xref,
+            "y": 1.0,
+            "yref": f"{yref} domain",
+            "text": escape(event_label(ev)),
+            "showarrow": False,
+            "yanchor": "top",
+            "xanchor": "left",
+            "xshift": 3,
+            "bgcolor": "rgba(255,255,255,0.85)",
+            "font": {"color": colour, "size": 11},
+        }
+    )
+
+
+def chart_text(trace: Any, weight_kg: float | None = None) -> list[dict[str, Any]]:
+    """The chart as text: per signal its start, lowest (with time), highest and end value."""
+    rows = []
+    t = np.asarray(trace.t_min, dtype=float)
+    for panel in PANELS:
+        for name, _label, _colour in panel.signals:
+            y = signal_series(trace, name, weight_kg)
+            if y is None or not np.isfinite(y).any():
+                continue
+            finite = np.flatnonzero(np.isfinite(y))
+            label, unit = signal_label(name)
+            low = int(finite[np.argmin(y[finite])])
+            rows.append(
+                {
+                    "label": label,
+                    "unit": unit or panel.unit,
+                    "start": float(y[finite[0]]),
+                    "lowest": float(y[low]),
+                    "lowest_t_min": float(t[low]),
+                    "highest": float(np.max(y[finite])),
+                    "end": float(y[finite[-1]]),
+                }
+            )
+    return rows
+
+
 def session_chart_key(session: Any) -> tuple[Any, ...]:
-    """What the chart of a stored session depends on: its id, stored version, size and event markers."""
-    events = tuple((float(ev["t_min"]), str(ev.get("kind"))) for ev in _event_rows(session.trace))
-    return (session.id, session.created_at, session.trace.data.shape, events)
+    """What the chart of a stored session depends on: id, stored version, size, events and weight."""
+    events = tuple(
+        (float(ev["t_min"]), str(ev.get("kind")), ev.get("severity")) for ev in event_rows(session.trace)
+    )
+    return (session.id, session.created_at, session.trace.data.shape, events, session.post_weight_kg)
 
 
 def history_figure(sessions: list[Any], height_px: int = 260) -> dict[str, Any]:
     """Assessed cramp risk of each session over time; sessions with a cramp marked in red."""
     ordered = sorted(sessions, key=lambda s: s.started_at)
-    x = [s.started_at.isoformat() for s in ordered]
-    risk = [s.overall_risk for s in ordered]
-    text = [s.top_cause or "not assessed" for s in ordered]
-    colours = ["#c0392b" if s.had_cramp else "#1f6fb2" for s in ordered]
     trace = {
         "type": "scatter",
         "mode": "lines+markers",
-        "x": x,
-        "y": risk,
-        "text": text,
+        "x": [s.started_at.isoformat() for s in ordered],
+        "y": [s.overall_risk for s in ordered],
+        "text": [s.top_cause or "not assessed" for s in ordered],
         "line": {"color": "#9aa7b4", "width": 1},
-        "marker": {"color": colours, "size": 10},
+        "marker": {"color": [CRAMP_COLOUR if s.had_cramp else "#1f5f99" for s in ordered], "size": 10},
         "hovertemplate": "%{x|%Y-%m-%d}: risk %{y:.0%}<br>top cause %{text}<extra></extra>",
         "name": "risk",
     }
@@ -191,26 +391,41 @@ def history_figure(sessions: list[Any], height_px: int = 260) -> dict[str, Any]:
     return {"data": [trace], "layout": layout}
 
 
-def risk_figure(before: float, after: float) -> go.Figure:
+def risk_figure(before: float, after: float) -> dict[str, Any]:
     """Two bars: cramp risk before and after a what-if change."""
-    fig = go.Figure(
-        go.Bar(
-            x=["current", "what-if"],
-            y=[before, after],
-            marker_color=["#7f8c8d", "#1f6fb2"],
-            text=[f"{before:.0%}", f"{after:.0%}"],
-            textposition="outside",
-        )
-    )
-    fig.update_layout(
-        height=260,
-        margin={"l": 40, "r": 10, "t": 30, "b": 30},
-        template="plotly_white",
-        yaxis={"range": [0, 1.1], "tickformat": ".0%", "title": "cramp risk"},
-    )
-    return fig
+    bar = {
+        "type": "bar",
+        "x": ["current", "what-if"],
+        "y": [before, after],
+        "marker": {"color": ["#7b8794", "#1f5f99"]},
+        "text": [f"{before:.0%}", f"{after:.0%}"],
+        "textposition": "outside",
+        "hovertemplate": "%{x}: %{y:.0%}<extra></extra>",
+    }
+    layout = {
+        "height": 240,
+        "margin": {"l": 50, "r": 10, "t": 20, "b": 30},
+        "template": TEMPLATE,
+        "yaxis": {"range": [0, 1.1], "tickformat": ".0%", "title": {"text": "cramp risk"}},
+        "showlegend": False,
+    }
+    return {"data": [bar], "layout": layout}
 
 
-def to_div(fig: go.Figure | dict[str, Any]) -> str:
-    """The figure as an HTML fragment (a ``<div>`` and the ``<script>`` that draws it), without plotly.js."""
-    return pio.to_html(fig, full_html=False, include_plotlyjs=False, config=CONFIG, validate=False)
+def figure_json(fig: dict[str, Any]) -> str:
+    """The figure and the shared config as compact JSON (computed once per cached chart)."""
+    return json.dumps({"data": fig["data"], "layout": fig["layout"], "config": CONFIG}, separators=(",", ":"))
+
+
+def embed(figure: str | dict[str, Any], label: str) -> Markup:
+    """An accessible chart placeholder drawn by ``static/app.js``: the figure JSON in a data block.
+
+    ``label`` is the chart's short text alternative; the full text alternative is a table next to it.
+    """
+    payload = figure if isinstance(figure, str) else figure_json(figure)
+    # "</" cannot end the data block early: escape it inside the JSON string.
+    safe = payload.replace("</", "<\\/")
+    return Markup(
+        f'<div class="plot" role="img" aria-label="{escape(label)}">'
+        f'<script type="application/json" class="plot-figure">{safe}</script></div>'
+    )

@@ -11,12 +11,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from crampwatch.errors import InputError
 from crampwatch.model import format_validation_error
-from crampwatch.web import access, charts, services
+from crampwatch.web import access, charts, services, wording
 from crampwatch.web.api_models import ReportIn, UserIn, WhatIfIn
 from crampwatch.web.auth import (
     AdminUser,
@@ -53,7 +54,27 @@ def format_number(value: Any) -> str:
     return f"{v:.2f}"
 
 
+def local_time(value: datetime | None, fmt: str = "datetime") -> Markup:
+    """A ``<time>`` element: UTC with the zone named; ``static/app.js`` shows it in the viewer's zone."""
+    if value is None:
+        return Markup("–")
+    moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    text = {
+        "date": moment.strftime("%Y-%m-%d"),
+        "weekday": moment.strftime("%a %Y-%m-%d"),
+    }.get(fmt, moment.strftime("%Y-%m-%d %H:%M UTC"))
+    return Markup('<time datetime="{}" data-format="{}">{}</time>').format(moment.isoformat(), fmt, text)
+
+
 TEMPLATES.env.filters["num"] = format_number
+TEMPLATES.env.filters["when"] = local_time
+TEMPLATES.env.globals.update(
+    cause_label=wording.cause_label,
+    evidence_text=wording.evidence_text,
+    overlap_text=wording.overlap_text,
+    support_text=wording.support_text,
+)
 MUSCLES = ("calf", "foot", "thigh", "hamstring", "hand", "arm", "back", "other")
 HOME = {"clinician": "/patients", "admin": "/admin", "patient": "/me"}
 #: Time zones span UTC-12 to UTC+14.
@@ -162,7 +183,11 @@ def patient_page(request: Request, patient_id: str, user: CurrentUser) -> Respon
         "patient.html",
         record=rec,
         summary=summary,
-        history_chart=charts.to_div(charts.history_figure(sessions)) if sessions else "",
+        history_chart=(
+            charts.embed(charts.history_figure(sessions), "Assessed cramp risk per session; red: a cramp")
+            if sessions
+            else ""
+        ),
         frequency=(
             services.cramp_frequency(summary.n_sessions, summary.n_cramp_sessions) if summary else None
         ),
@@ -171,30 +196,93 @@ def patient_page(request: Request, patient_id: str, user: CurrentUser) -> Respon
     )
 
 
+#: Step of each what-if input (the smallest change a clinician sets on a machine; modelling choice).
+WHATIF_STEPS = {
+    "duration_min": 1,
+    "uf_volume_l": 0.01,
+    "dialysate_na_mmol_l": 0.5,
+    "dialysate_ca_mmol_l": 0.025,
+    "dialysate_mg_mmol_l": 0.025,
+    "dialysate_temp_c": 0.1,
+    "qb_ml_min": 1,
+    "dialysate_k_mmol_l": 0.5,
+    "dialysate_hco3_mmol_l": 1,
+    "qd_ml_min": 1,
+    "dialyzer_koa_ml_min": 1,
+    "sessions_per_week": 1,
+}
+
+
+def whatif_inputs() -> dict[str, dict[str, float]]:
+    """min/max/step of each numeric what-if input: the registry's valid range and the input step."""
+    out: dict[str, dict[str, float]] = {}
+    for name, setting in services.WHATIF_FIELDS.items():
+        if setting.valid_range is not None:
+            low, high = setting.valid_range
+            out[name] = {
+                "min": low,
+                "max": high,
+                "step": WHATIF_STEPS.get(name, 1 if setting.kind == "integer" else 0.01),
+            }
+    return out
+
+
+def session_weight_kg(session: Any, patient: Any) -> float | None:
+    """The weight UF rate is indexed to: post-dialysis weight, else the dry weight (Flythe 2011)."""
+    return session.post_weight_kg or getattr(patient.patient, "dry_weight_kg", None)
+
+
+def _session_chart(request: Request, rec: Any, weight_kg: float | None) -> dict[str, Any]:
+    def build() -> dict[str, Any]:
+        label = (
+            "Session timelines: relative blood volume, blood pressure, UF rate, plasma Na, osmolality, "
+            "ionized Ca"
+        )
+        return {
+            "html": charts.embed(charts.session_figure(rec.trace, weight_kg=weight_kg), label),
+            "text": charts.chart_text(rec.trace, weight_kg),
+        }
+
+    key = (*charts.session_chart_key(rec), weight_kg)
+    return request.app.state.chart_cache.get_or_create(key, build)
+
+
 @protected.get("/sessions/{session_id}")
 def session_page(request: Request, session_id: str, user: CurrentUser) -> Response:
     store = get_store(request)
     rec, patient = access.load_session(store, user, session_id, "view_session", request.url.path)
     assessment = services.assessment_for(store, rec, patient.patient)
+    events = rec.trace.events
+    cramps = [] if events.empty else events[events["kind"] == "cramp"].to_dict("records")
+    if user.role == "patient":
+        top = assessment["causes"][0]["cause"] if assessment and assessment.get("causes") else None
+        if assessment and assessment["causes"][0]["score"] < wording.SUPPORTED_SCORE:
+            top = None
+        return render(
+            request,
+            "session_patient.html",
+            session=rec,
+            cramps=cramps,
+            top_cause=top,
+            relief=services.RELIEF_TEXT,
+        )
     presc = rec.prescription
     current = services.whatif_settings(presc.model_dump(mode="json"))
     current["uf_volume_l"] = presc.resolved_uf_volume_l(
         services.session_scenario(patient.patient, rec).patient
     )
     current["uf_profile"] = presc.uf_profile if isinstance(presc.uf_profile, str) else "custom"
-    events = rec.trace.events
-    cramps = [] if events.empty else events[events["kind"] == "cramp"].to_dict("records")
+    weight = session_weight_kg(rec, patient)
     return render(
         request,
         "session.html",
         session=rec,
         patient=patient,
         assessment=assessment,
-        chart=request.app.state.chart_cache.get_or_create(
-            charts.session_chart_key(rec), lambda: charts.to_div(charts.session_figure(rec.trace))
-        ),
+        chart=_session_chart(request, rec, weight),
         current=current,
         fields=services.WHATIF_FIELDS,
+        inputs=whatif_inputs(),
         uf_profiles=services.UF_PROFILES,
         cramps=cramps,
     )
@@ -216,6 +304,17 @@ def _whatif_changes(form: dict[str, Any]) -> dict[str, Any]:
         raise InputError(format_validation_error(exc, WhatIfIn), None) from None
 
 
+#: Metrics compared in the what-if table: (metric, clinical label with unit).
+WHATIF_METRICS = (
+    ("uf_rate_ml_kg_h", "UF rate (mL/kg/h)"),
+    ("sp_ktv", "spKt/V"),
+    ("urr_pct", "URR (%)"),
+    ("na_gradient_mmol_l", "Na gradient dialysate − plasma (mmol/L)"),
+    ("sbp_nadir_mmhg", "lowest SBP (mmHg)"),
+    ("rbv_min_pct", "lowest RBV (%)"),
+)
+
+
 @protected.post("/sessions/{session_id}/whatif")
 async def whatif_panel(request: Request, session_id: str, user: ClinicianUser) -> Response:
     form = dict(await request.form())
@@ -228,21 +327,21 @@ async def whatif_panel(request: Request, session_id: str, user: ClinicianUser) -
             result = services.what_if(patient.patient, rec, changes)
         except InputError as exc:
             return render(request, "whatif_result.html", status_code=422, error=exc.message)
+        weight = session_weight_kg(rec, patient)
         return render(
             request,
             "whatif_result.html",
             result=result,
-            chart=charts.to_div(
-                charts.session_figure(
-                    result.before_trace,
-                    compare=result.after_trace,
-                    labels=("current", "what-if"),
-                    height_px=900,
-                )
+            chart=charts.embed(
+                charts.session_figure(result.before_trace, weight_kg=weight, compare=result.after_trace),
+                "Simulated timelines: current prescription dashed, what-if solid",
             ),
-            risk_chart=charts.to_div(
-                charts.risk_figure(result.before["overall_risk"], result.after["overall_risk"])
+            risk_chart=charts.embed(
+                charts.risk_figure(result.before["overall_risk"], result.after["overall_risk"]),
+                f"Cramp risk: current {result.before['overall_risk']:.0%}, "
+                f"what-if {result.after['overall_risk']:.0%}",
             ),
+            metric_labels=WHATIF_METRICS,
         )
 
     return await run_in_threadpool(work)
@@ -260,7 +359,6 @@ def optimize_panel(request: Request, session_id: str, user: ClinicianUser) -> Re
         "optimize_result.html",
         result=result,
         session_id=session_id,
-        whatif_form=services.whatif_form_values,
     )
 
 

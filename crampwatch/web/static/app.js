@@ -1,0 +1,153 @@
+/* crampwatch page behaviour (no inline scripts): charts, local times, what-if form safety, report form. */
+(function () {
+  "use strict";
+
+  // ---- charts: <div class="plot"><script type="application/json" class="plot-figure">{...}</script></div>
+  function drawPlots(root) {
+    if (typeof Plotly === "undefined") { return; }
+    root.querySelectorAll("div.plot").forEach(function (box) {
+      if (box.dataset.drawn) { return; }
+      var block = box.querySelector("script.plot-figure");
+      if (!block) { return; }
+      var fig = JSON.parse(block.textContent);
+      var target = document.createElement("div");
+      box.appendChild(target);
+      box.dataset.drawn = "1";
+      Plotly.newPlot(target, fig.data, fig.layout, fig.config);
+    });
+  }
+
+  // ---- times: <time datetime="ISO" data-format="datetime|date|time"> shown in the viewer's zone, zone named
+  function two(n) { return (n < 10 ? "0" : "") + n; }
+  function zoneName(d) {
+    try {
+      var parts = new Intl.DateTimeFormat("en-US", { timeZoneName: "short" }).formatToParts(d);
+      for (var i = 0; i < parts.length; i++) { if (parts[i].type === "timeZoneName") { return parts[i].value; } }
+    } catch (e) { /* old browser: fall back to the offset */ }
+    var off = -d.getTimezoneOffset();
+    return "UTC" + (off >= 0 ? "+" : "-") + two(Math.floor(Math.abs(off) / 60)) + ":" + two(Math.abs(off) % 60);
+  }
+  function localTimes(root) {
+    root.querySelectorAll("time[datetime]").forEach(function (el) {
+      if (el.dataset.local) { return; }
+      var d = new Date(el.getAttribute("datetime"));
+      if (isNaN(d.getTime())) { return; }
+      var date = d.getFullYear() + "-" + two(d.getMonth() + 1) + "-" + two(d.getDate());
+      var time = two(d.getHours()) + ":" + two(d.getMinutes());
+      var fmt = el.dataset.format || "datetime";
+      var days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+      var text = fmt === "date" ? date : fmt === "weekday" ? days[d.getDay()] + " " + date
+        : date + " " + time + " " + zoneName(d);
+      el.title = el.textContent.trim();
+      el.textContent = text;
+      el.dataset.local = "1";
+    });
+    document.querySelectorAll(".tz-name").forEach(function (el) { el.textContent = zoneName(new Date()); });
+  }
+
+  // ---- what-if panel: clear a result as soon as the inputs change; errors replace the result
+  function clearResult(form, message) {
+    var target = document.querySelector(form.getAttribute("hx-target"));
+    if (target) {
+      target.innerHTML = "";
+      if (message) {
+        var p = document.createElement("p");
+        p.className = "muted stale-note";
+        p.textContent = message;
+        target.appendChild(p);
+      }
+    }
+  }
+  function setupWhatIf(root) {
+    root.querySelectorAll("form.whatif-form").forEach(function (form) {
+      if (form.dataset.ready) { return; }
+      form.dataset.ready = "1";
+      var onEdit = function (ev) {
+        if (ev.target && ev.target.name === "dialysate_na_mmol_l" && form.dialysate_na_profile) {
+          form.dialysate_na_profile.value = "";  // a typed Na replaces a suggested Na profile
+        }
+        clearResult(form, "Inputs changed: press Simulate to see the result for these values.");
+      };
+      form.addEventListener("input", onEdit);
+      form.addEventListener("change", onEdit);
+    });
+    root.querySelectorAll("button[data-whatif]").forEach(function (button) {
+      if (button.dataset.ready) { return; }
+      button.dataset.ready = "1";
+      button.addEventListener("click", function () { fillWhatIf(JSON.parse(button.dataset.whatif), button.dataset.label); });
+    });
+  }
+  function fillWhatIf(settings, label) {
+    var form = document.querySelector("form.whatif-form");
+    if (!form) { return; }
+    if (form.dialysate_na_profile) { form.dialysate_na_profile.value = ""; }
+    Object.keys(settings).forEach(function (name) {
+      var field = form.elements[name];
+      if (!field) { return; }
+      var value = settings[name];
+      var text = typeof value === "object" ? JSON.stringify(value) : String(value);
+      if (field.tagName === "SELECT") {
+        var option = Array.prototype.find.call(field.options, function (o) { return o.value === text; });
+        if (!option) {
+          option = new Option("custom profile (suggested)", text);
+          field.add(option);
+        }
+        field.value = text;
+      } else {
+        field.value = text;
+      }
+    });
+    var note = form.querySelector(".filled-note");
+    if (note) { note.textContent = "Form filled with " + (label || "the suggestion") + "."; }
+    clearResult(form, "");
+    form.scrollIntoView({ block: "start" });
+    form.requestSubmit();
+  }
+
+  // ---- patient report form: local time pre-filled, offset and zone sent with it
+  function setupReportForm(root) {
+    var f = root.querySelector ? root.querySelector("#report-form") : null;
+    if (!f || f.dataset.ready) { return; }
+    f.dataset.ready = "1";
+    var d = new Date();
+    f.tz_offset_min.value = d.getTimezoneOffset();
+    if (f.tz_name) { try { f.tz_name.value = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { /* none */ } }
+    if (!f.reported_at.value) {
+      f.reported_at.value = new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+    }
+    f.addEventListener("submit", function () { f.querySelector("button[type=submit]").disabled = true; });
+    var range = f.querySelector("input[type=range][name=severity]");
+    var out = document.getElementById("sev-out");
+    if (range && out) { range.addEventListener("input", function () { out.value = range.value; }); }
+  }
+
+  function setup(root) {
+    drawPlots(root);
+    localTimes(root);
+    setupWhatIf(root);
+    setupReportForm(root);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { setup(document); });
+  document.addEventListener("htmx:load", function (ev) { setup(ev.detail.elt); });
+  // A failed request (500, 403, network) clears the panel and says so: no stale result under new inputs.
+  function failed(ev) {
+    var target = ev.detail.target;
+    if (!target) { return; }
+    var status = ev.detail.xhr ? ev.detail.xhr.status : 0;
+    target.innerHTML = "";
+    var p = document.createElement("p");
+    p.className = "error";
+    p.setAttribute("role", "alert");
+    p.textContent = status ? "The server could not answer (HTTP " + status + "). No result is shown for these inputs."
+      : "The server could not be reached. No result is shown for these inputs.";
+    target.appendChild(p);
+  }
+  document.addEventListener("htmx:responseError", failed);
+  document.addEventListener("htmx:sendError", failed);
+  // Before each request the previous result goes: it belongs to other inputs.
+  document.addEventListener("htmx:beforeRequest", function (ev) {
+    var form = ev.detail.elt;
+    if (form && form.classList && form.classList.contains("whatif-form")) { clearResult(form, ""); }
+  });
+})();
