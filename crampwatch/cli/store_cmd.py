@@ -25,6 +25,7 @@ from crampwatch.store.transfer import (
     export_patient,
     import_patient_document,
     is_export_document,
+    session_content_hash,
 )
 from crampwatch.trace import Trace
 
@@ -182,6 +183,13 @@ def _store_patient(store: Store, sc: Scenario, name: str | None) -> ImportResult
 def _store_session(
     store: Store, sc: Scenario, trace: Trace, started: datetime, session_id: str | None, name: str | None
 ) -> ImportResult:
+    """Store a recorded session once: a trace already stored for this patient is recognised by content."""
+    content_hash = session_content_hash(sc.patient.id, sc.prescription, trace)
+    stored = store.session_id_by_content_hash(content_hash)
+    if stored is not None:
+        result = ImportResult(patient_id=sc.patient.id)
+        result.sessions_skipped.append(stored)
+        return result
     if session_id is not None and store.get_session(session_id) is not None:
         raise InputError(f"--session-id: {session_id!r} already exists (allowed a new id)", "session_id")
     result = _store_patient_lenient(store, sc, name)
@@ -194,6 +202,7 @@ def _store_session(
         pre_weight_kg=sc.patient.pre_weight_kg,
         post_weight_kg=_post_weight(trace, sc),
         labs=sc.patient.labs,
+        content_hash=content_hash,
     )
     result.sessions_created.append(sid)
     return result

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -24,6 +27,26 @@ def _check_port(port: int) -> None:
         raise InputError(f"port: {port} is out of range (allowed 1–65535)", "port")
 
 
+def _ensure_port_free(host: str, port: int) -> None:
+    """InputError when another program already listens on ``host:port`` (checked before any work)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise InputError(f"host: {host!r} cannot be resolved ({exc.strerror})", "host") from None
+    family, _type, _proto, _name, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise InputError(
+                    f"port: {port} is already in use on {host} (allowed a free port, e.g. --port {port + 1})",
+                    "port",
+                ) from None
+            raise InputError(f"host: cannot listen on {host}:{port} ({exc.strerror})", "host") from None
+
+
 def _run(web_app: object, host: str, port: int) -> None:
     import uvicorn
 
@@ -39,6 +62,7 @@ def serve(host: HostOpt = "127.0.0.1", port: PortOpt = 8000, database_url: DbOpt
     Set CRAMPWATCH_SECRET_KEY to keep login sessions valid across restarts.
     """
     _check_port(port)
+    _ensure_port_free(host, port)
     from crampwatch.store import Store
     from crampwatch.web.app import create_app
 
@@ -60,32 +84,51 @@ def demo(
     weeks: Annotated[int, typer.Option("--weeks", help="weeks of sessions per patient")] = 3,
     seed: Annotated[int, typer.Option("--seed", help="random seed")] = 2024,
 ) -> None:
-    """Build a demo database (virtual patients, simulated sessions, cramps, reports) and serve it."""
+    """Build a demo database (virtual patients, simulated sessions, cramps, reports) and serve it.
+
+    Without --database-url the database lives in a new temporary directory, removed when the demo exits.
+    """
     _check_port(port)
+    _ensure_port_free(host, port)
+    temp_dir = None
+    if database_url is None:
+        temp_dir = Path(tempfile.mkdtemp(prefix="crampwatch-demo-"))
+        database_url = f"sqlite:///{temp_dir / 'demo.db'}"
+    try:
+        _demo(database_url, host, port, no_browser, patients, weeks, seed)
+    finally:
+        if temp_dir is not None:
+            shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def _demo(
+    database_url: str, host: str, port: int, no_browser: bool, patients: int, weeks: int, seed: int
+) -> None:
     from crampwatch.demo import build_demo, demo_credentials
     from crampwatch.store import Store
     from crampwatch.web.app import create_app
 
-    if database_url is None:
-        database_url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='crampwatch-demo-')) / 'demo.db'}"
     store = Store.open(url=database_url)
-    if store.list_patients():
-        typer.echo(f"crampwatch demo: reusing {store.url}")
-        credentials = demo_credentials(len(store.list_patients()))
-    else:
-        started = time.perf_counter()
-        typer.echo(f"crampwatch demo: building {store.url} ({patients} patients, {weeks} weeks)...")
-        info = build_demo(store, n_patients=patients, weeks=weeks, seed=seed)
-        typer.echo(
-            f"  {info.n_sessions} sessions, {info.n_cramp_sessions} with cramps, {info.n_reports} patient "
-            f"reports in {time.perf_counter() - started:.1f} s"
-        )
-        credentials = info.credentials
-    url = f"http://{host}:{port}/"
-    typer.echo(f"crampwatch demo: open {url}")
-    typer.echo("demo credentials (role: username / password):")
-    for role, username, password in credentials:
-        typer.echo(f"  {role:9s} {username} / {password}")
-    if not no_browser:
-        threading.Timer(1.5, webbrowser.open, args=(url + "login",)).start()
-    _run(create_app(store), host, port)
+    try:
+        if store.list_patients():
+            typer.echo(f"crampwatch demo: reusing {store.url}")
+            credentials = demo_credentials(len(store.list_patients()))
+        else:
+            started = time.perf_counter()
+            typer.echo(f"crampwatch demo: building {store.url} ({patients} patients, {weeks} weeks)...")
+            info = build_demo(store, n_patients=patients, weeks=weeks, seed=seed)
+            typer.echo(
+                f"  {info.n_sessions} sessions, {info.n_cramp_sessions} with cramps, {info.n_reports} "
+                f"patient reports in {time.perf_counter() - started:.1f} s"
+            )
+            credentials = info.credentials
+        url = f"http://{host}:{port}/"
+        typer.echo(f"crampwatch demo: open {url}")
+        typer.echo("demo credentials (role: username / password):")
+        for role, username, password in credentials:
+            typer.echo(f"  {role:9s} {username} / {password}")
+        if not no_browser:
+            threading.Timer(1.5, webbrowser.open, args=(url + "login",)).start()
+        _run(create_app(store), host, port)
+    finally:
+        store.close()

@@ -35,8 +35,13 @@ class SessionStore(StoreBase):
         pre_weight_kg: float | None = None,
         post_weight_kg: float | None = None,
         labs: Labs | None = None,
+        content_hash: str | None = None,
     ) -> str:
-        """Store a session (prescription, trace, its events, weights, labs) atomically; returns its id."""
+        """Store a session (prescription, trace, its events, weights, labs) atomically; returns its id.
+
+        ``content_hash`` (unique, see :func:`crampwatch.store.transfer.session_content_hash`) lets an
+        import recognise a session that is already stored.
+        """
         prescription = validate_model(prescription, Prescription, "prescription")
         labs = None if labs is None else validate_model(labs, Labs, "labs")
         require_datetime(started_at, "started_at")
@@ -65,6 +70,7 @@ class SessionStore(StoreBase):
                     labs=None if labs is None else labs.model_dump(mode="json", exclude_none=True),
                     trace_parquet=blob,
                     trace_sources=sources,
+                    content_hash=content_hash,
                 )
             )
             s.flush()
@@ -77,6 +83,11 @@ class SessionStore(StoreBase):
             for e in events
         )
         s.flush()
+
+    def session_id_by_content_hash(self, content_hash: str) -> str | None:
+        """The id of the session stored with this content hash, if any."""
+        with self._read() as s:
+            return s.scalar(select(SessionRow.id).where(SessionRow.content_hash == content_hash))
 
     def get_session(self, session_id: str) -> SessionRecord | None:
         """The full session: prescription, trace with events and sources, labs and the latest assessment.

@@ -15,6 +15,8 @@ resumable: sessions already stored for the same patient are skipped and reports 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -51,6 +53,23 @@ class ImportResult:
             f"{len(self.sessions_created)} session(s) stored, {len(self.sessions_skipped)} already stored, "
             f"{self.reports_created} report(s) stored, {self.reports_skipped} already stored"
         )
+
+
+def session_content_hash(patient_id: str, prescription: Prescription, trace: Trace) -> str:
+    """SHA-256 of what makes a recorded session itself: patient, prescription, signals and events.
+
+    The start time is left out on purpose: an import without ``--started-at`` stamps "now", and the same
+    file imported twice must still be recognised.
+    """
+    digest = hashlib.sha256()
+    digest.update(json.dumps(["crampwatch-session-v1", patient_id], sort_keys=True).encode())
+    digest.update(json.dumps(prescription.model_dump(mode="json"), sort_keys=True).encode())
+    data = trace.data
+    digest.update(json.dumps([str(c) for c in data.columns]).encode())
+    digest.update(pd.util.hash_pandas_object(data, index=False).to_numpy().tobytes())
+    events = trace.events[EVENT_COLUMNS].to_dict(orient="records")
+    digest.update(json.dumps(to_jsonable(events), sort_keys=True, default=str).encode())
+    return digest.hexdigest()
 
 
 def export_patient(store: Store, patient_id: str) -> dict[str, Any]:
