@@ -139,3 +139,35 @@ def test_new_york_patient_sees_and_confirms_local_time(server, browser):
     assert "2026-12-01 12:44 EST" in text, text
     assert "12:44 EST" in page.locator("#history").inner_text()
     context.close()
+
+
+def test_trend_page_and_unit_overview(server, browser):
+    live, db = server
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    browser_login(page, live.url, "clin", PASSWORDS["clin"])
+    page.click("header nav >> text=Unit overview")
+    page.wait_for_selector("table.unit")
+    first = page.locator("table.unit tbody tr").first
+    assert "Alma Berg" in first.inner_text()  # the patient with cramps ranks first
+    first.locator("a").first.click()
+    page.wait_for_selector("#trend-chart .js-plotly-plot")
+    assert page.url.endswith(f"/patients/{db.p1}/trend")
+    assert page.locator("#trend-chart .js-plotly-plot .subplot").count() == 5
+    row = page.locator("table.trend tbody tr").first.inner_text()
+    assert "(6/10)" in row and "Hypovolemia" in row
+    context.close()
+
+
+def test_unit_overview_on_a_phone_shows_the_recurring_cause(server, browser):
+    live, db = server
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    browser_login(page, live.url, "clin", PASSWORDS["clin"])
+    page.goto(f"{live.url}/unit")
+    assert page.locator("table.unit td.recurring").first.is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.goto(f"{live.url}/patients/{db.p1}/trend")
+    page.wait_for_selector("#trend-chart .js-plotly-plot")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    context.close()
