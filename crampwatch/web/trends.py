@@ -79,7 +79,7 @@ def _last_finite(values: Any) -> float | None:
 def _session_row(
     store: Any, patient: Any, rec: Any, previous: Any | None, reports: list[Any]
 ) -> SessionTrend:
-    assessment, _ = services.assessment_for(store, rec, patient)
+    assessment = services.assessment_for(store, rec, patient)
     metrics = (assessment or {}).get("metrics") or {}
     causes = (assessment or {}).get("causes") or []
     pre = rec.pre_weight_kg or patient.pre_weight_kg
