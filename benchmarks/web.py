@@ -1,10 +1,16 @@
-"""Latency of the session page under load: N concurrent users on loopback against a uvicorn server.
+"""Clinic pages under load: the session page, the trend page and the unit overview.
 
-Builds a SQLite database with one simulated, assessed session, starts ``uvicorn`` (one worker) in a
-subprocess, logs the users in and has them request ``/sessions/{id}`` (charts, causes, what-if form; every
-view is written to the audit log) until the request budget is spent. Prints p50/p95/p99 and throughput.
+Builds the demo database (10 patients, 3 weeks of sessions, every session assessed), starts
+``uvicorn --workers 2`` in its own process and drives it from this process over loopback:
 
-    python3 benchmarks/web.py [--users 50] [--requests 1000]
+1. open loop, per page: ``--users`` users each request the page once per second (jittered start) for
+   ``--seconds`` seconds; p50/p95/p99 latency of the answered requests;
+2. saturation: ``--users`` users request the three pages back to back (closed loop) for ``--seconds``
+   seconds; throughput in requests/s.
+
+Every page view is audited (a committed write), as in production.
+
+    python3 benchmarks/web.py [--users 50] [--seconds 20] [--workers 2]
 """
 
 from __future__ import annotations
@@ -12,11 +18,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -24,86 +30,146 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from crampwatch.causes import assess  # noqa: E402
-from crampwatch.model import load_scenario  # noqa: E402
-from crampwatch.simulator import simulate  # noqa: E402
+from crampwatch.demo import build_demo  # noqa: E402
 from crampwatch.store import Store  # noqa: E402
 from crampwatch.web.live import LiveServer  # noqa: E402
 
 PASSWORD = "bench-clinician-1"
+SECRET_KEY = "benchmark-secret-key-0123456789abcdef"
 N_LOGINS = 5  # argon2 verification costs 64 MiB each: users share a few login sessions
+#: A page counts as answered when its status is 200 and this marker is in the body.
+MARKERS = {"session": 'class="plot-figure"', "trend": 'id="trend-chart"', "unit": 'class="list unit'}
 
 
-def build_db(path: Path) -> tuple[str, str]:
+def build_db(path: Path) -> tuple[str, dict[str, str]]:
+    """The demo database plus benchmark logins; returns its URL and one path per page kind."""
     url = f"sqlite:///{path}"
     store = Store.open(url=url)
-    scenario = load_scenario(ROOT / "examples" / "high_uf.yaml")
-    pid = store.add_patient(scenario.patient, name="Benchmark Patient")
-    trace = simulate(scenario)
-    sid = store.add_session(
-        pid,
-        scenario.prescription,
-        trace,
-        started_at=datetime(2026, 11, 2, 8, tzinfo=UTC),
-        pre_weight_kg=scenario.patient.pre_weight_kg,
-    )
-    store.save_assessment(sid, {**assess(trace, scenario).to_dict(), "session_id": sid}, "benchmark")
+    build_demo(store, n_patients=10, weeks=3)
     for i in range(N_LOGINS):
         store.add_user(f"bench{i}", PASSWORD, "clinician")
+    patient = max(store.list_patients(), key=lambda p: p.n_cramp_sessions)
+    session = store.list_sessions(patient.id)[-1]
     store.close()
-    return url, sid
+    return url, {
+        "session": f"/sessions/{session.id}",
+        "trend": f"/patients/{patient.id}/trend",
+        "unit": "/unit",
+    }
 
 
-async def run(base: str, sid: str, users: int, n_requests: int) -> tuple[list[float], int]:
-    sessions = []
-    async with httpx.AsyncClient(base_url=base) as c:
+async def login_cookies(base: str) -> list[dict[str, str]]:
+    cookies = []
+    async with httpx.AsyncClient(base_url=base, timeout=60.0) as c:
         for i in range(N_LOGINS):
             r = await c.post("/api/login", json={"username": f"bench{i}", "password": PASSWORD})
             r.raise_for_status()
-            sessions.append(dict(c.cookies))
+            cookies.append(dict(c.cookies))
             c.cookies.clear()
+    return cookies
+
+
+async def warm_up(base: str, cookies: list[dict[str, str]], paths: dict[str, str]) -> None:
+    """Fill the per-worker caches (charts, trend rows) before measuring."""
+    async with httpx.AsyncClient(base_url=base, cookies=cookies[0], timeout=120.0) as c:
+        for _ in range(8):
+            await asyncio.gather(*(c.get(p) for p in paths.values()))
+
+
+def _ok(kind: str, r: httpx.Response) -> bool:
+    return r.status_code == 200 and MARKERS[kind] in r.text
+
+
+async def open_loop(
+    base: str, cookies: list[dict[str, str]], kind: str, path: str, users: int, seconds: float
+) -> tuple[list[float], int]:
+    """``users`` users, each requesting ``path`` once per second; (latencies, errors)."""
     latencies: list[float] = []
     errors = 0
-    budget = iter(range(n_requests))
     limits = httpx.Limits(max_connections=users, max_keepalive_connections=users)
+    rng = random.Random(7)
+    t_end = time.perf_counter() + seconds
 
     async def user(k: int) -> None:
         nonlocal errors
         async with httpx.AsyncClient(
-            base_url=base, cookies=sessions[k % N_LOGINS], limits=limits, timeout=60.0
+            base_url=base, cookies=cookies[k % len(cookies)], limits=limits, timeout=60.0
         ) as c:
-            for _ in budget:
+            await asyncio.sleep(rng.random())
+            next_at = time.perf_counter()
+            while next_at < t_end:
                 t0 = time.perf_counter()
-                r = await c.get(f"/sessions/{sid}")
+                r = await c.get(path)
                 latencies.append(time.perf_counter() - t0)
-                if r.status_code != 200 or "Plotly.newPlot" not in r.text:
-                    errors += 1
+                errors += not _ok(kind, r)
+                next_at += 1.0
+                await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
 
     await asyncio.gather(*(user(k) for k in range(users)))
     return latencies, errors
 
 
+async def closed_loop(
+    base: str, cookies: list[dict[str, str]], paths: dict[str, str], users: int, seconds: float
+) -> tuple[int, int, float]:
+    """``users`` users requesting the pages back to back; (requests, errors, wall seconds)."""
+    done = errors = 0
+    kinds = list(paths)
+    t_start = time.perf_counter()
+    t_end = t_start + seconds
+
+    async def user(k: int) -> None:
+        nonlocal done, errors
+        async with httpx.AsyncClient(base_url=base, cookies=cookies[k % len(cookies)], timeout=60.0) as c:
+            i = k
+            while time.perf_counter() < t_end:
+                kind = kinds[i % len(kinds)]
+                r = await c.get(paths[kind])
+                done += 1
+                errors += not _ok(kind, r)
+                i += 1
+
+    await asyncio.gather(*(user(k) for k in range(users)))
+    return done, errors, time.perf_counter() - t_start
+
+
+def _ms(q: float) -> str:
+    return f"{q * 1000:.0f} ms"
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description="session page latency under concurrent load")
+    parser = argparse.ArgumentParser(description="clinic pages under concurrent load")
     parser.add_argument("--users", type=int, default=50)
-    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="crampwatch-bench-") as tmp:
-        url, sid = build_db(Path(tmp) / "bench.db")
-        with LiveServer(url) as server:
-            started = time.perf_counter()
-            latencies, errors = asyncio.run(run(server.url, sid, args.users, args.requests))
-            wall = time.perf_counter() - started
-    q = statistics.quantiles(sorted(latencies), n=100)
-    print(
-        f"session page, {args.users} concurrent users, {len(latencies)} requests, {os.cpu_count()} CPUs, "
-        f"1 uvicorn worker, SQLite"
-    )
-    print(
-        f"  p50 {q[49] * 1000:.0f} ms   p95 {q[94] * 1000:.0f} ms   p99 {q[98] * 1000:.0f} ms   "
-        f"mean {statistics.fmean(latencies) * 1000:.0f} ms"
-    )
-    print(f"  throughput {len(latencies) / wall:.1f} requests/s   errors {errors}")
+        started = time.perf_counter()
+        url, paths = build_db(Path(tmp) / "bench.db")
+        print(f"demo database built in {time.perf_counter() - started:.0f} s")
+        server = LiveServer(url, secret_key=SECRET_KEY, workers=args.workers).start(timeout_s=120)
+        try:
+            cookies = asyncio.run(login_cookies(server.url))
+            asyncio.run(warm_up(server.url, cookies, paths))
+            print(
+                f"{args.users} users, each loading a page per second, {args.seconds:.0f} s per page; "
+                f"{os.cpu_count()} CPUs, {args.workers} uvicorn workers, SQLite; load generator in a "
+                "separate process"
+            )
+            for kind, path in paths.items():
+                lat, errors = asyncio.run(
+                    open_loop(server.url, cookies, kind, path, args.users, args.seconds)
+                )
+                q = statistics.quantiles(sorted(lat), n=100)
+                print(
+                    f"  {kind:8s} p50 {_ms(q[49])}  p95 {_ms(q[94])}  p99 {_ms(q[98])}  "
+                    f"({len(lat)} requests, {len(lat) / args.seconds:.1f}/s offered, errors {errors})"
+                )
+            n, errors, wall = asyncio.run(closed_loop(server.url, cookies, paths, args.users, args.seconds))
+            print(f"  saturation (all three pages back to back): {n / wall:.1f} requests/s, errors {errors}")
+
+        finally:
+            server.stop()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Take the screenshots in docs/screenshots/ with Playwright and Debian's chromium.
 
 Builds a demo database in a temporary directory, serves it with uvicorn on a free loopback port and
-captures: login, patient list, patient page, session page (with a what-if run), patient phone page.
+captures: login, unit overview, patient list, patient page, trend page, session page (with a what-if run
+and the optimizer's suggestions), the session page on a phone, patient phone page.
 ``--url`` uses an already running demo server instead (credentials as printed by ``crampwatch demo``).
 
     python3 scripts/screenshots.py [--out docs/screenshots] [--url http://127.0.0.1:8000]
@@ -50,29 +51,33 @@ def capture(base: str, out: Path) -> list[Path]:
         _login(page, base, "clinician", "demo-clinician")
         page.screenshot(path=out / "patients.png", full_page=True)
         shots.append(out / "patients.png")
-        # the patient with the most cramp sessions
-        rows = page.locator("table.list tbody tr")
-        best, best_n = 0, -1
-        for i in range(rows.count()):
-            n = int(rows.nth(i).locator("td").nth(2).inner_text())
-            if n > best_n:
-                best, best_n = i, n
-        rows.nth(best).locator("a").first.click()
+        page.goto(base + "/unit")
+        page.screenshot(path=out / "unit.png", full_page=True)
+        shots.append(out / "unit.png")
+        # the unit overview ranks the patient with the highest recent cramp burden first
+        page.locator("table.unit tbody tr").first.locator("a").first.click()
+        page.wait_for_selector("#trend-chart .js-plotly-plot")
+        page.screenshot(path=out / "trend.png", full_page=True)
+        shots.append(out / "trend.png")
+        page.click(".crumbs a >> nth=1")
         page.wait_for_load_state("networkidle")
         page.screenshot(path=out / "patient.png", full_page=True)
         shots.append(out / "patient.png")
         cramp_row = page.locator("table.list tbody tr", has=page.locator(".badge.red")).first
         cramp_row.locator("a").first.click()
         page.wait_for_selector(".js-plotly-plot")
+        session_url = page.url
         page.screenshot(path=out / "session.png", full_page=False)
         shots.append(out / "session.png")
-        page.fill("input[name=duration_min]", "270")
-        page.select_option("select[name=uf_profile]", "linear_decreasing")
-        page.click("#whatif button[type=submit]")
+        page.click("#optimize button[type=submit]")
+        page.wait_for_selector("#optimize-result ol, #optimize-result .error", timeout=60_000)
+        suggestion = page.locator("button[data-whatif]").first
+        if suggestion.count():
+            suggestion.click()  # fills the what-if form with the suggestion and runs it
+        else:
+            page.fill("input[name=duration_min]", "270")
+            page.click("#whatif button[type=submit]")
         page.wait_for_selector("#whatif-chart .js-plotly-plot", timeout=30_000)
-        if page.locator("#optimize button[type=submit]").count():
-            page.click("#optimize button[type=submit]")
-            page.wait_for_selector("#optimize-result ol, #optimize-result .error", timeout=60_000)
         page.locator("#whatif").scroll_into_view_if_needed()
         page.screenshot(path=out / "session_whatif.png", full_page=True)
         shots.append(out / "session_whatif.png")
@@ -80,6 +85,12 @@ def capture(base: str, out: Path) -> list[Path]:
             viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
         )
         mobile = phone.new_page()
+        _login(mobile, base, "clinician", "demo-clinician")
+        mobile.goto(session_url)
+        mobile.wait_for_selector(".js-plotly-plot")
+        mobile.screenshot(path=out / "session_phone.png", full_page=False)
+        shots.append(out / "session_phone.png")
+        phone.clear_cookies()
         _login(mobile, base, "patient1", "demo-patient1")
         mobile.check("input[name=muscle][value=calf]")
         mobile.fill("input[name=severity]", "6")

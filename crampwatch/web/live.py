@@ -42,14 +42,18 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """``uvicorn --factory crampwatch.web.app:app_from_env`` (one worker) on ``127.0.0.1:port``.
+    """``uvicorn --factory crampwatch.web.app:app_from_env`` (``workers`` processes) on ``127.0.0.1:port``.
 
-    ``secret_key`` ``None`` lets the server draw its own. The server's stderr goes to a temporary file whose
+    ``secret_key`` ``None`` lets the server draw its own (give one with several workers). The server's
+    stderr goes to a temporary file whose
     tail is shown when the server exits during start-up.
     """
 
-    def __init__(self, database_url: str, secret_key: str | None = None, port: int | None = None) -> None:
+    def __init__(
+        self, database_url: str, secret_key: str | None = None, port: int | None = None, workers: int = 1
+    ) -> None:
         self.database_url = database_url
+        self.workers = workers
         self.secret_key = secret_key
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -81,6 +85,7 @@ class LiveServer:
                 str(self.port),
                 "--log-level",
                 "warning",
+                *(["--workers", str(self.workers)] if self.workers > 1 else []),
             ],
             env=env,
             stdout=subprocess.DEVNULL,
