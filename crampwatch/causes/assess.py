@@ -70,9 +70,6 @@ FINDING_BUILDERS: dict[str, Callable[[SessionInput], Finding]] = {
     "neuropathy": neurologic.neuro_finding,
     "underdialysis": neurologic.under_finding,
 }
-#: Urea nitrogen generation used only for the weekly standard Kt/V (modelling choice, ~5.5 mg/min; the
-#: standard Kt/V from eKt/V does not depend on it).
-WEEKLY_GENERATION_MG_DAY = 8000.0
 
 
 def _normalise_events(events: Any, trace: Trace) -> pd.DataFrame:
@@ -171,35 +168,6 @@ def _history_sp_ktv(history: Sequence[Any] | None) -> list[float]:
     return values
 
 
-def _weekly_std_ktv(scenario: Scenario, v_l: float) -> float | None:
-    from crampwatch import weekly
-
-    rx = scenario.prescription
-    days = {2: ("mon", "thu"), 3: ("mon", "wed", "fri"), 4: ("mon", "tue", "thu", "sat")}.get(
-        rx.sessions_per_week
-    )
-    if days is None:
-        return None
-    labs, _ = scenario.patient.labs.resolved()
-    try:
-        res = weekly.simulate_week(
-            duration_h=rx.duration_min / 60.0,
-            qb_ml_min=rx.qb_ml_min,
-            qd_ml_min=rx.qd_ml_min,
-            koa_ml_min=rx.dialyzer_koa_ml_min,
-            hct_pct=labs["hct_pct"],
-            generation_mg_day=WEEKLY_GENERATION_MG_DAY,
-            v_l=v_l,
-            kr_ml_min=scenario.patient.residual_kr_ml_min,
-            days=days,
-            access=scenario.patient.access,
-        )
-    except (InputError, ValueError, ArithmeticError):
-        return None
-    value = float(res.std_ktv)
-    return value if math.isfinite(value) else None
-
-
 def assess(
     trace: Trace,
     scenario: Scenario,
@@ -239,7 +207,6 @@ def assess(
     ctx = build_context([scenario])
     common = {
         "history_sp_ktv": _history_sp_ktv(history),
-        "std_ktv": _weekly_std_ktv(scenario, float(ctx.watson_v_l[0])),
     }
     findings, E, si = _findings(t, sig, ctx, scenario, status, ev_df, common)
     if any(v == "estimated" for v in status.values()):
@@ -264,6 +231,7 @@ def assess(
         estimated_signals=estimated,
         data_quality=notes,
         idh_risk=float(E.scores["idh_risk"][0]),
+        risk_kind=_risk_kind(status, ev_df, history),
     )
 
 
@@ -310,6 +278,12 @@ def _equilibrated_dose(
     return {"ekt_v_rate": rate, "ekt_v_equilibrated": equilibrated}
 
 
+def _risk_kind(status: dict[str, str], events: pd.DataFrame, history: Sequence[Any] | None) -> str:
+    """``"predicted"`` for a wholly simulated session without events or history, else ``"session"``."""
+    simulated = bool(status) and all(v == "simulated" for v in status.values())
+    return "predicted" if simulated and events.empty and not history else "session"
+
+
 def _findings(
     t: np.ndarray,
     sig: dict[str, np.ndarray],
@@ -350,7 +324,7 @@ def _metrics(E: Any, si: SessionInput) -> dict[str, Any]:
         "sp_ktv_estimated": not bool(under["measured"][0]),
         "urr_pct": float(dds["urr_used"][0]),
         "urr_estimated": not math.isfinite(f("urr_pct")),
-        "std_ktv": si.extra.get("std_ktv"),
+        "std_ktv": float(under["std_ktv"][0]),
         "na_gradient_mmol_l": f("na_gradient"),
         "dialysate_na_mmol_l": f("dialysate_na"),
         "plasma_na_fall_mmol_l": f("na_fall"),

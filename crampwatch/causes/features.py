@@ -56,6 +56,8 @@ class Context:
     active_vitamin_d: np.ndarray
     critical_rbv_pct: np.ndarray  # NaN when not known
     duration_min: np.ndarray
+    sessions_per_week: np.ndarray
+    catheter: np.ndarray  # venous catheter access (else fistula/graft)
     uf_volume_l: np.ndarray
     qb_ml_min: np.ndarray
     dialysate_na_mmol_l: np.ndarray  # time-averaged
@@ -131,6 +133,8 @@ def build_context(scenarios: Sequence[Scenario]) -> Context:
                 "active_vitamin_d": p.active_vitamin_d,
                 "critical_rbv_pct": np.nan if p.critical_rbv_pct is None else p.critical_rbv_pct,
                 "duration_min": rx.duration_min,
+                "sessions_per_week": rx.sessions_per_week,
+                "catheter": p.access == "catheter",
                 "uf_volume_l": uf_l,
                 "qb_ml_min": rx.qb_ml_min,
                 "dialysate_na_mmol_l": dialysate_na,
@@ -149,7 +153,7 @@ def build_context(scenarios: Sequence[Scenario]) -> Context:
     qd, koa = col.pop("qd_ml_min"), col.pop("koa_ml_min")
     qbw = SPEEDY_BLOOD_WATER_FRACTION * col["qb_ml_min"]
     kd = np.asarray(michaels_clearance_ml_min(SPEEDY_IN_VIVO_KOA_FACTOR * koa, qbw, qd), dtype=float)
-    for flag in ("male", "diabetes", "active_vitamin_d"):
+    for flag in ("male", "diabetes", "active_vitamin_d", "catheter"):
         col[flag] = col[flag] > 0
     return Context(
         n=len(rows),

@@ -129,6 +129,9 @@ class Assessment:
     estimated_signals: list[str] = field(default_factory=list)
     data_quality: list[str] = field(default_factory=list)
     idh_risk: float | None = None
+    #: ``"predicted"`` when the trace is wholly simulated with no events or history (then the risk is the
+    #: predicted risk of the prescription), else ``"session"`` (see :mod:`crampwatch.causes.risk_kinds`).
+    risk_kind: str = "session"
 
     def __post_init__(self) -> None:
         self.causes = sorted(self.causes, key=lambda f: f.score, reverse=True)
@@ -153,6 +156,7 @@ class Assessment:
             "causes": [f.to_dict() for f in self.causes],
             "metrics": {k: _num(v) for k, v in self.metrics.items()},
             "idh_risk": _num(self.idh_risk),
+            "risk_kind": self.risk_kind,
             "missing_signals": list(self.missing_signals),
             "estimated_signals": list(self.estimated_signals),
             "data_quality": list(self.data_quality),

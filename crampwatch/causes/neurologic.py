@@ -28,6 +28,7 @@ from crampwatch.causes.common import (
     pre_ev,
     ramp,
 )
+from crampwatch.causes.dose import standard_ktv_batch
 from crampwatch.causes.features import Context, Features
 from crampwatch.causes.findings import Confidence, Finding, Recommendation
 from crampwatch.causes.thresholds import th
@@ -281,11 +282,22 @@ def under_parts(F: Features, C: Context) -> dict[str, np.ndarray]:
     established = (C.vintage_months >= th("dds_first_sessions_months")).astype(float)
     sp_part = 0.5 * established * ramp(th("sp_ktv_min") - sp, 0.0, th("sp_ktv_min") - th("sp_ktv_severe"))
     urr_part = 0.5 * established * ramp(th("urr_min_pct") - F["urr_pct"], 0.0, 10.0)
-    return {"sp": sp_part, "urr": urr_part, "sp_ktv": sp, "measured": measured}
+    # weekly standard Kt/V of this dose and schedule below the KDOQI 2015 minimum (ramp width and the 0.2
+    # weight are modelling choices)
+    std = standard_ktv_batch(sp, C.duration_min, C.sessions_per_week, C.catheter)
+    std_part = 0.2 * established * ramp(th("std_ktv_min") - std, 0.0, 0.4)
+    return {
+        "sp": sp_part,
+        "urr": urr_part,
+        "std": std_part,
+        "sp_ktv": sp,
+        "std_ktv": std,
+        "measured": measured,
+    }
 
 
 def under_score(P: dict[str, np.ndarray]) -> np.ndarray:
-    return np.maximum(P["sp"], P["urr"])
+    return noisy_or(np.maximum(P["sp"], P["urr"]), P["std"])
 
 
 def under_finding(si: SessionInput) -> Finding:
@@ -326,11 +338,17 @@ def under_finding(si: SessionInput) -> Finding:
         )
         if low / len(history) >= 0.5 and established:
             s = float(noisy_or(np.array(s), np.array(0.3)))  # recurrent underdialysis (modelling choice)
-    weekly = si.extra.get("std_ktv")
-    if weekly is not None:
-        evidence.append(ev("std_ktv", weekly, "std_ktv_min", estimated=True, note="weekly urea model"))
-        if weekly < th("std_ktv_min") and established:
-            s = float(noisy_or(np.array(s), np.array(0.2 * ramp(th("std_ktv_min") - weekly, 0.0, 0.4))))
+    weekly = si.p("std_ktv")
+    if np.isfinite(weekly):
+        evidence.append(
+            ev(
+                "std_ktv",
+                weekly,
+                "std_ktv_min",
+                estimated=not measured,
+                note="Leypoldt 2004 from this spKt/V",
+            )
+        )
     conf = confidence([si.status("urea_mmol_l")] + (["measured"] if history else []))
     if s > 0.1:
         expl = (

@@ -21,10 +21,12 @@ def _r(x: float, nd: int = 3) -> float | None:
 class Outcome:
     """Predicted outcome of one prescription.
 
-    ``risk`` / ``idh_risk`` / ``causes`` are ensemble means of the analyzer's scores; ``risk_range`` is the
-    10th-90th percentile over the ensemble. Dose, URR and UF are those of the patient as entered
-    (ensemble member 0), which is also where the dose and UF constraints are checked. ``std_ktv`` is the
-    weekly standard Kt/V (Leypoldt 2004 closed form from eKt/V by the Daugirdas rate equation).
+    ``risk`` / ``idh_risk`` / ``causes`` are the analyzer's scores of the simulated session of the patient
+    as entered: the *predicted* risk of the prescription, the same number ``analyze`` gives for that
+    simulation. ``risk_range`` is the 10th-90th percentile over the ensemble of plausible patients
+    (widened to include ``risk``), ``ensemble_mean_risk`` the ensemble mean that ranks the options. Dose,
+    URR and UF are those of the patient as entered, where the dose and UF constraints are checked.
+    ``std_ktv`` is the weekly standard Kt/V (:func:`crampwatch.causes.dose.standard_ktv`).
     """
 
     risk: float
@@ -36,6 +38,7 @@ class Outcome:
     uf_required_l: float
     duration_min: float
     std_ktv: float = float("nan")
+    ensemble_mean_risk: float = float("nan")
     causes: dict[str, float] = field(default_factory=dict)
     violations: list[str] = field(default_factory=list)
 
@@ -67,6 +70,7 @@ class Recommendation:
             "prescription": self.prescription,
             "risk": _r(o.risk),
             "risk_range": [_r(o.risk_range[0]), _r(o.risk_range[1])],
+            "ensemble_mean_risk": _r(o.ensemble_mean_risk),
             "idh_risk": _r(o.idh_risk),
             "sp_ktv": _r(o.sp_ktv, 2),
             "uf_l": _r(o.uf_l, 2),
@@ -108,6 +112,7 @@ class OptimizationResult:
                 "uf_l": _r(c.uf_l, 2),
                 "duration_min": _r(c.duration_min, 1),
                 "risk_range": [_r(c.risk_range[0]), _r(c.risk_range[1])],
+                "ensemble_mean_risk": _r(c.ensemble_mean_risk),
                 "urr_pct": _r(c.urr_pct, 1),
                 "std_ktv": _r(c.std_ktv, 2),
                 "causes": {k: _r(v) for k, v in c.causes.items()},

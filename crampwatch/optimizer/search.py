@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from crampwatch.causes.dose import standard_ktv
 from crampwatch.errors import InputError
 from crampwatch.kinetics import KDOQI_TARGET_SP_KTV
 from crampwatch.model import Scenario
@@ -170,6 +171,7 @@ class _Search:
         ]
         self.v_scales = volume_scales(n_ensemble, seed)
         self.current = knobs_from(scenario)
+        self.access = scenario.patient.access
         self.goal_l = scenario.uf_volume_l
         self.plasma_na = plasma_na_mmol_l(scenario)
         self.current_gradient = na_gradient_mmol_l(self.current, self.plasma_na)
@@ -234,7 +236,7 @@ class _Search:
             cd.violations = [f"not simulable: {ev.errors[i]}"]
             cd.miss = 50.0
             return
-        cd.std_ktv = std_ktv(self.scenario, cd.sp_ktv, cd.duration_min, cd.knobs.sessions_per_week)
+        cd.std_ktv = standard_ktv(cd.sp_ktv, cd.duration_min, cd.knobs.sessions_per_week, self.access)
         cd.violations = outcome_violations(
             constraints=self.c,
             first_session=self.first,
@@ -342,18 +344,19 @@ class _Search:
             uf_required_l=self.goal_l,
         )
         outcome = Outcome(
-            risk=float(np.nanmean(ev.risk[:n_m])),
-            risk_range=_percentiles(ev.risk[:n_m]),
-            idh_risk=float(np.nanmean(ev.idh_risk[:n_m])),
+            risk=float(ev.risk[0]),
+            risk_range=_risk_range(ev.risk[:n_m], float(ev.risk[0])),
+            ensemble_mean_risk=float(np.nanmean(ev.risk[:n_m])),
+            idh_risk=float(ev.idh_risk[0]),
             sp_ktv=float(ev.sp_ktv[0]),
             urr_pct=float(ev.urr_pct[0]),
             uf_l=float(ev.uf_l[0]),
             uf_required_l=self.goal_l,
             duration_min=float(ev.duration_min[0]),
-            std_ktv=std_ktv(
-                self.scenario, float(ev.sp_ktv[0]), float(ev.duration_min[0]), self.current.sessions_per_week
+            std_ktv=standard_ktv(
+                float(ev.sp_ktv[0]), float(ev.duration_min[0]), self.current.sessions_per_week, self.access
             ),
-            causes=causes,
+            causes={k: float(v[0]) for k, v in ev.causes.items()},
             violations=viol,
         )
         return outcome, (ev, 0)
@@ -464,31 +467,22 @@ class _Search:
         return out
 
 
-def std_ktv(scenario: Scenario, sp_ktv: float, duration_min: float, sessions_per_week: int) -> float:
-    """Weekly standard Kt/V: eKt/V by the Daugirdas rate equation for the patient's access, then the
-    Leypoldt 2004 closed form (crampwatch.weekly); NaN when the dose is unknown."""
-    from crampwatch.kinetics import ekt_v_rate
-    from crampwatch.weekly import std_ktv_leypoldt
-
-    if not (np.isfinite(sp_ktv) and np.isfinite(duration_min) and 0 < sp_ktv < 10 and duration_min > 0):
-        return float("nan")
-    ekt = float(ekt_v_rate(sp_ktv, duration_min / 60.0, scenario.patient.access))
-    return std_ktv_leypoldt(ekt, duration_min, sessions_per_week) if ekt > 0 else float("nan")
-
-
 def _quarters(x: Iterable[float]) -> tuple[tuple[float, float], ...]:
     """A piecewise UF profile of equal parts with fractions ``x`` rounded to ``FREE_PROFILE_STEP``."""
     fr = [round(round(float(f) / FREE_PROFILE_STEP) * FREE_PROFILE_STEP, 3) for f in x]
     return tuple((i / len(fr), f) for i, f in enumerate(fr))
 
 
-def _percentiles(x: np.ndarray) -> tuple[float, float]:
-    x = np.asarray(x, dtype=float)
+def _risk_range(ensemble: np.ndarray, predicted: float) -> tuple[float, float]:
+    """The ``RISK_PERCENTILES`` of the ensemble risks, widened to include the predicted risk."""
+    x = np.asarray(ensemble, dtype=float)
     x = x[np.isfinite(x)]
     if not len(x):
         return (float("nan"), float("nan"))
-    lo, hi = np.percentile(x, RISK_PERCENTILES)
-    return float(lo), float(hi)
+    lo, hi = (float(v) for v in np.percentile(x, RISK_PERCENTILES))
+    if np.isfinite(predicted):
+        lo, hi = min(lo, predicted), max(hi, predicted)
+    return lo, hi
 
 
 def _finalists(ranked: list[_Candidate], current: Knobs) -> list[_Candidate]:
@@ -570,9 +564,9 @@ def search(
     infeasible: str | None = None
     scored = [cd for cd in stage3 if cd.feasible and cd.ensemble_risk is not None]
     if scored:
-        chosen = sorted(_pick(scored, top_k, s.current), key=lambda cd: cd.mean_risk)
-        # Options that do not lower the risk are shown only when nothing does.
-        better = [cd for cd in chosen if cd.mean_risk < current.risk]
+        chosen = sorted(_pick(scored, top_k, s.current), key=lambda cd: (cd.risk, cd.mean_risk))
+        # Options that do not lower the (ensemble-mean) risk are shown only when nothing does.
+        better = [cd for cd in chosen if cd.mean_risk < current.ensemble_mean_risk]
         chosen = better or chosen[:1]
     else:
         infeasible = _explain_infeasible(s, list(pool.values()), c)
@@ -616,27 +610,28 @@ def _notes(s: _Search, c: Constraints) -> list[str]:
             "review the calcium balance)."
         )
     notes.append(
-        f"Risk = mean over {len(s.members)} plausible patients (uncertain refill capacity, baroreflex, body "
-        f"water and lab error); range = {RISK_PERCENTILES[0]:g}th–{RISK_PERCENTILES[1]:g}th percentile. "
-        "Dose and UF are those of the patient as entered."
+        "Risk = predicted cramp risk of the prescription for the patient as entered; range = "
+        f"{RISK_PERCENTILES[0]:g}th–{RISK_PERCENTILES[1]:g}th percentile over {len(s.members)} plausible "
+        "patients (uncertain refill capacity, baroreflex, body water and lab error), which also rank the "
+        "options by their mean risk. Dose and UF are those of the patient as entered."
     )
     return notes
 
 
 def _recommendation(s: _Search, cd: _Candidate, current: Outcome) -> Recommendation:
     assert cd.ensemble_risk is not None and cd.ensemble_idh is not None and cd.ensemble_causes is not None
-    causes = {k: float(np.nanmean(v)) for k, v in cd.ensemble_causes.items()}
     outcome = Outcome(
-        risk=cd.mean_risk,
-        risk_range=_percentiles(cd.ensemble_risk),
-        idh_risk=float(np.nanmean(cd.ensemble_idh)),
+        risk=cd.risk,
+        risk_range=_risk_range(cd.ensemble_risk, cd.risk),
+        ensemble_mean_risk=cd.mean_risk,
+        idh_risk=cd.idh_risk,
         sp_ktv=cd.sp_ktv,
         urr_pct=cd.urr_pct,
         uf_l=cd.uf_l,
         uf_required_l=cd.uf_required_l,
         duration_min=cd.duration_min,
         std_ktv=cd.std_ktv,
-        causes=causes,
+        causes=dict(cd.causes),
         violations=[],
     )
     # The recommended prescription carries the UF goal of the next session; the predicted extra
@@ -644,7 +639,7 @@ def _recommendation(s: _Search, cd: _Candidate, current: Outcome) -> Recommendat
     presc_uf = s.goal_l * s.current.sessions_per_week / cd.knobs.sessions_per_week
     scenario = apply_knobs(s.scenario, cd.knobs, presc_uf)
     changes = describe_changes(s.scenario, s.current, cd.knobs, s.goal_l, presc_uf)
-    addresses = addressed_causes(current.causes, causes)
+    addresses = addressed_causes(current.causes, outcome.causes)
     return Recommendation(
         scenario=scenario,
         outcome=outcome,
