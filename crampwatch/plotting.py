@@ -1,92 +1,170 @@
-"""One-figure overview of a session trace (matplotlib, Agg backend)."""
+"""Figures of a session trace with matplotlib's object API (no pyplot, no global backend): the PNG of
+``crampwatch simulate --plot`` and the SVG timeline of the HTML report.
+
+Panels share the time axis; labels come from the signal registry (:mod:`crampwatch.signals`) and reference
+lines from the analyzer's thresholds (:mod:`crampwatch.causes.thresholds`), so the figures say what the
+analyzer compares against. Legends sit beside the panels, never over the curves.
+"""
 
 from __future__ import annotations
 
+import io
+from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
-import matplotlib
+import numpy as np
+from matplotlib import rc_context
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from crampwatch.causes.thresholds import THRESHOLDS
+from crampwatch.signals import display_label, signal
+from crampwatch.trace import Trace
 
-from crampwatch.trace import Trace  # noqa: E402
-
-#: Reference lines: favourable RBV range at 3 h 86-92 % (Preciado et al. NDT 2019), nadir-SBP IDH 90 mmHg
-#: (Flythe et al. JASN 2015), ionized Ca lower limit 1.10 mmol/L, plasma Na 135 mmol/L.
-RBV_LOW_PCT = 86.0
-SBP_IDH_MMHG = 90.0
-ICA_LOW_MMOL_L = 1.10
-NA_LOW_MMOL_L = 135.0
-
-
-class _Panel(NamedTuple):
-    """One panel: signals on the left axis (name, label, colour), a reference line, and optionally one
-    signal on a right-hand axis (name, label, colour, axis label)."""
-
-    lines: tuple[tuple[str, str, str], ...]
-    reference: float
-    reference_label: str
-    ylabel: str
-    twin: tuple[str, str, str, str] | None = None
-
-
-_PANELS = (
-    _Panel((("rbv_pct", "RBV", "tab:blue"),), RBV_LOW_PCT, f"{RBV_LOW_PCT:g} % (Preciado 2019)", "RBV, %"),
-    _Panel(
-        (
-            ("sbp_mmhg", "SBP", "tab:red"),
-            ("map_mmhg", "MAP", "tab:purple"),
-            ("dbp_mmhg", "DBP", "tab:orange"),
-        ),
-        SBP_IDH_MMHG,
-        f"SBP {SBP_IDH_MMHG:g} (IDH)",
-        "pressure, mmHg",
-        ("hr_bpm", "HR", "tab:green", "HR, beats/min"),
-    ),
-    _Panel(
-        (("plasma_na_mmol_l", "plasma Na", "tab:blue"),),
-        NA_LOW_MMOL_L,
-        f"Na {NA_LOW_MMOL_L:g}",
-        "Na, mmol/L",
-        ("osm_mosm_kg", "osmolality", "tab:brown", "osmolality, mOsm/kg"),
-    ),
-    _Panel(
-        (("ica_mmol_l", "ionized Ca", "tab:cyan"),),
-        ICA_LOW_MMOL_L,
-        f"iCa {ICA_LOW_MMOL_L:.2f}",
-        "iCa, mmol/L",
-    ),
+#: Favourable RBV ranges at 1, 2 and 3 h (Preciado P et al. NDT 2019;34:1401): (time, lower-limit threshold,
+#: upper limit %). The lower limits are the analyzer's thresholds.
+PRECIADO_RANGES: tuple[tuple[float, str, float], ...] = (
+    (60.0, "rbv_low_1h_pct", 96.0),
+    (120.0, "rbv_low_2h_pct", 94.0),
+    (180.0, "rbv_low_3h_pct", 92.0),
 )
 
 
-def _draw(ax: plt.Axes, trace: Trace, panel: _Panel) -> None:
-    """Draw the signals of ``panel`` that ``trace`` has, its reference line and cramp markers."""
+@dataclass(frozen=True)
+class Panel:
+    """One panel: its title (label with unit), signals on the left axis, threshold reference lines, an
+    optional signal on a right-hand axis, and whether the UF-rate marks apply."""
+
+    title: str
+    signals: tuple[str, ...]
+    references: tuple[str, ...] = ()
+    twin: str | None = None
+    uf_marks: bool = False
+
+
+PANELS: tuple[Panel, ...] = (
+    Panel(display_label("rbv_pct"), ("rbv_pct",), ("rbv_critical_pct",)),
+    Panel("Blood pressure (mmHg)", ("sbp_mmhg", "map_mmhg", "dbp_mmhg"), ("idh_nadir_sbp_mmhg",)),
+    Panel(display_label("hr_bpm"), ("hr_bpm",)),
+    Panel(display_label("uf_rate_ml_h"), ("uf_rate_ml_h",), uf_marks=True),
+    Panel(
+        "Sodium (mmol/L)",
+        ("plasma_na_mmol_l", "dialysate_na_mmol_l"),
+        ("hyponatremia_mmol_l",),
+        "osm_mosm_kg",
+    ),
+    Panel("Ionized Ca and Mg (mmol/L)", ("ica_mmol_l", "mg_mmol_l"), ("ica_low_mmol_l", "mg_low_mmol_l")),
+    Panel("Urea (mmol/L)", ("urea_mmol_l", "brain_urea_mmol_l")),
+)
+COLOURS = ("tab:blue", "tab:red", "tab:orange", "tab:green", "tab:purple", "tab:brown")
+REFERENCE_LABELS = {
+    "rbv_critical_pct": "critical RBV",
+    "idh_nadir_sbp_mmhg": "SBP 90 (IDH)",
+    "hyponatremia_mmol_l": "Na 135",
+    "ica_low_mmol_l": "iCa 1.10",
+    "mg_low_mmol_l": "Mg 0.70",
+}
+
+
+def panels_for(trace: Trace) -> tuple[Panel, ...]:
+    """The panels with at least one signal present in ``trace`` (the first panel when none is)."""
+    shown = tuple(p for p in PANELS if any(trace.has(s) for s in (*p.signals, p.twin) if s))
+    return shown or PANELS[:1]
+
+
+def _legend_name(trace: Trace, name: str, show_source: bool) -> str:
+    short = signal(name).short
+    return f"{short} ({trace.sources.get(name, 'measured')})" if show_source else short
+
+
+def _draw(ax: Axes, trace: Trace, panel: Panel, *, weight_kg: float | None, show_source: bool) -> None:
     t = trace.t_min
-    for name, label, color in panel.lines:
+    handles = []
+    for colour, name in zip(COLOURS, panel.signals, strict=False):
         if trace.has(name):
-            ax.plot(t, trace.signal(name), color=color, label=label)
-    ax.axhline(panel.reference, color="grey", ls="--", lw=0.8, label=panel.reference_label)
-    ax.set_ylabel(panel.ylabel)
-    if panel.twin is not None and trace.has(panel.twin[0]):
-        name, label, color, ylabel = panel.twin
+            dashed = trace.sources.get(name) == "estimated"
+            (line,) = ax.plot(
+                t, trace.signal(name), color=colour, ls="--" if dashed else "-", lw=1.4,
+                label=_legend_name(trace, name, show_source),
+            )  # fmt: skip
+            handles.append(line)
+    for colour, ref in zip(COLOURS, panel.references, strict=False):  # in the colour of its signal
+        label = REFERENCE_LABELS.get(ref, ref)
+        handles.append(ax.axhline(THRESHOLDS[ref].value, color=colour, ls=":", lw=1, alpha=0.8, label=label))
+    if panel.signals[0] == "rbv_pct" and trace.has("rbv_pct"):
+        boxes = [
+            ax.fill_between([tm - 6, tm + 6], THRESHOLDS[low_name].value, high, color="tab:green", alpha=0.25,
+                            lw=0, label="favourable range (Preciado 2019)")
+            for tm, low_name, high in PRECIADO_RANGES
+        ]  # fmt: skip
+        handles.append(boxes[0])
+    if panel.uf_marks and weight_kg is not None and trace.has("uf_rate_ml_h"):
+        for name, ls in (("ufr_10_ml_kg_h", "--"), ("ufr_13_ml_kg_h", ":")):
+            value = THRESHOLDS[name].value
+            handles.append(
+                ax.axhline(value * weight_kg, color="tab:red", ls=ls, lw=1, label=f"{value:g} mL/kg/h")
+            )
+    if panel.twin is not None and trace.has(panel.twin):
         ax2 = ax.twinx()
-        ax2.plot(t, trace.signal(name), color=color, lw=1, label=label)
-        ax2.set_ylabel(ylabel, color=color)
-    for i, tc in enumerate(trace.cramp_times()):
-        ax.axvline(tc, color="tab:red", lw=1.2, ls=":", label="cramp" if i == 0 else None)
+        twin = signal(panel.twin)
+        (line,) = ax2.plot(t, trace.signal(panel.twin), color="tab:gray", lw=1.1,
+                           label=_legend_name(trace, panel.twin, show_source))  # fmt: skip
+        ax2.set_ylabel(twin.display_label, color="tab:gray", fontsize=8)
+        handles.append(line)
+    for tc, _ in _cramps(trace):
+        ax.axvline(tc, color="#6a1b9a", lw=1.2, ls="-")
+    ax.set_ylabel(panel.title, fontsize=8)
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower left", fontsize=8)
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.12 if panel.twin else 1.01, 1.0),
+              fontsize=7, frameon=False, borderaxespad=0.0)  # fmt: skip
 
 
-def plot_trace(trace: Trace, path: str | Path, *, title: str | None = None) -> Path:
-    """Write a 4-panel figure (RBV; BP + HR; Na + osmolality; iCa) with cramp markers to ``path``."""
-    fig, axes = plt.subplots(len(_PANELS), 1, figsize=(9, 10), sharex=True, constrained_layout=True)
-    for ax, panel in zip(axes, _PANELS, strict=True):
-        _draw(ax, trace, panel)
-    axes[-1].set_xlabel("time, min")
-    fig.suptitle(title or (f"Session {trace.session_id}" if trace.session_id else "Session"))
+def _cramps(trace: Trace) -> list[tuple[float, float | None]]:
+    ev = trace.events
+    if ev.empty:
+        return []
+    rows = ev.loc[ev["kind"] == "cramp"]
+    sev = rows["severity"] if "severity" in rows else [np.nan] * len(rows)
+    return [
+        (float(t), None if s is None or np.isnan(float(s)) else float(s))
+        for t, s in zip(rows["t_min"], sev, strict=True)
+    ]
+
+
+def session_figure(
+    trace: Trace, *, title: str | None = None, weight_kg: float | None = None, show_source: bool = False
+) -> Figure:
+    """A figure of ``trace``: one panel per signal group present, shared time axis, reference lines, cramp
+    markers with severity on every panel. ``weight_kg`` adds the 10 and 13 mL/kg/h UF-rate marks;
+    ``show_source`` names each curve's source (measured, simulated, estimated) in the legend."""
+    panels = panels_for(trace)
+    fig = Figure(figsize=(9.5, 1.9 * len(panels) + 0.8), layout="constrained")
+    axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, panel in zip(axes, panels, strict=True):
+        _draw(ax, trace, panel, weight_kg=weight_kg, show_source=show_source)
+    for tc, severity in _cramps(trace):
+        text = "cramp" if severity is None else f"cramp {severity:g}/10"
+        axes[0].annotate(text, (tc, 1.0), xycoords=("data", "axes fraction"), xytext=(2, 2),
+                         textcoords="offset points", fontsize=7, color="#6a1b9a", va="bottom")  # fmt: skip
+    axes[-1].set_xlabel(display_label("t_min"))
+    fig.suptitle(title or (f"Session {trace.session_id}" if trace.session_id else "Session"), fontsize=10)
+    return fig
+
+
+def plot_trace(
+    trace: Trace, path: str | Path, *, title: str | None = None, weight_kg: float | None = None
+) -> Path:
+    """Write :func:`session_figure` of ``trace`` to ``path`` (PNG, or any format matplotlib knows by the
+    file's extension)."""
     out = Path(path)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    session_figure(trace, title=title, weight_kg=weight_kg).savefig(out, dpi=110)
     return out
+
+
+def figure_svg(fig: Figure) -> str:
+    """``fig`` as inline SVG markup (text kept as text, so it stays searchable and small)."""
+    buf = io.StringIO()
+    with rc_context({"svg.fonttype": "none", "svg.hashsalt": "crampwatch"}):
+        fig.savefig(buf, format="svg")
+    text = buf.getvalue()
+    return text[text.index("<svg") :]

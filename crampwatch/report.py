@@ -1,6 +1,9 @@
-"""Self-contained HTML report of an Assessment: timelines with cramp markers and thresholds, ranked causes,
-evidence tables, explanations, recommendations and sources. Plotly's JavaScript is embedded inline, so the
-file opens offline."""
+"""Self-contained HTML report of an Assessment: the ranked causes, a session timeline (inline SVG: no
+script, opens offline), evidence tables, explanations, recommendations and sources.
+
+Every quantity is shown by its clinical label with unit from the signal registry (:mod:`crampwatch.signals`);
+causes the session gives no support for (score 0) are listed in one line instead of a section each.
+"""
 
 from __future__ import annotations
 
@@ -8,37 +11,13 @@ import html
 import math
 from typing import Any
 
-import plotly.graph_objects as go
-from plotly.offline import get_plotlyjs
-from plotly.subplots import make_subplots
-
-from crampwatch.causes.findings import Assessment
-from crampwatch.causes.thresholds import THRESHOLDS
+from crampwatch.causes.findings import Assessment, Finding
 from crampwatch.model import Scenario
+from crampwatch.plotting import figure_svg, panels_for, session_figure
+from crampwatch.signals import display_label, unit_of
 from crampwatch.trace import SIGNALS, Trace
 
-#: Timeline panels: (title, [(signal, label)], [(threshold name or value, label)]).
-PANELS: list[tuple[str, list[tuple[str, str]], list[tuple[str | float, str]]]] = [
-    ("Relative blood volume, %", [("rbv_pct", "RBV")], [("rbv_critical_pct", "critical RBV ~88 %")]),
-    (
-        "Blood pressure, mmHg",
-        [("sbp_mmhg", "SBP"), ("dbp_mmhg", "DBP"), ("map_mmhg", "MAP")],
-        [("idh_nadir_sbp_mmhg", "SBP 90")],
-    ),
-    (
-        "Sodium, mmol/L",
-        [("plasma_na_mmol_l", "plasma Na"), ("dialysate_na_mmol_l", "dialysate Na")],
-        [("hyponatremia_mmol_l", "Na 135")],
-    ),
-    (
-        "Ionized Ca / Mg, mmol/L",
-        [("ica_mmol_l", "iCa"), ("mg_mmol_l", "Mg")],
-        [("ica_low_mmol_l", "iCa 1.1"), ("mg_low_mmol_l", "Mg 0.7")],
-    ),
-    ("Urea, mmol/L", [("urea_mmol_l", "plasma urea"), ("brain_urea_mmol_l", "brain urea")], []),
-]
-PRECIADO = [(60, "rbv_low_1h_pct", 96.0), (120, "rbv_low_2h_pct", 94.0), (180, "rbv_low_3h_pct", 92.0)]
-CONF_COLOURS = {"high": "#1f77b4", "moderate": "#ff7f0e", "low": "#9e9e9e"}
+CONF_COLOURS = {"high": "#1f5fa0", "moderate": "#c25e00", "low": "#767676"}
 
 
 def _esc(x: Any) -> str:
@@ -55,159 +34,156 @@ def _fmt(x: Any) -> str:
     return _esc(x)
 
 
-def timeline_figure(trace: Trace) -> go.Figure:
-    """Stacked timelines of the key signals with thresholds, favourable RBV ranges and cramp markers."""
-    panels = [p for p in PANELS if any(trace.has(s) for s, _ in p[1])] or PANELS[:1]
-    fig = make_subplots(
-        rows=len(panels),
-        cols=1,
-        shared_xaxes=True,
-        vertical_spacing=0.04,
-        subplot_titles=[p[0] for p in panels],
+def _with_unit(value: Any, name: str) -> str:
+    unit = unit_of(name)
+    text = _fmt(value)
+    return (
+        f"{text} {_esc(unit)}"
+        if unit and isinstance(value, int | float) and not isinstance(value, bool)
+        else text
     )
-    t = trace.t_min
-    for row, (_, sigs, ths) in enumerate(panels, 1):
-        for name, label in sigs:
-            y = trace.signal(name)
-            if y is None:
-                continue
-            src = trace.sources.get(name, "measured")
-            fig.add_trace(
-                go.Scatter(
-                    x=t,
-                    y=y,
-                    mode="lines",
-                    name=f"{label} ({src})",
-                    line={"dash": "dash" if src == "estimated" else "solid"},
-                ),
-                row=row,
-                col=1,
-            )
-        for th_name, label in ths:
-            value = THRESHOLDS[th_name].value if isinstance(th_name, str) else th_name
-            fig.add_hline(
-                y=value,
-                line={"dash": "dot", "color": "#c62828", "width": 1},
-                row=row,
-                col=1,
-                annotation_text=label,
-                annotation_position="bottom right",
-            )
-        if sigs[0][0] == "rbv_pct":
-            for tm, lo_name, hi in PRECIADO:
-                lo = THRESHOLDS[lo_name].value
-                fig.add_shape(
-                    type="rect",
-                    x0=tm - 5,
-                    x1=tm + 5,
-                    y0=lo,
-                    y1=hi,
-                    fillcolor="rgba(46,125,50,0.25)",
-                    line={"width": 0},
-                    row=row,
-                    col=1,
-                )
-    for tc in trace.cramp_times():
-        fig.add_vline(x=float(tc), line={"color": "#6a1b9a", "width": 2}, annotation_text="cramp")
-    fig.update_xaxes(title_text="minutes from start", row=len(panels), col=1)
-    fig.update_layout(
-        height=230 * len(panels) + 80,
-        margin={"l": 60, "r": 20, "t": 40, "b": 40},
-        legend={"orientation": "h"},
-    )
-    return fig
 
 
-def causes_figure(assessment: Assessment) -> go.Figure:
-    """Horizontal bars of the cause scores, coloured by confidence."""
-    causes = list(reversed(assessment.causes))
-    fig = go.Figure(
-        go.Bar(
-            x=[f.score for f in causes],
-            y=[f.cause for f in causes],
-            orientation="h",
-            marker={"color": [CONF_COLOURS[f.confidence] for f in causes]},
-            text=[f"{f.score:.2f} ({f.confidence})" for f in causes],
-            textposition="auto",
-        )
-    )
-    fig.update_layout(
-        xaxis={"range": [0, 1], "title": "score (0-1)"},
-        height=320,
-        margin={"l": 120, "r": 20, "t": 20, "b": 40},
-    )
-    return fig
+def cause_label(cause: str) -> str:
+    """Display name of a cause identifier (``hypovolemia`` -> ``Hypovolemia``)."""
+    return cause.replace("_", " ").capitalize()
 
 
-def _evidence_table(f: Any) -> str:
+def _cause_table(supported: list[Finding]) -> str:
     rows = "".join(
-        f"<tr><td>{_esc(e.signal)}</td><td>{_fmt(e.value)}</td><td>{_fmt(e.t_min)}</td><td>{_fmt(e.threshold)}</td>"
-        f"<td>{_esc(e.source)}</td><td>{'estimated' if e.estimated else ''} {_esc(e.note)}</td></tr>"
+        f"<tr><th scope='row'><a href='#cause-{_esc(f.cause)}'>{_esc(cause_label(f.cause))}</a></th>"
+        f"<td class='num'>{f.score:.2f}</td>"
+        f"<td><span class='bar' style='width:{100 * f.score:.0f}%;background:{CONF_COLOURS[f.confidence]}'>"
+        f"</span></td><td>{_esc(f.confidence)}</td></tr>"
+        for f in supported
+    )
+    return (
+        "<table class='causes'><caption>Cause scores (0–1) and confidence</caption><thead><tr><th>cause</th>"
+        f"<th>score</th><th class='barcol'></th><th>confidence</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def _evidence_table(f: Finding) -> str:
+    rows = "".join(
+        f"<tr><td>{_esc(display_label(e.signal))}</td><td class='num'>{_with_unit(e.value, e.signal)}</td>"
+        f"<td class='num'>{_fmt(e.t_min)}</td><td class='num'>{_with_unit(e.threshold, e.signal)}</td>"
+        f"<td>{_esc(e.source)}</td><td>{'estimated ' if e.estimated else ''}{_esc(e.note)}</td></tr>"
         for e in f.evidence
     )
     return (
-        "<table><thead><tr><th>signal</th><th>value</th><th>t (min)</th><th>threshold</th><th>source</th>"
-        f"<th>note</th></tr></thead><tbody>{rows}</tbody></table>"
+        "<table><thead><tr><th>quantity</th><th>value</th><th>time (min)</th><th>threshold</th>"
+        f"<th>source</th><th>note</th></tr></thead><tbody>{rows}</tbody></table>"
     )
+
+
+def _finding_section(f: Finding) -> str:
+    recs = "".join(
+        f"<li>{_esc(r.action)} <span class='ev'>({_esc(r.evidence)})</span></li>" for r in f.recommendations
+    )
+    return (
+        f"<section class='cause' id='cause-{_esc(f.cause)}'><h3>{_esc(cause_label(f.cause))} — score "
+        f"{f.score:.2f}, {_esc(f.confidence)} confidence</h3><p>{_esc(f.explanation)}</p>{_evidence_table(f)}"
+        + (f"<h4>What to change</h4><ul>{recs}</ul>" if recs else "")
+        + "</section>"
+    )
+
+
+def _timeline(trace: Trace, scenario: Scenario) -> str:
+    panels = panels_for(trace)
+    fig = session_figure(trace, title=" ", weight_kg=scenario.post_weight_kg, show_source=True)
+    svg = figure_svg(fig)
+    shown = sorted(
+        {s for p in panels for s in (*p.signals, p.twin) if s and trace.has(s)}, key=list(SIGNALS).index
+    )
+    alt = (
+        "Session timeline with shared time axis: "
+        + "; ".join(p.title for p in panels)
+        + f". Cramps at {', '.join(f'{t:g}' for t in trace.cramp_times()) or 'no time recorded'} min."
+    )
+    summary = "".join(
+        f"<tr><td>{_esc(display_label(s))}</td><td class='num'>{_fmt(float(v[0]))}</td>"
+        f"<td class='num'>{_fmt(float(v[-1]))}</td><td class='num'>{_fmt(float(min(v)))}</td></tr>"
+        for s in shown
+        if len(v := trace.data[s].dropna().to_numpy()) > 0
+    )
+    return (
+        f"<figure role='img' aria-label='{_esc(alt)}'>{svg}<figcaption>{_esc(alt)}</figcaption></figure>"
+        "<details><summary>Timeline values</summary><table><thead><tr><th>signal</th><th>start</th>"
+        f"<th>end</th><th>lowest</th></tr></thead><tbody>{summary}</tbody></table></details>"
+    )
+
+
+def _signal_list(names: list[str], trace: Trace | None = None) -> str:
+    if not names:
+        return "none"
+    if trace is None:
+        return ", ".join(_esc(display_label(n)) for n in names)
+    return ", ".join(f"{_esc(display_label(n))} ({_esc(trace.sources.get(n, 'measured'))})" for n in names)
 
 
 def render_html(assessment: Assessment, trace: Trace, scenario: Scenario) -> str:
-    """A complete, self-contained HTML page for ``assessment`` of ``trace`` (offline: Plotly inlined)."""
-    cfg = {"displaylogo": False, "responsive": True}
-    timeline = timeline_figure(trace).to_html(full_html=False, include_plotlyjs=False, config=cfg)
-    bars = causes_figure(assessment).to_html(full_html=False, include_plotlyjs=False, config=cfg)
+    """A complete, self-contained HTML page for ``assessment`` of ``trace`` (no script, no external file)."""
     p = scenario.patient
-    sections = []
-    for f in assessment.causes:
-        recs = "".join(
-            f"<li>{_esc(r.action)} <span class='ev'>({_esc(r.evidence)})</span></li>"
-            for r in f.recommendations
-        )
-        sections.append(
-            f"<section class='cause'><h3>{_esc(f.cause)} — score {f.score:.2f}, "
-            f"{f.confidence} confidence</h3>"
-            f"<p>{_esc(f.explanation)}</p>{_evidence_table(f)}"
-            + (f"<h4>What to change</h4><ul>{recs}</ul>" if recs else "")
-            + "</section>"
-        )
+    supported = [f for f in assessment.causes if f.score > 0]
+    zero = [f for f in assessment.causes if f.score <= 0]
     sources = sorted(
-        {e.source for f in assessment.causes for e in f.evidence}
-        | {r.evidence for f in assessment.causes for r in f.recommendations}
+        {e.source for f in supported for e in f.evidence}
+        | {r.evidence for f in supported for r in f.recommendations}
     )
-    metrics = "".join(f"<tr><td>{_esc(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in assessment.metrics.items())
+    metrics = "".join(
+        f"<tr><td>{_esc(display_label(k))}</td><td class='num'>{_with_unit(v, k)}</td></tr>"
+        for k, v in assessment.metrics.items()
+    )
     notes = "".join(f"<li>{_esc(n)}</li>" for n in assessment.data_quality)
-    missing = ", ".join(assessment.missing_signals) or "none"
-    estimated = ", ".join(assessment.estimated_signals) or "none"
-    signals = ", ".join(
-        f"{_esc(s)} ({_esc(trace.sources.get(s, 'measured'))})" for s in trace.signals if s in SIGNALS
-    )
+    signals_shown = [s for s in trace.signals if s in SIGNALS]
     top = assessment.top_cause
-    headline = f"Most likely cause: <b>{_esc(top.cause)}</b> (score {top.score:.2f})" if top else ""
+    headline = (
+        f"Most likely cause: <b>{_esc(cause_label(top.cause))}</b> (score {top.score:.2f})"
+        if top is not None and top.score > 0
+        else "No cause is supported by this session."
+    )
+    not_supported = (
+        "<p class='ev'>Not supported by this session (score 0): "
+        + ", ".join(f"<span id='cause-{_esc(f.cause)}'>{_esc(cause_label(f.cause))}</span>" for f in zero)
+        + ".</p>"
+        if zero
+        else ""
+    )
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>crampwatch report {_esc(assessment.session_id)}</title>
-<script type="text/javascript">{get_plotlyjs()}</script>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>crampwatch report {_esc(assessment.session_id)}</title>
 <style>
-body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }}
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; padding: 0 1em; }}
+body, td, th {{ color: #222; }}
 table {{ border-collapse: collapse; margin: .5em 0 1em; font-size: .9em; }}
 td, th {{ border: 1px solid #ccc; padding: 3px 6px; text-align: left; vertical-align: top; }}
-.ev {{ color: #666; font-size: .9em; }} .cause {{ border-top: 1px solid #ddd; margin-top: 1em; }}
-.risk {{ font-size: 1.3em; }}
+td.num {{ text-align: right; white-space: nowrap; }}
+.ev {{ color: #595959; font-size: .9em; }} .cause {{ border-top: 1px solid #ddd; margin-top: 1em; }}
+.risk {{ font-size: 1.3em; }} figure {{ margin: 0; }} figure svg {{ max-width: 100%; height: auto; }}
+table.causes .barcol {{ width: 40%; }} .bar {{ display: inline-block; height: .9em; }}
+caption {{ text-align: left; color: #595959; }}
 </style></head><body>
 <h1>Why does this patient cramp?</h1>
-<p>Session <b>{_esc(assessment.session_id)}</b> · patient {_esc(p.id)} ({_esc(p.sex)}, {p.age_years:g} y,
-dry weight {p.dry_weight_kg:g} kg, vintage {p.vintage_months:g} months)</p>
-<p class="risk">Overall cramp risk <b>{assessment.overall_risk:.2f}</b>
+<p>Session <b>{_esc(assessment.session_id)}</b> · patient {_esc(p.id)} ({_esc(p.sex)}, {p.age_years:g} years,
+dry weight {p.dry_weight_kg:g} kg, {p.vintage_months:g} months on dialysis)</p>
+<p class="risk">Cramp risk of this session <b>{assessment.overall_risk:.2f}</b>
 · hypotension risk {assessment.idh_risk or 0.0:.2f} · {headline}</p>
-<h2>Ranked causes</h2>{bars}
+<h2>Ranked causes</h2>{_cause_table(supported) if supported else ""}{not_supported}
 <h2>Session timeline</h2>
-<p>Cramp events are purple lines; red dotted lines are thresholds; green boxes are the favourable RBV ranges
-(Preciado 2019); dashed curves were estimated by the simulator.</p>{timeline}
-<p>Signals: {signals or "none"}. Missing: {_esc(missing)}. Estimated: {_esc(estimated)}.</p>
+<p>Cramps are purple lines (severity 0–10 on the top panel); dotted lines are the analyzer's thresholds; green
+boxes are the favourable RBV ranges (Preciado 2019); dashed curves were estimated by the simulator.</p>
+{_timeline(trace, scenario)}
+<p>Signals: {_signal_list(signals_shown, trace)}. Missing: {_signal_list(assessment.missing_signals)}.
+Estimated: {_signal_list(assessment.estimated_signals)}.</p>
 {("<h3>Data quality</h3><ul>" + notes + "</ul>") if notes else ""}
-<h2>Findings</h2>{"".join(sections)}
+<h2>Findings</h2>{"".join(_finding_section(f) for f in supported) or "<p>None.</p>"}
 <h2>Session metrics</h2><table>{metrics}</table>
 <h2>Sources</h2><ul>{"".join(f"<li>{_esc(s)}</li>" for s in sources)}</ul>
 <p class="ev">Decision support only: findings rank mechanisms from recorded signals and published thresholds;
 they do not replace clinical judgement.</p>
 </body></html>
 """
+
+
+__all__ = ["cause_label", "render_html"]

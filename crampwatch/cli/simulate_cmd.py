@@ -61,7 +61,7 @@ def simulate_command(
         from crampwatch.plotting import plot_trace
 
         try:
-            plot_trace(trace, plot, title=f"{sc.patient.id}: simulated session")
+            plot_trace(trace, plot, title=f"{sc.patient.id}: simulated session", weight_kg=sc.post_weight_kg)
         except BaseException:
             out.unlink(missing_ok=True)  # all or nothing: no trace without its figure
             raise

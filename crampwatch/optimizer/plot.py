@@ -6,24 +6,15 @@ from pathlib import Path
 
 from crampwatch.errors import InputError
 from crampwatch.optimizer.result import OptimizationResult
+from crampwatch.signals import display_label
 
-#: Signals shown, in panel order, with their axis labels.
-PANELS: tuple[tuple[str, str], ...] = (
-    ("rbv_pct", "relative blood volume, %"),
-    ("sbp_mmhg", "systolic BP, mmHg"),
-    ("plasma_na_mmol_l", "plasma Na, mmol/L"),
-    ("ica_mmol_l", "ionized Ca, mmol/L"),
-    ("urea_mmol_l", "plasma urea, mmol/L"),
-    ("uf_cum_l", "cumulative UF, L"),
-)
+#: Signals shown, in panel order (titles are the signal registry's labels with units).
+PANELS: tuple[str, ...] = ("rbv_pct", "sbp_mmhg", "plasma_na_mmol_l", "ica_mmol_l", "urea_mmol_l", "uf_cum_l")
 
 
 def plot_result(result: OptimizationResult, path: str | Path) -> Path:
     """Write a PNG with one panel per signal, the current session and each recommendation overlaid."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     out = Path(path)
     if out.suffix.lower() != ".png":
@@ -31,8 +22,9 @@ def plot_result(result: OptimizationResult, path: str | Path) -> Path:
     traces = result.traces
     if not traces:
         raise InputError("--plot: no simulated traces are available for this result", "plot")
-    fig, axes = plt.subplots(2, 3, figsize=(13, 7), sharex=True)
-    for ax, (name, label) in zip(axes.flat, PANELS, strict=True):
+    fig = Figure(figsize=(13, 7))
+    axes = fig.subplots(2, 3, sharex=True)
+    for ax, name in zip(axes.flat, PANELS, strict=True):
         for i, (title, tr) in enumerate(traces.items()):
             y = tr.signal(name)
             if y is None:
@@ -45,15 +37,14 @@ def plot_result(result: OptimizationResult, path: str | Path) -> Path:
                 color="black" if i == 0 else f"C{i - 1}",
                 label=title,
             )
-        ax.set_title(label, fontsize=10)
+        ax.set_title(display_label(name), fontsize=10)
         ax.grid(alpha=0.3)
     for ax in axes[-1]:
-        ax.set_xlabel("time, min")
+        ax.set_xlabel(display_label("t_min"))
     axes.flat[0].legend(fontsize=8)
     pid = result.scenario.patient.id
     fig.suptitle(f"{pid}: current prescription vs recommendations (simulated)")
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
-    plt.close(fig)
     return out

@@ -1,0 +1,295 @@
+"""``docs/formats.md``, generated from the registries: scenario fields (the pydantic models), trace columns
+(the signal registry), events, HEMOBP mapping, FHIR codes; the JSON outputs are described in fixed text.
+
+``python3 -m crampwatch.formats`` rewrites ``docs/formats.md``; a test checks that the committed file is
+what this module renders.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+from pydantic import BaseModel
+
+from crampwatch.causes.findings import CAUSES
+from crampwatch.io.fhir.codes import LAB_SPECS, TRACE_SPECS
+from crampwatch.io.hemobp import HEMOBP_COLUMNS
+from crampwatch.io.tables import UNIT_ALIASES, UNIT_FIXES
+from crampwatch.model import EVENT_KINDS, Dialysate, Labs, Patient, Prescription
+from crampwatch.prescription_settings import SETTINGS
+from crampwatch.signals import MAX_T_MIN, QUANTITIES, SIGNAL_SPECS, label_and_unit
+from crampwatch.units import (
+    CONDUCTIVITY_MS_CM_PER_NA_MMOL_L,
+    CONDUCTIVITY_REF_MS_CM,
+    CONDUCTIVITY_REF_NA_MMOL_L,
+)
+
+DOC_PATH = Path(__file__).resolve().parents[1] / "docs" / "formats.md"
+
+
+def _type_name(annotation: Any) -> str:
+    origin = get_origin(annotation)
+    if origin is Literal:
+        return " \\| ".join(str(a) for a in get_args(annotation))
+    if origin is list:
+        return "list of [t_min, value] pairs"
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    if args:
+        return " or ".join(_type_name(a) for a in args)
+    name = getattr(annotation, "__name__", str(annotation))
+    return {"float": "number", "int": "integer", "bool": "true/false", "str": "text"}.get(name, name)
+
+
+def _range(field: Any) -> str:
+    low, high = -math.inf, math.inf
+    for meta in field.metadata:
+        low = meta.ge if getattr(meta, "ge", None) is not None else low
+        high = meta.le if getattr(meta, "le", None) is not None else high
+    if math.isinf(low) and math.isinf(high):
+        return ""
+    return f"{low:g}–{high:g}"
+
+
+def _default(field: Any) -> str:
+    if field.is_required():
+        return "required"
+    if field.default_factory is not None:
+        return "(nested)"
+    return "–" if field.default is None else f"`{field.default}`"
+
+
+def _model_table(model: type[BaseModel], prefix: str, path: tuple[str, ...] = ()) -> str:
+    settings = {s.path: s for s in SETTINGS}
+    rows = ["| field | type | unit | allowed | default | meaning |", "|---|---|---|---|---|---|"]
+    for name, field in model.model_fields.items():
+        if name in ("labs", "dialysate"):
+            continue
+        label, unit = label_and_unit(name)
+        setting = settings.get((*path, name))
+        if setting is not None:
+            label, unit = setting.label, setting.unit
+        meaning = field.description or label
+        rows.append(
+            f"| `{prefix}{name}` | {_type_name(field.annotation)} | {unit} | {_range(field)} | "
+            f"{_default(field)} | {meaning} |"
+        )
+    return "\n".join(rows)
+
+
+def _signal_table() -> str:
+    rows = [
+        "| column | clinical label | unit | UCUM | plausible range | LOINC | contract |",
+        "|---|---|---|---|---|---|---|",
+        f"| `t_min` | Time from session start | min | min | 0–{MAX_T_MIN:g} | | required |",
+    ]
+    for s in SIGNAL_SPECS.values():
+        loinc = f"{s.loinc.code}{'' if s.loinc.verified else ' (to verify)'}" if s.loinc else ""
+        rows.append(
+            f"| `{s.name}` | {s.label} | {s.unit} | `{s.ucum}` | {s.low:g}–{s.high:g} | {loinc} | "
+            f"{'yes' if s.core else 'model output'} |"
+        )
+    return "\n".join(rows)
+
+
+def _aliases_table() -> str:
+    rows = ["| column in the file | read as | factor |", "|---|---|---|"]
+    rows += [f"| `{a}` | `{t}` | × {f:.6g} |" for a, (t, f) in UNIT_ALIASES.items()]
+    return "\n".join(rows)
+
+
+def _fixes_table() -> str:
+    rows = ["| column | values taken for another unit | what is done |", "|---|---|---|"]
+    rows += [f"| `{c}` | {lo:g}–{hi:g} | {what} |" for c, ((lo, hi), _, what) in UNIT_FIXES.items()]
+    return "\n".join(rows)
+
+
+def _hemobp_table() -> str:
+    rows = ["| HEMOBP column | trace column | factor |", "|---|---|---|"]
+    rows += [f"| `{src}` | `{dst}` | × {f:g} |" for src, (dst, f) in HEMOBP_COLUMNS.items()]
+    return "\n".join(rows)
+
+
+def _quantities_table() -> str:
+    rows = ["| name | clinical label | unit |", "|---|---|---|"]
+    rows += [f"| `{n}` | {label} | {unit} |" for n, (label, unit) in QUANTITIES.items()]
+    return "\n".join(rows)
+
+
+def _fhir_table() -> str:
+    rows = ["| value | FHIR code | UCUM unit | other units accepted on import |", "|---|---|---|---|"]
+    for spec in LAB_SPECS:
+        other = ", ".join(f"`{u}`" for u in spec.accepted if u != spec.unit)
+        rows.append(f"| lab `{spec.field}` | LOINC {spec.code} | `{spec.unit}` | {other} |")
+    for name, spec in TRACE_SPECS.items():
+        code = f"LOINC {spec.code}" if SIGNAL_SPECS[name].loinc else "local"
+        rows.append(f"| trace `{name}` | {code} (+ local `{name}`) | `{spec.unit}` | |")
+    return "\n".join(rows)
+
+
+_JSON_OUTPUTS = """## Assessment (JSON, `crampwatch analyze --json`)
+
+```json
+{"session_id": "...", "overall_risk": 0.0, "idh_risk": 0.0,
+ "causes": [{"cause": "hypovolemia", "score": 0.0, "confidence": "high|moderate|low",
+             "evidence": [{"signal": "rbv_pct", "value": 84.1, "t_min": 150, "threshold": 86,
+                           "source": "Preciado 2019 ..."}],
+             "explanation": "plain-language text",
+             "recommendations": [{"action": "...", "evidence": "..."}],
+             "thresholds": [{"name": "...", "value": 0.0, "unit": "...", "source": "..."}]}],
+ "metrics": {"uf_rate_ml_kg_h": 14.2, "sp_ktv": 1.31, "urr_pct": 68, "...": 0.0},
+ "missing_signals": [], "estimated_signals": [], "data_quality": []}
+```
+
+`overall_risk`, `idh_risk` and each `score` lie in 0–1; `causes` is sorted by score, highest first.
+Cause identifiers: {causes}. `evidence[].signal` and the `metrics` keys are trace
+signals or the derived quantities listed below; `estimated: true` marks a value from a simulator fill-in or a
+default lab value.
+
+## Optimization result (JSON, `crampwatch optimize --json`)
+
+```json
+{"current": {"risk": 0.62, "idh_risk": 0.40, "sp_ktv": 1.25, "uf_l": 4.5, "duration_min": 210},
+ "recommendations": [{"prescription": {"duration_min": 255, "uf_profile": "linear_decreasing", "...": "..."},
+   "risk": 0.31, "risk_range": [0.25, 0.38], "idh_risk": 0.18, "sp_ktv": 1.38, "uf_l": 4.5,
+   "changes": ["..."], "addresses": ["hypovolemia"], "rationale": "plain-language text"}],
+ "infeasible": null}
+```
+
+`current.risk` and each recommendation's `risk` are the predicted cramp risk (0–1) of that prescription for
+this patient (the nominal patient, or the fitted twin when one is given); `risk_range` is the 10th–90th
+percentile over the patient ensemble; `recommendations` are sorted by `risk`, lowest first; `infeasible`
+explains when no candidate meets the constraints. `prescription` has the scenario's prescription fields.
+
+## Patient twin (JSON, `crampwatch fit --json` / `--out`)
+
+```json
+{"patient_id": "P001", "n_sessions": 6, "model_version": "...",
+ "parameters": {"refill_capacity": {"value": 0.62, "ci": [0.48, 0.80], "population": 1.0, "unit": "1"}},
+ "fit": {"rmse": {"rbv_pct": 0.6, "sbp_mmhg": 7.9}, "sessions": ["..."]},
+ "personal_thresholds": [{"signal": "rbv_pct", "value": 89.0, "n_cramps": 4}]}
+```
+
+`refill_capacity` (the patient's plasma refill capacity as a multiple of the population value for their body
+size; 1 = typical) is always present; other parameters carry value, confidence interval, population value
+and unit. `fit.rmse` is in each signal's unit.
+"""
+
+
+def render_formats_markdown() -> str:
+    """The text of ``docs/formats.md``."""
+    na_per_c = 1 / CONDUCTIVITY_MS_CM_PER_NA_MMOL_L
+    parts = [
+        "# crampwatch file formats",
+        "",
+        "<!-- Generated by `python3 -m crampwatch.formats` from the registries; edit the code, not this "
+        "file. -->",
+        "",
+        "Every quantity carries its unit in its name (`uf_rate_ml_h`, `na_mmol_l`). Invalid input stops the "
+        "command with exit code 2 and one line naming the field and the allowed range (HTTP 422 in the API); "
+        "nothing is half written.",
+        "",
+        "## Scenario (YAML or JSON): patient and prescription",
+        "",
+        "A mapping with `patient` and `prescription`; see `examples/*.yaml`. Labs are pre-dialysis values, "
+        "each optional (a missing lab takes a typical value, flagged as assumed); give `bun_mg_dl` or "
+        "`urea_mmol_l`, `ca_total_mg_dl` or `ica_mmol_l`.",
+        "",
+        "### patient",
+        "",
+        _model_table(Patient, ""),
+        "",
+        "### patient.labs",
+        "",
+        _model_table(Labs, "labs."),
+        "",
+        "### prescription",
+        "",
+        _model_table(Prescription, ""),
+        "",
+        "`uf_volume_l` omitted means pre-weight minus dry weight. `uf_profile` is `constant`, "
+        "`linear_decreasing` (1.5× to 0.5× the mean rate), `step` (1.3×, 1.0×, 0.7× over thirds) or a list "
+        "`[[t_min, fraction_of_mean_rate], ...]`.",
+        "",
+        "### prescription.dialysate",
+        "",
+        _model_table(Dialysate, "dialysate.", ("dialysate",)),
+        "",
+        "## Trace (CSV or Parquet, one row per time point)",
+        "",
+        "`t_min` is required; any signal below may be present (empty = not measured). A `source` column per "
+        "row (`measured`, `simulated`, `estimated`) or a sidecar `<file>.sources.json` (`{signal: source}`) "
+        "tells where values come from. A value outside the plausible range is set to missing and reported "
+        "with its row; text in a numeric column, negative times or times beyond "
+        f"{MAX_T_MIN:g} min stop the read.",
+        "",
+        _signal_table(),
+        "",
+        "Columns named in another unit are converted:",
+        "",
+        _aliases_table(),
+        "",
+        "Single values that are impossible in the column's unit but plausible in a common other unit are "
+        "converted and reported:",
+        "",
+        _fixes_table(),
+        "",
+        "Dialysate conductivity and sodium are related by one relation, used by the simulator's output and "
+        f"every reader: Na (mmol/L) = {CONDUCTIVITY_REF_NA_MMOL_L:g} + {na_per_c:g} × "
+        f"(conductivity (mS/cm) − {CONDUCTIVITY_REF_MS_CM:g}).",
+        "",
+        "## Events (CSV or JSON list)",
+        "",
+        "Columns `t_min, kind, severity, note`: `t_min` 0–"
+        f"{MAX_T_MIN:g} min from the session start, `kind` one of "
+        + ", ".join(f"`{k}`" for k in EVENT_KINDS)
+        + ", `severity` 0–10 (optional), `note` free text. A JSON file holds a list of such objects (or "
+        '`{"events": [...]}`). See `examples/machine/events.csv`.',
+        "",
+        "## Session manifest (CSV)",
+        "",
+        "Columns `trace,scenario[,events]`: paths relative to the manifest file, one row per session "
+        '(multi-session commands such as `fit` and `calibrate`; a session is labelled "cramp" when its '
+        "events include kind `cramp`).",
+        "",
+        "## HEMOBP-style machine export (CSV)",
+        "",
+        "Columns of the HEMOBP `vip.csv` (Lin et al., Sci Data 2019;6:313); `time`, `sbp`, `dbp` are "
+        "required and a file with these and no `t_min` is recognised automatically "
+        "(`crampwatch analyze --hemobp`). "
+        "With `pid`/`datatime` columns only the first session is read. Dialysate Na is derived from "
+        "conductivity and cumulative UF from the UF rate (both flagged `estimated`). See "
+        "`examples/machine/`.",
+        "",
+        _hemobp_table(),
+        "",
+        _JSON_OUTPUTS.rstrip().replace("{causes}", ", ".join(f"`{c}`" for c in CAUSES)),
+        "",
+        "## Derived quantities (evidence and metrics)",
+        "",
+        _quantities_table(),
+        "",
+        "## FHIR R4 codes",
+        "",
+        "`crampwatch export --format fhir` writes a collection Bundle: Patient, Procedure (SNOMED 302497006) "
+        "with the prescription as JSON in an extension, Observations and QuestionnaireResponses for cramp "
+        "reports. Values, codes and units:",
+        "",
+        _fhir_table(),
+        "",
+    ]
+    return "\n".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write ``docs/formats.md`` (or the path given)."""
+    args = sys.argv[1:] if argv is None else argv
+    path = Path(args[0]) if args else DOC_PATH
+    path.write_text(render_formats_markdown(), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
