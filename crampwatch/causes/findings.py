@@ -40,6 +40,15 @@ def _num(value: Any) -> Any:
     return value
 
 
+def _jsonable(value: Any) -> Any:
+    """Nested dicts/lists with JSON-safe numbers."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return _num(value)
+
+
 @dataclass
 class Evidence:
     """One observation compared against a threshold: signal (or context field), value, time, threshold,
@@ -132,6 +141,8 @@ class Assessment:
     #: ``"predicted"`` when the trace is wholly simulated with no events or history (then the risk is the
     #: predicted risk of the prescription), else ``"session"`` (see :mod:`crampwatch.causes.risk_kinds`).
     risk_kind: str = "session"
+    #: What produced ``overall_risk`` when a unit model was applied (``crampwatch.learn``); None: analyzer.
+    risk_model: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         self.causes = sorted(self.causes, key=lambda f: f.score, reverse=True)
@@ -150,7 +161,7 @@ class Assessment:
 
     def to_dict(self) -> dict[str, Any]:
         """The contracts.md Assessment JSON (plus ``idh_risk``, missing/estimated signals, data quality)."""
-        return {
+        out = {
             "session_id": self.session_id,
             "overall_risk": _num(self.overall_risk),
             "causes": [f.to_dict() for f in self.causes],
@@ -161,6 +172,9 @@ class Assessment:
             "estimated_signals": list(self.estimated_signals),
             "data_quality": list(self.data_quality),
         }
+        if self.risk_model is not None:
+            out["risk_model"] = _jsonable(self.risk_model)
+        return out
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)

@@ -1,4 +1,4 @@
-"""``crampwatch analyze TRACE --scenario S [--events E] [--json] [--report R.html]`` (contracts.md)."""
+"""``crampwatch analyze TRACE --scenario S [--events E] [--json] [--report R] [--calibration MODEL]``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from rich.table import Table
 from crampwatch.causes import Assessment, assess
 from crampwatch.cli.app import app, handle_input_errors
 from crampwatch.io.traces import looks_like_hemobp, read_events, read_hemobp, read_trace
+from crampwatch.learn import load_unit_model
+from crampwatch.learn.apply import apply_unit_model
 from crampwatch.model import load_scenario
 
 
@@ -28,15 +30,21 @@ def analyze(
     no_fill: bool = typer.Option(
         False, "--no-fill", help="Do not estimate missing signals with the simulator."
     ),
+    calibration: Path | None = typer.Option(
+        None, "--calibration", help="Unit model (crampwatch calibrate): overall risk from this unit's model."
+    ),
 ) -> None:
     """Rank the causes of cramps in a recorded or simulated session and say what to change."""
     sc = load_scenario(scenario)
+    unit_model = load_unit_model(calibration) if calibration is not None else None
     if not hemobp and looks_like_hemobp(trace_path):
         hemobp = True  # a HEMOBP header (time, sbp, dbp, ...) and no t_min
     trace, quality = read_hemobp(trace_path) if hemobp else read_trace(trace_path)
     ev = read_events(events) if events is not None else None
     result = assess(trace, sc, events=ev, fill_missing=not no_fill)
     result.data_quality = quality.messages() + result.data_quality
+    if unit_model is not None:
+        apply_unit_model(result, trace, sc, unit_model)
     if report is not None:
         from crampwatch.causes.assess import filled_trace
         from crampwatch.report import render_html
@@ -56,6 +64,11 @@ def _print(result: Assessment, report: Path | None) -> None:
     table = Table(
         title=f"Cramp causes for session {result.session_id} (overall risk {result.overall_risk:.2f})"
     )
+    if result.risk_model is not None:
+        console.print(
+            f"overall risk from the {result.risk_model['label']} "
+            f"(analyzer's own risk {result.risk_model['analyzer_risk']:.2f})"
+        )
     table.add_column("#", justify="right")
     table.add_column("cause")
     table.add_column("score", justify="right")

@@ -5,6 +5,7 @@ from __future__ import annotations
 # Each command module registers its commands on ``app`` when imported.
 from crampwatch.cli import (  # noqa: F401
     analyze_cmd,
+    calibrate_cmd,
     cohort_cmd,
     optimize_cmd,
     simulate_cmd,

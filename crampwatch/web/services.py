@@ -50,11 +50,19 @@ def session_scenario(patient: Patient, session: Any) -> Scenario:
 
 
 def assessment_for(store: Any, session: Any, patient: Patient) -> dict[str, Any]:
-    """The stored assessment of a session, or a fresh one (then stored)."""
-    if session.assessment:
+    """The stored assessment of a session, or a fresh one (then stored).
+
+    A stored assessment is reused only when the same unit model (or none) produced its overall risk.
+    """
+    from crampwatch.web import model_service
+
+    if session.assessment and model_service.model_id_of(session.assessment) == model_service.usable_model_id(
+        store
+    ):
         return session.assessment
     scenario = session_scenario(patient, session)
     assessment = assess(session.trace, scenario, events=session.trace.events)
+    model_service.apply_active(store, assessment, session.trace, scenario)
     result = {**assessment.to_dict(), "session_id": session.id}
     store.save_assessment(session.id, result, model_version())
     return result

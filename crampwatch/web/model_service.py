@@ -1,0 +1,84 @@
+"""The unit model in the clinic: train it from the store, find the active one, apply it to assessments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from crampwatch.errors import InputError
+from crampwatch.learn import UnitModel, train_unit_model
+from crampwatch.learn.apply import apply_unit_model
+from crampwatch.learn.sources import labelled
+from crampwatch.store.unit_models import UnitModelRecord, active_unit_model, session_labels
+from crampwatch.web.services import session_scenario
+
+
+def train_from_store(store: Any) -> UnitModel:
+    """Train on every stored session (labels: cramp events and patient reports linked to the session)."""
+    labels = session_labels(store)
+    if not labels:
+        raise InputError("sessions: the database has no sessions to train on (allowed ≥ 1)", "sessions")
+    patients: dict[str, Any] = {}
+    traces, scenarios, cramp, ids, groups = [], [], [], [], []
+    for session_id, patient_id, had_cramp in labels:
+        record = store.get_session(session_id)
+        if patient_id not in patients:
+            patients[patient_id] = store.get_patient(patient_id).patient
+        scenarios.append(session_scenario(patients[patient_id], record))
+        traces.append(record.trace)
+        cramp.append(had_cramp)
+        ids.append(session_id)
+        groups.append(patient_id)
+    data = labelled(traces, scenarios, cramp, ids)
+    return train_unit_model(data.table, data.cramp, groups, source="clinic database")
+
+
+@dataclass(frozen=True)
+class ActiveModel:
+    """The active stored model: its record and, when this analyzer can use it, the parsed model."""
+
+    record: UnitModelRecord
+    model: UnitModel | None
+    problem: str | None
+
+
+#: Parsed models by (id, stored time): a stored model never changes.
+_PARSED: dict[tuple[int, Any], tuple[UnitModel | None, str | None]] = {}
+
+
+def active_model(store: Any) -> ActiveModel | None:
+    """The active unit model of the store (None when the analyzer's own risk is used)."""
+    record = active_unit_model(store)
+    if record is None:
+        return None
+    key = (record.id, record.created_at)
+    if key not in _PARSED:
+        try:
+            _PARSED[key] = (UnitModel.from_dict(record.data), None)
+        except InputError as exc:
+            _PARSED[key] = (None, exc.message)
+    model, problem = _PARSED[key]
+    return ActiveModel(record, model, problem)
+
+
+def model_id_of(assessment: dict[str, Any] | None) -> int | None:
+    """The stored unit model that produced an assessment's overall risk (None: the analyzer)."""
+    block = (assessment or {}).get("risk_model") or {}
+    value = block.get("model_id")
+    return int(value) if isinstance(value, int) else None
+
+
+def usable_model_id(store: Any) -> int | None:
+    """Id of the active model when this analyzer can use it."""
+    active = active_model(store)
+    return active.record.id if active is not None and active.model is not None else None
+
+
+def apply_active(store: Any, assessment: Any, trace: Any, scenario: Any) -> Any:
+    """``assessment`` (an :class:`~crampwatch.causes.Assessment`) with the active unit model applied."""
+    active = active_model(store)
+    if active is None or active.model is None:
+        return assessment
+    apply_unit_model(assessment, trace, scenario, active.model)
+    assessment.risk_model["model_id"] = active.record.id
+    return assessment

@@ -1,0 +1,167 @@
+"""The unit cramp model: grouped CV without leakage, shrinkage to the prior, recovery of known rules, files."""
+
+from __future__ import annotations
+
+import functools
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from crampwatch.causes.scoring import RISK_WEIGHTS
+from crampwatch.errors import InputError
+from crampwatch.learn import FEATURE_NAMES, UnitModel, load_unit_model, train_unit_model
+from crampwatch.learn import fit as fit_mod
+from crampwatch.learn.inputs import PRIOR_COLUMN
+from crampwatch.learn.virtual import virtual_unit
+
+
+@functools.cache
+def unit(rule: str, n_patients: int = 60, sessions: int = 6, seed: int = 2):
+    return virtual_unit(rule, n_patients, sessions, seed=seed)
+
+
+def _cv(u):
+    X = fit_mod.design(u.table[PRIOR_COLUMN].to_numpy(), u.table[list(FEATURE_NAMES)].to_numpy())
+    return X, u.table[PRIOR_COLUMN].to_numpy()
+
+
+def test_cv_folds_never_share_a_patient():
+    u = unit("sodium")
+    for k in (fit_mod.OUTER_FOLDS, fit_mod.INNER_FOLDS):
+        folds = fit_mod._folds(u.patient_ids, k)
+        assert len(folds) == k
+        for train, test in folds:
+            assert not set(u.patient_ids[train]) & set(u.patient_ids[test])
+        tested = np.concatenate([test for _, test in folds])
+        assert sorted(tested) == list(range(len(u.patient_ids)))  # every session held out once
+
+
+def test_a_patients_held_out_risk_ignores_that_patients_own_labels():
+    """No leakage: out-of-fold predictions of a patient come from models that never saw their labels."""
+    u = unit("sodium")
+    X, prior = _cv(u)
+    base = fit_mod.cross_validate(X, u.cramp, prior, u.patient_ids).model_risk
+    target = u.patient_ids[0]
+    mine = u.patient_ids == target
+    flipped = u.cramp.copy()
+    flipped[mine] = 1 - flipped[mine]
+    again = fit_mod.cross_validate(X, flipped, prior, u.patient_ids).model_risk
+    np.testing.assert_allclose(again[mine], base[mine], rtol=0, atol=1e-12)
+    assert not np.allclose(again[~mine], base[~mine])  # the labels do reach the other patients' models
+
+
+def test_tiny_data_keeps_the_prior_and_says_so():
+    u = unit("sodium")
+    keep = np.isin(u.patient_ids, np.unique(u.patient_ids)[:4])
+    model = train_unit_model(u.table[keep], u.cramp[keep], u.patient_ids[keep])
+    assert model.uses_prior and "too few labelled sessions" in model.decision
+    np.testing.assert_array_equal(model.risk(u.table[keep]), u.table[PRIOR_COLUMN][keep].to_numpy())
+    # the fitted coefficients themselves are shrunk close to the prior
+    fitted = UnitModel.from_dict({**model.to_dict(), "uses_prior": False})
+    assert np.max(np.abs(fitted.risk(u.table) - u.table[PRIOR_COLUMN].to_numpy())) < 0.1
+
+
+def test_shrinkage_weakens_as_data_grow():
+    u = unit("sodium")
+    X, prior = _cv(u)
+    ids = np.unique(u.patient_ids)
+    moved = []
+    for n in (6, 60):
+        sel = np.isin(u.patient_ids, ids[:n])
+        f = fit_mod.fit_final(X[sel], u.cramp[sel], prior[sel], alpha=64.0)
+        moved.append(np.abs(f.logit(prior, X[:, 1:]) - fit_mod.prior_logit(prior)).mean())
+    assert moved[0] < 0.5 * moved[1]
+
+
+@pytest.mark.parametrize("rule", ["sodium", "magnesium"])
+def test_a_rule_unlike_the_prior_is_learned(rule):
+    u = unit(rule)
+    model = train_unit_model(u.table, u.cramp, u.patient_ids)
+    tr = model.training
+    assert not model.uses_prior, model.decision
+    assert tr["cv_model"]["auroc"] > tr["prior"]["auroc"] + 0.05
+    assert tr["cv_model"]["auroc"] > u.ceiling_auroc() - 0.1
+    assert tr["cv_model"]["brier"] < tr["prior"]["brier"]
+    # the cause the rule follows gets the largest learned weight among the causes
+    weights = {w["cause"]: w["learned_log_odds_per_score"] for w in model.cause_weights()}
+    if rule == "magnesium":
+        assert weights["hypomagnesemia"] == max(weights.values())
+
+
+def test_a_right_prior_is_kept_or_matched():
+    u = unit("prior")
+    model = train_unit_model(u.table, u.cramp, u.patient_ids)
+    tr = model.training
+    deployed = roc_auc_score(u.cramp, model.risk(u.table))
+    assert deployed >= tr["prior"]["auroc"] - 0.01
+    assert model.uses_prior or tr["cv_model"]["brier"] <= tr["prior"]["brier"]
+
+
+def test_reliability_curve_bins_cover_all_sessions():
+    u = unit("sodium")
+    model = train_unit_model(u.table, u.cramp, u.patient_ids)
+    for curve in (model.training["cv_model"]["reliability"], model.training["prior"]["reliability"]):
+        assert sum(b["sessions"] for b in curve) == len(u.cramp)
+        assert all(0 <= b["predicted"] <= 1 and 0 <= b["observed"] <= 1 for b in curve)
+
+
+def test_model_file_round_trip(tmp_path):
+    u = unit("magnesium")
+    model = train_unit_model(u.table, u.cramp, u.patient_ids, source="test")
+    path = model.save(tmp_path / "model.json")
+    again = load_unit_model(path)
+    np.testing.assert_allclose(again.risk(u.table), model.risk(u.table), rtol=1e-6)
+    data = json.loads(path.read_text())
+    assert data["format_version"] == 1 and data["features"][0] == "prior_logit"
+    assert data["training"]["sessions"] == len(u.cramp) and data["created_at"].endswith("Z")
+    assert {w["cause"] for w in data["cause_weights"]} == set(RISK_WEIGHTS)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.update(format_version=2), "format_version 2 is not supported"),
+        (lambda d: d.update(features=d["features"][:-1]), "features differ"),
+        (lambda d: d["prior"]["risk_weights"].update(hypovolemia=0.1), "another analyzer prior"),
+        (lambda d: d["coefficients"].update(score_osmotic="x"), "coefficients.score_osmotic"),
+        (lambda d: d.update(format="something"), "not a crampwatch unit model"),
+    ],
+)
+def test_model_file_from_another_version_is_refused(tmp_path, change, message):
+    u = unit("prior")
+    data = train_unit_model(u.table, u.cramp, u.patient_ids).to_dict()
+    change(data)
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(InputError, match=message):
+        load_unit_model(path)
+
+
+def test_bad_training_input():
+    u = unit("prior")
+    with pytest.raises(InputError, match="labels"):
+        train_unit_model(u.table, np.full(len(u.cramp), 2), u.patient_ids)
+    with pytest.raises(InputError, match="labels"):
+        train_unit_model(u.table, u.cramp[:-1], u.patient_ids)
+    with pytest.raises(InputError, match="score_osmotic"):
+        train_unit_model(u.table.drop(columns="score_osmotic"), u.cramp, u.patient_ids)
+    with pytest.raises(InputError, match="none to train on"):
+        train_unit_model(u.table.iloc[:0], u.cramp[:0], u.patient_ids[:0])
+    bad = u.table.copy()
+    bad.loc[0, PRIOR_COLUMN] = np.nan
+    with pytest.raises(InputError, match="prior_risk"):
+        train_unit_model(bad, u.cramp, u.patient_ids)
+
+
+def test_missing_inputs_take_the_training_mean():
+    u = unit("sodium")
+    model = train_unit_model(u.table, u.cramp, u.patient_ids)
+    row = u.table.iloc[:1].copy()
+    filled = row.copy()
+    row["na_gradient_mmol_l"] = np.nan
+    filled["na_gradient_mmol_l"] = model.fill["na_gradient_mmol_l"]
+    assert model.risk(row)[0] == pytest.approx(model.risk(filled)[0])
+    assert np.isfinite(model.risk(pd.concat([row] * 3))).all()
