@@ -21,7 +21,7 @@ from crampwatch.causes.findings import CAUSES
 from crampwatch.causes.scoring import RISK_SCORE_EXPONENT, RISK_WEIGHTS
 from crampwatch.errors import InputError
 from crampwatch.learn.fit import prior_logit
-from crampwatch.learn.inputs import FEATURE_LABELS, FEATURE_NAMES, PRIOR_COLUMN, score_column
+from crampwatch.learn.inputs import FEATURE_LABELS, FEATURE_NAMES, PRIOR_COLUMN, input_table, score_column
 
 FORMAT = "crampwatch-unit-model"
 FORMAT_VERSION = 1
@@ -74,6 +74,10 @@ class UnitModel:
             return prior.copy()
         coef = np.array([self.coefficients[t] for t in TERMS])
         return expit(prior_logit(prior) + self.intercept + X @ coef)
+
+    def batch_risk(self, t_min: np.ndarray, signals: Any, scenarios: Any) -> np.ndarray:
+        """Cramp risk of simulated or recorded sessions on one grid (arguments as for ``score_batch``)."""
+        return self.risk(input_table(t_min, signals, scenarios))
 
     def contributions(self, table: pd.DataFrame) -> pd.DataFrame:
         """Per session and term, the change in log-odds of cramp against the prior (0: prior kept)."""

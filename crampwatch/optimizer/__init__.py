@@ -9,6 +9,8 @@ guideline ranges). See :mod:`crampwatch.optimizer.search` for the method.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from crampwatch.model import Scenario
 from crampwatch.optimizer.constraints import Constraints
 from crampwatch.optimizer.evaluate import Evaluation, SimulatorEvaluator
@@ -27,13 +29,15 @@ def optimize(
     n_ensemble: int = 8,
     top_k: int = 3,
     seed: int = 0,
+    risk_model: Callable | None = None,
 ) -> OptimizationResult:
     """The ``top_k`` lowest-risk prescriptions for ``scenario`` that satisfy ``constraints``.
 
     Candidates are simulated with :func:`crampwatch.simulator.simulate_batch` and scored with
     :func:`crampwatch.causes.score_batch`; ``risk`` is the mean over ``n_ensemble`` plausible patients
     (seeded by ``seed``). When no candidate meets the constraints, ``recommendations`` is empty and
-    ``infeasible`` says why.
+    ``infeasible`` says why. ``risk_model(t_min, signals, scenarios)``, when given, replaces the analyzer's
+    overall risk of each simulated session (a unit model: :meth:`crampwatch.learn.UnitModel.batch_risk`).
     """
     from crampwatch.errors import require_range
 
@@ -41,7 +45,7 @@ def optimize(
     require_range("top_k", top_k, 1, 10)
     return search(
         scenario,
-        evaluator=SimulatorEvaluator(record_every_min=RECORD_EVERY_MIN),
+        evaluator=SimulatorEvaluator(record_every_min=RECORD_EVERY_MIN, risk_model=risk_model),
         constraints=constraints,
         n_ensemble=int(n_ensemble),
         top_k=int(top_k),

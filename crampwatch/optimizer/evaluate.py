@@ -103,8 +103,10 @@ class SimulatorEvaluator:
     NaN and ``Evaluation.errors`` holds the reason.
     """
 
-    def __init__(self, record_every_min: float = 1.0) -> None:
+    def __init__(self, record_every_min: float = 1.0, risk_model: Callable | None = None) -> None:
         self.record_every_min = record_every_min
+        #: ``risk_model(t_min, signals, scenarios)`` replaces the analyzer's overall risk (a unit model).
+        self.risk_model = risk_model
 
     def __call__(self, scenarios: Sequence[Scenario], volume_scale: np.ndarray | None = None) -> Evaluation:
         scenarios = list(scenarios)
@@ -139,7 +141,10 @@ class SimulatorEvaluator:
         duration = np.asarray(batch.duration_min, dtype=float)
         pre_w = np.array([s.patient.pre_weight_kg for s in scenarios], dtype=float)
         sp, urr = dose_from_urea(signals["urea_mmol_l"], duration, np.nan_to_num(uf_l), pre_w)
-        out.risk[keep] = np.asarray(scores["overall_risk"], dtype=float)
+        risk = scores["overall_risk"]
+        if self.risk_model is not None:
+            risk = self.risk_model(batch.t_min, signals, scenarios)
+        out.risk[keep] = np.asarray(risk, dtype=float)
         out.idh_risk[keep] = np.asarray(scores["idh_risk"], dtype=float)
         for k, v in scores.items():
             if k not in ("overall_risk", "idh_risk"):

@@ -93,7 +93,7 @@ def api_whatif(request: Request, session_id: str, body: WhatIfIn, user: Clinicia
 def api_optimize(request: Request, session_id: str, user: ClinicianUser) -> Any:
     """Prescription search for this session (the Optimization result JSON)."""
     rec, patient = access.load_session(get_store(request), user, session_id, "optimize", request.url.path)
-    return services.optimize_session(patient.patient, rec)
+    return services.optimize_session(patient.patient, rec, get_store(request))
 
 
 @router.post(

@@ -351,7 +351,7 @@ async def whatif_panel(request: Request, session_id: str, user: ClinicianUser) -
 def optimize_panel(request: Request, session_id: str, user: ClinicianUser) -> Response:
     rec, patient = access.load_session(get_store(request), user, session_id, "optimize", request.url.path)
     try:
-        result = services.optimize_session(patient.patient, rec)
+        result = services.optimize_session(patient.patient, rec, get_store(request))
     except InputError as exc:
         return render(request, "optimize_result.html", status_code=422, error=exc.message)
     return render(

@@ -107,12 +107,19 @@ def what_if(patient: Patient, session: Any, changes: dict[str, Any]) -> WhatIf:
     )
 
 
-def optimize_session(patient: Patient, session: Any) -> dict[str, Any]:
+def optimize_session(patient: Patient, session: Any, store: Any = None) -> dict[str, Any]:
     """Run ``crampwatch.optimizer.optimize`` on the session's scenario.
 
-    Each recommendation gets ``whatif``: the what-if settings that reproduce its prescription.
+    With ``store``, the store's active unit model gives the predicted risks. Each recommendation gets
+    ``whatif``: the what-if settings that reproduce its prescription.
     """
-    result = optimize(session_scenario(patient, session))
+    from crampwatch.web import model_service
+
+    active = model_service.active_model(store) if store is not None else None
+    unit = active.model if active is not None else None
+    result = optimize(
+        session_scenario(patient, session), risk_model=None if unit is None else unit.batch_risk
+    )
     out = result.to_dict() if hasattr(result, "to_dict") else dict(result)
     for rec in out.get("recommendations") or []:
         rec["whatif"] = whatif_settings(rec.get("prescription") or {})
