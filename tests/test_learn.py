@@ -1,4 +1,4 @@
-"""The unit cramp model: grouped CV without leakage, shrinkage to the prior, recovery of known rules, files."""
+"""The unit cramp model: grouped CV without leakage, shrinkage to the prior, known rules recovered, files."""
 
 from __future__ import annotations
 
