@@ -15,7 +15,8 @@ from sqlalchemy import select, update
 
 from crampwatch.errors import InputError, require_range
 from crampwatch.store import codec
-from crampwatch.store.repository import Store, _as_utc, _cramp_sessions_query
+from crampwatch.store.base import StoreBase, as_utc
+from crampwatch.store.patients import cramp_sessions_query
 from crampwatch.store.schema import SessionRow, UnitModelRow
 from crampwatch.store.validation import require_text
 
@@ -39,12 +40,12 @@ def _record(row: UnitModelRow) -> UnitModelRecord:
         trained_by=row.trained_by,
         n_sessions=int(row.n_sessions),
         data=dict(row.data),
-        created_at=_as_utc(row.created_at),
+        created_at=as_utc(row.created_at),
     )
 
 
 def save_unit_model(
-    store: Store, data: dict[str, Any], *, trained_by: str | None, activate: bool = True
+    store: StoreBase, data: dict[str, Any], *, trained_by: str | None, activate: bool = True
 ) -> int:
     """Store a model file's JSON; with ``activate`` it becomes the only active model. Returns its id."""
     payload = codec.to_jsonable(data)
@@ -67,7 +68,7 @@ def save_unit_model(
         return int(row.id)
 
 
-def active_unit_model(store: Store) -> UnitModelRecord | None:
+def active_unit_model(store: StoreBase) -> UnitModelRecord | None:
     """The active model, or None (the analyzer's own risk is used)."""
     with store._read() as s:
         row = s.scalars(
@@ -76,19 +77,19 @@ def active_unit_model(store: Store) -> UnitModelRecord | None:
         return None if row is None else _record(row)
 
 
-def get_unit_model(store: Store, model_id: int) -> UnitModelRecord | None:
+def get_unit_model(store: StoreBase, model_id: int) -> UnitModelRecord | None:
     with store._read() as s:
         row = s.get(UnitModelRow, model_id)
         return None if row is None else _record(row)
 
 
-def list_unit_models(store: Store) -> list[UnitModelRecord]:
+def list_unit_models(store: StoreBase) -> list[UnitModelRecord]:
     """Every stored model, newest first."""
     with store._read() as s:
         return [_record(r) for r in s.scalars(select(UnitModelRow).order_by(UnitModelRow.id.desc()))]
 
 
-def set_active_unit_model(store: Store, model_id: int | None) -> None:
+def set_active_unit_model(store: StoreBase, model_id: int | None) -> None:
     """Make ``model_id`` the only active model; ``None`` deactivates all (the analyzer's risk is used)."""
     with store._write() as s:
         if model_id is not None and s.get(UnitModelRow, model_id) is None:
@@ -98,11 +99,11 @@ def set_active_unit_model(store: Store, model_id: int | None) -> None:
             s.execute(update(UnitModelRow).where(UnitModelRow.id == model_id).values(active=True))
 
 
-def session_labels(store: Store) -> list[tuple[str, str, bool]]:
+def session_labels(store: StoreBase) -> list[tuple[str, str, bool]]:
     """``(session_id, patient_id, cramp)`` of every stored session, oldest first."""
     with store._read() as s:
         rows = s.execute(
             select(SessionRow.id, SessionRow.patient_id).order_by(SessionRow.started_at, SessionRow.id)
         ).all()
-        cramp = {sid for _pid, sid in s.execute(_cramp_sessions_query()).all()}
+        cramp = {sid for _pid, sid in s.execute(cramp_sessions_query()).all()}
     return [(sid, pid, sid in cramp) for sid, pid in rows]
