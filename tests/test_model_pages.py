@@ -89,7 +89,7 @@ def test_admin_trains_and_clinicians_see_the_unit_model(unit_db, app):
     card = admin.get("/model/1").text
     assert "</span>62</div>" in card and "</span>22</div>" in card  # sessions, patients
     assert "Analyzer risk (prior)" in card and "Unit model, held-out patients" in card
-    assert "Plotly.newPlot" in card and "hypomagnesemia" in card and "Decision:" in card
+    assert "plot-figure" in card and "hypomagnesemia" in card and "Decision:" in card
     active = model_service.active_model(unit_db.store)
     assert active is not None and active.model is not None and not active.model.uses_prior, (
         active.model.decision

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import plotly.graph_objects as go
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -18,9 +17,8 @@ from crampwatch.store.unit_models import (
     save_unit_model,
     set_active_unit_model,
 )
-from crampwatch.web import model_service
+from crampwatch.web import charts, model_service
 from crampwatch.web.auth import AdminUser, check_csrf, current_user, get_store, require_role
-from crampwatch.web.charts import to_div
 from crampwatch.web.pages import render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(current_user), Depends(check_csrf)])
@@ -28,41 +26,53 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(current_user),
 CardUser = Annotated[Any, Depends(require_role("clinician", "admin"))]
 
 
-def reliability_figure(training: dict[str, Any]) -> go.Figure:
+def reliability_figure(training: dict[str, Any]) -> dict[str, Any]:
     """Observed cramp rate against predicted risk, per bin, for the unit model (CV) and the analyzer."""
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect calibration", line={"dash": "dot"})
-    )
+    data: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "x": [0, 1],
+            "y": [0, 1],
+            "mode": "lines",
+            "name": "perfect calibration",
+            "line": {"dash": "dot", "color": "#999"},
+        }
+    ]
     curves = [("analyzer risk (prior)", training.get("prior") or {})]
     if training.get("cv_model"):
-        curves.insert(0, ("unit model (cross-validated)", training["cv_model"]))
+        curves.insert(0, ("unit model (held-out patients)", training["cv_model"]))
     for name, block in curves:
         bins = block.get("reliability") or []
-        fig.add_trace(
-            go.Scatter(
-                x=[b["predicted"] for b in bins],
-                y=[b["observed"] for b in bins],
-                mode="lines+markers",
-                name=name,
-                text=[f"{b['sessions']} sessions" for b in bins],
-            )
+        data.append(
+            {
+                "type": "scatter",
+                "x": [b["predicted"] for b in bins],
+                "y": [b["observed"] for b in bins],
+                "mode": "lines+markers",
+                "name": name,
+                "text": [f"{b['sessions']} sessions" for b in bins],
+            }
         )
-    top = max(
-        [0.05] + [max(b["predicted"], b["observed"]) for _, bl in curves for b in bl.get("reliability") or []]
-    )
-    fig.update_layout(
-        height=360,
-        margin={"l": 50, "r": 10, "t": 10, "b": 45},
-        xaxis={"title": "predicted cramp risk", "range": [0, min(1.0, top * 1.1)], "tickformat": ".0%"},
-        yaxis={
-            "title": "observed share of sessions with cramps",
-            "range": [0, min(1.0, top * 1.1)],
-            "tickformat": ".0%",
-        },
-        legend={"orientation": "h", "y": -0.25},
-    )
-    return fig
+    points = [max(b["predicted"], b["observed"]) for _, bl in curves for b in bl.get("reliability") or []]
+    axis = {"range": [0, min(1.0, 1.1 * max([0.05, *points]))], "tickformat": ".0%"}
+    layout = {
+        "height": 360,
+        "margin": {"l": 55, "r": 10, "t": 10, "b": 45},
+        "template": charts.TEMPLATE,
+        "xaxis": {"title": {"text": "predicted cramp risk"}, **axis},
+        "yaxis": {"title": {"text": "observed share of sessions with cramps"}, **axis},
+        "legend": {"orientation": "h", "y": -0.25},
+    }
+    return {"data": data, "layout": layout}
+
+
+def reliability_rows(training: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The reliability bins as table rows (the chart's text alternative)."""
+    rows = []
+    for name, key in (("unit model", "cv_model"), ("analyzer", "prior")):
+        for b in (training.get(key) or {}).get("reliability") or []:
+            rows.append((name, b))
+    return rows
 
 
 def _card(request: Request, record: Any, *, error: str | None = None, status_code: int = 200) -> Response:
@@ -77,7 +87,14 @@ def _card(request: Request, record: Any, *, error: str | None = None, status_cod
         model=data,
         active=active,
         models=list_unit_models(store),
-        reliability=to_div(reliability_figure(data["training"])) if data else "",
+        reliability=(
+            charts.embed(
+                reliability_figure(data["training"]), "Reliability: predicted risk against observed cramps"
+            )
+            if data
+            else ""
+        ),
+        reliability_rows=reliability_rows(data["training"]) if data else [],
         labels=FEATURE_LABELS,
         error=error,
     )
