@@ -57,10 +57,12 @@ def simulate_parameters(
     workers: int = 1,
     method: str = DEFAULT_METHOD,
     backend: str = "auto",
+    dose_summary: bool = True,
 ) -> BatchResult:
     """Integrate n sessions given parameter arrays and controls.
 
-    ``keep_states`` also returns every model state (incl. cumulative removal counters) per record time.
+    ``keep_states`` also returns every model state (incl. cumulative removal counters) per record time;
+    ``dose_summary`` the per-session urea dose (``BatchResult.summary``).
     ``workers > 1`` runs that many threads (compiled kernel) or forked processes (numpy integrator).
     """
     heun = check_method(method)
@@ -89,7 +91,7 @@ def simulate_parameters(
     if result is None:
         result = integrate_numpy(p, ctrl, stride, keep_states, heun, NEWTON_ITERATIONS, workers)
     out, kt_l, failed = result
-    return finish_batch(p, ctrl, out, kt_l, failed, stride, keep_states)
+    return finish_batch(p, ctrl, out, kt_l, failed, stride, keep_states, dose_summary)
 
 
 def simulate_batch(
@@ -145,12 +147,15 @@ def simulate(
     machine off (blood flow and UF 0). Raises :class:`InputError` when the session leaves the model's range.
     """
     scenario = as_scenario(scenario, prescription)
-    res = simulate_batch(
-        [scenario],
+    dt, _ = check_grid(dt_min, record_every_min)
+    ctrl = session_controls([scenario], dt, after_min)
+    res = simulate_parameters(
+        patient_parameters([scenario]),
+        ctrl,
         record_every_min=record_every_min,
-        dt_min=dt_min,
         method=method,
-        after_min=after_min,
         backend=backend,
+        dose_summary=False,  # a trace does not carry it
     )
+    res.session_ids = [scenario.patient.id]
     return res.trace(0)

@@ -27,6 +27,8 @@ OUT_OF_RANGE = (
     "empties or blood pressure is lost); reduce UF volume/rate or the Na gradient"
 )
 #: Signals whose range :func:`out_of_range` checks (plasma volume, interstitial volume, SBP), as row indices.
+#: Columns of a simulated trace's table (an immutable index, built once).
+TRACE_COLUMNS = pd.Index(["t_min", *SIGNAL_NAMES])
 RANGE_SIGNALS = tuple(SIGNAL_NAMES.index(n) for n in ("plasma_volume_l", "interstitial_volume_l", "sbp_mmhg"))
 
 
@@ -68,7 +70,7 @@ def simulated_trace(
     """A :class:`Trace` of simulated signals (``columns``, on the grid ``t_min``) up to ``end_min``."""
     keep = t_min <= end_min + 1e-9
     table = np.column_stack([t_min[keep], *(columns[name][keep] for name in SIGNAL_NAMES)])
-    data = pd.DataFrame(table, columns=["t_min", *SIGNAL_NAMES])  # one block: cheaper than column by column
+    data = pd.DataFrame(table, columns=TRACE_COLUMNS, copy=False)  # one block: cheaper than column by column
     return Trace(data, sources=dict.fromkeys(SIGNAL_NAMES, "simulated"), session_id=session_id)
 
 
@@ -88,9 +90,11 @@ def finish_batch(
     failed: np.ndarray,
     stride: int,
     keep_states: bool,
+    dose_summary: bool = True,
 ) -> BatchResult:
     """A :class:`BatchResult` from the integrators' planes ``out`` [signals (+ states), n, records], the
-    urea clearance integral ``kt_l`` (L) and the out-of-range flags."""
+    urea clearance integral ``kt_l`` (L) and the out-of-range flags; ``dose_summary`` adds the per-session
+    urea dose (:func:`urea_dose`)."""
     dt_rec = stride * ctrl.dt_min
     n_rec = out.shape[2]
     t_rec = np.arange(n_rec) * dt_rec
@@ -100,7 +104,8 @@ def finish_batch(
     for k in np.unique(last_row):  # NaN after each session's end (grouped by duration)
         if k + 1 < n_rec:
             out[:n_sig, np.flatnonzero(last_row == k), k + 1 :] = np.nan
-    summary = urea_dose(p, ctrl, out[SIGNAL_NAMES.index("urea_mmol_l")], last, dt_rec, kt_l)
+    urea = out[SIGNAL_NAMES.index("urea_mmol_l")]
+    summary = urea_dose(p, ctrl, urea, last, dt_rec, kt_l) if dose_summary else {}
     if failed.any():
         out[:, failed, :] = np.nan
         for v in summary.values():
