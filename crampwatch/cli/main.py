@@ -7,6 +7,7 @@ from crampwatch.cli import (  # noqa: F401
     analyze_cmd,
     calibrate_cmd,
     cohort_cmd,
+    fit_cmd,
     optimize_cmd,
     simulate_cmd,
     store_cmd,

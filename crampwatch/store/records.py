@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from crampwatch.model import Labs, Patient, Prescription
+from crampwatch.model import Labs, Patient, Prescription, Scenario, parse_scenario
 from crampwatch.trace import Trace
 
 
@@ -84,3 +84,19 @@ class AuditRecord:
     action: str
     patient_id: str | None
     detail: str
+
+
+def session_scenario(patient: Patient, session: Any) -> Scenario:
+    """The scenario of one stored session: the patient as on that day (weight, labs) + its prescription."""
+    update: dict[str, Any] = {}
+    if session.pre_weight_kg is not None:
+        update["pre_weight_kg"] = float(session.pre_weight_kg)
+    labs = session.labs
+    if labs:
+        update["labs"] = labs if isinstance(labs, Labs) else Labs.model_validate(labs)
+    data = patient.model_dump(mode="json")
+    data.update({k: (v.model_dump(mode="json") if isinstance(v, Labs) else v) for k, v in update.items()})
+    prescription = session.prescription
+    if isinstance(prescription, Prescription):
+        prescription = prescription.model_dump(mode="json")
+    return parse_scenario({"patient": data, "prescription": prescription})

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from crampwatch.errors import InputError
-from crampwatch.io.traces import looks_like_hemobp, read_events, read_hemobp, read_trace
-from crampwatch.model import Scenario, load_scenario
+from crampwatch.io.traces import looks_like_hemobp, read_events, read_hemobp, read_trace, write_trace
+from crampwatch.model import Scenario, dump_scenario, load_scenario
 from crampwatch.trace import Trace, empty_events
 from crampwatch.twin.priors import OBSERVED
 
@@ -145,3 +146,24 @@ def _read_row(base: Path, row: dict[str, str], where: str) -> SessionRecord:
     events = read_events(_resolve(base, events_value, where, "events")) if events_value else trace.events
     sid = trace.session_id or trace_path.stem
     return SessionRecord(scenario=scenario, trace=trace, events=events, session_id=str(sid))
+
+
+def write_manifest(records: Sequence[SessionRecord], folder: str | Path) -> Path:
+    """Write ``records`` as trace CSVs, scenario YAMLs and events CSVs plus ``manifest.csv`` in ``folder``."""
+    root = Path(folder)
+    root.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for k, rec in enumerate(records, start=1):
+        stem = rec.session_id or f"session{k:02d}"
+        write_trace(rec.trace, root / f"{stem}.csv")
+        (root / f"{stem}.yaml").write_text(
+            yaml.safe_dump(dump_scenario(rec.scenario), sort_keys=False), encoding="utf-8"
+        )
+        row = {"trace": f"{stem}.csv", "scenario": f"{stem}.yaml", "events": ""}
+        if rec.events is not None and not rec.events.empty:
+            rec.events.to_csv(root / f"{stem}_events.csv", index=False)
+            row["events"] = f"{stem}_events.csv"
+        rows.append(row)
+    path = root / "manifest.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crampwatch.causes import assess
-from crampwatch.model import Labs, Patient, Prescription, Scenario, parse_scenario
+from crampwatch.model import Patient, Scenario, parse_scenario
 from crampwatch.optimizer import optimize
 from crampwatch.prescription_settings import (
     FORM_SETTINGS,
@@ -19,6 +19,7 @@ from crampwatch.prescription_settings import (
     settings_of,
 )
 from crampwatch.simulator import simulate
+from crampwatch.store.records import session_scenario
 from crampwatch.version import MODEL_VERSION
 
 #: What-if form inputs, and every setting the what-if accepts (form, API, optimizer suggestions): the
@@ -31,22 +32,6 @@ UF_PROFILES = UF_PROFILE_NAMES
 def model_version() -> str:
     """Version tag stored with each assessment."""
     return MODEL_VERSION
-
-
-def session_scenario(patient: Patient, session: Any) -> Scenario:
-    """The scenario of one stored session: the patient as on that day (weight, labs) + its prescription."""
-    update: dict[str, Any] = {}
-    if session.pre_weight_kg is not None:
-        update["pre_weight_kg"] = float(session.pre_weight_kg)
-    labs = session.labs
-    if labs:
-        update["labs"] = labs if isinstance(labs, Labs) else Labs.model_validate(labs)
-    data = patient.model_dump(mode="json")
-    data.update({k: (v.model_dump(mode="json") if isinstance(v, Labs) else v) for k, v in update.items()})
-    prescription = session.prescription
-    if isinstance(prescription, Prescription):
-        prescription = prescription.model_dump(mode="json")
-    return parse_scenario({"patient": data, "prescription": prescription})
 
 
 def assessment_for(store: Any, session: Any, patient: Patient) -> dict[str, Any]:
