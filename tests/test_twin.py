@@ -1,15 +1,39 @@
-"""Patient twin: simulator hook, fit, personal thresholds, serialization."""
+"""Patient twin: simulator hook, fit and its uncertainty, personal thresholds, JSON, CLI and store."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
+
 import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
 
 import crampwatch as cw
+from crampwatch.cli.main import app
+from crampwatch.errors import InputError
 from crampwatch.simulator import simulate_batch
+from crampwatch.trace import Trace
+from crampwatch.twin import PatientTwin, SessionRecord, fit_twin, personal_thresholds, read_manifest
+from crampwatch.twin.sessions import write_manifest
+from crampwatch.twin.virtual import virtual_sessions
+
+pytest_plugins = ["tests.store_fixtures"]
 
 
 def _with_patient(scenario: cw.Scenario, **update: float) -> cw.Scenario:
     return scenario.model_copy(update={"patient": scenario.patient.model_copy(update=update)})
+
+
+@pytest.fixture(scope="module")
+def low_refill() -> list[SessionRecord]:
+    return virtual_sessions({"refill_capacity": 0.4}, 6, seed=5, critical_rbv_pct=89.0)
+
+
+@pytest.fixture(scope="module")
+def low_refill_twin(low_refill: list[SessionRecord]) -> PatientTwin:
+    return fit_twin(low_refill)
 
 
 def test_patient_blood_volume_sets_the_early_rbv_fall() -> None:
@@ -19,3 +43,140 @@ def test_patient_blood_volume_sets_the_early_rbv_fall() -> None:
     rbv_20 = batch.signals["rbv_pct"][:, 20]
     assert rbv_20[0] < rbv_20[1] < rbv_20[2]
     np.testing.assert_allclose(rbv_20[1], rbv_20[3])  # female: Nadler 65 mL/kg
+
+
+def test_fit_ranks_refill_capacity_and_covers_the_truth(low_refill_twin: PatientTwin) -> None:
+    """Three virtual patients (x0.4, x1, x2.5): fitted values keep the order, intervals hold the truth."""
+    truths = (0.4, 1.0, 2.5)
+    twins = [low_refill_twin] + [
+        fit_twin(virtual_sessions({"refill_capacity": t}, 6, seed=5, patient_index=i))
+        for i, t in enumerate(truths[1:], 1)
+    ]
+    values = [t.parameters["refill_capacity"]["value"] for t in twins]
+    assert values == sorted(values)
+    for truth, twin in zip(truths, twins, strict=True):
+        lo, hi = twin.parameters["refill_capacity"]["ci"]
+        assert lo <= truth <= hi
+        assert twin.parameters["refill_capacity"]["identified"]
+        assert twin.fit["rmse"]["rbv_pct"] < 1.5
+
+
+def test_bp_only_data_leave_blood_volume_at_its_prior_and_say_so() -> None:
+    twin = fit_twin(virtual_sessions({"refill_capacity": 0.5}, 6, seed=8, rbv=False))
+    bv = twin.parameters["blood_volume_l"]
+    assert not bv["identified"] and "not identified" in bv["note"]
+    assert bv["value"] == pytest.approx(bv["population"], rel=0.25)  # within the prior interval
+    assert bv["ci"][1] / bv["ci"][0] > 1.4  # about the prior's 95 % width (x0.79-x1.27)
+    assert "rbv_pct" not in twin.fit["rmse"]
+
+
+def test_one_session_fits_says_so_and_is_wider(low_refill: list[SessionRecord], low_refill_twin) -> None:
+    one = fit_twin(low_refill[:1])
+    assert one.n_sessions == 1 and any("fewer than 3" in w for w in one.warnings)
+
+    def width(t: PatientTwin) -> float:
+        lo, hi = t.parameters["refill_capacity"]["ci"]
+        return hi / lo
+
+    assert width(one) > 1.15 * width(low_refill_twin)
+
+
+def test_personal_threshold_counts_sessions() -> None:
+    """Cramps in 4 of 5 sessions once RBV fell below 89 %, 1 of 5 that stayed above."""
+    sc = cw.load_scenario("examples/stable.yaml")
+    lows = [87.2, 88.4, 86.0, 88.9, 87.7, 92.0, 91.0, 92.2, 93.0, 90.1]
+    cramped = [True, True, True, True, False, True, False, False, False, False]
+    records = []
+    for k, (low, c) in enumerate(zip(lows, cramped, strict=True)):
+        t = np.arange(0.0, 241.0, 5.0)
+        rbv = 100.0 - (100.0 - low) * t / 240.0
+        events = pd.DataFrame([{"t_min": 240.0, "kind": "cramp", "severity": 4, "note": ""}]) if c else None
+        tr = Trace(pd.DataFrame({"t_min": t, "rbv_pct": rbv}))
+        records.append(SessionRecord(sc, tr, events if events is not None else tr.events, f"S{k}"))
+    (found,) = personal_thresholds(records)
+    assert found.signal == "rbv_pct" and found.value == 89.0
+    assert (found.n_cramps, found.n_sessions_below, found.n_cramps_above, found.n_sessions_above) == (
+        4,
+        5,
+        1,
+        5,
+    )
+    assert found.text.startswith("cramps in 4 of 5 sessions once relative blood volume fell below 89 %")
+
+
+def test_twin_json_round_trip_and_bad_json(low_refill_twin: PatientTwin) -> None:
+    data = json.loads(low_refill_twin.to_json())
+    assert {"patient_id", "n_sessions", "model_version", "parameters", "fit", "personal_thresholds"} <= set(
+        data
+    )
+    p = data["parameters"]["refill_capacity"]
+    assert set(p) >= {"value", "ci", "population", "unit"} and p["population"] == 1.0
+    again = PatientTwin.from_dict(data)
+    np.testing.assert_allclose(again.log_mean, low_refill_twin.log_mean)
+    bad = dict(data, uncertainty={**data["uncertainty"], "log_mean": [9.0, 0.0, 0.0]})
+    with pytest.raises(InputError, match="out of range"):
+        PatientTwin.from_dict(bad)
+    with pytest.raises(InputError, match="refill_capacity"):
+        PatientTwin.from_dict({**data, "parameters": {}})
+
+
+def test_personalize_and_ensemble_use_the_fit(low_refill_twin: PatientTwin) -> None:
+    sc = cw.load_scenario("examples/stable.yaml")
+    personal = low_refill_twin.personalize(sc).patient
+    refill = low_refill_twin.parameters["refill_capacity"]
+    assert personal.refill_capacity == pytest.approx(refill["value"], rel=1e-3)
+    assert personal.critical_rbv_pct == low_refill_twin.threshold("rbv_pct")["value"]
+    members = low_refill_twin.ensemble(sc.patient, 40, seed=1)
+    draws = np.array([m.refill_capacity for m in members])
+    assert draws[0] == pytest.approx(refill["value"], rel=1e-3)
+    assert refill["ci"][0] * 0.8 < np.median(draws) < refill["ci"][1] * 1.2
+    assert draws.std() > 0
+
+
+def test_bad_input_is_one_line(tmp_path, low_refill: list[SessionRecord]) -> None:
+    other = virtual_sessions({}, 1, seed=5, patient_index=3)
+    path = write_manifest(low_refill[:2] + other, tmp_path / "mixed")
+    with pytest.raises(InputError, match="2 patients"):
+        read_manifest(path)
+    with pytest.raises(InputError, match="does not exist"):
+        read_manifest(tmp_path / "missing.csv")
+    rec = low_refill[0]
+    hr_only = Trace(pd.DataFrame({"t_min": [0.0, 30.0, 60.0], "hr_bpm": [70.0, 72.0, 75.0]}))
+    with pytest.raises(InputError, match="no session has usable measured signals"):
+        fit_twin([SessionRecord(rec.scenario, hr_only, hr_only.events, "x")])
+
+
+def test_cli_fit_manifest(tmp_path, low_refill: list[SessionRecord]) -> None:
+    path = write_manifest(low_refill[:3], tmp_path / "p")
+    out = tmp_path / "twin.json"
+    res = CliRunner().invoke(app, ["fit", str(path), "--json", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    printed = json.loads(res.output)
+    assert printed["n_sessions"] == 3 and json.loads(out.read_text())["patient_id"] == printed["patient_id"]
+    bad = CliRunner().invoke(app, ["fit", str(tmp_path / "nope.csv")])
+    assert bad.exit_code == 2 and len(bad.output.strip().splitlines()) == 1
+
+
+def test_store_fits_and_versions_twins(store, low_refill: list[SessionRecord]) -> None:
+    from crampwatch.store.twins import fit_and_store_twin, latest_twin, list_twins
+
+    patient = low_refill[0].scenario.patient
+    store.add_patient(patient)
+    start = datetime(2026, 3, 2, 8, tzinfo=UTC)
+    for k, rec in enumerate(low_refill[:3]):
+        store.add_session(
+            patient.id,
+            rec.scenario.prescription,
+            rec.trace.with_events(rec.events),
+            started_at=start + timedelta(days=2 * k),
+            pre_weight_kg=rec.scenario.patient.pre_weight_kg,
+            labs=rec.scenario.patient.labs,
+        )
+    first = fit_and_store_twin(store, patient.id, fitted_by="test")
+    second = fit_and_store_twin(store, patient.id)
+    assert (first.version, second.version) == (1, 2)
+    latest = latest_twin(store, patient.id)
+    assert latest is not None and latest.version == 2 and latest.twin.n_sessions == 3
+    assert [v["version"] for v in list_twins(store, patient.id)] == [2, 1]
+    with pytest.raises(InputError, match="not in the database"):
+        fit_and_store_twin(store, "NOBODY")

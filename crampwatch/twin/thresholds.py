@@ -2,11 +2,12 @@
 
 For each signal the patient's sessions are compared: the lowest value reached *before the first cramp*
 (sessions with a cramp) or over the whole session (sessions without). A candidate threshold ``v`` (each
-cramp session's value, rounded outward to the signal's step) splits the sessions into those that fell below
-``v`` and those that stayed above; the threshold reported is the candidate with the largest difference in
-cramp rate between the two groups (ties: the higher value, i.e. the earlier warning), provided at least
-:data:`MIN_CRAMP_SESSIONS` cramp sessions fell below it. The result reads "cramps in 4 of 5 sessions once
-RBV fell below 89 %; in 1 of 7 sessions that stayed above".
+cramp session's value, rounded up to the signal's step) splits the sessions into those that fell below
+``v`` and those that stayed above; the threshold reported is the candidate with the largest Youden index
+(share of cramp sessions below + share of cramp-free sessions above - 1; Youden WJ, Cancer 1950;3:32; ties:
+the higher value, i.e. the earlier warning), provided at least :data:`MIN_CRAMP_SESSIONS` cramp sessions
+fell below it. The result reads "cramps in 4 of 5 sessions once RBV fell below 89 %; in 1 of 5 sessions
+that stayed above".
 """
 
 from __future__ import annotations
@@ -96,7 +97,8 @@ def personal_threshold(records: Sequence[SessionRecord], sig: ThresholdSignal) -
         k_b, n_b, k_a, n_a = sum(below), len(below), sum(above), len(above)
         if k_b < MIN_CRAMP_SESSIONS:
             continue
-        diff = k_b / n_b - (k_a / n_a if n_a else 0.0)
+        n_cramp, n_free = k_b + k_a, len(lows) - k_b - k_a
+        diff = k_b / n_cramp + ((n_a - k_a) / n_free if n_free else 1.0) - 1.0
         if best is None or diff > best[0] + 1e-12 or (abs(diff - best[0]) <= 1e-12 and v > best[1]):
             best = (diff, v, (k_b, n_b, k_a, n_a))
     if best is None or best[0] <= 0:
