@@ -17,7 +17,7 @@ import pandas as pd
 from crampwatch.causes import calcium, hypovolemia, neurologic, osmotic
 from crampwatch.causes.common import SessionInput
 from crampwatch.causes.features import build_context
-from crampwatch.causes.findings import Assessment, Finding
+from crampwatch.causes.findings import Assessment, Evidence, Finding
 from crampwatch.causes.scoring import evaluate, overall_risk
 from crampwatch.errors import InputError
 from crampwatch.kinetics import ekt_v_rate, sp_ktv_daugirdas
@@ -175,15 +175,20 @@ def assess(
     events: pd.DataFrame | Sequence[Any] | None = None,
     history: Sequence[Any] | None = None,
     fill_missing: bool = True,
+    twin: Any | None = None,
 ) -> Assessment:
     """Ranked cramp mechanisms of one session.
 
     ``events`` replaces the trace's events (DataFrame or list of :class:`crampwatch.model.Event`);
     ``history`` holds previous Assessments (or their dicts) of the same patient, used for recurrent
     underdialysis; ``fill_missing`` lets the simulator estimate missing signals (flagged ``estimated``).
+    ``twin`` (a :class:`crampwatch.twin.PatientTwin`) puts the patient's fitted physiology and personal
+    thresholds in place of the population patient; each finding then cites the twin values it used.
     """
     if not isinstance(trace, Trace):
         raise InputError("trace: expected a crampwatch.trace.Trace", "trace")
+    if twin is not None:
+        scenario = twin.personalize(scenario)
     ev_df = _normalise_events(events, trace)
     data = trace.data
     t_raw = pd.to_numeric(data["t_min"], errors="coerce")
@@ -216,6 +221,9 @@ def assess(
         bare_score = {f.cause: f.score for f in bare_findings}
         for f in findings:
             f.score = ESTIMATED_WEIGHT * f.score + (1.0 - ESTIMATED_WEIGHT) * bare_score[f.cause]
+    if twin is not None:
+        for f in findings:
+            f.evidence += [Evidence(**e) for e in twin.evidence(f.cause)]
     scores = {f.cause: np.array([f.score]) for f in findings}
     risk = float(overall_risk(scores)[0])
     metrics = _metrics(E, si)

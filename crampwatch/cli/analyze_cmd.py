@@ -14,6 +14,7 @@ from crampwatch.io.traces import looks_like_hemobp, read_events, read_hemobp, re
 from crampwatch.learn import load_unit_model
 from crampwatch.learn.apply import apply_unit_model
 from crampwatch.model import load_scenario
+from crampwatch.twin import load_twin
 
 
 @app.command("analyze")
@@ -33,6 +34,9 @@ def analyze(
     calibration: Path | None = typer.Option(
         None, "--calibration", help="Unit model (crampwatch calibrate): overall risk from this unit's model."
     ),
+    twin_path: Path | None = typer.Option(
+        None, "--twin", help="Patient twin JSON (crampwatch fit): use the patient's fitted physiology."
+    ),
 ) -> None:
     """Rank the causes of cramps in a recorded or simulated session and say what to change."""
     sc = load_scenario(scenario)
@@ -41,7 +45,8 @@ def analyze(
         hemobp = True  # a HEMOBP header (time, sbp, dbp, ...) and no t_min
     trace, quality = read_hemobp(trace_path) if hemobp else read_trace(trace_path)
     ev = read_events(events) if events is not None else None
-    result = assess(trace, sc, events=ev, fill_missing=not no_fill)
+    twin = None if twin_path is None else load_twin(twin_path)
+    result = assess(trace, sc, events=ev, fill_missing=not no_fill, twin=twin)
     result.data_quality = quality.messages() + result.data_quality
     if unit_model is not None:
         apply_unit_model(result, trace, sc, unit_model)

@@ -12,6 +12,7 @@ from rich.table import Table
 from crampwatch.cli.app import app, handle_input_errors
 from crampwatch.model import load_scenario
 from crampwatch.optimizer import Constraints, OptimizationResult, optimize
+from crampwatch.twin import load_twin
 
 _DEFAULTS = Constraints()
 
@@ -75,6 +76,9 @@ def optimize_command(
     top_k: int = typer.Option(3, help="number of recommendations"),
     ensemble: int = typer.Option(8, help="plausible patients per candidate"),
     seed: int = typer.Option(0, help="random seed of the patient ensemble"),
+    twin_path: Path | None = typer.Option(
+        None, "--twin", help="patient twin JSON (crampwatch fit): ensemble drawn from the twin's uncertainty"
+    ),
 ) -> None:
     """Search the prescription that lowers the predicted cramp risk without losing dose or UF."""
     sc = load_scenario(scenario)
@@ -84,7 +88,8 @@ def optimize_command(
         min_duration_min=min_duration_min,
         allow_extra_session=allow_extra_session,
     )
-    result = optimize(sc, constraints=constraints, n_ensemble=ensemble, top_k=top_k, seed=seed)
+    twin = None if twin_path is None else load_twin(twin_path)
+    result = optimize(sc, constraints=constraints, n_ensemble=ensemble, top_k=top_k, seed=seed, twin=twin)
     if plot is not None:
         from crampwatch.optimizer.plot import plot_result
 

@@ -10,6 +10,7 @@ guideline ranges). See :mod:`crampwatch.optimizer.search` for the method.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from crampwatch.model import Scenario
 from crampwatch.optimizer.constraints import Constraints
@@ -30,6 +31,7 @@ def optimize(
     top_k: int = 3,
     seed: int = 0,
     risk_model: Callable | None = None,
+    twin: Any | None = None,
 ) -> OptimizationResult:
     """The ``top_k`` lowest-risk prescriptions for ``scenario`` that satisfy ``constraints``.
 
@@ -38,6 +40,8 @@ def optimize(
     (seeded by ``seed``). When no candidate meets the constraints, ``recommendations`` is empty and
     ``infeasible`` says why. ``risk_model(t_min, signals, scenarios)``, when given, replaces the analyzer's
     overall risk of each simulated session (a unit model: :meth:`crampwatch.learn.UnitModel.batch_risk`).
+    With a ``twin`` (:class:`crampwatch.twin.PatientTwin`) the patient is the
+    fitted twin and the ensemble is drawn from the twin's uncertainty.
     """
     from crampwatch.errors import require_range
 
@@ -50,6 +54,7 @@ def optimize(
         n_ensemble=int(n_ensemble),
         top_k=int(top_k),
         seed=seed,
+        twin=twin,
     )
 
 

@@ -42,6 +42,7 @@ import itertools
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -159,13 +160,24 @@ class _Candidate:
 
 class _Search:
     def __init__(
-        self, scenario: Scenario, constraints: Constraints, evaluator: Evaluator, n_ensemble: int, seed: int
+        self,
+        scenario: Scenario,
+        constraints: Constraints,
+        evaluator: Evaluator,
+        n_ensemble: int,
+        seed: int,
+        twin: Any | None = None,
     ) -> None:
         self.scenario = scenario
         self.c = constraints
         self.evaluator = evaluator
         self.first = constraints.first_session(scenario)
-        self.members = patient_ensemble(scenario.patient, n_ensemble, seed)
+        self.twin = twin
+        self.members = (
+            patient_ensemble(scenario.patient, n_ensemble, seed)
+            if twin is None
+            else twin.ensemble(scenario.patient, n_ensemble, seed)
+        )
         self.member_scenarios = [scenario] + [
             scenario.model_copy(update={"patient": p}) for p in self.members[1:]
         ]
@@ -534,11 +546,16 @@ def search(
     n_ensemble: int = 8,
     top_k: int = 3,
     seed: int = 0,
+    twin: Any | None = None,
 ) -> OptimizationResult:
-    """Run the staged search with ``evaluator`` (see the module docstring)."""
+    """Run the staged search with ``evaluator`` (see the module docstring); with a ``twin``
+    (:class:`crampwatch.twin.PatientTwin`) the patient is the fitted twin and the ensemble is drawn from
+    the twin's uncertainty."""
     t0 = time.perf_counter()
     c = constraints or Constraints()
-    s = _Search(scenario, c, evaluator, n_ensemble, seed)
+    if twin is not None:
+        scenario = twin.personalize(scenario)
+    s = _Search(scenario, c, evaluator, n_ensemble, seed, twin)
     opts_wide = options_for(scenario, c, allow_high_ca=True)
     opts_narrow = options_for(scenario, c, allow_high_ca=False)
     base = project(s.current, opts_narrow)
@@ -609,12 +626,19 @@ def _notes(s: _Search, c: Constraints) -> list[str]:
             f"{c.ca_max_if_hypocalcemia_mmol_l:g} mmol/L was allowed (above the KDIGO 2017 1.25–1.50 range; "
             "review the calcium balance)."
         )
-    notes.append(
-        "Risk = predicted cramp risk of the prescription for the patient as entered; range = "
-        f"{RISK_PERCENTILES[0]:g}th–{RISK_PERCENTILES[1]:g}th percentile over {len(s.members)} plausible "
-        "patients (uncertain refill capacity, baroreflex, body water and lab error), which also rank the "
-        "options by their mean risk. Dose and UF are those of the patient as entered."
-    )
+    if s.twin is None:
+        notes.append(
+            "Risk = predicted cramp risk of the prescription for the patient as entered; range = "
+            f"{RISK_PERCENTILES[0]:g}th–{RISK_PERCENTILES[1]:g}th percentile over {len(s.members)} plausible "
+            "patients (uncertain refill capacity, baroreflex, body water and lab error), which also rank the "
+            "options by their mean risk. Dose and UF are those of the patient as entered."
+        )
+    else:
+        notes.append(
+            "Risk = predicted cramp risk of the prescription for the fitted twin; range = "
+            f"{RISK_PERCENTILES[0]:g}th–{RISK_PERCENTILES[1]:g}th percentile over {len(s.members)} versions "
+            f"of this patient drawn from the {s.twin.summary()}. Dose and UF are those of the fitted twin."
+        )
     return notes
 
 

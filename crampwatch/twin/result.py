@@ -147,8 +147,17 @@ class PatientTwin:
             Labs.model_validate(update["labs"].model_dump())
         return patient.model_copy(update=update)
 
+    def check_patient(self, patient: Patient) -> None:
+        """:class:`InputError` when ``patient`` is not the patient this twin was fitted to."""
+        if patient.id != self.patient_id:
+            raise InputError(
+                f"twin: fitted to patient {self.patient_id!r}, but the scenario is patient {patient.id!r}",
+                "twin",
+            )
+
     def personalize(self, scenario: Scenario) -> Scenario:
         """``scenario`` with this patient's twin in place of the population patient."""
+        self.check_patient(scenario.patient)
         return scenario.model_copy(update={"patient": self.personalize_patient(scenario.patient)})
 
     def ensemble(self, patient: Patient, n: int, seed: int = 0) -> list[Patient]:
@@ -156,6 +165,7 @@ class PatientTwin:
         values). Seeded, reproducible."""
         if n < 1:
             raise ValueError("n must be >= 1")
+        self.check_patient(patient)
         rng = np.random.default_rng([seed, 7])
         draws = rng.multivariate_normal(self.log_mean, self.log_cov, size=max(n - 1, 0), method="eigh")
         thetas = [self.multipliers] + [np.exp(d) for d in draws]
