@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,8 +19,12 @@ from crampwatch.trace import Trace
 from crampwatch.twin import PatientTwin, SessionRecord, fit_twin, personal_thresholds, read_manifest
 from crampwatch.twin.sessions import write_manifest
 from crampwatch.twin.virtual import virtual_sessions
+from tests import store_fixtures
 
-pytest_plugins = ["tests.store_fixtures"]
+database_url = store_fixtures.database_url  # SQLite and PostgreSQL
+store = store_fixtures.store
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
 def _with_patient(scenario: cw.Scenario, **update: float) -> cw.Scenario:
@@ -38,7 +43,7 @@ def low_refill_twin(low_refill: list[SessionRecord]) -> PatientTwin:
 
 def test_patient_blood_volume_sets_the_early_rbv_fall() -> None:
     """A smaller blood volume falls faster at the start (UF / BV); Nadler's value is the default."""
-    sc = cw.load_scenario("examples/high_uf.yaml")
+    sc = cw.load_scenario(EXAMPLES / "high_uf.yaml")
     batch = simulate_batch([_with_patient(sc, blood_volume_ml_kg=v) for v in (50.0, 65.0, 90.0)] + [sc])
     rbv_20 = batch.signals["rbv_pct"][:, 20]
     assert rbv_20[0] < rbv_20[1] < rbv_20[2]
@@ -83,7 +88,7 @@ def test_one_session_fits_says_so_and_is_wider(low_refill: list[SessionRecord], 
 
 def test_personal_threshold_counts_sessions() -> None:
     """Cramps in 4 of 5 sessions once RBV fell below 89 %, 1 of 5 that stayed above."""
-    sc = cw.load_scenario("examples/stable.yaml")
+    sc = cw.load_scenario(EXAMPLES / "stable.yaml")
     lows = [87.2, 88.4, 86.0, 88.9, 87.7, 92.0, 91.0, 92.2, 93.0, 90.1]
     cramped = [True, True, True, True, False, True, False, False, False, False]
     records = []
@@ -120,8 +125,8 @@ def test_twin_json_round_trip_and_bad_json(low_refill_twin: PatientTwin) -> None
         PatientTwin.from_dict({**data, "parameters": {}})
 
 
-def test_personalize_and_ensemble_use_the_fit(low_refill_twin: PatientTwin) -> None:
-    sc = cw.load_scenario("examples/stable.yaml")
+def test_personalize_and_ensemble_use_the_fit(low_refill, low_refill_twin: PatientTwin) -> None:
+    sc = low_refill[0].scenario
     personal = low_refill_twin.personalize(sc).patient
     refill = low_refill_twin.parameters["refill_capacity"]
     assert personal.refill_capacity == pytest.approx(refill["value"], rel=1e-3)

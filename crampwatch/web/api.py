@@ -77,8 +77,10 @@ def api_assessment(request: Request, session_id: str, user: CurrentUser) -> Any:
 @router.post("/sessions/{session_id}/whatif", response_model=WhatIfOut, tags=["sessions"])
 def api_whatif(request: Request, session_id: str, body: WhatIfIn, user: ClinicianUser) -> Any:
     """Re-simulate the session with a changed prescription; both runs are simulated and assessed alike."""
-    rec, patient = access.load_session(get_store(request), user, session_id, "whatif", request.url.path)
-    result = services.what_if(patient.patient, rec, body.model_dump(exclude_none=True))
+    store = get_store(request)
+    rec, patient = access.load_session(store, user, session_id, "whatif", request.url.path)
+    twin, _ = services.patient_twin(store, patient.id)
+    result = services.what_if(patient.patient, rec, body.model_dump(exclude_none=True), twin=twin)
     return WhatIfOut(
         changes=result.changes,
         change_descriptions=result.change_text,

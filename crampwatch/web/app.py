@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from crampwatch.errors import InputError
 from crampwatch.store.cache import LRUCache
-from crampwatch.web import api, api_accounts, model_pages, pages, static_files, trend_pages
+from crampwatch.web import api, api_accounts, model_pages, pages, static_files, trend_pages, twin_pages
 from crampwatch.web.auth import current_user
 from crampwatch.web.errors import CsrfFailed, Forbidden, NotAuthenticated, NotFound, RateLimited
 from crampwatch.web.security import LoginRateLimiter, SecurityHeadersMiddleware, SessionMiddleware
@@ -149,6 +149,7 @@ def create_app(
     app.include_router(pages.protected)
     app.include_router(trend_pages.router)
     app.include_router(model_pages.router)
+    app.include_router(twin_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app
 

@@ -324,7 +324,8 @@ async def whatif_panel(request: Request, session_id: str, user: ClinicianUser) -
         rec, patient = access.load_session(store, user, session_id, "whatif", request.url.path)
         try:
             changes = _whatif_changes(form)
-            result = services.what_if(patient.patient, rec, changes)
+            twin, _ = services.patient_twin(store, patient.id)
+            result = services.what_if(patient.patient, rec, changes, twin=twin)
         except InputError as exc:
             return render(request, "whatif_result.html", status_code=422, error=exc.message)
         weight = session_weight_kg(rec, patient)

@@ -20,6 +20,8 @@ from crampwatch.prescription_settings import (
 )
 from crampwatch.simulator import simulate
 from crampwatch.store.records import session_scenario
+from crampwatch.store.twins import latest_twin
+from crampwatch.twin import PatientTwin
 from crampwatch.version import MODEL_VERSION
 
 #: What-if form inputs, and every setting the what-if accepts (form, API, optimizer suggestions): the
@@ -34,22 +36,35 @@ def model_version() -> str:
     return MODEL_VERSION
 
 
+def patient_twin(store: Any, patient_id: str) -> tuple[PatientTwin | None, str]:
+    """(the patient's newest stored twin or None, the version tag of assessments made with it)."""
+    stored = latest_twin(store, patient_id)
+    if stored is None:
+        return None, model_version()
+    return stored.twin, f"{model_version()}+twin{stored.version}"
+
+
 def assessment_for(store: Any, session: Any, patient: Patient) -> dict[str, Any]:
     """The stored assessment of a session, or a fresh one (then stored).
 
-    A stored assessment is reused only when the same unit model (or none) produced its overall risk.
+    A stored assessment is reused only when the same unit model (or none) produced its overall risk, and
+    the patient's newest twin (if any) its findings; the assessment uses that twin.
     """
     from crampwatch.web import model_service
 
-    if session.assessment and model_service.model_id_of(session.assessment) == model_service.usable_model_id(
-        store
+    twin, version = patient_twin(store, patient.id)
+    same_twin = twin is None or session.assessment_model_version == version
+    if (
+        session.assessment
+        and same_twin
+        and model_service.model_id_of(session.assessment) == model_service.usable_model_id(store)
     ):
         return session.assessment
     scenario = session_scenario(patient, session)
-    assessment = assess(session.trace, scenario, events=session.trace.events)
+    assessment = assess(session.trace, scenario, events=session.trace.events, twin=twin)
     model_service.apply_active(store, assessment, session.trace, scenario)
     result = {**assessment.to_dict(), "session_id": session.id}
-    store.save_assessment(session.id, result, model_version())
+    store.save_assessment(session.id, result, version)
     return result
 
 
@@ -68,9 +83,14 @@ class WhatIf:
     change_text: list[str]
 
 
-def what_if(patient: Patient, session: Any, changes: dict[str, Any]) -> WhatIf:
-    """Re-simulate the session with ``changes`` to its prescription; raise InputError on bad values."""
+def what_if(
+    patient: Patient, session: Any, changes: dict[str, Any], twin: PatientTwin | None = None
+) -> WhatIf:
+    """Re-simulate the session with ``changes`` to its prescription (as the patient ``twin`` when given);
+    raise InputError on bad values."""
     base = session_scenario(patient, session)
+    if twin is not None:
+        base = twin.personalize(base)
     changed = parse_scenario(
         {
             "patient": base.patient.model_dump(mode="json"),
@@ -95,15 +115,17 @@ def what_if(patient: Patient, session: Any, changes: dict[str, Any]) -> WhatIf:
 def optimize_session(patient: Patient, session: Any, store: Any = None) -> dict[str, Any]:
     """Run ``crampwatch.optimizer.optimize`` on the session's scenario.
 
-    With ``store``, the store's active unit model gives the predicted risks. Each recommendation gets
-    ``whatif``: the what-if settings that reproduce its prescription.
+    With ``store``, the store's active unit model gives the predicted risks and the patient's newest twin
+    is the patient (its ensemble drawn from the twin's uncertainty). Each recommendation gets ``whatif``:
+    the what-if settings that reproduce its prescription.
     """
     from crampwatch.web import model_service
 
     active = model_service.active_model(store) if store is not None else None
     unit = active.model if active is not None else None
+    twin = patient_twin(store, patient.id)[0] if store is not None else None
     result = optimize(
-        session_scenario(patient, session), risk_model=None if unit is None else unit.batch_risk
+        session_scenario(patient, session), risk_model=None if unit is None else unit.batch_risk, twin=twin
     )
     out = result.to_dict() if hasattr(result, "to_dict") else dict(result)
     for rec in out.get("recommendations") or []:

@@ -1,0 +1,154 @@
+"""The patient twin in the clinic app: the twin panel of the patient page, refitting, and its JSON API.
+
+* ``GET /patients/{id}/twin`` -- the panel (htmx partial): fitted parameters against the population value
+  with intervals, observed vs twin-simulated RBV and systolic BP per session, personal cramp thresholds,
+  the number of sessions and the date of the fit;
+* ``POST /patients/{id}/twin`` -- refit on all stored sessions (clinicians; CSRF-checked), then the panel;
+* ``GET``/``POST /api/patients/{id}/twin`` -- the stored twin JSON / refit (HTTP 422 for bad input).
+
+Assessments and the optimizer of the app use the newest stored twin (:func:`stored_twin`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+
+from crampwatch.errors import InputError
+from crampwatch.store.twins import StoredTwin, fit_and_store_twin, latest_twin
+from crampwatch.twin.priors import CI_LEVEL
+from crampwatch.web import access, charts
+from crampwatch.web.auth import ClinicianUser, check_csrf, current_user, get_store
+from crampwatch.web.errors import NotFound
+from crampwatch.web.pages import render
+
+router = APIRouter(dependencies=[Depends(current_user), Depends(check_csrf)])
+
+#: Colours of successive sessions in the fit chart (cycled).
+SESSION_COLOURS = ("#1f6fb2", "#c0392b", "#27ae60", "#8e44ad", "#d35400", "#16a085", "#7f8c8d", "#2c3e50")
+
+
+def stored_twin(store: Any, patient_id: str) -> StoredTwin | None:
+    """The patient's newest stored twin (None when none was fitted)."""
+    return latest_twin(store, patient_id)
+
+
+def _load_patient(request: Request, user: Any, patient_id: str, action: str) -> None:
+    """Access check and audit entry for a twin view or refit."""
+    access.load_patient(get_store(request), user, patient_id, action, request.url.path)
+
+
+def fit_figure(store: Any, stored: StoredTwin, height_px: int = 520) -> dict[str, Any]:
+    """Observed (markers) and twin-simulated (lines) RBV and systolic BP of every fitted session."""
+    twin = stored.twin
+    data: list[dict[str, Any]] = []
+    panels = (("rbv_pct", "y", "RBV"), ("sbp_mmhg", "y2", "systolic BP"))
+    for k, sid in enumerate(twin.fit.get("sessions", [])):
+        curve = twin.fit.get("curves", {}).get(sid)
+        rec = store.get_session(sid)
+        colour = SESSION_COLOURS[k % len(SESSION_COLOURS)]
+        label = rec.started_at.strftime("%Y-%m-%d") if rec is not None else sid
+        for signal, axis, name in panels:
+            common = {"legendgroup": sid, "xaxis": "x" if axis == "y" else "x2", "yaxis": axis}
+            if rec is not None and rec.trace.has(signal):
+                t = rec.trace.t_min
+                v = rec.trace.signal(signal)
+                ok = [i for i in range(len(t)) if v[i] == v[i]]
+                data.append(
+                    {
+                        "type": "scatter",
+                        "mode": "markers",
+                        "x": [float(t[i]) for i in ok],
+                        "y": [float(v[i]) for i in ok],
+                        "marker": {"color": colour, "size": 5},
+                        "name": f"{label} measured",
+                        "showlegend": signal == "rbv_pct" or not rec.trace.has("rbv_pct"),
+                        "hovertemplate": f"{label} measured {name} %{{y:.1f}} at %{{x}} min<extra></extra>",
+                        **common,
+                    }
+                )
+            if curve is not None:
+                data.append(
+                    {
+                        "type": "scatter",
+                        "mode": "lines",
+                        "x": curve["t_min"],
+                        "y": curve[signal],
+                        "line": {"color": colour, "width": 1.5},
+                        "name": f"{label} twin",
+                        "showlegend": False,
+                        "hovertemplate": f"{label} twin {name} %{{y:.1f}} at %{{x}} min<extra></extra>",
+                        **common,
+                    }
+                )
+    layout = {
+        "height": height_px,
+        "margin": {"l": 60, "r": 10, "t": 30, "b": 40},
+        "template": charts.TEMPLATE,
+        "grid": {"rows": 2, "columns": 1, "pattern": "independent"},
+        "xaxis": {"matches": "x2", "showticklabels": False},
+        "xaxis2": {"title": {"text": "time, min"}},
+        "yaxis": {"title": {"text": "relative blood volume, %"}},
+        "yaxis2": {"title": {"text": "systolic BP, mmHg"}},
+        "legend": {"orientation": "h", "y": 1.08},
+    }
+    return {"data": data, "layout": layout}
+
+
+def _panel(
+    request: Request, patient_id: str, *, error: str | None = None, status_code: int = 200
+) -> Response:
+    store = get_store(request)
+    stored = stored_twin(store, patient_id)
+    chart = charts.to_div(fit_figure(store, stored)) if stored is not None else ""
+    return render(
+        request,
+        "twin_panel.html",
+        status_code=status_code,
+        patient_id=patient_id,
+        stored=stored,
+        twin=None if stored is None else stored.twin,
+        chart=chart,
+        ci_pct=round(100 * CI_LEVEL),
+        error=error,
+    )
+
+
+@router.get("/patients/{patient_id}/twin", include_in_schema=False)
+def twin_panel(request: Request, patient_id: str, user: ClinicianUser) -> Response:
+    _load_patient(request, user, patient_id, "view_twin")
+    return _panel(request, patient_id)
+
+
+@router.post("/patients/{patient_id}/twin", include_in_schema=False)
+def twin_refit(request: Request, patient_id: str, user: ClinicianUser) -> Response:
+    _load_patient(request, user, patient_id, "refit_twin")
+    try:
+        fit_and_store_twin(get_store(request), patient_id, fitted_by=user.username)
+    except InputError as exc:
+        return _panel(request, patient_id, error=exc.message, status_code=422)
+    return _panel(request, patient_id)
+
+
+def _twin_json(stored: StoredTwin) -> dict[str, Any]:
+    return {**stored.twin.to_dict(), "version": stored.version, "fitted_by": stored.fitted_by}
+
+
+@router.get("/api/patients/{patient_id}/twin", tags=["twin"])
+def api_twin(request: Request, patient_id: str, user: ClinicianUser) -> dict[str, Any]:
+    """The patient's newest twin (contracts.md "Patient twin") with its version."""
+    _load_patient(request, user, patient_id, "view_twin")
+    stored = stored_twin(get_store(request), patient_id)
+    if stored is None:
+        raise NotFound("twin")
+    return _twin_json(stored)
+
+
+@router.post("/api/patients/{patient_id}/twin", tags=["twin"])
+def api_twin_refit(request: Request, patient_id: str, user: ClinicianUser) -> Response:
+    """Refit the patient's twin on all stored sessions and store it as the next version."""
+    _load_patient(request, user, patient_id, "refit_twin")
+    stored = fit_and_store_twin(get_store(request), patient_id, fitted_by=user.username)
+    return JSONResponse(_twin_json(stored))
