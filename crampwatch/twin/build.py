@@ -17,7 +17,7 @@ from crampwatch.twin.priors import (
     population_blood_volume_l,
 )
 from crampwatch.twin.result import PatientTwin
-from crampwatch.twin.sessions import SessionRecord, check_one_patient, pre_dialysis_value
+from crampwatch.twin.sessions import SessionRecord, check_one_patient, pre_dialysis_value, simulated_signals
 from crampwatch.twin.thresholds import personal_thresholds
 from crampwatch.version import MODEL_VERSION
 
@@ -62,6 +62,11 @@ def fit_twin(records: Sequence[SessionRecord]) -> PatientTwin:
         )
     if not result.success:
         warnings.append("the fit stopped at its evaluation limit before converging")
+    simulated = sum(1 for r in records if simulated_signals(r))
+    if simulated:
+        warnings.append(
+            f"{simulated} session(s) hold simulated rather than measured signals (demonstration data)"
+        )
     unused = len(records) - n
     if unused:
         warnings.append(f"{unused} session(s) without measured RBV or systolic BP were not used for the fit")

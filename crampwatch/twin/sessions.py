@@ -58,14 +58,28 @@ class Observations:
         return sum(len(t) for t, _ in self.samples.values())
 
 
+#: Trace sources a fit reads: measured signals, and whole simulated sessions (demonstration data, said in
+#: the twin's warnings); signals estimated to fill a gap in a recording are never evidence.
+FIT_SOURCES = ("measured", "simulated")
+
+
+def simulated_signals(record: SessionRecord) -> list[str]:
+    """Fitted signals of ``record`` that come from a simulation rather than a measurement."""
+    return [
+        s.name
+        for s in OBSERVED
+        if record.trace.has(s.name) and record.trace.sources.get(s.name) == "simulated"
+    ]
+
+
 def observations(record: SessionRecord) -> Observations:
-    """The measured samples of each fitted signal (simulated or estimated columns are not evidence)."""
+    """The samples of each fitted signal (:data:`FIT_SOURCES`; estimated columns are not evidence)."""
     trace = record.trace
     duration = record.scenario.prescription.duration_min
     t = pd.to_numeric(trace.data["t_min"], errors="coerce").to_numpy(dtype=float)
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for sig in OBSERVED:
-        if not trace.has(sig.name) or trace.sources.get(sig.name, "measured") != "measured":
+        if not trace.has(sig.name) or trace.sources.get(sig.name, "measured") not in FIT_SOURCES:
             continue
         v = pd.to_numeric(trace.data[sig.name], errors="coerce").to_numpy(dtype=float)
         ok = np.isfinite(t) & np.isfinite(v) & (t >= 0.0) & (t <= duration + 1e-9)
