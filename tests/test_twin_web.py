@@ -27,7 +27,7 @@ def test_patient_page_fits_and_shows_the_twin(app, db):
     r = client.post(f"/patients/{db.p1}/twin", data={"csrf_token": token}, headers={"HX-Request": "true"})
     assert r.status_code == 200, r.text
     assert "Fitted on 1 session" in r.text and "plasma refill capacity" in r.text
-    assert "fewer than 3" in r.text and "× population" in r.text and "Plotly.newPlot" in r.text
+    assert "fewer than 3" in r.text and "× population" in r.text and "plot-figure" in r.text
     # the session's assessment is made again with the twin, and its evidence cites it
     session = client.get(f"/sessions/{db.s1}").text
     assert "patient twin fitted on 1 sessions" in session
