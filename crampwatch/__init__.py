@@ -30,6 +30,8 @@ _EXPORTS: dict[str, str] = {
     "dump_scenario": "crampwatch.model",
     "Trace": "crampwatch.trace",
     "SIGNALS": "crampwatch.trace",
+    "SIGNAL_SPECS": "crampwatch.signals",
+    "display_label": "crampwatch.signals",
     # closed-form kinetics and the weekly urea model
     "watson_volume_l": "crampwatch.kinetics",
     "sp_ktv_daugirdas": "crampwatch.kinetics",

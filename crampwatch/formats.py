@@ -132,7 +132,7 @@ def _fhir_table() -> str:
 _JSON_OUTPUTS = """## Assessment (JSON, `crampwatch analyze --json`)
 
 ```json
-{"session_id": "...", "overall_risk": 0.0, "idh_risk": 0.0,
+{"session_id": "...", "overall_risk": 0.0, "idh_risk": 0.0, "risk_kind": "session|predicted",
  "causes": [{"cause": "hypovolemia", "score": 0.0, "confidence": "high|moderate|low",
              "evidence": [{"signal": "rbv_pct", "value": 84.1, "t_min": 150, "threshold": 86,
                            "source": "Preciado 2019 ..."}],
@@ -144,6 +144,8 @@ _JSON_OUTPUTS = """## Assessment (JSON, `crampwatch analyze --json`)
 ```
 
 `overall_risk`, `idh_risk` and each `score` lie in 0–1; `causes` is sorted by score, highest first.
+`risk_kind` is `predicted` when the trace is wholly simulated with no events or history (the risk is then the
+predicted risk of the prescription), else `session` (the risk of this recorded session).
 Cause identifiers: {causes}. `evidence[].signal` and the `metrics` keys are trace
 signals or the derived quantities listed below; `estimated: true` marks a value from a simulator fill-in or a
 default lab value.

@@ -57,12 +57,13 @@ PANELS: tuple[Panel, ...] = (
     Panel("Urea (mmol/L)", ("urea_mmol_l", "brain_urea_mmol_l")),
 )
 COLOURS = ("tab:blue", "tab:red", "tab:orange", "tab:green", "tab:purple", "tab:brown")
+#: Legend text of a reference line (the value is the analyzer's threshold).
 REFERENCE_LABELS = {
-    "rbv_critical_pct": "critical RBV",
-    "idh_nadir_sbp_mmhg": "SBP 90 (IDH)",
-    "hyponatremia_mmol_l": "Na 135",
-    "ica_low_mmol_l": "iCa 1.10",
-    "mg_low_mmol_l": "Mg 0.70",
+    "rbv_critical_pct": "critical RBV {value:g} %",
+    "idh_nadir_sbp_mmhg": "SBP {value:g} (IDH)",
+    "hyponatremia_mmol_l": "Na {value:g}",
+    "ica_low_mmol_l": "iCa {value:.2f}",
+    "mg_low_mmol_l": "Mg {value:.2f}",
 }
 
 
@@ -89,7 +90,7 @@ def _draw(ax: Axes, trace: Trace, panel: Panel, *, weight_kg: float | None, show
             )  # fmt: skip
             handles.append(line)
     for colour, ref in zip(COLOURS, panel.references, strict=False):  # in the colour of its signal
-        label = REFERENCE_LABELS.get(ref, ref)
+        label = REFERENCE_LABELS[ref].format(value=THRESHOLDS[ref].value)
         handles.append(ax.axhline(THRESHOLDS[ref].value, color=colour, ls=":", lw=1, alpha=0.8, label=label))
     if panel.signals[0] == "rbv_pct" and trace.has("rbv_pct"):
         boxes = [

@@ -12,6 +12,7 @@ import math
 from typing import Any
 
 from crampwatch.causes.findings import Assessment, Finding
+from crampwatch.causes.risk_kinds import RISK_KINDS
 from crampwatch.model import Scenario
 from crampwatch.plotting import figure_svg, panels_for, session_figure
 from crampwatch.signals import display_label, unit_of
@@ -167,7 +168,7 @@ caption {{ text-align: left; color: #595959; }}
 <h1>Why does this patient cramp?</h1>
 <p>Session <b>{_esc(assessment.session_id)}</b> · patient {_esc(p.id)} ({_esc(p.sex)}, {p.age_years:g} years,
 dry weight {p.dry_weight_kg:g} kg, {p.vintage_months:g} months on dialysis)</p>
-<p class="risk">Cramp risk of this session <b>{assessment.overall_risk:.2f}</b>
+<p class="risk">{_esc(RISK_KINDS[assessment.risk_kind].label)} <b>{assessment.overall_risk:.2f}</b>
 · hypotension risk {assessment.idh_risk or 0.0:.2f} · {headline}</p>
 <h2>Ranked causes</h2>{_cause_table(supported) if supported else ""}{not_supported}
 <h2>Session timeline</h2>
