@@ -158,3 +158,26 @@ def test_no_conversion_constant_is_typed_outside_units() -> None:
                 if tok.type == tokenize.NUMBER and tok.string in factors:
                     found.append(f"{path.relative_to(ROOT)}:{tok.start[0]} {tok.string}")
     assert not found, found
+
+
+def test_fhir_trace_signals_carry_loinc_where_one_exists_and_read_back_as_signals() -> None:
+    sc = load_scenario(ROOT / "examples" / "stable.yaml")
+    trace = simulate(sc)
+    few = Trace(trace.data.iloc[::60].reset_index(drop=True), sources=dict(trace.sources))
+    names = ["plasma_na_mmol_l", "rbv_pct"]
+    bundle = fhir.session_to_bundle(sc, few, session_id="l", started_at=START, extra_signals=names)
+    codings = {}
+    for entry in bundle["entry"]:
+        res = entry["resource"]
+        local = [
+            c["code"] for c in res.get("code", {}).get("coding", []) if c["system"] == fhir.CODE_SYSTEM_URL
+        ]
+        if res["resourceType"] == "Observation" and local and local[0] in names:
+            codings[local[0]] = {c["system"]: c["code"] for c in res["code"]["coding"]}
+    assert codings["plasma_na_mmol_l"][fhir.LOINC] == signals.signal("plasma_na_mmol_l").loinc.code
+    assert fhir.LOINC not in codings["rbv_pct"]  # no LOINC code for relative blood volume: local code only
+    back = fhir.bundle_to_session(bundle)
+    np.testing.assert_allclose(
+        back.trace.signal("plasma_na_mmol_l"), few.signal("plasma_na_mmol_l"), rtol=1e-12
+    )
+    assert back.scenario.patient.labs == sc.patient.labs  # the time series did not overwrite the lab
