@@ -380,7 +380,10 @@ def format_validation_error(exc: ValidationError, model: type[BaseModel], prefix
         return f"{field}: required field is missing" + (f" ({rng})" if rng else "")
     if err.get("type") == "extra_forbidden":
         return f"{field}: unknown field"
-    given_text = "" if isinstance(given, dict | list) else f" {given!r}"
+    given_repr = repr(given)
+    if len(given_repr) > 40:  # never echo large input
+        given_repr = given_repr[:37] + "..."
+    given_text = "" if isinstance(given, dict | list) else f" {given_repr}"
     text = f"{field}:{given_text} {msg.rstrip('.')}".replace("\n", " ")
     if rng and rng not in text:
         text += f" ({rng})"

@@ -276,3 +276,54 @@ def test_import_export_errors(db: str, scenario_file: Path, trace_files, tmp_pat
     one_line_error(invoke("user", "list", "--database-url", "mysql://x@y/z"), "database_url")
     unreachable = "postgresql://postgres@127.0.0.1:1/none?connect_timeout=2"
     one_line_error(invoke("user", "list", "--database-url", unreachable), "cannot open the database")
+
+
+def test_user_add_without_a_terminal_names_password_stdin(db: str) -> None:
+    one_line_error(
+        invoke("user", "add", "dr.b", "--role", "clinician", "--database-url", db, stdin=""),
+        "--password-stdin",
+    )
+    with Store.open(db) as s:
+        assert s.get_user("dr.b") is None
+
+
+def test_user_passwd_ends_sessions(db: str) -> None:
+    assert (
+        invoke(
+            "user",
+            "add",
+            "dr.c",
+            "--role",
+            "admin",
+            "--password-stdin",
+            "--database-url",
+            db,
+            stdin="first password 1\n",
+        ).exit_code
+        == 0
+    )
+    with Store.open(db) as s:
+        s.start_login_session("dr.c", "t" * 43, absolute_s=3600)
+        assert s.resolve_login_session("t" * 43, idle_s=600).username == "dr.c"
+    result = invoke(
+        "user", "passwd", "dr.c", "--password-stdin", "--database-url", db, stdin="second password 2\n"
+    )
+    assert result.exit_code == 0 and "1 login session(s) ended" in result.output, result.output
+    with Store.open(db) as s:
+        assert s.resolve_login_session("t" * 43, idle_s=600) is None
+        assert s.authenticate("dr.c", "second password 2") is not None
+        assert s.authenticate("dr.c", "first password 1") is None
+        assert s.list_audit(limit=1)[0].action == "cli_set_password"
+    one_line_error(
+        invoke("user", "passwd", "nobody", "--password-stdin", "--database-url", db, stdin="x" * 12),
+        "username",
+    )
+    one_line_error(
+        invoke("user", "passwd", "dr.c", "--password-stdin", "--database-url", db, stdin="short\n"),
+        "password",
+    )
+    s2 = Store.open(db)
+    s2.start_login_session("dr.c", "u" * 43, absolute_s=3600)
+    s2.close()
+    result = invoke("user", "end-sessions", "dr.c", "--database-url", db)
+    assert result.exit_code == 0 and "1 login session(s) of dr.c ended" in result.output

@@ -29,7 +29,7 @@ def _all_routes(app) -> list:
 
 
 def _routes(app, db) -> list[tuple[str, str]]:
-    params = {"patient_id": db.p1, "session_id": db.s1, "model_id": "1"}
+    params = {"patient_id": db.p1, "session_id": db.s1, "model_id": "1", "username": "clin"}
     out = []
     for route in _all_routes(app):
         methods = getattr(route, "methods", None)

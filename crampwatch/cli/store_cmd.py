@@ -59,10 +59,7 @@ def user_add(
     """Create a user; the password is read from stdin or prompted for (never a command-line argument)."""
     if role not in ROLES:
         raise InputError(f"role: {role!r} is not a role (allowed {', '.join(ROLES)})", "role")
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _read_password(password_stdin)
     store = _open(database_url)
     try:
         user = store.add_user(username, password, role, patient_id=patient_id)  # type: ignore[arg-type]
@@ -71,6 +68,60 @@ def user_add(
         store.close()
     suffix = f" for patient {user.patient_id}" if user.patient_id else ""
     typer.echo(f"created {user.role} {user.username}{suffix}")
+
+
+NO_TERMINAL = (
+    "password: no terminal to type it in; pipe it in with --password-stdin, "
+    "e.g. printf '%s\\n' \"$PW\" | crampwatch user ... --password-stdin"
+)
+
+
+def _read_password(from_stdin: bool) -> str:
+    """The new password: one line of stdin, or typed twice (never a command-line argument)."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if sys.stdin.isatty():
+        return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+    first, again = sys.stdin.readline(), sys.stdin.readline()  # the two answers a terminal would give
+    if not first or not again:
+        raise InputError(NO_TERMINAL, "password")
+    if first != again:
+        raise InputError("password: the two entries differ", "password")
+    return first.rstrip("\r\n")
+
+
+@user_app.command("passwd")
+@handle_input_errors
+def user_passwd(
+    username: str = typer.Argument(..., help="The user whose password is set."),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from stdin."),
+    database_url: str | None = typer.Option(None, "--database-url", help=DATABASE_HELP),
+) -> None:
+    """Set a user's password (read from stdin or prompted for); every login session of the user ends."""
+    password = _read_password(password_stdin)
+    store = _open(database_url)
+    try:
+        ended = store.set_password(username, password)
+        store.audit(username=None, action="cli_set_password", detail=f"{username}; {ended} session(s) ended")
+    finally:
+        store.close()
+    typer.echo(f"password of {username} changed; {ended} login session(s) ended")
+
+
+@user_app.command("end-sessions")
+@handle_input_errors
+def user_end_sessions(
+    username: str = typer.Argument(..., help="The user whose login sessions end."),
+    database_url: str | None = typer.Option(None, "--database-url", help=DATABASE_HELP),
+) -> None:
+    """End every login session of a user (a lost device, a leaving employee)."""
+    store = _open(database_url)
+    try:
+        ended = store.end_user_sessions(username)
+        store.audit(username=None, action="cli_end_sessions", detail=f"{username}: {ended} ended")
+    finally:
+        store.close()
+    typer.echo(f"{ended} login session(s) of {username} ended")
 
 
 @user_app.command("list")

@@ -50,8 +50,10 @@ def _ensure_port_free(host: str, port: int) -> None:
 def _run(web_app: object, host: str, port: int) -> None:
     import uvicorn
 
-    # proxy_headers: behind a TLS-terminating proxy on loopback the session cookie gets its Secure flag.
-    uvicorn.run(web_app, host=host, port=port, proxy_headers=True, log_level="info")
+    from crampwatch.web.app import uvicorn_options
+
+    # Forwarded headers are applied by the application, from CRAMPWATCH_TRUSTED_PROXIES only.
+    uvicorn.run(web_app, host=host, port=port, log_level="info", **uvicorn_options())
 
 
 @app.command("serve")
@@ -59,7 +61,8 @@ def _run(web_app: object, host: str, port: int) -> None:
 def serve(host: HostOpt = "127.0.0.1", port: PortOpt = 8000, database_url: DbOpt = None) -> None:
     """Serve the web application on a real database.
 
-    Set CRAMPWATCH_SECRET_KEY to keep login sessions valid across restarts.
+    Behind a TLS reverse proxy set CRAMPWATCH_TRUSTED_PROXIES to its address (e.g. 127.0.0.1): only then are
+    its X-Forwarded-For/-Proto believed. Set CRAMPWATCH_SECRET_KEY to keep CSRF tokens valid across restarts.
     """
     _check_port(port)
     _ensure_port_free(host, port)

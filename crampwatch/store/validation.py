@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -27,8 +27,15 @@ def validate_model(value: Any, model: type, field: str) -> Any:
 
 
 def require_datetime(value: Any, field: str) -> None:
+    """A datetime that exists in UTC (``0001-01-01T00:00+14:00`` does not: it lies before year 1)."""
     if not isinstance(value, datetime):
         raise InputError(f"{field}: expected a date and time, got {type(value).__name__}", field)
+    try:
+        value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    except (OverflowError, ValueError):
+        raise InputError(
+            f"{field}: {value.isoformat()} lies outside the years 1–9999 in UTC", field
+        ) from None
 
 
 def require_text(value: Any, field: str, max_chars: int) -> str:
@@ -39,7 +46,22 @@ def require_text(value: Any, field: str, max_chars: int) -> str:
     if not value.strip() or len(value) > max_chars:
         n = len(value.strip())
         raise InputError(f"{field}: {n} characters given (allowed 1–{max_chars} characters)", field)
+    require_plain_text(value, field)
     return value.strip()
+
+
+def require_plain_text(value: str, field: str) -> None:
+    """Text a database can hold and a page can show: valid Unicode, no control characters but tab/newline."""
+    bad = next((c for c in value if ord(c) < 32 and c not in "\t\n\r" or c == "\x7f"), None)
+    if bad is not None:
+        raise InputError(
+            f"{field}: contains the control character U+{ord(bad):04X} (allowed: text, tabs, line breaks)",
+            field,
+        )
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(f"{field}: not valid Unicode text (a lone surrogate)", field) from None
 
 
 def optional_text(value: Any, field: str, max_chars: int) -> str | None:

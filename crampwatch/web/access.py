@@ -171,3 +171,13 @@ def create_user(
     created = store.add_user(username, password, role, patient_id=patient_id)
     store.audit(username=admin.username, action="add_user", detail=f"{created.username} ({created.role})")
     return created
+
+
+def end_user_sessions(store: Any, admin: Any, username: str) -> int:
+    """End every login session of ``username`` (administrators only); audited."""
+    require_role(admin, "admin")
+    if store.get_user(username) is None:
+        raise NotFound("user")
+    ended = store.end_user_sessions(username)
+    store.audit(username=admin.username, action="end_sessions", detail=f"{username}: {ended} ended")
+    return ended

@@ -12,17 +12,26 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from crampwatch.web import access
-from crampwatch.web.api_models import AuditOut, LoginIn, MeOut, UserIn, UserOut
+from crampwatch.web.api_models import (
+    AuditOut,
+    EndedSessionsOut,
+    LoginIn,
+    MeOut,
+    PasswordChangeIn,
+    UserIn,
+    UserOut,
+)
 from crampwatch.web.auth import (
     AdminUser,
     CurrentUser,
     attempt_login,
+    change_password,
     check_csrf,
+    csrf_token,
     current_user,
     get_store,
     logout,
 )
-from crampwatch.web.security import csrf_token
 
 public_router = APIRouter(prefix="/api", tags=["auth"])
 router = APIRouter(prefix="/api", dependencies=[Depends(current_user), Depends(check_csrf)])
@@ -38,7 +47,7 @@ def api_login(request: Request, body: LoginIn) -> Any:
         username=user.username,
         role=user.role,
         patient_id=user.patient_id,
-        csrf_token=csrf_token(request.session),
+        csrf_token=csrf_token(request),
     )
 
 
@@ -54,7 +63,20 @@ def api_me(request: Request, user: CurrentUser) -> Any:
         username=user.username,
         role=user.role,
         patient_id=user.patient_id,
-        csrf_token=csrf_token(request.session),
+        csrf_token=csrf_token(request),
+    )
+
+
+@router.post("/me/password", response_model=MeOut, tags=["auth"])
+def api_change_password(request: Request, body: PasswordChangeIn, user: CurrentUser) -> Any:
+    """Change your own password: every session of the account ends; this client gets a new session and
+    CSRF token (in the answer)."""
+    change_password(request, user, body.current_password, body.new_password)
+    return MeOut(
+        username=user.username,
+        role=user.role,
+        patient_id=user.patient_id,
+        csrf_token=csrf_token(request),
     )
 
 
@@ -78,3 +100,11 @@ def api_audit(request: Request, user: AdminUser, limit: int = 100, patient_id: s
         get_store(request), user, limit=limit, patient_id=patient_id, where=request.url.path
     )
     return [AuditOut.model_validate(a, from_attributes=True) for a in entries]
+
+
+@router.post("/users/{username}/end-sessions", response_model=EndedSessionsOut, tags=["admin"])
+def api_end_sessions(request: Request, username: str, user: AdminUser) -> Any:
+    """End every login session of a user (a lost device, a leaving employee); audited."""
+    return EndedSessionsOut(
+        username=username, ended=access.end_user_sessions(get_store(request), user, username)
+    )

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from crampwatch.errors import InputError
 from crampwatch.prescription_settings import SettingChanges
 from crampwatch.signals import MAX_T_MIN
+from crampwatch.store.validation import require_plain_text
 from crampwatch.web.services import cramp_frequency
+
+
+def _plain_text(value: str) -> str:
+    try:
+        require_plain_text(value, "text")
+    except InputError as exc:
+        raise ValueError(exc.message.removeprefix("text: ")) from None
+    return value
 
 
 class _Out(BaseModel):
@@ -132,17 +142,42 @@ class OptimizationOut(_Out):
     infeasible: str | None = None
 
 
+#: Muscle groups a cramp report names (the groups where dialysis cramps occur: legs and feet most often,
+#: then hands, arms and back; Kobrin & Berns 2007, Semin Dial 20:396).
+MUSCLE_GROUPS = ("calf", "foot", "thigh", "hamstring", "hand", "arm", "back", "other")
+#: A report describes a cramp of the past year, at most a day ahead of the server's clock (a wrong time
+#: zone); anything else is a typing or clock error (modelling choice).
+REPORT_MAX_AGE = timedelta(days=366)
+REPORT_MAX_AHEAD = timedelta(days=1)
+
+
+def plausible_report_time(value: datetime | None) -> datetime | None:
+    """``value`` in UTC when it lies in the report window (naive values are UTC), else ValueError."""
+    if value is None:
+        return None
+    try:
+        utc = value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    except (OverflowError, ValueError):
+        raise ValueError("not a date and time that exists in UTC") from None
+    now = datetime.now(UTC)
+    if not now - REPORT_MAX_AGE <= utc <= now + REPORT_MAX_AHEAD:
+        raise ValueError("must lie within the past 366 days and at most 1 day ahead")
+    return utc
+
+
 class ReportIn(BaseModel):
     """A cramp report. Patients may omit ``patient_id`` (it is theirs); clinicians must give it."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     patient_id: str | None = Field(None, max_length=64)
     session_id: str | None = Field(None, max_length=64)
-    reported_at: datetime | None = Field(None, description="when the cramp happened; default now (UTC)")
+    reported_at: Annotated[datetime | None, AfterValidator(plausible_report_time)] = Field(
+        None, description="when the cramp happened (within the past 366 days); default now (UTC)"
+    )
     t_min: float | None = Field(None, ge=0, le=MAX_T_MIN, description="minutes from session start")
-    muscle: str = Field(..., min_length=1, max_length=64)
+    muscle: Literal[MUSCLE_GROUPS] = Field(..., description="muscle group")  # type: ignore[valid-type]
     severity: int = Field(..., ge=0, le=10)
-    note: str = Field("", max_length=2000)
+    note: Annotated[str, AfterValidator(_plain_text)] = Field("", max_length=2000)
     idempotency_key: str = Field(
         ..., min_length=8, max_length=128, description="one per report; retries reuse it"
     )
@@ -167,6 +202,17 @@ class UserIn(BaseModel):
     password: str = Field(..., min_length=10, max_length=256)
     role: Literal["clinician", "admin", "patient"]
     patient_id: str | None = Field(None, max_length=64)
+
+
+class PasswordChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    current_password: str = Field(..., min_length=1, max_length=1024)
+    new_password: str = Field(..., min_length=8, max_length=1024)
+
+
+class EndedSessionsOut(BaseModel):
+    username: str
+    ended: int = Field(..., description="login sessions that were live and are now ended")
 
 
 class UserOut(BaseModel):

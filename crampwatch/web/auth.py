@@ -1,7 +1,7 @@
-"""Who is logged in (request dependencies), CSRF checks, and the login/logout shared by pages and the API.
+"""Who is logged in (request dependencies), CSRF checks, and logging in and out, shared by pages and API.
 
 What each role may see is decided in :mod:`crampwatch.web.access`; passwords are hashed with argon2 by the
-store.
+store; login sessions live in the store (``login_sessions``) and the cookie carries only their token.
 """
 
 from __future__ import annotations
@@ -10,11 +10,23 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from crampwatch.errors import InputError
 from crampwatch.web import access
 from crampwatch.web.errors import CsrfFailed, NotAuthenticated, RateLimited
-from crampwatch.web.security import CSRF_FORM_FIELD, CSRF_HEADER, csrf_valid, new_session
+from crampwatch.web.security import (
+    CSRF_FORM_FIELD,
+    CSRF_HEADER,
+    client_description,
+    csrf_for,
+    csrf_valid,
+    new_token,
+    session_token,
+    set_session_token,
+)
+from crampwatch.web.settings import WebSettings
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_NO_USER = object()
 
 
 def get_store(request: Request) -> Any:
@@ -22,18 +34,29 @@ def get_store(request: Request) -> Any:
     return request.app.state.store
 
 
+def settings(request: Request) -> WebSettings:
+    return request.app.state.settings
+
+
 def client_ip(request: Request) -> str:
+    """The client's address (a trusted proxy's forwarded address has already replaced the proxy's)."""
     return request.client.host if request.client else "unknown"
 
 
+def csrf_token(request: Request) -> str:
+    """The CSRF token of this request's session (for forms and the API's ``csrf_token``)."""
+    return csrf_for(settings(request).secret_key, session_token(request))
+
+
 def session_user(request: Request) -> Any | None:
-    """The logged-in user record, or ``None``."""
-    username = request.session.get("user")
-    if not isinstance(username, str):
-        return None
-    user = get_store(request).get_user(username)
-    if user is None:  # user removed since login
-        request.session.pop("user", None)
+    """The logged-in user record of a live server-side session, or ``None`` (looked up once per request)."""
+    cached = getattr(request.state, "session_user", _NO_USER)
+    if cached is not _NO_USER:
+        return cached
+    user = get_store(request).resolve_login_session(
+        session_token(request), idle_s=settings(request).session_idle_s
+    )
+    request.state.session_user = user
     return user
 
 
@@ -67,38 +90,83 @@ async def check_csrf(request: Request) -> None:
             form = await request.form()
             value = form.get(CSRF_FORM_FIELD)
             supplied = value if isinstance(value, str) else None
-    if not csrf_valid(request.session, supplied):
+    if not csrf_valid(settings(request).secret_key, session_token(request), supplied):
         raise CsrfFailed()
 
 
-def attempt_login(request: Request, username: str, password: str) -> Any | None:
-    """Check credentials under the rate limit; on success start a fresh session and audit the login."""
-    limiter = request.app.state.login_limiter
-    ip = client_ip(request)
-    wait = limiter.retry_after_s(username, ip)
-    if wait:
-        raise RateLimited(wait)
+def _start_session(request: Request, user: Any) -> None:
+    """End this client's previous session, if any, and start a new one under a new token."""
     store = get_store(request)
+    store.end_login_session(session_token(request))
+    token = new_token()
+    store.start_login_session(
+        user.username,
+        token,
+        absolute_s=settings(request).session_absolute_s,
+        client=client_description(request),
+    )
+    set_session_token(request, token)
+    request.state.session_user = user
+
+
+def _check_limit(request: Request, username: str, action: str) -> None:
+    """Raise :class:`RateLimited` (and audit it) while this account or client is over its limit."""
+    ip = client_ip(request)
+    wait = request.app.state.login_limiter.retry_after_s(username, ip)
+    if wait:
+        get_store(request).audit(
+            username=username[:64] or "-", action=action, detail=f"ip={ip} retry={wait}s"
+        )
+        raise RateLimited(wait)
+
+
+def attempt_login(request: Request, username: str, password: str) -> Any | None:
+    """Check credentials under the login limits; on success start a new session and audit the login."""
+    _check_limit(request, username, "login_limited")
+    store = get_store(request)
+    ip = client_ip(request)
     user = store.authenticate(username, password) if username and password else None
     if user is None:
-        limiter.record_failure(username, ip)
+        request.app.state.login_limiter.record_failure(username, ip)
         store.audit(username=username[:64] or "-", action="login_failed", detail=f"ip={ip}")
         return None
-    limiter.reset(username, ip)
-    new_session(request.session, user.username)
+    request.app.state.login_limiter.reset(username, ip)
+    _start_session(request, user)
     store.audit(username=user.username, action="login", detail=f"ip={ip}")
     return user
 
 
 def logout(request: Request) -> None:
-    user = request.session.get("user")
-    if isinstance(user, str):
-        get_store(request).audit(username=user, action="logout")
-    request.session.clear()
+    """End the server-side session; the client gets a fresh anonymous token."""
+    user = session_user(request)
+    get_store(request).end_login_session(session_token(request))
+    if user is not None:
+        get_store(request).audit(username=user.username, action="logout")
+    set_session_token(request, new_token())
+    request.state.session_user = None
 
 
-def csrf_field_name() -> str:
-    return CSRF_FORM_FIELD
+def change_password(request: Request, user: Any, current_password: str, new_password: str) -> int:
+    """Change the user's own password after checking the current one (under the login limits).
+
+    Every session of the user ends, this one included; this client continues in a new session. Returns
+    the number of other sessions that were ended.
+    """
+    _check_limit(request, user.username, "password_change_limited")
+    store = get_store(request)
+    ip = client_ip(request)
+    if store.authenticate(user.username, current_password) is None:
+        request.app.state.login_limiter.record_failure(user.username, ip)
+        store.audit(username=user.username, action="password_change_failed", detail=f"ip={ip}")
+        raise InputError("current_password: not the current password", "current_password")
+    if new_password == current_password:
+        raise InputError("new_password: same as the current password (choose a new one)", "new_password")
+    ended = store.set_password(user.username, new_password)
+    _start_session(request, user)
+    store.audit(
+        username=user.username, action="password_changed", detail=f"ip={ip}; {ended} session(s) ended"
+    )
+    return max(0, ended - 1)
 
 
 CurrentUser = Annotated[Any, Depends(current_user)]

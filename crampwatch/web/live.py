@@ -86,6 +86,8 @@ class LiveServer:
                 "--log-level",
                 "warning",
                 *(["--workers", str(self.workers)] if self.workers > 1 else []),
+                "--no-proxy-headers",
+                "--no-server-header",
             ],
             env=env,
             stdout=subprocess.DEVNULL,

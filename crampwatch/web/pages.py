@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from crampwatch.errors import InputError
 from crampwatch.model import format_validation_error
 from crampwatch.web import access, charts, services, wording
-from crampwatch.web.api_models import ReportIn, UserIn, WhatIfIn
+from crampwatch.web.api_models import MUSCLE_GROUPS, ReportIn, UserIn, WhatIfIn
 from crampwatch.web.auth import (
     AdminUser,
     ClinicianUser,
@@ -26,13 +26,13 @@ from crampwatch.web.auth import (
     PatientUser,
     attempt_login,
     check_csrf,
+    csrf_token,
     current_user,
     get_store,
     logout,
     session_user,
 )
 from crampwatch.web.errors import Forbidden, RateLimited
-from crampwatch.web.security import csrf_token
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.auto_reload = False  # templates ship with the package: no file-time check on every render
@@ -75,7 +75,6 @@ TEMPLATES.env.globals.update(
     overlap_text=wording.overlap_text,
     support_text=wording.support_text,
 )
-MUSCLES = ("calf", "foot", "thigh", "hamstring", "hand", "arm", "back", "other")
 HOME = {"clinician": "/patients", "admin": "/admin", "patient": "/me"}
 #: Time zones span UTC-12 to UTC+14.
 MAX_TZ_OFFSET_MIN = 14 * 60
@@ -91,7 +90,7 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
         name,
         {
             "user": user,
-            "csrf_token": csrf_token(request.session),
+            "csrf_token": csrf_token(request),
             "plain_cause": services.plain_cause,
             **context,
         },
@@ -397,7 +396,7 @@ def _render_me(
         recent_sessions=sorted(sessions, key=lambda s: s.started_at, reverse=True)[:5],
         received=received_report,
         error=error,
-        muscles=MUSCLES,
+        muscles=MUSCLE_GROUPS,
         idempotency_key=uuid.uuid4().hex,
         relief=services.RELIEF_TEXT,
     )
