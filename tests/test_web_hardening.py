@@ -387,3 +387,12 @@ def test_live_server_refuses_50_mb_bodies_early_and_names_no_server(tmp_path):
             assert b"content-security-policy" in answer.lower() and b"server:" not in answer.lower()
             assert sent < 20 * 1024 * 1024  # the server answered long before the 50 MB were sent
         assert _rss_kb(live.proc.pid) - before < 30 * 1024  # memory did not grow with the body
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "1e400", "-Infinity"])
+def test_whatif_page_refuses_non_finite_values(app, db, value):
+    client = TestClient(app)
+    page_login(client, "clin")
+    token = form_csrf(client.get(f"/sessions/{db.s1}").text)
+    r = client.post(f"/sessions/{db.s1}/whatif", data={"csrf_token": token, "duration_min": value})
+    assert r.status_code == 422 and "finite" in r.text

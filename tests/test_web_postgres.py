@@ -190,4 +190,6 @@ def test_patient_cannot_see_another_patient(pg: PgWeb) -> None:
     assert db.store.get_session(db.s2).assessment is None  # nothing was computed for the other patient
     entries = _audit(db.store, "pat1")
     assert ("view_session", db.p1) in entries
-    assert all(p != db.p2 for _, p in entries)  # refused requests leave no view entry
+    # refused requests leave no view entry, only the record of the refusal
+    assert all(p != db.p2 for action, p in entries if action != "access_denied")
+    assert ("access_denied", db.p2) in entries

@@ -21,6 +21,9 @@ import httpx
 #: The directory holding the ``crampwatch`` package, put on the server's PYTHONPATH (source checkouts).
 PACKAGE_PARENT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
+#: Seconds a server may take to import, migrate and answer /healthz: ~10 s on a busy 2-core machine,
+#: several times that while a parallel test run loads it (modelling choice).
+START_TIMEOUT_S = 120.0
 #: Headless, offline chromium: no GPU, no sandbox (containers), no background network traffic.
 CHROMIUM_ARGS = [
     "--headless",
@@ -60,7 +63,7 @@ class LiveServer:
         self.proc: subprocess.Popen | None = None
         self._stderr: Any = None
 
-    def start(self, timeout_s: float = 30.0) -> LiveServer:
+    def start(self, timeout_s: float = START_TIMEOUT_S) -> LiveServer:
         """Start the server and wait until ``/healthz`` answers (RuntimeError when it does not)."""
         env = {
             **os.environ,
