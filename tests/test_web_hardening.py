@@ -236,7 +236,7 @@ def test_pages_have_no_inline_scripts(app, db):
             )
     page_login(client, "pat1")
     me = client.get("/me").text
-    assert "<script>" not in me and "oninput" not in me and 'src="/static/report-form.js"' in me
+    assert "<script>" not in me and "oninput" not in me and 'src="/static/app.js"' in me
 
 
 def test_trailing_slash_redirect_never_names_another_host(app):
