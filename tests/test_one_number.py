@@ -75,3 +75,34 @@ def test_web_surfaces_show_the_same_predicted_risk(app, db):
 def test_the_two_risk_kinds_have_distinct_labels():
     labels = {k.label for k in RISK_KINDS.values()} | {k.short_label for k in RISK_KINDS.values()}
     assert set(RISK_KINDS) == {"predicted", "session"} and len(labels) == 4
+
+
+@pytest.mark.parametrize("name", ["low_na_dialysate", "high_uf", "low_ca_first_year"])
+def test_finding_advice_and_optimizer_follow_the_same_rules(name):
+    """Where the optimizer changes dialysate Na, temperature or Ca, the value lies in the range the
+    analyzer's finding advises (both read crampwatch.causes.advice)."""
+    from crampwatch.causes.advice import (
+        CA_MAX_IF_HYPOCALCEMIA_MMOL_L,
+        cool_dialysate_range_c,
+        dialysate_na_window,
+    )
+    from crampwatch.optimizer.constraints import plasma_na_mmol_l
+
+    sc = load_scenario(EXAMPLES / f"{name}.yaml")
+    a = assess(simulate(sc), sc)
+    res = optimize(sc, n_ensemble=2, top_k=3)
+    actions = " ".join(r.action for f in a.causes for r in f.recommendations)
+    na_lo, na_hi = dialysate_na_window(plasma_na_mmol_l(sc))
+    t_lo, t_hi = cool_dialysate_range_c()
+    for rec in res.recommendations:
+        rx, cur = rec.scenario.prescription, sc.prescription
+        if rx.mean_dialysate_na() != pytest.approx(cur.mean_dialysate_na(), abs=1e-6):
+            assert na_lo - 1e-6 <= rx.mean_dialysate_na() <= na_hi + 1e-6
+            assert f"{na_lo:.0f}–{na_hi:.0f} mmol/L" in actions
+        if rx.dialysate.temp_c < cur.dialysate.temp_c:
+            assert t_lo <= rx.dialysate.temp_c <= t_hi
+        if rx.dialysate.ca_mmol_l > cur.dialysate.ca_mmol_l:
+            assert rx.dialysate.ca_mmol_l <= CA_MAX_IF_HYPOCALCEMIA_MMOL_L
+            assert "Raise dialysate Ca" in actions
+    if "Cool the dialysate" in actions:
+        assert f"{t_lo:g}–{t_hi:g} °C" in actions

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from crampwatch.causes.advice import lower_bicarbonate_action, raise_ca_action, raise_mg_action
 from crampwatch.causes.common import (
     SessionInput,
     confidence,
@@ -167,7 +168,7 @@ def ca_finding(si: SessionInput) -> Finding:
         if d_ca < th("dialysate_ca_reference_mmol_l"):
             recs.append(
                 Recommendation(
-                    f"Raise dialysate Ca from {fmt(d_ca, 2)} to 1.5 mmol/L (check PTH and Ca balance)",
+                    raise_ca_action(d_ca),
                     "IJKD study 1.75 -> 1.5 mmol/L (more IDH and cramps with lower Ca); KDIGO CKD-MBD 2017 "
                     "(1.25-1.50 mmol/L); Goldenstein 2018 PLoS One (Ca mass transfer by dialysate Ca)",
                 )
@@ -175,7 +176,7 @@ def ca_finding(si: SessionInput) -> Finding:
         if si.p("alkalosis") > 0:
             recs.append(
                 Recommendation(
-                    "Lower dialysate bicarbonate (e.g. 32 mmol/L) to limit intradialytic alkalosis",
+                    lower_bicarbonate_action(),
                     "Akkabut 2021 (high serum bicarbonate: cramp OR 5.6); Physiol Rep 2021 PMC8582296",
                 )
             )
@@ -221,7 +222,7 @@ def mg_finding(si: SessionInput) -> Finding:
     if s > 0.15:
         recs.append(
             Recommendation(
-                "Raise dialysate Mg to 0.5 mmol/L (or more if serum Mg stays low)",
+                raise_mg_action(),
                 "Lynch 2014 Adv Nephrol (0.375 -> 0.5 mmol/L: cramps 77 -> 56 % of patients; "
                 "early termination "
                 "23 -> 0 %)",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from crampwatch.causes.advice import cool_dialysate_action
 from crampwatch.causes.common import SessionInput, confidence, ev, explain, fmt, noisy_or, ramp
 from crampwatch.causes.features import Context, Features, nadir_sbp_threshold
 from crampwatch.causes.findings import Finding, Recommendation
@@ -313,7 +314,7 @@ def _recommend(si: SessionInput, ufr_kg: float) -> list[Recommendation]:
         )
         recs.append(
             Recommendation(
-                "Cool the dialysate to 35.5-36 C",
+                cool_dialysate_action(),
                 "Selby & McIntyre NDT 2006 (IDH 7.1x less common); Cochrane CD012598 (Tsujimoto 2019)",
             )
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from crampwatch.causes.advice import raise_na_action
 from crampwatch.causes.common import SessionInput, confidence, ev, explain, fmt, noisy_or, ramp
 from crampwatch.causes.features import Context, Features
 from crampwatch.causes.findings import Finding, Recommendation
@@ -125,11 +126,9 @@ def _explain(si: SessionInput, grad: float) -> str:
 def _recommend(si: SessionInput) -> list[Recommendation]:
     recs = []
     if si.p("gradient") > 0 or si.p("fall") > 0 or si.p("hypona") > 0:
-        target = si.f("na_pre") + th("na_gradient_neutral_mmol_l")
         recs.append(
             Recommendation(
-                f"Raise dialysate Na to about {fmt(target, 0)} mmol/L (gradient -2 to 0 mmol/L), or use a "
-                "decreasing Na profile",
+                raise_na_action(si.f("na_pre")),
                 "Stewart 1972 (less cramping at 145 vs 132 mmol/L); Arramreddy 2012 Hemodial "
                 "Int 16:473 (gradient -2: no significant change in cramps); Dunlop 2019 Cochrane CD011204",
             )

@@ -36,6 +36,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from crampwatch.causes.advice import CA_MAX_IF_HYPOCALCEMIA_MMOL_L, NA_GRADIENT_RANGE_MMOL_L
 from crampwatch.errors import InputError, require_range
 from crampwatch.kinetics import KDOQI_MIN_SP_KTV
 from crampwatch.model import Scenario
@@ -74,10 +75,10 @@ class Constraints:
     #: Shortest session; ``None`` means 180 min (KDOQI 2015 guideline 3.3) or the maximum if that is lower.
     min_duration_min: float | None = None
     allow_extra_session: bool = False
-    na_gradient_range_mmol_l: tuple[float, float] = (-2.0, 2.0)
+    na_gradient_range_mmol_l: tuple[float, float] = NA_GRADIENT_RANGE_MMOL_L
     na_profile_max_deviation_mmol_l: float = 6.0
     ca_range_mmol_l: tuple[float, float] = _search_range("dialysate_ca_mmol_l")
-    ca_max_if_hypocalcemia_mmol_l: float = 1.75
+    ca_max_if_hypocalcemia_mmol_l: float = CA_MAX_IF_HYPOCALCEMIA_MMOL_L
     mg_range_mmol_l: tuple[float, float] = _search_range("dialysate_mg_mmol_l")
     hco3_range_mmol_l: tuple[float, float] = _search_range("dialysate_hco3_mmol_l")
     temp_range_c: tuple[float, float] = _search_range("dialysate_temp_c")
