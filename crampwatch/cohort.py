@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crampwatch.causes.findings import CAUSES
+from crampwatch.causes.registry import CAUSES
 from crampwatch.causes.thresholds import th
 from crampwatch.errors import InputError
 from crampwatch.kinetics import sp_ktv_daugirdas_array

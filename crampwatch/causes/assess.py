@@ -7,17 +7,17 @@ signals the findings use, flagged ``estimated``, and the confidence of findings 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from crampwatch.causes import calcium, hypovolemia, neurologic, osmotic
 from crampwatch.causes.common import SessionInput
 from crampwatch.causes.features import build_context
 from crampwatch.causes.findings import Assessment, Evidence, Finding
+from crampwatch.causes.registry import CAUSE_SPECS
 from crampwatch.causes.scoring import evaluate, overall_risk
 from crampwatch.errors import InputError
 from crampwatch.kinetics import ekt_v_rate, sp_ktv_daugirdas
@@ -59,17 +59,6 @@ ESTIMATED_WEIGHT = 0.6
 #: complete by 30 min and finished by ~60 (Tattersall JE et al. Kidney Int 1996;50:2094; Daugirdas JT &
 #: Schneditz D, ASAIO J 1995;41:M719 validated the rate equation against 30-60 min samples).
 EQUILIBRATED_AFTER_MIN = 30.0
-#: The finding builder of each cause (in ``CAUSES`` order).
-FINDING_BUILDERS: dict[str, Callable[[SessionInput], Finding]] = {
-    "hypovolemia": hypovolemia.finding,
-    "osmotic": osmotic.finding,
-    "hypocalcemia": calcium.ca_finding,
-    "hypomagnesemia": calcium.mg_finding,
-    "disequilibrium": neurologic.dds_finding,
-    "encephalopathy": neurologic.enc_finding,
-    "neuropathy": neurologic.neuro_finding,
-    "underdialysis": neurologic.under_finding,
-}
 
 
 def _normalise_events(events: Any, trace: Trace) -> pd.DataFrame:
@@ -314,7 +303,7 @@ def _findings(
         events=ev_df,
         extra=common,
     )
-    findings = [build(replace(si, parts=E.parts.get(cause, {}))) for cause, build in FINDING_BUILDERS.items()]
+    findings = [spec.finding(replace(si, parts=E.parts.get(spec.id, {}))) for spec in CAUSE_SPECS]
     return findings, E, si
 
 

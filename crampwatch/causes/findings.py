@@ -10,18 +10,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from crampwatch.causes.thresholds import CAUSE_THRESHOLDS, THRESHOLDS
-
-CAUSES: tuple[str, ...] = (
-    "hypovolemia",
-    "osmotic",
-    "hypocalcemia",
-    "hypomagnesemia",
-    "disequilibrium",
-    "encephalopathy",
-    "neuropathy",
-    "underdialysis",
-)
+from crampwatch.causes.thresholds import THRESHOLDS
 
 Confidence = Literal["high", "moderate", "low"]
 
@@ -114,6 +103,9 @@ class Finding:
         }
         if self.missing:
             out["missing_inputs"] = list(self.missing)
+        from crampwatch.causes.registry import CAUSE_REGISTRY  # the registry imports this module
+
+        spec = CAUSE_REGISTRY.get(self.cause)
         out["thresholds"] = [
             {
                 "name": n,
@@ -121,7 +113,7 @@ class Finding:
                 "unit": THRESHOLDS[n].unit,
                 "source": THRESHOLDS[n].source,
             }
-            for n in CAUSE_THRESHOLDS.get(self.cause, ())
+            for n in (spec.thresholds if spec is not None else ())
         ]
         return out
 

@@ -11,7 +11,8 @@ from typing import Any
 import pandas as pd
 
 from crampwatch.causes.assess import assess
-from crampwatch.causes.findings import CAUSES, Assessment
+from crampwatch.causes.findings import Assessment
+from crampwatch.causes.registry import CAUSES
 from crampwatch.model import Scenario
 from crampwatch.trace import Trace
 

@@ -21,6 +21,7 @@ from crampwatch.causes.common import SessionInput, confidence, ev, explain, fmt,
 from crampwatch.causes.features import Context, Features, nadir_sbp_threshold
 from crampwatch.causes.findings import Finding, Recommendation
 from crampwatch.causes.thresholds import th
+from crampwatch.kinetics.hemodynamics import mermelstein_thresholds_core
 
 CAUSE = "hypovolemia"
 
@@ -30,8 +31,9 @@ IDH_PRIOR = 0.101
 
 
 def _mermelstein(post_w: np.ndarray, male: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    extra = np.where(male, 70.0, 0.0)  # Mermelstein 2023: 70 mL/h higher in men
-    return 3.0 * post_w + th("mermelstein_20pct") + extra, 3.0 * post_w + th("mermelstein_40pct") + extra
+    """Mermelstein 2023 UF-rate thresholds (+20 %, +40 % mortality), mL/h (crampwatch.kinetics)."""
+    m = mermelstein_thresholds_core(post_w, male)
+    return m["risk_20pct"], m["risk_40pct"]
 
 
 def parts(F: Features, C: Context) -> dict[str, np.ndarray]:

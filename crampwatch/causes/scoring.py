@@ -16,41 +16,20 @@ cramps (physiology.md §7.1; 13 % Fresenius BVM, 9.8 % Akkabut 2021), and rises 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from crampwatch.causes import calcium, hypovolemia, neurologic, osmotic
 from crampwatch.causes.features import Context, Features, build_context, compute_features
-from crampwatch.causes.findings import CAUSES
+from crampwatch.causes.registry import CAUSE_SPECS, CAUSES
 from crampwatch.model import Scenario
 from crampwatch.trace import SIGNALS, Trace
 
-#: Noisy-OR weights of the overall cramp risk (modelling choices, see module docstring).
-RISK_WEIGHTS: dict[str, float] = {
-    "hypovolemia": 0.72,
-    "osmotic": 0.68,
-    "hypocalcemia": 0.56,
-    "hypomagnesemia": 0.56,
-    "disequilibrium": 0.68,
-    "encephalopathy": 0.4,
-    "neuropathy": 0.48,
-    "underdialysis": 0.4,
-}
+#: Noisy-OR weights of the overall cramp risk, from the cause registry (see module docstring).
+RISK_WEIGHTS: dict[str, float] = {c.id: c.risk_weight for c in CAUSE_SPECS}
 
 Parts = dict[str, np.ndarray]
-
-#: Sub-score and score functions of each cause scored from the features alone (encephalopathy needs only
-#: the context; neuropathy needs the hypovolemia and osmotic scores).
-_MODELS: dict[str, tuple[Callable[[Features, Context], Parts], Callable[[Parts], np.ndarray]]] = {
-    "hypovolemia": (hypovolemia.parts, hypovolemia.score),
-    "osmotic": (osmotic.parts, osmotic.score),
-    "hypocalcemia": (calcium.ca_parts, calcium.ca_score),
-    "hypomagnesemia": (calcium.mg_parts, calcium.mg_score),
-    "disequilibrium": (neurologic.dds_parts, neurologic.dds_score),
-    "underdialysis": (neurologic.under_parts, neurologic.under_score),
-}
 
 #: Exponent applied to each cause score before the noisy-OR (see module docstring).
 RISK_SCORE_EXPONENT = 2.5
@@ -78,11 +57,11 @@ def overall_risk(scores: Mapping[str, np.ndarray]) -> np.ndarray:
 def evaluate(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: Context) -> Evaluation:
     """Features, sub-scores and scores of every session of the batch."""
     F = compute_features(t_min, signals, ctx)
-    P = {cause: parts(F, ctx) for cause, (parts, _) in _MODELS.items()}
-    S = {cause: score(P[cause]) for cause, (_, score) in _MODELS.items()}
-    S["encephalopathy"] = neurologic.enc_score(F, ctx)
-    P["neuropathy"] = neurologic.neuro_parts(ctx, np.maximum(S["hypovolemia"], S["osmotic"]))
-    S["neuropathy"] = neurologic.neuro_score(P["neuropathy"])
+    P: dict[str, Parts] = {}
+    S: dict[str, np.ndarray] = {}
+    for spec in CAUSE_SPECS:  # registry order: a cause may read the scores of those before it
+        P[spec.id] = spec.parts(F, ctx, S)
+        S[spec.id] = spec.score(P[spec.id])
     S = {c: np.clip(S[c], 0.0, 1.0) for c in CAUSES}
     S["overall_risk"] = overall_risk(S)
     S["idh_risk"] = np.clip(P["hypovolemia"]["idh"], 0.0, 1.0)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pandas as pd
+from crampwatch.kinetics.hemodynamics import MERMELSTEIN_INTERCEPT_ML_H
 
 
 @dataclass(frozen=True)
@@ -41,10 +41,14 @@ THRESHOLDS: dict[str, Threshold] = {
     "ufr_13_ml_kg_h": T(13.0, "mL/kg/h", "Flythe 2011 KI 79:250 (UFR > 13: HR 1.59); KCQA/NQF 2015"),
     "ufr_severe_ml_kg_h": T(18.0, "mL/kg/h", "modelling choice: score saturates 5 mL/kg/h above 13"),
     "mermelstein_20pct": T(
-        500.0, "mL/h", "Mermelstein 2023 CJASN 18:767 (UFR 3W+500 mL/h, +70 in men: +20 % mortality)"
+        MERMELSTEIN_INTERCEPT_ML_H["risk_20pct"],
+        "mL/h",
+        "Mermelstein 2023 CJASN 18:767 (UFR 3W+500 mL/h, +70 in men: +20 % mortality)",
     ),
     "mermelstein_40pct": T(
-        630.0, "mL/h", "Mermelstein 2023 CJASN 18:767 (UFR 3W+630 mL/h, +70 in men: +40 % mortality)"
+        MERMELSTEIN_INTERCEPT_ML_H["risk_40pct"],
+        "mL/h",
+        "Mermelstein 2023 CJASN 18:767 (UFR 3W+630 mL/h, +70 in men: +40 % mortality)",
     ),
     "idwg_kg": T(3.5, "kg", "Akkabut 2021 Ramathibodi Med J (IDWG >= 3.5 kg: cramp OR 4.5)"),
     "idwg_pct": T(3.9, "% of dry weight", "Lopez-Gomez 2005 KI Suppl 93 (highest IDWG tertile > 3.9 %)"),
@@ -157,78 +161,6 @@ THRESHOLDS: dict[str, Threshold] = {
 }
 
 
-#: The thresholds each cause's score uses (all of them are listed in the finding's JSON ``thresholds``).
-CAUSE_THRESHOLDS: dict[str, tuple[str, ...]] = {
-    "hypovolemia": (
-        "rbv_low_1h_pct",
-        "rbv_low_2h_pct",
-        "rbv_low_3h_pct",
-        "rbv_critical_pct",
-        "rbv_depth_span_pct",
-        "rbv_slope_steep_pct_h",
-        "blood_volume_ml_per_kg",
-        "ufr_10_ml_kg_h",
-        "ufr_13_ml_kg_h",
-        "ufr_severe_ml_kg_h",
-        "mermelstein_20pct",
-        "mermelstein_40pct",
-        "idwg_kg",
-        "idwg_pct",
-        "idwg_pct_high",
-        "below_dry_weight_kg",
-        "idh_nadir_sbp_mmhg",
-        "idh_nadir_sbp_high_pre_mmhg",
-        "idh_high_pre_sbp_mmhg",
-        "idh_sbp_fall_mmhg",
-        "idh_map_fall_mmhg",
-        "idh_sbp_fall_severe_mmhg",
-        "cramp_after_fall_window_min",
-    ),
-    "osmotic": (
-        "na_gradient_neutral_mmol_l",
-        "na_gradient_severe_mmol_l",
-        "dialysate_na_low_mmol_l",
-        "plasma_na_fall_mmol_l",
-        "plasma_na_fall_severe_mmol_l",
-        "hyponatremia_mmol_l",
-        "eff_osm_fall_mosm_kg",
-        "eff_osm_fall_severe_mosm_kg",
-    ),
-    "hypocalcemia": (
-        "dialysate_ca_low_mmol_l",
-        "dialysate_ca_reference_mmol_l",
-        "ica_low_mmol_l",
-        "ica_severe_mmol_l",
-        "ica_fall_mmol_l",
-        "ica_fall_relevant_mmol_l",
-        "corrected_ca_low_mg_dl",
-        "hco3_high_pre_mmol_l",
-        "hco3_alkalosis_mmol_l",
-        "dialysate_hco3_high_mmol_l",
-        "early_vintage_months",
-    ),
-    "hypomagnesemia": ("dialysate_mg_low_mmol_l", "dialysate_mg_reference_mmol_l", "mg_low_mmol_l"),
-    "disequilibrium": (
-        "dds_bun_mg_dl",
-        "dds_bun_onset_mg_dl",
-        "dds_urr_pct",
-        "dds_urr_span_pct",
-        "dds_first_sessions_months",
-        "brain_urea_gradient_mmol_l",
-        "brain_osm_gradient_mosm_kg",
-    ),
-    "encephalopathy": ("aluminium_watch_ug_l", "aluminium_toxic_ug_l"),
-    "neuropathy": (),
-    "underdialysis": (
-        "sp_ktv_min",
-        "sp_ktv_severe",
-        "urr_min_pct",
-        "std_ktv_min",
-        "dds_first_sessions_months",
-    ),
-}
-
-
 def th(name: str) -> float:
     """The value of threshold ``name``."""
     return THRESHOLDS[name].value
@@ -237,14 +169,3 @@ def th(name: str) -> float:
 def src(name: str) -> str:
     """The source text of threshold ``name``."""
     return THRESHOLDS[name].source
-
-
-def thresholds_frame() -> pd.DataFrame:
-    """The threshold table as a DataFrame (name, value, unit, source, causes using it)."""
-    users = {n: [c for c, names in CAUSE_THRESHOLDS.items() if n in names] for n in THRESHOLDS}
-    return pd.DataFrame(
-        [
-            {"name": n, "value": t.value, "unit": t.unit, "source": t.source, "causes": ", ".join(users[n])}
-            for n, t in THRESHOLDS.items()
-        ]
-    )

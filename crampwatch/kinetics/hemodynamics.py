@@ -39,21 +39,27 @@ def kcqa_high_ufr(ufr_ml_kg_h: float, duration_min: float) -> bool:
     return u >= 13.0 and t < 240.0
 
 
-def mermelstein_uf_thresholds_ml_h(weight_kg: float, sex: str) -> dict[str, float]:
-    """Weight-indexed absolute UF-rate thresholds (mL/h).
+#: Mermelstein A, Raimann JG, Wang Y, Kotanko P, Daugirdas JT. CJASN 2023;18:767 (n = 396,358): UF-rate
+#: thresholds ``3 W + intercept`` mL/h (W in kg), 70 mL/h higher in men. Intercepts: average UFR 330, +20 %
+#: weight-specific mortality 500, +40 % 630.
+MERMELSTEIN_SLOPE_ML_H_PER_KG = 3.0
+MERMELSTEIN_INTERCEPT_ML_H: dict[str, float] = {"average": 330.0, "risk_20pct": 500.0, "risk_40pct": 630.0}
+MERMELSTEIN_MALE_EXTRA_ML_H = 70.0
 
-    Mermelstein A, Raimann JG, Wang Y, Kotanko P, Daugirdas JT. CJASN 2023;18:767 (n = 396,358): average UFR
-    ``3W + 330``; UFR with +20 % weight-specific mortality ``3W + 500``; +40 % ``3W + 630``;
-    men 70 mL/h higher.
-    Keys: ``average``, ``risk_20pct``, ``risk_40pct``.
-    """
+
+def mermelstein_thresholds_core(weight_kg: np.ndarray, male: np.ndarray) -> dict[str, np.ndarray]:
+    """Array core of :func:`mermelstein_uf_thresholds_ml_h` (no validation): thresholds in mL/h."""
+    base = MERMELSTEIN_SLOPE_ML_H_PER_KG * np.asarray(weight_kg, dtype=float) + np.where(
+        np.asarray(male, dtype=bool), MERMELSTEIN_MALE_EXTRA_ML_H, 0.0
+    )
+    return {name: base + intercept for name, intercept in MERMELSTEIN_INTERCEPT_ML_H.items()}
+
+
+def mermelstein_uf_thresholds_ml_h(weight_kg: float, sex: str) -> dict[str, float]:
+    """Weight-indexed absolute UF-rate thresholds (mL/h), Mermelstein 2023 (see
+    :data:`MERMELSTEIN_INTERCEPT_ML_H`). Keys: ``average``, ``risk_20pct``, ``risk_40pct``."""
     w = require_range("weight_kg", weight_kg, 10, 300, "kg")
-    extra = 70.0 if is_male(sex) else 0.0
-    return {
-        "average": 3.0 * w + 330.0 + extra,
-        "risk_20pct": 3.0 * w + 500.0 + extra,
-        "risk_40pct": 3.0 * w + 630.0 + extra,
-    }
+    return {k: float(v) for k, v in mermelstein_thresholds_core(np.array(w), np.array(is_male(sex))).items()}
 
 
 # ---------------------------------------------------------------------------------------------------------

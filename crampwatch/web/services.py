@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from crampwatch.causes import assess
+from crampwatch.causes import CAUSE_REGISTRY, assess
 from crampwatch.model import Patient, Scenario, parse_scenario
 from crampwatch.optimizer import optimize
 from crampwatch.prescription_settings import (
@@ -148,46 +148,9 @@ def cramp_frequency(n_sessions: int, n_cramp_sessions: int) -> float | None:
     return n_cramp_sessions / n_sessions if n_sessions else None
 
 
+#: Cause id -> (plain name, what helps), in words a patient understands: the cause registry's texts.
 CAUSE_TEXT: dict[str, tuple[str, str]] = {
-    # cause id -> (plain name, what helps), in words a patient understands. Sources of the measures
-    # (shared/reference/physiology.md §8): UF rate < 13 mL/kg/h and longer sessions (Flythe 2011 Kidney Int
-    # 79:250); dialysate Na (Stewart 1972; Trinh 2017); dialysate Ca 1.25-1.50 mmol/L (KDIGO CKD-MBD 2017);
-    # dialysate Mg 0.5 mmol/L (Lynch 2014); calf stretching during the session (Elavally et al.); heat and
-    # massage are anecdotal (modelling choice to mention them as comfort measures).
-    "hypovolemia": (
-        "Too much fluid removed too fast",
-        "Drinking less between sessions so less fluid has to be removed, or a longer session, lets the "
-        "blood volume refill while the machine removes water.",
-    ),
-    "osmotic": (
-        "Blood salt and concentration falling during the session",
-        "The team can adjust the salt (sodium) level of the dialysis fluid.",
-    ),
-    "hypocalcemia": (
-        "Low calcium in the blood",
-        "The team can check your calcium and the calcium of the dialysis fluid, and your vitamin D tablets.",
-    ),
-    "hypomagnesemia": (
-        "Low magnesium in the blood",
-        "The team can check your magnesium and the magnesium of the dialysis fluid.",
-    ),
-    "disequilibrium": (
-        "The body adjusting to fast waste removal",
-        "Gentler sessions (lower blood flow or shorter, more frequent sessions) help while you get used to "
-        "dialysis.",
-    ),
-    "encephalopathy": (
-        "Waste build-up affecting the nerves",
-        "The team checks whether your dialysis removes enough waste.",
-    ),
-    "neuropathy": (
-        "Nerve damage (for example from diabetes)",
-        "The team may check your nerves, vitamins and blood sugar control.",
-    ),
-    "underdialysis": (
-        "Not enough waste removed",
-        "Longer or more frequent sessions remove more waste; do not skip or shorten sessions.",
-    ),
+    c.id: (c.patient_label, c.patient_text) for c in CAUSE_REGISTRY.values()
 }
 RELIEF_TEXT = (
     "During a cramp: tell the nurse straight away, stretch the muscle gently (for a calf cramp, pull your "

@@ -1,0 +1,211 @@
+"""Registry of the cramp mechanisms: one record per cause, read by scoring, findings, assess and the pages.
+
+Each :class:`CauseSpec` holds everything about one mechanism: its contract identifier (contracts.md), the
+clinician label and one-line description, the patient-language name and advice, the thresholds its
+evidence uses (values and sources in :mod:`crampwatch.causes.thresholds`), the vectorized scorer (sub-scores
+and score from the batch features), the finding builder, and its weight in the overall risk. Nothing about
+a cause is defined anywhere else.
+
+Risk weights are the noisy-OR weights of the overall cramp risk (modelling choices ordered by the strength
+of the evidence in physiology.md; calibration in :mod:`crampwatch.causes.scoring`). Patient texts: UF rate
+< 13 mL/kg/h and longer sessions (Flythe 2011 Kidney Int 79:250); dialysate Na (Stewart 1972; Trinh 2017);
+dialysate Ca 1.25-1.50 mmol/L (KDIGO CKD-MBD 2017); dialysate Mg 0.5 mmol/L (Lynch 2014); calf stretching
+during the session (Elavally et al.); heat and massage are anecdotal (modelling choice to mention them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from crampwatch.causes import calcium, hypovolemia, neurologic, osmotic
+from crampwatch.causes.common import SessionInput
+from crampwatch.causes.features import Context, Features
+from crampwatch.causes.findings import Finding
+
+Parts = dict[str, np.ndarray]
+#: Sub-scores of a batch from its features, context and the scores of the causes before it in the registry.
+PartsFn = Callable[[Features, Context, Mapping[str, np.ndarray]], Parts]
+
+
+@dataclass(frozen=True)
+class CauseSpec:
+    """One cramp mechanism (see the module docstring)."""
+
+    id: str
+    label: str
+    clinician_text: str
+    patient_label: str
+    patient_text: str
+    thresholds: tuple[str, ...]
+    parts: PartsFn
+    score: Callable[[Parts], np.ndarray]
+    finding: Callable[[SessionInput], Finding]
+    risk_weight: float
+
+
+def _from_features(fn: Callable[[Features, Context], Parts]) -> PartsFn:
+    return lambda F, C, S: fn(F, C)
+
+
+CAUSE_SPECS: tuple[CauseSpec, ...] = (
+    CauseSpec(
+        "hypovolemia",
+        "Hypovolemia",
+        "Plasma volume falls faster than refill: UF rate, relative blood volume, blood pressure",
+        "Too much fluid removed too fast",
+        "Drinking less between sessions so less fluid has to be removed, or a longer session, lets the "
+        "blood volume refill while the machine removes water.",
+        (
+            "rbv_low_1h_pct",
+            "rbv_low_2h_pct",
+            "rbv_low_3h_pct",
+            "rbv_critical_pct",
+            "rbv_depth_span_pct",
+            "rbv_slope_steep_pct_h",
+            "blood_volume_ml_per_kg",
+            "ufr_10_ml_kg_h",
+            "ufr_13_ml_kg_h",
+            "ufr_severe_ml_kg_h",
+            "mermelstein_20pct",
+            "mermelstein_40pct",
+            "idwg_kg",
+            "idwg_pct",
+            "idwg_pct_high",
+            "below_dry_weight_kg",
+            "idh_nadir_sbp_mmhg",
+            "idh_nadir_sbp_high_pre_mmhg",
+            "idh_high_pre_sbp_mmhg",
+            "idh_sbp_fall_mmhg",
+            "idh_map_fall_mmhg",
+            "idh_sbp_fall_severe_mmhg",
+            "cramp_after_fall_window_min",
+        ),
+        _from_features(hypovolemia.parts),
+        hypovolemia.score,
+        hypovolemia.finding,
+        0.72,
+    ),
+    CauseSpec(
+        "osmotic",
+        "Osmotic (sodium)",
+        "Hemodilution, hyponatremia or a fall in effective osmolality: dialysate Na gradient",
+        "Blood salt and concentration falling during the session",
+        "The team can adjust the salt (sodium) level of the dialysis fluid.",
+        (
+            "na_gradient_neutral_mmol_l",
+            "na_gradient_severe_mmol_l",
+            "dialysate_na_low_mmol_l",
+            "plasma_na_fall_mmol_l",
+            "plasma_na_fall_severe_mmol_l",
+            "hyponatremia_mmol_l",
+            "eff_osm_fall_mosm_kg",
+            "eff_osm_fall_severe_mosm_kg",
+        ),
+        _from_features(osmotic.parts),
+        osmotic.score,
+        osmotic.finding,
+        0.68,
+    ),
+    CauseSpec(
+        "hypocalcemia",
+        "Hypocalcemia",
+        "Low or falling ionized Ca: dialysate Ca, intradialytic alkalosis, vitamin D",
+        "Low calcium in the blood",
+        "The team can check your calcium and the calcium of the dialysis fluid, and your vitamin D tablets.",
+        (
+            "dialysate_ca_low_mmol_l",
+            "dialysate_ca_reference_mmol_l",
+            "ica_low_mmol_l",
+            "ica_severe_mmol_l",
+            "ica_fall_mmol_l",
+            "ica_fall_relevant_mmol_l",
+            "corrected_ca_low_mg_dl",
+            "hco3_high_pre_mmol_l",
+            "hco3_alkalosis_mmol_l",
+            "dialysate_hco3_high_mmol_l",
+            "early_vintage_months",
+        ),
+        _from_features(calcium.ca_parts),
+        calcium.ca_score,
+        calcium.ca_finding,
+        0.56,
+    ),
+    CauseSpec(
+        "hypomagnesemia",
+        "Hypomagnesemia",
+        "Low serum Mg: dialysate Mg",
+        "Low magnesium in the blood",
+        "The team can check your magnesium and the magnesium of the dialysis fluid.",
+        ("dialysate_mg_low_mmol_l", "dialysate_mg_reference_mmol_l", "mg_low_mmol_l"),
+        _from_features(calcium.mg_parts),
+        calcium.mg_score,
+        calcium.mg_finding,
+        0.56,
+    ),
+    CauseSpec(
+        "disequilibrium",
+        "Dialysis disequilibrium",
+        "Fast urea removal with a brain–plasma osmotic gradient: first sessions, high BUN, URR",
+        "The body adjusting to fast waste removal",
+        "Gentler sessions (lower blood flow or shorter, more frequent sessions) help while you get used to "
+        "dialysis.",
+        (
+            "dds_bun_mg_dl",
+            "dds_bun_onset_mg_dl",
+            "dds_urr_pct",
+            "dds_urr_span_pct",
+            "dds_first_sessions_months",
+            "brain_urea_gradient_mmol_l",
+            "brain_osm_gradient_mosm_kg",
+        ),
+        _from_features(neurologic.dds_parts),
+        neurologic.dds_score,
+        neurologic.dds_finding,
+        0.68,
+    ),
+    CauseSpec(
+        "encephalopathy",
+        "Aluminium encephalopathy",
+        "Serum aluminium above the watch or toxic level",
+        "Waste build-up affecting the nerves",
+        "The team checks whether your dialysis removes enough waste.",
+        ("aluminium_watch_ug_l", "aluminium_toxic_ug_l"),
+        lambda F, C, S: {"aluminium": neurologic.enc_score(F, C)},
+        lambda P: P["aluminium"],
+        neurologic.enc_finding,
+        0.4,
+    ),
+    CauseSpec(
+        "neuropathy",
+        "Peripheral neuropathy",
+        "Documented neuropathy, diabetes or cramps outside sessions, damped when a volume or osmotic "
+        "trigger explains the cramps",
+        "Nerve damage (for example from diabetes)",
+        "The team may check your nerves, vitamins and blood sugar control.",
+        (),
+        lambda F, C, S: neurologic.neuro_parts(C, np.maximum(S["hypovolemia"], S["osmotic"])),
+        neurologic.neuro_score,
+        neurologic.neuro_finding,
+        0.48,
+    ),
+    CauseSpec(
+        "underdialysis",
+        "Underdialysis",
+        "Uremic toxin accumulation: spKt/V, URR and weekly standard Kt/V below the KDOQI minimum",
+        "Not enough waste removed",
+        "Longer or more frequent sessions remove more waste; do not skip or shorten sessions.",
+        ("sp_ktv_min", "sp_ktv_severe", "urr_min_pct", "std_ktv_min", "dds_first_sessions_months"),
+        _from_features(neurologic.under_parts),
+        neurologic.under_score,
+        neurologic.under_finding,
+        0.4,
+    ),
+)
+
+#: Cause records by identifier (contracts.md order).
+CAUSE_REGISTRY: dict[str, CauseSpec] = {c.id: c for c in CAUSE_SPECS}
+#: Cause identifiers in registry order (contracts.md).
+CAUSES: tuple[str, ...] = tuple(CAUSE_REGISTRY)
