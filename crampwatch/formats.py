@@ -14,7 +14,7 @@ from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel
 
-from crampwatch.causes.findings import CAUSES
+from crampwatch.causes.registry import CAUSES
 from crampwatch.io.fhir.codes import LAB_SPECS, TRACE_SPECS
 from crampwatch.io.hemobp import HEMOBP_COLUMNS
 from crampwatch.io.tables import UNIT_ALIASES, UNIT_FIXES

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from crampwatch.causes.features import Context, build_context
-from crampwatch.causes.findings import CAUSES
+from crampwatch.causes.registry import CAUSES
 from crampwatch.causes.scoring import Evaluation, evaluate, stack_traces
 from crampwatch.model import Scenario
 from crampwatch.trace import Trace

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from crampwatch.causes.findings import CAUSES
+from crampwatch.causes.registry import CAUSES
 from crampwatch.causes.scoring import RISK_SCORE_EXPONENT, RISK_WEIGHTS
 from crampwatch.errors import InputError
 from crampwatch.learn.fit import prior_logit
