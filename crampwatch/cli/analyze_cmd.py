@@ -14,6 +14,7 @@ from crampwatch.io.traces import looks_like_hemobp, read_events, read_hemobp, re
 from crampwatch.learn import load_unit_model
 from crampwatch.learn.apply import apply_unit_model
 from crampwatch.model import load_scenario
+from crampwatch.signals import display_label, label_and_unit
 from crampwatch.twin import load_twin
 
 
@@ -64,6 +65,19 @@ def analyze(
     _print(result, report)
 
 
+def _value_text(value: object, unit: str) -> str:
+    """A value with its unit (text values as they are, booleans as yes/no)."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return f"{value:.3g} {unit}".rstrip()
+    return str(value)
+
+
+def _labels(names: list[str]) -> str:
+    return ", ".join(display_label(n) for n in names)
+
+
 def _print(result: Assessment, report: Path | None) -> None:
     console = Console()
     table = Table(
@@ -83,10 +97,10 @@ def _print(result: Assessment, report: Path | None) -> None:
         key = next((e for e in f.evidence if e.value is not None), None)
         text = ""
         if key is not None:
-            text = f"{key.signal} = {key.value if isinstance(key.value, str) else f'{key.value:.3g}'}"
+            label, unit = label_and_unit(key.signal)
+            text = f"{label} {_value_text(key.value, unit)}"
             if key.threshold is not None and not isinstance(key.threshold, bool):
-                thr = key.threshold if isinstance(key.threshold, str) else f"{key.threshold:.3g}"
-                text += f" (threshold {thr})"
+                text += f" (threshold {_value_text(key.threshold, unit)})"
         table.add_row(str(k), f.cause, f"{f.score:.2f}", f.confidence, text)
     console.print(table)
     top = result.top_cause
@@ -95,9 +109,9 @@ def _print(result: Assessment, report: Path | None) -> None:
         for r in top.recommendations:
             console.print(f"  - {r.action} [dim]({r.evidence})[/dim]")
     if result.missing_signals:
-        console.print(f"[yellow]missing signals:[/yellow] {', '.join(result.missing_signals)}")
+        console.print(f"[yellow]missing signals:[/yellow] {_labels(result.missing_signals)}")
     if result.estimated_signals:
-        console.print(f"[yellow]estimated by the simulator:[/yellow] {', '.join(result.estimated_signals)}")
+        console.print(f"[yellow]estimated by the simulator:[/yellow] {_labels(result.estimated_signals)}")
     for note in result.data_quality:
         console.print(f"[yellow]data quality:[/yellow] {note}")
     if report is not None:
