@@ -1,7 +1,7 @@
 """Timing of the weekly urea-kinetics model: ``python3 benchmarks/weekly.py``.
 
 Prints the mean time of one :func:`crampwatch.weekly.simulate_week` call per model, and the errors against
-the 149 golden cases of T. W. Meyer's simulator (tests/data/dialsim-meyer-cases.csv).
+the 149 golden cases of T. W. Meyer's simulator (crampwatch/validation/data/dialsim-meyer-cases.csv).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from crampwatch.weekly import simulate_week
 BASE = dict(
     duration_h=4, qb_ml_min=400, qd_ml_min=600, koa_ml_min=1000, hct_pct=33, generation_mg_day=8000, v_l=36
 )
-CASES = Path(__file__).resolve().parent.parent / "tests" / "data" / "dialsim-meyer-cases.csv"
+CASES = Path(__file__).resolve().parents[1] / "crampwatch" / "validation" / "data" / "dialsim-meyer-cases.csv"
 
 
 def _time(repeats: int = 200, **kw: object) -> float:

@@ -22,7 +22,7 @@ from crampwatch.weekly import (
     weekly_dose,
 )
 
-CASES = Path(__file__).parent / "data" / "dialsim-meyer-cases.csv"
+CASES = Path(__file__).resolve().parents[1] / "crampwatch" / "validation" / "data" / "dialsim-meyer-cases.csv"
 #: A typical 4-h thrice-weekly prescription (also the base of the CLI tests in test_weekly_cli.py).
 WEEK = dict(
     duration_h=4,

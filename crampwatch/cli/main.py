@@ -11,6 +11,7 @@ from crampwatch.cli import (  # noqa: F401
     optimize_cmd,
     simulate_cmd,
     store_cmd,
+    validate_cmd,
     web_cmd,
     weekly_cmd,
 )

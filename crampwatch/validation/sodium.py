@@ -1,0 +1,189 @@
+"""Checks on plasma sodium under a dialysate-plasma gradient (Gotch sodium kinetics, cohort data)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from crampwatch.population import virtual_population
+from crampwatch.simulator import simulate_batch
+from crampwatch.validation.fixtures import end, last_values, run, start
+from crampwatch.validation.registry import Check, register
+
+#: Cohort of Munoz Mendoza J et al. NDT 2011;26:1281 (1 084 patients): pre-dialysis Na 136.7 +- 2.9 mmol/L,
+#: dialysate Na median 140 (range 136-149). Its distribution is not published: the one below keeps the median,
+#: the range and most baths at 138-140 (modelling choice).
+COHORT_PRE_NA = (136.7, 2.9)
+COHORT_BATHS = (136.0, 137.0, 138.0, 139.0, 140.0, 141.0, 142.0, 143.0, 144.0, 145.0, 148.0)
+COHORT_BATH_P = (0.04, 0.04, 0.12, 0.10, 0.40, 0.06, 0.10, 0.05, 0.05, 0.03, 0.01)
+COHORT_N = 400
+COHORT_SEED = 11
+
+
+@lru_cache(maxsize=1)
+def cohort() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(dialysate Na, pre, post plasma Na) of a virtual cohort with the published pre-Na and bath spread."""
+    rng = np.random.default_rng(COHORT_SEED)
+    pop = virtual_population(COHORT_N, COHORT_SEED)
+    baths = rng.choice(np.array(COHORT_BATHS), size=COHORT_N, p=np.array(COHORT_BATH_P))
+    pre = np.clip(rng.normal(*COHORT_PRE_NA, COHORT_N), 125.0, 150.0).round(1)
+    for s, b, p in zip(pop, baths, pre, strict=True):
+        s.patient.labs.na_mmol_l = float(p)
+        s.prescription.dialysate.na_mmol_l = float(b)
+    res = simulate_batch(pop)
+    na = res.signals["plasma_na_mmol_l"]
+    ok = ~res.failed
+    return baths[ok], na[ok, 0], last_values(na[ok])
+
+
+def _post_mean() -> tuple[float, str]:
+    baths, pre, post = cohort()
+    return float(
+        post.mean()
+    ), f"{len(post)} virtual sessions; pre {pre.mean():.1f}, bath median {np.median(baths):g}"
+
+
+def _post_sd() -> tuple[float, str]:
+    _, _, post = cohort()
+    return float(post.std()), "SD of post-dialysis Na in the virtual cohort"
+
+
+def _rise_fraction() -> tuple[float, str]:
+    _, pre, post = cohort()
+    return 100.0 * float(np.mean(post > pre)), "sessions whose plasma Na rose"
+
+
+def _gradient_r() -> tuple[float, str]:
+    baths, pre, post = cohort()
+    r = float(np.corrcoef(baths - pre, post - pre)[0, 1])
+    slope, icpt = np.polyfit(baths - pre, post - pre, 1)
+    return r, f"noise-free model: dNa = {slope:.2f} x gradient {icpt:+.2f} mmol/L"
+
+
+def _cohort_patient() -> tuple[float, str]:
+    tr = run(
+        "stable",
+        patient__labs__na_mmol_l=136.7,
+        prescription__dialysate__na_mmol_l=140.0,
+        prescription__qb_ml_min=300,
+        prescription__dialyzer_koa_ml_min=1100,
+    )
+    return end(tr, "plasma_na_mmol_l"), "pre 136.7, bath 140, 4 h, Qb 300, KoA 1100"
+
+
+def _isonatric() -> tuple[float, str]:
+    worst, where = 0.0, ""
+    for name in ("stable", "high_uf"):
+        for na in (134.0, 138.0, 142.0):
+            tr = run(name, patient__labs__na_mmol_l=na, prescription__dialysate__na_mmol_l=na)
+            change = end(tr, "plasma_na_mmol_l") - start(tr, "plasma_na_mmol_l")
+            if abs(change) > abs(worst):
+                worst, where = change, f"{name}, Na {na:g}"
+    return worst, f"largest change over stable/high_uf at Na 134/138/142 ({where})"
+
+
+def _low_bath() -> tuple[float, str]:
+    tr = run("stable", prescription__dialysate__na_mmol_l=132.0)
+    return end(tr, "plasma_na_mmol_l") - 132.0, "end plasma Na minus dialysate Na 132 (pre 138)"
+
+
+COHORT = "virtual cohort (400): pre Na 136.7 +- 2.9, dialysate Na median 140 (136-148)"
+MUNOZ = "Munoz Mendoza J et al. NDT 2011;26:1281 (1 084 patients)"
+#: Known shortfalls of the current model, shown as gaps in the report.
+GAP_NA = (
+    "diffusive Na transport uses Michaels on plasma water (KoA x 0.73) toward 1.0 x dialysate Na, so Na "
+    "moves too little under a gradient (cohort patient ends 138.1); a calibrated Na dialysance and "
+    "equilibrium reproduce the cohort but are not yet in the model"
+)
+GAPS = {"na_post_mean": GAP_NA, "na_rise_fraction": GAP_NA, "na_cohort_patient": GAP_NA}
+
+for _c in (
+    Check(
+        "na_post_mean",
+        "sodium",
+        "Mean post-dialysis plasma Na",
+        MUNOZ,
+        COHORT,
+        "141.3 +- 2.5 mmol/L",
+        "mmol/L",
+        141.3 - 2.5,
+        141.3 + 2.5,
+        _post_mean,
+        "calibration",
+    ),
+    Check(
+        "na_post_sd",
+        "sodium",
+        "SD of post-dialysis plasma Na",
+        MUNOZ,
+        COHORT,
+        "2.5 mmol/L",
+        "mmol/L",
+        1.5,
+        3.5,
+        _post_sd,
+    ),
+    Check(
+        "na_rise_fraction",
+        "sodium",
+        "Sessions in which plasma Na rose",
+        MUNOZ,
+        COHORT,
+        "91 %",
+        "% of sessions",
+        86.0,
+        96.0,
+        _rise_fraction,
+    ),
+    Check(
+        "na_gradient_correlation",
+        "sodium",
+        "Correlation of the dialysate-plasma gradient with the intradialytic Na change",
+        MUNOZ + ", 132-patient cohort (set point 137.9 +- 2.4): r = 0.76",
+        COHORT + "; the model has no laboratory noise, so its r must be at least the published one",
+        "r = 0.76",
+        "r",
+        0.76,
+        1.0,
+        _gradient_r,
+    ),
+    Check(
+        "na_cohort_patient",
+        "sodium",
+        "Post-dialysis Na of the cohort's mean patient",
+        MUNOZ,
+        "examples/stable.yaml with pre Na 136.7, dialysate Na 140, Qb 300, KoA 1100",
+        "141.3 +- 2.5 mmol/L",
+        "mmol/L",
+        141.3 - 2.5,
+        141.3 + 2.5,
+        _cohort_patient,
+    ),
+    Check(
+        "na_isonatric",
+        "sodium",
+        "Plasma Na change when dialysate Na equals plasma Na",
+        "isonatric dialysis keeps plasma Na (Hecking M et al. 2011, PMID 21160174; review 'Sodium balance in "
+        "maintenance hemodialysis')",
+        "examples stable and high_uf, plasma = dialysate Na 134 / 138 / 142",
+        "~0 (within ~1 mmol/L)",
+        "mmol/L",
+        -1.0,
+        1.0,
+        _isonatric,
+    ),
+    Check(
+        "na_low_bath",
+        "sodium",
+        "End plasma Na relative to a low dialysate Na (132, plasma 138)",
+        "by the end of dialysis plasma Na approximates dialysate Na (Hecking 2011; Munoz Mendoza 2011)",
+        "examples/stable.yaml with dialysate Na 132",
+        "close to the dialysate value",
+        "mmol/L",
+        -1.0,
+        3.0,
+        _low_bath,
+    ),
+):
+    register(_c, GAPS.get(_c.id, ""))
