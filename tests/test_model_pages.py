@@ -142,3 +142,23 @@ def test_the_optimizer_scores_with_the_given_risk_model():
     unit = SimulatorEvaluator(risk_model=risk_model)(scenarios)
     assert seen["n"] == 2 and np.allclose(unit.risk, 0.123)
     assert np.allclose(unit.causes["osmotic"], plain.causes["osmotic"])  # the causes keep their scores
+
+
+def test_calibrate_from_the_database_stores_the_active_model(unit_db, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from crampwatch.cli.main import app as cli
+
+    out = tmp_path / "unit.json"
+    r = CliRunner().invoke(cli, ["calibrate", "--database-url", unit_db.url, "--out", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    written = json.loads(out.read_text())
+    assert written["training"]["sessions"] == 62 and written["training"]["source"] == "clinic database"
+    stored = active_unit_model(unit_db.store)
+    assert (
+        stored is not None
+        and stored.trained_by == "cli"
+        and stored.data["created_at"] == written["created_at"]
+    )
