@@ -162,3 +162,18 @@ def test_calibrate_from_the_database_stores_the_active_model(unit_db, tmp_path):
         and stored.trained_by == "cli"
         and stored.data["created_at"] == written["created_at"]
     )
+
+
+def test_a_model_trained_on_too_few_sessions_keeps_the_analyzer_risk(db, app):
+    admin = TestClient(app)
+    page_login(admin, "adm")
+    r = admin.post("/model/train", data={"csrf_token": form_csrf(admin.get("/model").text)})
+    assert r.status_code == 200
+    assert "too few labelled sessions" in r.text and "not run (too few sessions)" in r.text
+    assert "keeps the analyzer" in r.text
+    clinician = TestClient(app)
+    page_login(clinician, "clin")
+    page = clinician.get(f"/sessions/{db.s1}").text
+    assert "keeps the analyzer" in page  # the badge names the (prior-keeping) unit model
+    stored = db.store.get_session(db.s1).assessment
+    assert stored["risk_model"]["uses_prior"] is True
