@@ -102,3 +102,19 @@ def test_analyzer_reports_equilibrated_ktv_beside_the_rate_equation() -> None:
     # the hour after dialysis does not change what happened during it
     assert with_after.metrics["sp_ktv"] == pytest.approx(plain.metrics["sp_ktv"], rel=1e-12)
     assert with_after.overall_risk == pytest.approx(plain.overall_risk, rel=1e-12)
+
+
+def test_analyze_cli_prints_both_equilibrated_values(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    import crampwatch.cli.main  # noqa: F401  (registers every command)
+    from crampwatch.cli.app import app
+
+    runner = CliRunner()
+    out = tmp_path / "trace.csv"
+    example = str(EXAMPLES[-1])
+    assert runner.invoke(app, ["simulate", example, "--out", str(out), "--after-min", "40"]).exit_code == 0
+    r = runner.invoke(app, ["analyze", str(out), "--scenario", example])
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.output.split())
+    assert "(equilibrated urea)" in text and "(rate equation); spKt/V" in text

@@ -103,6 +103,12 @@ def _print(result: Assessment, report: Path | None) -> None:
                 text += f" (threshold {_value_text(key.threshold, unit)})"
         table.add_row(str(k), f.cause, f"{f.score:.2f}", f.confidence, text)
     console.print(table)
+    m = result.metrics
+    if m.get("ekt_v_equilibrated") is not None:
+        console.print(
+            f"dose: eKt/V {m['ekt_v_equilibrated']:.2f} (equilibrated urea), "
+            f"{m['ekt_v_rate']:.2f} (rate equation); spKt/V {m['sp_ktv']:.2f}"
+        )
     top = result.top_cause
     if top is not None:
         console.print(f"[bold]{top.cause}[/bold]: {top.explanation}")
