@@ -19,7 +19,6 @@ from crampwatch.errors import InputError
 from crampwatch.model import Patient, Prescription, Scenario, as_scenario
 from crampwatch.physiology.derive import ParameterArrays, patient_parameters
 from crampwatch.physiology.model import N_OUTPUTS, N_STATES
-from crampwatch.simulator import kernel
 from crampwatch.simulator.controls import DEFAULT_DT_MIN, Controls, check_grid, session_controls
 from crampwatch.simulator.numpy_batch import alloc, integrate_numpy
 from crampwatch.simulator.output import BatchResult, finish_batch
@@ -73,6 +72,8 @@ def simulate_parameters(
             "record_every_min: must not be shorter than the controls' dt_min", "record_every_min"
         )
     workers = max(1, int(workers))
+    from crampwatch.simulator import kernel  # imports numba: deferred to the first simulation
+
     result = None
     if backend == "compiled" or (backend == "auto" and kernel.available()):
         n_planes = N_OUTPUTS + (N_STATES if keep_states else 0)
