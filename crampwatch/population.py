@@ -12,7 +12,9 @@ sources (rounded; "modelling choice" where no single source gives the number):
 * vintage: exponential, mean 48 months (USRDS median ~3.5 y); access fistula/graft/catheter 63/17/20 %
   (DOPPS 5, US and Europe pooled, rounded).
 * prescription: duration 180/210/240/270 min (10/30/45/15 %; DOPPS mean ~220-240 min); Qb 340 +- 50 mL/min
-  (DOPPS); Qd 500/600/800; KoA 1200 +- 200 mL/min (modelling choice, high-efficiency dialyzers).
+  (DOPPS); Qd 500/600/800; KoA 1200 +- 200 mL/min (modelling choice, high-efficiency dialyzers); for 60 % of
+  patients whose prescription would give K t / V < 1.2, Qb and then the session length are raised until it
+  reaches 1.2 (titration to the KDOQI minimum; DOPPS 2012-18: 5-17 % of patients below 1.2).
 * dialysate: Na 136-142 (DOPPS practice, mostly 138-140), K 2/3, Ca 1.25/1.5/1.75, Mg 0.375/0.5/0.75,
   HCO3 32/35/38, temperature 35.5-37.0 degC (modelling choice reflecting common practice).
 * labs: Na 137.9 +- 2.4 mmol/L ("sodium set point", Trinh & Weber Nephron Extra 2017 / physiology.md 4);
@@ -40,7 +42,7 @@ from __future__ import annotations
 import numpy as np
 
 from crampwatch.errors import require_range
-from crampwatch.kinetics import urea_generation_array, watson_volume_array
+from crampwatch.kinetics import KDOQI_MIN_SP_KTV, urea_generation_array, watson_volume_array
 from crampwatch.model import Patient, Scenario, parse_scenario
 from crampwatch.weekly import MINUTES_PER_WEEK, SCHEDULES, dialyzer_urea_clearance_ml_min, parse_days
 
@@ -95,6 +97,40 @@ def steady_state_pre_bun_mg_dl(
     return c * 100.0
 
 
+#: Share of patients whose prescription the unit titrates to the KDOQI minimum dose (modelling choice fitted
+#: to DOPPS 2012-18, where 5-17 % of patients had spKt/V < 1.2; AlSahow A et al. 2021, PMID 33777365).
+TITRATED_FRACTION = 0.6
+#: Highest blood flow and session length the titration goes to (mL/min, min; modelling choice).
+TITRATION_MAX_QB_ML_MIN = 450.0
+TITRATION_MAX_DURATION_MIN = 300.0
+
+
+def _titrate_dose(
+    qb: np.ndarray,
+    dur: np.ndarray,
+    qd: np.ndarray,
+    koa: np.ndarray,
+    hct_pct: np.ndarray,
+    catheter: np.ndarray,
+    v_l: np.ndarray,
+    titrated: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Raise Qb (50 mL/min steps to 450) and then the session length (30-min steps to 300 min) of the
+    ``titrated`` patients until the prescribed K t / V (the session model's clearance convention) reaches the
+    KDOQI minimum 1.2, as units adjust prescriptions to body size."""
+    qb, dur = qb.copy(), dur.copy()
+    for _ in range(12):
+        ktv = dialyzer_urea_clearance_ml_min(qb, qd, koa, hct_pct, catheter=catheter) * dur / (v_l * 1000.0)
+        low = titrated & (ktv < KDOQI_MIN_SP_KTV)
+        if not low.any():
+            break
+        raise_qb = low & (qb < TITRATION_MAX_QB_ML_MIN)
+        qb = np.where(raise_qb, np.minimum(qb + 50.0, TITRATION_MAX_QB_ML_MIN), qb)
+        longer = low & ~raise_qb & (dur < TITRATION_MAX_DURATION_MIN)
+        dur = np.where(longer, dur + 30.0, dur)
+    return qb, dur
+
+
 def virtual_population(n: int, seed: int = 0) -> list[Scenario]:
     """``n`` reproducible virtual patients with one session prescription each."""
     n = int(require_range("n", n, 1, 1_000_000))
@@ -136,7 +172,10 @@ def virtual_population(n: int, seed: int = 0) -> list[Scenario]:
     # pre-dialysis BUN from nPCR and the prescription (weekly steady state), with the values as stored
     hct_r, dry_r = hct.round(1), dry.round(2)
     v_l = watson_volume_array(male, age.round(1), height.round(1), dry_r)
-    k_dial = dialyzer_urea_clearance_ml_min(qb, qd, koa, hct_r, catheter=access == "catheter")
+    catheter = access == "catheter"
+    titrated = rng.random(n) < TITRATED_FRACTION  # drawn last, so the draws above keep their sequence
+    qb, dur = _titrate_dose(qb, dur, qd, koa, hct_r, catheter, v_l, titrated)
+    k_dial = dialyzer_urea_clearance_ml_min(qb, qd, koa, hct_r, catheter=catheter)
     npcr = npcr.round(3)
     g_mg_min = urea_generation_array(npcr, dry_r, v_l)
     bun = np.clip(steady_state_pre_bun_mg_dl(g_mg_min, k_dial, dur, v_l, kr.round(2)), 5.0, 200.0)
