@@ -37,7 +37,7 @@ def test_clinician_pages(app, db):
     assert f'href="/sessions/{db.s1}"' in patient and "cramp" in patient
     session = client.get(f"/sessions/{db.s1}").text
     assert 'src="/static/plotly.min.js"' in session and 'class="plot-figure"' in session
-    assert "Relative blood volume" in session and "Ionized Ca" in session and "UF rate" in session
+    assert "Relative blood volume" in session and "Ionized calcium" in session and "UF rate" in session
     assert re.search(r'class="cause cause-\w+"', session)  # ranked causes are shown
     assert 'hx-post="/sessions/' in session and 'name="dialysate_na_mmol_l"' in session
 

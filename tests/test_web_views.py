@@ -31,10 +31,12 @@ def _visible_text(page: str) -> str:
 def test_evidence_reads_as_clinical_text_with_units_and_directions():
     item = {"signal": "dialysate_na_mmol_l", "value": 138.0, "threshold": 138.0, "t_min": None}
     text = wording.evidence_text(item, {"dialysate_na_mmol_l": 138.0, "na_gradient_mmol_l": -3.0})
-    assert text == "dialysate Na 138 mmol/L, 3 mmol/L below plasma, at the 138 mmol/L limit"
+    assert text == "Dialysate Na 138 mmol/L, 3 mmol/L below plasma, at the 138 mmol/L limit"
     rbv = wording.evidence_text({"signal": "rbv_pct", "value": 84.1, "t_min": 150, "threshold": 86})
     assert rbv == "RBV 84.1 % at 150 min, 1.9 points below the 86 % limit"
-    assert wording.evidence_text({"signal": "diabetes", "value": True, "threshold": True}) == "diabetes: yes"
+    assert wording.evidence_text({"signal": "diabetes", "value": True, "threshold": True}) == "Diabetes: yes"
+    nadir = {"signal": "sbp_mmhg", "value": 84.0, "t_min": 200, "threshold": 90, "note": "nadir"}
+    assert wording.evidence_text(nadir) == "Lowest SBP 84 mmHg at 200 min, 6 mmHg below the 90 mmHg limit"
 
 
 def test_overlap_wording_says_how_top_causes_relate():

@@ -16,6 +16,7 @@ import plotly.io as pio
 from markupsafe import Markup, escape
 
 from crampwatch.causes.thresholds import THRESHOLDS
+from crampwatch.signals import SIGNAL_SPECS, label_and_unit
 from crampwatch.web.wording import signal_label
 
 
@@ -37,43 +38,41 @@ class Panel:
 
 #: UF rate (mL/kg/h) is derived from ``uf_rate_ml_h`` (or the slope of ``uf_cum_l``) and the weight.
 UF_RATE = "uf_rate_ml_kg_h"
+
+
+def _panel(
+    names: tuple[tuple[str, str], ...], marks: tuple[tuple[float, str, bool], ...] = (), title: str = ""
+) -> Panel:
+    """A panel of registry signals ``(name, colour)``: title, unit and legend labels from the registry."""
+    label, unit = label_and_unit(names[0][0])
+    signals = tuple((n, SIGNAL_SPECS[n].short if n in SIGNAL_SPECS else label, c) for n, c in names)
+    return Panel(title or label, unit, signals, marks)
+
+
 PANELS: tuple[Panel, ...] = (
-    Panel(
-        "Relative blood volume",
-        "%",
-        (("rbv_pct", "RBV", "#1f5f99"),),
+    _panel(
+        (("rbv_pct", "#1f5f99"),),
         ((th("rbv_critical_pct"), f"critical RBV {th('rbv_critical_pct'):g} %", True),),
     ),
-    Panel(
-        "Blood pressure",
-        "mmHg",
-        (
-            ("sbp_mmhg", "systolic", "#a93226"),
-            ("map_mmhg", "mean", "#6c3483"),
-            ("dbp_mmhg", "diastolic", "#b9770e"),
-        ),
+    _panel(
+        (("sbp_mmhg", "#a93226"), ("map_mmhg", "#6c3483"), ("dbp_mmhg", "#b9770e")),
         ((th("idh_nadir_sbp_mmhg"), f"SBP {th('idh_nadir_sbp_mmhg'):g}: IDH", True),),
+        title="Blood pressure",
     ),
-    Panel(
-        "UF rate",
-        "mL/kg/h",
-        ((UF_RATE, "UF rate", "#117a65"),),
+    _panel(
+        ((UF_RATE, "#117a65"),),
         (
             (th("ufr_10_ml_kg_h"), f"{th('ufr_10_ml_kg_h'):g} mL/kg/h", False),
             (th("ufr_13_ml_kg_h"), f"{th('ufr_13_ml_kg_h'):g} mL/kg/h", False),
         ),
     ),
-    Panel(
-        "Plasma Na",
-        "mmol/L",
-        (("plasma_na_mmol_l", "Na", "#2e4053"),),
+    _panel(
+        (("plasma_na_mmol_l", "#2e4053"),),
         ((th("hyponatremia_mmol_l"), f"hyponatremia < {th('hyponatremia_mmol_l'):g}", True),),
     ),
-    Panel("Osmolality", "mOsm/kg", (("osm_mosm_kg", "osmolality", "#5b2c6f"),)),
-    Panel(
-        "Ionized Ca",
-        "mmol/L",
-        (("ica_mmol_l", "iCa", "#a04000"),),
+    _panel((("osm_mosm_kg", "#5b2c6f"),)),
+    _panel(
+        (("ica_mmol_l", "#a04000"),),
         ((th("ica_low_mmol_l"), f"low iCa < {th('ica_low_mmol_l'):.2f}", True),),
     ),
 )

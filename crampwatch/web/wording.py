@@ -9,46 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from crampwatch.trace import SIGNALS
-
-#: Evidence quantity -> (clinical label, unit). Trace signals not listed here take their label from
-#: :data:`crampwatch.trace.SIGNALS`.
-EVIDENCE_LABELS: dict[str, tuple[str, str]] = {
-    "rbv_pct": ("RBV", "%"),
-    "rbv_slope_pct_h": ("RBV slope", "%/h"),
-    "sbp_mmhg": ("SBP", "mmHg"),
-    "sbp_fall_mmhg": ("SBP fall", "mmHg"),
-    "map_fall_mmhg": ("MAP fall", "mmHg"),
-    "uf_rate_ml_kg_h": ("UF rate", "mL/kg/h"),
-    "uf_rate_ml_h": ("UF rate", "mL/h"),
-    "idwg_kg": ("interdialytic weight gain", "kg"),
-    "post_weight_below_dry_kg": ("post-weight below dry weight", "kg"),
-    "na_gradient_mmol_l": ("Na gradient (dialysate − plasma)", "mmol/L"),
-    "dialysate_na_mmol_l": ("dialysate Na", "mmol/L"),
-    "plasma_na_mmol_l": ("plasma Na", "mmol/L"),
-    "plasma_na_fall_mmol_l": ("plasma Na fall", "mmol/L"),
-    "effective_osm_fall_mosm_kg": ("effective osmolality fall", "mOsm/kg"),
-    "dialysate_ca_mmol_l": ("dialysate Ca", "mmol/L"),
-    "ica_mmol_l": ("ionized Ca", "mmol/L"),
-    "corrected_ca_mg_dl": ("albumin-corrected Ca", "mg/dL"),
-    "hco3_mmol_l": ("bicarbonate", "mmol/L"),
-    "dialysate_hco3_mmol_l": ("dialysate bicarbonate", "mmol/L"),
-    "dialysate_mg_mmol_l": ("dialysate Mg", "mmol/L"),
-    "mg_mmol_l": ("serum Mg", "mmol/L"),
-    "aluminium_ug_l": ("serum aluminium", "µg/L"),
-    "bun_mg_dl": ("BUN", "mg/dL"),
-    "urr_pct": ("URR", "%"),
-    "sp_ktv": ("spKt/V", ""),
-    "std_ktv": ("weekly standard Kt/V", ""),
-    "brain_urea_gradient_mmol_l": ("brain–plasma urea gradient", "mmol/L"),
-    "brain_osm_gradient_mosm_kg": ("brain–plasma osmolality gradient", "mOsm/kg"),
-    "vintage_months": ("time on dialysis", "months"),
-    "diabetes": ("diabetes", ""),
-    "peripheral_neuropathy": ("documented peripheral neuropathy", ""),
-    "cramps_outside_sessions": ("cramps outside sessions", ""),
-    "active_vitamin_d": ("active vitamin D", ""),
-    "hemodynamic_osmotic_trigger": ("hemodynamic or osmotic trigger (score)", ""),
-}
+from crampwatch.signals import SIGNAL_SPECS, label_and_unit
 
 #: Cause identifier -> clinical name shown on clinician pages.
 CAUSE_LABELS: dict[str, str] = {
@@ -79,13 +40,14 @@ def cause_label(cause_id: str | None) -> str:
 
 
 def signal_label(name: str) -> tuple[str, str]:
-    """(clinical label, unit) of an evidence quantity or trace signal."""
-    if name in EVIDENCE_LABELS:
-        return EVIDENCE_LABELS[name]
-    if name in SIGNALS:
-        label, _, unit = SIGNALS[name].partition(", ")
-        return label, unit.split(" ")[0] if unit else ""
-    return name.replace("_", " "), ""
+    """(clinical label, unit) of an evidence quantity or trace signal, from the signal registry.
+
+    Trace signals use their short clinical label ("RBV", "Plasma Na"), derived quantities their label.
+    """
+    if name in SIGNAL_SPECS:
+        spec = SIGNAL_SPECS[name]
+        return spec.short, spec.unit
+    return label_and_unit(name)
 
 
 def _number(value: float) -> str:
@@ -122,11 +84,12 @@ def evidence_text(item: dict[str, Any], metrics: dict[str, Any] | None = None) -
     name = str(item.get("signal") or "")
     label, unit = signal_label(name)
     note = str(item.get("note") or "")
-    if note in ("nadir", "minimum", "pre-dialysis") and name in ("sbp_mmhg", "plasma_na_mmol_l"):
-        label = f"{'lowest' if note != 'pre-dialysis' else 'pre-dialysis'} {label}"
-    elif note == "pre-dialysis":
+    if note in ("nadir", "minimum"):
+        label = f"lowest {label}"
+    elif note == "pre-dialysis" and not label.lower().startswith("pre-dialysis"):
         label = f"pre-dialysis {label}"
     value, threshold = item.get("value"), item.get("threshold")
+    label = label[:1].upper() + label[1:]
     if not _is_number(value):
         return f"{label}: {_yes_no(value)}"
     text = f"{label} {_with_unit(float(value), unit)}"
@@ -138,7 +101,7 @@ def evidence_text(item: dict[str, Any], metrics: dict[str, Any] | None = None) -
     if name == "dialysate_na_mmol_l" and plasma is not None:
         parts.append(_difference(float(value) - plasma, unit, "plasma"))
     if name == "na_gradient_mmol_l":
-        parts[0] = f"dialysate Na {_difference(float(value), unit, 'plasma')}"
+        parts[0] = f"{signal_label('dialysate_na_mmol_l')[0]} {_difference(float(value), unit, 'plasma')}"
     if _is_number(threshold):
         diff = float(value) - float(threshold)
         limit = _with_unit(float(threshold), unit)
