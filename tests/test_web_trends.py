@@ -54,7 +54,7 @@ def test_trend_page_shows_each_session_with_changes_marked(app, db):
     rows = re.findall(r"<tr class=\"(rx-change)?\">(.*?)</tr>", body, re.S)
     assert len(rows) == 3  # newest first
     newest_changed, newest = rows[0]
-    assert newest_changed == "rx-change" and "duration_min" in newest and "(6/10)" in newest
+    assert newest_changed == "rx-change" and "210 → 270 min" in newest and "(6/10)" in newest
     assert rows[1][0] == "" and rows[2][0] == ""
     cache = app.state.trend_cache
     trend = trends.patient_trend(db.store, db.p1, db.store.get_patient(db.p1).patient, cache)

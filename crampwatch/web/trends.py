@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from crampwatch.causes.thresholds import THRESHOLDS
+from crampwatch.prescription_settings import describe_changes
 from crampwatch.store.cache import LRUCache
 from crampwatch.web import charts, services
 
@@ -108,7 +109,11 @@ def _session_row(
         max_severity=max(severities) if severities else None,
         top_cause=causes[0]["cause"] if causes else None,
         overall_risk=_finite((assessment or {}).get("overall_risk")),
-        rx_changes=services.describe_changes(previous.prescription, rec.prescription) if previous else [],
+        rx_changes=(
+            [c.text for c in describe_changes(previous.prescription, rec.prescription, patient=patient)]
+            if previous
+            else []
+        ),
     )
 
 
