@@ -30,7 +30,7 @@ def _serve_demo(tmp: Path, patients: int) -> LiveServer:
     store = Store.open(url=url)
     build_demo(store, n_patients=patients)
     store.close()
-    return LiveServer(url).start(timeout_s=20)
+    return LiveServer(url).start()
 
 
 def _login(page: Page, base: str, username: str, password: str) -> None:
