@@ -43,7 +43,7 @@ def test_overlap_wording_says_how_top_causes_relate():
     close = [{"cause": "hypocalcemia", "score": 1.0}, {"cause": "hypomagnesemia", "score": 0.9}]
     assert "act together" in wording.overlap_text(close)
     lead = [{"cause": "hypovolemia", "score": 0.93}, {"cause": "neuropathy", "score": 0.02}]
-    assert wording.overlap_text(lead).startswith("Hypovolemia (UF faster than plasma refill) leads (0.93)")
+    assert wording.overlap_text(lead).startswith("Hypovolemia leads (0.93)")
     assert "No mechanism" in wording.overlap_text([{"cause": "osmotic", "score": 0.01}])
 
 

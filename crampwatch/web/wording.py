@@ -9,19 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from crampwatch.causes.registry import CAUSE_REGISTRY
 from crampwatch.signals import SIGNAL_SPECS, label_and_unit
-
-#: Cause identifier -> clinical name shown on clinician pages.
-CAUSE_LABELS: dict[str, str] = {
-    "hypovolemia": "Hypovolemia (UF faster than plasma refill)",
-    "osmotic": "Osmotic: hemodilution, Na or osmolality fall",
-    "hypocalcemia": "Hypocalcemia (low ionized Ca)",
-    "hypomagnesemia": "Hypomagnesemia",
-    "disequilibrium": "Dialysis disequilibrium",
-    "encephalopathy": "Aluminium encephalopathy",
-    "neuropathy": "Peripheral neuropathy",
-    "underdialysis": "Underdialysis (uremic toxins)",
-}
 
 #: Two causes "overlap" when both reach this score and the second is within OVERLAP_GAP of the first
 #: (modelling choice: scores are noisy-OR probabilities; a 0.15 gap is about the spread between ensemble
@@ -33,10 +22,11 @@ SUPPORTED_SCORE = 0.1
 
 
 def cause_label(cause_id: str | None) -> str:
-    """The clinical name of a cause identifier (``None``: "none identified")."""
+    """The clinical name of a cause identifier, from the cause registry (``None``: "none identified")."""
     if not cause_id:
         return "none identified"
-    return CAUSE_LABELS.get(cause_id, cause_id.replace("_", " ").capitalize())
+    spec = CAUSE_REGISTRY.get(cause_id)
+    return spec.label if spec is not None else cause_id.replace("_", " ").capitalize()
 
 
 def signal_label(name: str) -> tuple[str, str]:
