@@ -42,8 +42,7 @@ def calibrate(
         model.save(out)
     else:
         from crampwatch.store import Store
-        from crampwatch.store.unit_models import save_unit_model
-        from crampwatch.web.model_service import train_from_store
+        from crampwatch.store.unit_models import save_unit_model, train_from_store
 
         with Store.open(database_url) as store:
             model = train_from_store(store)

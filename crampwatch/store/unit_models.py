@@ -14,9 +14,12 @@ from typing import Any
 from sqlalchemy import select, update
 
 from crampwatch.errors import InputError, require_range
+from crampwatch.learn import UnitModel, train_unit_model
+from crampwatch.learn.sources import labelled
 from crampwatch.store import codec
 from crampwatch.store.base import StoreBase, as_utc
 from crampwatch.store.patients import cramp_sessions_query
+from crampwatch.store.records import session_scenario
 from crampwatch.store.schema import SessionRow, UnitModelRow
 from crampwatch.store.validation import require_text
 
@@ -107,3 +110,23 @@ def session_labels(store: StoreBase) -> list[tuple[str, str, bool]]:
         ).all()
         cramp = {sid for _pid, sid in s.execute(cramp_sessions_query()).all()}
     return [(sid, pid, sid in cramp) for sid, pid in rows]
+
+
+def train_from_store(store: Any) -> UnitModel:
+    """Train on every stored session (labels: cramp events and patient reports linked to the session)."""
+    labels = session_labels(store)
+    if not labels:
+        raise InputError("sessions: the database has no sessions to train on (allowed ≥ 1)", "sessions")
+    patients: dict[str, Any] = {}
+    traces, scenarios, cramp, ids, groups = [], [], [], [], []
+    for session_id, patient_id, had_cramp in labels:
+        record = store.get_session(session_id)
+        if patient_id not in patients:
+            patients[patient_id] = store.get_patient(patient_id).patient
+        scenarios.append(session_scenario(patients[patient_id], record))
+        traces.append(record.trace)
+        cramp.append(had_cramp)
+        ids.append(session_id)
+        groups.append(patient_id)
+    data = labelled(traces, scenarios, cramp, ids)
+    return train_unit_model(data.table, data.cramp, groups, source="clinic database")

@@ -1,4 +1,4 @@
-"""The unit model in the clinic: train it from the store, find the active one, apply it to assessments."""
+"""The unit model in the clinic: find the active one and apply it to assessments (training: the store)."""
 
 from __future__ import annotations
 
@@ -6,31 +6,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from crampwatch.errors import InputError
-from crampwatch.learn import UnitModel, train_unit_model
+from crampwatch.learn import UnitModel
 from crampwatch.learn.apply import apply_unit_model
-from crampwatch.learn.sources import labelled
-from crampwatch.store.unit_models import UnitModelRecord, active_unit_model, session_labels
-from crampwatch.web.services import session_scenario
+from crampwatch.store.unit_models import UnitModelRecord, active_unit_model, train_from_store
 
-
-def train_from_store(store: Any) -> UnitModel:
-    """Train on every stored session (labels: cramp events and patient reports linked to the session)."""
-    labels = session_labels(store)
-    if not labels:
-        raise InputError("sessions: the database has no sessions to train on (allowed ≥ 1)", "sessions")
-    patients: dict[str, Any] = {}
-    traces, scenarios, cramp, ids, groups = [], [], [], [], []
-    for session_id, patient_id, had_cramp in labels:
-        record = store.get_session(session_id)
-        if patient_id not in patients:
-            patients[patient_id] = store.get_patient(patient_id).patient
-        scenarios.append(session_scenario(patients[patient_id], record))
-        traces.append(record.trace)
-        cramp.append(had_cramp)
-        ids.append(session_id)
-        groups.append(patient_id)
-    data = labelled(traces, scenarios, cramp, ids)
-    return train_unit_model(data.table, data.cramp, groups, source="clinic database")
+__all__ = [
+    "ActiveModel",
+    "active_model",
+    "apply_active",
+    "model_id_of",
+    "train_from_store",
+    "usable_model_id",
+]
 
 
 @dataclass(frozen=True)

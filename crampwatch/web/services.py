@@ -23,6 +23,7 @@ from crampwatch.store.records import session_scenario
 from crampwatch.store.twins import latest_twin
 from crampwatch.twin import PatientTwin
 from crampwatch.version import MODEL_VERSION
+from crampwatch.web import model_service
 
 #: What-if form inputs, and every setting the what-if accepts (form, API, optimizer suggestions): the
 #: prescription-setting registry.
@@ -50,8 +51,6 @@ def assessment_for(store: Any, session: Any, patient: Patient) -> dict[str, Any]
     A stored assessment is reused only when the same unit model (or none) produced its overall risk, and
     the patient's newest twin (if any) its findings; the assessment uses that twin.
     """
-    from crampwatch.web import model_service
-
     twin, version = patient_twin(store, patient.id)
     same_twin = twin is None or session.assessment_model_version == version
     if (
@@ -119,8 +118,6 @@ def optimize_session(patient: Patient, session: Any, store: Any = None) -> dict[
     is the patient (its ensemble drawn from the twin's uncertainty). Each recommendation gets ``whatif``:
     the what-if settings that reproduce its prescription.
     """
-    from crampwatch.web import model_service
-
     active = model_service.active_model(store) if store is not None else None
     unit = active.model if active is not None else None
     twin = patient_twin(store, patient.id)[0] if store is not None else None
