@@ -51,7 +51,7 @@ def test_table_output_and_report(files: dict[str, Path]) -> None:
     report = files["dir"] / "r.html"
     r = _invoke(files["trace"], "--scenario", files["scenario"], "--report", report)
     assert r.exit_code == 0, r.output
-    assert "hypovolemia" in r.stdout and "Lower the UF rate" in r.stdout
+    assert "Hypovolemia" in r.stdout and "Lower the UF rate" in r.stdout  # the registry's clinician label
     html = report.read_text()
     assert html.startswith("<!DOCTYPE html>") and "hypovolemia" in html
 

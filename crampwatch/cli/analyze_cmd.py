@@ -8,7 +8,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from crampwatch.causes import Assessment, assess
+from crampwatch.causes import CAUSE_REGISTRY, Assessment, assess
+from crampwatch.causes.risk_kinds import RISK_KINDS
 from crampwatch.cli.app import app, handle_input_errors
 from crampwatch.io.traces import looks_like_hemobp, read_events, read_hemobp, read_trace
 from crampwatch.learn import load_unit_model
@@ -80,19 +81,16 @@ def _labels(names: list[str]) -> str:
 
 def _print(result: Assessment, report: Path | None) -> None:
     console = Console()
-    table = Table(
-        title=f"Cramp causes for session {result.session_id} (overall risk {result.overall_risk:.2f})"
-    )
+    kind = RISK_KINDS[result.risk_kind].short_label
+    table = Table(title=f"Cramp causes for session {result.session_id} ({kind} {result.overall_risk:.2f})")
     if result.risk_model is not None:
         console.print(
             f"overall risk from the {result.risk_model['label']} "
             f"(analyzer's own risk {result.risk_model['analyzer_risk']:.2f})"
         )
-    table.add_column("#", justify="right")
-    table.add_column("cause")
-    table.add_column("score", justify="right")
-    table.add_column("confidence")
-    table.add_column("key evidence")
+    for header, justify in (("#", "right"), ("cause", "left"), ("score", "right"), ("confidence", "left")):
+        table.add_column(header, justify=justify, overflow="fold")
+    table.add_column("key evidence", overflow="fold", ratio=1)
     for k, f in enumerate(result.causes, 1):
         key = next((e for e in f.evidence if e.value is not None), None)
         text = ""
@@ -101,7 +99,7 @@ def _print(result: Assessment, report: Path | None) -> None:
             text = f"{label} {_value_text(key.value, unit)}"
             if key.threshold is not None and not isinstance(key.threshold, bool):
                 text += f" (threshold {_value_text(key.threshold, unit)})"
-        table.add_row(str(k), f.cause, f"{f.score:.2f}", f.confidence, text)
+        table.add_row(str(k), CAUSE_REGISTRY[f.cause].label, f"{f.score:.2f}", f.confidence, text)
     console.print(table)
     m = result.metrics
     if m.get("ekt_v_equilibrated") is not None:
@@ -111,7 +109,7 @@ def _print(result: Assessment, report: Path | None) -> None:
         )
     top = result.top_cause
     if top is not None:
-        console.print(f"[bold]{top.cause}[/bold]: {top.explanation}")
+        console.print(f"[bold]{CAUSE_REGISTRY[top.cause].label}[/bold]: {top.explanation}")
         for r in top.recommendations:
             console.print(f"  - {r.action} [dim]({r.evidence})[/dim]")
     if result.missing_signals:

@@ -9,9 +9,12 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
 
+from crampwatch.causes import CAUSE_REGISTRY
+from crampwatch.causes.risk_kinds import RISK_KINDS
 from crampwatch.cli.app import app, handle_input_errors
 from crampwatch.model import load_scenario
 from crampwatch.optimizer import Constraints, OptimizationResult, optimize
+from crampwatch.prescription_settings import setting
 from crampwatch.twin import load_twin
 
 _DEFAULTS = Constraints()
@@ -21,36 +24,54 @@ def _fmt(x: float | None, nd: int = 2) -> str:
     return "–" if x is None or x != x else f"{x:.{nd}f}"
 
 
-def render(result: OptimizationResult, console: Console) -> None:
-    """Rich tables: current vs recommended prescriptions, then what changed and why."""
+def _pct(x: float | None) -> str:
+    return "–" if x is None or x != x else f"{100 * x:.0f}"
+
+
+def outcome_table(result: OptimizationResult) -> Table:
+    """Current vs recommended prescriptions; every column folds instead of truncating (80 columns)."""
     first = any(n.startswith("First session") for n in result.notes)
+    predicted = RISK_KINDS["predicted"]
     table = Table(title=f"Prescription options for {result.scenario.patient.id}", show_lines=False)
-    dose = "URR %" if first else "spKt/V"
-    for col in ("", "cramp risk", "range", "IDH risk", dose, "stdKt/V", "UF L", "time min", "sessions/wk"):
-        table.add_column(col, justify="right" if col else "left")
+    columns = (
+        ("", "left"),
+        (f"{predicted.short_label} % (range)", "right"),
+        ("IDH %", "right"),
+        ("URR %" if first else "spKt/V", "right"),
+        ("stdKt/V", "right"),
+        ("UF L", "right"),
+        (setting("duration_min").label_with_unit, "right"),
+        (setting("sessions_per_week").label, "right"),
+    )
+    for header, justify in columns:
+        table.add_column(header, justify=justify, overflow="fold")
     rows = [("current", result.current, result.scenario)] + [
         (f"option {i}", r.outcome, r.scenario) for i, r in enumerate(result.recommendations, 1)
     ]
     for label, o, sc in rows:
         table.add_row(
             label,
-            _fmt(o.risk),
-            f"{_fmt(o.risk_range[0])}–{_fmt(o.risk_range[1])}",
-            _fmt(o.idh_risk),
+            f"{_pct(o.risk)} ({_pct(o.risk_range[0])}–{_pct(o.risk_range[1])})",
+            _pct(o.idh_risk),
             _fmt(o.urr_pct, 0) if first else _fmt(o.sp_ktv),
             _fmt(o.std_ktv),
             _fmt(o.uf_l),
             _fmt(o.duration_min, 0),
             str(sc.prescription.sessions_per_week),
         )
+    return table
+
+
+def render(result: OptimizationResult, console: Console) -> None:
+    """Rich tables: current vs recommended prescriptions, then what changed and why."""
     c = result.current
-    console.print(table)
+    console.print(outcome_table(result))
     if c.violations:
         console.print("[yellow]Current prescription outside the constraints:[/] " + "; ".join(c.violations))
     for i, r in enumerate(result.recommendations, 1):
         body = "\n".join(f"• {ch}" for ch in r.change_text) or "• no change"
         if r.addresses:
-            body += "\n[bold]addresses:[/] " + ", ".join(r.addresses)
+            body += "\n[bold]addresses:[/] " + ", ".join(CAUSE_REGISTRY[a].label for a in r.addresses)
         body += "\n" + r.rationale
         console.print(Panel(body, title=f"option {i}", expand=True))
     if result.infeasible:
