@@ -19,15 +19,7 @@ simulator plus the analyzer), so a recommendation costs three vectorized simulat
    profile; each change undone in turn, the minimal-change variant), each over the whole ensemble. The
    recommendations are the best of these by the ensemble objective, one per set of changed settings.
 
-Objective (lower is better): ensemble-mean overall cramp risk, plus modelling-choice penalties that
-prefer simple, minimal changes when risks nearly tie: 0.02 per changed setting, 0.02 per extra hour of
-session time, 0.06 per hour of session time cut (DOPPS: longer sessions, lower mortality), 0.1 per unit
-of spKt/V lost below the current dose plus 0.3 per unit below min(current spKt/V, 1.4) (KDOQI 2006
-target: dose is not traded away for small gains),
-0.005 per mmol/L of positive Na gradient added (thirst, Trinh & Weber 2017).
-Infeasible candidates rank after all feasible ones by how far they miss. IDH risk is reported beside
-the cramp risk and breaks exact ties. ``risk`` is the ensemble mean and ``risk_range`` its 10th-90th
-percentile; dose, UF and the constraints are those of the patient as entered (ensemble member 0).
+The objective and its penalties are described in :mod:`crampwatch.optimizer.ranking`.
 
 A positive Na gradient costs thirst: +0.13 % of body weight interdialytic gain per +1 mmol/L (DOPPS, via
 physiology.md §7.3; OR 1.33 for IDWG > 3 % per mmol/L, Trinh & Weber 2017). The search models this as the
@@ -41,7 +33,6 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -50,6 +41,7 @@ from crampwatch.causes.dose import standard_ktv
 from crampwatch.errors import InputError
 from crampwatch.kinetics import KDOQI_TARGET_SP_KTV
 from crampwatch.model import Scenario
+from crampwatch.optimizer.assemble import explain_infeasible, notes, recommendation
 from crampwatch.optimizer.constraints import (
     Constraints,
     na_gradient_mmol_l,
@@ -61,45 +53,37 @@ from crampwatch.optimizer.constraints import (
 )
 from crampwatch.optimizer.ensemble import patient_ensemble, volume_scales
 from crampwatch.optimizer.evaluate import Evaluation, Evaluator
-from crampwatch.optimizer.explain import addressed_causes, rationale
-from crampwatch.optimizer.result import OptimizationResult, Outcome, Recommendation
+from crampwatch.optimizer.ranking import (
+    CHANGE_PENALTY,
+    DOSE_LOSS_PENALTY,
+    DOSE_LOSS_PENALTY_ANY,
+    EXTRA_HOUR_PENALTY,
+    IDWG_PCT_PER_MMOL_L,
+    MAX_COMBINATIONS,
+    MISS_NO_RISK,
+    MISS_NOT_SIMULABLE,
+    MISS_PER_KTV_SHORT,
+    MISS_PER_L_UF_SHORT,
+    MISS_PER_URR_PCT_OVER,
+    MISS_STATIC,
+    N_REFINED,
+    NA_GRADIENT_PENALTY,
+    SHORTER_HOUR_PENALTY,
+    Candidate,
+    finalists,
+    pick,
+    risk_range,
+)
+from crampwatch.optimizer.result import OptimizationResult, Outcome
 from crampwatch.optimizer.space import (
     Knobs,
     Options,
     apply_knobs,
     changed_knobs,
-    describe_changes,
     grid,
     knobs_from,
 )
 from crampwatch.trace import Trace
-
-#: Objective penalty per changed setting (modelling choice: prefer minimal change when risks tie).
-CHANGE_PENALTY = 0.02
-#: Objective penalty per hour of extra session time (modelling choice: patient time burden).
-EXTRA_HOUR_PENALTY = 0.02
-#: Objective penalty per hour of session time cut (not on a first session): longer treatment time was
-#: associated with lower mortality (DOPPS, Saran et al. Kidney Int 2006;69:1222: RR 0.93 per 30 min);
-#: the size is a modelling choice.
-SHORTER_HOUR_PENALTY = 0.06
-#: Objective penalty per unit spKt/V lost below the current dose, and extra below min(current, KDOQI
-#: target 1.4) (modelling choices: dose is not traded away for small risk gains).
-DOSE_LOSS_PENALTY_ANY = 0.1
-DOSE_LOSS_PENALTY = 0.3
-#: Interdialytic weight gain per +1 mmol/L Na gradient, % of body weight (DOPPS, physiology.md §7.3).
-IDWG_PCT_PER_MMOL_L = 0.13
-#: Objective penalty per mmol/L of positive Na gradient added (thirst; OR 1.33 per mmol/L for IDWG > 3 %,
-#: Trinh & Weber 2017); its size is a modelling choice that only breaks near-ties toward isonatremia.
-NA_GRADIENT_PENALTY = 0.005
-#: Largest number of combinations scored in stage 2.
-MAX_COMBINATIONS = 300
-#: Candidates refined locally in stage 3, finalists re-scored over the ensemble, and at most this many
-#: finalists with the same set of changed settings (keeps alternatives in the final round).
-N_REFINED = 4
-N_FINALISTS = 24
-PER_CHANGE_SET = 6
-#: Risk percentiles reported as ``risk_range``.
-RISK_PERCENTILES = (10.0, 90.0)
 
 #: Free piecewise UF profile: fractions of the mean UF rate over four equal parts of the session, each
 #: within these bounds and rounded to the step (modelling choices); a scrambled Sobol design of
@@ -115,50 +99,7 @@ TIME_GROUP = ("duration_min", "uf_profile", "qb_ml_min", "qd_ml_min", "sessions_
 SINGLE_GROUPS = ("na_mmol_l", "ca_mmol_l", "mg_mmol_l", "hco3_mmol_l", "temp_c")
 
 
-@dataclass(eq=False)
-class _Candidate:
-    knobs: Knobs
-    uf_required_l: float
-    idwg_change_kg: float
-    static: list[str]
-    penalty: float
-    # outcome of the patient as entered
-    evaluated: bool = False
-    risk: float = float("nan")
-    idh_risk: float = float("nan")
-    sp_ktv: float = float("nan")
-    urr_pct: float = float("nan")
-    std_ktv: float = float("nan")
-    uf_l: float = float("nan")
-    duration_min: float = float("nan")
-    causes: dict[str, float] = field(default_factory=dict)
-    violations: list[str] = field(default_factory=list)
-    miss: float = 0.0
-    dose_penalty: float = 0.0
-    source: tuple[Evaluation, int] | None = None
-    # outcome over the ensemble (member 0 first)
-    ensemble_risk: np.ndarray | None = None
-    ensemble_idh: np.ndarray | None = None
-    ensemble_causes: dict[str, np.ndarray] | None = None
-
-    @property
-    def feasible(self) -> bool:
-        return self.evaluated and not self.violations and not self.static
-
-    @property
-    def mean_risk(self) -> float:
-        """Ensemble-mean risk once scored over the ensemble, else the nominal risk (1 when unknown)."""
-        if self.ensemble_risk is not None and np.isfinite(self.ensemble_risk).any():
-            return float(np.nanmean(self.ensemble_risk))
-        return self.risk if np.isfinite(self.risk) else 1.0
-
-    @property
-    def objective(self) -> float:
-        value = self.mean_risk + self.penalty + self.dose_penalty
-        return value if self.feasible else 10.0 + self.miss + value
-
-
-class _Search:
+class Search:
     def __init__(
         self,
         scenario: Scenario,
@@ -187,7 +128,7 @@ class _Search:
         self.goal_l = scenario.uf_volume_l
         self.plasma_na = plasma_na_mmol_l(scenario)
         self.current_gradient = na_gradient_mmol_l(self.current, self.plasma_na)
-        self.cache: dict[Knobs, _Candidate] = {}
+        self.cache: dict[Knobs, Candidate] = {}
         self.allow_high_ca = True  # until the current session's causes are known
         self.ref_ktv = float("nan")
         self.n_simulations = 0
@@ -207,7 +148,7 @@ class _Search:
         uf = min(max((self.goal_l + extra_kg) * weekly_share, 0.0), 10.0)
         return uf, extra_kg
 
-    def candidate(self, knobs: Knobs) -> _Candidate:
+    def candidate(self, knobs: Knobs) -> Candidate:
         cand = self.cache.get(knobs)
         if cand is None:
             uf, extra = self.uf_for(knobs)
@@ -217,7 +158,7 @@ class _Search:
             time_cost = EXTRA_HOUR_PENALTY * max(delta_h, 0.0)
             if not self.first:
                 time_cost += SHORTER_HOUR_PENALTY * max(-delta_h, 0.0)
-            cand = _Candidate(
+            cand = Candidate(
                 knobs=knobs,
                 uf_required_l=uf,
                 idwg_change_kg=extra,
@@ -227,7 +168,7 @@ class _Search:
             self.cache[knobs] = cand
         return cand
 
-    def candidates(self, knobs: Iterable[Knobs]) -> list[_Candidate]:
+    def candidates(self, knobs: Iterable[Knobs]) -> list[Candidate]:
         """Distinct candidates for ``knobs`` (order kept)."""
         return [self.candidate(k) for k in dict.fromkeys(knobs)]
 
@@ -237,7 +178,7 @@ class _Search:
         self.n_simulations += len(scenarios)
         return self.evaluator(scenarios, volume_scale=np.asarray(volume_scale, dtype=float))
 
-    def _store_nominal(self, cd: _Candidate, ev: Evaluation, i: int) -> None:
+    def _store_nominal(self, cd: Candidate, ev: Evaluation, i: int) -> None:
         cd.evaluated = True
         cd.source = (ev, i)
         cd.risk, cd.idh_risk = float(ev.risk[i]), float(ev.idh_risk[i])
@@ -246,7 +187,7 @@ class _Search:
         cd.causes = {k: float(v[i]) for k, v in ev.causes.items()}
         if i in ev.errors:
             cd.violations = [f"not simulable: {ev.errors[i]}"]
-            cd.miss = 50.0
+            cd.miss = MISS_NOT_SIMULABLE
             return
         cd.std_ktv = standard_ktv(cd.sp_ktv, cd.duration_min, cd.knobs.sessions_per_week, self.access)
         cd.violations = outcome_violations(
@@ -270,26 +211,26 @@ class _Search:
                 0.0, self.ref_ktv - ktv
             )
 
-    def _miss(self, cd: _Candidate) -> float:
+    def _miss(self, cd: Candidate) -> float:
         """How far a candidate misses the outcome constraints (0 when feasible; for ranking only)."""
         if not cd.violations:
             return 0.0
         uf = cd.uf_l if np.isfinite(cd.uf_l) else 0.0
-        miss = 10.0 * max(0.0, cd.uf_required_l - self.c.uf_tolerance_l - uf)
+        miss = MISS_PER_L_UF_SHORT * max(0.0, cd.uf_required_l - self.c.uf_tolerance_l - uf)
         if self.first:
             urr = cd.urr_pct if np.isfinite(cd.urr_pct) else 100.0
-            miss += 0.1 * max(0.0, urr - self.c.first_session_max_urr_pct + 0.5)
+            miss += MISS_PER_URR_PCT_OVER * max(0.0, urr - self.c.first_session_max_urr_pct + 0.5)
         else:
             ktv = cd.sp_ktv if np.isfinite(cd.sp_ktv) else 0.0
-            miss += 10.0 * max(0.0, self.c.min_sp_ktv(cd.knobs.sessions_per_week) - ktv)
-        return miss + (5.0 if not np.isfinite(cd.risk) else 0.0)
+            miss += MISS_PER_KTV_SHORT * max(0.0, self.c.min_sp_ktv(cd.knobs.sessions_per_week) - ktv)
+        return miss + (MISS_NO_RISK if not np.isfinite(cd.risk) else 0.0)
 
-    def _mark_static(self, cands: Iterable[_Candidate]) -> None:
+    def _mark_static(self, cands: Iterable[Candidate]) -> None:
         for cd in cands:
             if cd.static and not cd.evaluated:
-                cd.evaluated, cd.violations, cd.miss = True, list(cd.static), 100.0
+                cd.evaluated, cd.violations, cd.miss = True, list(cd.static), MISS_STATIC
 
-    def evaluate_nominal(self, cands: list[_Candidate]) -> list[_Candidate]:
+    def evaluate_nominal(self, cands: list[Candidate]) -> list[Candidate]:
         """Score unscored candidates (patient as entered) in one batch."""
         pending = [cd for cd in cands if not cd.evaluated and not cd.static]
         if pending:
@@ -302,7 +243,7 @@ class _Search:
         self._mark_static(cands)
         return cands
 
-    def evaluate_ensemble(self, cands: list[_Candidate]) -> list[_Candidate]:
+    def evaluate_ensemble(self, cands: list[Candidate]) -> list[Candidate]:
         """Score candidates over every ensemble member in one batch (member 0 = patient as entered)."""
         pending = [cd for cd in cands if cd.ensemble_risk is None and not cd.static]
         n_m = len(self.members)
@@ -323,7 +264,7 @@ class _Search:
         self._mark_static(cands)
         return cands
 
-    def first_call(self, lattice: list[_Candidate]) -> tuple[Outcome, tuple[Evaluation, int]]:
+    def first_call(self, lattice: list[Candidate]) -> tuple[Outcome, tuple[Evaluation, int]]:
         """The current prescription over the ensemble plus the lattice (nominal), in one batch."""
         n_m = len(self.members)
         pending = [cd for cd in lattice if not cd.static]
@@ -343,7 +284,7 @@ class _Search:
             cd.static = static_violations(cd.knobs, self.scenario, self.c, allow_high_ca=self.allow_high_ca)
             if cd.static:
                 cd.violations = list(cd.static) + cd.violations
-                cd.miss = 100.0
+                cd.miss = MISS_STATIC
         self._mark_static(lattice)
         viol = static_violations(self.current, self.scenario, self.c, allow_high_ca=self.allow_high_ca)
         viol += outcome_violations(
@@ -357,7 +298,7 @@ class _Search:
         )
         outcome = Outcome(
             risk=float(ev.risk[0]),
-            risk_range=_risk_range(ev.risk[:n_m], float(ev.risk[0])),
+            risk_range=risk_range(ev.risk[:n_m], float(ev.risk[0])),
             ensemble_mean_risk=float(np.nanmean(ev.risk[:n_m])),
             idh_risk=float(ev.idh_risk[0]),
             sp_ktv=float(ev.sp_ktv[0]),
@@ -392,11 +333,11 @@ class _Search:
             ]
         return out
 
-    def combinations(self, base: Knobs, evaluated: list[_Candidate]) -> list[Knobs]:
+    def combinations(self, base: Knobs, evaluated: list[Candidate]) -> list[Knobs]:
         """Cartesian product of the best few values per group of settings (always incl. the base value)."""
         base_obj = self.candidate(base).objective
 
-        def only_changes(cd: _Candidate, names: tuple[str, ...]) -> bool:
+        def only_changes(cd: Candidate, names: tuple[str, ...]) -> bool:
             diff = set(changed_knobs(base, cd.knobs))
             return bool(diff) and diff <= set(names)
 
@@ -456,7 +397,7 @@ class _Search:
         )
         return [start.with_(uf_profile=_quarters(x)) for x in points]
 
-    def refinements(self, cands: list[_Candidate], options: Options) -> list[Knobs]:
+    def refinements(self, cands: list[Candidate], options: Options) -> list[Knobs]:
         """Finer time/Qb steps around each candidate, and each change undone in turn."""
         fine_d = grid(min(options.duration_min), max(options.duration_min), 5.0)
         fine_q = grid(min(options.qb_ml_min), max(options.qb_ml_min), 25.0)
@@ -485,59 +426,6 @@ def _quarters(x: Iterable[float]) -> tuple[tuple[float, float], ...]:
     return tuple((i / len(fr), f) for i, f in enumerate(fr))
 
 
-def _risk_range(ensemble: np.ndarray, predicted: float) -> tuple[float, float]:
-    """The ``RISK_PERCENTILES`` of the ensemble risks, widened to include the predicted risk."""
-    x = np.asarray(ensemble, dtype=float)
-    x = x[np.isfinite(x)]
-    if not len(x):
-        return (float("nan"), float("nan"))
-    lo, hi = (float(v) for v in np.percentile(x, RISK_PERCENTILES))
-    if np.isfinite(predicted):
-        lo, hi = min(lo, predicted), max(hi, predicted)
-    return lo, hi
-
-
-def _finalists(ranked: list[_Candidate], current: Knobs) -> list[_Candidate]:
-    """The best candidates by nominal objective, at most ``PER_CHANGE_SET`` per set of changed settings."""
-    out: list[_Candidate] = []
-    counts: dict[frozenset[str], int] = {}
-    for cd in ranked:
-        key = frozenset(changed_knobs(current, cd.knobs))
-        if counts.get(key, 0) < PER_CHANGE_SET:
-            counts[key] = counts.get(key, 0) + 1
-            out.append(cd)
-        if len(out) == N_FINALISTS:
-            break
-    return out
-
-
-def _pick(cands: Iterable[_Candidate], k: int, current: Knobs) -> list[_Candidate]:
-    """The ``k`` best candidates by objective: first one per distinct set of changed settings, then (to
-    fill the list) the next best alternatives with the same settings changed to other values.
-
-    A candidate whose changes strictly include those of one already picked is skipped unless its risk is
-    lower by at least two change penalties: it ranked lower, so otherwise its extra changes do not pay.
-    """
-    ordered = sorted(cands, key=lambda c: (c.objective, c.idh_risk))
-    keys = {id(cd): frozenset(changed_knobs(current, cd.knobs)) for cd in ordered}
-    chosen: list[_Candidate] = []
-
-    def redundant(cd: _Candidate) -> bool:
-        key = keys[id(cd)]
-        return any(key > keys[id(o)] and cd.mean_risk > o.mean_risk - 2 * CHANGE_PENALTY for o in chosen)
-
-    for distinct in (True, False):
-        for cd in ordered:
-            if len(chosen) == k:
-                return chosen
-            if cd in chosen or redundant(cd):
-                continue
-            if distinct and any(keys[id(cd)] == keys[id(o)] for o in chosen):
-                continue
-            chosen.append(cd)
-    return chosen
-
-
 def search(
     scenario: Scenario,
     *,
@@ -555,7 +443,7 @@ def search(
     c = constraints or Constraints()
     if twin is not None:
         scenario = twin.personalize(scenario)
-    s = _Search(scenario, c, evaluator, n_ensemble, seed, twin)
+    s = Search(scenario, c, evaluator, n_ensemble, seed, twin)
     opts_wide = options_for(scenario, c, allow_high_ca=True)
     opts_narrow = options_for(scenario, c, allow_high_ca=False)
     base = project(s.current, opts_narrow)
@@ -571,23 +459,23 @@ def search(
 
     pool = {id(cd): cd for cd in stage1 + stage2}
     ranked = sorted((cd for cd in pool.values() if cd.feasible), key=lambda cd: cd.objective)
-    finalists = _finalists(ranked, s.current)
+    final = finalists(ranked, s.current)
     refine = s.candidates(s.refinements(ranked[:N_REFINED], options)) if ranked else []
-    stage3 = s.evaluate_ensemble(list(dict.fromkeys(finalists + refine)))
+    stage3 = s.evaluate_ensemble(list(dict.fromkeys(final + refine)))
     pool.update({id(cd): cd for cd in stage3})
 
-    notes = _notes(s, c)
-    chosen: list[_Candidate] = []
+    result_notes = notes(s, c)
+    chosen: list[Candidate] = []
     infeasible: str | None = None
     scored = [cd for cd in stage3 if cd.feasible and cd.ensemble_risk is not None]
     if scored:
-        chosen = sorted(_pick(scored, top_k, s.current), key=lambda cd: (cd.risk, cd.mean_risk))
+        chosen = sorted(pick(scored, top_k, s.current), key=lambda cd: (cd.risk, cd.mean_risk))
         # Options that do not lower the (ensemble-mean) risk are shown only when nothing does.
         better = [cd for cd in chosen if cd.mean_risk < current.ensemble_mean_risk]
         chosen = better or chosen[:1]
     else:
-        infeasible = _explain_infeasible(s, list(pool.values()), c)
-    recs = [_recommendation(s, cd, current) for cd in chosen]
+        infeasible = explain_infeasible(s, list(pool.values()), c)
+    recs = [recommendation(s, cd, current) for cd in chosen]
     sources = [current_src] + [cd.source for cd in chosen]
 
     def getter(i: int) -> Trace | None:
@@ -601,126 +489,9 @@ def search(
         current=current,
         recommendations=recs,
         infeasible=infeasible,
-        notes=notes,
+        notes=result_notes,
         n_candidates=len(s.cache),
         n_simulations=s.n_simulations,
         elapsed_s=time.perf_counter() - t0,
         _trace_getter=getter,
     )
-
-
-def _notes(s: _Search, c: Constraints) -> list[str]:
-    notes: list[str] = []
-    if s.first:
-        qb_lo, qb_hi = c.first_session_qb_range_ml_min
-        d_lo, d_hi = c.first_session_duration_range_min
-        notes.append(
-            "First session (vintage 0): the spKt/V target does not apply to this session; instead URR is "
-            f"kept below {c.first_session_max_urr_pct:g} %, Qb {qb_lo:g}–{qb_hi:g} mL/min and time "
-            f"{d_lo:g}–{d_hi:g} min to prevent dialysis disequilibrium (Handbook of Dialysis; CJASN DDS "
-            "prevention table)."
-        )
-    if s.allow_high_ca:
-        notes.append(
-            "Hypocalcemia is a cause of the current session, so dialysate Ca up to "
-            f"{c.ca_max_if_hypocalcemia_mmol_l:g} mmol/L was allowed (above the KDIGO 2017 1.25–1.50 range; "
-            "review the calcium balance)."
-        )
-    if s.twin is None:
-        notes.append(
-            "Risk = predicted cramp risk of the prescription for the patient as entered; range = "
-            f"{RISK_PERCENTILES[0]:g}th–{RISK_PERCENTILES[1]:g}th percentile over {len(s.members)} plausible "
-            "patients (uncertain refill capacity, baroreflex, body water and lab error), which also rank the "
-            "options by their mean risk. Dose and UF are those of the patient as entered."
-        )
-    else:
-        notes.append(
-            "Risk = predicted cramp risk of the prescription for the fitted twin; range = "
-            f"{RISK_PERCENTILES[0]:g}th–{RISK_PERCENTILES[1]:g}th percentile over {len(s.members)} versions "
-            f"of this patient drawn from the {s.twin.summary()}. Dose and UF are those of the fitted twin."
-        )
-    return notes
-
-
-def _recommendation(s: _Search, cd: _Candidate, current: Outcome) -> Recommendation:
-    assert cd.ensemble_risk is not None and cd.ensemble_idh is not None and cd.ensemble_causes is not None
-    outcome = Outcome(
-        risk=cd.risk,
-        risk_range=_risk_range(cd.ensemble_risk, cd.risk),
-        ensemble_mean_risk=cd.mean_risk,
-        idh_risk=cd.idh_risk,
-        sp_ktv=cd.sp_ktv,
-        urr_pct=cd.urr_pct,
-        uf_l=cd.uf_l,
-        uf_required_l=cd.uf_required_l,
-        duration_min=cd.duration_min,
-        std_ktv=cd.std_ktv,
-        causes=dict(cd.causes),
-        violations=[],
-    )
-    # The recommended prescription carries the UF goal of the next session; the predicted extra
-    # interdialytic gain of a higher Na gradient is reported separately (idwg_change_kg).
-    presc_uf = s.goal_l * s.current.sessions_per_week / cd.knobs.sessions_per_week
-    scenario = apply_knobs(s.scenario, cd.knobs, presc_uf)
-    changes = describe_changes(s.scenario, s.current, cd.knobs, s.goal_l, presc_uf)
-    addresses = addressed_causes(current.causes, outcome.causes)
-    return Recommendation(
-        scenario=scenario,
-        outcome=outcome,
-        changes=[ch.code for ch in changes],
-        change_text=[ch.text for ch in changes],
-        addresses=addresses,
-        rationale=rationale(
-            s.scenario,
-            s.current,
-            cd.knobs,
-            current,
-            outcome,
-            addresses,
-            cd.idwg_change_kg,
-            s.plasma_na,
-            first_session=s.first,
-        ),
-        idwg_change_kg=cd.idwg_change_kg,
-    )
-
-
-def _explain_infeasible(s: _Search, cands: list[_Candidate], c: Constraints) -> str:
-    """One paragraph: which constraint cannot be met and the best the candidates reached."""
-    evaluated = [cd for cd in cands if cd.evaluated and not cd.static]
-    d_lo, d_hi = c.duration_bounds(s.scenario)
-    q_lo, q_hi = c.qb_bounds(s.scenario)
-    head = (
-        f"No prescription among {len(evaluated)} candidates meets all constraints "
-        f"(time {d_lo:g}–{d_hi:g} min, Qb {q_lo:g}–{q_hi:g} mL/min, UF goal {s.goal_l:.2f} L, "
-    )
-    head += (
-        f"first-session URR < {c.first_session_max_urr_pct:g} %)."
-        if s.first
-        else f"spKt/V >= {c.target_sp_ktv:.2f})."
-    )
-    parts = [head]
-    if evaluated:
-        ufs = np.array([cd.uf_l - cd.uf_required_l for cd in evaluated], dtype=float)
-        if np.all(~np.isfinite(ufs) | (ufs < -c.uf_tolerance_l)):
-            parts.append(f"The UF goal is never removed: the smallest shortfall is {-np.nanmax(ufs):.2f} L.")
-        if s.first:
-            urr = np.array([cd.urr_pct for cd in evaluated], dtype=float)
-            if not np.any(urr < c.first_session_max_urr_pct):
-                parts.append(f"The lowest URR reachable is {np.nanmin(urr):.0f} %.")
-        else:
-            ktv = np.array([cd.sp_ktv for cd in evaluated], dtype=float)
-            best = float(np.nanmax(ktv)) if np.isfinite(ktv).any() else float("nan")
-            target = c.min_sp_ktv(s.current.sessions_per_week)
-            if not best >= target:
-                parts.append(f"The highest spKt/V reachable is {best:.2f} (target {target:.2f}).")
-        closest = min(evaluated, key=lambda cd: cd.miss)
-        ch = [c.text for c in describe_changes(s.scenario, s.current, closest.knobs, s.goal_l, s.goal_l)]
-        ch = ch or ["no change"]
-        parts.append(f"Closest candidate ({'; '.join(ch)}): " + "; ".join(closest.violations) + ".")
-    hints = ["a longer maximum session time (max_duration_min)"]
-    if not c.allow_extra_session:
-        hints.append("an extra weekly session (allow_extra_session)")
-    hints.append("a lower spKt/V target or a smaller UF goal after a dry-weight review")
-    parts.append("Options: " + ", ".join(hints) + ".")
-    return " ".join(parts)

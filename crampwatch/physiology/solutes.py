@@ -23,8 +23,3 @@ def ionized_ca_mmol_l(c_ca: Any, ph: Any, ph0: Any, slope: Any) -> Any:
     """Ionized Ca: the ECF free-Ca concentration shifted by albumin binding with pH
     (alkalosis lowers iCa by ``slope`` mmol/L per pH unit)."""
     return c_ca - slope * (ph - ph0)
-
-
-def pool_exchange_mmol_min(k: Any, c_pool: Any, c_ex: Any) -> Any:
-    """Flux from an exchangeable pool into the ECF: ``k (c_pool - c_ex)``."""
-    return k * (c_pool - c_ex)

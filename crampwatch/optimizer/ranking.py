@@ -1,0 +1,162 @@
+"""Ranking of the optimizer's candidates: objective penalties, the candidate record, finalist and final
+picks (see :mod:`crampwatch.optimizer.search` for the method).
+
+Objective (lower is better): ensemble-mean overall cramp risk, plus modelling-choice penalties that
+prefer simple, minimal changes when risks nearly tie: 0.02 per changed setting, 0.02 per extra hour of
+session time, 0.06 per hour of session time cut (DOPPS: longer sessions, lower mortality), 0.1 per unit
+of spKt/V lost below the current dose plus 0.3 per unit below min(current spKt/V, 1.4) (KDOQI 2006
+target: dose is not traded away for small gains),
+0.005 per mmol/L of positive Na gradient added (thirst, Trinh & Weber 2017).
+Infeasible candidates rank after all feasible ones by how far they miss. IDH risk is reported beside
+the cramp risk and breaks exact ties. ``risk`` is the ensemble mean and ``risk_range`` its 10th-90th
+percentile; dose, UF and the constraints are those of the patient as entered (ensemble member 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from crampwatch.optimizer.evaluate import Evaluation
+from crampwatch.optimizer.space import Knobs, changed_knobs
+
+#: Objective penalty per changed setting (modelling choice: prefer minimal change when risks tie).
+CHANGE_PENALTY = 0.02
+#: Objective penalty per hour of extra session time (modelling choice: patient time burden).
+EXTRA_HOUR_PENALTY = 0.02
+#: Objective penalty per hour of session time cut (not on a first session): longer treatment time was
+#: associated with lower mortality (DOPPS, Saran et al. Kidney Int 2006;69:1222: RR 0.93 per 30 min);
+#: the size is a modelling choice.
+SHORTER_HOUR_PENALTY = 0.06
+#: Objective penalty per unit spKt/V lost below the current dose, and extra below min(current, KDOQI
+#: target 1.4) (modelling choices: dose is not traded away for small risk gains).
+DOSE_LOSS_PENALTY_ANY = 0.1
+DOSE_LOSS_PENALTY = 0.3
+#: Interdialytic weight gain per +1 mmol/L Na gradient, % of body weight (DOPPS, physiology.md §7.3).
+IDWG_PCT_PER_MMOL_L = 0.13
+#: Objective penalty per mmol/L of positive Na gradient added (thirst; OR 1.33 per mmol/L for IDWG > 3 %,
+#: Trinh & Weber 2017); its size is a modelling choice that only breaks near-ties toward isonatremia.
+NA_GRADIENT_PENALTY = 0.005
+#: Largest number of combinations scored in stage 2.
+MAX_COMBINATIONS = 300
+#: Candidates refined locally in stage 3, finalists re-scored over the ensemble, and at most this many
+#: finalists with the same set of changed settings (keeps alternatives in the final round).
+N_REFINED = 4
+N_FINALISTS = 24
+PER_CHANGE_SET = 6
+#: Risk percentiles reported as ``risk_range``.
+RISK_PERCENTILES = (10.0, 90.0)
+
+#: Objective offset that ranks every infeasible candidate after every feasible one (modelling choice).
+INFEASIBLE_OFFSET = 10.0
+#: How far a candidate misses (ranking only): per litre of UF shortfall, per spKt/V unit below target, per
+#: URR % above the first-session cap, and fixed misses for a candidate without a risk score, one the
+#: simulator refuses, and one outside the static constraints (modelling choices).
+MISS_PER_L_UF_SHORT = 10.0
+MISS_PER_KTV_SHORT = 10.0
+MISS_PER_URR_PCT_OVER = 0.1
+MISS_NO_RISK = 5.0
+MISS_NOT_SIMULABLE = 50.0
+MISS_STATIC = 100.0
+
+
+@dataclass(eq=False)
+class Candidate:
+    """One candidate prescription of a search and what its scoring found (filled in stage by stage)."""
+
+    knobs: Knobs
+    uf_required_l: float
+    idwg_change_kg: float
+    static: list[str]
+    penalty: float
+    # outcome of the patient as entered
+    evaluated: bool = False
+    risk: float = float("nan")
+    idh_risk: float = float("nan")
+    sp_ktv: float = float("nan")
+    urr_pct: float = float("nan")
+    std_ktv: float = float("nan")
+    uf_l: float = float("nan")
+    duration_min: float = float("nan")
+    causes: dict[str, float] = field(default_factory=dict)
+    violations: list[str] = field(default_factory=list)
+    miss: float = 0.0
+    dose_penalty: float = 0.0
+    source: tuple[Evaluation, int] | None = None
+    # outcome over the ensemble (member 0 first)
+    ensemble_risk: np.ndarray | None = None
+    ensemble_idh: np.ndarray | None = None
+    ensemble_causes: dict[str, np.ndarray] | None = None
+
+    @property
+    def feasible(self) -> bool:
+        return self.evaluated and not self.violations and not self.static
+
+    @property
+    def mean_risk(self) -> float:
+        """Ensemble-mean risk once scored over the ensemble, else the nominal risk (1 when unknown)."""
+        if self.ensemble_risk is not None and np.isfinite(self.ensemble_risk).any():
+            return float(np.nanmean(self.ensemble_risk))
+        return self.risk if np.isfinite(self.risk) else 1.0
+
+    @property
+    def objective(self) -> float:
+        """Ranking value (lower is better): risk plus penalties; infeasible candidates after all
+        feasible ones, ordered by how far they miss."""
+        value = self.mean_risk + self.penalty + self.dose_penalty
+        return value if self.feasible else INFEASIBLE_OFFSET + self.miss + value
+
+
+def risk_range(ensemble: np.ndarray, predicted: float) -> tuple[float, float]:
+    """The ``RISK_PERCENTILES`` of the ensemble risks, widened to include the predicted risk."""
+    x = np.asarray(ensemble, dtype=float)
+    x = x[np.isfinite(x)]
+    if not len(x):
+        return (float("nan"), float("nan"))
+    lo, hi = (float(v) for v in np.percentile(x, RISK_PERCENTILES))
+    if np.isfinite(predicted):
+        lo, hi = min(lo, predicted), max(hi, predicted)
+    return lo, hi
+
+
+def finalists(ranked: list[Candidate], current: Knobs) -> list[Candidate]:
+    """The best candidates by nominal objective, at most ``PER_CHANGE_SET`` per set of changed settings."""
+    out: list[Candidate] = []
+    counts: dict[frozenset[str], int] = {}
+    for cd in ranked:
+        key = frozenset(changed_knobs(current, cd.knobs))
+        if counts.get(key, 0) < PER_CHANGE_SET:
+            counts[key] = counts.get(key, 0) + 1
+            out.append(cd)
+        if len(out) == N_FINALISTS:
+            break
+    return out
+
+
+def pick(cands: Iterable[Candidate], k: int, current: Knobs) -> list[Candidate]:
+    """The ``k`` best candidates by objective: first one per distinct set of changed settings, then (to
+    fill the list) the next best alternatives with the same settings changed to other values.
+
+    A candidate whose changes strictly include those of one already picked is skipped unless its risk is
+    lower by at least two change penalties: it ranked lower, so otherwise its extra changes do not pay.
+    """
+    ordered = sorted(cands, key=lambda c: (c.objective, c.idh_risk))
+    keys = {id(cd): frozenset(changed_knobs(current, cd.knobs)) for cd in ordered}
+    chosen: list[Candidate] = []
+
+    def redundant(cd: Candidate) -> bool:
+        key = keys[id(cd)]
+        return any(key > keys[id(o)] and cd.mean_risk > o.mean_risk - 2 * CHANGE_PENALTY for o in chosen)
+
+    for distinct in (True, False):
+        for cd in ordered:
+            if len(chosen) == k:
+                return chosen
+            if cd in chosen or redundant(cd):
+                continue
+            if distinct and any(keys[id(cd)] == keys[id(o)] for o in chosen):
+                continue
+            chosen.append(cd)
+    return chosen
