@@ -38,4 +38,4 @@ def test_analyze_table_fits_80_columns(tmp_path):
     )
     assert r.exit_code == 0, r.output
     _check_80(r.stdout)
-    assert "Hypovolemia" in r.stdout and "uf_rate_ml_kg_h" in r.stdout
+    assert "Hypovolemia" in r.stdout and "UF rate" in r.stdout
