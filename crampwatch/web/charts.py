@@ -186,12 +186,14 @@ def session_figure(
         }
         layout[f"yaxis{suffix}"] = {"anchor": xref, "domain": [top - height, top]}
         layout["annotations"].append(_panel_title(f"{panel.title} ({panel.unit})", top))
+        shown: list[float] = [m[0] for m in panel.marks]
         for run_idx, (tr, run_label) in enumerate(runs):
             dashed = compare is not None and run_idx == 0
             for name, label, colour in panel.signals:
                 y = signal_series(tr, name, weight_kg)
                 if y is None:
                     continue
+                shown += [float(v) for v in y[np.isfinite(y)]]
                 show = compare is not None and run_idx not in legend_done
                 legend_done.add(run_idx)
                 data.append(
@@ -212,7 +214,11 @@ def session_figure(
                         + "</extra>",
                     }
                 )
-        _reference_marks(layout, panel, xref, yref)
+        low, high = min(shown), max(shown)
+        pad = 0.08 * (high - low) or 1.0
+        y_range = [low - pad, high + pad]
+        layout[f"yaxis{suffix}"]["range"] = y_range  # fixed: the shaded bands must not stretch the axis
+        _reference_marks(layout, panel, xref, yref, y_range[0])
         if panel.signals[0][0] == "rbv_pct":
             _preciado_line(data, xref, yref)
         for ev in events:
@@ -234,7 +240,10 @@ def _panel_title(text: str, top: float) -> dict[str, Any]:
     }
 
 
-def _reference_marks(layout: dict[str, Any], panel: Panel, xref: str, yref: str) -> None:
+def _reference_marks(
+    layout: dict[str, Any], panel: Panel, xref: str, yref: str, bottom: float | None = None
+) -> None:
+    """Dotted reference lines; with ``bottom``, the abnormal side below each line is shaded down to it."""
     for value, label, below_abnormal in panel.marks:
         layout["shapes"].append(
             {
@@ -248,7 +257,7 @@ def _reference_marks(layout: dict[str, Any], panel: Panel, xref: str, yref: str)
                 "line": {"color": MARK_COLOUR, "width": 1, "dash": "dot"},
             }
         )
-        if below_abnormal:  # shade the abnormal side up to the reference line
+        if below_abnormal and bottom is not None:  # shade the abnormal side up to the reference line
             layout["shapes"].append(
                 {
                     "type": "rect",
@@ -257,7 +266,7 @@ def _reference_marks(layout: dict[str, Any], panel: Panel, xref: str, yref: str)
                     "x1": 1,
                     "yref": yref,
                     "y0": value,
-                    "y1": value - 1e6,
+                    "y1": bottom,
                     "fillcolor": BAND_FILL,
                     "line": {"width": 0},
                     "layer": "below",

@@ -28,6 +28,9 @@ from crampwatch.web import charts, services
 #: fall under 1 %/h is within the drift of optical hematocrit monitors).
 RBV_FLAT_PCT_H = -1.0
 RBV_STEEP_PCT_H = THRESHOLDS["rbv_slope_steep_pct_h"].value
+#: Settings set afresh each session rather than prescribed: the UF volume follows that day's weight gain,
+#: so it is not shown as a prescription change.
+SESSION_SETTINGS = frozenset({"uf_volume_l"})
 #: The unit overview's "recent" window: the last six sessions, two weeks of a thrice-weekly schedule
 #: (modelling choice).
 RECENT_SESSIONS = 6
@@ -110,7 +113,11 @@ def _session_row(
         top_cause=causes[0]["cause"] if causes else None,
         overall_risk=_finite((assessment or {}).get("overall_risk")),
         rx_changes=(
-            [c.text for c in describe_changes(previous.prescription, rec.prescription, patient=patient)]
+            [
+                c.text
+                for c in describe_changes(previous.prescription, rec.prescription, patient=patient)
+                if c.setting.name not in SESSION_SETTINGS
+            ]
             if previous
             else []
         ),
