@@ -50,19 +50,20 @@ def notes(s: Search, c: Constraints) -> list[str]:
 
 
 def recommendation(s: Search, cd: Candidate, current: Outcome) -> Recommendation:
-    assert cd.ensemble_risk is not None and cd.ensemble_idh is not None and cd.ensemble_causes is not None
+    assert cd.ensemble is not None
+    sc = cd.nominal
     outcome = Outcome(
-        risk=cd.risk,
-        risk_range=risk_range(cd.ensemble_risk, cd.risk),
+        risk=sc.risk,
+        risk_range=risk_range(cd.ensemble.risk, sc.risk),
         ensemble_mean_risk=cd.mean_risk,
-        idh_risk=cd.idh_risk,
-        sp_ktv=cd.sp_ktv,
-        urr_pct=cd.urr_pct,
-        uf_l=cd.uf_l,
+        idh_risk=sc.idh_risk,
+        sp_ktv=sc.sp_ktv,
+        urr_pct=sc.urr_pct,
+        uf_l=sc.uf_l,
         uf_required_l=cd.uf_required_l,
-        duration_min=cd.duration_min,
-        std_ktv=cd.std_ktv,
-        causes=dict(cd.causes),
+        duration_min=sc.duration_min,
+        std_ktv=sc.std_ktv,
+        causes=dict(sc.causes),
         violations=[],
     )
     # The recommended prescription carries the UF goal of the next session; the predicted extra
@@ -108,23 +109,23 @@ def explain_infeasible(s: Search, cands: list[Candidate], c: Constraints) -> str
     )
     parts = [head]
     if evaluated:
-        ufs = np.array([cd.uf_l - cd.uf_required_l for cd in evaluated], dtype=float)
+        ufs = np.array([cd.nominal.uf_l - cd.uf_required_l for cd in evaluated], dtype=float)
         if np.all(~np.isfinite(ufs) | (ufs < -c.uf_tolerance_l)):
             parts.append(f"The UF goal is never removed: the smallest shortfall is {-np.nanmax(ufs):.2f} L.")
         if s.first:
-            urr = np.array([cd.urr_pct for cd in evaluated], dtype=float)
+            urr = np.array([cd.nominal.urr_pct for cd in evaluated], dtype=float)
             if not np.any(urr < c.first_session_max_urr_pct):
                 parts.append(f"The lowest URR reachable is {np.nanmin(urr):.0f} %.")
         else:
-            ktv = np.array([cd.sp_ktv for cd in evaluated], dtype=float)
+            ktv = np.array([cd.nominal.sp_ktv for cd in evaluated], dtype=float)
             best = float(np.nanmax(ktv)) if np.isfinite(ktv).any() else float("nan")
             target = c.min_sp_ktv(s.current.sessions_per_week)
             if not best >= target:
                 parts.append(f"The highest spKt/V reachable is {best:.2f} (target {target:.2f}).")
-        closest = min(evaluated, key=lambda cd: cd.miss)
+        closest = min(evaluated, key=lambda cd: cd.nominal.miss)
         ch = [c.text for c in describe_changes(s.scenario, s.current, closest.knobs, s.goal_l, s.goal_l)]
         ch = ch or ["no change"]
-        parts.append(f"Closest candidate ({'; '.join(ch)}): " + "; ".join(closest.violations) + ".")
+        parts.append(f"Closest candidate ({'; '.join(ch)}): " + "; ".join(closest.nominal.violations) + ".")
     hints = ["a longer maximum session time (max_duration_min)"]
     if not c.allow_extra_session:
         hints.append("an extra weekly session (allow_extra_session)")

@@ -14,8 +14,9 @@ percentile; dose, UF and the constraints are those of the patient as entered (en
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 
@@ -62,17 +63,11 @@ MISS_NOT_SIMULABLE = 50.0
 MISS_STATIC = 100.0
 
 
-@dataclass(eq=False)
-class Candidate:
-    """One candidate prescription of a search and what its scoring found (filled in stage by stage)."""
+@dataclass(frozen=True, slots=True)
+class Scores:
+    """What scoring found for one candidate with the patient as entered (ensemble member 0); the
+    defaults (NaN) stand for a quantity not simulated, e.g. for a candidate outside the static limits."""
 
-    knobs: Knobs
-    uf_required_l: float
-    idwg_change_kg: float
-    static: list[str]
-    penalty: float
-    # outcome of the patient as entered
-    evaluated: bool = False
     risk: float = float("nan")
     idh_risk: float = float("nan")
     sp_ktv: float = float("nan")
@@ -80,33 +75,73 @@ class Candidate:
     std_ktv: float = float("nan")
     uf_l: float = float("nan")
     duration_min: float = float("nan")
-    causes: dict[str, float] = field(default_factory=dict)
-    violations: list[str] = field(default_factory=list)
+    causes: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    violations: tuple[str, ...] = ()
+    #: How far the constraints are missed (ranking only) and the dose-loss penalty, objective units.
     miss: float = 0.0
     dose_penalty: float = 0.0
+    #: The evaluation batch and row that produced these scores (for the trace of a recommendation).
     source: tuple[Evaluation, int] | None = None
-    # outcome over the ensemble (member 0 first)
-    ensemble_risk: np.ndarray | None = None
-    ensemble_idh: np.ndarray | None = None
-    ensemble_causes: dict[str, np.ndarray] | None = None
+
+
+#: Scores of a candidate not scored yet.
+UNSCORED = Scores()
+
+
+@dataclass(frozen=True, slots=True)
+class EnsembleScores:
+    """Cramp risk, IDH risk and cause scores of one candidate over the ensemble (member 0 first)."""
+
+    risk: np.ndarray
+    idh_risk: np.ndarray
+    causes: Mapping[str, np.ndarray]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Candidate:
+    """One candidate prescription of a search: an immutable value; each scoring stage attaches its
+    record with :func:`dataclasses.replace`. A search tells candidates apart by :attr:`key`."""
+
+    knobs: Knobs
+    uf_required_l: float
+    idwg_change_kg: float
+    static: tuple[str, ...]
+    penalty: float
+    scores: Scores | None = None
+    ensemble: EnsembleScores | None = None
+
+    @property
+    def key(self) -> Knobs:
+        """The prescription settings: the candidate's identity within a search."""
+        return self.knobs
+
+    @property
+    def evaluated(self) -> bool:
+        return self.scores is not None
+
+    @property
+    def nominal(self) -> Scores:
+        """The scores for the patient as entered (all NaN while not scored)."""
+        return self.scores if self.scores is not None else UNSCORED
 
     @property
     def feasible(self) -> bool:
-        return self.evaluated and not self.violations and not self.static
+        return self.evaluated and not self.nominal.violations and not self.static
 
     @property
     def mean_risk(self) -> float:
         """Ensemble-mean risk once scored over the ensemble, else the nominal risk (1 when unknown)."""
-        if self.ensemble_risk is not None and np.isfinite(self.ensemble_risk).any():
-            return float(np.nanmean(self.ensemble_risk))
-        return self.risk if np.isfinite(self.risk) else 1.0
+        if self.ensemble is not None and np.isfinite(self.ensemble.risk).any():
+            return float(np.nanmean(self.ensemble.risk))
+        risk = self.nominal.risk
+        return risk if np.isfinite(risk) else 1.0
 
     @property
     def objective(self) -> float:
         """Ranking value (lower is better): risk plus penalties; infeasible candidates after all
         feasible ones, ordered by how far they miss."""
-        value = self.mean_risk + self.penalty + self.dose_penalty
-        return value if self.feasible else INFEASIBLE_OFFSET + self.miss + value
+        value = self.mean_risk + self.penalty + self.nominal.dose_penalty
+        return value if self.feasible else INFEASIBLE_OFFSET + self.nominal.miss + value
 
 
 def risk_range(ensemble: np.ndarray, predicted: float) -> tuple[float, float]:
@@ -142,21 +177,23 @@ def pick(cands: Iterable[Candidate], k: int, current: Knobs) -> list[Candidate]:
     A candidate whose changes strictly include those of one already picked is skipped unless its risk is
     lower by at least two change penalties: it ranked lower, so otherwise its extra changes do not pay.
     """
-    ordered = sorted(cands, key=lambda c: (c.objective, c.idh_risk))
-    keys = {id(cd): frozenset(changed_knobs(current, cd.knobs)) for cd in ordered}
-    chosen: list[Candidate] = []
+    ordered = sorted(cands, key=lambda c: (c.objective, c.nominal.idh_risk))
+    changes = {cd.key: frozenset(changed_knobs(current, cd.knobs)) for cd in ordered}
+    chosen: dict[Knobs, Candidate] = {}
 
     def redundant(cd: Candidate) -> bool:
-        key = keys[id(cd)]
-        return any(key > keys[id(o)] and cd.mean_risk > o.mean_risk - 2 * CHANGE_PENALTY for o in chosen)
+        key = changes[cd.key]
+        return any(
+            key > changes[o.key] and cd.mean_risk > o.mean_risk - 2 * CHANGE_PENALTY for o in chosen.values()
+        )
 
     for distinct in (True, False):
         for cd in ordered:
             if len(chosen) == k:
-                return chosen
-            if cd in chosen or redundant(cd):
+                return list(chosen.values())
+            if cd.key in chosen or redundant(cd):
                 continue
-            if distinct and any(keys[id(cd)] == keys[id(o)] for o in chosen):
+            if distinct and any(changes[cd.key] == changes[o] for o in chosen):
                 continue
-            chosen.append(cd)
-    return chosen
+            chosen[cd.key] = cd
+    return list(chosen.values())

@@ -33,13 +33,13 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from crampwatch.causes.dose import standard_ktv
 from crampwatch.errors import InputError
-from crampwatch.kinetics import KDOQI_TARGET_SP_KTV
 from crampwatch.model import Scenario
 from crampwatch.optimizer.assemble import explain_infeasible, notes, recommendation
 from crampwatch.optimizer.constraints import (
@@ -55,26 +55,22 @@ from crampwatch.optimizer.ensemble import patient_ensemble, volume_scales
 from crampwatch.optimizer.evaluate import Evaluation, Evaluator
 from crampwatch.optimizer.ranking import (
     CHANGE_PENALTY,
-    DOSE_LOSS_PENALTY,
-    DOSE_LOSS_PENALTY_ANY,
     EXTRA_HOUR_PENALTY,
     IDWG_PCT_PER_MMOL_L,
     MAX_COMBINATIONS,
-    MISS_NO_RISK,
-    MISS_NOT_SIMULABLE,
-    MISS_PER_KTV_SHORT,
-    MISS_PER_L_UF_SHORT,
-    MISS_PER_URR_PCT_OVER,
     MISS_STATIC,
     N_REFINED,
     NA_GRADIENT_PENALTY,
     SHORTER_HOUR_PENALTY,
     Candidate,
+    EnsembleScores,
+    Scores,
     finalists,
     pick,
     risk_range,
 )
 from crampwatch.optimizer.result import OptimizationResult, Outcome
+from crampwatch.optimizer.scoring import score_row
 from crampwatch.optimizer.space import (
     Knobs,
     Options,
@@ -162,14 +158,16 @@ class Search:
                 knobs=knobs,
                 uf_required_l=uf,
                 idwg_change_kg=extra,
-                static=static_violations(knobs, self.scenario, self.c, allow_high_ca=self.allow_high_ca),
+                static=tuple(
+                    static_violations(knobs, self.scenario, self.c, allow_high_ca=self.allow_high_ca)
+                ),
                 penalty=CHANGE_PENALTY * len(changed) + time_cost + NA_GRADIENT_PENALTY * max(g_added, 0.0),
             )
             self.cache[knobs] = cand
         return cand
 
     def candidates(self, knobs: Iterable[Knobs]) -> list[Candidate]:
-        """Distinct candidates for ``knobs`` (order kept)."""
+        """Distinct candidates for ``knobs`` (order kept), each as last scored."""
         return [self.candidate(k) for k in dict.fromkeys(knobs)]
 
     # ------------------------------------------------------------------------------------ evaluation
@@ -178,60 +176,19 @@ class Search:
         self.n_simulations += len(scenarios)
         return self.evaluator(scenarios, volume_scale=np.asarray(volume_scale, dtype=float))
 
-    def _store_nominal(self, cd: Candidate, ev: Evaluation, i: int) -> None:
-        cd.evaluated = True
-        cd.source = (ev, i)
-        cd.risk, cd.idh_risk = float(ev.risk[i]), float(ev.idh_risk[i])
-        cd.sp_ktv, cd.urr_pct = float(ev.sp_ktv[i]), float(ev.urr_pct[i])
-        cd.uf_l, cd.duration_min = float(ev.uf_l[i]), float(ev.duration_min[i])
-        cd.causes = {k: float(v[i]) for k, v in ev.causes.items()}
-        if i in ev.errors:
-            cd.violations = [f"not simulable: {ev.errors[i]}"]
-            cd.miss = MISS_NOT_SIMULABLE
-            return
-        cd.std_ktv = standard_ktv(cd.sp_ktv, cd.duration_min, cd.knobs.sessions_per_week, self.access)
-        cd.violations = outcome_violations(
-            constraints=self.c,
-            first_session=self.first,
-            sessions_per_week=cd.knobs.sessions_per_week,
-            sp_ktv=cd.sp_ktv,
-            urr_pct=cd.urr_pct,
-            uf_achieved_l=cd.uf_l,
-            uf_required_l=cd.uf_required_l,
-            std_ktv=cd.std_ktv,
-            schedule_changed=cd.knobs.sessions_per_week != self.current.sessions_per_week,
-        )
-        if not np.isfinite(cd.risk):
-            cd.violations.append("simulation gave no risk score")
-        cd.miss = self._miss(cd)
-        if not self.first and np.isfinite(self.ref_ktv):
-            ktv = cd.sp_ktv if np.isfinite(cd.sp_ktv) else 0.0
-            ref = min(self.ref_ktv, KDOQI_TARGET_SP_KTV)
-            cd.dose_penalty = DOSE_LOSS_PENALTY * max(0.0, ref - ktv) + DOSE_LOSS_PENALTY_ANY * max(
-                0.0, self.ref_ktv - ktv
-            )
+    def _update(self, cd: Candidate, **stage: Any) -> None:
+        """Record a stage's result for ``cd``: the cache holds the candidate as last scored."""
+        self.cache[cd.key] = replace(cd, **stage)
 
-    def _miss(self, cd: Candidate) -> float:
-        """How far a candidate misses the outcome constraints (0 when feasible; for ranking only)."""
-        if not cd.violations:
-            return 0.0
-        uf = cd.uf_l if np.isfinite(cd.uf_l) else 0.0
-        miss = MISS_PER_L_UF_SHORT * max(0.0, cd.uf_required_l - self.c.uf_tolerance_l - uf)
-        if self.first:
-            urr = cd.urr_pct if np.isfinite(cd.urr_pct) else 100.0
-            miss += MISS_PER_URR_PCT_OVER * max(0.0, urr - self.c.first_session_max_urr_pct + 0.5)
-        else:
-            ktv = cd.sp_ktv if np.isfinite(cd.sp_ktv) else 0.0
-            miss += MISS_PER_KTV_SHORT * max(0.0, self.c.min_sp_ktv(cd.knobs.sessions_per_week) - ktv)
-        return miss + (MISS_NO_RISK if not np.isfinite(cd.risk) else 0.0)
-
-    def _mark_static(self, cands: Iterable[Candidate]) -> None:
-        for cd in cands:
+    def _mark_static(self, cands: Iterable[Candidate]) -> list[Candidate]:
+        """``cands`` as last scored, those outside the static limits scored as missing them."""
+        for cd in self.candidates(cd.key for cd in cands):
             if cd.static and not cd.evaluated:
-                cd.evaluated, cd.violations, cd.miss = True, list(cd.static), MISS_STATIC
+                self._update(cd, scores=Scores(violations=cd.static, miss=MISS_STATIC))
+        return self.candidates(cd.key for cd in cands)
 
     def evaluate_nominal(self, cands: list[Candidate]) -> list[Candidate]:
-        """Score unscored candidates (patient as entered) in one batch."""
+        """Score unscored candidates (patient as entered) in one batch; returns them as scored."""
         pending = [cd for cd in cands if not cd.evaluated and not cd.static]
         if pending:
             ev = self._run(
@@ -239,13 +196,13 @@ class Search:
                 np.ones(len(pending)),
             )
             for i, cd in enumerate(pending):
-                self._store_nominal(cd, ev, i)
-        self._mark_static(cands)
-        return cands
+                self._update(cd, scores=score_row(self, cd, ev, i))
+        return self._mark_static(cands)
 
     def evaluate_ensemble(self, cands: list[Candidate]) -> list[Candidate]:
-        """Score candidates over every ensemble member in one batch (member 0 = patient as entered)."""
-        pending = [cd for cd in cands if cd.ensemble_risk is None and not cd.static]
+        """Score candidates over every ensemble member in one batch (member 0 = patient as entered);
+        returns them as scored."""
+        pending = [cd for cd in cands if cd.ensemble is None and not cd.static]
         n_m = len(self.members)
         if pending:
             scenarios = [
@@ -256,13 +213,13 @@ class Search:
             ev = self._run(scenarios, np.tile(self.v_scales, len(pending)))
             for j, cd in enumerate(pending):
                 sl = slice(j * n_m, (j + 1) * n_m)
-                if not cd.evaluated:
-                    self._store_nominal(cd, ev, j * n_m)
-                cd.ensemble_risk = ev.risk[sl]
-                cd.ensemble_idh = ev.idh_risk[sl]
-                cd.ensemble_causes = {k: v[sl] for k, v in ev.causes.items()}
-        self._mark_static(cands)
-        return cands
+                ens = EnsembleScores(
+                    risk=ev.risk[sl],
+                    idh_risk=ev.idh_risk[sl],
+                    causes={k: v[sl] for k, v in ev.causes.items()},
+                )
+                self._update(cd, scores=cd.scores or score_row(self, cd, ev, j * n_m), ensemble=ens)
+        return self._mark_static(cands)
 
     def first_call(self, lattice: list[Candidate]) -> tuple[Outcome, tuple[Evaluation, int]]:
         """The current prescription over the ensemble plus the lattice (nominal), in one batch."""
@@ -278,13 +235,16 @@ class Search:
         causes = {k: float(np.nanmean(v[:n_m])) for k, v in ev.causes.items()}
         self.allow_high_ca = causes.get("hypocalcemia", 0.0) >= self.c.hypocalcemia_score_threshold
         for i, cd in enumerate(pending):
-            self._store_nominal(cd, ev, n_m + i)
+            self._update(cd, scores=score_row(self, cd, ev, n_m + i))
         # Now that the Ca allowance is known, re-check every candidate built so far.
-        for cd in self.cache.values():
-            cd.static = static_violations(cd.knobs, self.scenario, self.c, allow_high_ca=self.allow_high_ca)
-            if cd.static:
-                cd.violations = list(cd.static) + cd.violations
-                cd.miss = MISS_STATIC
+        for cd in list(self.cache.values()):
+            static = tuple(
+                static_violations(cd.knobs, self.scenario, self.c, allow_high_ca=self.allow_high_ca)
+            )
+            scores = cd.scores
+            if static and scores is not None:
+                scores = replace(scores, violations=static + scores.violations, miss=MISS_STATIC)
+            self._update(cd, static=static, scores=scores)
         self._mark_static(lattice)
         viol = static_violations(self.current, self.scenario, self.c, allow_high_ca=self.allow_high_ca)
         viol += outcome_violations(
@@ -448,8 +408,9 @@ def search(
     opts_narrow = options_for(scenario, c, allow_high_ca=False)
     base = project(s.current, opts_narrow)
 
-    stage1 = s.candidates(s.lattice(base, opts_wide))
-    current, current_src = s.first_call(stage1)
+    lattice = list(dict.fromkeys(s.lattice(base, opts_wide)))
+    current, current_src = s.first_call(s.candidates(lattice))
+    stage1 = s.candidates(lattice)
     options = opts_wide if s.allow_high_ca else opts_narrow
     combos = s.combinations(base, stage1)
     best1 = sorted((cd for cd in stage1 if cd.feasible), key=lambda cd: cd.objective)
@@ -457,26 +418,26 @@ def search(
         combos += s.free_profiles(best1[0].knobs, seed)
     stage2 = s.evaluate_nominal(s.candidates(combos))
 
-    pool = {id(cd): cd for cd in stage1 + stage2}
+    pool = {cd.key: cd for cd in stage1 + stage2}
     ranked = sorted((cd for cd in pool.values() if cd.feasible), key=lambda cd: cd.objective)
     final = finalists(ranked, s.current)
     refine = s.candidates(s.refinements(ranked[:N_REFINED], options)) if ranked else []
-    stage3 = s.evaluate_ensemble(list(dict.fromkeys(final + refine)))
-    pool.update({id(cd): cd for cd in stage3})
+    stage3 = s.evaluate_ensemble(list({cd.key: cd for cd in final + refine}.values()))
+    pool.update({cd.key: cd for cd in stage3})
 
     result_notes = notes(s, c)
     chosen: list[Candidate] = []
     infeasible: str | None = None
-    scored = [cd for cd in stage3 if cd.feasible and cd.ensemble_risk is not None]
+    scored = [cd for cd in stage3 if cd.feasible and cd.ensemble is not None]
     if scored:
-        chosen = sorted(pick(scored, top_k, s.current), key=lambda cd: (cd.risk, cd.mean_risk))
+        chosen = sorted(pick(scored, top_k, s.current), key=lambda cd: (cd.nominal.risk, cd.mean_risk))
         # Options that do not lower the (ensemble-mean) risk are shown only when nothing does.
         better = [cd for cd in chosen if cd.mean_risk < current.ensemble_mean_risk]
         chosen = better or chosen[:1]
     else:
         infeasible = explain_infeasible(s, list(pool.values()), c)
     recs = [recommendation(s, cd, current) for cd in chosen]
-    sources = [current_src] + [cd.source for cd in chosen]
+    sources = [current_src] + [cd.nominal.source for cd in chosen]
 
     def getter(i: int) -> Trace | None:
         src = sources[i]
