@@ -25,6 +25,28 @@ app = typer.Typer(
 
 EXIT_INVALID_INPUT = 2
 
+#: The optional dependency groups of pyproject.toml, by the top-level module a command imports from them.
+EXTRA_OF_MODULE = {
+    **dict.fromkeys(
+        (
+            "fastapi",
+            "starlette",
+            "uvicorn",
+            "jinja2",
+            "multipart",
+            "plotly",
+            "sqlalchemy",
+            "alembic",
+            "psycopg",
+            "argon2",
+            "httpx",
+        ),
+        "app",
+    ),
+    "fhir": "fhir",
+    **dict.fromkeys(("dask", "distributed"), "cohort"),
+}
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -52,5 +74,14 @@ def handle_input_errors(func: F) -> F:
             fail(f"permission denied: {exc.filename or exc}")
         except UnicodeDecodeError as exc:
             fail(f"file is not valid UTF-8 text: {exc.reason}")
+        except ModuleNotFoundError as exc:
+            missing = (exc.name or "").split(".")[0]
+            extra = EXTRA_OF_MODULE.get(missing)
+            if extra is None:
+                raise
+            fail(
+                f"this command needs the optional '{extra}' dependencies (Python package {missing!r} is not "
+                f"installed): python3 -m pip install 'crampwatch[{extra}]'"
+            )
 
     return wrapper  # type: ignore[return-value]

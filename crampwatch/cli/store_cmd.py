@@ -7,27 +7,22 @@ import json
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import typer
 import yaml
-from sqlalchemy.exc import OperationalError
 
 from crampwatch.cli.app import app, fail, handle_input_errors
 from crampwatch.errors import InputError
 from crampwatch.model import Scenario, dump_scenario, load_scenario, parse_scenario
+from crampwatch.roles import ROLES, require_role
 from crampwatch.signals import MAX_T_MIN
-from crampwatch.store import Store
-from crampwatch.store.schema import ROLES
-from crampwatch.store.transfer import (
-    ImportResult,
-    export_patient,
-    import_patient_document,
-    is_export_document,
-    session_content_hash,
-)
 from crampwatch.trace import Trace
+
+if TYPE_CHECKING:  # the store needs the app extra, imported by the commands that use it
+    from crampwatch.store import Store
+    from crampwatch.store.transfer import ImportResult
 
 user_app = typer.Typer(help="Manage the users of the clinic application.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
@@ -36,6 +31,10 @@ DATABASE_HELP = "Database URL (default: $CRAMPWATCH_DATABASE_URL, else sqlite://
 
 
 def _open(url: str | None) -> Store:
+    from sqlalchemy.exc import OperationalError
+
+    from crampwatch.store import Store
+
     try:
         return Store.open(url)
     except OperationalError as exc:
@@ -57,8 +56,7 @@ def user_add(
     database_url: str | None = typer.Option(None, "--database-url", help=DATABASE_HELP),
 ) -> None:
     """Create a user; the password is read from stdin or prompted for (never a command-line argument)."""
-    if role not in ROLES:
-        raise InputError(f"role: {role!r} is not a role (allowed {', '.join(ROLES)})", "role")
+    require_role(role)
     password = _read_password(password_stdin)
     store = _open(database_url)
     try:
@@ -175,6 +173,8 @@ def import_cmd(
             f"file: {file.name!r} has an unknown type (allowed .json .yaml .yml .csv .parquet)", "file"
         )
     data = _read_document(file)
+    from crampwatch.store.transfer import import_patient_document, is_export_document
+
     with _opened(database_url) as store:
         if isinstance(data, dict) and data.get("resourceType") == "Bundle":
             result = _import_fhir(store, data, name)
@@ -218,6 +218,8 @@ def _parse_start(text: str | None) -> datetime:
 
 
 def _store_patient(store: Store, sc: Scenario, name: str | None) -> ImportResult:
+    from crampwatch.store.transfer import ImportResult
+
     result = ImportResult(patient_id=sc.patient.id)
     existing = store.get_patient(sc.patient.id)
     if existing is None:
@@ -235,6 +237,8 @@ def _store_session(
     store: Store, sc: Scenario, trace: Trace, started: datetime, session_id: str | None, name: str | None
 ) -> ImportResult:
     """Store a recorded session once: a trace already stored for this patient is recognised by content."""
+    from crampwatch.store.transfer import ImportResult, session_content_hash
+
     content_hash = session_content_hash(sc.patient.id, sc.prescription, trace)
     stored = store.session_id_by_content_hash(content_hash)
     if stored is not None:
@@ -261,6 +265,8 @@ def _store_session(
 
 def _store_patient_lenient(store: Store, sc: Scenario, name: str | None) -> ImportResult:
     """A recorded session of a known patient is added to that patient (the session carries its own labs)."""
+    from crampwatch.store.transfer import ImportResult
+
     result = ImportResult(patient_id=sc.patient.id)
     if store.get_patient(sc.patient.id) is None:
         store.add_patient(sc.patient, name=name)
@@ -426,6 +432,8 @@ def export_cmd(
     """Write a patient's record: JSON (re-importable) or a FHIR R4 Bundle of one session."""
     if fmt not in ("json", "fhir"):
         raise InputError(f"--format: {fmt!r} is not a format (allowed json, fhir)", "format")
+    from crampwatch.store.transfer import export_patient
+
     with _opened(database_url) as store:
         doc = export_patient(store, patient_id) if fmt == "json" else _fhir_export(store, patient_id, session)
         store.audit(username=None, action="cli_export", patient_id=patient_id, detail=f"{fmt} -> {out.name}")

@@ -18,7 +18,8 @@ from crampwatch.errors import InputError
 from crampwatch.store import security
 from crampwatch.store.base import StoreBase, as_utc, require_patient
 from crampwatch.store.records import UserRecord
-from crampwatch.store.schema import ROLES, LoginSessionRow, UserRow, utcnow
+from crampwatch.roles import require_role
+from crampwatch.store.schema import LoginSessionRow, UserRow, utcnow
 from crampwatch.store.validation import require_username
 
 Role = Literal["clinician", "admin", "patient"]
@@ -43,8 +44,7 @@ class AccountStore(StoreBase):
     def add_user(self, username: str, password: str, role: Role, patient_id: str | None = None) -> UserRecord:
         """Create a user; ``patient`` users must name their patient, other roles must not."""
         username = require_username(username)
-        if role not in ROLES:
-            raise InputError(f"role: {role!r} is not a role (allowed {', '.join(ROLES)})", "role")
+        require_role(role)
         if role == "patient" and not patient_id:
             raise InputError("patient_id: required for role 'patient'", "patient_id")
         if role != "patient" and patient_id:

@@ -43,7 +43,6 @@ NAMING_CONVENTION = {
 }
 
 ID_LENGTH = 64
-ROLES = ("clinician", "admin", "patient")
 
 
 def utcnow() -> datetime:

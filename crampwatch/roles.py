@@ -1,0 +1,16 @@
+"""The roles of the clinic application's users (one definition for the store, the app and the CLI)."""
+
+from __future__ import annotations
+
+from crampwatch.errors import InputError
+
+#: clinician: reads every patient, runs what-if and the optimizer; admin: users, audit log, unit model;
+#: patient: reports cramps and reads their own sessions in plain words.
+ROLES = ("clinician", "admin", "patient")
+
+
+def require_role(role: str) -> str:
+    """``role`` if it is one of :data:`ROLES`, else an :class:`InputError` naming the allowed roles."""
+    if role not in ROLES:
+        raise InputError(f"role: {role!r} is not a role (allowed {', '.join(ROLES)})", "role")
+    return role

@@ -1,0 +1,78 @@
+"""The numerical library and its commands work without the optional extras; the others name their extra."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crampwatch.cli.app import EXTRA_OF_MODULE
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: A sitecustomize that makes the extras' packages unimportable, as on a machine with the core install only.
+BLOCKER = """
+import sys
+BLOCKED = {blocked!r}
+class _Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+        return None
+sys.meta_path.insert(0, _Block())
+"""
+
+
+@pytest.fixture(scope="module")
+def core_only(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    site = tmp_path_factory.mktemp("core_only")
+    (site / "sitecustomize.py").write_text(BLOCKER.format(blocked=set(EXTRA_OF_MODULE)))
+    return {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{ROOT}"}
+
+
+def _cli(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "crampwatch", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        input="",
+    )
+
+
+def test_blocker_really_hides_the_extras(core_only: dict[str, str]) -> None:
+    probe = subprocess.run([sys.executable, "-c", "import sqlalchemy"], env=core_only, capture_output=True)
+    assert probe.returncode != 0
+
+
+def test_core_commands_run_without_extras(core_only: dict[str, str], tmp_path: Path) -> None:
+    scenario = str(ROOT / "examples" / "high_uf.yaml")
+    trace = str(tmp_path / "trace.csv")
+    done = _cli(core_only, tmp_path, "simulate", scenario, "--out", trace)
+    assert done.returncode == 0, done.stderr
+    done = _cli(core_only, tmp_path, "analyze", trace, "--scenario", scenario, "--json")
+    assert done.returncode == 0, done.stderr
+    assert '"overall_risk"' in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "extra"),
+    [
+        (("serve", "--port", "1"), "app"),
+        (("user", "add", "bob", "--role", "clinician", "--password-stdin"), "app"),
+        (("cohort", "--patients", "20"), "cohort"),
+    ],
+)
+def test_commands_of_an_extra_name_it(
+    core_only: dict[str, str], tmp_path: Path, args: tuple[str, ...], extra: str
+) -> None:
+    done = _cli(core_only, tmp_path, *args)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert f"crampwatch[{extra}]" in lines[0]
