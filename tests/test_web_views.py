@@ -22,9 +22,8 @@ def _figure(page: str, index: int = 0) -> dict:
 
 
 def _visible_text(page: str) -> str:
-    """Page text outside scripts, tags and the analyzer's own explanation paragraphs."""
+    """Page text outside scripts and tags."""
     page = re.sub(r"<script.*?</script>", " ", page, flags=re.S)
-    page = re.sub(r'<p class="explanation">.*?</p>', " ", page, flags=re.S)
     return re.sub(r"<[^>]+>", " ", page)
 
 

@@ -150,13 +150,13 @@ def ca_finding(si: SessionInput) -> Finding:
     if si.p("dialysate") > 0:
         bits.append(f"the dialysis fluid calcium was {fmt(d_ca, 2)} mmol/L")
     if si.p("pre") > 0:
-        bits.append("your calcium was already low before dialysis")
+        bits.append("calcium was already low before dialysis")
     if si.p("trajectory") > 0:
         bits.append(f"ionized calcium fell to {fmt(si.f('ica_min'), 2)} mmol/L")
     if si.p("alkalosis") > 0:
         bits.append("bicarbonate was high, which binds calcium and lowers its free form")
     if bits and not vitamin_d:
-        bits.append("you receive no active vitamin D")
+        bits.append("no active vitamin D is prescribed")
     expl = explain(
         bits,
         "Nerves and muscles become irritable when free (ionized) calcium is low. In this session ",

@@ -261,7 +261,7 @@ def _explain(si: SessionInput, ufr_kg: float, idwg: float, below: float) -> str:
     if si.p("load") > 0:
         bits.append(f"fluid was removed at {fmt(ufr_kg)} mL/kg/h (safer below 10-13 mL/kg/h)")
     if si.p("load_idwg") > 0:
-        bits.append(f"you gained {fmt(idwg)} kg between sessions")
+        bits.append(f"the patient gained {fmt(idwg)} kg between sessions")
     if si.p("rbv") > 0:
         bits.append(
             f"blood volume fell to {fmt(si.f('rbv_min'))} % of its starting value at "
@@ -274,7 +274,7 @@ def _explain(si: SessionInput, ufr_kg: float, idwg: float, below: float) -> str:
             f"systolic pressure dropped from {fmt(si.f('sbp_pre'), 0)} to {fmt(si.f('sbp_nadir'), 0)} mmHg"
         )
     if si.p("dry") > 0:
-        bits.append(f"you ended {fmt(below)} kg below your dry weight")
+        bits.append(f"the session ended {fmt(below)} kg below the dry weight")
     return explain(
         bits,
         "Muscles cramp when the blood volume shrinks faster than fluid can move back from the tissues. "

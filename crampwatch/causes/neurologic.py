@@ -109,9 +109,9 @@ def dds_finding(si: SessionInput) -> Finding:
     conf = confidence([lab_status, si.status("urea_mmol_l")])
     if s > 0.1:
         if vintage <= 0:
-            when = "your first dialysis"
+            when = "the first dialysis"
         elif vintage < th("dds_first_sessions_months"):
-            when = "one of your first sessions"
+            when = "one of the first sessions"
         else:
             when = "this session"
         expl = (
@@ -226,11 +226,11 @@ def neuro_finding(si: SessionInput) -> Finding:
     conf = confidence(["measured" if k else "missing" for k in known])
     bits = []
     if si.p("documented") > 0:
-        bits.append("you have a documented nerve disease (neuropathy)")
+        bits.append("a peripheral neuropathy is documented")
     if si.p("diabetes") > 0:
         bits.append("diabetes often damages nerves")
     if si.p("outside") > 0:
-        bits.append("you also get cramps away from dialysis")
+        bits.append("cramps also occur away from dialysis")
     expl = explain(
         bits,
         "Damaged nerves fire on their own and can cause cramps: ",

@@ -103,7 +103,7 @@ def finding(si: SessionInput) -> Finding:
 def _explain(si: SessionInput, grad: float) -> str:
     bits = []
     if si.p("gradient") > 0:
-        bits.append(f"the dialysis fluid had {fmt(-grad)} mmol/L less sodium than your blood")
+        bits.append(f"the dialysis fluid had {fmt(-grad)} mmol/L less sodium than the patient's plasma")
     if si.p("fall") > 0:
         if np.isfinite(si.f("na_fall")):
             bits.append(f"blood sodium fell by {fmt(si.f('na_fall'))} mmol/L")
