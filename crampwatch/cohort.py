@@ -31,7 +31,7 @@ from crampwatch.model import Scenario, dump_scenario, parse_scenario
 from crampwatch.prescription_settings import SETTINGS, table_value
 from crampwatch.units import BUN_MG_DL_PER_UREA_MMOL_L
 
-#: Cause identifiers of contracts.md, in the order of the score columns.
+#: Cause identifiers of docs/formats.md, in the order of the score columns.
 CAUSE_IDS = CAUSES
 
 #: Schedulers that run in this process without a cluster (dask's local schedulers).

@@ -1,4 +1,4 @@
-"""Pydantic models of a patient, a prescription and a scenario (contracts.md "Scenario file").
+"""Pydantic models of a patient, a prescription and a scenario (docs/formats.md "Scenario file").
 
 Every numeric field carries its unit in its name and an allowed range. The ranges are the limits of what a
 living adult on hemodialysis can present with (wide on purpose: they reject impossible values such as a
@@ -24,7 +24,7 @@ from crampwatch.units import BUN_MG_DL_PER_UREA_MMOL_L, CA_MG_DL_PER_MMOL_L
 UfProfileName = Literal["constant", "linear_decreasing", "step"]
 
 #: Typical pre-dialysis values used when a lab is missing (flagged as assumed by ``Labs.resolved``).
-#: Sources: Na 137.9 mmol/L "sodium set point" (physiology.md §4, Trinh 2017); BUN 60–70 mg/dL, albumin
+#: Sources: Na 137.9 mmol/L "sodium set point" (Trinh 2017); BUN 60–70 mg/dL, albumin
 #: 3.8 g/dL, Hct 33 % and HCO3 21–22 mmol/L are typical HEMO-study / DOPPS pre-dialysis values (modelling
 #: choice within published ranges); K 5.0, Mg 0.9 mmol/L, total Ca 9.0 mg/dL, glucose 110 mg/dL likewise.
 DEFAULT_LABS: dict[str, float] = {
@@ -109,7 +109,7 @@ def estimate_ica_mmol_l(ca_total_mg_dl: float, albumin_g_dl: float) -> float:
 
 
 class Patient(_Strict):
-    """A hemodialysis patient (contracts.md). Weights in kg, height in cm, vintage in months."""
+    """A hemodialysis patient (docs/formats.md). Weights in kg, height in cm, vintage in months."""
 
     id: str = Field("P000", min_length=1, max_length=64)
     sex: Literal["male", "female"]
@@ -214,7 +214,7 @@ class Dialysate(_Strict):
 
 
 class Prescription(_Strict):
-    """A dialysis prescription (contracts.md). Flows in mL/min, durations in minutes, volumes in L."""
+    """A dialysis prescription (docs/formats.md). Flows in mL/min, durations in minutes, volumes in L."""
 
     duration_min: float = Field(240.0, ge=30, le=600)
     uf_volume_l: float | None = Field(None, ge=0, le=10)
@@ -327,7 +327,7 @@ EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
 
 
 class Event(_Strict):
-    """An intradialytic event (contracts.md): minutes from session start, kind, severity 0–10, free text."""
+    """An intradialytic event: minutes from session start, kind, severity 0–10, free text."""
 
     t_min: float = Field(..., ge=0, le=MAX_T_MIN)
     kind: EventKind
@@ -402,7 +402,7 @@ def parse_scenario(data: Any) -> Scenario:
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read a scenario from a JSON or YAML file (contracts.md)."""
+    """Read a scenario from a JSON or YAML file (docs/formats.md)."""
     p = Path(path)
     text = p.read_text(encoding="utf-8")
     try:

@@ -17,7 +17,7 @@ sources (rounded; "modelling choice" where no single source gives the number):
   reaches 1.2 (titration to the KDOQI minimum; DOPPS 2012-18: 5-17 % of patients below 1.2).
 * dialysate: Na 136-142 (DOPPS practice, mostly 138-140), K 2/3, Ca 1.25/1.5/1.75, Mg 0.375/0.5/0.75,
   HCO3 32/35/38, temperature 35.5-37.0 degC (modelling choice reflecting common practice).
-* labs: Na 137.9 +- 2.4 mmol/L ("sodium set point", Trinh & Weber Nephron Extra 2017 / physiology.md 4);
+* labs: Na 137.9 +- 2.4 mmol/L ("sodium set point", Trinh & Weber Nephron Extra 2017);
   K 5.0 +- 0.6; albumin 3.8 +- 0.4 g/dL; total Ca
   9.0 +- 0.7 mg/dL; Mg 0.95 +- 0.15 mmol/L; HCO3 22 +- 3 mmol/L; Hct 33 +- 3.5 % (DOPPS/HEMO ranges);
   glucose 100 +- 15 (150 +- 40 with diabetes) mg/dL.

@@ -6,7 +6,7 @@ optimizer's change lists, the CLI and the cohort columns), says where it lives i
 from the pydantic field constraints of :mod:`crampwatch.model`, so it is never typed twice) and the
 default range and step the optimizer searches (with the source of that range). :func:`describe_changes`
 is the one description of what differs between two prescriptions, both as code lines
-(``"duration_min 210 -> 255"``, contracts.md "changes") and as clinical text
+(``"duration_min 210 -> 255"``, docs/formats.md "changes") and as clinical text
 (``"Dialysate Na 138 → 144 mmol/L"``).
 """
 
@@ -337,7 +337,7 @@ class Change:
 
     @property
     def code(self) -> str:
-        """``"duration_min 210 -> 255"`` (contracts.md "changes")."""
+        """``"duration_min 210 -> 255"`` (docs/formats.md "changes")."""
         return f"{self.setting.name} {self.before} -> {self.after}" + (f" {self.note}" if self.note else "")
 
     @property

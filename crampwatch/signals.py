@@ -6,7 +6,7 @@ names, units, ranges and labels from here; :func:`display_label` gives the clini
 ("Relative blood volume (%)") of any quantity name crampwatch shows.
 
 LOINC codes are given where a code for the same property, specimen and scale exists (Regenstrief LOINC;
-the vital-sign codes also in peers.md §6.2 and round2.md "FHIR and codes"); codes marked ``verified=False``
+the vital-sign panel of HL7 FHIR R4); codes marked ``verified=False``
 were taken from LOINC-based value sets rather than checked on loinc.org. Machine and model quantities
 (relative blood volume, UF, dialysate, blood flow, compartment volumes) have no LOINC code and are written
 under crampwatch's local code system.
@@ -40,7 +40,7 @@ class Loinc:
 
 @dataclass(frozen=True)
 class Signal:
-    """One trace signal: ``name`` (contracts.md, unit in the name), clinical ``label`` and ``short`` label,
+    """One trace signal: ``name`` (docs/formats.md, unit in the name), clinical ``label`` and ``short`` label,
     display ``unit``, ``ucum`` code, plausible range ``low``–``high`` (in ``unit``), ``description``,
     optional ``loinc`` code, and whether the contract lists it (``core``) or it is a model output."""
 
@@ -173,7 +173,7 @@ QUANTITIES: dict[str, tuple[str, str]] = {
     "hemodynamic_osmotic_trigger": ("Hemodynamic or osmotic trigger", ""),
 }
 
-#: Unit suffixes of crampwatch names (contracts.md naming), for names in neither table.
+#: Unit suffixes of crampwatch names (docs/formats.md naming), for names in neither table.
 _SUFFIX_UNITS: dict[str, str] = {
     "_ml_kg_h": "mL/kg/h",
     "_ml_kg": "mL/kg",

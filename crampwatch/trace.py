@@ -13,7 +13,7 @@ import pandas as pd
 
 from crampwatch.signals import SIGNAL_SPECS
 
-#: Public signal names (contracts.md) with their meaning and unit, from the signal registry
+#: Public signal names (docs/formats.md) with their meaning and unit, from the signal registry
 #: (:mod:`crampwatch.signals`: unit, UCUM code, plausible range, clinical label, LOINC code).
 SIGNALS: dict[str, str] = {name: spec.description for name, spec in SIGNAL_SPECS.items()}
 

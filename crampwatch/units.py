@@ -19,11 +19,11 @@ from typing import Any
 N_G_PER_MOL = 14.007
 UREA_N_MG_PER_MMOL = 2.0 * N_G_PER_MOL
 #: BUN (mg/dL of urea nitrogen) per urea (mmol/L): 28.014 mg/L = 2.8014 mg/dL. The clinical rounding
-#: "BUN x 0.357 = urea" (physiology.md unit reminders) is the reciprocal, 0.35697, to three digits.
+#: "BUN x 0.357 = urea" is the reciprocal, 0.35697, to three digits.
 BUN_MG_DL_PER_UREA_MMOL_L = UREA_N_MG_PER_MMOL / 10.0
 UREA_MMOL_L_PER_BUN_MG_DL = 1.0 / BUN_MG_DL_PER_UREA_MMOL_L
 
-#: Calcium 40.078 g/mol (CIAAW 2021): 1 mmol/L = 4.008 mg/dL (the value of physiology.md, to 4 digits).
+#: Calcium 40.078 g/mol (CIAAW 2021): 1 mmol/L = 4.008 mg/dL (to 4 digits).
 CA_MG_DL_PER_MMOL_L = 4.008
 #: Magnesium 24.305 g/mol (CIAAW 2021, conventional value): 1 mmol/L = 2.4305 mg/dL.
 MG_MG_DL_PER_MMOL_L = 2.4305

@@ -36,7 +36,7 @@ def test_known_mechanism_is_top_cause(kind: str) -> None:
     assert a.top_cause.score >= 0.5
     # the runner-up is clearly weaker: one mechanism per constructed session
     assert a.causes[1].score < a.top_cause.score - 0.3
-    # mechanisms with a quantitative cramp anchor (physiology.md §9) carry a larger risk weight than
+    # mechanisms with a quantitative cramp anchor carry a larger risk weight than
     # aluminium, neuropathy and underdialysis, which have none
     assert a.overall_risk >= (0.3 if kind in ANCHORED else 0.1)
 

@@ -1,4 +1,4 @@
-"""Closed-form clinical kinetics against the test vectors of physiology.md (TV-x.y) and error cases."""
+"""Closed-form clinical kinetics against published worked values (test vectors TV-x.y) and error cases."""
 
 from __future__ import annotations
 

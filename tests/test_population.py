@@ -50,7 +50,7 @@ def test_population_outcomes_realistic(pop: list) -> None:
     assert 84.0 < np.median(rbv_end) < 94.0
     assert 5.0 < np.median(pre - nadir) < 35.0
     assert all(np.isfinite(v[~np.isnan(v)]).all() for v in res.signals.values())
-    if HAS_PRE_SBP:  # IDH (nadir definition) in ~10 % of sessions (physiology.md 7.1: 10.1-11.6 %)
+    if HAS_PRE_SBP:  # IDH (nadir definition) in ~10 % of sessions (published 10.1-11.6 %)
         assert 0.04 < idh.mean() < 0.2
     else:  # pre-dialysis SBP then comes from age/IDWG/diabetes only, a narrow spread
         assert idh.mean() < 0.2

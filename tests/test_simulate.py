@@ -128,7 +128,7 @@ def test_single_session_is_fast() -> None:
 
 def test_typical_uf_rate_gives_published_rbv_range() -> None:
     # 75 kg man, 3 L in 4 h (10 mL/kg/h): RBV end 86-92 %
-    # (Preciado 2019 favourable 3-h range, physiology.md 3)
+    # (Preciado 2019 favourable 3-h range)
     tr = simulate(variant(STABLE, patient__pre_weight_kg=78.0, prescription__uf_volume_l=3.0))
     assert 86.0 <= end(tr, "rbv_pct") <= 92.0
     refill_fraction = tr.data["refill_ml_min"].iloc[1:].mean() / (3000.0 / 240.0)

@@ -1,4 +1,4 @@
-"""Result objects of the cause analyzer: Evidence, Recommendation, Finding, Assessment (contracts.md JSON)."""
+"""Result objects of the cause analyzer: Evidence, Recommendation, Finding, Assessment (docs/formats.md)."""
 
 from __future__ import annotations
 
@@ -152,7 +152,7 @@ class Assessment:
         raise KeyError(cause)
 
     def to_dict(self) -> dict[str, Any]:
-        """The contracts.md Assessment JSON (plus ``idh_risk``, missing/estimated signals, data quality)."""
+        """The Assessment JSON (docs/formats.md) plus ``idh_risk``, missing and estimated signals, quality."""
         out = {
             "session_id": self.session_id,
             "overall_risk": _num(self.overall_risk),

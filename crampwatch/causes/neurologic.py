@@ -6,7 +6,7 @@
   (modelling choice: DDS is rare once the patient is established).
 - ``encephalopathy``: serum aluminium >= 20 ug/L (watch, KDOQI) and > 100 ug/L (intoxication).
 - ``neuropathy``: documented neuropathy, diabetes, cramps outside sessions; damped when a hemodynamic or
-  osmotic trigger explains the cramps (no quantitative anchor exists, physiology.md §6: modelling choice).
+  osmotic trigger explains the cramps (no quantitative anchor exists: modelling choice).
 - ``underdialysis``: delivered spKt/V < 1.2 or URR < 65 % (KDOQI 2006/2015); a weak cramp cause (uremic
   toxins: no quantitative link found), so one session's dose scores at most 0.5 (modelling choice). In
   ``assess``, a low dose in at least half the recent sessions (history) and a weekly standard Kt/V below
@@ -246,7 +246,7 @@ def neuro_finding(si: SessionInput) -> Finding:
         recs.append(
             Recommendation(
                 "Examine for peripheral neuropathy (and treat its cause)",
-                "clinical assessment; no quantitative cramp data (physiology.md §6)",
+                "clinical assessment; no quantitative cramp data",
             )
         )
         recs.append(

@@ -1,13 +1,13 @@
 """Registry of the cramp mechanisms: one record per cause, read by scoring, findings, assess and the pages.
 
-Each :class:`CauseSpec` holds everything about one mechanism: its contract identifier (contracts.md), the
+Each :class:`CauseSpec` holds everything about one mechanism: its contract identifier (docs/formats.md), the
 clinician label and one-line description, the patient-language name and advice, the thresholds its
 evidence uses (values and sources in :mod:`crampwatch.causes.thresholds`), the vectorized scorer (sub-scores
 and score from the batch features), the finding builder, and its weight in the overall risk. Nothing about
 a cause is defined anywhere else.
 
 Risk weights are the noisy-OR weights of the overall cramp risk (modelling choices ordered by the strength
-of the evidence in physiology.md; calibration in :mod:`crampwatch.causes.scoring`). Patient texts: UF rate
+of the evidence; calibration in :mod:`crampwatch.causes.scoring`). Patient texts: UF rate
 < 13 mL/kg/h and longer sessions (Flythe 2011 Kidney Int 79:250); dialysate Na (Stewart 1972; Trinh 2017);
 dialysate Ca 1.25-1.50 mmol/L (KDIGO CKD-MBD 2017); dialysate Mg 0.5 mmol/L (Lynch 2014); calf stretching
 during the session (Elavally et al.); heat and massage are anecdotal (modelling choice to mention them).
@@ -205,7 +205,7 @@ CAUSE_SPECS: tuple[CauseSpec, ...] = (
     ),
 )
 
-#: Cause records by identifier (contracts.md order).
+#: Cause records by identifier (docs/formats.md order).
 CAUSE_REGISTRY: dict[str, CauseSpec] = {c.id: c for c in CAUSE_SPECS}
-#: Cause identifiers in registry order (contracts.md).
+#: Cause identifiers in registry order (docs/formats.md).
 CAUSES: tuple[str, ...] = tuple(CAUSE_REGISTRY)

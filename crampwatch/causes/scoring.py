@@ -2,15 +2,15 @@
 
 ``overall_risk`` combines the cause scores by a weighted noisy-OR, ``1 - prod_c (1 - w_c s_c^g)``: each
 mechanism is treated as an independent route to a cramp, and ``w_c`` is how often a fully present
-mechanism leads to cramps. The weights are modelling choices ordered by the strength of the evidence in
-physiology.md: volume and sodium/osmotic mechanisms and disequilibrium (direct, well documented), Ca and Mg
+mechanism leads to cramps. The weights are modelling choices ordered by the strength of the published
+evidence: volume and sodium/osmotic mechanisms and disequilibrium (direct, well documented), Ca and Mg
 (dialysate trials), then neuropathy, aluminium and underdialysis (no quantitative anchor).
 
 A cause score measures how strongly the session shows a mechanism; weak, partial evidence (a UF rate just
 above 10 mL/kg/h, a small Na gradient) rarely ends in a cramp, so scores enter the risk raised to the
 power ``g = 2.5``. Calibration (modelling choice): with ``g`` and the weights below, the mean risk over 2 000
 virtual sessions (``virtual_population(2000, seed=1)``) is 0.22, close to the ~20 % of sessions accompanied by
-cramps (physiology.md §7.1; 13 % Fresenius BVM, 9.8 % Akkabut 2021), and rises with the UF rate band
+cramps (13 % Fresenius BVM, 9.8 % Akkabut 2021), and rises with the UF rate band
 (< 6, 6-10, 10-13, > 13 mL/kg/h: 0.11, 0.15, 0.30, 0.45).
 """
 
@@ -75,7 +75,7 @@ def score_batch(
 ) -> dict[str, np.ndarray]:
     """Cause scores of ``n`` sessions on one time grid.
 
-    ``signals`` maps signal names (contracts.md) to arrays ``[n, steps]`` (NaN = missing/padded; a
+    ``signals`` maps signal names (docs/formats.md) to arrays ``[n, steps]`` (NaN = missing/padded; a
     ``[1, steps]`` or ``[steps]`` array applies to every session);
     ``scenarios`` has one scenario per session, or a single scenario for all of them, or a prebuilt
     :class:`Context`. Returns one array ``[n]`` per cause id plus ``overall_risk`` and ``idh_risk``.

@@ -102,7 +102,7 @@ THRESHOLDS: dict[str, Threshold] = {
     "dialysate_ca_reference_mmol_l": T(
         1.5, "mmol/L", "IJKD 1.75 -> 1.5 mmol/L study (more cramps with lower Ca); KDIGO 2017 upper suggested"
     ),
-    "ica_low_mmol_l": T(1.1, "mmol/L", "normal ionized Ca 1.1-1.3 mmol/L (Payne 1973 BMJ, physiology.md §5)"),
+    "ica_low_mmol_l": T(1.1, "mmol/L", "normal ionized Ca 1.1-1.3 mmol/L (Payne 1973 BMJ)"),
     "ica_severe_mmol_l": T(0.95, "mmol/L", "modelling choice: ionized Ca 0.15 mmol/L below the normal range"),
     "ica_fall_mmol_l": T(0.1, "mmol/L", "modelling choice: intradialytic ionized Ca fall of 0.1 mmol/L"),
     "corrected_ca_low_mg_dl": T(

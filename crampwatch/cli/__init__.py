@@ -1,1 +1,1 @@
-"""Command-line interface (contracts.md); the full app is :mod:`crampwatch.cli.main`."""
+"""Command-line interface (docs/formats.md); the full app is :mod:`crampwatch.cli.main`."""

@@ -23,7 +23,7 @@ from crampwatch.twin import load_twin
 @handle_input_errors
 def analyze(
     trace_path: Path = typer.Argument(
-        ..., metavar="TRACE", help="Trace file (.csv or .parquet, contracts.md)."
+        ..., metavar="TRACE", help="Trace file (.csv or .parquet, docs/formats.md)."
     ),
     scenario: Path = typer.Option(..., "--scenario", "-s", help="Scenario file (patient + prescription)."),
     events: Path | None = typer.Option(None, "--events", "-e", help="Events file (.csv or .json)."),

@@ -51,7 +51,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def fail(message: str, code: int = EXIT_INVALID_INPUT) -> None:
-    """Print a one-line error to stderr and exit with ``code`` (2 = invalid input, per contracts.md)."""
+    """Print a one-line error to stderr and exit with ``code`` (2 = invalid input, per docs/formats.md)."""
     first_line = " ".join(str(message).split())
     print(f"error: {first_line}", file=sys.stderr)
     raise typer.Exit(code)

@@ -1,5 +1,5 @@
 """``crampwatch calibrate MANIFEST.csv --out MODEL.json [--json]`` and
-``crampwatch calibrate --database-url URL --out MODEL.json`` (contracts.md): learn the unit's cramp model."""
+``crampwatch calibrate --database-url URL --out MODEL.json``: learn the unit's cramp model."""
 
 from __future__ import annotations
 

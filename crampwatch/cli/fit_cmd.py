@@ -1,5 +1,5 @@
 """``crampwatch fit MANIFEST.csv [--json] [--out TWIN.json]`` and ``crampwatch fit --patient ID
---database-url URL``: fit a patient twin (contracts.md "Patient twin")."""
+--database-url URL``: fit a patient twin (docs/formats.md "Patient twin")."""
 
 from __future__ import annotations
 

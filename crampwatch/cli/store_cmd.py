@@ -287,7 +287,7 @@ def _post_weight(trace: Trace, sc: Scenario) -> float | None:
 
 
 def read_trace_file(path: Path) -> Trace:
-    """A Trace from a contracts.md trace file (CSV or Parquet), via :mod:`crampwatch.io.traces`.
+    """A Trace from a docs/formats.md trace file (CSV or Parquet), via :mod:`crampwatch.io.traces`.
 
     Data-quality notes (values set to missing, ignored columns) are printed to stderr; the rest is stored.
     """

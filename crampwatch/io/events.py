@@ -1,4 +1,4 @@
-"""Event files (contracts.md): ``t_min, kind, severity, note`` as CSV or a JSON list of objects."""
+"""Event files (docs/formats.md): ``t_min, kind, severity, note`` as CSV or a JSON list of objects."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from crampwatch.trace import empty_events
 
 
 def read_events(path: str | Path) -> pd.DataFrame:
-    """Events from a CSV (``t_min, kind, severity, note``) or a JSON list of objects (contracts.md)."""
+    """Events from a CSV (``t_min, kind, severity, note``) or a JSON list of objects (docs/formats.md)."""
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(2, "No such file", str(p))

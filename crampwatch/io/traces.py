@@ -1,4 +1,4 @@
-"""Trace files (contracts.md): CSV / Parquet readers and writers with per-signal sources.
+"""Trace files (docs/formats.md): CSV / Parquet readers and writers with per-signal sources.
 
 Validation against the signal registry is in :mod:`crampwatch.io.tables`; events are read by
 :mod:`crampwatch.io.events` and HEMOBP exports by :mod:`crampwatch.io.hemobp` (both re-exported here).
@@ -26,7 +26,7 @@ def _sidecar_path(path: Path) -> Path:
 def read_trace(
     path: str | Path, *, source: str | None = None, strict: bool = True
 ) -> tuple[Trace, DataQualityReport]:
-    """Read a CSV or Parquet trace (contracts.md). ``source`` overrides the per-row ``source`` column and
+    """Read a CSV or Parquet trace (docs/formats.md). ``source`` overrides the per-row ``source`` column and
     the ``<file>.sources.json`` sidecar; ``strict=False`` drops bad rows instead of raising."""
     p = Path(path)
     raw = read_table(p)

@@ -105,7 +105,7 @@ def speedy_clearance(
     q_hdf_post_ml_min: float = 0.0,
     blood_water_fraction: float = 0.894,
 ) -> SpeedyClearance:
-    """SPEEDY prescription clearance (Casino FG, Basile C. NDT 2018;33:1046), as in physiology.md §2.1.
+    """SPEEDY prescription clearance (Casino FG, Basile C. NDT 2018;33:1046).
 
     ``Qbw = 0.894 Qb``; Michaels Kd on Qbw; ``K_conv = (Qbw - Kd)/Qbw (Qf + Q_pre + Q_post)``;
     ``K_tot = (Kd + K_conv)(Qbw - Q_pre)/Qbw``. The KoA given is used as is (SPEEDY's in-vivo factors
@@ -129,7 +129,7 @@ def effective_blood_water_flow_ml_min(qb: ArrayLike, hct: ArrayLike, solute: str
     ``Qe = Qb [Fp (1 - Hct) + Fr Hct gamma R]``, Fp = 0.94, Fr = 0.72 (Ursino et al. Ann Biomed Eng 2000;
     Lim et al. Yonsei Med J 2008 App. 1 eq. 27); gamma = 1, R = 1 for urea (red-cell water exchanges urea
     within the dialyzer), gamma = 0 for ions (Na, K, Cl, HCO3 only from plasma water). The Hct-weighted
-    red-cell term is used (physiology.md §1.3 notes one code omits the Hct factor, giving Qe > Qb).
+    red-cell term is used (omitting the Hct factor, as one public implementation does, gives Qe > Qb).
     ``hct`` is a fraction (0-0.8), not a percentage.
     """
     q = np.asarray(check("qb_ml_min", qb, 0, 2000, "mL/min", low_open=True))

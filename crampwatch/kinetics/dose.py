@@ -143,7 +143,7 @@ def ekt_v_rate(sp_ktv: ArrayLike, duration_h: ArrayLike, access: str = "fistula"
     Arterial (AV fistula/graft) access: ``eKt/V = sp - 0.6 sp/t + 0.03`` (Daugirdas & Schneditz, ASAIO J 1995;
     confirmed by Smye et al. ASAIO J 1999;45:562 and Maduell et al. Nefrologia 1997).
     Venous catheter: ``sp - 0.47 sp/t + 0.02`` -- widely quoted constants, NOT verified against the primary
-    source (physiology.md §2.1); use with caution.
+    source; use with caution.
     """
     sp = np.asarray(check("sp_ktv", sp_ktv, 0, 50))
     t = np.asarray(check("duration_h", duration_h, 0, 24, "h", low_open=True))
@@ -175,7 +175,7 @@ def modified_urr_pct(
     """URR corrected for UF and intradialytic urea generation, %.
 
     ``mURR = [1 - R/(1 + 2 UF/BW) + 0.01 t] x 100`` (Lee-type modified URR; mURR 64/70/76 % correspond to
-    spKt/V 1.0/1.2/1.4 per its abstract; parenthesisation as read in physiology.md TV-2.6).
+    spKt/V 1.0/1.2/1.4 per its abstract).
     """
     rr = np.asarray(check("r", r, 0, 1, low_open=True))
     uf = np.asarray(check("uf_l", uf_l, 0, 20, "L"))

@@ -7,7 +7,7 @@ the ridge penalty ``alpha/2 (b0^2 + |b|^2)`` pulls every coefficient toward 0, t
 revision). With few sessions the penalty dominates and the model equals the prior.
 
 Sessions of one patient are correlated, so every split is by patient (``GroupKFold``): no patient has
-sessions in both the training and the test part (round2.md "Learning from labels"; Liu YS et al. JMIR
+sessions in both the training and the test part (Liu YS et al. JMIR
 2021;23:e27098). The penalty is chosen inside each training part (nested cross-validation), so the
 reported figures are out-of-sample.
 """

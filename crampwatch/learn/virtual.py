@@ -6,7 +6,7 @@ gain and pre-dialysis Na and Mg, as a patient's sessions do. Every session is si
 probability follows the unit's rule, and a cramp is drawn from it. A patient-level random effect on the
 log-odds (``PATIENT_SD``) makes one patient's sessions correlated, as real ones are.
 
-Rules (modelling choices; each tuned to a ~20 % cramp rate, physiology.md §7.1):
+Rules (modelling choices; each tuned to a ~20 % cramp rate):
 
 * ``prior``: the analyzer's overall risk is right;
 * ``sodium``: cramps follow the fall of plasma Na during the session (log-odds rise 1.5 per SD of fall)
@@ -31,7 +31,7 @@ from crampwatch.model import Scenario, dump_scenario, parse_scenario
 from crampwatch.population import virtual_population
 
 RULES = ("prior", "sodium", "magnesium")
-#: Cramp rate the rules are tuned to (physiology.md §7.1: ~20 % of sessions).
+#: Cramp rate the rules are tuned to (~20 % of sessions: cramps accompany about one session in five).
 TARGET_CRAMP_RATE = 0.20
 #: Log-odds per standard deviation of the rule's driver (modelling choice).
 RULE_SLOPE = 1.5

@@ -1,6 +1,6 @@
 """Constraints on a recommended prescription and the search lattice they allow.
 
-Guideline anchors (physiology.md):
+Guideline anchors:
 
 * spKt/V >= 1.2 per session, thrice weekly (KDOQI 2006 CPG 4, retained by KDOQI 2015); for four sessions a
   week KDOQI 2006 (CPG 4, table of minimum spKt/V for other schedules, residual Kr < 2 mL/min) lists 0.8,

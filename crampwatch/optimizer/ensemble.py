@@ -9,7 +9,7 @@ Spreads (all modelling choices unless named):
 
 * ``refill_capacity`` and ``baroreflex_strength``: multiplicative log-normal, sigma 0.3 (about x0.55 to
   x1.8 at +-2 sigma), clipped to the model's ranges. Patient-fitted filtration coefficients differ about
-  two-fold between patients (de los Reyes et al. J Theor Biol 2016, physiology.md §1.4).
+  two-fold between patients (de los Reyes et al. J Theor Biol 2016).
 * Labs: normal with SD = half the CLIA proficiency-testing acceptance limit (42 CFR 493, 2024 update: Na
   +-4 mmol/L, K +-0.3 mmol/L, BUN +-9 % or 2 mg/dL, total Ca +-1.0 mg/dL, Mg +-15 %, albumin +-8 %,
   glucose +-8 % or 6 mg/dL, hematocrit +-4 %); bicarbonate and ionized Ca 5 % (modelling choice). Only labs

@@ -13,7 +13,7 @@ from crampwatch.prescription_settings import format_number, na_text, uf_profile_
 MIN_CAUSE_DROP = 0.05
 MIN_CAUSE_SCORE = 0.1
 
-#: Why each setting matters, with its evidence (physiology.md §3, §4, §5, §6, §7.3, §8).
+#: Why each setting matters, with its published evidence.
 WHY: dict[str, str] = {
     "uf_profile": (
         "removes more fluid early, while the interstitium is full and refill is fast, and less late, "

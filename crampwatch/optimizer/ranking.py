@@ -35,7 +35,7 @@ SHORTER_HOUR_PENALTY = 0.06
 #: target 1.4) (modelling choices: dose is not traded away for small risk gains).
 DOSE_LOSS_PENALTY_ANY = 0.1
 DOSE_LOSS_PENALTY = 0.3
-#: Interdialytic weight gain per +1 mmol/L Na gradient, % of body weight (DOPPS, physiology.md §7.3).
+#: Interdialytic weight gain per +1 mmol/L Na gradient, % of body weight (DOPPS).
 IDWG_PCT_PER_MMOL_L = 0.13
 #: Objective penalty per mmol/L of positive Na gradient added (thirst; OR 1.33 per mmol/L for IDWG > 3 %,
 #: Trinh & Weber 2017); its size is a modelling choice that only breaks near-ties toward isonatremia.

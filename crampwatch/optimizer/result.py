@@ -1,4 +1,4 @@
-"""Result types of the prescription optimizer and their JSON form (contracts.md "Optimization result")."""
+"""Result types of the prescription optimizer and their JSON form (docs/formats.md "Optimization result")."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ simulator plus the analyzer), so a recommendation costs three vectorized simulat
 The objective and its penalties are described in :mod:`crampwatch.optimizer.ranking`.
 
 A positive Na gradient costs thirst: +0.13 % of body weight interdialytic gain per +1 mmol/L (DOPPS, via
-physiology.md §7.3; OR 1.33 for IDWG > 3 % per mmol/L, Trinh & Weber 2017). The search models this as the
+OR 1.33 for IDWG > 3 % per mmol/L, Trinh & Weber 2017). The search models this as the
 next-session UF burden: a candidate whose positive gradient exceeds the current one is simulated removing
 the goal plus that extra gain (steady state) and must remove it. An extra weekly session spreads the
 weekly fluid gain over more sessions (UF per session x sessions / (sessions + 1)).

@@ -1,7 +1,7 @@
 """Body-fluid sub-model: osmotic cell-water shift, Starling capillary exchange with oncotic pressures, lymph.
 
 Volumes in L, pressures in mmHg, flows in L/min. Equations: Ursino et al. Ann Biomed Eng 2000;28:204 and
-Lim et al. Yonsei Med J 2008;49:581 (App. 1), physiology.md §1.3.
+Lim et al. Yonsei Med J 2008;49:581 (App. 1).
 """
 
 from __future__ import annotations

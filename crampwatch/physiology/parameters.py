@@ -72,8 +72,8 @@ PARAMETERS: tuple[Parameter, ...] = (
         "lps_ml_min_mmhg",
         2.5,
         "mL/min/mmHg",
-        "effective refilling coefficient, adequate range 1-4 mL/min/mmHg (JSDT study, 41 pts, "
-        "physiology.md 3.2); three-pore LpS is higher (10.0 +- 8.4, Pietribiasi 2016) but acts on "
+        "effective refilling coefficient, adequate range 1-4 mL/min/mmHg (JSDT study, 41 pts); "
+        "three-pore LpS is higher (10.0 +- 8.4, Pietribiasi 2016) but acts on "
         "small-pore sieving, " + _MC,
     ),
     Parameter("lymph_flow_ml_min", 2.0, "mL/min", _MC + " (~3 L/day lymph return; Guyton & Hall textbook)"),
@@ -93,7 +93,7 @@ PARAMETERS: tuple[Parameter, ...] = (
         "cell_water_time_constant_min",
         3.0,
         "min",
-        _MC + " (osmotic ICF-ECF equilibration in minutes; Ursino 2000 k_f re-fitted, physiology.md 1.3)",
+        _MC + " (osmotic ICF-ECF equilibration in minutes; Ursino 2000 k_f re-fitted)",
     ),
     # ----------------------------------------------------------------------------------- urea
     Parameter(
@@ -131,7 +131,7 @@ PARAMETERS: tuple[Parameter, ...] = (
         SESSION.koa_in_vivo_fraction,
         "1",
         "in-vivo KoA below the package-insert (in-vitro) value: in-vivo clearance ~80 % of in-vitro "
-        "(NKF primer, physiology.md 2.1); SPEEDY uses 0.537 (Casino & Basile NDT 2018); " + _MC,
+        "(NKF primer); SPEEDY uses 0.537 (Casino & Basile NDT 2018); " + _MC,
     ),
     Parameter(
         "koa_ratio_na",
@@ -156,7 +156,7 @@ PARAMETERS: tuple[Parameter, ...] = (
         "measured plasma Na at diffusive equilibrium / dialysate Na: by the end of dialysis plasma Na "
         "approximates dialysate Na (Hecking M et al. 2011, PMID 21160174, 132 patients); isonatric session "
         "when dialysate Na matches serum Na (review 'Sodium balance in maintenance hemodialysis'); protein "
-        "charge cancels most of the plasma-water gradient (physiology.md 4); Ursino's 0.94/0.95 would give "
+        "charge cancels most of the plasma-water gradient; Ursino's 0.94/0.95 would give "
         "0.989; " + _MC,
     ),
     Parameter(
@@ -170,7 +170,7 @@ PARAMETERS: tuple[Parameter, ...] = (
         "ica_ph_slope_mmol_l_per_ph",
         0.36,
         "mmol/L per pH unit",
-        "alkalosis lowers iCa 0.02-0.05 mmol/L per 0.1 pH (physiology.md 5); midpoint, " + _MC,
+        "alkalosis lowers iCa 0.02-0.05 mmol/L per 0.1 pH; midpoint, " + _MC,
     ),
     Parameter("pco2_mmhg", 40.0, "mmHg", _MC + " (constant pCO2 for Henderson-Hasselbalch pH)"),
     Parameter(
@@ -224,7 +224,7 @@ PARAMETERS: tuple[Parameter, ...] = (
         0.03,
         "1/mmHg",
         _MC + " (sympathetic activation per mmHg MAP error; calibrated: nadir-SBP IDH in ~9 % of the "
-        "virtual population, physiology.md 7.1)",
+        "virtual population)",
     ),
     Parameter(
         "baro_resistance_gain",

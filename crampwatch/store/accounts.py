@@ -15,10 +15,10 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from crampwatch.errors import InputError
+from crampwatch.roles import require_role
 from crampwatch.store import security
 from crampwatch.store.base import StoreBase, as_utc, require_patient
 from crampwatch.store.records import UserRecord
-from crampwatch.roles import require_role
 from crampwatch.store.schema import LoginSessionRow, UserRow, utcnow
 from crampwatch.store.validation import require_username
 

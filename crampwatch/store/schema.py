@@ -121,7 +121,7 @@ class AssessmentRow(Base):
     model_version: Mapped[str] = mapped_column(String(64))
     overall_risk: Mapped[float | None] = mapped_column(Float)
     top_cause: Mapped[str | None] = mapped_column(String(64))
-    data: Mapped[dict[str, Any]] = mapped_column(JSON, doc="the Assessment JSON (contracts.md)")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, doc="the Assessment JSON (docs/formats.md)")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

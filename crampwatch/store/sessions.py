@@ -172,7 +172,7 @@ class SessionStore(StoreBase):
             self._insert_events(s, session_id, valid)
 
     def save_assessment(self, session_id: str, assessment: dict[str, Any], model_version: str) -> None:
-        """Store an assessment (contracts.md JSON) of a session; ``get_session`` shows the latest one."""
+        """Store an assessment of a session (docs/formats.md JSON); ``get_session`` shows the latest one."""
         model_version = require_text(model_version, "model_version", 64)
         data = codec.to_jsonable(assessment)
         if not isinstance(data, dict):

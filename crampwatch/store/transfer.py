@@ -3,7 +3,7 @@
 Document layout (``"format": "crampwatch-export"``, ``"version": 1``)::
 
     {"format": "crampwatch-export", "version": 1, "exported_at": ISO-8601,
-     "patient": {"id", "name", "recurring_cause", "data": <Patient JSON (contracts.md scenario schema)>},
+     "patient": {"id", "name", "recurring_cause", "data": <Patient JSON (docs/formats.md scenario schema)>},
      "sessions": [{"id", "started_at", "prescription", "pre_weight_kg", "post_weight_kg", "labs",
                    "trace": {"t_min": [...], "<signal>": [...]}, "sources": {...}, "events": [...],
                    "assessment": {...} | null, "assessment_model_version": str | null}],

@@ -2,7 +2,7 @@
 
 ``fit_twin(records)`` fits the plasma refill capacity, vascular (baroreflex) reserve and blood volume as
 multiples of the population value, with intervals, plus the pre-dialysis Na set point and personal cramp
-thresholds (:class:`PatientTwin`, contracts.md "Patient twin"). The analyzer and the optimizer use a twin
+thresholds (:class:`PatientTwin`, docs/formats.md "Patient twin"). The analyzer and the optimizer use a twin
 in place of the population patient (:meth:`PatientTwin.personalize`, :meth:`PatientTwin.ensemble`).
 """
 

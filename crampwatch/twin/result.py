@@ -1,4 +1,4 @@
-"""The patient twin (contracts.md "Patient twin"): JSON form, and how the analyzer and optimizer use it.
+"""The patient twin (docs/formats.md "Patient twin"): JSON form, and how the analyzer and optimizer use it.
 
 * :meth:`PatientTwin.personalize` -- a scenario with this patient's fitted physiology (refill capacity,
   vascular reserve, blood volume), personal critical RBV and Na set point in place of the population values;
@@ -76,7 +76,9 @@ class PatientTwin:
             raise InputError(f"{name}: expected a JSON object (the patient twin)", name)
         for key in ("patient_id", "n_sessions", "parameters", "uncertainty"):
             if key not in data:
-                raise InputError(f"{name}.{key}: missing (see contracts.md 'Patient twin')", f"{name}.{key}")
+                raise InputError(
+                    f"{name}.{key}: missing (see docs/formats.md 'Patient twin')", f"{name}.{key}"
+                )
         params = data["parameters"]
         if not isinstance(params, dict) or "refill_capacity" not in params:
             raise InputError(f"{name}.parameters.refill_capacity: missing", f"{name}.parameters")

@@ -1,4 +1,4 @@
-"""A patient's recorded sessions as the twin fit sees them, and the session manifest (contracts.md).
+"""A patient's recorded sessions as the twin fit sees them, and the session manifest (docs/formats.md).
 
 A :class:`SessionRecord` is one session: its scenario (patient + that session's prescription and labs), its
 trace and its events. :func:`observations` extracts the samples the fit compares with the simulator

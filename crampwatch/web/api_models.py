@@ -135,7 +135,7 @@ class OptimizedPrescriptionOut(_Out):
 
 
 class OptimizationOut(_Out):
-    """contracts.md "Optimization result"."""
+    """docs/formats.md "Optimization result"."""
 
     current: dict[str, Any]
     recommendations: list[OptimizedPrescriptionOut]

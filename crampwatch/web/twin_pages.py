@@ -139,7 +139,7 @@ def _twin_json(stored: StoredTwin) -> dict[str, Any]:
 
 @router.get("/api/patients/{patient_id}/twin", tags=["twin"])
 def api_twin(request: Request, patient_id: str, user: ClinicianUser) -> dict[str, Any]:
-    """The patient's newest twin (contracts.md "Patient twin") with its version."""
+    """The patient's newest twin (docs/formats.md "Patient twin") with its version."""
     _load_patient(request, user, patient_id, "view_twin")
     stored = stored_twin(get_store(request), patient_id)
     if stored is None:

@@ -46,7 +46,7 @@ from crampwatch.weekly.schedule import DAY_NAMES, MINUTES_PER_WEEK, gaps_before_
 #: range for an adult).
 GENERATION_MIN_MG_DAY = 100.0
 
-#: Two-pool constants (Solute-Solver, Daugirdas et al. AJKD 2009;54:798, as quoted in physiology.md §2.1):
+#: Two-pool constants (Solute-Solver, Daugirdas et al. AJKD 2009;54:798):
 #: extracellular pool = 1/3 of post-dialysis V; intercompartment clearance Kc = 0.016 /min x V_post.
 TWO_POOL_EXTRACELLULAR_FRACTION = 1.0 / 3.0
 TWO_POOL_KC_PER_MIN = 0.016

@@ -44,10 +44,10 @@ SNOMED = "http://snomed.info/sct"
 UCUM = "http://unitsofmeasure.org"
 OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 
-HEMODIALYSIS_SNOMED = ("302497006", "Hemodialysis")  # peers.md §6.2 (AU Core, SIL HD-session map)
+HEMODIALYSIS_SNOMED = ("302497006", "Hemodialysis")  # AU Core, SIL HD-session map
 #: Procedure codes read as a dialysis session: haemodialysis and its parent "Dialysis procedure".
 DIALYSIS_CODES = {(SNOMED, HEMODIALYSIS_SNOMED[0]), (SNOMED, "108241001")}
-CRAMP_SNOMED = ("55300003", "Cramp")  # peers.md §6.2 [verify]
+CRAMP_SNOMED = ("55300003", "Cramp")  # SNOMED CT; not yet checked against a SNOMED browser
 BODY_WEIGHT_LOINC = "29463-7"
 BODY_HEIGHT_LOINC = "8302-2"
 BP_PANEL_LOINC = "85354-9"
