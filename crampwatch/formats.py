@@ -254,7 +254,8 @@ def render_formats_markdown() -> str:
         "",
         "Columns `trace,scenario[,events]`: paths relative to the manifest file, one row per session "
         '(multi-session commands such as `fit` and `calibrate`; a session is labelled "cramp" when its '
-        "events include kind `cramp`).",
+        "events include kind `cramp`). `fit` takes the sessions of one patient; `calibrate` needs the "
+        "`events` column (its labels). An error names the manifest line and the column.",
         "",
         "## HEMOBP-style machine export (CSV)",
         "",

@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 import crampwatch as cw
 from crampwatch.cli.main import app
 from crampwatch.errors import InputError
+from crampwatch.io.manifest import write_session_manifest
 from crampwatch.simulator import simulate_batch
 from crampwatch.trace import Trace
 from crampwatch.twin import PatientTwin, SessionRecord, fit_twin, personal_thresholds, read_manifest
-from crampwatch.twin.sessions import write_manifest
 from crampwatch.twin.virtual import virtual_sessions
 from tests import store_fixtures
 
@@ -140,7 +140,7 @@ def test_personalize_and_ensemble_use_the_fit(low_refill, low_refill_twin: Patie
 
 def test_bad_input_is_one_line(tmp_path, low_refill: list[SessionRecord]) -> None:
     other = virtual_sessions({}, 1, seed=5, patient_index=3)
-    path = write_manifest(low_refill[:2] + other, tmp_path / "mixed")
+    path = write_session_manifest(low_refill[:2] + other, tmp_path / "mixed")
     with pytest.raises(InputError, match="2 patients"):
         read_manifest(path)
     with pytest.raises(InputError, match="does not exist"):
@@ -152,7 +152,7 @@ def test_bad_input_is_one_line(tmp_path, low_refill: list[SessionRecord]) -> Non
 
 
 def test_cli_fit_manifest(tmp_path, low_refill: list[SessionRecord]) -> None:
-    path = write_manifest(low_refill[:3], tmp_path / "p")
+    path = write_session_manifest(low_refill[:3], tmp_path / "p")
     out = tmp_path / "twin.json"
     res = CliRunner().invoke(app, ["fit", str(path), "--json", "--out", str(out)])
     assert res.exit_code == 0, res.output

@@ -20,7 +20,7 @@ def calibrate(
     manifest: Path | None = typer.Argument(
         None,
         metavar="MANIFEST",
-        help="Session manifest CSV (columns trace,scenario[,events]; many patients).",
+        help="Session manifest CSV (columns trace,scenario,events; many patients).",
     ),
     out: Path = typer.Option(..., "--out", "-o", help="Write the unit model (JSON) here."),
     as_json: bool = typer.Option(False, "--json", help="Print the model file JSON."),
