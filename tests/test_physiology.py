@@ -18,6 +18,7 @@ from crampwatch.model import load_scenario, parse_scenario
 from crampwatch.physiology import PARAMETERS, initial_state, parameter_table_markdown, patient_parameters, rhs
 from crampwatch.physiology.fluid import oncotic_interstitial_mmhg, oncotic_plasma_mmhg
 from crampwatch.physiology.model import IDX, N_OUTPUTS, N_STATES, OUTPUTS, STATES
+from crampwatch.physiology.parameters import P
 from crampwatch.physiology.ukm import single_pool_ktv, single_pool_urea
 from crampwatch.simulator import session_controls, simulate_parameters
 from crampwatch.units import UREA_N_MG_PER_MMOL
@@ -96,16 +97,21 @@ def test_pre_dialysis_state_is_steady() -> None:
     np.testing.assert_allclose(s, 0.0, atol=1e-9)
 
 
-def test_isonatric_dialysate_has_no_diffusive_sodium_flux() -> None:
-    """Dialysate Na equal to measured plasma Na: no diffusive Na flux (end-dialysis plasma Na approximates
-    dialysate Na, Hecking 2011; isonatric session in sodium-balance reviews); 2 mmol/L lower: Na removed."""
+def test_sodium_flux_vanishes_at_the_fitted_equilibrium() -> None:
+    """No diffusive Na flux when measured plasma Na equals the equilibrium 1.015 x dialysate Na (fitted to
+    Munoz Mendoza 2011: post-dialysis Na above dialysate Na); an isonatric bath gives the small Na gain that
+    equilibrium implies; a bath 2 mmol/L below the equilibrium bath removes Na."""
     pa = patient_parameters([load_scenario(f) for f in EXAMPLES])
     y = [np.asarray(v, float) for v in initial_state(pa)]
     on, no_uf = np.ones(pa.n), np.zeros(pa.n)
     na_plasma = pa.y0_na_ex / (pa.y0_v_is + pa.y0_v_pl) * pa.f_cation
-    dy, _, _ = _rhs(y, (on, no_uf, na_plasma), pa, np.zeros(pa.n), 4)
+    ratio = P["na_equilibrium_plasma_to_dialysate"]
+    dy, _, _ = _rhs(y, (on, no_uf, na_plasma / ratio), pa, np.zeros(pa.n), 4)
     np.testing.assert_allclose(dy[IDX["rem_na"]], 0.0, atol=1e-9)
-    dy, _, _ = _rhs(y, (on, no_uf, na_plasma - 2.0), pa, np.zeros(pa.n), 4)
+    dy, _, _ = _rhs(y, (on, no_uf, na_plasma), pa, np.zeros(pa.n), 4)
+    gain = -dy[IDX["rem_na"]]  # mmol/min into the patient
+    assert ((gain > 0) & (gain < pa.kd_na * (ratio - 1.0) * na_plasma / pa.f_cation * 1.01)).all()
+    dy, _, _ = _rhs(y, (on, no_uf, na_plasma / ratio - 2.0), pa, np.zeros(pa.n), 4)
     assert (dy[IDX["rem_na"]] > 0.1).all()
 
 
@@ -206,3 +212,11 @@ def test_urea_generation_follows_the_patients_npcr() -> None:
     )
     with pytest.raises(ValueError, match="npcr_g_kg_d"):
         sc.patient.npcr_g_kg_d = 4.0
+
+
+def test_docs_carry_the_current_parameter_table() -> None:
+    """docs/model.md and docs/calibration.md end with the table generated from the parameter table."""
+    docs = Path(__file__).resolve().parents[1] / "docs"
+    table = parameter_table_markdown()
+    for name in ("model.md", "calibration.md"):
+        assert table in (docs / name).read_text(), name

@@ -25,12 +25,13 @@ def circulation(p: Any, bv: Any, ica_rel: Any, temp_dev: Any, s0: Any, n_iter: i
     """Solve the baroreflex and return pressures (mmHg), HR (1/min), CO (L/min), Pms and activation ``s``."""
     theta_r = np.exp(-p.g_temp_r * temp_dev)
     theta_v = 1.0 + p.g_temp_v * temp_dev
-    cf = ica_rel**p.ca_exp
+    cf = ica_rel**p.ca_exp  # contractility
+    ct = ica_rel**p.ca_tone_exp  # arteriolar tone
     vu_t = p.vu0 * theta_v
     s = s0
     i = 0
     while True:
-        tpr = p.tpr0 * np.exp(p.g_r * s) * theta_r
+        tpr = p.tpr0 * np.exp(p.g_r * s) * theta_r * ct
         hr = p.hr0 * (1.0 + p.g_hr * s)
         e = (1.0 + p.g_e * s) * cf
         vs = bv - vu_t * (1.0 - p.g_v * s)

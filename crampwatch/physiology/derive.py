@@ -297,6 +297,10 @@ def derive_arrays(
     a.g_v = P["baro_venous_gain"]
     a.g_e = P["baro_contractility_gain"]
     a.ca_exp = P["contractility_ica_exponent"]
+    a.ca_tone_exp = P["tone_ica_exponent"]
+    a.mg_cv_weight = P["mg_cardiovascular_weight"]
+    a.mg_cv_ref = P["mg_cardiovascular_reference_mmol_l"]
+    a.mg_cv_deficit0 = np.maximum(a.mg_cv_ref - labs["mg_mmol_l"], 0.0)  # serum Mg below it before dialysis
     a.pms0 = pms0 * np.ones_like(dry_w)
     a.p_c0 = (pms0 + a.rho0 * map0) / (1.0 + a.rho0)
     pi_pl0 = np.asarray(plasma_oncotic_pressure_mmhg(cp0))
@@ -380,7 +384,9 @@ def derive_arrays(
     a.qe_u = qe_u / 1000.0
     a.qe_ion = qe_ion / 1000.0
     a.kd_u = clearance(1.0, qe_u)
-    a.kd_na = clearance(P["koa_ratio_na"], qe_ion)
+    # Na dialysance: ionic dialysance measured on line approximates the effective urea clearance
+    # (parameters.py: na_dialysance_to_urea_clearance)
+    a.kd_na = P["na_dialysance_to_urea_clearance"] * a.kd_u
     a.kd_k = clearance(P["koa_ratio_k"], qe_ion)
     a.kd_hco3 = clearance(P["koa_ratio_hco3"], qe_ion)
     a.kd_ca = clearance(P["koa_ratio_ca"], qe_ion)

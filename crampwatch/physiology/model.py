@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections import namedtuple
 from typing import Any
 
+import numpy as np
+
 from crampwatch.physiology.brain import brain_osm_gradient, brain_urea_flux_mmol_min
 from crampwatch.physiology.circulation import circulation
 from crampwatch.physiology.dialyzer import solute_removal_mmol_min, uf_factor, urea_clearance_l_min
@@ -185,7 +187,12 @@ def rhs(y: Any, u: tuple[Any, Any, Any], p: Any, s0: Any, n_iter: int, dy: Any, 
     ica = ionized_ca_mmol_l(c_ca, ph, p.ph0, p.ph_slope)
     # circulation and capillary exchange
     bv = v_pl + p.v_rbc
-    circ = circulation(p, bv, ica / p.ica0, t_core - p.t_core0, s0, n_iter)
+    # divalent-cation index acting on contractility and arteriolar tone: ionized Ca relative to its
+    # pre-dialysis value, lowered as serum Mg falls below the reference limit (Kyriazis 2004; parameters.py);
+    # 1 before dialysis (pre-dialysis steady state)
+    mg_deficit = np.maximum(p.mg_cv_ref - c_mg / p.f_mg, 0.0) - p.mg_cv_deficit0
+    cation = ica / p.ica0 - p.mg_cv_weight * mg_deficit
+    circ = circulation(p, bv, np.maximum(cation, 0.2), t_core - p.t_core0, s0, n_iter)
     p_c = capillary_pressure_mmhg(circ.pms, circ.map, p.rho0 * p.tpr0 / circ.tpr)
     j_f = starling_filtration_l_min(p.kf, p_c, dp_is, pi_pl, pi_is, p.dp0)
     lymph = lymph_flow_l_min(p.lymph0, p.lymph_slope, dp_is)

@@ -27,6 +27,12 @@ class Parameter:
 
 _MC = "modelling choice"
 
+#: Fitted values (docs/calibration.md "Sodium under a gradient" and "Calcium, magnesium and blood pressure").
+NA_EQUILIBRIUM = 1.015
+CONTRACTILITY_EXP = 3.0
+TONE_EXP = 0.6
+MG_WEIGHT = 0.5
+
 PARAMETERS: tuple[Parameter, ...] = (
     # ----------------------------------------------------------------------------------- body fluids
     Parameter(
@@ -134,10 +140,13 @@ PARAMETERS: tuple[Parameter, ...] = (
         "(NKF primer); SPEEDY uses 0.537 (Casino & Basile NDT 2018); " + _MC,
     ),
     Parameter(
-        "koa_ratio_na",
-        0.73,
+        "na_dialysance_to_urea_clearance",
+        1.0,
         "1",
-        _MC + " (KoA scaled by aqueous diffusivity Na+/urea 1.33/1.81, CRC Handbook)",
+        "Na (ionic) dialysance measured on line approximates the effective urea clearance (Petitclerc T "
+        "et al. Int J Artif Organs 1993;16:585; Mercadal L et al. NDT 1998;13:1429; McIntyre CW et al. NDT "
+        "2003;18:559: ionic dialysance within ~5-10 % of urea clearance); Gotch sodium kinetic model: Na "
+        "dialysance acting on total body water; " + _MC,
     ),
     Parameter("koa_ratio_k", 1.0, "1", _MC + " (K+ diffusivity >= urea; capped at the urea KoA)"),
     Parameter("koa_ratio_hco3", 0.65, "1", _MC + " (HCO3- diffusivity 1.18/1.81)"),
@@ -151,13 +160,14 @@ PARAMETERS: tuple[Parameter, ...] = (
     ),
     Parameter(
         "na_equilibrium_plasma_to_dialysate",
-        1.0,
+        NA_EQUILIBRIUM,
         "1",
-        "measured plasma Na at diffusive equilibrium / dialysate Na: by the end of dialysis plasma Na "
-        "approximates dialysate Na (Hecking M et al. 2011, PMID 21160174, 132 patients); isonatric session "
-        "when dialysate Na matches serum Na (review 'Sodium balance in maintenance hemodialysis'); protein "
-        "charge cancels most of the plasma-water gradient; Ursino's 0.94/0.95 would give "
-        "0.989; " + _MC,
+        "measured plasma Na at diffusive equilibrium / dialysate Na. Fitted (with Na dialysance = urea "
+        "clearance and osmotic equilibration across body water) to the cohort of Munoz Mendoza J et al. NDT "
+        "2011;26:1281: pre-dialysis Na 136.7 +- 2.9, post 141.3 +- 2.5 mmol/L with dialysate Na median 140 "
+        "(post-dialysis Na above dialysate Na); Donnan excess of plasma-water Na (Ursino 2000: 1/0.95) and "
+        "differences between prescribed and delivered dialysate Na both put it above 1; bounded by isonatric "
+        "sessions keeping plasma Na within ~1 mmol/L; " + _MC,
     ),
     Parameter(
         "dialysate_ca_ionized_fraction",
@@ -250,9 +260,37 @@ PARAMETERS: tuple[Parameter, ...] = (
     ),
     Parameter(
         "contractility_ica_exponent",
-        1.0,
+        CONTRACTILITY_EXP,
         "1",
-        _MC + " (lower iCa lowers contractility/BP; van der Sande 1998, Maynard 1986 directions)",
+        "contractility ~ (divalent-cation index)^exponent; lower iCa lowers LV contractility (van der Sande "
+        "FM et al. Clin Nephrol 1997 / AJKD 1998;32:125); fitted with tone_ica_exponent to the MAP "
+        "difference between dialysate Ca 1.25 and 1.75 mmol/L (van der Sande 1997: MAP fall 7 mmHg, SBP "
+        "fall 13 mmHg larger with 1.25; Maynard JC et al. Ann Intern Med 1986;104:358: less MAP fall with "
+        "high Ca); a steep force-Ca relation of myocardium; " + _MC,
+    ),
+    Parameter(
+        "tone_ica_exponent",
+        TONE_EXP,
+        "1",
+        "arteriolar resistance ~ (divalent-cation index)^exponent: Ca dependence of vascular smooth-muscle "
+        "tone; in this lumped circulation venous return limits cardiac output, so contractility alone moves "
+        "MAP little and the calibrated MAP effect of iCa is carried by tone; " + _MC,
+    ),
+    Parameter(
+        "mg_cardiovascular_reference_mmol_l",
+        0.7,
+        "mmol/L",
+        "serum Mg below which the divalent-cation index falls: lower reference limit of serum Mg (0.7 "
+        "mmol/L); low-Mg dialysate lowers contractility only together with low-Ca dialysate (Kyriazis J "
+        "et al. Kidney Int 2004;66:1221: dMg 0.25 with dCa 1.25: MAP -15.2 %, cardiac index -12.1 %, stroke "
+        "index -17 %; not with dCa 1.75 or dMg 0.75); " + _MC,
+    ),
+    Parameter(
+        "mg_cardiovascular_weight",
+        MG_WEIGHT,
+        "1/(mmol/L)",
+        "fall of the divalent-cation index per mmol/L of serum Mg below the reference; fitted to Kyriazis "
+        "2004 (see mg_cardiovascular_reference_mmol_l); " + _MC,
     ),
     # ----------------------------------------------------------------------------------- pre-dialysis BP
     Parameter("pre_sbp_base_mmhg", 140.0, "mmHg", "mean pre-dialysis SBP ~140-150 in DOPPS/USRDS; " + _MC),
