@@ -33,7 +33,7 @@ def _with_patient(scenario: cw.Scenario, **update: float) -> cw.Scenario:
 
 @pytest.fixture(scope="module")
 def low_refill() -> list[SessionRecord]:
-    return virtual_sessions({"refill_capacity": 0.4}, 6, seed=5, critical_rbv_pct=89.0)
+    return virtual_sessions({"refill_capacity": 0.4}, 6, seed=5, critical_rbv_pct=90.0)
 
 
 @pytest.fixture(scope="module")
