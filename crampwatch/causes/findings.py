@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -29,13 +30,13 @@ def _num(value: Any) -> Any:
     return value
 
 
-def _jsonable(value: Any) -> Any:
-    """Nested dicts/lists with JSON-safe numbers."""
+def jsonable(value: Any, number: Callable[[Any], Any] = _num) -> Any:
+    """Nested dicts/lists with string keys and each leaf passed through ``number`` (JSON-safe numbers)."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v, number) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return _num(value)
+        return [jsonable(v, number) for v in value]
+    return number(value)
 
 
 @dataclass
@@ -165,7 +166,7 @@ class Assessment:
             "data_quality": list(self.data_quality),
         }
         if self.risk_model is not None:
-            out["risk_model"] = _jsonable(self.risk_model)
+            out["risk_model"] = jsonable(self.risk_model)
         return out
 
     def to_json(self, indent: int | None = 2) -> str:

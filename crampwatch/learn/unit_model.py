@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+from crampwatch.causes.findings import jsonable
 from crampwatch.causes.registry import CAUSES
 from crampwatch.causes.scoring import RISK_SCORE_EXPONENT, RISK_WEIGHTS
 from crampwatch.errors import InputError
@@ -149,7 +150,7 @@ class UnitModel:
             "fill": {t: _num(self.fill[t]) for t in TERMS},
             "cause_weights": [{k: _num(v) for k, v in w.items()} for w in self.cause_weights()],
             "feature_weights": [{k: _num(v) for k, v in w.items()} for w in self.feature_weights()],
-            "training": _jsonable(self.training),
+            "training": jsonable(self.training, _num),
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -243,19 +244,10 @@ def _numbers(value: Any, name: str) -> dict[str, float]:
 
 
 def _num(value: Any) -> Any:
-    if isinstance(value, float | np.floating):
-        f = float(value)
-        return float(f"{f:.8g}") if math.isfinite(f) else None
-    return value
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+    """JSON-safe number of a model file: floats to 8 significant digits, NaN/inf to None."""
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, float | np.floating):
-        return _num(value)
+        f = float(value)
+        return float(f"{f:.8g}") if math.isfinite(f) else None
     return value
