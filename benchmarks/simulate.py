@@ -8,10 +8,13 @@ Prints, in one run:
   whose errors do not exceed the batch's;
 * compile time of the kernel in a fresh process with an empty cache, and the load time from the cache in a
   second fresh process;
-* sessions/s of the batch on n (default 10 000) virtual 4-h sessions with 1 and 2 workers, wall and CPU;
+* sessions/s of the batch on n (default 10 000) virtual 4-h sessions with 1 and 2 workers, wall and CPU,
+  and where the 1-worker time goes (parameter derivation, integration);
 * a single ``simulate()`` after warm-up; memory of the result per 10 000 sessions;
 * ``speed-up vs matched-accuracy scipy loop: N x``: CPU time of the matched scipy loop (per session x n)
-  over the CPU time of the 1-worker batch. On a shared machine the CPU times are the fairer measure.
+  over the CPU time of the 1-worker batch. The batch and the scipy loop are timed side by side in each of
+  ``--rounds`` rounds and the medians are reported: the speed of a shared machine drifts, and the ratio of
+  two timings taken together is steadier than either.
 """
 
 from __future__ import annotations
@@ -109,10 +112,27 @@ def accuracy(sample: list) -> tuple[tuple[float, float], tuple[str, float], floa
     return batch_err, (method, rtol), cpu / len(sample), err
 
 
+def _breakdown(pop: list) -> str:
+    """Where the 1-worker batch time goes: parameter derivation and controls (Python, serial), integration,
+    result assembly."""
+    from crampwatch.physiology.derive import patient_parameters
+    from crampwatch.simulator import session_controls, simulate_parameters
+
+    (p, ctrl), _, c_in = _timed(lambda: (patient_parameters(pop), session_controls(pop)))
+    _, _, c_run = _timed(simulate_parameters, p, ctrl)
+    n = len(pop)
+    return (
+        f"per session (CPU): parameters and controls {1e6 * c_in / n:.1f} us, "
+        f"integration and result {1e6 * c_run / n:.1f} us"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("n", nargs="?", type=int, default=10_000)
     ap.add_argument("--sample", type=int, default=20, help="sessions for the accuracy comparison")
+    ap.add_argument("--rounds", type=int, default=3, help="timing rounds (medians are reported)")
+    ap.add_argument("--scipy-sessions", type=int, default=40, help="sessions of the scipy loop per round")
     args = ap.parse_args()
     n = args.n
     print(f"cores available: {os.cpu_count()}; load average: {os.getloadavg()[0]:.1f}")
@@ -120,14 +140,28 @@ def main() -> None:
     print(f"virtual population of {n} (4-h sessions) built in {wall:.2f} s (not counted below)")
     cold, warm = _compile_times()
     print(f"compile time: {cold:.1f} s with an empty cache; {warm:.2f} s loading the cache in a new process")
+    batch_err, (method, rtol), _, ref_err = accuracy(pop[: args.sample])
     simulate_batch(pop[:64])
     simulate_batch(pop[:64], workers=2)
-    res, w1, c1 = _timed(simulate_batch, pop)
-    assert len(res) == n
+    # timing rounds: the batch (1 and 2 workers) and the matched scipy loop measured side by side in each
+    # round, so that a change in the machine's speed affects both sides of the ratio alike
+    scipy_pop = pop[: args.scipy_sessions]
+    rows = []
+    for _ in range(args.rounds):
+        res, w1, c1 = _timed(simulate_batch, pop)
+        assert len(res) == n and not res.failed.any()
+        del res
+        _, w2, c2 = _timed(simulate_batch, pop, workers=2)
+        _, _, c_ref = _timed(lambda: [simulate_reference(s, method=method, rtol=rtol) for s in scipy_pop])
+        per_ref = c_ref / len(scipy_pop)
+        rows.append((w1, c1, w2, c2, per_ref, per_ref * n / c1))
+    w1, c1, w2, c2, per_ref, ratio = (float(np.median(col)) for col in zip(*rows, strict=True))
+    print(f"timing: median of {args.rounds} rounds (each round: batch 1 worker, 2 workers, scipy loop)")
     print(f"batch, 1 worker : {w1:6.2f} s wall ({n / w1:8.0f} sessions/s), {c1:6.2f} s CPU ({n / c1:8.0f}/s)")
-    _, w2, c2 = _timed(simulate_batch, pop, workers=2)
     print(f"batch, 2 workers: {w2:6.2f} s wall ({n / w2:8.0f} sessions/s), {c2:6.2f} s CPU")
-    mb = sum(v.nbytes for v in res.signals.values()) / 1e6 * 10_000 / n
+    print(_breakdown(pop))
+    res = simulate_batch(pop[:1000])
+    mb = sum(v.nbytes for v in res.signals.values()) / 1e6 * 10_000 / len(res)
     print(
         f"memory of the result: {mb:.0f} MB per 10 000 sessions "
         f"({len(res.signals)} signals x {res.t_min.size} rows, float64)"
@@ -137,14 +171,13 @@ def main() -> None:
     reps = 50
     _, ws, cs = _timed(lambda: [simulate(sc) for _ in range(reps)])
     print(f"single simulate(): {1000 * ws / reps:.2f} ms wall, {1000 * cs / reps:.2f} ms CPU")
-    batch_err, (method, rtol), per_ref, ref_err = accuracy(pop[: args.sample])
     print(
         f"matched-accuracy scipy loop: {method} rtol {rtol:g} (max |dRBV| {ref_err[0]:.4f}, max |dSBP| "
         f"{ref_err[1]:.3f}), {1000 * per_ref:.1f} ms/session CPU; extrapolated to {n}: {per_ref * n:.0f} s"
     )
     print(
-        f"speed-up vs matched-accuracy scipy loop: {per_ref * n / c1:.0f} x (CPU time of the scipy loop over "
-        "CPU time of the 1-worker batch; wall-clock figures are only comparable on an idle machine)"
+        f"speed-up vs matched-accuracy scipy loop: {ratio:.0f} x (CPU time of the scipy loop over CPU time "
+        f"of the 1-worker batch, per round; rounds: {', '.join(f'{r[5]:.0f}' for r in rows)})"
     )
 
 

@@ -19,7 +19,7 @@ from crampwatch.kinetics import (
     michaels_clearance_array,
     plasma_oncotic_pressure_mmhg,
     urea_generation_array,
-    watson_volume_l,
+    watson_volume_array,
 )
 from crampwatch.model import DEFAULT_NPCR_G_KG_DAY, Scenario
 from crampwatch.physiology.parameters import P
@@ -59,8 +59,15 @@ def _labs_matrix(scenarios: Sequence[Scenario]) -> dict[str, np.ndarray]:
         "glucose_mg_dl",
         "urea_mmol_l",
     )
-    rows = [s.patient.labs.resolved()[0] for s in scenarios]
-    return {k: np.array([r[k] for r in rows], dtype=float) for k in names}
+    resolved: dict[int, dict[str, float]] = {}  # scenarios of one patient share its labs: resolve once
+    rows = []
+    for s in scenarios:
+        labs = s.patient.labs
+        row = resolved.get(id(labs))
+        if row is None:
+            row = resolved[id(labs)] = labs.resolved()[0]
+        rows.append(row)
+    return {k: np.fromiter((r[k] for r in rows), dtype=float, count=len(rows)) for k in names}
 
 
 def _opt(obj: object, name: str) -> float:
@@ -103,17 +110,27 @@ def _check_uf_feasible(
 MAX_NA_GRADIENT_MMOL_L = 25.0
 
 
+def _na_range(r: object) -> tuple[float, float]:
+    """Lowest and highest dialysate Na of a prescription (mmol/L)."""
+    prof = r.dialysate.na_profile
+    if prof is None:
+        return r.dialysate.na_mmol_l, r.dialysate.na_mmol_l
+    values = [v for _, v in prof]
+    return min(values), max(values)
+
+
 def _check_na_gradient(rx: list, plasma_na: np.ndarray) -> None:
-    for r, na in zip(rx, plasma_na, strict=True):
-        prof = r.dialysate.na_profile
-        values = [r.dialysate.na_mmol_l] if prof is None else [v for _, v in prof]
-        worst = max(values, key=lambda v: abs(v - na))
-        if abs(worst - na) > MAX_NA_GRADIENT_MMOL_L:
-            raise InputError(
-                f"prescription.dialysate.na_mmol_l: {worst:g} mmol/L is {worst - na:+.0f} from plasma Na "
-                f"{na:g} (allowed within ±{MAX_NA_GRADIENT_MMOL_L:g} mmol/L of plasma Na)",
-                "prescription.dialysate.na_mmol_l",
-            )
+    lo, hi = np.array([_na_range(r) for r in rx], dtype=float).reshape(-1, 2).T
+    worst = np.where(np.abs(lo - plasma_na) >= np.abs(hi - plasma_na), lo, hi)
+    bad = np.flatnonzero(np.abs(worst - plasma_na) > MAX_NA_GRADIENT_MMOL_L)
+    if bad.size:
+        i = int(bad[0])
+        w, na = float(worst[i]), float(plasma_na[i])
+        raise InputError(
+            f"prescription.dialysate.na_mmol_l: {w:g} mmol/L is {w - na:+.0f} from plasma Na "
+            f"{na:g} (allowed within ±{MAX_NA_GRADIENT_MMOL_L:g} mmol/L of plasma Na)",
+            "prescription.dialysate.na_mmol_l",
+        )
 
 
 def patient_parameters(
@@ -139,7 +156,9 @@ def patient_parameters(
     bv_ml_kg = np.array([_opt(p, "blood_volume_ml_kg") for p in pat], dtype=float)
     npcr = np.array([_opt(p, "npcr_g_kg_d") for p in pat], dtype=float)
     npcr = np.where(np.isfinite(npcr), npcr, DEFAULT_NPCR_G_KG_DAY)
-    tbw_dry = np.array([watson_volume_l(p.sex, p.age_years, p.height_cm, p.dry_weight_kg) for p in pat])
+    height = np.array([p.height_cm for p in pat], dtype=float)
+    # Watson body water; the Patient model already holds age, height and weight inside Watson's range
+    tbw_dry = np.asarray(watson_volume_array(male, age, height, dry_w), dtype=float)
     labs = _labs_matrix(sc)
     uf_l = np.array([s.uf_volume_l for s in sc], dtype=float)
     qb = np.array([r.qb_ml_min for r in rx], dtype=float)

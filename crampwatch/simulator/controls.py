@@ -103,22 +103,32 @@ def session_controls(
     na_templates: list[np.ndarray] = []
     uf_idx = np.empty(len(rx), dtype=int)
     na_idx = np.empty(len(rx), dtype=int)
+    on_of: dict[float, np.ndarray] = {}  # on-fraction per distinct duration
+
+    def on_fraction(d: float) -> np.ndarray:
+        if d not in on_of:
+            on_of[d] = np.clip((d - t0) / dt_min, 0.0, 1.0)
+        return on_of[d]
+
     for j, r in enumerate(rx):
         d = r.duration_min
-        on_j = np.clip((d - t0) / dt_min, 0.0, 1.0)
-        key = (repr(r.uf_profile), d)
-        if key not in uf_keys:
+        prof = r.uf_profile
+        key = (prof if isinstance(prof, str) else tuple(map(tuple, prof)), d)
+        k = uf_keys.get(key)
+        if k is None:
+            on_j = on_fraction(d)
             w = r.uf_fraction(t0 + 0.5 * on_j * dt_min) * on_j
             total = float(np.sum(w) * dt_min)
-            uf_keys[key] = len(uf_templates)
+            k = uf_keys[key] = len(uf_templates)
             uf_templates.append(np.stack([on_j, w / total if total > 0 else w]))
-        uf_idx[j] = uf_keys[key]
-        prof = r.dialysate.na_profile
-        key = (None if prof is None else tuple(map(tuple, prof)), r.dialysate.na_mmol_l, d)
-        if key not in na_keys:
-            na_keys[key] = len(na_templates)
-            na_templates.append(r.dialysate_na_at(np.minimum(t0 + 0.5 * on_j * dt_min, d)))
-        na_idx[j] = na_keys[key]
+        uf_idx[j] = k
+        na_prof = r.dialysate.na_profile
+        key = (None if na_prof is None else tuple(map(tuple, na_prof)), r.dialysate.na_mmol_l, d)
+        k = na_keys.get(key)
+        if k is None:
+            k = na_keys[key] = len(na_templates)
+            na_templates.append(r.dialysate_na_at(np.minimum(t0 + 0.5 * on_fraction(d) * dt_min, d)))
+        na_idx[j] = k
     tmpl = np.stack(uf_templates)  # [K, 2, steps]
     uf_l = np.array([s.uf_volume_l for s in scenarios], dtype=float)
     return Controls(

@@ -47,6 +47,12 @@ def _sources_fingerprint() -> bytes:
     return h.digest()
 
 
+#: Floating-point contractions the compiled code may make: fused multiply-add and a shared reciprocal for
+#: repeated divisions by the same value (results differ from the numpy execution only by round-off; NaN and
+#: infinity keep their meaning, which the range check relies on).
+FASTMATH = frozenset({"contract", "arcp"})
+
+
 def _make_jitable(fn: object, seen: set) -> None:
     """Let compiled code call ``fn`` and every physiology function it calls (their sources stay plain
     Python, run by the numpy integrator as they are)."""
@@ -56,7 +62,7 @@ def _make_jitable(fn: object, seen: set) -> None:
         obj = fn.__globals__.get(name)
         if inspect.isfunction(obj) and obj.__module__.startswith(_COMPILED_PACKAGES) and obj not in seen:
             seen.add(obj)
-            register_jitable(obj)
+            register_jitable(fastmath=set(FASTMATH))(obj)
             _make_jitable(obj, seen)
 
 
@@ -90,29 +96,29 @@ if numba is not None:
         _install_cache_locator()
     from numba.extending import register_jitable
 
-    register_jitable(rhs)
+    register_jitable(fastmath=set(FASTMATH))(rhs)
     _make_jitable(rhs, {rhs})
 
-    _jit = njit(cache=True, error_model="numpy")
+    _jit = njit(cache=True, error_model="numpy", fastmath=set(FASTMATH))
 
     @_jit
-    def _record(rec: np.ndarray, r: int, out: np.ndarray, y: np.ndarray, keep_states: bool) -> None:
-        for j in range(N_OUTPUTS):
-            rec[j, r] = out[j]
+    def _record(rows: np.ndarray, r: int, y: np.ndarray, keep_states: bool) -> None:
         if keep_states:
             for j in range(N_STATES):
-                rec[N_OUTPUTS + j, r] = y[j]
+                rows[r, N_OUTPUTS + j] = y[j]
 
     @_jit
     def _session(p, y, on_t, w_t, na_t, uf_l, n_sub, dt, stride, heun, n_iter, keep_states, rec):  # noqa: ANN001, ANN202
         """Integrate one session from state ``y`` (updated in place); records go to ``rec`` [planes, records].
-        Same scheme, operation for operation, as :func:`crampwatch.simulator.numpy_batch.integrate_chunk`."""
+        Same scheme, operation for operation, as :func:`crampwatch.simulator.numpy_batch.integrate_chunk`.
+        Records are first written row by row into a small session-local table (one cache-friendly row per
+        record) and copied plane by plane into ``rec`` at the end."""
         n_steps = on_t.shape[0]
         h = dt / n_sub
         f1 = np.empty(N_STATES)
         f2 = np.empty(N_STATES)
         y1 = np.empty(N_STATES)
-        out = np.empty(N_OUTPUTS)
+        rows = np.empty((rec.shape[1], rec.shape[0]))
         s = 0.0
         for k in range(n_steps):
             on = on_t[k]
@@ -120,8 +126,8 @@ if numba is not None:
             u = (on, qf, na_t[k])
             for sub in range(n_sub):
                 if sub == 0 and k % stride == 0:
-                    s1 = rhs(y, u, p, s, n_iter, f1, out)
-                    _record(rec, k // stride, out, y, keep_states)
+                    s1 = rhs(y, u, p, s, n_iter, f1, rows[k // stride])
+                    _record(rows, k // stride, y, keep_states)
                 else:
                     s1 = rhs(y, u, p, s, n_iter, f1, None)
                 for j in range(N_STATES):
@@ -135,8 +141,11 @@ if numba is not None:
                     for j in range(N_STATES):
                         y[j] = y1[j]
         if n_steps % stride == 0:
-            rhs(y, (0.0, 0.0, na_t[n_steps - 1]), p, s, n_iter, f1, out)
-            _record(rec, n_steps // stride, out, y, keep_states)
+            rhs(y, (0.0, 0.0, na_t[n_steps - 1]), p, s, n_iter, f1, rows[n_steps // stride])
+            _record(rows, n_steps // stride, y, keep_states)
+        for j in range(rec.shape[0]):
+            for r in range(rec.shape[1]):
+                rec[j, r] = rows[r, j]
 
     @_jit
     def _batch_serial(
@@ -161,7 +170,7 @@ if numba is not None:
             )
             Y[:, i] = y
 
-    @njit(cache=True, error_model="numpy", parallel=True)
+    @njit(cache=True, error_model="numpy", fastmath=set(FASTMATH), parallel=True)
     def _batch_parallel(
         P, Y, on_t, w_t, uf_idx, na_t, na_idx, uf_l, n_sub, dt, stride, heun, n_iter, keep, out
     ):  # noqa: ANN001, ANN202, N803

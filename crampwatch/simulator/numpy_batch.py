@@ -9,6 +9,7 @@ high filtration coefficient in a small body) form their own chunks so that they 
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -134,15 +135,28 @@ def _record(buf: np.ndarray, r: int, out: np.ndarray, y: np.ndarray, keep_states
         buf[N_OUTPUTS:, r] = y
 
 
+def _huge_pages_available() -> bool:
+    """True when the OS backs large anonymous mappings with huge pages on request (Linux THP)."""
+    try:
+        with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
+            return "[never]" not in f.read()
+    except OSError:
+        return False
+
+
 def alloc(shape: tuple[int, ...], shared: bool = False) -> np.ndarray:
-    """An uninitialised float array in anonymous memory, pre-faulted in one go where the OS allows
-    (MAP_POPULATE is several times cheaper than faulting in hundreds of MB page by page); ``shared`` makes it
-    visible to forked children."""
+    """An uninitialised float array in anonymous memory; ``shared`` makes it visible to forked children.
+
+    Faulting in hundreds of MB page by page is costly: a private array asks for huge pages (2 MB; its first
+    writers, possibly several threads, fault it in a few hundred steps), otherwise the mapping is
+    pre-faulted in one go (MAP_POPULATE)."""
     import mmap
 
     size = int(np.prod(shape))
     flags = (mmap.MAP_SHARED if shared else mmap.MAP_PRIVATE) | getattr(mmap, "MAP_ANONYMOUS", 0x20)
-    flags |= getattr(mmap, "MAP_POPULATE", 0)
+    huge = not shared and hasattr(mmap, "MADV_HUGEPAGE") and _huge_pages_available()
+    if not huge:
+        flags |= getattr(mmap, "MAP_POPULATE", 0)
     try:
         buf = mmap.mmap(-1, max(8, size * 8), flags=flags)
     except (OSError, ValueError, TypeError):
@@ -150,6 +164,9 @@ def alloc(shape: tuple[int, ...], shared: bool = False) -> np.ndarray:
             buf = mmap.mmap(-1, max(8, size * 8))
         else:
             return np.empty(shape)
+    if huge:
+        with contextlib.suppress(OSError):  # a kernel without THP: ordinary pages
+            buf.madvise(mmap.MADV_HUGEPAGE)
     return np.frombuffer(buf, dtype=float)[:size].reshape(shape)
 
 
