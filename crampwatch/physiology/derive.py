@@ -8,6 +8,7 @@ be a steady state (every flux balanced at t = 0), so that all change during a se
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import attrgetter
 from types import SimpleNamespace
 
 import numpy as np
@@ -70,10 +71,36 @@ def _labs_matrix(scenarios: Sequence[Scenario]) -> dict[str, np.ndarray]:
     return {k: np.fromiter((r[k] for r in rows), dtype=float, count=len(rows)) for k in names}
 
 
-def _opt(obj: object, name: str) -> float:
-    """An optional numeric field (NaN when absent or None)."""
-    v = getattr(obj, name, None)
-    return float("nan") if v is None else float(v)
+_PATIENT_FIELDS = attrgetter(
+    "age_years",
+    "pre_weight_kg",
+    "dry_weight_kg",
+    "diabetes",
+    "residual_kr_ml_min",
+    "baroreflex_strength",
+    "refill_capacity",
+    "height_cm",
+    "blood_volume_ml_kg",
+    "npcr_g_kg_d",
+    "pre_sbp_mmhg",
+    "pre_hr_bpm",
+)
+_PRESCRIPTION_FIELDS = attrgetter(
+    "qb_ml_min",
+    "qd_ml_min",
+    "dialyzer_koa_ml_min",
+    "duration_min",
+    "dialysate.k_mmol_l",
+    "dialysate.ca_mmol_l",
+    "dialysate.mg_mmol_l",
+    "dialysate.hco3_mmol_l",
+    "dialysate.temp_c",
+)
+
+
+def _columns(fields: attrgetter, objects: list) -> np.ndarray:
+    """The numeric ``fields`` of ``objects`` as columns [fields, n] (None, an absent value, as NaN)."""
+    return np.array([fields(o) for o in objects], dtype=float).reshape(len(objects), -1).T
 
 
 #: Limits of what a session can remove (modelling choices far beyond clinical practice, where > 13 mL/kg/h is
@@ -144,34 +171,19 @@ def patient_parameters(
     sc = list(scenarios)
     pat = [s.patient for s in sc]
     rx = [s.prescription for s in sc]
+    # one row of numbers per scenario (absent optional fields become NaN), then one column per field
+    (age, pre_w, dry_w, diabetes, kr, baro, refill, height, bv_ml_kg, npcr, pre_sbp, pre_hr) = _columns(
+        _PATIENT_FIELDS, pat
+    )
+    (qb, qd, koa, dur, dk, dca, dmg, dhco3, dtemp) = _columns(_PRESCRIPTION_FIELDS, rx)
     male = np.array([p.sex == "male" for p in pat])
-    age = np.array([p.age_years for p in pat], dtype=float)
-    pre_w = np.array([p.pre_weight_kg for p in pat], dtype=float)
-    dry_w = np.array([p.dry_weight_kg for p in pat], dtype=float)
-    diabetes = np.array([p.diabetes for p in pat], dtype=float)
     catheter = np.array([p.access == "catheter" for p in pat], dtype=float)
-    kr = np.array([p.residual_kr_ml_min for p in pat], dtype=float) / 1000.0
-    baro = np.array([p.baroreflex_strength for p in pat], dtype=float)
-    refill = np.array([p.refill_capacity for p in pat], dtype=float)
-    bv_ml_kg = np.array([_opt(p, "blood_volume_ml_kg") for p in pat], dtype=float)
-    npcr = np.array([_opt(p, "npcr_g_kg_d") for p in pat], dtype=float)
+    kr = kr / 1000.0
     npcr = np.where(np.isfinite(npcr), npcr, DEFAULT_NPCR_G_KG_DAY)
-    height = np.array([p.height_cm for p in pat], dtype=float)
     # Watson body water; the Patient model already holds age, height and weight inside Watson's range
     tbw_dry = np.asarray(watson_volume_array(male, age, height, dry_w), dtype=float)
     labs = _labs_matrix(sc)
-    uf_l = np.array([s.uf_volume_l for s in sc], dtype=float)
-    qb = np.array([r.qb_ml_min for r in rx], dtype=float)
-    qd = np.array([r.qd_ml_min for r in rx], dtype=float)
-    koa = np.array([r.dialyzer_koa_ml_min for r in rx], dtype=float)
-    dk = np.array([r.dialysate.k_mmol_l for r in rx], dtype=float)
-    dca = np.array([r.dialysate.ca_mmol_l for r in rx], dtype=float)
-    dmg = np.array([r.dialysate.mg_mmol_l for r in rx], dtype=float)
-    dhco3 = np.array([r.dialysate.hco3_mmol_l for r in rx], dtype=float)
-    dtemp = np.array([r.dialysate.temp_c for r in rx], dtype=float)
-    pre_sbp = np.array([_opt(p, "pre_sbp_mmhg") for p in pat], dtype=float)
-    pre_hr = np.array([_opt(p, "pre_hr_bpm") for p in pat], dtype=float)
-    dur = np.array([r.duration_min for r in rx], dtype=float)
+    uf_l = np.fromiter((s.uf_volume_l for s in sc), dtype=float, count=len(sc))
     _check_uf_feasible(uf_l, dur, pre_w, dry_w, tbw_dry)
     _check_na_gradient(rx, labs["na_mmol_l"])
     if tbw_scale is not None:
@@ -437,5 +449,5 @@ def derive_arrays(
     out = {}
     for k, v in vars(a).items():
         arr = np.asarray(v, dtype=float)
-        out[k] = np.broadcast_to(arr, (n,)).copy() if arr.ndim == 0 else arr
+        out[k] = np.full(n, arr) if arr.ndim == 0 else arr
     return ParameterArrays(**out)

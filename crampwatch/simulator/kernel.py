@@ -11,6 +11,7 @@ simulator falls back to the numpy integrator when it cannot.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import inspect
 import os
@@ -194,13 +195,16 @@ if numba is not None:
             Y[:, i] = y
 
 
+@functools.cache
+def _record_dtype(names: tuple[str, ...]) -> np.dtype:
+    return np.dtype([(name, "f8") for name in names])
+
+
 def parameter_records(p: ParameterArrays) -> np.ndarray:
     """The parameter arrays as one structured array [n] (one record per patient, one field per parameter)."""
-    names = sorted(vars(p))
-    rec = np.empty(p.n, dtype=[(name, "f8") for name in names])
-    for name in names:
-        rec[name] = getattr(p, name)
-    return rec
+    names = tuple(sorted(vars(p)))
+    table = np.stack([getattr(p, name) for name in names], axis=1)  # [n, parameters]
+    return np.ascontiguousarray(table).view(_record_dtype(names)).reshape(p.n)
 
 
 def integrate_compiled(
@@ -217,7 +221,9 @@ def integrate_compiled(
     (``out``, urea clearance integral (L) [n], out-of-range flags [n]). ``workers`` threads (prange)."""
     if numba is None:
         raise RuntimeError("numba is not installed")
-    y = np.array([np.asarray(v, dtype=float) * np.ones(p.n) for v in initial_state(p)])
+    y = np.empty((N_STATES, p.n))
+    for k, v in enumerate(initial_state(p)):
+        y[k] = v
     args = (
         parameter_records(p),
         y,

@@ -10,6 +10,7 @@ high filtration coefficient in a small body) form their own chunks so that they 
 from __future__ import annotations
 
 import contextlib
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -135,6 +136,7 @@ def _record(buf: np.ndarray, r: int, out: np.ndarray, y: np.ndarray, keep_states
         buf[N_OUTPUTS:, r] = y
 
 
+@functools.cache
 def _huge_pages_available() -> bool:
     """True when the OS backs large anonymous mappings with huge pages on request (Linux THP)."""
     try:
