@@ -16,8 +16,9 @@ from crampwatch.optimizer.ranking import (
     EnsembleScores,
     Scores,
     pick,
+    rank_key,
 )
-from crampwatch.optimizer.space import knobs_from
+from crampwatch.optimizer.space import change_size, knobs_from
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -64,3 +65,22 @@ def test_pick_tells_candidates_apart_by_their_settings_not_their_identity():
     cooler = dataclasses.replace(_candidate(temp_c=current.temp_c - 0.5), scores=Scores(risk=0.2))
     chosen = pick([longer, same_settings, cooler], 3, current)
     assert [cd.key for cd in chosen] == [longer.key, cooler.key]
+
+
+def test_equally_good_candidates_rank_smaller_change_first_whatever_the_round_off():
+    current = knobs_from(load_scenario(EXAMPLES / "stable.yaml"))
+    ca = current.ca_mmol_l
+    # risks equal up to round-off: the larger Ca step is listed first and is 1e-12 "better"
+    big = dataclasses.replace(_candidate(ca_mmol_l=ca + 0.5), scores=Scores(risk=0.1 - 1e-12, idh_risk=0.0))
+    small = dataclasses.replace(_candidate(ca_mmol_l=ca + 0.25), scores=Scores(risk=0.1, idh_risk=0.0))
+    assert [c.knobs.ca_mmol_l for c in pick([big, small], 2, current)] == [ca + 0.25, ca + 0.5]
+    # a real risk difference still wins over a smaller change
+    better = dataclasses.replace(big, scores=Scores(risk=0.05, idh_risk=0.0))
+    assert pick([small, better], 1, current)[0].knobs.ca_mmol_l == ca + 0.5
+    # then IDH risk, then the size of the change
+    safer = dataclasses.replace(big, scores=Scores(risk=0.1, idh_risk=0.01))
+    riskier_bp = dataclasses.replace(small, scores=Scores(risk=0.1, idh_risk=0.02))
+    assert rank_key(safer, current) < rank_key(riskier_bp, current)
+    assert change_size(current, small.knobs) == pytest.approx(1.0)
+    assert change_size(current, big.knobs) == pytest.approx(2.0)
+    assert change_size(current, current) == 0.0

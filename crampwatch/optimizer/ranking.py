@@ -21,7 +21,7 @@ from types import MappingProxyType
 import numpy as np
 
 from crampwatch.optimizer.evaluate import Evaluation
-from crampwatch.optimizer.space import Knobs, changed_knobs
+from crampwatch.optimizer.space import Knobs, change_size, changed_knobs
 
 #: Objective penalty per changed setting (modelling choice: prefer minimal change when risks tie).
 CHANGE_PENALTY = 0.02
@@ -170,6 +170,22 @@ def finalists(ranked: list[Candidate], current: Knobs) -> list[Candidate]:
     return out
 
 
+#: Decimal places of the objective and the IDH risk that ranking compares: candidates that differ by less
+#: are equally good, so round-off in the simulation cannot reorder them (modelling choice; 1e-6 is far
+#: below any clinically meaningful risk difference).
+RANK_DECIMALS = 6
+
+
+def rank_key(cd: Candidate, current: Knobs) -> tuple[float, float, float]:
+    """Sort key: objective, then IDH risk (lower first), each rounded to :data:`RANK_DECIMALS`; among
+    equally good candidates the smaller change from the current prescription first."""
+    return (
+        round(cd.objective, RANK_DECIMALS),
+        round(cd.nominal.idh_risk, RANK_DECIMALS),
+        change_size(current, cd.knobs),
+    )
+
+
 def pick(cands: Iterable[Candidate], k: int, current: Knobs) -> list[Candidate]:
     """The ``k`` best candidates by objective: first one per distinct set of changed settings, then (to
     fill the list) the next best alternatives with the same settings changed to other values.
@@ -177,7 +193,7 @@ def pick(cands: Iterable[Candidate], k: int, current: Knobs) -> list[Candidate]:
     A candidate whose changes strictly include those of one already picked is skipped unless its risk is
     lower by at least two change penalties: it ranked lower, so otherwise its extra changes do not pay.
     """
-    ordered = sorted(cands, key=lambda c: (c.objective, c.nominal.idh_risk))
+    ordered = sorted(cands, key=lambda cd: rank_key(cd, current))
     changes = {cd.key: frozenset(changed_knobs(current, cd.knobs)) for cd in ordered}
     chosen: dict[Knobs, Candidate] = {}
 

@@ -67,6 +67,7 @@ from crampwatch.optimizer.ranking import (
     Scores,
     finalists,
     pick,
+    rank_key,
     risk_range,
 )
 from crampwatch.optimizer.result import OptimizationResult, Outcome
@@ -301,7 +302,7 @@ class Search:
             diff = set(changed_knobs(base, cd.knobs))
             return bool(diff) and diff <= set(names)
 
-        ranked = sorted((cd for cd in evaluated if not cd.static), key=lambda cd: cd.objective)
+        ranked = sorted((cd for cd in evaluated if not cd.static), key=lambda cd: rank_key(cd, base))
         time_choices = [tuple(getattr(base, n) for n in TIME_GROUP)]
         for cd in ranked:
             if only_changes(cd, TIME_GROUP):
@@ -413,13 +414,13 @@ def search(
     stage1 = s.candidates(lattice)
     options = opts_wide if s.allow_high_ca else opts_narrow
     combos = s.combinations(base, stage1)
-    best1 = sorted((cd for cd in stage1 if cd.feasible), key=lambda cd: cd.objective)
+    best1 = sorted((cd for cd in stage1 if cd.feasible), key=lambda cd: rank_key(cd, s.current))
     if best1 and current.causes.get("hypovolemia", 0.0) >= FREE_PROFILE_MIN_HYPOVOLEMIA:
         combos += s.free_profiles(best1[0].knobs, seed)
     stage2 = s.evaluate_nominal(s.candidates(combos))
 
     pool = {cd.key: cd for cd in stage1 + stage2}
-    ranked = sorted((cd for cd in pool.values() if cd.feasible), key=lambda cd: cd.objective)
+    ranked = sorted((cd for cd in pool.values() if cd.feasible), key=lambda cd: rank_key(cd, s.current))
     final = finalists(ranked, s.current)
     refine = s.candidates(s.refinements(ranked[:N_REFINED], options)) if ranked else []
     stage3 = s.evaluate_ensemble(list({cd.key: cd for cd in final + refine}.values()))

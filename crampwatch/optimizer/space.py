@@ -137,6 +137,19 @@ KNOB_SETTINGS: dict[str, PrescriptionSetting] = {
 }
 
 
+def change_size(old: Knobs, new: Knobs) -> float:
+    """How far ``new`` moves from ``old``: per changed knob, the change in its search steps (1 for a
+    profile or a knob without a step), summed."""
+    size = 0.0
+    for name in changed_knobs(old, new):
+        step = KNOB_SETTINGS[name].search_step
+        if name == "uf_profile" or (name == "na_mmol_l" and old.na_profile != new.na_profile) or not step:
+            size += 1.0
+        else:
+            size += abs(float(getattr(new, name)) - float(getattr(old, name))) / step
+    return size
+
+
 def changed_knobs(old: Knobs, new: Knobs) -> list[str]:
     """Names of the knobs that differ (in :data:`KNOB_SETTINGS` order); a Na profile counts as Na."""
     out: list[str] = []
