@@ -22,8 +22,8 @@ Circulation = namedtuple("Circulation", ("map", "sbp", "dbp", "hr", "co", "pms",
 
 
 def _tanh(x: Any) -> Any:
-    """``tanh`` through one ``expm1`` (half the cost of ``tanh`` in compiled code; exact to round-off),
-    saturated beyond |x| = 20 where tanh is 1 to double precision."""
+    """``tanh`` through one ``expm1`` (about two thirds the cost of ``tanh`` in compiled code; exact to
+    round-off), saturated beyond |x| = 20 where tanh is 1 to double precision."""
     e = np.expm1(-2.0 * np.minimum(np.abs(x), 20.0))
     return -np.copysign(1.0, x) * e / (e + 2.0)
 

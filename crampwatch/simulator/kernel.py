@@ -103,7 +103,7 @@ if numba is not None:
     _jit = njit(cache=True, error_model="numpy", fastmath=set(FASTMATH))
 
     @_jit
-    def _record(rows: np.ndarray, r: int, y: np.ndarray, keep_states: bool) -> None:
+    def _record_states(rows: np.ndarray, r: int, y: np.ndarray, keep_states: bool) -> None:
         if keep_states:
             for j in range(N_STATES):
                 rows[r, N_OUTPUTS + j] = y[j]
@@ -128,7 +128,7 @@ if numba is not None:
             for sub in range(n_sub):
                 if sub == 0 and k % stride == 0:
                     s1 = rhs(y, u, p, s, n_iter, f1, rows[k // stride])
-                    _record(rows, k // stride, y, keep_states)
+                    _record_states(rows, k // stride, y, keep_states)
                 else:
                     s1 = rhs(y, u, p, s, n_iter, f1, None)
                 for j in range(N_STATES):
@@ -143,7 +143,7 @@ if numba is not None:
                         y[j] = y1[j]
         if n_steps % stride == 0:
             rhs(y, (0.0, 0.0, na_t[n_steps - 1]), p, s, n_iter, f1, rows[n_steps // stride])
-            _record(rows, n_steps // stride, y, keep_states)
+            _record_states(rows, n_steps // stride, y, keep_states)
         for j in range(rec.shape[0]):
             for r in range(rec.shape[1]):
                 rec[j, r] = rows[r, j]
