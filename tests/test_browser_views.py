@@ -8,33 +8,16 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from test_web_helpers import PASSWORDS, LiveServer, make_db
+from test_web_helpers import PASSWORDS
 
-from crampwatch.web.live import CHROMIUM, browser_login, launch_chromium
+from crampwatch.web.live import CHROMIUM, browser_login
 
-playwright = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed"),
 ]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    db = make_db(tmp_path_factory.mktemp("browser-views"))
-    db.store.close()
-    live = LiveServer(db.url).start()
-    yield live, db
-    live.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright.sync_playwright() as pw:
-        b = launch_chromium(pw)
-        yield b
-        b.close()
 
 
 def _session_page(browser, live, db, **context_args):
