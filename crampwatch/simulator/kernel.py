@@ -149,50 +149,25 @@ if numba is not None:
                 rec[j, r] = rows[r, j]
 
     @_jit
-    def _batch_serial(
-        P, Y, on_t, w_t, uf_idx, na_t, na_idx, uf_l, n_sub, dt, stride, heun, n_iter, keep, out
+    def _session_i(
+        i, P, Y, on_t, w_t, uf_idx, na_t, na_idx, uf_l, n_sub, dt, stride, heun, n_iter, keep, out
     ):  # noqa: ANN001, ANN202, N803
+        """Session ``i`` of the batch, its state copied out of ``Y`` [states, n] and back."""
+        y = Y[:, i].copy()
+        on_i, w_i, na_i = on_t[uf_idx[i]], w_t[uf_idx[i]], na_t[na_idx[i]]
+        _session(P[i], y, on_i, w_i, na_i, uf_l[i], n_sub[i], dt, stride, heun, n_iter, keep, out[:, i, :])
+        Y[:, i] = y
+
+    # one loop per execution: numba compiles and caches a function once per set of flags
+    @_jit
+    def _batch_serial(P, Y, *args):  # noqa: ANN001, ANN002, ANN202, N803
         for i in range(P.shape[0]):
-            y = Y[:, i].copy()
-            _session(
-                P[i],
-                y,
-                on_t[uf_idx[i]],
-                w_t[uf_idx[i]],
-                na_t[na_idx[i]],
-                uf_l[i],
-                n_sub[i],
-                dt,
-                stride,
-                heun,
-                n_iter,
-                keep,
-                out[:, i, :],
-            )
-            Y[:, i] = y
+            _session_i(i, P, Y, *args)
 
     @njit(cache=True, error_model="numpy", fastmath=set(FASTMATH), parallel=True)
-    def _batch_parallel(
-        P, Y, on_t, w_t, uf_idx, na_t, na_idx, uf_l, n_sub, dt, stride, heun, n_iter, keep, out
-    ):  # noqa: ANN001, ANN202, N803
+    def _batch_parallel(P, Y, *args):  # noqa: ANN001, ANN002, ANN202, N803
         for i in prange(P.shape[0]):
-            y = Y[:, i].copy()
-            _session(
-                P[i],
-                y,
-                on_t[uf_idx[i]],
-                w_t[uf_idx[i]],
-                na_t[na_idx[i]],
-                uf_l[i],
-                n_sub[i],
-                dt,
-                stride,
-                heun,
-                n_iter,
-                keep,
-                out[:, i, :],
-            )
-            Y[:, i] = y
+            _session_i(i, P, Y, *args)
 
 
 @functools.cache
