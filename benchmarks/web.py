@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from crampwatch.demo import build_demo  # noqa: E402
 from crampwatch.store import Store  # noqa: E402
-from crampwatch.web.live import LiveServer  # noqa: E402
+from tests.live_server import LiveServer  # noqa: E402
 
 PASSWORD = "bench-clinician-1"
 SECRET_KEY = "benchmark-secret-key-0123456789abcdef"

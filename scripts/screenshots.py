@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from crampwatch.demo import build_demo  # noqa: E402
 from crampwatch.store import Store  # noqa: E402
-from crampwatch.web.live import LiveServer, browser_login, launch_chromium  # noqa: E402
+from tests.live_server import LiveServer, browser_login, launch_chromium  # noqa: E402
 
 
 def _serve_demo(tmp: Path, patients: int) -> LiveServer:

@@ -21,7 +21,7 @@ def server(request, tmp_path_factory):
 def browser():
     """Debian's chromium, headless, through Playwright (the module is skipped without Playwright)."""
     sync_api = pytest.importorskip("playwright.sync_api")
-    from crampwatch.web.live import launch_chromium
+    from live_server import launch_chromium
 
     with sync_api.sync_playwright() as pw:
         b = launch_chromium(pw)

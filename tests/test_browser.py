@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 
 import pytest
+from live_server import CHROMIUM, browser_login
 from test_web_helpers import PASSWORDS
-
-from crampwatch.web.live import CHROMIUM, browser_login
 
 pytest.importorskip("playwright.sync_api")
 

@@ -8,9 +8,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from live_server import CHROMIUM, browser_login
 from test_web_helpers import PASSWORDS
-
-from crampwatch.web.live import CHROMIUM, browser_login
 
 pytest.importorskip("playwright.sync_api")
 

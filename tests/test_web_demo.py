@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from live_server import free_port
 from test_web_helpers import ROOT
 from typer.testing import CliRunner
 
@@ -18,7 +19,6 @@ from crampwatch.cli.app import app as cli_app
 from crampwatch.demo import build_demo
 from crampwatch.errors import InputError
 from crampwatch.store import Store
-from crampwatch.web.live import free_port
 
 TODAY = datetime(2026, 11, 25, 12, tzinfo=UTC)
 

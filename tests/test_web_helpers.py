@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import live_server
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,7 +22,6 @@ import pytest
 from crampwatch.model import load_scenario
 from crampwatch.store import Store
 from crampwatch.trace import Trace
-from crampwatch.web import live
 from crampwatch.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -160,7 +160,7 @@ def api_login(client, username: str, password: str | None = None) -> dict[str, s
     return {"X-CSRF-Token": r.json()["csrf_token"]}
 
 
-class LiveServer(live.LiveServer):
+class LiveServer(live_server.LiveServer):
     """A live server with a fixed session key (so logins survive a restart)."""
 
     def __init__(self, database_url: str, secret_key: str = TEST_SECRET_KEY, port: int | None = None) -> None:

@@ -1,4 +1,4 @@
-"""A real server and a real browser for end-to-end checks, benchmarks and screenshots.
+"""Test harness: a real server and a real browser for end-to-end checks, benchmarks and screenshots.
 
 :class:`LiveServer` runs ``uvicorn --factory crampwatch.web.app:app_from_env`` in a subprocess on a free
 loopback port; :func:`launch_chromium` and :func:`browser_login` drive Debian's chromium through Playwright
@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 
 #: The directory holding the ``crampwatch`` package, put on the server's PYTHONPATH (source checkouts).
-PACKAGE_PARENT = Path(__file__).resolve().parents[2]
+PACKAGE_PARENT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 #: Seconds a server may take to import, migrate and answer /healthz: ~10 s on a busy 2-core machine,
 #: several times that while a parallel test run loads it (modelling choice).
