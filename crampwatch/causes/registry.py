@@ -11,6 +11,16 @@ of the evidence; calibration in :mod:`crampwatch.causes.scoring`). Patient texts
 < 13 mL/kg/h and longer sessions (Flythe 2011 Kidney Int 79:250); dialysate Na (Stewart 1972; Trinh 2017);
 dialysate Ca 1.25-1.50 mmol/L (KDIGO CKD-MBD 2017); dialysate Mg 0.5 mmol/L (Lynch 2014); calf stretching
 during the session (Elavally et al.); heat and massage are anecdotal (modelling choice to mention them).
+
+Levers are the prescription settings (names of :mod:`crampwatch.prescription_settings`) that act on a
+mechanism, most direct first; the optimizer searches them first and says why when none of them helps.
+Hypovolemia: session time and sessions per week lower the UF rate (Flythe 2011), a decreasing UF profile
+(Donauer 2000 AJKD 36:115), cool dialysate (Selby & McIntyre 2006), dialysate Na (plasma osmolality drives
+refill in the model: modelling choice). Osmotic: dialysate Na (Stewart 1972; Arramreddy 2012). Hypocalcemia:
+dialysate Ca (KDIGO 2017; Maynard 1986) and bicarbonate (alkalosis, Akkabut 2021). Hypomagnesemia: dialysate
+Mg (Lynch 2014). Disequilibrium: lower blood and dialysate flow, shorter first sessions (Daugirdas Handbook
+of Dialysis). Underdialysis: session time, blood flow, sessions per week (KDOQI 2015). Aluminium
+encephalopathy and neuropathy have no prescription lever (water treatment, binders, neurological care).
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ from crampwatch.causes import calcium, hypovolemia, neurologic, osmotic
 from crampwatch.causes.common import SessionInput
 from crampwatch.causes.features import Context, Features
 from crampwatch.causes.findings import Finding
+from crampwatch.prescription_settings import SETTING_BY_NAME
 
 Parts = dict[str, np.ndarray]
 #: Sub-scores of a batch from its features, context and the scores of the causes before it in the registry.
@@ -44,6 +55,13 @@ class CauseSpec:
     score: Callable[[Parts], np.ndarray]
     finding: Callable[[SessionInput], Finding]
     risk_weight: float
+    #: Prescription settings that act on this mechanism, most direct first (see the module docstring).
+    levers: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.levers if name not in SETTING_BY_NAME]
+        if unknown:
+            raise KeyError(f"cause {self.id}: levers {unknown} are not prescription settings")
 
 
 def _from_features(fn: Callable[[Features, Context], Parts]) -> PartsFn:
@@ -87,6 +105,7 @@ CAUSE_SPECS: tuple[CauseSpec, ...] = (
         hypovolemia.score,
         hypovolemia.finding,
         0.72,
+        levers=("duration_min", "sessions_per_week", "uf_profile", "dialysate_temp_c", "dialysate_na_mmol_l"),
     ),
     CauseSpec(
         "osmotic",
@@ -108,6 +127,7 @@ CAUSE_SPECS: tuple[CauseSpec, ...] = (
         osmotic.score,
         osmotic.finding,
         0.68,
+        levers=("dialysate_na_mmol_l",),
     ),
     CauseSpec(
         "hypocalcemia",
@@ -132,6 +152,7 @@ CAUSE_SPECS: tuple[CauseSpec, ...] = (
         calcium.ca_score,
         calcium.ca_finding,
         0.56,
+        levers=("dialysate_ca_mmol_l", "dialysate_hco3_mmol_l"),
     ),
     CauseSpec(
         "hypomagnesemia",
@@ -144,6 +165,7 @@ CAUSE_SPECS: tuple[CauseSpec, ...] = (
         calcium.mg_score,
         calcium.mg_finding,
         0.56,
+        levers=("dialysate_mg_mmol_l",),
     ),
     CauseSpec(
         "disequilibrium",
@@ -165,6 +187,7 @@ CAUSE_SPECS: tuple[CauseSpec, ...] = (
         neurologic.dds_score,
         neurologic.dds_finding,
         0.68,
+        levers=("qb_ml_min", "duration_min", "qd_ml_min"),
     ),
     CauseSpec(
         "encephalopathy",
@@ -202,6 +225,7 @@ CAUSE_SPECS: tuple[CauseSpec, ...] = (
         neurologic.under_score,
         neurologic.under_finding,
         0.4,
+        levers=("duration_min", "qb_ml_min", "sessions_per_week"),
     ),
 )
 
