@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from crampwatch.causes import score_batch
-from crampwatch.causes.features import build_context
+from crampwatch.causes.context import build_context
 from crampwatch.causes.scoring import stack_traces
 from crampwatch.model import Scenario, parse_scenario
 from crampwatch.trace import Trace

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from crampwatch.causes.common import SessionInput
-from crampwatch.causes.features import build_context
+from crampwatch.causes.context import build_context
 from crampwatch.causes.findings import Assessment, Evidence, Finding
 from crampwatch.causes.registry import CAUSE_SPECS
 from crampwatch.causes.scoring import evaluate, overall_risk

@@ -10,40 +10,38 @@ for the same session.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from crampwatch.errors import InputError
 from crampwatch.kinetics import ekt_v_rate
-from crampwatch.weekly import std_ktv_leypoldt
+from crampwatch.kinetics.dose import ARTERIAL_ACCESS, VENOUS_ACCESS
+from crampwatch.weekly import std_ktv_leypoldt_array
 
 
 def standard_ktv(sp_ktv: float, duration_min: float, sessions_per_week: int, access: str) -> float:
     """Weekly standard Kt/V from one session's spKt/V; NaN when the dose is unknown or out of range."""
-    if not (math.isfinite(sp_ktv) and math.isfinite(duration_min) and 0 < sp_ktv < 10 and duration_min > 0):
+    name = str(access).strip().lower()
+    if name not in ARTERIAL_ACCESS | VENOUS_ACCESS:
         return float("nan")
-    try:
-        ekt = float(ekt_v_rate(sp_ktv, duration_min / 60.0, access))
-        return std_ktv_leypoldt(ekt, duration_min, int(sessions_per_week)) if ekt > 0 else float("nan")
-    except InputError:
-        return float("nan")
+    sp = np.array([sp_ktv], dtype=float)
+    return float(standard_ktv_batch(sp, duration_min, sessions_per_week, name in VENOUS_ACCESS)[0])
 
 
 def standard_ktv_batch(
     sp_ktv: np.ndarray, duration_min: np.ndarray, sessions_per_week: np.ndarray, catheter: np.ndarray
 ) -> np.ndarray:
-    """:func:`standard_ktv` per session of a batch (``catheter`` true for a venous catheter access)."""
-    return np.array(
-        [
-            standard_ktv(float(sp), float(t), int(n), "catheter" if cvc else "fistula")
-            for sp, t, n, cvc in zip(
-                np.asarray(sp_ktv, dtype=float),
-                np.broadcast_to(duration_min, np.shape(sp_ktv)),
-                np.broadcast_to(sessions_per_week, np.shape(sp_ktv)),
-                np.broadcast_to(catheter, np.shape(sp_ktv)),
-                strict=True,
-            )
-        ],
-        dtype=float,
-    ).reshape(np.shape(sp_ktv))
+    """:func:`standard_ktv` of every session of a batch (``catheter`` true for a venous catheter access):
+    eKt/V by :func:`crampwatch.kinetics.ekt_v_rate` for each access, then the Leypoldt closed form
+    (:func:`crampwatch.weekly.std_ktv_leypoldt_array`); NaN where the dose is unknown or out of range."""
+    sp = np.asarray(sp_ktv, dtype=float)
+    shape = sp.shape
+    t = np.broadcast_to(np.asarray(duration_min, dtype=float), shape)
+    n = np.broadcast_to(np.asarray(sessions_per_week, dtype=float), shape)
+    cvc = np.broadcast_to(np.asarray(catheter, dtype=bool), shape)
+    ok = np.isfinite(sp) & np.isfinite(t) & (sp > 0) & (sp < 10) & (t > 0) & (t <= 24 * 60.0)
+    sp_ok = np.where(ok, sp, 1.0)
+    hours = np.where(ok, t, 240.0) / 60.0
+    ekt = np.where(
+        cvc, np.asarray(ekt_v_rate(sp_ok, hours, "catheter")), np.asarray(ekt_v_rate(sp_ok, hours, "fistula"))
+    )
+    std = std_ktv_leypoldt_array(ekt, t, n)
+    return np.where(ok & (ekt > 0), std, np.nan).reshape(shape)

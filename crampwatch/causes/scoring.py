@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from crampwatch.causes.features import Context, Features, build_context, compute_features
+from crampwatch.causes.context import Context, build_context
+from crampwatch.causes.features import Features, compute_features
 from crampwatch.causes.registry import CAUSE_SPECS, CAUSES
 from crampwatch.model import Scenario
 from crampwatch.trace import SIGNALS, Trace

@@ -135,6 +135,9 @@ def sp_ktv_daugirdas(
 
 
 AccessType = Literal["fistula", "graft", "arterial", "catheter", "venous"]
+#: Access names read by :func:`ekt_v_rate`: arterial (AV fistula/graft) and venous catheter.
+ARTERIAL_ACCESS = frozenset({"fistula", "graft", "arterial", "avf", "avg"})
+VENOUS_ACCESS = frozenset({"catheter", "venous", "cvc"})
 
 
 def ekt_v_rate(sp_ktv: ArrayLike, duration_h: ArrayLike, access: str = "fistula") -> FloatOrArray:
@@ -148,9 +151,9 @@ def ekt_v_rate(sp_ktv: ArrayLike, duration_h: ArrayLike, access: str = "fistula"
     sp = np.asarray(check("sp_ktv", sp_ktv, 0, 50))
     t = np.asarray(check("duration_h", duration_h, 0, 24, "h", low_open=True))
     a = str(access).strip().lower()
-    if a in {"fistula", "graft", "arterial", "avf", "avg"}:
+    if a in ARTERIAL_ACCESS:
         slope, const = 0.6, 0.03
-    elif a in {"catheter", "venous", "cvc"}:
+    elif a in VENOUS_ACCESS:
         slope, const = 0.47, 0.02  # unverified constants (see docstring)
     else:
         raise InputError(f"access: {access!r} is not one of fistula, graft, catheter", "access")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from crampwatch.causes.features import Context, build_context
+from crampwatch.causes.context import Context, build_context
 from crampwatch.causes.registry import CAUSES
 from crampwatch.causes.scoring import Evaluation, evaluate, stack_traces
 from crampwatch.model import Scenario

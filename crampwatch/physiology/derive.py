@@ -22,7 +22,7 @@ from crampwatch.kinetics import (
     urea_generation_array,
     watson_volume_array,
 )
-from crampwatch.model import DEFAULT_NPCR_G_KG_DAY, Scenario
+from crampwatch.model import DEFAULT_NPCR_G_KG_DAY, Scenario, given_lab_arrays, resolve_lab_arrays
 from crampwatch.physiology.parameters import P
 from crampwatch.units import GLUCOSE_MG_DL_PER_MMOL_L, UREA_N_MG_PER_MMOL
 from crampwatch.weekly.clearance import (
@@ -48,6 +48,7 @@ class ParameterArrays(SimpleNamespace):
 
 
 def _labs_matrix(scenarios: Sequence[Scenario]) -> dict[str, np.ndarray]:
+    values, _ = resolve_lab_arrays(given_lab_arrays([s.patient.labs for s in scenarios]))
     names = (
         "na_mmol_l",
         "k_mmol_l",
@@ -60,15 +61,7 @@ def _labs_matrix(scenarios: Sequence[Scenario]) -> dict[str, np.ndarray]:
         "glucose_mg_dl",
         "urea_mmol_l",
     )
-    resolved: dict[int, dict[str, float]] = {}  # scenarios of one patient share its labs: resolve once
-    rows = []
-    for s in scenarios:
-        labs = s.patient.labs
-        row = resolved.get(id(labs))
-        if row is None:
-            row = resolved[id(labs)] = labs.resolved()[0]
-        rows.append(row)
-    return {k: np.fromiter((r[k] for r in rows), dtype=float, count=len(rows)) for k in names}
+    return {k: values[k] for k in names}
 
 
 _PATIENT_FIELDS = attrgetter(

@@ -39,6 +39,7 @@ from crampwatch.weekly.week import (
     WeeklyResult,
     simulate_week,
     std_ktv_leypoldt,
+    std_ktv_leypoldt_array,
 )
 
 __all__ = [
@@ -65,5 +66,6 @@ __all__ = [
     "parse_days",
     "simulate_week",
     "std_ktv_leypoldt",
+    "std_ktv_leypoldt_array",
     "weekly_dose",
 ]

@@ -104,8 +104,20 @@ def std_ktv_leypoldt(ekt_v: float, duration_min: float, sessions_per_week: int) 
     e = require_range("ekt_v", ekt_v, 1e-6, 10)
     t = require_range("duration_min", duration_min, 1, 1440, "min")
     n = int(require_range("sessions_per_week", sessions_per_week, 1, 7))
-    x = 1.0 - math.exp(-e)
-    return MINUTES_PER_WEEK * x / t / (x / e + MINUTES_PER_WEEK / (n * t) - 1.0)
+    return float(std_ktv_leypoldt_array(e, t, n))
+
+
+def std_ktv_leypoldt_array(
+    ekt_v: np.ndarray, duration_min: np.ndarray, sessions_per_week: np.ndarray
+) -> np.ndarray:
+    """Array core of :func:`std_ktv_leypoldt` (no range checks; NaN where an input is outside its range:
+    eKt/V 1e-6-10, duration 1-1440 min, 1-7 sessions per week)."""
+    e, t, n = (np.asarray(x, dtype=float) for x in (ekt_v, duration_min, np.floor(sessions_per_week)))
+    ok = (e >= 1e-6) & (e <= 10) & (t >= 1) & (t <= 1440) & (n >= 1) & (n <= 7)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        x = 1.0 - np.exp(-e)
+        std = MINUTES_PER_WEEK * x / t / (x / e + MINUTES_PER_WEEK / (n * t) - 1.0)
+    return np.where(ok, std, np.nan)
 
 
 def simulate_week(
