@@ -48,6 +48,11 @@ DEFAULT_NPCR_G_KG_DAY = 1.0
 NPCR_RANGE_G_KG_DAY = (0.3, 2.5)
 
 
+#: Largest pre-dialysis weight above the dry weight accepted, kg (modelling choice: more is a data-entry
+#: error).
+MAX_INTERDIALYTIC_GAIN_KG = 12.0
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
 
@@ -196,10 +201,11 @@ class Patient(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _weights_consistent(self) -> Patient:  # modelling choice: > 12 kg gain is a data-entry error
-        if self.pre_weight_kg - self.dry_weight_kg > 12:
+    def _weights_consistent(self) -> Patient:
+        if self.pre_weight_kg - self.dry_weight_kg > MAX_INTERDIALYTIC_GAIN_KG:
             raise ValueError(
-                "pre_weight_kg: more than 12 kg above dry_weight_kg (allowed interdialytic gain 0–12 kg)"
+                f"pre_weight_kg: more than {MAX_INTERDIALYTIC_GAIN_KG:g} kg above dry_weight_kg "
+                f"(allowed interdialytic gain 0–{MAX_INTERDIALYTIC_GAIN_KG:g} kg)"
             )
         return self
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from operator import attrgetter
 
 import numpy as np
 
 from crampwatch.causes.thresholds import th
 from crampwatch.kinetics import michaels_clearance_ml_min, watson_volume_array
-from crampwatch.model import LAB_FIELDS, Scenario, given_lab_arrays, resolve_lab_arrays
+from crampwatch.model import LAB_FIELDS, Scenario, resolve_lab_arrays
+from crampwatch.scenario_table import NUMERIC_FIELDS, complete_columns, scenario_columns, uf_volume_l
 
 #: Labs used by the scores (resolved by ``Labs.resolved``; default values are flagged as assumed).
 LAB_NAMES = (
@@ -92,161 +92,53 @@ class Context:
         return np.where(np.isnan(self.critical_rbv_pct), th("rbv_critical_pct"), self.critical_rbv_pct)
 
 
-_PATIENT_NUMBERS = attrgetter(
-    "pre_weight_kg", "dry_weight_kg", "vintage_months", "age_years", "height_cm", "critical_rbv_pct"
-)
-_PATIENT_FLAGS = attrgetter(
-    "sex", "diabetes", "peripheral_neuropathy", "cramps_outside_sessions", "active_vitamin_d", "access"
-)
-_PRESCRIPTION_NUMBERS = attrgetter(
-    "duration_min",
-    "sessions_per_week",
-    "qb_ml_min",
-    "qd_ml_min",
-    "dialyzer_koa_ml_min",
-    "dialysate.ca_mmol_l",
-    "dialysate.mg_mmol_l",
-    "dialysate.hco3_mmol_l",
-    "dialysate.temp_c",
-)
-
-#: The per-session inputs of :func:`context_from_columns` (each an array of length n; NaN = not given).
-CONTEXT_INPUTS: tuple[str, ...] = (
-    "pre_weight_kg",
-    "dry_weight_kg",
-    "vintage_months",
-    "age_years",
-    "height_cm",
-    "critical_rbv_pct",
-    "male",
-    "diabetes",
-    "neuropathy",
-    "cramps_outside",
-    "active_vitamin_d",
-    "catheter",
-    "previous_post_weight_kg",
-    "duration_min",
-    "sessions_per_week",
-    "qb_ml_min",
-    "qd_ml_min",
-    "koa_ml_min",
-    "dialysate_ca_mmol_l",
-    "dialysate_mg_mmol_l",
-    "dialysate_hco3_mmol_l",
-    "dialysate_temp_c",
-    "uf_volume_l",
-    "dialysate_na_mmol_l",
-)
-
-
-def _tri(value: bool | None) -> float:
-    return float("nan") if value is None else float(bool(value))
-
-
-def scenario_columns(scenarios: Sequence[Scenario]) -> dict[str, np.ndarray]:
-    """The :data:`CONTEXT_INPUTS` and the given labs (:data:`crampwatch.model.LAB_FIELDS`, NaN = not
-    given) of ``scenarios``, one array element per scenario."""
-    n = len(scenarios)
-    patients = [sc.patient for sc in scenarios]
-    rx = [sc.prescription for sc in scenarios]
-
-    def numbers(getter: attrgetter, objects: list) -> np.ndarray:
-        rows = [tuple(np.nan if v is None else v for v in getter(o)) for o in objects]
-        return np.array(rows, dtype=float).reshape(n, -1).T
-
-    cols: dict[str, np.ndarray] = dict(
-        zip(
-            (
-                "pre_weight_kg",
-                "dry_weight_kg",
-                "vintage_months",
-                "age_years",
-                "height_cm",
-                "critical_rbv_pct",
-            ),
-            numbers(_PATIENT_NUMBERS, patients),
-            strict=True,
-        )
-    )
-    flags = [_PATIENT_FLAGS(p) for p in patients]
-    cols["male"] = np.array([f[0] == "male" for f in flags], dtype=bool)
-    cols["diabetes"] = np.array([bool(f[1]) for f in flags], dtype=bool)
-    cols["neuropathy"] = np.array([_tri(f[2]) for f in flags], dtype=float)
-    cols["cramps_outside"] = np.array([_tri(f[3]) for f in flags], dtype=float)
-    cols["active_vitamin_d"] = np.array([bool(f[4]) for f in flags], dtype=bool)
-    cols["catheter"] = np.array([f[5] == "catheter" for f in flags], dtype=bool)
-    prev = [p.previous_post_weight_kg for p in patients]
-    cols["previous_post_weight_kg"] = np.array([np.nan if v is None else v for v in prev], dtype=float)
-    cols.update(
-        zip(
-            (
-                "duration_min",
-                "sessions_per_week",
-                "qb_ml_min",
-                "qd_ml_min",
-                "koa_ml_min",
-                "dialysate_ca_mmol_l",
-                "dialysate_mg_mmol_l",
-                "dialysate_hco3_mmol_l",
-                "dialysate_temp_c",
-            ),
-            numbers(_PRESCRIPTION_NUMBERS, rx),
-            strict=True,
-        )
-    )
-    cols["uf_volume_l"] = np.array([sc.uf_volume_l for sc in scenarios], dtype=float)
-    cols["dialysate_na_mmol_l"] = np.array(
-        [r.mean_dialysate_na() if r.dialysate.na_profile else r.dialysate.na_mmol_l for r in rx], dtype=float
-    )
-    given = given_lab_arrays([p.labs for p in patients])  # scenarios of one patient share its labs
-    cols.update({f"lab_{k}": v for k, v in given.items()})
-    return cols
-
-
 def context_from_columns(cols: Mapping[str, np.ndarray]) -> Context:
-    """:class:`Context` from per-session input arrays (:func:`scenario_columns`: the
-    :data:`CONTEXT_INPUTS` and ``lab_<name>`` for each of :data:`crampwatch.model.LAB_FIELDS`)."""
-    c = {k: np.asarray(cols[k]) for k in CONTEXT_INPUTS}
-    num = {k: v.astype(float) for k, v in c.items()}
-    labs, assumed = resolve_lab_arrays({k: np.asarray(cols[f"lab_{k}"], dtype=float) for k in LAB_FIELDS})
-    pre, dry = num["pre_weight_kg"], num["dry_weight_kg"]
-    previous = num["previous_post_weight_kg"]
+    """:class:`Context` from a scenario table (:mod:`crampwatch.scenario_table`; absent fields take the
+    scenario model's defaults)."""
+    n = len(cols["patient.pre_weight_kg"])
+    c = complete_columns(cols, n)
+    num = {k: np.asarray(v, dtype=float) for k, v in c.items() if k in NUMERIC_FIELDS}
+    labs, assumed = resolve_lab_arrays({k: num[f"patient.labs.{k}"] for k in LAB_FIELDS})
+    pre, dry = num["patient.pre_weight_kg"], num["patient.dry_weight_kg"]
+    previous = num["patient.previous_post_weight_kg"]
     idwg = pre - np.where(np.isnan(previous), dry, previous)
-    post_w = np.maximum(25.0, pre - num["uf_volume_l"])
-    male = c["male"].astype(bool)
-    qbw = SPEEDY_BLOOD_WATER_FRACTION * num["qb_ml_min"]
-    kd = np.asarray(
-        michaels_clearance_ml_min(SPEEDY_IN_VIVO_KOA_FACTOR * num["koa_ml_min"], qbw, num["qd_ml_min"]),
-        dtype=float,
+    uf_l = uf_volume_l(c)
+    post_w = np.maximum(25.0, pre - uf_l)
+    male = np.asarray(c["patient.sex"]) == "male"
+    duration = num["prescription.duration_min"]
+    qbw = SPEEDY_BLOOD_WATER_FRACTION * num["prescription.qb_ml_min"]
+    koa = SPEEDY_IN_VIVO_KOA_FACTOR * num["prescription.dialyzer_koa_ml_min"]
+    kd = np.asarray(michaels_clearance_ml_min(koa, qbw, num["prescription.qd_ml_min"]), dtype=float)
+    watson = np.asarray(
+        watson_volume_array(male, num["patient.age_years"], num["patient.height_cm"], post_w), dtype=float
     )
-    watson = watson_volume_array(male, num["age_years"], num["height_cm"], post_w).astype(float)
     return Context(
-        n=len(pre),
+        n=n,
         pre_weight_kg=pre,
         dry_weight_kg=dry,
         male=male,
         idwg_kg=idwg,
         idwg_pct=100.0 * idwg / dry,
-        vintage_months=num["vintage_months"],
-        diabetes=c["diabetes"].astype(bool),
-        neuropathy=num["neuropathy"],
-        cramps_outside=num["cramps_outside"],
-        active_vitamin_d=c["active_vitamin_d"].astype(bool),
-        critical_rbv_pct=num["critical_rbv_pct"],
-        duration_min=num["duration_min"],
-        sessions_per_week=num["sessions_per_week"],
-        catheter=c["catheter"].astype(bool),
-        uf_volume_l=num["uf_volume_l"],
-        qb_ml_min=num["qb_ml_min"],
-        dialysate_na_mmol_l=num["dialysate_na_mmol_l"],
-        dialysate_ca_mmol_l=num["dialysate_ca_mmol_l"],
-        dialysate_mg_mmol_l=num["dialysate_mg_mmol_l"],
-        dialysate_hco3_mmol_l=num["dialysate_hco3_mmol_l"],
-        dialysate_temp_c=num["dialysate_temp_c"],
+        vintage_months=num["patient.vintage_months"],
+        diabetes=np.asarray(c["patient.diabetes"], dtype=bool),
+        neuropathy=np.asarray(c["patient.peripheral_neuropathy"], dtype=float),
+        cramps_outside=np.asarray(c["patient.cramps_outside_sessions"], dtype=float),
+        active_vitamin_d=np.asarray(c["patient.active_vitamin_d"], dtype=bool),
+        critical_rbv_pct=num["patient.critical_rbv_pct"],
+        duration_min=duration,
+        sessions_per_week=num["prescription.sessions_per_week"],
+        catheter=np.asarray(c["patient.access"]) == "catheter",
+        uf_volume_l=uf_l,
+        qb_ml_min=num["prescription.qb_ml_min"],
+        dialysate_na_mmol_l=np.asarray(c["prescription.dialysate.na_mean_mmol_l"], dtype=float),
+        dialysate_ca_mmol_l=num["prescription.dialysate.ca_mmol_l"],
+        dialysate_mg_mmol_l=num["prescription.dialysate.mg_mmol_l"],
+        dialysate_hco3_mmol_l=num["prescription.dialysate.hco3_mmol_l"],
+        dialysate_temp_c=num["prescription.dialysate.temp_c"],
         watson_v_l=watson,
-        est_ktv=kd * num["duration_min"] / (watson * 1000.0),
+        est_ktv=kd * duration / (watson * 1000.0),
         labs={k: labs[k] for k in LAB_NAMES},
-        lab_assumed={k: assumed.get(k, np.zeros(len(pre), dtype=bool)) for k in LAB_NAMES},
+        lab_assumed={k: assumed.get(k, np.zeros(n, dtype=bool)) for k in LAB_NAMES},
     )
 
 

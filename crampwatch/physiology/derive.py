@@ -7,8 +7,7 @@ be a steady state (every flux balanced at t = 0), so that all change during a se
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from operator import attrgetter
+from collections.abc import Mapping, Sequence
 from types import SimpleNamespace
 
 import numpy as np
@@ -22,8 +21,15 @@ from crampwatch.kinetics import (
     urea_generation_array,
     watson_volume_array,
 )
-from crampwatch.model import DEFAULT_NPCR_G_KG_DAY, Scenario, given_lab_arrays, resolve_lab_arrays
+from crampwatch.model import DEFAULT_NPCR_G_KG_DAY, LAB_FIELDS, Scenario, resolve_lab_arrays
 from crampwatch.physiology.parameters import P
+from crampwatch.scenario_table import (
+    NUMERIC_FIELDS,
+    complete_columns,
+    invalid_rows,
+    scenario_columns,
+    uf_volume_l,
+)
 from crampwatch.units import GLUCOSE_MG_DL_PER_MMOL_L, UREA_N_MG_PER_MMOL
 from crampwatch.weekly.clearance import (
     SESSION,
@@ -47,53 +53,19 @@ class ParameterArrays(SimpleNamespace):
         return ParameterArrays(**{k: v[idx] for k, v in vars(self).items()})
 
 
-def _labs_matrix(scenarios: Sequence[Scenario]) -> dict[str, np.ndarray]:
-    values, _ = resolve_lab_arrays(given_lab_arrays([s.patient.labs for s in scenarios]))
-    names = (
-        "na_mmol_l",
-        "k_mmol_l",
-        "bun_mg_dl",
-        "ica_mmol_l",
-        "albumin_g_dl",
-        "mg_mmol_l",
-        "hco3_mmol_l",
-        "hct_pct",
-        "glucose_mg_dl",
-        "urea_mmol_l",
-    )
-    return {k: values[k] for k in names}
-
-
-_PATIENT_FIELDS = attrgetter(
-    "age_years",
-    "pre_weight_kg",
-    "dry_weight_kg",
-    "diabetes",
-    "residual_kr_ml_min",
-    "baroreflex_strength",
-    "refill_capacity",
-    "height_cm",
-    "blood_volume_ml_kg",
-    "npcr_g_kg_d",
-    "pre_sbp_mmhg",
-    "pre_hr_bpm",
+#: Labs the session model reads.
+MODEL_LABS = (
+    "na_mmol_l",
+    "k_mmol_l",
+    "bun_mg_dl",
+    "ica_mmol_l",
+    "albumin_g_dl",
+    "mg_mmol_l",
+    "hco3_mmol_l",
+    "hct_pct",
+    "glucose_mg_dl",
+    "urea_mmol_l",
 )
-_PRESCRIPTION_FIELDS = attrgetter(
-    "qb_ml_min",
-    "qd_ml_min",
-    "dialyzer_koa_ml_min",
-    "duration_min",
-    "dialysate.k_mmol_l",
-    "dialysate.ca_mmol_l",
-    "dialysate.mg_mmol_l",
-    "dialysate.hco3_mmol_l",
-    "dialysate.temp_c",
-)
-
-
-def _columns(fields: attrgetter, objects: list) -> np.ndarray:
-    """The numeric ``fields`` of ``objects`` as columns [fields, n] (None, an absent value, as NaN)."""
-    return np.array([fields(o) for o in objects], dtype=float).reshape(len(objects), -1).T
 
 
 #: Limits of what a session can remove (modelling choices far beyond clinical practice, where > 13 mL/kg/h is
@@ -102,27 +74,36 @@ MAX_UF_RATE_ML_KG_H = 50.0
 MAX_UF_FRACTION_OF_ECF = 0.4
 
 
+def uf_infeasible(
+    uf_l: np.ndarray, dur_min: np.ndarray, pre_w: np.ndarray, dry_w: np.ndarray, tbw_dry: np.ndarray
+) -> tuple[np.ndarray, list[str]]:
+    """Sessions whose UF the model cannot remove (rate above :data:`MAX_UF_RATE_ML_KG_H`, or volume above
+    :data:`MAX_UF_FRACTION_OF_ECF` of the extracellular water): mask, and a message per flagged session."""
+    rate = uf_l * 1000.0 / (dur_min / 60.0) / np.minimum(pre_w, dry_w)
+    ecf = tbw_dry * (1.0 - P["icv_fraction_of_tbw"]) + np.maximum(pre_w - dry_w, 0.0)
+    fast = rate > MAX_UF_RATE_ML_KG_H
+    large = ~fast & (uf_l > MAX_UF_FRACTION_OF_ECF * ecf)
+    messages = []
+    for i in np.flatnonzero(fast | large):
+        if fast[i]:
+            messages.append(
+                f"prescription.uf_volume_l: {uf_l[i]:g} L in {dur_min[i]:g} min is {rate[i]:.0f} mL/kg/h "
+                f"(allowed up to {MAX_UF_RATE_ML_KG_H:g} mL/kg/h)"
+            )
+        else:
+            messages.append(
+                f"prescription.uf_volume_l: {uf_l[i]:g} L exceeds 40 % of this patient's extracellular water "
+                f"(allowed 0–{MAX_UF_FRACTION_OF_ECF * ecf[i]:.1f} L)"
+            )
+    return fast | large, messages
+
+
 def _check_uf_feasible(
     uf_l: np.ndarray, dur_min: np.ndarray, pre_w: np.ndarray, dry_w: np.ndarray, tbw_dry: np.ndarray
 ) -> None:
-    rate = uf_l * 1000.0 / (dur_min / 60.0) / np.minimum(pre_w, dry_w)
-    ecf = tbw_dry * (1.0 - P["icv_fraction_of_tbw"]) + np.maximum(pre_w - dry_w, 0.0)
-    bad_rate = np.flatnonzero(rate > MAX_UF_RATE_ML_KG_H)
-    if bad_rate.size:
-        i = int(bad_rate[0])
-        raise InputError(
-            f"prescription.uf_volume_l: {uf_l[i]:g} L in {dur_min[i]:g} min is {rate[i]:.0f} mL/kg/h "
-            f"(allowed up to {MAX_UF_RATE_ML_KG_H:g} mL/kg/h)",
-            "prescription.uf_volume_l",
-        )
-    bad_vol = np.flatnonzero(uf_l > MAX_UF_FRACTION_OF_ECF * ecf)
-    if bad_vol.size:
-        i = int(bad_vol[0])
-        raise InputError(
-            f"prescription.uf_volume_l: {uf_l[i]:g} L exceeds 40 % of this patient's extracellular water "
-            f"(allowed 0–{MAX_UF_FRACTION_OF_ECF * ecf[i]:.1f} L)",
-            "prescription.uf_volume_l",
-        )
+    bad, messages = uf_infeasible(uf_l, dur_min, pre_w, dry_w, tbw_dry)
+    if bad.any():
+        raise InputError(messages[0], "prescription.uf_volume_l")
 
 
 #: Largest dialysate-plasma Na difference simulated (modelling choice: far beyond practice, where the
@@ -139,18 +120,26 @@ def _na_range(r: object) -> tuple[float, float]:
     return min(values), max(values)
 
 
+def na_gradient_too_large(
+    lo: np.ndarray, hi: np.ndarray, plasma_na: np.ndarray
+) -> tuple[np.ndarray, list[str]]:
+    """Sessions whose dialysate Na (lowest ``lo`` and highest ``hi`` over the session) lies more than
+    :data:`MAX_NA_GRADIENT_MMOL_L` from plasma Na: mask, and a message per flagged session."""
+    worst = np.where(np.abs(lo - plasma_na) >= np.abs(hi - plasma_na), lo, hi)
+    bad = np.abs(worst - plasma_na) > MAX_NA_GRADIENT_MMOL_L
+    messages = [
+        f"prescription.dialysate.na_mmol_l: {worst[i]:g} mmol/L is {worst[i] - plasma_na[i]:+.0f} from "
+        f"plasma Na {plasma_na[i]:g} (allowed within ±{MAX_NA_GRADIENT_MMOL_L:g} mmol/L of plasma Na)"
+        for i in np.flatnonzero(bad)
+    ]
+    return bad, messages
+
+
 def _check_na_gradient(rx: list, plasma_na: np.ndarray) -> None:
     lo, hi = np.array([_na_range(r) for r in rx], dtype=float).reshape(-1, 2).T
-    worst = np.where(np.abs(lo - plasma_na) >= np.abs(hi - plasma_na), lo, hi)
-    bad = np.flatnonzero(np.abs(worst - plasma_na) > MAX_NA_GRADIENT_MMOL_L)
-    if bad.size:
-        i = int(bad[0])
-        w, na = float(worst[i]), float(plasma_na[i])
-        raise InputError(
-            f"prescription.dialysate.na_mmol_l: {w:g} mmol/L is {w - na:+.0f} from plasma Na "
-            f"{na:g} (allowed within ±{MAX_NA_GRADIENT_MMOL_L:g} mmol/L of plasma Na)",
-            "prescription.dialysate.na_mmol_l",
-        )
+    bad, messages = na_gradient_too_large(lo, hi, plasma_na)
+    if bad.any():
+        raise InputError(messages[0], "prescription.dialysate.na_mmol_l")
 
 
 def patient_parameters(
@@ -159,53 +148,105 @@ def patient_parameters(
     """Derive every patient- and prescription-specific parameter (arrays of length ``len(scenarios)``).
 
     ``tbw_scale`` multiplies the Watson body water (e.g. an ensemble of plausible patients, Watson's SD is
-    ~9 % of TBW); the feasibility checks always use the entered body water.
+    ~9 % of TBW); the feasibility checks always use the entered body water. :class:`InputError` when a
+    session's UF or dialysate Na is beyond what the model simulates.
     """
     sc = list(scenarios)
-    pat = [s.patient for s in sc]
-    rx = [s.prescription for s in sc]
-    # one row of numbers per scenario (absent optional fields become NaN), then one column per field
-    (age, pre_w, dry_w, diabetes, kr, baro, refill, height, bv_ml_kg, npcr, pre_sbp, pre_hr) = _columns(
-        _PATIENT_FIELDS, pat
+    cols = scenario_columns(sc)
+    tbw_dry = watson_dry_l(cols)
+    _check_uf_feasible(
+        uf_volume_l(cols),
+        cols["prescription.duration_min"],
+        cols["patient.pre_weight_kg"],
+        cols["patient.dry_weight_kg"],
+        tbw_dry,
     )
-    (qb, qd, koa, dur, dk, dca, dmg, dhco3, dtemp) = _columns(_PRESCRIPTION_FIELDS, rx)
-    male = np.array([p.sex == "male" for p in pat])
-    catheter = np.array([p.access == "catheter" for p in pat], dtype=float)
-    kr = kr / 1000.0
-    npcr = np.where(np.isfinite(npcr), npcr, DEFAULT_NPCR_G_KG_DAY)
-    # Watson body water; the Patient model already holds age, height and weight inside Watson's range
-    tbw_dry = np.asarray(watson_volume_array(male, age, height, dry_w), dtype=float)
-    labs = _labs_matrix(sc)
-    uf_l = np.fromiter((s.uf_volume_l for s in sc), dtype=float, count=len(sc))
-    _check_uf_feasible(uf_l, dur, pre_w, dry_w, tbw_dry)
-    _check_na_gradient(rx, labs["na_mmol_l"])
+    labs, _ = resolve_lab_arrays({k: cols[f"patient.labs.{k}"] for k in LAB_FIELDS})
+    _check_na_gradient([s.prescription for s in sc], labs["na_mmol_l"])
+    return parameters_from_columns(cols, tbw_scale)
+
+
+def watson_dry_l(cols: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Watson body water at dry weight, L, of each row of a scenario table (:mod:`crampwatch.scenario_table`;
+    the scenario model holds age, height and weight inside Watson's range)."""
+    male = np.asarray(cols["patient.sex"]) == "male"
+    return np.asarray(
+        watson_volume_array(
+            male, cols["patient.age_years"], cols["patient.height_cm"], cols["patient.dry_weight_kg"]
+        ),
+        dtype=float,
+    )
+
+
+def infeasible_rows(cols: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of a complete scenario table the model does not simulate: outside the scenario model's ranges
+    (:func:`crampwatch.scenario_table.invalid_rows`), UF beyond the model's limits, or dialysate Na too far
+    from plasma Na. A mask and the first reason per row (``""`` where the row is simulated)."""
+    bad, why = invalid_rows(cols)
+    checks = []
+    ok = ~bad
+    if ok.any():
+        sub = {k: np.asarray(v)[ok] for k, v in cols.items()}
+        labs, _ = resolve_lab_arrays({k: np.asarray(sub[f"patient.labs.{k}"], float) for k in LAB_FIELDS})
+        na = np.asarray(sub["prescription.dialysate.na_mmol_l"], dtype=float)
+        checks = [
+            uf_infeasible(
+                uf_volume_l(sub),
+                np.asarray(sub["prescription.duration_min"], float),
+                np.asarray(sub["patient.pre_weight_kg"], float),
+                np.asarray(sub["patient.dry_weight_kg"], float),
+                watson_dry_l(sub),
+            ),
+            na_gradient_too_large(na, na, labs["na_mmol_l"]),
+        ]
+    rows = np.flatnonzero(ok)
+    for mask, messages in checks:
+        new = mask & ~bad[rows]
+        for i, text in zip(np.flatnonzero(mask), messages, strict=True):
+            if new[i]:
+                why[rows[i]] = text
+        bad[rows[new]] = True
+    return bad, why
+
+
+def parameters_from_columns(
+    cols: Mapping[str, np.ndarray], tbw_scale: np.ndarray | float | None = None
+) -> ParameterArrays:
+    """:func:`patient_parameters` of a scenario table (:mod:`crampwatch.scenario_table`, completed with
+    the model's defaults), without the feasibility checks (:func:`infeasible_rows` gives them per row)."""
+    n = len(cols["patient.pre_weight_kg"])
+    c = complete_columns(cols, n)
+    num = {k: np.asarray(v, dtype=float) for k, v in c.items() if k in NUMERIC_FIELDS}
+    tbw_dry = watson_dry_l(c)
     if tbw_scale is not None:
         tbw_dry = tbw_dry * np.asarray(tbw_scale, dtype=float)
+    labs, _ = resolve_lab_arrays({k: num[f"patient.labs.{k}"] for k in LAB_FIELDS})
+    npcr = num["patient.npcr_g_kg_d"]
     return derive_arrays(
-        pre_sbp=pre_sbp,
-        pre_hr=pre_hr,
-        male=male,
-        age=age,
-        pre_w=pre_w,
-        dry_w=dry_w,
-        diabetes=diabetes,
-        catheter=catheter,
-        kr_l_min=kr,
-        baro=baro,
-        refill=refill,
-        bv_ml_kg=bv_ml_kg,
-        npcr=npcr,
+        pre_sbp=num["patient.pre_sbp_mmhg"],
+        pre_hr=num["patient.pre_hr_bpm"],
+        male=np.asarray(c["patient.sex"]) == "male",
+        age=num["patient.age_years"],
+        pre_w=num["patient.pre_weight_kg"],
+        dry_w=num["patient.dry_weight_kg"],
+        diabetes=np.asarray(c["patient.diabetes"], dtype=float),
+        catheter=(np.asarray(c["patient.access"]) == "catheter").astype(float),
+        kr_l_min=num["patient.residual_kr_ml_min"] / 1000.0,
+        baro=num["patient.baroreflex_strength"],
+        refill=num["patient.refill_capacity"],
+        bv_ml_kg=num["patient.blood_volume_ml_kg"],
+        npcr=np.where(np.isfinite(npcr), npcr, DEFAULT_NPCR_G_KG_DAY),
         tbw_dry=tbw_dry,
-        labs=labs,
-        uf_l=uf_l,
-        qb=qb,
-        qd=qd,
-        koa=koa,
-        dial_k=dk,
-        dial_ca=dca,
-        dial_mg=dmg,
-        dial_hco3=dhco3,
-        dial_temp=dtemp,
+        labs={k: labs[k] for k in MODEL_LABS},
+        uf_l=uf_volume_l(c),
+        qb=num["prescription.qb_ml_min"],
+        qd=num["prescription.qd_ml_min"],
+        koa=num["prescription.dialyzer_koa_ml_min"],
+        dial_k=num["prescription.dialysate.k_mmol_l"],
+        dial_ca=num["prescription.dialysate.ca_mmol_l"],
+        dial_mg=num["prescription.dialysate.mg_mmol_l"],
+        dial_hco3=num["prescription.dialysate.hco3_mmol_l"],
+        dial_temp=num["prescription.dialysate.temp_c"],
     )
 
 
