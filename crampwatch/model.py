@@ -267,6 +267,14 @@ class Prescription(_Strict):
     dialyzer_koa_ml_min: float = Field(1100.0, ge=200, le=2000)
     dialysate: Dialysate = Field(default_factory=Dialysate)
     sessions_per_week: int = Field(3, ge=1, le=7)
+    isolated_uf_min: float = Field(
+        0.0,
+        ge=0,
+        le=600,
+        description="minutes at the start of the session with UF running and no dialysate contact "
+        "(isolated, sequential UF; Bergström J, Clin Nephrol 1978;9:156); part of duration_min, UF follows "
+        "uf_profile over the whole session, at most duration_min",
+    )
 
     @field_validator("uf_profile")
     @classmethod
@@ -278,6 +286,15 @@ class Prescription(_Strict):
             if all(p[1] == 0 for p in value):
                 raise ValueError("uf_profile: all fractions are 0 (allowed 0–5, not all zero)")
         return value
+
+    @model_validator(mode="after")
+    def _isolated_uf_inside_session(self) -> Prescription:
+        if self.isolated_uf_min > self.duration_min:
+            raise ValueError(
+                f"isolated_uf_min: {self.isolated_uf_min:g} min is longer than the session "
+                f"(allowed 0–duration_min = {self.duration_min:g} min)"
+            )
+        return self
 
     def resolved_uf_volume_l(self, patient: Patient) -> float:
         """The UF goal: ``uf_volume_l`` or, when omitted, pre-weight minus dry weight (never below 0)."""

@@ -185,6 +185,15 @@ SETTINGS: tuple[PrescriptionSetting, ...] = (
     _setting("qd_ml_min", ("qd_ml_min",), "Dialysate flow (Qd)", "mL/min", "number"),
     _setting("dialyzer_koa_ml_min", ("dialyzer_koa_ml_min",), "Dialyzer KoA", "mL/min", "number"),
     _setting("sessions_per_week", ("sessions_per_week",), "Sessions per week", "/week", "integer"),
+    _setting(
+        "isolated_uf_min",
+        ("isolated_uf_min",),
+        "Isolated UF at the start",
+        "min",
+        "number",
+        description="minutes at the start of the session with UF running and no dialysate flow "
+        "(sequential UF); part of the session time",
+    ),
 )
 
 #: Settings by name.

@@ -82,7 +82,7 @@ def test_pre_dialysis_state_is_steady() -> None:
     """With the machine off, nothing moves except urea and acid generation."""
     pa = patient_parameters([load_scenario(f) for f in EXAMPLES])
     y = initial_state(pa)
-    u = (np.zeros(pa.n), np.zeros(pa.n), np.full(pa.n, 140.0))
+    u = (np.zeros(pa.n), np.zeros(pa.n), np.full(pa.n, 140.0), np.zeros(pa.n))
     dy, s, _ = _rhs([np.asarray(v, float) for v in y], u, pa, np.zeros(pa.n), 4)
     for name in STATES:
         d = dy[IDX[name]]
@@ -106,12 +106,12 @@ def test_sodium_flux_vanishes_at_the_fitted_equilibrium() -> None:
     on, no_uf = np.ones(pa.n), np.zeros(pa.n)
     na_plasma = pa.y0_na_ex / (pa.y0_v_is + pa.y0_v_pl) * pa.f_cation
     ratio = P["na_equilibrium_plasma_to_dialysate"]
-    dy, _, _ = _rhs(y, (on, no_uf, na_plasma / ratio), pa, np.zeros(pa.n), 4)
+    dy, _, _ = _rhs(y, (on, no_uf, na_plasma / ratio, on), pa, np.zeros(pa.n), 4)
     np.testing.assert_allclose(dy[IDX["rem_na"]], 0.0, atol=1e-9)
-    dy, _, _ = _rhs(y, (on, no_uf, na_plasma), pa, np.zeros(pa.n), 4)
+    dy, _, _ = _rhs(y, (on, no_uf, na_plasma, on), pa, np.zeros(pa.n), 4)
     gain = -dy[IDX["rem_na"]]  # mmol/min into the patient
     assert ((gain > 0) & (gain < pa.kd_na * (ratio - 1.0) * na_plasma / pa.f_cation * 1.01)).all()
-    dy, _, _ = _rhs(y, (on, no_uf, na_plasma / ratio - 2.0), pa, np.zeros(pa.n), 4)
+    dy, _, _ = _rhs(y, (on, no_uf, na_plasma / ratio - 2.0, on), pa, np.zeros(pa.n), 4)
     assert (dy[IDX["rem_na"]] > 0.1).all()
 
 
@@ -125,7 +125,7 @@ def test_isotonic_ecf_loss_moves_no_cell_water() -> None:
     for name in ("v_is", "v_pl", "u_ex", "na_ex", "k_ex", "ca_ex", "mg_ex", "hco3_ex"):
         y[IDX[name]] = y[IDX[name]] * keep
     off = np.zeros(pa.n)
-    dy, _, _ = _rhs(y, (off, off, np.full(pa.n, 140.0)), pa, np.zeros(pa.n), 4)
+    dy, _, _ = _rhs(y, (off, off, np.full(pa.n, 140.0), off), pa, np.zeros(pa.n), 4)
     np.testing.assert_allclose(dy[IDX["v_ic"]], 0.0, atol=1e-12)
 
 
@@ -135,7 +135,7 @@ def test_scalar_and_array_rhs_agree() -> None:
     y = [float(v) for v in initial_state(p)]
     y[IDX["v_pl"]] -= 0.3
     y[IDX["u_ex"]] *= 0.8
-    u = (1.0, 0.01, 137.0)
+    u = (1.0, 0.01, 137.0, 1.0)
     ds, _, out_s = _rhs(y, u, p, 0.0, 3)
     da, _, out_a = _rhs([np.array([v]) for v in y], tuple(np.array([v]) for v in u), pa, np.zeros(1), 3)
     np.testing.assert_allclose(ds, da[:, 0], rtol=1e-12, atol=1e-15)

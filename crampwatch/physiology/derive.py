@@ -380,6 +380,7 @@ def derive_arrays(
     a.h_x = P["blood_heat_capacity_kj_l_k"] * qb / 1000.0 * P["extracorporeal_heat_efficiency"]
     a.g_thermo = P["thermoregulation_kj_min_k"] * dry_w / 70.0
     a.dial_temp = dial_temp
+    a.t_iuf = P["isolated_uf_equivalent_temp_c"] * np.ones_like(dry_w)
     a.g_temp_r = P["temp_resistance_gain_per_k"]
     a.g_temp_v = P["temp_venous_gain_per_k"]
     # ---- solutes: initial ECF-water concentrations ------------------------------------------------------

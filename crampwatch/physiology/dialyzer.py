@@ -18,7 +18,8 @@ def uf_factor(qe: Any, qf: Any) -> Any:
 
 
 def solute_removal_mmol_min(k: Any, f_uf: Any, qf: Any, c_blood: Any, c_dial: Any) -> Any:
-    """Removal rate of one solute (mmol/min); ``k``, ``qf`` in L/min, ``f_uf`` from :func:`uf_factor`,
+    """Removal rate of one solute (mmol/min); ``k``, ``qf`` in L/min, ``f_uf`` from :func:`uf_factor` (times
+    the fraction of time with dialysate flowing: 0 during isolated UF, when only convection removes solute),
     concentrations in mmol/L."""
     return k * f_uf * (c_blood - c_dial) + qf * c_blood
 

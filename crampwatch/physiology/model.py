@@ -31,7 +31,7 @@ from crampwatch.physiology.fluid import (
     starling_filtration_l_min,
 )
 from crampwatch.physiology.solutes import cell_exchange_mmol_min, ionized_ca_mmol_l, plasma_ph
-from crampwatch.physiology.thermal import core_temp_rate_k_min
+from crampwatch.physiology.thermal import core_temp_rate_k_min, extracorporeal_heat_kj_min
 from crampwatch.units import CA_MG_DL_PER_MMOL_L, GLUCOSE_MG_DL_PER_MMOL_L, na_to_conductivity_ms_cm
 
 STATES: tuple[str, ...] = (
@@ -132,14 +132,15 @@ def initial_state(p: Any) -> list[Any]:
     ]
 
 
-def rhs(y: Any, u: tuple[Any, Any, Any], p: Any, s0: Any, n_iter: int, dy: Any, out: Any = None) -> Any:
+def rhs(y: Any, u: tuple[Any, Any, Any, Any], p: Any, s0: Any, n_iter: int, dy: Any, out: Any = None) -> Any:
     """Write the time derivatives (per minute) of every state into ``dy`` (layout of ``y``: :data:`STATES`
     on the first axis) and, unless ``out`` is None, the output signals (:data:`OUTPUTS` order) into ``out``;
     return the baroreflex activation (the next call's warm start).
 
-    ``u = (on, qf, na_d)``: fraction of the time step inside the session (dialyzer and UF running), UF rate
-    while running (L/min) and dialysate Na (mmol/L). ``s0`` warm-starts the baroreflex solve with ``n_iter``
-    Newton iterations.
+    ``u = (on, qf, na_d, dif)``: fraction of the time step inside the session (blood pump and UF running), UF
+    rate while running (L/min), dialysate Na (mmol/L) and fraction of the step with dialysate flowing
+    (diffusion and extracorporeal heat exchange; 0 during isolated UF, at most ``on``). ``s0`` warm-starts
+    the baroreflex solve with ``n_iter`` Newton iterations.
     """
     (
         v_ic,
@@ -161,7 +162,7 @@ def rhs(y: Any, u: tuple[Any, Any, Any], p: Any, s0: Any, n_iter: int, dy: Any, 
         brain_osm,
         t_core,
     ) = y[:18]
-    on, qf_i, na_d = u
+    on, qf_i, na_d, dif = u
     qf = on * qf_i
     v_ex = v_is + v_pl
     c_u = u_ex / v_ex
@@ -196,15 +197,15 @@ def rhs(y: Any, u: tuple[Any, Any, Any], p: Any, s0: Any, n_iter: int, dy: Any, 
     p_c = capillary_pressure_mmhg(circ.pms, circ.map, p.rho0 * p.tpr0 / circ.tpr)
     j_f = starling_filtration_l_min(p.kf, p_c, dp_is, pi_pl, pi_is, p.dp0)
     lymph = lymph_flow_l_min(p.lymph0, p.lymph_slope, dp_is)
-    # dialyzer (mmol/min removed)
-    f_u = uf_factor(p.qe_u, qf_i)
-    f_ion = uf_factor(p.qe_ion, qf_i)
-    j_u = on * solute_removal_mmol_min(p.kd_u, f_u, qf_i, c_u, 0.0)
-    j_na = on * solute_removal_mmol_min(p.kd_na, f_ion, qf_i, c_na, na_d * p.na_d_scale)
-    j_k = on * solute_removal_mmol_min(p.kd_k, f_ion, qf_i, c_k, p.dial_k)
-    j_ca = on * solute_removal_mmol_min(p.kd_ca, f_ion, qf_i, ica, p.dial_ca_ion)
-    j_mg = on * solute_removal_mmol_min(p.kd_mg, f_ion, qf_i, c_mg, p.dial_mg)
-    j_h = on * solute_removal_mmol_min(p.kd_hco3, f_ion, qf_i, c_h, p.dial_hco3)
+    # dialyzer (mmol/min removed): diffusion while dialysate flows (dif), convection while UF runs
+    f_u = dif * uf_factor(p.qe_u, qf_i)
+    f_ion = dif * uf_factor(p.qe_ion, qf_i)
+    j_u = solute_removal_mmol_min(p.kd_u, f_u, qf, c_u, 0.0)
+    j_na = solute_removal_mmol_min(p.kd_na, f_ion, qf, c_na, na_d * p.na_d_scale)
+    j_k = solute_removal_mmol_min(p.kd_k, f_ion, qf, c_k, p.dial_k)
+    j_ca = solute_removal_mmol_min(p.kd_ca, f_ion, qf, ica, p.dial_ca_ion)
+    j_mg = solute_removal_mmol_min(p.kd_mg, f_ion, qf, c_mg, p.dial_mg)
+    j_h = solute_removal_mmol_min(p.kd_hco3, f_ion, qf, c_h, p.dial_hco3)
     # cell membranes, brain, pools
     phi_u = p.kc_u * (c_u - u_ic / v_ic)
     phi_na = cell_exchange_mmol_min(p.k_na_cell, p.beta_na, c_na, na_ic / v_ic)
@@ -233,7 +234,13 @@ def rhs(y: Any, u: tuple[Any, Any, Any], p: Any, s0: Any, n_iter: int, dy: Any, 
         -j_h - j_buf - p.acid_gen,
         j_buf,
         (eff_pl - brain_osm) / p.tau_br_osm,
-        core_temp_rate_k_min(on, p.h_x, p.dial_temp, t_core, p.g_thermo, p.t_core0, p.c_body),
+        core_temp_rate_k_min(
+            extracorporeal_heat_kj_min(on, dif, p.h_x, p.dial_temp, p.t_iuf, t_core),
+            t_core,
+            p.g_thermo,
+            p.t_core0,
+            p.c_body,
+        ),
         qf,
         j_u + kr_u,
         j_na,
@@ -241,7 +248,7 @@ def rhs(y: Any, u: tuple[Any, Any, Any], p: Any, s0: Any, n_iter: int, dy: Any, 
         j_ca,
         j_mg,
         j_h,
-        on * urea_clearance_l_min(p.kd_u, f_u, qf_i),
+        urea_clearance_l_min(p.kd_u, f_u, qf),
     )
     for k in range(len(d)):
         dy[k] = d[k]

@@ -305,6 +305,15 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("blood_heat_capacity_kj_l_k", 3.6, "kJ/L/K", "standard value for blood"),
     Parameter("extracorporeal_heat_efficiency", 0.8, "1", _MC + " (line losses)"),
     Parameter(
+        "isolated_uf_equivalent_temp_c",
+        34.75,
+        "degC",
+        "dialysate temperature whose energy transfer equals that of isolated UF (blood cools in the circuit "
+        "without dialysate): 34.75 degC, range 34.0-36.0 (van der Sande FM, Kooman JP et al. Nephrol Dial "
+        "Transplant, thermal energy balance of isolated UF vs HD at 35.5/37.5 degC, 10 patients; year not "
+        "confirmed here)",
+    ),
+    Parameter(
         "thermoregulation_kj_min_k",
         1.0,
         "kJ/min/K",

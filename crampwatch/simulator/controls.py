@@ -1,9 +1,11 @@
 """Piecewise-constant session controls on the integration grid, and the grid checks.
 
-Controls (dialyzer on-fraction, UF rate, dialysate Na) are constant within a step; the last step of a session
-is partially "on" so that the dialysis time and UF volume are exact. After the session the machine is off
-(no blood flow, no UF): steps past a session's end, including an optional post-dialysis phase, have
-on-fraction 0.
+Controls (machine on-fraction, UF rate, dialysate Na, dialysate-contact fraction) are constant within a step;
+the last step of a session is partially "on" so that the session time and UF volume are exact. During isolated
+(sequential) UF at the start of a session (``Prescription.isolated_uf_min``) blood flows and UF runs but no
+dialysate flows: the dialysate-contact fraction is 0, so nothing diffuses and no heat is exchanged. After the
+session the machine is off (no blood flow, no UF): steps past a session's end, including an optional
+post-dialysis phase, have on-fraction 0.
 """
 
 from __future__ import annotations
@@ -27,10 +29,11 @@ MAX_AFTER_MIN = 120.0
 class Controls:
     """Piecewise-constant controls on a step grid, stored as shared templates.
 
-    ``on_t``/``w_t`` ([K, steps]): dialyzer on-fraction and normalised UF weight per distinct (UF profile,
-    duration); ``na_t`` ([J, steps]) dialysate Na per distinct Na prescription; ``uf_idx``/``na_idx`` ([n])
-    pick each session's template; ``uf_l`` ([n]) the UF volumes; ``after_min`` the post-dialysis phase
-    (machine off) simulated after each session. :meth:`block` expands them to [steps, m].
+    ``on_t``/``w_t``/``dif_t`` ([K, steps]): machine on-fraction, normalised UF weight and dialysate-contact
+    fraction per distinct (UF profile, duration, isolated UF time); ``na_t`` ([J, steps]) dialysate Na per
+    distinct Na prescription; ``uf_idx``/``na_idx`` ([n]) pick each session's template; ``uf_l`` ([n]) the
+    UF volumes; ``after_min`` the post-dialysis phase (machine off) simulated after each session.
+    :meth:`block` expands them to [steps, m].
     """
 
     dt_min: float
@@ -41,21 +44,26 @@ class Controls:
     na_idx: np.ndarray
     uf_l: np.ndarray
     duration_min: np.ndarray
+    dif_t: np.ndarray
     after_min: float = 0.0
 
     @property
     def n_steps(self) -> int:
         return int(self.on_t.shape[1])
 
-    def block(self, sel: slice | np.ndarray = slice(None)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(on-fraction, UF rate while running in L/min, dialysate Na), each [steps, m], for ``sel``."""
+    def block(
+        self, sel: slice | np.ndarray = slice(None)
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(on-fraction, UF rate while running in L/min, dialysate Na, dialysate-contact fraction), each
+        [steps, m], for ``sel``."""
         ui = self.uf_idx[sel]
         on = np.ascontiguousarray(self.on_t[ui].T)
         running = on > 0
         w = self.w_t[ui].T
         qf = np.where(running, self.uf_l[sel][None, :] * w / np.where(running, on, 1.0), 0.0)
         na = np.ascontiguousarray(self.na_t[self.na_idx[sel]].T)
-        return on, qf, na
+        dif = np.ascontiguousarray(self.dif_t[ui].T)
+        return on, qf, na, dif
 
 
 def check_grid(dt_min: float, record_every_min: float) -> tuple[float, int]:
@@ -87,8 +95,8 @@ def check_after_min(after_min: float) -> float:
 def session_controls(
     scenarios: Sequence[Scenario], dt_min: float = DEFAULT_DT_MIN, after_min: float = 0.0
 ) -> Controls:
-    """UF rate, dialysate Na and dialyzer on-fraction per step for every scenario ([steps, n]), followed by
-    ``after_min`` minutes with the machine off.
+    """UF rate, dialysate Na, machine on-fraction and dialysate-contact fraction per step for every scenario
+    ([steps, n]), followed by ``after_min`` minutes with the machine off.
 
     Profiles are evaluated once per distinct (profile, duration) and shared, so large batches with a few
     prescriptions are cheap."""
@@ -113,14 +121,15 @@ def session_controls(
     for j, r in enumerate(rx):
         d = r.duration_min
         prof = r.uf_profile
-        key = (prof if isinstance(prof, str) else tuple(map(tuple, prof)), d)
+        key = (prof if isinstance(prof, str) else tuple(map(tuple, prof)), d, r.isolated_uf_min)
         k = uf_keys.get(key)
         if k is None:
             on_j = on_fraction(d)
             w = r.uf_fraction(t0 + 0.5 * on_j * dt_min) * on_j
             total = float(np.sum(w) * dt_min)
+            dif = np.maximum(on_j - np.clip((r.isolated_uf_min - t0) / dt_min, 0.0, 1.0), 0.0)
             k = uf_keys[key] = len(uf_templates)
-            uf_templates.append(np.stack([on_j, w / total if total > 0 else w]))
+            uf_templates.append(np.stack([on_j, w / total if total > 0 else w, dif]))
         uf_idx[j] = k
         na_prof = r.dialysate.na_profile
         key = (None if na_prof is None else tuple(map(tuple, na_prof)), r.dialysate.na_mmol_l, d)
@@ -129,10 +138,11 @@ def session_controls(
             k = na_keys[key] = len(na_templates)
             na_templates.append(r.dialysate_na_at(np.minimum(t0 + 0.5 * on_fraction(d) * dt_min, d)))
         na_idx[j] = k
-    tmpl = np.stack(uf_templates)  # [K, 2, steps]
+    tmpl = np.stack(uf_templates)  # [K, 3, steps]
     uf_l = np.array([s.uf_volume_l for s in scenarios], dtype=float)
+    na_t = np.stack(na_templates)
     return Controls(
-        dt_min, tmpl[:, 0, :], tmpl[:, 1, :], uf_idx, np.stack(na_templates), na_idx, uf_l, dur, after
+        dt_min, tmpl[:, 0, :], tmpl[:, 1, :], uf_idx, na_t, na_idx, uf_l, dur, tmpl[:, 2, :], after
     )
 
 

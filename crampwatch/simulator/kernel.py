@@ -109,7 +109,7 @@ if numba is not None:
                 rows[r, N_OUTPUTS + j] = y[j]
 
     @_jit
-    def _session(p, y, on_t, w_t, na_t, uf_l, n_sub, dt, stride, heun, n_iter, keep_states, rec):  # noqa: ANN001, ANN202
+    def _session(p, y, on_t, w_t, dif_t, na_t, uf_l, n_sub, dt, stride, heun, n_iter, keep_states, rec):  # noqa: ANN001, ANN202
         """Integrate one session from state ``y`` (updated in place); records go to ``rec`` [planes, records].
         Same scheme, operation for operation, as :func:`crampwatch.simulator.numpy_batch.integrate_chunk`.
         Records are first written row by row into a small session-local table (one cache-friendly row per
@@ -124,7 +124,7 @@ if numba is not None:
         for k in range(n_steps):
             on = on_t[k]
             qf = uf_l * w_t[k] / on if on > 0 else 0.0
-            u = (on, qf, na_t[k])
+            u = (on, qf, na_t[k], dif_t[k])
             for sub in range(n_sub):
                 if sub == 0 and k % stride == 0:
                     s1 = rhs(y, u, p, s, n_iter, f1, rows[k // stride])
@@ -142,7 +142,7 @@ if numba is not None:
                     for j in range(N_STATES):
                         y[j] = y1[j]
         if n_steps % stride == 0:
-            rhs(y, (0.0, 0.0, na_t[n_steps - 1]), p, s, n_iter, f1, rows[n_steps // stride])
+            rhs(y, (0.0, 0.0, na_t[n_steps - 1], 0.0), p, s, n_iter, f1, rows[n_steps // stride])
             _record_states(rows, n_steps // stride, y, keep_states)
         for j in range(rec.shape[0]):
             for r in range(rec.shape[1]):
@@ -150,12 +150,15 @@ if numba is not None:
 
     @_jit
     def _session_i(
-        i, P, Y, on_t, w_t, uf_idx, na_t, na_idx, uf_l, n_sub, dt, stride, heun, n_iter, keep, out
+        i, P, Y, on_t, w_t, dif_t, uf_idx, na_t, na_idx, uf_l, n_sub, dt, stride, heun, n_iter, keep, out
     ):  # noqa: ANN001, ANN202, N803
         """Session ``i`` of the batch, its state copied out of ``Y`` [states, n] and back."""
         y = Y[:, i].copy()
-        on_i, w_i, na_i = on_t[uf_idx[i]], w_t[uf_idx[i]], na_t[na_idx[i]]
-        _session(P[i], y, on_i, w_i, na_i, uf_l[i], n_sub[i], dt, stride, heun, n_iter, keep, out[:, i, :])
+        k = uf_idx[i]
+        on_i, w_i, dif_i, na_i = on_t[k], w_t[k], dif_t[k], na_t[na_idx[i]]
+        _session(
+            P[i], y, on_i, w_i, dif_i, na_i, uf_l[i], n_sub[i], dt, stride, heun, n_iter, keep, out[:, i, :]
+        )
         Y[:, i] = y
 
     # one loop per execution: numba compiles and caches a function once per set of flags
@@ -204,6 +207,7 @@ def integrate_compiled(
         y,
         np.ascontiguousarray(ctrl.on_t, dtype=float),
         np.ascontiguousarray(ctrl.w_t, dtype=float),
+        np.ascontiguousarray(ctrl.dif_t, dtype=float),
         ctrl.uf_idx.astype(np.int64),
         np.ascontiguousarray(ctrl.na_t, dtype=float),
         ctrl.na_idx.astype(np.int64),

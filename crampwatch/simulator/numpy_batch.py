@@ -94,24 +94,24 @@ class _Job:
 
 def integrate_chunk(
     y: np.ndarray,
-    controls: tuple[np.ndarray, np.ndarray, np.ndarray],
+    controls: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     p: ParameterArrays,
     job: _Job,
     n_sub: int,
     buf: np.ndarray,
 ) -> np.ndarray:
-    """Step the states ``y`` [N_STATES, m] through the step controls ``(on, UF rate, dialysate Na)`` (each
-    [steps, m]) with ``n_sub`` sub-steps per step; write outputs (and states) of every ``stride``-th step
-    start into ``buf`` [planes, records, m]. After the last step the machine is stopped (no UF, no blood
-    flow) for the final record. Returns the final state."""
-    on, qf, na = controls
+    """Step the states ``y`` [N_STATES, m] through the step controls ``(on, UF rate, dialysate Na,
+    dialysate-contact fraction)`` (each [steps, m]) with ``n_sub`` sub-steps per step; write outputs (and
+    states) of every ``stride``-th step start into ``buf`` [planes, records, m]. After the last step the
+    machine is stopped (no UF, no blood flow) for the final record. Returns the final state."""
+    on, qf, na, dif = controls
     n_steps = len(on)
     h = job.ctrl.dt_min / n_sub
     s = np.zeros(p.n)
     f1, f2 = np.empty_like(y), np.empty_like(y)
     out = np.empty((N_OUTPUTS, p.n))
     for k in range(n_steps):
-        u = (on[k], qf[k], na[k])
+        u = (on[k], qf[k], na[k], dif[k])
         for sub in range(n_sub):
             want = sub == 0 and k % job.stride == 0
             s1 = rhs(y, u, p, s, job.n_iter, f1, out if want else None)
@@ -125,7 +125,7 @@ def integrate_chunk(
                 y, s = y1, s1
     if n_steps % job.stride == 0:
         stopped = on[-1] * 0.0
-        rhs(y, (stopped, stopped, na[-1]), p, s, job.n_iter, f1, out)
+        rhs(y, (stopped, stopped, na[-1], stopped), p, s, job.n_iter, f1, out)
         _record(buf, n_steps // job.stride, out, y, job.keep_states)
     return y
 

@@ -60,7 +60,7 @@ def simulate_reference(
     _, stride = check_grid(dt, max(record_every_min, dt))
     p = patient_parameters([scenario]).take(0)
     ctrl = session_controls([scenario], dt, after_min)
-    on, qf, na = (c[:, 0] for c in ctrl.block())
+    on, qf, na, dif = (c[:, 0] for c in ctrl.block())
     n_steps = ctrl.n_steps
     y = np.array([float(v) for v in initial_state(p)])
     atol = rtol * np.maximum(np.abs(y), 1.0)
@@ -80,10 +80,10 @@ def simulate_reference(
         rec_warm[0] = rhs(yk.tolist(), u, p, rec_warm[0], baro_iterations, np.empty(N_STATES), out)
         rows.append(out)
 
-    change = (np.diff(on) != 0) | (np.diff(qf) != 0) | (np.diff(na) != 0)
+    change = (np.diff(on) != 0) | (np.diff(qf) != 0) | (np.diff(na) != 0) | (np.diff(dif) != 0)
     starts = [0, *(np.flatnonzero(change) + 1).tolist()]
     for a, b in zip(starts, [*starts[1:], n_steps], strict=True):
-        u = (float(on[a]), float(qf[a]), float(na[a]))
+        u = (float(on[a]), float(qf[a]), float(na[a]), float(dif[a]))
         rec_steps = [k for k in range(a, b) if k % stride == 0]
         t_eval = [k * dt for k in rec_steps] + [b * dt]
         sol = solve_ivp(
@@ -95,7 +95,7 @@ def simulate_reference(
             record(sol.y[:, j], u)
         y = sol.y[:, -1]
     if n_steps % stride == 0:
-        record(y, (0.0, 0.0, float(na[-1])))
+        record(y, (0.0, 0.0, float(na[-1]), 0.0))
     table = np.array(rows)
     columns = {name: table[:, j] for j, name in enumerate(SIGNAL_NAMES)}
     if out_of_range(*(table[:, j] for j in RANGE_SIGNALS)).any():
