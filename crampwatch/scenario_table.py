@@ -144,6 +144,15 @@ def invalid_rows(cols: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray
         f"patient.pre_weight_kg: more than {MAX_INTERDIALYTIC_GAIN_KG:g} kg above dry_weight_kg "
         f"(allowed interdialytic gain 0–{MAX_INTERDIALYTIC_GAIN_KG:g} kg)",
     )
+    iso = np.asarray(cols["prescription.isolated_uf_min"], float)
+    dur = np.asarray(cols["prescription.duration_min"], float)
+    flag(
+        iso > dur,
+        lambda i: (
+            f"prescription.isolated_uf_min: {iso[i]:g} min is longer than the session "
+            f"(allowed 0–duration_min = {dur[i]:g} min)"
+        ),
+    )
     return bad, why
 
 

@@ -102,3 +102,19 @@ def test_it_is_an_adjustable_setting_of_the_what_if() -> None:
     assert rx["isolated_uf_min"] == 30
     with pytest.raises(ValueError):
         SettingChanges(isolated_uf_min=-5)
+
+
+def test_scenario_tables_carry_isolated_uf() -> None:
+    """The columnar simulator (scenario tables) takes the isolated UF time from its column and equals the
+    scenario batch; a row whose isolated UF outlasts the session is flagged, naming the field."""
+    from crampwatch.scenario_table import invalid_rows, scenario_columns
+    from crampwatch.simulator.columns import simulate_columns
+
+    scs = [_stable(m) for m in (0.0, 45.0, 45.0, 120.0)]
+    a, b = simulate_batch(scs), simulate_columns(scenario_columns(scs))
+    for name, values in a.signals.items():
+        np.testing.assert_allclose(values, b.signals[name], rtol=1e-12, atol=1e-12, err_msg=name)
+    cols = scenario_columns(scs)
+    cols["prescription.isolated_uf_min"] = np.array([0.0, 300.0, 45.0, 120.0])
+    bad, why = invalid_rows(cols)
+    assert bad.tolist() == [False, True, False, False] and "isolated_uf_min" in why[1]

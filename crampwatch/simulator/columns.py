@@ -27,24 +27,38 @@ def constant_controls(
     dialysate_na_mmol_l: np.ndarray,
     dt_min: float = DEFAULT_DT_MIN,
     after_min: float = 0.0,
+    isolated_uf_min: np.ndarray | None = None,
 ) -> Controls:
     """Controls of sessions with a constant UF rate and a constant dialysate Na (as
-    :func:`crampwatch.simulator.controls.session_controls` builds them for such prescriptions)."""
+    :func:`crampwatch.simulator.controls.session_controls` builds them for such prescriptions), each
+    starting with ``isolated_uf_min`` minutes of isolated UF (default 0)."""
     after = check_after_min(after_min)
     dur = np.asarray(duration_min, dtype=float)
+    iso = np.zeros_like(dur) if isolated_uf_min is None else np.asarray(isolated_uf_min, dtype=float)
     n_steps = int(math.ceil((float(dur.max()) + after) / dt_min - 1e-9))
     t0 = np.arange(n_steps) * dt_min
-    durations, uf_idx = np.unique(dur, return_inverse=True)
-    on = np.clip((durations[:, None] - t0[None, :]) / dt_min, 0.0, 1.0)
+    keys, uf_idx = np.unique(np.column_stack([dur, iso]), axis=0, return_inverse=True)
+    on = np.clip((keys[:, :1] - t0[None, :]) / dt_min, 0.0, 1.0)
+    dif = np.maximum(on - np.clip((keys[:, 1:] - t0[None, :]) / dt_min, 0.0, 1.0), 0.0)
     weights = np.empty_like(on)
-    for k in range(len(durations)):  # one template per duration: the UF weight is the on-fraction, normalised
+    for k in range(len(keys)):  # one template per duration: the UF weight is the on-fraction, normalised
         total = float(np.sum(on[k]) * dt_min)
         weights[k] = on[k] / total if total > 0 else on[k]
-    keys = np.column_stack([np.asarray(dialysate_na_mmol_l, dtype=float), dur])
-    na_keys, na_idx = np.unique(keys, axis=0, return_inverse=True)
+    na_keys, na_idx = np.unique(
+        np.column_stack([np.asarray(dialysate_na_mmol_l, dtype=float), dur]), axis=0, return_inverse=True
+    )
     na_t = np.repeat(na_keys[:, :1], n_steps, axis=1)
     return Controls(
-        dt_min, on, weights, uf_idx.ravel(), na_t, na_idx.ravel(), np.asarray(uf_l, dtype=float), dur, after
+        dt_min,
+        on,
+        weights,
+        uf_idx.ravel(),
+        na_t,
+        na_idx.ravel(),
+        np.asarray(uf_l, dtype=float),
+        dur,
+        dif,
+        after,
     )
 
 
@@ -69,6 +83,7 @@ def simulate_columns(
         np.asarray(c["prescription.dialysate.na_mmol_l"], dtype=float),
         dt,
         after_min,
+        np.asarray(c["prescription.isolated_uf_min"], dtype=float),
     )
     res = simulate_parameters(
         parameters_from_columns(c),
