@@ -135,7 +135,7 @@ _JSON_OUTPUTS = """## Assessment (JSON, `crampwatch analyze --json`)
 {"session_id": "...", "overall_risk": 0.0, "idh_risk": 0.0, "risk_kind": "session|predicted",
  "causes": [{"cause": "hypovolemia", "score": 0.0, "confidence": "high|moderate|low",
              "evidence": [{"signal": "rbv_pct", "value": 84.1, "t_min": 150, "threshold": 86,
-                           "source": "Preciado 2019 ..."}],
+                           "source": "Preciado 2019 ...", "direction": "supports", "note": "..."}],
              "explanation": "plain-language text",
              "recommendations": [{"action": "...", "evidence": "..."}],
              "thresholds": [{"name": "...", "value": 0.0, "unit": "...", "source": "..."}]}],
@@ -148,7 +148,16 @@ _JSON_OUTPUTS = """## Assessment (JSON, `crampwatch analyze --json`)
 predicted risk of the prescription), else `session` (the risk of this recorded session).
 Cause identifiers: {causes}. `evidence[].signal` and the `metrics` keys are trace
 signals or the derived quantities listed below; `estimated: true` marks a value from a simulator fill-in or a
-default lab value.
+default lab value. `note` names which value of a signal an item is (`pre-dialysis`: the first sample, or the
+lab when the signal was not recorded; `nadir` / `peak`: the lowest / highest sample at `t_min`; `session
+mean`; `pre-dialysis minus nadir`: a change); an item with `t_min` and no such note is the value at that time.
+`evidence[].direction` says how the item bears on the cause: `supports` (the value is past `threshold` on the
+side that points to the mechanism), `against` (a measure of the mechanism on the safe side of its threshold)
+or `context` (a susceptibility such as time on dialysis or active vitamin D, a documented history item, a
+value that was not measured, or a default lab value the score does not use). Where a score starts to count
+before a published cut-off, `threshold` is the most severe limit the value is past (for example dialysate Ca
+below 1.5 mmol/L counts a little and below 1.25 fully), else the mildest one. The web pages, the HTML report
+and `crampwatch analyze` list the items in these three groups.
 
 ## Optimization result (JSON, `crampwatch optimize --json`)
 

@@ -12,7 +12,9 @@ import math
 from typing import Any
 
 from crampwatch.causes.findings import Assessment, Finding
+from crampwatch.causes.registry import CAUSE_REGISTRY
 from crampwatch.causes.risk_kinds import RISK_KINDS
+from crampwatch.causes.sentences import DIRECTION_HEADINGS, evidence_groups, evidence_text, number
 from crampwatch.model import Scenario
 from crampwatch.plotting import figure_svg, panels_for, session_figure
 from crampwatch.signals import display_label, unit_of
@@ -31,7 +33,7 @@ def _fmt(x: Any) -> str:
     if isinstance(x, bool):
         return "yes" if x else "no"
     if isinstance(x, float):
-        return "–" if not math.isfinite(x) else f"{x:.4g}"
+        return "–" if not math.isfinite(x) else number(x)
     return _esc(x)
 
 
@@ -46,8 +48,9 @@ def _with_unit(value: Any, name: str) -> str:
 
 
 def cause_label(cause: str) -> str:
-    """Display name of a cause identifier (``hypovolemia`` -> ``Hypovolemia``)."""
-    return cause.replace("_", " ").capitalize()
+    """Clinical name of a cause identifier, from the cause registry (``osmotic`` -> ``Osmotic (sodium)``)."""
+    spec = CAUSE_REGISTRY.get(cause)
+    return spec.label if spec is not None else cause.replace("_", " ").capitalize()
 
 
 def _cause_table(supported: list[Finding]) -> str:
@@ -64,26 +67,32 @@ def _cause_table(supported: list[Finding]) -> str:
     )
 
 
-def _evidence_table(f: Finding) -> str:
-    rows = "".join(
-        f"<tr><td>{_esc(display_label(e.signal))}</td><td class='num'>{_with_unit(e.value, e.signal)}</td>"
-        f"<td class='num'>{_fmt(e.t_min)}</td><td class='num'>{_with_unit(e.threshold, e.signal)}</td>"
-        f"<td>{_esc(e.source)}</td><td>{'estimated ' if e.estimated else ''}{_esc(e.note)}</td></tr>"
-        for e in f.evidence
+def _evidence_table(f: Finding, metrics: dict[str, Any]) -> str:
+    """The evidence of a finding in three groups: for, against, context (each item in the words the pages
+    and the CLI use, with its source and note)."""
+    groups = evidence_groups([e.to_dict() for e in f.evidence])
+    body = "".join(
+        f"<tbody class='evidence-{d}'><tr><th colspan='3' scope='rowgroup'>{DIRECTION_HEADINGS[d]}</th></tr>"
+        + "".join(
+            f"<tr><td>{_esc(evidence_text(e, metrics))}</td><td>{_esc(e['source'])}</td>"
+            f"<td>{'estimated ' if e.get('estimated') else ''}{_esc(e.get('note', ''))}</td></tr>"
+            for e in items
+        )
+        + "</tbody>"
+        for d, items in groups
     )
-    return (
-        "<table><thead><tr><th>quantity</th><th>value</th><th>time (min)</th><th>threshold</th>"
-        f"<th>source</th><th>note</th></tr></thead><tbody>{rows}</tbody></table>"
-    )
+    head = "<thead><tr><th>evidence</th><th>source</th><th>note</th></tr></thead>"
+    return f"<table class='evidence'>{head}{body}</table>"
 
 
-def _finding_section(f: Finding) -> str:
+def _finding_section(f: Finding, metrics: dict[str, Any]) -> str:
     recs = "".join(
         f"<li>{_esc(r.action)} <span class='ev'>({_esc(r.evidence)})</span></li>" for r in f.recommendations
     )
     return (
         f"<section class='cause' id='cause-{_esc(f.cause)}'><h3>{_esc(cause_label(f.cause))} — score "
-        f"{f.score:.2f}, {_esc(f.confidence)} confidence</h3><p>{_esc(f.explanation)}</p>{_evidence_table(f)}"
+        f"{f.score:.2f}, {_esc(f.confidence)} confidence</h3><p>{_esc(f.explanation)}</p>"
+        + _evidence_table(f, metrics)
         + (f"<h4>What to change</h4><ul>{recs}</ul>" if recs else "")
         + "</section>"
     )
@@ -164,6 +173,8 @@ td.num {{ text-align: right; white-space: nowrap; }}
 .risk {{ font-size: 1.3em; }} figure {{ margin: 0; }} figure svg {{ max-width: 100%; height: auto; }}
 table.causes .barcol {{ width: 40%; }} .bar {{ display: inline-block; height: .9em; }}
 caption {{ text-align: left; color: #595959; }}
+table.evidence tbody th {{ background: #f3f3f3; }} .evidence-supports th {{ color: #a93226; }}
+.evidence-against th {{ color: #186a3b; }}
 </style></head><body>
 <h1>Why does this patient cramp?</h1>
 <p>Session <b>{_esc(assessment.session_id)}</b> · patient {_esc(p.id)} ({_esc(p.sex)}, {p.age_years:g} years,
@@ -178,7 +189,7 @@ boxes are the favourable RBV ranges (Preciado 2019); dashed curves were estimate
 <p>Signals: {_signal_list(signals_shown, trace)}. Missing: {_signal_list(assessment.missing_signals)}.
 Estimated: {_signal_list(assessment.estimated_signals)}.</p>
 {("<h3>Data quality</h3><ul>" + notes + "</ul>") if notes else ""}
-<h2>Findings</h2>{"".join(_finding_section(f) for f in supported) or "<p>None.</p>"}
+<h2>Findings</h2>{"".join(_finding_section(f, assessment.metrics) for f in supported) or "<p>None.</p>"}
 <h2>Session metrics</h2><table>{metrics}</table>
 <h2>Sources</h2><ul>{"".join(f"<li>{_esc(s)}</li>" for s in sources)}</ul>
 <p class="ev">Decision support only: findings rank mechanisms from recorded signals and published thresholds;

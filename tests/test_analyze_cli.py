@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,22 @@ def test_table_output_and_report(files: dict[str, Path]) -> None:
     assert "Hypovolemia" in r.stdout and "Lower the UF rate" in r.stdout  # the registry's clinician label
     html = report.read_text()
     assert html.startswith("<!DOCTYPE html>") and "hypovolemia" in html
+
+
+def test_text_output_and_report_show_evidence_apart_by_direction(files: dict[str, Path]) -> None:
+    report = files["dir"] / "r.html"
+    r = _invoke(files["trace"], "--scenario", files["scenario"], "--report", report, "--no-fill")
+    assert r.exit_code == 0, r.output
+    d = json.loads(_invoke(files["trace"], "--scenario", files["scenario"], "--json", "--no-fill").stdout)
+    top = d["causes"][0]
+    lines = r.stdout.splitlines()
+    html = report.read_text()
+    for direction, heading in (("supports", "For"), ("against", "Against"), ("context", "Context")):
+        items = [e for e in top["evidence"] if e["direction"] == direction]
+        assert (f"{heading}:" in lines) is bool(items)
+        assert (f"<tbody class='evidence-{direction}'>" in html) is bool(items)
+    for_part = re.split(r"\n(?:Against|Context|What to change):\n", r.stdout.split("\nFor:\n")[1])[0]
+    assert for_part.count("  - ") == sum(e["direction"] == "supports" for e in top["evidence"])
 
 
 def test_hemobp_input(files: dict[str, Path]) -> None:

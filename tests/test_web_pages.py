@@ -175,3 +175,21 @@ def test_optimizer_panel(app, db):
     vals = {k: json.dumps(v) if isinstance(v, list) else str(v) for k, v in settings.items()}
     replay = client.post(f"/sessions/{db.s1}/whatif", data=vals, headers={"X-CSRF-Token": token})
     assert replay.status_code == 200 and "What-if prescription" in replay.text
+
+
+def test_evidence_is_shown_apart_by_direction_on_the_page_and_in_the_api(app, db):
+    client = TestClient(app)
+    page_login(client, "clin")
+    page = client.get(f"/sessions/{db.s1}").text
+    assessment = client.get(f"/api/sessions/{db.s1}/assessment").json()
+    directions = {e["direction"] for c in assessment["causes"] for e in c["evidence"]}
+    assert directions <= {"supports", "against", "context"} and {"supports", "against"} <= directions
+    top = assessment["causes"][0]
+    # each direction of the leading cause has its own group on the page, items in their group
+    block = page.split('class="cause-item"')[1]
+    for direction in {e["direction"] for e in top["evidence"]}:
+        group = block.split(f'evidence-group evidence-{direction}"')[1].split("</div>")[0]
+        heading = {"supports": "For", "against": "Against", "context": "Context"}[direction]
+        assert f'<h4 class="evidence-heading">{heading}</h4>' in group
+        n_items = sum(1 for e in top["evidence"] if e["direction"] == direction)
+        assert group.count("<li>") == n_items

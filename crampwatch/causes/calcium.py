@@ -21,17 +21,24 @@ from crampwatch.causes.common import (
     ev,
     explain,
     feature_ev,
-    fmt,
     noisy_or,
     pre_ev,
     ramp,
+    tiered,
 )
 from crampwatch.causes.features import Context, Features
-from crampwatch.causes.findings import Finding, Recommendation
+from crampwatch.causes.findings import Evidence, Finding, Recommendation
+from crampwatch.causes.sentences import Direction, course, statement
 from crampwatch.causes.thresholds import th
 
 HYPOCALCEMIA = "hypocalcemia"
 HYPOMAGNESEMIA = "hypomagnesemia"
+
+#: The dialysate Ca limits its evidence compares with, mildest first: the score counts a dialysate Ca below
+#: the 1.5 mmol/L reference a little and below the 1.25 mmol/L KDIGO lower end fully (``ca_parts``).
+DIALYSATE_CA_LIMITS = ("dialysate_ca_reference_mmol_l", "dialysate_ca_low_mmol_l")
+#: The same for dialysate Mg: below the 0.5 mmol/L reference, below 0.375 mmol/L (Lynch 2014).
+DIALYSATE_MG_LIMITS = ("dialysate_mg_reference_mmol_l", "dialysate_mg_low_mmol_l")
 
 #: Payne RB et al. BMJ 1973: corrected Ca (mg/dL) = Ca + 0.8 (4 - albumin g/dL).
 PAYNE_SLOPE_MG_DL_PER_G_DL = 0.8
@@ -109,12 +116,20 @@ def mg_score(P: dict[str, np.ndarray]) -> np.ndarray:
     return noisy_or(P["dialysate"], P["pre"], P["trajectory"])
 
 
-def ca_finding(si: SessionInput) -> Finding:
-    s = float(si.scores[HYPOCALCEMIA][si.i])
+def _susceptible(s: float, present: bool) -> Direction:
+    """A susceptibility (no active vitamin D, first year on dialysis) supports a cause the session already
+    points to; otherwise it is context."""
+    return "supports" if present and s > 0 else "context"
+
+
+def ca_evidence(si: SessionInput, s: float) -> list[Evidence]:
+    """The hypocalcemia evidence of session ``si`` (score ``s``), each item with its direction."""
     d_ca = si.c("dialysate_ca_mmol_l")
-    vitamin_d = bool(si.ctx.active_vitamin_d[si.i])
-    evidence = [
-        ev("dialysate_ca_mmol_l", d_ca, "dialysate_ca_low_mmol_l"),
+    vintage = si.c("vintage_months")
+    corr_assumed = si.lab_assumed("ca_total_mg_dl")
+    hco3_assumed = si.lab_assumed("hco3_mmol_l")
+    return [
+        ev("dialysate_ca_mmol_l", d_ca, tiered(d_ca, DIALYSATE_CA_LIMITS, "low"), sense="low"),
         pre_ev(
             si,
             "ica_mmol_l",
@@ -122,43 +137,98 @@ def ca_finding(si: SessionInput) -> Finding:
             si.p("ica_pre_used"),
             "ica_low_mmol_l",
             lab_note=" (lab / estimated from total Ca and albumin)",
+            sense="low",
         ),
         ev(
             "corrected_ca_mg_dl",
             si.p("corrected_ca"),
             "corrected_ca_low_mg_dl",
-            estimated=si.lab_assumed("ca_total_mg_dl"),
-            note="Payne 1973 albumin correction",
+            estimated=corr_assumed,
+            note="pre-dialysis, Payne 1973 albumin correction",
+            sense="low",
+            direction="context" if corr_assumed else None,
         ),
-        *feature_ev(si, "ica_mmol_l", "ica_min", "ica_low_mmol_l", note="intradialytic minimum"),
+        *feature_ev(si, "ica_mmol_l", "ica_min", "ica_low_mmol_l", note="nadir", sense="low"),
         ev(
             "hco3_mmol_l",
             si.lab("hco3_mmol_l"),
             "hco3_high_pre_mmol_l",
-            estimated=si.lab_assumed("hco3_mmol_l"),
+            estimated=hco3_assumed,
             note="pre-dialysis",
+            sense="high",
+            direction="context" if hco3_assumed else None,
         ),
-        *feature_ev(si, "hco3_mmol_l", "hco3_max", "hco3_alkalosis_mmol_l", note="intradialytic maximum"),
-        ev("dialysate_hco3_mmol_l", si.c("dialysate_hco3_mmol_l"), "dialysate_hco3_high_mmol_l"),
-        ev("active_vitamin_d", vitamin_d, None, threshold=True),
-        ev("vintage_months", si.c("vintage_months"), "early_vintage_months"),
+        *feature_ev(si, "hco3_mmol_l", "hco3_max", "hco3_alkalosis_mmol_l", note="peak", sense="high"),
+        ev(
+            "dialysate_hco3_mmol_l", si.c("dialysate_hco3_mmol_l"), "dialysate_hco3_high_mmol_l", sense="high"
+        ),
+        ev(
+            "active_vitamin_d",
+            bool(si.ctx.active_vitamin_d[si.i]),
+            None,
+            threshold=True,
+            direction=_susceptible(s, not si.ctx.active_vitamin_d[si.i]),
+        ),
+        ev(
+            "vintage_months",
+            vintage,
+            "early_vintage_months",
+            direction=_susceptible(s, vintage < th("early_vintage_months")),
+        ),
     ]
+
+
+def _ca_bits(si: SessionInput, evidence: list[Evidence]) -> list[str]:
+    """The observations the hypocalcemia explanation names: only supporting evidence, each with its number
+    and what it is, and the course of ionized calcium when the trajectory counts."""
+    by = {(e.signal, e.note.split(" (")[0].split(",")[0]): e for e in evidence if e.direction == "supports"}
+    bits = []
+    if (e := by.get(("dialysate_ca_mmol_l", ""))) is not None:
+        bits.append(statement("the dialysate calcium", e.value, "mmol/L", e.threshold))
+    if (e := by.get(("ica_mmol_l", "pre-dialysis"))) is not None:
+        bits.append(statement("pre-dialysis ionized calcium", e.value, "mmol/L", e.threshold))
+    if (e := by.get(("corrected_ca_mg_dl", "pre-dialysis"))) is not None:
+        bits.append(statement("pre-dialysis albumin-corrected calcium", e.value, "mg/dL", e.threshold))
+    if si.p("trajectory") > 0 and np.isfinite(si.f("ica_pre")) and np.isfinite(si.f("ica_end")):
+        bits.append(
+            course(
+                "ionized calcium",
+                "mmol/L",
+                si.f("ica_pre"),
+                si.f("ica_end"),
+                si.f("ica_min"),
+                si.f("ica_min_t"),
+            )
+        )
+    if (e := by.get(("ica_mmol_l", "nadir"))) is not None:
+        bits.append(statement("the lowest ionized calcium", e.value, "mmol/L", e.threshold, t_min=e.t_min))
+    alkalosis = [
+        statement(subject, e.value, "mmol/L", e.threshold, t_min=e.t_min)
+        for key, subject in (
+            (("hco3_mmol_l", "pre-dialysis"), "pre-dialysis bicarbonate"),
+            (("hco3_mmol_l", "peak"), "the highest bicarbonate"),
+            (("dialysate_hco3_mmol_l", ""), "the dialysate bicarbonate"),
+        )
+        if (e := by.get(key)) is not None
+    ]
+    if alkalosis:
+        alkalosis[-1] += " (bicarbonate binds calcium and lowers its free form)"
+    bits += alkalosis
+    if bits and by.get(("active_vitamin_d", "")) is not None:
+        bits.append("no active vitamin D is prescribed")
+    return bits
+
+
+def ca_finding(si: SessionInput) -> Finding:
+    s = float(si.scores[HYPOCALCEMIA][si.i])
+    d_ca = si.c("dialysate_ca_mmol_l")
+    vitamin_d = bool(si.ctx.active_vitamin_d[si.i])
+    evidence = ca_evidence(si, s)
     conf = confidence(
         [si.status("ica_mmol_l"), si.lab_status("ica_mmol_l"), si.status("hco3_mmol_l")], [1.0, 1.0, 0.5]
     )
-    bits = []
-    if si.p("dialysate") > 0:
-        bits.append(f"the dialysis fluid calcium was {fmt(d_ca, 2)} mmol/L")
-    if si.p("pre") > 0:
-        bits.append("calcium was already low before dialysis")
-    if si.p("trajectory") > 0:
-        bits.append(f"ionized calcium fell to {fmt(si.f('ica_min'), 2)} mmol/L")
-    if si.p("alkalosis") > 0:
-        bits.append("bicarbonate was high, which binds calcium and lowers its free form")
-    if bits and not vitamin_d:
-        bits.append("no active vitamin D is prescribed")
     expl = explain(
-        bits,
+        _ca_bits(si, evidence),
         "Nerves and muscles become irritable when free (ionized) calcium is low. In this session ",
         "Calcium in the blood and in the dialysis fluid was adequate, so low calcium is an unlikely "
         "cause of cramps in this session.",
@@ -200,18 +270,27 @@ def mg_finding(si: SessionInput) -> Finding:
     s = float(si.scores[HYPOMAGNESEMIA][si.i])
     d_mg = si.c("dialysate_mg_mmol_l")
     evidence = [
-        ev("dialysate_mg_mmol_l", d_mg, "dialysate_mg_low_mmol_l"),
-        pre_ev(si, "mg_mmol_l", "mg_pre", si.p("mg_pre_used"), "mg_low_mmol_l"),
-        *feature_ev(si, "mg_mmol_l", "mg_min", "mg_low_mmol_l", note="intradialytic minimum"),
+        ev("dialysate_mg_mmol_l", d_mg, tiered(d_mg, DIALYSATE_MG_LIMITS, "low"), sense="low"),
+        pre_ev(si, "mg_mmol_l", "mg_pre", si.p("mg_pre_used"), "mg_low_mmol_l", sense="low"),
+        *feature_ev(si, "mg_mmol_l", "mg_min", "mg_low_mmol_l", note="nadir", sense="low"),
     ]
     conf = confidence([si.status("mg_mmol_l"), si.lab_status("mg_mmol_l")])
-    bits = []
-    if si.p("dialysate") > 0:
-        bits.append(f"the dialysis fluid magnesium was {fmt(d_mg, 3)} mmol/L")
-    if si.p("pre") > 0:
-        bits.append(f"blood magnesium was {fmt(si.p('mg_pre_used'), 2)} mmol/L before dialysis")
-    if si.p("trajectory") > 0:
-        bits.append(f"blood magnesium fell to {fmt(si.f('mg_min'), 2)} mmol/L")
+    supports = [e for e in evidence if e.direction == "supports"]
+    subjects = {
+        "": "the dialysate magnesium",
+        "pre-dialysis": "pre-dialysis plasma magnesium",
+        "nadir": "the lowest plasma magnesium",
+    }
+    bits = [
+        statement(subjects[e.note.split(" (")[0]], e.value, "mmol/L", e.threshold, t_min=e.t_min)
+        for e in supports
+    ]
+    if si.p("trajectory") > 0 and np.isfinite(si.f("mg_pre")) and np.isfinite(si.f("mg_end")):
+        bits.append(
+            course(
+                "plasma magnesium", "mmol/L", si.f("mg_pre"), si.f("mg_end"), si.f("mg_min"), si.f("mg_min_t")
+            )
+        )
     expl = explain(
         bits,
         "Low magnesium makes nerves and muscles more excitable. In this session ",

@@ -16,6 +16,8 @@ import pandas as pd
 
 from crampwatch.causes.features import Context, Features
 from crampwatch.causes.findings import Confidence, Evidence
+from crampwatch.causes.sentences import Direction, Sense
+from crampwatch.causes.sentences import direction as direction_of
 from crampwatch.causes.thresholds import THRESHOLDS
 from crampwatch.model import Scenario
 
@@ -102,8 +104,14 @@ def ev(
     estimated: bool = False,
     note: str = "",
     threshold: float | str | None = None,
+    sense: Sense | None = None,
+    otherwise: Direction = "against",
+    direction: Direction | None = None,
 ) -> Evidence:
-    """Evidence comparing ``value`` with the named threshold (its value and source from the table)."""
+    """Evidence comparing ``value`` with the named threshold (its value and source from the table).
+
+    Its direction is ``direction`` when given, else ``supports`` when the value is past the threshold on the
+    ``sense`` side and ``otherwise`` when not (:func:`crampwatch.causes.sentences.direction`)."""
     if threshold_name is not None:
         th = THRESHOLDS[threshold_name]
         thr: float | str | None = th.value if threshold is None else threshold
@@ -114,7 +122,22 @@ def ev(
         value = None
     if t_min is not None and not math.isfinite(t_min):
         t_min = None
-    return Evidence(signal, value, thr, source, t_min, estimated, note)
+    if direction is not None:
+        return Evidence(signal, value, thr, source, t_min, estimated, note, direction)
+    return Evidence(
+        signal, value, thr, source, t_min, estimated, note, direction_of(value, thr, sense, otherwise), sense
+    )
+
+
+def tiered(value: float, names: tuple[str, ...], sense: Sense) -> str:
+    """The threshold of ``names`` (mildest first) an evidence item compares with: the most severe one
+    ``value`` is past, else the mildest (so the item supports the cause exactly when its value is past the
+    first point where the score counts it)."""
+    chosen = names[0]
+    for name in names:
+        if direction_of(value, THRESHOLDS[name].value, sense) == "supports":
+            chosen = name
+    return chosen
 
 
 def pre_ev(
@@ -126,6 +149,7 @@ def pre_ev(
     *,
     signal: str | None = None,
     lab_note: str = "",
+    sense: Sense | None = None,
 ) -> Evidence:
     """Evidence of a pre-dialysis ``value``: the first sample of ``signal`` (default ``name``; at t = 0) when
     feature ``feature`` was recorded, else lab ``name`` (``lab_note`` added). It is estimated when a default
@@ -138,6 +162,7 @@ def pre_ev(
         t_min=0.0 if from_signal else None,
         estimated=si.pre_estimated(from_signal, name, signal or name),
         note="pre-dialysis" + ("" if from_signal else lab_note),
+        sense=sense,
     )
 
 
@@ -149,6 +174,7 @@ def feature_ev(
     *,
     name: str | None = None,
     note: str = "",
+    sense: Sense | None = None,
 ) -> list[Evidence]:
     """``[evidence]`` of feature ``feature`` of ``signal`` (reported as ``name``, default ``signal``) at its
     time ``<feature>_t``, or ``[]`` when the signal gave no value or its extreme is the starting value (the
@@ -157,7 +183,16 @@ def feature_ev(
     t_min = si.f(f"{feature}_t")
     if not np.isfinite(value) or (np.isfinite(t_min) and t_min <= 0.0):
         return []
-    return [ev(name or signal, value, threshold_name, t_min=t_min, estimated=si.estimated(signal), note=note)]
+    item = ev(
+        name or signal,
+        value,
+        threshold_name,
+        t_min=t_min,
+        estimated=si.estimated(signal),
+        note=note,
+        sense=sense,
+    )
+    return [item]
 
 
 def explain(bits: list[str], lead: str, otherwise: str) -> str:

@@ -53,6 +53,13 @@ def row_max(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return -v, tt
 
 
+def session_end(x: np.ndarray, t: np.ndarray, duration_min: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Value and time of the last sample of each row during the session (``t <= duration``): the end value
+    (samples after the machine stopped are left out)."""
+    during = t[None, :] <= duration_min[:, None] + 1e-9
+    return last_valid(np.where(during, x, np.nan), t)
+
+
 def value_near(x: np.ndarray, t: np.ndarray, t0: float, tol_min: float = 15.0) -> np.ndarray:
     """The valid sample nearest to ``t0`` (within ``tol_min``), per row."""
     dist = np.where(_valid(x), np.abs(t - t0)[None, :], np.inf)
@@ -183,6 +190,7 @@ def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: 
     put("sbp_pre", sbp_pre)
     put("sbp_nadir", sbp_nadir)
     put("sbp_nadir_t", sbp_nadir_t)
+    put("sbp_end", session_end(sbp, t, ctx.duration_min)[0])
     fell = (sbp <= (sbp_pre - th("idh_sbp_fall_mmhg"))[:, None]) | (
         sbp < nadir_sbp_threshold(sbp_pre)[:, None] + 5.0
     )
@@ -231,6 +239,8 @@ def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: 
     put("na_pre", ctx.signal_or_lab(na_pre_sig, "na_mmol_l")[0], ~np.isnan(na_pre_sig))
     put("na_min", na_min)
     put("na_min_t", na_min_t)
+    put("na_first", na_pre_sig)
+    put("na_end", session_end(na, t, ctx.duration_min)[0])
     put("na_fall", na_pre_sig - na_min)
     dia_na_sig = row_mean(s["dialysate_na_mmol_l"])
     dia_na_cond = row_mean(conductivity_to_na_mmol_l(s["conductivity_ms_cm"]))
@@ -263,11 +273,13 @@ def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: 
     put("ica_pre", ica_pre)
     put("ica_min", ica_min)
     put("ica_min_t", ica_min_t)
+    put("ica_end", session_end(s["ica_mmol_l"], t, ctx.duration_min)[0])
     mg_pre, _ = first_valid(s["mg_mmol_l"], t)
     mg_min, mg_min_t = row_min(s["mg_mmol_l"], t)
     put("mg_pre", mg_pre)
     put("mg_min", mg_min)
     put("mg_min_t", mg_min_t)
+    put("mg_end", session_end(s["mg_mmol_l"], t, ctx.duration_min)[0])
     hco3_max, hco3_max_t = row_max(s["hco3_mmol_l"], t)
     put("hco3_max", hco3_max)
     put("hco3_max_t", hco3_max_t)

@@ -11,6 +11,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from crampwatch.causes.sentences import Direction
 from crampwatch.causes.thresholds import THRESHOLDS
 
 Confidence = Literal["high", "moderate", "low"]
@@ -42,7 +43,8 @@ def jsonable(value: Any, number: Callable[[Any], Any] = _num) -> Any:
 @dataclass
 class Evidence:
     """One observation compared against a threshold: signal (or context field), value, time, threshold,
-    source.
+    source, and whether it supports the cause, argues against it or is context (``direction``,
+    :mod:`crampwatch.causes.sentences`).
 
     ``estimated`` is true when the value comes from a simulator fill-in or a default lab value.
     """
@@ -54,6 +56,10 @@ class Evidence:
     t_min: float | None = None
     estimated: bool = False
     note: str = ""
+    direction: Direction = "context"
+    #: The side of the threshold that supports the cause (``low``/``high``) when the direction was found
+    #: by comparing the value with the threshold; None when it was set. Not part of the JSON.
+    sense: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -62,6 +68,7 @@ class Evidence:
             "t_min": _num(self.t_min),
             "threshold": _num(self.threshold),
             "source": self.source,
+            "direction": self.direction,
         }
         if self.estimated:
             out["estimated"] = True
@@ -190,7 +197,8 @@ class Assessment:
         )
 
     def evidence_frame(self) -> pd.DataFrame:
-        """All evidence items as a table (cause, signal, value, t_min, threshold, source, estimated)."""
+        """All evidence items as a table (cause, direction, signal, value, t_min, threshold, source,
+        estimated, note)."""
         rows = [{"cause": f.cause, **e.to_dict()} for f in self.causes for e in f.evidence]
-        cols = ["cause", "signal", "value", "t_min", "threshold", "source", "estimated", "note"]
+        cols = ["cause", "direction", "signal", "value", "t_min", "threshold", "source", "estimated", "note"]
         return pd.DataFrame(rows).reindex(columns=cols)

@@ -17,13 +17,24 @@ from __future__ import annotations
 import numpy as np
 
 from crampwatch.causes.advice import cool_dialysate_action
-from crampwatch.causes.common import SessionInput, confidence, ev, explain, fmt, noisy_or, ramp
+from crampwatch.causes.common import SessionInput, confidence, ev, explain, fmt, noisy_or, ramp, tiered
 from crampwatch.causes.features import Context, Features, nadir_sbp_threshold
-from crampwatch.causes.findings import Finding, Recommendation
+from crampwatch.causes.findings import Evidence, Finding, Recommendation
+from crampwatch.causes.sentences import course, number, plural, statement
 from crampwatch.causes.thresholds import th
 from crampwatch.kinetics.hemodynamics import mermelstein_thresholds_core
+from crampwatch.signals import unit_of
 
 CAUSE = "hypovolemia"
+
+#: Limits of the UF-rate and weight-gain evidence, mildest first (the score counts from the first).
+UFR_LIMITS = ("ufr_10_ml_kg_h", "ufr_13_ml_kg_h")
+IDWG_LIMITS = ("idwg_onset_kg", "idwg_kg")
+IDWG_PCT_LIMITS = ("idwg_pct", "idwg_pct_high")
+
+#: A post-dialysis weight at least this far below the dry weight is shown as evidence, kg (the scale's
+#: resolution; modelling choice).
+BELOW_DRY_SHOWN_KG = 0.05
 
 #: Prevalence of IDH per session, 10.1 % (EBPG definition; systematic review 2019, doi 10.1159/000500877):
 #: the prior of ``idh_risk`` when no blood pressure is recorded.
@@ -45,7 +56,7 @@ def parts(F: Features, C: Context) -> dict[str, np.ndarray]:
     )
     load_merm = 0.3 * ramp(F["ufr_ml_h"], m20, m40) + 0.2 * ramp(F["ufr_ml_h"], m40, m40 + (m40 - m20))
     load_idwg = 0.3 * np.maximum(
-        ramp(C.idwg_kg, th("idwg_kg") - 1.0, th("idwg_kg")),
+        ramp(C.idwg_kg, th("idwg_onset_kg"), th("idwg_kg")),
         ramp(C.idwg_pct, th("idwg_pct"), th("idwg_pct_high")),
     )
     load = np.maximum.reduce([load_ufr, load_merm, load_idwg])
@@ -130,151 +141,221 @@ def _hypotension_events(si: SessionInput) -> np.ndarray:
     return np.sort(ev_df.loc[ev_df["kind"].isin(kinds), "t_min"].to_numpy(dtype=float))
 
 
-def finding(si: SessionInput) -> Finding:
-    """The hypovolemia finding of session ``si``."""
-    s = float(si.scores[CAUSE][si.i])
-    evidence = []
-    est_uf = si.status("uf_cum_l") == "missing" and si.status("uf_rate_ml_h") == "missing"
+def _load_evidence(si: SessionInput, est_uf: bool) -> list[Evidence]:
+    """UF rate (per kg and against the Mermelstein threshold for this weight) and weight gain."""
     ufr_kg = si.f("ufr_ml_kg_h")
-    thr_ufr = "ufr_13_ml_kg_h" if ufr_kg > th("ufr_13_ml_kg_h") else "ufr_10_ml_kg_h"
-    evidence.append(
+    m20, _ = _mermelstein(np.array([si.f("post_weight_kg")]), np.array([bool(si.ctx.male[si.i])]))
+    note = "session mean" + (", from the prescription" if est_uf else "")
+    items = [
         ev(
             "uf_rate_ml_kg_h",
             ufr_kg,
-            thr_ufr,
+            tiered(ufr_kg, UFR_LIMITS, "high"),
             estimated=est_uf,
-            note="from the prescription" if est_uf else "",
-        )
-    )
-    m20, m40 = _mermelstein(np.array([si.f("post_weight_kg")]), np.array([bool(si.ctx.male[si.i])]))
-    evidence.append(
+            note=note,
+            sense="high",
+        ),
         ev(
             "uf_rate_ml_h",
             si.f("ufr_ml_h"),
             "mermelstein_20pct",
             threshold=float(m20[0]),
             estimated=est_uf,
-            note="3W + 500 (+70 in men)",
+            note=f"{note}; limit 3W + 500 (+70 in men)",
+            sense="high",
+        ),
+        ev("idwg_kg", si.c("idwg_kg"), tiered(si.c("idwg_kg"), IDWG_LIMITS, "high"), sense="high"),
+    ]
+    if si.c("idwg_pct") > th("idwg_pct"):
+        items.append(
+            ev("idwg_pct", si.c("idwg_pct"), tiered(si.c("idwg_pct"), IDWG_PCT_LIMITS, "high"), sense="high")
         )
-    )
-    idwg = si.c("idwg_kg")
-    evidence.append(ev("idwg_kg", idwg, "idwg_kg"))
-    for h in (1, 2, 3):
-        value = si.f(f"rbv_{h}h")
-        if np.isfinite(value):
-            evidence.append(
-                ev("rbv_pct", value, f"rbv_low_{h}h_pct", t_min=60.0 * h, estimated=si.estimated("rbv_pct"))
-            )
-    crit_known = np.isfinite(si.c("critical_rbv_pct"))
+    return items
+
+
+def _rbv_evidence(si: SessionInput) -> list[Evidence]:
+    """RBV at 1, 2 and 3 h (Preciado), its nadir against the critical RBV, and its slope."""
+    est = si.estimated("rbv_pct")
+    items = [
+        ev("rbv_pct", si.f(f"rbv_{h}h"), f"rbv_low_{h}h_pct", t_min=60.0 * h, estimated=est, sense="low")
+        for h in (1, 2, 3)
+        if np.isfinite(si.f(f"rbv_{h}h"))
+    ]
     if np.isfinite(si.f("rbv_min")):
-        evidence.append(
+        crit_known = np.isfinite(si.c("critical_rbv_pct"))
+        items.append(
             ev(
                 "rbv_pct",
                 si.f("rbv_min"),
                 "rbv_critical_pct",
                 t_min=si.f("rbv_min_t"),
                 threshold=si.c("critical_rbv_pct") if crit_known else None,
-                estimated=si.estimated("rbv_pct"),
-                note="minimum vs the patient's critical RBV" if crit_known else "minimum vs mean RBVcrit",
+                estimated=est,
+                note="nadir, vs the patient's critical RBV"
+                if crit_known
+                else "nadir, vs the mean critical RBV",
+                sense="low",
             )
         )
-        evidence.append(
+        items.append(
             ev(
                 "rbv_slope_pct_h",
                 si.f("rbv_slope_pct_h"),
                 "rbv_slope_steep_pct_h",
-                estimated=si.estimated("rbv_pct"),
+                estimated=est,
+                sense="low",
             )
         )
+    return items
+
+
+def _bp_evidence(si: SessionInput) -> list[Evidence]:
+    """Nadir SBP (Flythe 2015) and the SBP and MAP falls from before dialysis to the nadir (EBPG 2007)."""
     sbp_pre, nadir = si.f("sbp_pre"), si.f("sbp_nadir")
-    if np.isfinite(nadir):
-        thr_name = (
-            "idh_nadir_sbp_high_pre_mmhg" if sbp_pre >= th("idh_high_pre_sbp_mmhg") else "idh_nadir_sbp_mmhg"
-        )
-        evidence.append(
+    if not np.isfinite(nadir):
+        return []
+    est = si.estimated("sbp_mmhg")
+    high_pre = sbp_pre >= th("idh_high_pre_sbp_mmhg")
+    items = [
+        ev(
+            "sbp_mmhg",
+            nadir,
+            "idh_nadir_sbp_high_pre_mmhg" if high_pre else "idh_nadir_sbp_mmhg",
+            t_min=si.f("sbp_nadir_t"),
+            estimated=est,
+            note="nadir",
+            sense="low",
+        ),
+        ev(
+            "sbp_fall_mmhg",
+            sbp_pre - nadir,
+            "idh_sbp_fall_mmhg",
+            t_min=si.f("sbp_nadir_t"),
+            estimated=est,
+            note="pre-dialysis minus nadir",
+            sense="high",
+        ),
+    ]
+    if np.isfinite(si.f("map_nadir")):
+        items.append(
             ev(
-                "sbp_mmhg",
-                nadir,
-                thr_name,
-                t_min=si.f("sbp_nadir_t"),
-                estimated=si.estimated("sbp_mmhg"),
-                note="nadir",
+                "map_fall_mmhg",
+                si.f("map_pre") - si.f("map_nadir"),
+                "idh_map_fall_mmhg",
+                t_min=si.f("map_nadir_t"),
+                estimated=est,
+                note="pre-dialysis minus nadir",
+                sense="high",
             )
         )
-        evidence.append(
-            ev(
-                "sbp_fall_mmhg",
-                sbp_pre - nadir,
-                "idh_sbp_fall_mmhg",
-                t_min=si.f("sbp_nadir_t"),
-                estimated=si.estimated("sbp_mmhg"),
-            )
-        )
-        if np.isfinite(si.f("map_nadir")):
-            evidence.append(
-                ev(
-                    "map_fall_mmhg",
-                    si.f("map_pre") - si.f("map_nadir"),
-                    "idh_map_fall_mmhg",
-                    t_min=si.f("map_nadir_t"),
-                    estimated=si.estimated("sbp_mmhg"),
-                )
-            )
-    below = si.c("dry_weight_kg") - si.f("post_weight_kg")
-    evidence.append(ev("post_weight_below_dry_kg", below, "below_dry_weight_kg", estimated=est_uf))
+    return items
+
+
+def _event_evidence(si: SessionInput, s: float) -> tuple[list[Evidence], float]:
+    """A cramp soon after an RBV or BP fall began, and hypotension symptoms or interventions; both raise the
+    score (returned)."""
+    items = []
     linked = _cramp_after_fall(si)
     if linked is not None and s > 0:
         s = float(1.0 - (1.0 - s) * 0.6)  # a cramp after a volume/BP fall (Lynch 2014): modelling choice
-        evidence.append(
+        items.append(
             ev(
                 "cramp_event",
-                linked[0],
+                linked[0] - linked[1],
                 "cramp_after_fall_window_min",
                 t_min=linked[0],
-                note=f"cramp {fmt(linked[0] - linked[1], 0)} min after the fall at {fmt(linked[1], 0)} min",
+                note=f"after the fall that began at {number(linked[1])} min",
+                sense="low",
             )
         )
     hypo_events = _hypotension_events(si)
     if len(hypo_events):
         # EBPG 2007: a BP fall with symptoms and a nursing intervention is intradialytic hypotension
-        fall = sbp_pre - nadir
+        fall = si.f("sbp_pre") - si.f("sbp_nadir")
         full_idh = np.isfinite(fall) and fall >= th("idh_sbp_fall_mmhg")
         s = float(noisy_or(np.array(s), np.array(0.4 if full_idh else 0.2)))
-        evidence.append(
+        items.append(
             ev(
                 "hypotension_events",
                 float(len(hypo_events)),
-                "idh_sbp_fall_mmhg",
+                None,
                 t_min=float(hypo_events[0]),
-                threshold=th("idh_sbp_fall_mmhg"),
                 note="symptom / saline / UF stop" + (" with SBP fall >= 20 (EBPG IDH)" if full_idh else ""),
+                direction="supports",
             )
         )
+    return items, s
+
+
+def finding(si: SessionInput) -> Finding:
+    """The hypovolemia finding of session ``si``."""
+    s = float(si.scores[CAUSE][si.i])
+    est_uf = si.status("uf_cum_l") == "missing" and si.status("uf_rate_ml_h") == "missing"
+    evidence = [*_load_evidence(si, est_uf), *_rbv_evidence(si), *_bp_evidence(si)]
+    below = si.c("dry_weight_kg") - si.f("post_weight_kg")
+    if below >= BELOW_DRY_SHOWN_KG:
+        evidence.append(
+            ev("post_weight_below_dry_kg", below, "below_dry_weight_kg", estimated=est_uf, sense="high")
+        )
+    events, s = _event_evidence(si, s)
+    evidence += events
     conf = confidence(["estimated" if est_uf else "measured", si.status("rbv_pct"), si.status("sbp_mmhg")])
-    expl = _explain(si, ufr_kg, idwg, below)
-    recs = _recommend(si, ufr_kg)
-    return Finding(CAUSE, min(1.0, s), conf, evidence, expl, recs, si.missing("rbv_pct", "sbp_mmhg"))
+    recs = _recommend(si, si.f("ufr_ml_kg_h"))
+    return Finding(
+        CAUSE, min(1.0, s), conf, evidence, _explain(si, evidence), recs, si.missing("rbv_pct", "sbp_mmhg")
+    )
 
 
-def _explain(si: SessionInput, ufr_kg: float, idwg: float, below: float) -> str:
+#: What the explanation calls each supporting evidence item, by (signal, first word of its note).
+_SUBJECTS = {
+    ("uf_rate_ml_kg_h", "session"): "the mean UF rate",
+    ("idwg_kg", ""): "the weight gain since the last session",
+    ("idwg_pct", ""): "the weight gain since the last session as a share of the dry weight",
+    ("rbv_pct", ""): "relative blood volume",
+    ("rbv_pct", "nadir"): "the lowest relative blood volume",
+    ("rbv_slope_pct_h", ""): "the relative blood volume slope",
+    ("sbp_mmhg", "nadir"): "the lowest systolic blood pressure",
+    (
+        "sbp_fall_mmhg",
+        "pre-dialysis",
+    ): "the fall in systolic blood pressure from before dialysis to its nadir",
+    ("map_fall_mmhg", "pre-dialysis"): "the fall in mean arterial pressure from before dialysis to its nadir",
+    ("post_weight_below_dry_kg", ""): "the difference between the dry weight and the post-dialysis weight",
+}
+
+
+def _explain(si: SessionInput, evidence: list[Evidence]) -> str:
     bits = []
-    if si.p("load") > 0:
-        bits.append(f"fluid was removed at {fmt(ufr_kg)} mL/kg/h (safer below 10-13 mL/kg/h)")
-    if si.p("load_idwg") > 0:
-        bits.append(f"the patient gained {fmt(idwg)} kg between sessions")
-    if si.p("rbv") > 0:
+    supports = [e for e in evidence if e.direction == "supports"]
+    for e in supports:
+        key = (e.signal, e.note.split(",")[0].split(" ")[0] if e.note else "")
+        if e.signal == "uf_rate_ml_h" and not any(x.signal == "uf_rate_ml_kg_h" for x in supports):
+            bits.append(
+                statement("the mean UF rate", e.value, "mL/h", e.threshold, name="limit for this weight")
+            )
+        elif key in _SUBJECTS:
+            unit = unit_of(e.signal)
+            name = "critical limit" if e.note.startswith("nadir, vs") else "limit"
+            bits.append(statement(_SUBJECTS[key], e.value, unit, e.threshold, t_min=e.t_min, name=name))
+    if any(e.signal in ("sbp_mmhg", "sbp_fall_mmhg") for e in supports) and np.isfinite(si.f("sbp_end")):
         bits.append(
-            f"blood volume fell to {fmt(si.f('rbv_min'))} % of its starting value at "
-            f"{fmt(si.f('rbv_min_t'), 0)} min, below the favourable range"
+            course(
+                "systolic blood pressure",
+                "mmHg",
+                si.f("sbp_pre"),
+                si.f("sbp_end"),
+                si.f("sbp_nadir"),
+                si.f("sbp_nadir_t"),
+            )
         )
-    if si.p("slope") > 0:
-        bits.append(f"blood volume fell quickly ({fmt(si.f('rbv_slope_pct_h'))} %/h)")
-    if si.p("bp") > 0:
-        bits.append(
-            f"systolic pressure dropped from {fmt(si.f('sbp_pre'), 0)} to {fmt(si.f('sbp_nadir'), 0)} mmHg"
-        )
-    if si.p("dry") > 0:
-        bits.append(f"the session ended {fmt(below)} kg below the dry weight")
+    for e in supports:
+        if e.signal == "cramp_event":
+            bits.append(f"a cramp came {number(e.value)} min after blood volume or pressure began to fall")
+        if e.signal == "hypotension_events":
+            what = plural(
+                e.value, "hypotension symptom or intervention", "hypotension symptoms or interventions"
+            )
+            bits.append(f"the nurses recorded {what}")
     return explain(
         bits,
         "Muscles cramp when the blood volume shrinks faster than fluid can move back from the tissues. "

@@ -23,22 +23,29 @@ from crampwatch.causes.common import (
     ev,
     explain,
     feature_ev,
-    fmt,
     noisy_or,
     pre_ev,
     ramp,
+    tiered,
 )
 from crampwatch.causes.dose import standard_ktv_batch
 from crampwatch.causes.features import Context, Features
 from crampwatch.causes.findings import Confidence, Finding, Recommendation
+from crampwatch.causes.sentences import Direction, statement
 from crampwatch.causes.thresholds import th
 from crampwatch.kinetics import sp_ktv_daugirdas_array
+from crampwatch.signals import unit_of
 from crampwatch.units import BUN_MG_DL_PER_UREA_MMOL_L
 
 DISEQUILIBRIUM = "disequilibrium"
 ENCEPHALOPATHY = "encephalopathy"
 NEUROPATHY = "neuropathy"
 UNDERDIALYSIS = "underdialysis"
+#: Limits of the disequilibrium evidence, mildest first: where the score starts to count, the cited limit.
+DDS_BUN_LIMITS = ("dds_bun_onset_mg_dl", "dds_bun_mg_dl")
+DDS_URR_LIMITS = ("dds_urr_onset_pct", "dds_urr_pct")
+BRAIN_UREA_LIMITS = ("brain_urea_gradient_onset_mmol_l", "brain_urea_gradient_mmol_l")
+BRAIN_OSM_LIMITS = ("brain_osm_gradient_onset_mosm_kg", "brain_osm_gradient_mosm_kg")
 
 
 # ---------------------------------------------------------------------------------------- disequilibrium
@@ -52,16 +59,16 @@ def dds_parts(F: Features, C: Context) -> dict[str, np.ndarray]:
     bun_part = ramp(bun, th("dds_bun_onset_mg_dl"), th("dds_bun_mg_dl"))
     urr_est = 100.0 * (1.0 - np.exp(-C.est_ktv))  # single pool, no generation (modelling choice)
     urr = np.where(np.isnan(F["urr_pct"]), urr_est, F["urr_pct"])
-    urr_part = ramp(urr, th("dds_urr_pct") - 5.0, th("dds_urr_pct") + th("dds_urr_span_pct"))
+    urr_part = ramp(urr, th("dds_urr_onset_pct"), th("dds_urr_pct") + th("dds_urr_span_pct"))
     grad_part = np.maximum(
         ramp(
             F["brain_urea_gradient"],
-            0.5 * th("brain_urea_gradient_mmol_l"),
+            th("brain_urea_gradient_onset_mmol_l"),
             1.5 * th("brain_urea_gradient_mmol_l"),
         ),
         ramp(
             F["brain_osm_gradient"],
-            0.5 * th("brain_osm_gradient_mosm_kg"),
+            th("brain_osm_gradient_onset_mosm_kg"),
             1.5 * th("brain_osm_gradient_mosm_kg"),
         ),
     )
@@ -83,47 +90,76 @@ def dds_finding(si: SessionInput) -> Finding:
     s = float(si.scores[DISEQUILIBRIUM][si.i])
     urr_from_sig = np.isfinite(si.f("urr_pct"))
     vintage = si.c("vintage_months")
+    bun, urr = si.p("bun_mg_dl"), si.p("urr_used")
     evidence = [
-        ev("vintage_months", vintage, "dds_first_sessions_months"),
-        pre_ev(si, "bun_mg_dl", "urea_pre", si.p("bun_mg_dl"), "dds_bun_mg_dl", signal="urea_mmol_l"),
+        ev("vintage_months", vintage, "dds_first_sessions_months", sense="low", otherwise="context"),
+        pre_ev(
+            si,
+            "bun_mg_dl",
+            "urea_pre",
+            bun,
+            tiered(bun, DDS_BUN_LIMITS, "high"),
+            signal="urea_mmol_l",
+            sense="high",
+        ),
         ev(
             "urr_pct",
-            si.p("urr_used"),
-            "dds_urr_pct",
+            urr,
+            tiered(urr, DDS_URR_LIMITS, "high"),
             estimated=not urr_from_sig or si.estimated("urea_mmol_l"),
             note=""
             if urr_from_sig
             else "estimated from the prescription (Michaels/SPEEDY clearance, Watson V)",
+            sense="high",
         ),
         *feature_ev(
             si,
             "brain_urea_mmol_l",
             "brain_urea_gradient",
-            "brain_urea_gradient_mmol_l",
+            tiered(si.f("brain_urea_gradient"), BRAIN_UREA_LIMITS, "high"),
             name="brain_urea_gradient_mmol_l",
+            note="peak",
+            sense="high",
         ),
-        *feature_ev(si, "brain_osm_gradient_mosm_kg", "brain_osm_gradient", "brain_osm_gradient_mosm_kg"),
+        *feature_ev(
+            si,
+            "brain_osm_gradient_mosm_kg",
+            "brain_osm_gradient",
+            tiered(si.f("brain_osm_gradient"), BRAIN_OSM_LIMITS, "high"),
+            note="peak",
+            sense="high",
+        ),
     ]
     bun_from_sig = np.isfinite(si.f("urea_pre"))
     lab_status = "measured" if bun_from_sig or not si.lab_assumed("bun_mg_dl") else "estimated"
     conf = confidence([lab_status, si.status("urea_mmol_l")])
-    if s > 0.1:
+    subjects = {
+        "bun_mg_dl": "pre-dialysis BUN",
+        "urr_pct": "the urea reduction ratio",
+        "brain_urea_gradient_mmol_l": "the highest brain-plasma urea gradient",
+        "brain_osm_gradient_mosm_kg": "the highest brain-plasma osmotic gradient",
+    }
+    bits = [
+        statement(subjects[e.signal], e.value, unit_of(e.signal), e.threshold, t_min=e.t_min)
+        for e in evidence
+        if e.direction == "supports" and e.signal in subjects
+    ]
+    if s > 0.1 and bits:
         if vintage <= 0:
-            when = "the first dialysis"
+            when = "In the first dialysis"
         elif vintage < th("dds_first_sessions_months"):
-            when = "one of the first sessions"
+            when = "In one of the first sessions"
         else:
-            when = "this session"
+            when = "In this session"
         expl = (
-            f"During {when} urea was very high ({fmt(si.p('bun_mg_dl'), 0)} mg/dL BUN) and was "
-            f"removed quickly (urea reduction {fmt(si.p('urr_used'), 0)} %). The brain clears urea "
-            "more slowly than blood, so water shifts into brain and nerve cells (disequilibrium), which can "
-            "cause headache, nausea and cramps."
+            f"{when} urea was removed fast from blood with a high starting level: " + "; ".join(bits) + ". "
+            "The brain clears urea more slowly than blood, so water shifts into brain and nerve cells "
+            "(disequilibrium), which can cause headache, nausea and cramps."
         )
     else:
         expl = (
-            "Urea was not lowered too fast for an established patient, so disequilibrium is an unlikely "
-            "cause of cramps in this session."
+            "Urea was not lowered too fast for this patient's stage of dialysis, so disequilibrium is an "
+            "unlikely cause of cramps in this session."
         )
     recs = []
     if s > 0.1:
@@ -160,19 +196,27 @@ def enc_finding(si: SessionInput) -> Finding:
     assumed = si.lab_assumed("aluminium_ug_l")
     shown = None if assumed else al
     evidence = [
-        ev("aluminium_ug_l", shown, "aluminium_watch_ug_l"),
-        ev("aluminium_ug_l", shown, "aluminium_toxic_ug_l"),
+        ev("aluminium_ug_l", shown, "aluminium_watch_ug_l", note="pre-dialysis", sense="high"),
+        ev(
+            "aluminium_ug_l",
+            shown,
+            "aluminium_toxic_ug_l",
+            note="pre-dialysis",
+            sense="high",
+            otherwise="context",
+        ),
     ]
     conf: Confidence = "low" if assumed else "high"  # one input: measured, or not at all
     if assumed:
         expl = "Serum aluminium was not measured, so aluminium toxicity cannot be judged."
-    elif s > 0:
-        expl = (
-            f"Serum aluminium is {fmt(al, 0)} ug/L (should be below 20). Aluminium builds up in dialysis "
-            "patients and damages nerves and brain."
-        )
     else:
-        expl = f"Serum aluminium is {fmt(al, 0)} ug/L, in the safe range."
+        limit = evidence[1] if evidence[1].direction == "supports" else evidence[0]
+        said = statement("Serum aluminium", al, "µg/L", limit.threshold)
+        expl = (
+            f"{said}. Aluminium builds up in dialysis patients and damages nerves and brain."
+            if s > 0
+            else f"{said}, in the safe range."
+        )
     recs = []
     if s > 0:
         recs.append(
@@ -202,6 +246,13 @@ def neuro_score(P: dict[str, np.ndarray]) -> np.ndarray:
     return noisy_or(P["documented"], P["diabetes"], P["outside"]) * (1.0 - 0.7 * np.clip(P["trigger"], 0, 1))
 
 
+def _yes_no_direction(documented: float) -> Direction:
+    """A documented yes supports, a documented no argues against, unknown is context."""
+    if not np.isfinite(documented):
+        return "context"
+    return "supports" if documented else "against"
+
+
 def neuro_finding(si: SessionInput) -> Finding:
     i = si.i
     s = float(si.scores[NEUROPATHY][i])
@@ -211,15 +262,27 @@ def neuro_finding(si: SessionInput) -> Finding:
         return "unknown" if not np.isfinite(x) else ("yes" if x else "no")
 
     evidence = [
-        ev("peripheral_neuropathy", tri(neuro), None, threshold="yes"),
-        ev("diabetes", bool(si.ctx.diabetes[i]), None, threshold=True),
-        ev("cramps_outside_sessions", tri(outside), None, threshold="yes"),
+        ev("peripheral_neuropathy", tri(neuro), None, threshold="yes", direction=_yes_no_direction(neuro)),
+        ev(
+            "diabetes",
+            bool(si.ctx.diabetes[i]),
+            None,
+            threshold=True,
+            direction="supports" if si.p("diabetes") > 0 else "context",
+        ),
+        ev(
+            "cramps_outside_sessions",
+            tri(outside),
+            None,
+            threshold="yes",
+            direction=_yes_no_direction(outside),
+        ),
         ev(
             "hemodynamic_osmotic_trigger",
             si.p("trigger"),
             None,
-            threshold=0.0,
             note="max of the hypovolemia and osmotic scores (damps this finding)",
+            direction="against" if si.p("trigger") > 0 else "context",
         ),
     ]
     known = [np.isfinite(neuro), np.isfinite(outside)]
@@ -304,6 +367,9 @@ def under_finding(si: SessionInput) -> Finding:
     s = float(si.scores[UNDERDIALYSIS][si.i])
     sp = si.p("sp_ktv")
     measured = bool(si.p("measured"))
+    established = si.c("vintage_months") >= th("dds_first_sessions_months")
+    # before the KDOQI dose targets apply, a dose below them is context, not support (the score is 0)
+    dose = {"sense": "low", "otherwise": "against"} if established else {"direction": "context"}
     evidence = [
         ev(
             "sp_ktv",
@@ -311,11 +377,13 @@ def under_finding(si: SessionInput) -> Finding:
             "sp_ktv_min",
             estimated=not measured or si.estimated("urea_mmol_l"),
             note="Daugirdas II from urea" if measured else "estimated from the prescription",
+            **dose,
         ),
     ]
     if np.isfinite(si.f("urr_pct")):
-        evidence.append(ev("urr_pct", si.f("urr_pct"), "urr_min_pct", estimated=si.estimated("urea_mmol_l")))
-    established = si.c("vintage_months") >= th("dds_first_sessions_months")
+        evidence.append(
+            ev("urr_pct", si.f("urr_pct"), "urr_min_pct", estimated=si.estimated("urea_mmol_l"), **dose)
+        )
     if not established:
         evidence.append(
             ev(
@@ -323,20 +391,23 @@ def under_finding(si: SessionInput) -> Finding:
                 si.c("vintage_months"),
                 "dds_first_sessions_months",
                 note="first sessions: KDOQI dose targets do not apply yet",
+                direction="context",
             )
         )
     history = si.extra.get("history_sp_ktv") or []
     if len(history) > 0:
         low = sum(1 for x in history if x < th("sp_ktv_min"))
+        recurrent = low / len(history) >= 0.5 and established
         evidence.append(
             ev(
                 "sp_ktv_recent_sessions_below_min",
                 float(low),
-                "sp_ktv_min",
-                note=f"{low} of {len(history)} recent sessions below spKt/V 1.2",
+                None,
+                note=f"of {len(history)} recent sessions",
+                direction="supports" if recurrent else "context",
             )
         )
-        if low / len(history) >= 0.5 and established:
+        if recurrent:
             s = float(noisy_or(np.array(s), np.array(0.3)))  # recurrent underdialysis (modelling choice)
     weekly = si.p("std_ktv")
     if np.isfinite(weekly):
@@ -347,16 +418,20 @@ def under_finding(si: SessionInput) -> Finding:
                 "std_ktv_min",
                 estimated=not measured,
                 note="Leypoldt 2004 from this spKt/V",
+                **dose,
             )
         )
     conf = confidence([si.status("urea_mmol_l")] + (["measured"] if history else []))
-    if s > 0.1:
+    said = statement("single-pool Kt/V", sp, "", th("sp_ktv_min"))
+    if evidence[0].direction == "supports":
         expl = (
-            f"The dialysis dose was low (spKt/V {fmt(sp, 2)}; the minimum is 1.2). Waste products that "
-            "build up between sessions may make muscles and nerves irritable."
+            f"The dialysis dose was low: {said}. Waste products that build up between sessions may make "
+            "muscles and nerves irritable."
         )
+    elif not established:
+        expl = f"In the first sessions the dose aims lower on purpose: {said}."
     else:
-        expl = f"The dialysis dose was adequate (spKt/V {fmt(sp, 2)}, minimum 1.2)."
+        expl = f"The dialysis dose was adequate: {said}."
     recs = []
     if s > 0.1:
         recs.append(

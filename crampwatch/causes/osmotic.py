@@ -13,12 +13,16 @@ from __future__ import annotations
 import numpy as np
 
 from crampwatch.causes.advice import raise_na_action
-from crampwatch.causes.common import SessionInput, confidence, ev, explain, fmt, noisy_or, ramp
+from crampwatch.causes.common import SessionInput, confidence, ev, explain, noisy_or, ramp
 from crampwatch.causes.features import Context, Features
-from crampwatch.causes.findings import Finding, Recommendation
+from crampwatch.causes.findings import Evidence, Finding, Recommendation
+from crampwatch.causes.sentences import course, number, statement, with_unit
 from crampwatch.causes.thresholds import th
 
 CAUSE = "osmotic"
+#: An effective osmolality fall estimated from total osmolality counts from 2 mOsm/kg higher (the urea
+#: estimate's uncertainty; modelling choice).
+EST_OSM_MARGIN_MOSM_KG = 2.0
 
 
 def parts(F: Features, C: Context) -> dict[str, np.ndarray]:
@@ -33,7 +37,9 @@ def parts(F: Features, C: Context) -> dict[str, np.ndarray]:
     # effective osmolality fall estimated from total osmolality minus the expected urea fall: half weight,
     # thresholds 2 mOsm/kg higher for the uncertainty of the urea estimate (modelling choice)
     est = 0.35 * ramp(
-        F["eff_osm_fall_est"], th("eff_osm_fall_mosm_kg") + 2.0, th("eff_osm_fall_severe_mosm_kg") + 2.0
+        F["eff_osm_fall_est"],
+        th("eff_osm_fall_mosm_kg") + EST_OSM_MARGIN_MOSM_KG,
+        th("eff_osm_fall_severe_mosm_kg") + EST_OSM_MARGIN_MOSM_KG,
     )
     fall = np.where(np.isnan(F["na_fall"]) & np.isnan(F["eff_osm_fall"]), np.maximum(fall, est), fall)
     return {"gradient": gradient, "fall": fall, "hypona": hypona}
@@ -43,8 +49,9 @@ def score(P: dict[str, np.ndarray]) -> np.ndarray:
     return noisy_or(P["gradient"], P["fall"], P["hypona"])
 
 
-def finding(si: SessionInput) -> Finding:
-    s = float(si.scores[CAUSE][si.i])
+def _evidence(si: SessionInput) -> list[Evidence]:
+    """Dialysate-plasma Na gradient, dialysate Na (context: the gradient is what counts), plasma Na fall and
+    nadir, effective osmolality fall."""
     grad = si.f("na_gradient")
     na_from_signal = bool(si.features.from_signal["na_pre"][si.i])
     na_est = si.pre_estimated(na_from_signal, "na_mmol_l", "plasma_na_mmol_l")
@@ -54,21 +61,32 @@ def finding(si: SessionInput) -> Finding:
             grad,
             "na_gradient_neutral_mmol_l",
             estimated=na_est,
-            note=f"dialysate {fmt(si.f('dialysate_na'))} - plasma {fmt(si.f('na_pre'))} mmol/L",
+            sense="low",
+            note=f"dialysate {number(si.f('dialysate_na'))} minus pre-dialysis plasma "
+            f"{number(si.f('na_pre'))}",
         ),
-        ev("dialysate_na_mmol_l", si.f("dialysate_na"), "dialysate_na_low_mmol_l"),
+        ev("dialysate_na_mmol_l", si.f("dialysate_na"), "dialysate_na_low_mmol_l", direction="context"),
     ]
     if np.isfinite(si.f("na_min")):
         est, t_min = si.estimated("plasma_na_mmol_l"), si.f("na_min_t")
         evidence += [
-            ev("plasma_na_fall_mmol_l", si.f("na_fall"), "plasma_na_fall_mmol_l", t_min=t_min, estimated=est),
+            ev(
+                "plasma_na_fall_mmol_l",
+                si.f("na_fall"),
+                "plasma_na_fall_mmol_l",
+                t_min=t_min,
+                estimated=est,
+                note="pre-dialysis minus nadir",
+                sense="high",
+            ),
             ev(
                 "plasma_na_mmol_l",
                 si.f("na_min"),
                 "hyponatremia_mmol_l",
                 t_min=t_min,
                 estimated=est,
-                note="minimum",
+                note="nadir",
+                sense="low",
             ),
         ]
     if np.isfinite(si.f("eff_osm_fall")):
@@ -78,6 +96,8 @@ def finding(si: SessionInput) -> Finding:
                 si.f("eff_osm_fall"),
                 "eff_osm_fall_mosm_kg",
                 t_min=si.f("eff_osm_min_t"),
+                note="pre-dialysis minus nadir",
+                sense="high",
                 estimated=si.estimated("plasma_na_mmol_l") or si.estimated("osm_mosm_kg"),
             )
         )
@@ -87,33 +107,70 @@ def finding(si: SessionInput) -> Finding:
                 "effective_osm_fall_mosm_kg",
                 si.f("eff_osm_fall_est"),
                 "eff_osm_fall_mosm_kg",
+                threshold=th("eff_osm_fall_mosm_kg") + EST_OSM_MARGIN_MOSM_KG,
                 t_min=si.f("osm_min_t"),
                 estimated=True,
-                note="total osmolality fall minus the urea fall expected from the prescription",
+                sense="high",
+                note="pre-dialysis minus nadir: total osmolality fall minus the urea fall expected from the "
+                "prescription",
             )
         )
+    return evidence
+
+
+def finding(si: SessionInput) -> Finding:
+    s = float(si.scores[CAUSE][si.i])
+    evidence = _evidence(si)
     na_status = si.status("plasma_na_mmol_l")
     if na_status == "missing" and si.status("osm_mosm_kg") != "missing":
         na_status = si.status("osm_mosm_kg")
     conf = confidence([na_status, si.lab_status("na_mmol_l")])
     missing = si.missing("plasma_na_mmol_l")
-    return Finding(CAUSE, s, conf, evidence, _explain(si, grad), _recommend(si), missing)
+    return Finding(CAUSE, s, conf, evidence, _explain(si, evidence), _recommend(si), missing)
 
 
-def _explain(si: SessionInput, grad: float) -> str:
+def _explain(si: SessionInput, evidence: list[Evidence]) -> str:
     bits = []
-    if si.p("gradient") > 0:
-        bits.append(f"the dialysis fluid had {fmt(-grad)} mmol/L less sodium than the patient's plasma")
-    if si.p("fall") > 0:
-        if np.isfinite(si.f("na_fall")):
-            bits.append(f"blood sodium fell by {fmt(si.f('na_fall'))} mmol/L")
-        else:
-            eff = si.f("eff_osm_fall") if np.isfinite(si.f("eff_osm_fall")) else si.f("eff_osm_fall_est")
+    for e in evidence:
+        if e.direction != "supports":
+            continue
+        if e.signal == "na_gradient_mmol_l":
             bits.append(
-                f"the salt part of blood concentration (effective osmolality) fell by {fmt(eff)} mOsm/kg"
+                f"the dialysate sodium ({with_unit(si.f('dialysate_na'), 'mmol/L')}) was "
+                f"{with_unit(-float(e.value), 'mmol/L')} below the pre-dialysis plasma sodium "
+                f"({with_unit(si.f('na_pre'), 'mmol/L')})"
             )
-    if si.p("hypona") > 0:
-        bits.append(f"blood sodium reached {fmt(si.f('na_min'))} mmol/L, below normal")
+        elif e.signal == "plasma_na_fall_mmol_l":
+            bits.append(
+                statement(
+                    "the fall in plasma sodium from before dialysis to its nadir",
+                    e.value,
+                    "mmol/L",
+                    e.threshold,
+                )
+            )
+            if np.isfinite(si.f("na_end")):
+                bits.append(
+                    course(
+                        "plasma sodium",
+                        "mmol/L",
+                        si.f("na_first"),
+                        si.f("na_end"),
+                        si.f("na_min"),
+                        si.f("na_min_t"),
+                    )
+                )
+        elif e.signal == "plasma_na_mmol_l":
+            bits.append(statement("the lowest plasma sodium", e.value, "mmol/L", e.threshold, t_min=e.t_min))
+        elif e.signal == "effective_osm_fall_mosm_kg":
+            bits.append(
+                statement(
+                    "the fall in effective osmolality (2 Na + glucose) from before dialysis to its nadir",
+                    e.value,
+                    "mOsm/kg",
+                    e.threshold,
+                )
+            )
     return explain(
         bits,
         "When blood sodium falls during dialysis, water moves into muscle cells and nerves fire more "

@@ -51,6 +51,9 @@ THRESHOLDS: dict[str, Threshold] = {
         "Mermelstein 2023 CJASN 18:767 (UFR 3W+630 mL/h, +70 in men: +40 % mortality)",
     ),
     "idwg_kg": T(3.5, "kg", "Akkabut 2021 Ramathibodi Med J (IDWG >= 3.5 kg: cramp OR 4.5)"),
+    "idwg_onset_kg": T(
+        2.5, "kg", "modelling choice: the weight-gain score ramps from 2.5 kg, 1 kg below the Akkabut 3.5 kg"
+    ),
     "idwg_pct": T(3.9, "% of dry weight", "Lopez-Gomez 2005 KI Suppl 93 (highest IDWG tertile > 3.9 %)"),
     "idwg_pct_high": T(
         5.7, "% of dry weight", "DOPPS via Kalantar-Zadeh 2009 summary (IDWG >= 5.7 %: HR 1.23)"
@@ -138,6 +141,7 @@ THRESHOLDS: dict[str, Threshold] = {
     ),
     "dds_bun_onset_mg_dl": T(100.0, "mg/dL", "modelling choice: score ramps from BUN 100 to 125 mg/dL"),
     "dds_urr_pct": T(40.0, "%", "Daugirdas Handbook of Dialysis (first session URR < 40 %; TV-6.1/6.2)"),
+    "dds_urr_onset_pct": T(35.0, "%", "modelling choice: the URR score ramps from 35 %, 5 points below 40 %"),
     "dds_urr_span_pct": T(15.0, "%", "modelling choice: URR 15 points above 40 % scores fully"),
     "dds_first_sessions_months": T(
         1.0, "months", "modelling choice: the first month counts as first sessions"
@@ -146,6 +150,12 @@ THRESHOLDS: dict[str, Threshold] = {
         10.0,
         "mmol/L",
         "modelling choice: brain-plasma urea gradient 10 mmol/L (reverse urea effect, Silver 1996)",
+    ),
+    "brain_urea_gradient_onset_mmol_l": T(
+        5.0, "mmol/L", "modelling choice: the gradient score ramps from half the 10 mmol/L gradient"
+    ),
+    "brain_osm_gradient_onset_mosm_kg": T(
+        5.0, "mOsm/kg", "modelling choice: the gradient score ramps from half the 10 mOsm/kg gradient"
     ),
     "brain_osm_gradient_mosm_kg": T(
         10.0, "mOsm/kg", "modelling choice: brain-plasma effective osmolality gradient 10 mOsm/kg"

@@ -10,12 +10,13 @@ from rich.table import Table
 
 from crampwatch.causes import CAUSE_REGISTRY, Assessment, assess
 from crampwatch.causes.risk_kinds import RISK_KINDS
+from crampwatch.causes.sentences import DIRECTION_HEADINGS, evidence_groups, evidence_text
 from crampwatch.cli.app import app, handle_input_errors
 from crampwatch.io.traces import looks_like_hemobp, read_events, read_hemobp, read_trace
 from crampwatch.learn import load_unit_model
 from crampwatch.learn.apply import apply_unit_model
 from crampwatch.model import load_scenario
-from crampwatch.signals import display_label, label_and_unit
+from crampwatch.signals import display_label
 from crampwatch.twin import load_twin
 
 
@@ -66,15 +67,6 @@ def analyze(
     _print(result, report)
 
 
-def _value_text(value: object, unit: str) -> str:
-    """A value with its unit (text values as they are, booleans as yes/no)."""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int | float):
-        return f"{value:.3g} {unit}".rstrip()
-    return str(value)
-
-
 def _labels(names: list[str]) -> str:
     return ", ".join(display_label(n) for n in names)
 
@@ -90,15 +82,10 @@ def _print(result: Assessment, report: Path | None) -> None:
         )
     for header, justify in (("#", "right"), ("cause", "left"), ("score", "right"), ("confidence", "left")):
         table.add_column(header, justify=justify, overflow="fold")
-    table.add_column("key evidence", overflow="fold", ratio=1)
+    table.add_column("key evidence for", overflow="fold", ratio=1)
     for k, f in enumerate(result.causes, 1):
-        key = next((e for e in f.evidence if e.value is not None), None)
-        text = ""
-        if key is not None:
-            label, unit = label_and_unit(key.signal)
-            text = f"{label} {_value_text(key.value, unit)}"
-            if key.threshold is not None and not isinstance(key.threshold, bool):
-                text += f" (threshold {_value_text(key.threshold, unit)})"
+        key = next((e for e in f.evidence if e.direction == "supports"), None)
+        text = "none" if key is None else evidence_text(key.to_dict(), result.metrics)
         table.add_row(str(k), CAUSE_REGISTRY[f.cause].label, f"{f.score:.2f}", f.confidence, text)
     console.print(table)
     m = result.metrics
@@ -110,6 +97,12 @@ def _print(result: Assessment, report: Path | None) -> None:
     top = result.top_cause
     if top is not None:
         console.print(f"[bold]{CAUSE_REGISTRY[top.cause].label}[/bold]: {top.explanation}")
+        for direction, items in evidence_groups([e.to_dict() for e in top.evidence]):
+            console.print(f"{DIRECTION_HEADINGS[direction]}:")
+            for e in items:
+                console.print(f"  - {evidence_text(e, result.metrics)}", highlight=False)
+        if top.recommendations:
+            console.print("What to change:")
         for r in top.recommendations:
             console.print(f"  - {r.action} [dim]({r.evidence})[/dim]")
     if result.missing_signals:

@@ -92,6 +92,9 @@ class EvidenceOut(_Out):
     t_min: float | None = None
     threshold: Any = None
     source: str | None = None
+    direction: Literal["supports", "against", "context"] | None = Field(
+        None, description="whether the item supports the cause, argues against it, or is context"
+    )
 
 
 class CauseOut(_Out):

@@ -72,6 +72,8 @@ TEMPLATES.env.filters["when"] = local_time
 TEMPLATES.env.globals.update(
     cause_label=wording.cause_label,
     evidence_text=wording.evidence_text,
+    evidence_groups=wording.evidence_groups,
+    direction_headings=wording.DIRECTION_HEADINGS,
     overlap_text=wording.overlap_text,
     support_text=wording.support_text,
 )

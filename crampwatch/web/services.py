@@ -45,6 +45,12 @@ def patient_twin(store: Any, patient_id: str) -> tuple[PatientTwin | None, str]:
     return stored.twin, f"{model_version()}+twin{stored.version}"
 
 
+def has_directions(assessment: dict[str, Any]) -> bool:
+    """Whether every evidence item of a stored assessment says its direction (assessments stored by
+    earlier versions do not, and are made again)."""
+    return all("direction" in e for c in assessment.get("causes", []) for e in c.get("evidence", []))
+
+
 def assessment_for(store: Any, session: Any, patient: Patient) -> dict[str, Any]:
     """The stored assessment of a session, or a fresh one (then stored).
 
@@ -56,6 +62,7 @@ def assessment_for(store: Any, session: Any, patient: Patient) -> dict[str, Any]
     if (
         session.assessment
         and same_twin
+        and has_directions(session.assessment)
         and model_service.model_id_of(session.assessment) == model_service.usable_model_id(store)
     ):
         return session.assessment
