@@ -80,3 +80,38 @@ def lower_bicarbonate_action() -> str:
         f"Lower dialysate bicarbonate (within {_fmt(lo)}–{_fmt(hi)} mmol/L, e.g. {_fmt(lo + step)} mmol/L) "
         "to limit intradialytic alkalosis"
     )
+
+
+# ------------------------------------------------------------------------------ actions during a session
+# The live early warning proposes one of these while the session runs (a nurse decides; crampwatch never
+# controls the machine). Durations are modelling choices: a UF pause of 10 min and a lowered rate for
+# 30 min are common bedside responses to a falling blood volume (Crit-Line / BVM practice).
+
+#: Minutes a lowered UF rate is held, and the fraction of the running rate it is lowered to.
+LOWER_UF_MIN = 30.0
+LOWER_UF_FRACTION = 0.5
+#: Minutes of a UF pause.
+PAUSE_UF_MIN = 10.0
+#: Rounding of a proposed UF rate, mL/h (machine setting resolution; modelling choice).
+UF_RATE_STEP_ML_H = 50.0
+
+
+def lowered_uf_rate_ml_h(running_ml_h: float) -> float:
+    """The proposed lower UF rate: :data:`LOWER_UF_FRACTION` of the running rate, rounded down to the step."""
+    return max(0.0, UF_RATE_STEP_ML_H * (LOWER_UF_FRACTION * running_ml_h // UF_RATE_STEP_ML_H))
+
+
+def lower_uf_rate_action(rate_ml_h: float, minutes: float = LOWER_UF_MIN) -> str:
+    return f"Lower the UF rate to {rate_ml_h:.0f} mL/h for {_fmt(minutes)} min"
+
+
+def pause_uf_action(minutes: float = PAUSE_UF_MIN) -> str:
+    return f"Pause UF for {_fmt(minutes)} min"
+
+
+def cool_dialysate_now_action(temp_c: float) -> str:
+    return f"Cool the dialysate to {_fmt(temp_c)} °C for the rest of the session"
+
+
+def raise_dialysate_na_now_action(na_mmol_l: float) -> str:
+    return f"Raise dialysate Na to {na_mmol_l:.0f} mmol/L for the rest of the session"

@@ -12,6 +12,7 @@ from crampwatch.cli import (  # noqa: F401
     simulate_cmd,
     store_cmd,
     validate_cmd,
+    watch_cmd,
     web_cmd,
     weekly_cmd,
 )
