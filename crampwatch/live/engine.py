@@ -18,7 +18,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from crampwatch.causes.features import build_context, nadir_sbp_threshold
+from crampwatch.causes.context import build_context
+from crampwatch.causes.features import nadir_sbp_threshold
 from crampwatch.causes.thresholds import th
 from crampwatch.learn import UnitModel
 from crampwatch.live import forecast as fc
@@ -125,11 +126,12 @@ class LiveEngine:
         return advance(run.table, run.y, run.s, run.steps, run.controls, substeps(run.table, 1.0))
 
     def _controls(self, minutes: np.ndarray, end_minute: float, settings: Settings) -> StepControls:
-        on, qf, na = settings.controls(self.schedule, np.floor(minutes))
-        e_on, e_qf, e_na = settings.controls(self.schedule, np.array([math.floor(end_minute)]))
+        now = settings.controls(self.schedule, np.floor(minutes))
+        end = np.array(settings.controls(self.schedule, np.array([math.floor(end_minute)])))
         n = self.ensemble.n
-        end = np.repeat(np.array([e_on, e_qf, e_na]), n, axis=1)
-        return StepControls(*(np.broadcast_to(x, (n, x.shape[0])) for x in (on, qf, na)), end=end)
+        return StepControls(
+            *(np.broadcast_to(x, (n, x.shape[0])) for x in now), end=np.repeat(end, n, axis=1)
+        )
 
     def _advance_run(self, t: float) -> _Run:
         """The run from the last update to ``t`` under the settings seen so far (states advanced in place)."""
@@ -159,7 +161,7 @@ class LiveEngine:
         table = ens.table
         if action is not None:
             on, qf, na = action.controls(c.on, c.qf_l_min, c.na_mmol_l, np.arange(horizon, dtype=float))
-            c = StepControls(on, qf, na, c.end)
+            c = StepControls(on, qf, na, c.dif, c.end)
             table = action.table(table)
         return _Run(table, ens.y.copy(), ens.s.copy(), np.ones(horizon), c)
 
@@ -287,6 +289,7 @@ def _run_all(runs: Sequence[_Run]) -> list[np.ndarray]:
             np.concatenate([x.on for x in c]),
             np.concatenate([x.qf_l_min for x in c]),
             np.concatenate([x.na_mmol_l for x in c]),
+            np.concatenate([x.dif for x in c]),
             np.concatenate([x.end for x in c], axis=1),
         )
         out = advance(table, y, s, runs[idx[0]].steps, controls, substeps(table, 1.0))

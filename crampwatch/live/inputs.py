@@ -87,25 +87,25 @@ def checked_values(values: Mapping[str, float]) -> dict[str, float]:
 
 @dataclass(frozen=True)
 class Schedule:
-    """The prescription per minute from the start to :data:`AFTER_END_MIN` after the end: dialyzer
-    on-fraction, UF rate while running (L/min) and dialysate Na (mmol/L), each indexed by whole minutes."""
+    """The prescription per minute from the start to :data:`AFTER_END_MIN` after the end: on-fraction
+    (blood pump and UF running), UF rate while running (L/min), dialysate Na (mmol/L) and dialysate-contact
+    fraction (0 during isolated UF), each indexed by whole minutes."""
 
     on: np.ndarray
     qf_l_min: np.ndarray
     na_mmol_l: np.ndarray
+    dif: np.ndarray
     duration_min: float
 
     @classmethod
     def of(cls, scenario: Scenario) -> Schedule:
         ctrl = session_controls([scenario], 1.0, AFTER_END_MIN)
-        on, qf, na = ctrl.block()
-        return cls(
-            on[:, 0].copy(), qf[:, 0].copy(), na[:, 0].copy(), float(scenario.prescription.duration_min)
-        )
+        on, qf, na, dif = (x[:, 0].copy() for x in ctrl.block())
+        return cls(on, qf, na, dif, float(scenario.prescription.duration_min))
 
-    def at(self, minute: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def at(self, minute: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         k = np.clip(np.asarray(minute, dtype=int), 0, self.on.shape[0] - 1)
-        return self.on[k], self.qf_l_min[k], self.na_mmol_l[k]
+        return self.on[k], self.qf_l_min[k], self.na_mmol_l[k], self.dif[k]
 
 
 @dataclass(frozen=True)
@@ -142,14 +142,17 @@ class Settings:
             return self
         return replace(self, seen_at_min=t_min, **change)
 
-    def controls(self, schedule: Schedule, minutes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """On-fraction, UF rate while running (L/min) and dialysate Na at the (whole-minute) ``minutes`` under
-        the running prescription: the prescription where the machine follows it, else the setting held."""
-        on, qf, na = schedule.at(minutes)
+    def controls(
+        self, schedule: Schedule, minutes: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """On-fraction, UF rate while running (L/min), dialysate Na and dialysate-contact fraction at the
+        (whole-minute) ``minutes`` under the running prescription: the prescription where the machine
+        follows it, else the setting held (blood flow 0: machine stopped)."""
+        on, qf, na, dif = schedule.at(minutes)
         seen = int(self.seen_at_min)
-        on_seen, qf_seen, na_seen = schedule.at(np.array([seen]))
+        on_seen, qf_seen, na_seen, _ = schedule.at(np.array([seen]))
         if self.qb_ml_min is not None and self.qb_ml_min <= 0.0:
-            on = np.zeros_like(on)
+            on, dif = np.zeros_like(on), np.zeros_like(dif)
         if self.uf_rate_ml_h is not None:
             rate = self.uf_rate_ml_h / (ML_PER_L * MIN_PER_H)
             prescribed = float(qf_seen[0]) if on_seen[0] > 0 else 0.0
@@ -160,4 +163,4 @@ class Settings:
             and abs(self.dialysate_na_mmol_l - na_seen[0]) > FOLLOWS_NA_MMOL_L
         ):
             na = np.full_like(na, self.dialysate_na_mmol_l)
-        return on, qf, na
+        return on, qf, na, dif

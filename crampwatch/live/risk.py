@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from crampwatch.causes.features import Context
+from crampwatch.causes.context import Context
 from crampwatch.causes.registry import CAUSES
 from crampwatch.causes.scoring import RISK_SCORE_EXPONENT, RISK_WEIGHTS, evaluate
 from crampwatch.learn import UnitModel

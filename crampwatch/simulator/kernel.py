@@ -173,11 +173,11 @@ if numba is not None:
             _session_i(i, P, Y, *args)
 
     @_jit
-    def _advance_members(P, Y, S, steps, on, qf, na, u_end, n_sub, n_iter, out):  # noqa: ANN001, ANN202, N803
+    def _advance_members(P, Y, S, steps, on, qf, na, dif, u_end, n_sub, n_iter, out):  # noqa: ANN001, ANN202, N803
         """Advance member ``i`` from state ``Y[:, i]`` (baroreflex warm start ``S[i]``) through the steps of
         lengths ``steps`` (min) with explicit Euler, ``n_sub[i]`` sub-steps each, controls ``on``, ``qf``,
-        ``na`` [n, steps]; outputs at each step start go to ``out[i, k]``, those of the final state
-        (controls ``u_end`` [3, n]) to ``out[i, steps]``. ``Y`` and ``S`` are updated in place (the warm
+        ``na``, ``dif`` [n, steps]; outputs at each step start go to ``out[i, k]``, those of the final state
+        (controls ``u_end`` [4, n]) to ``out[i, steps]``. ``Y`` and ``S`` are updated in place (the warm
         start is the last integration step's, so advancing in pieces equals advancing at once)."""
         f1 = np.empty(N_STATES)
         y = np.empty(N_STATES)
@@ -186,7 +186,7 @@ if numba is not None:
                 y[j] = Y[j, i]
             s = S[i]
             for k in range(steps.shape[0]):
-                u = (on[i, k], qf[i, k], na[i, k])
+                u = (on[i, k], qf[i, k], na[i, k], dif[i, k])
                 h = steps[k] / n_sub[i]
                 for sub in range(n_sub[i]):
                     if sub == 0:
@@ -195,7 +195,8 @@ if numba is not None:
                         s = rhs(y, u, P[i], s, n_iter, f1, None)
                     for j in range(N_STATES):
                         y[j] = y[j] + h * f1[j]
-            rhs(y, (u_end[0, i], u_end[1, i], u_end[2, i]), P[i], s, n_iter, f1, out[i, steps.shape[0]])
+            u = (u_end[0, i], u_end[1, i], u_end[2, i], u_end[3, i])
+            rhs(y, u, P[i], s, n_iter, f1, out[i, steps.shape[0]])
             for j in range(N_STATES):
                 Y[j, i] = y[j]
             S[i] = s

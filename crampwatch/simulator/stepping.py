@@ -26,12 +26,14 @@ from crampwatch.simulator.controls import substeps_each
 
 @dataclass
 class StepControls:
-    """Controls of ``n`` members over ``k`` steps: on-fraction, UF rate while running (L/min) and dialysate
-    Na (mmol/L), each [n, k]; ``end`` [3, n] are the controls at the final time (for its outputs)."""
+    """Controls of ``n`` members over ``k`` steps: on-fraction (blood pump and UF running), UF rate while
+    running (L/min), dialysate Na (mmol/L) and dialysate-contact fraction (0 during isolated UF), each
+    [n, k]; ``end`` [4, n] are the controls at the final time (for its outputs)."""
 
     on: np.ndarray
     qf_l_min: np.ndarray
     na_mmol_l: np.ndarray
+    dif: np.ndarray
     end: np.ndarray
 
 
@@ -78,6 +80,7 @@ def advance(
         np.ascontiguousarray(controls.on, dtype=float),
         np.ascontiguousarray(controls.qf_l_min, dtype=float),
         np.ascontiguousarray(controls.na_mmol_l, dtype=float),
+        np.ascontiguousarray(controls.dif, dtype=float),
         np.ascontiguousarray(controls.end, dtype=float),
         np.ascontiguousarray(n_sub, dtype=np.int64),
     )
@@ -96,6 +99,7 @@ def _advance_numpy(
     on: np.ndarray,
     qf: np.ndarray,
     na: np.ndarray,
+    dif: np.ndarray,
     end: np.ndarray,
     n_sub: np.ndarray,
     out: np.ndarray,
@@ -109,14 +113,15 @@ def _advance_numpy(
             p = parameter_view(table[idx])
             yy, ss, ff, oo = y[:, idx], s[idx], f1[:, idx], rec[:, idx]
             for k in range(steps.shape[0]):
-                u = (on[idx, k], qf[idx, k], na[idx, k])
+                u = (on[idx, k], qf[idx, k], na[idx, k], dif[idx, k])
                 h = steps[k] / g
                 for sub in range(int(g)):
                     ss = rhs(yy, u, p, ss, NEWTON_ITERATIONS, ff, oo if sub == 0 else None)
                     if sub == 0:
                         out[idx, k] = oo.T
                     yy = yy + h * ff
-            rhs(yy, (end[0, idx], end[1, idx], end[2, idx]), p, ss, NEWTON_ITERATIONS, ff, oo)
+            u_end = (end[0, idx], end[1, idx], end[2, idx], end[3, idx])
+            rhs(yy, u_end, p, ss, NEWTON_ITERATIONS, ff, oo)
             out[idx, steps.shape[0]] = oo.T
             y[:, idx] = yy
             s[idx] = ss
