@@ -165,14 +165,25 @@ and `crampwatch analyze` list the items in these three groups.
 {"current": {"risk": 0.62, "idh_risk": 0.40, "sp_ktv": 1.25, "uf_l": 4.5, "duration_min": 210},
  "recommendations": [{"prescription": {"duration_min": 255, "uf_profile": "linear_decreasing", "...": "..."},
    "risk": 0.31, "risk_range": [0.25, 0.38], "idh_risk": 0.18, "sp_ktv": 1.38, "uf_l": 4.5,
-   "changes": ["..."], "addresses": ["hypovolemia"], "rationale": "plain-language text"}],
- "infeasible": null}
+   "changes": ["..."], "addresses": ["hypovolemia"], "rationale": "plain-language text",
+   "equivalent_changes": ["Session time 210 → 250 min; UF profile constant → linear_decreasing"]}],
+ "infeasible": null,
+ "leading_causes": [{"cause": "hypocalcemia", "score": 0.9,
+   "levers": ["dialysate_ca_mmol_l", "dialysate_hco3_mmol_l"], "recommendations": [],
+   "why_not": ["Dialysate Ca 1.25–1.75 mmol/L (the allowed range) leaves hypocalcemia at 0.90.", "..."]}]}
 ```
 
 `current.risk` and each recommendation's `risk` are the predicted cramp risk (0–1) of that prescription for
 this patient (the nominal patient, or the fitted twin when one is given); `risk_range` is the 10th–90th
 percentile over the patient ensemble; `recommendations` are sorted by `risk`, lowest first; `infeasible`
 explains when no candidate meets the constraints. `prescription` has the scenario's prescription fields.
+`equivalent_changes` lists other prescriptions that change the same settings with the same predicted cramp
+and IDH risk (within one percent), each as its changes in clinical text. `leading_causes` are the causes of
+the current prescription scoring at least 0.3 (at most three, highest first) with their `levers` (the
+prescription settings that act on them, from the cause registry), the 1-based numbers of the
+`recommendations` that change one of those levers and lower the cause, and, when none does, `why_not`: one
+line per lever (no other value allowed, no allowed value lowers it, the value that would lower it breaks a
+limit, or it raises the overall risk), or one line saying that no prescription setting acts on the cause.
 
 ## Patient twin (JSON, `crampwatch fit --json` / `--out`)
 

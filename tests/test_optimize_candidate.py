@@ -73,7 +73,10 @@ def test_equally_good_candidates_rank_smaller_change_first_whatever_the_round_of
     # risks equal up to round-off: the larger Ca step is listed first and is 1e-12 "better"
     big = dataclasses.replace(_candidate(ca_mmol_l=ca + 0.5), scores=Scores(risk=0.1 - 1e-12, idh_risk=0.0))
     small = dataclasses.replace(_candidate(ca_mmol_l=ca + 0.25), scores=Scores(risk=0.1, idh_risk=0.0))
-    assert [c.knobs.ca_mmol_l for c in pick([big, small], 2, current)] == [ca + 0.25, ca + 0.5]
+    ranked = sorted([big, small], key=lambda cd: rank_key(cd, current))
+    assert [c.knobs.ca_mmol_l for c in ranked] == [ca + 0.25, ca + 0.5]
+    # the same settings changed with the same shown risks are one option: the smaller change
+    assert [c.knobs.ca_mmol_l for c in pick([big, small], 2, current)] == [ca + 0.25]
     # a real risk difference still wins over a smaller change
     better = dataclasses.replace(big, scores=Scores(risk=0.05, idh_risk=0.0))
     assert pick([small, better], 1, current)[0].knobs.ca_mmol_l == ca + 0.5

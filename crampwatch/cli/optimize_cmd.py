@@ -74,6 +74,11 @@ def render(result: OptimizationResult, console: Console) -> None:
             body += "\n[bold]addresses:[/] " + ", ".join(CAUSE_REGISTRY[a].label for a in r.addresses)
         body += "\n" + r.rationale
         console.print(Panel(body, title=f"option {i}", expand=True))
+    for lead in result.leading_causes:
+        if lead.why_not:
+            label = CAUSE_REGISTRY[lead.cause].label
+            body = "\n".join(f"• {line}" for line in lead.why_not)
+            console.print(Panel(body, title=f"{label} ({lead.score:.2f}): no option acts on it", expand=True))
     if result.infeasible:
         console.print(Panel(result.infeasible, title="no feasible prescription", style="red"))
     for note in result.notes:

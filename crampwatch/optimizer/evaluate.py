@@ -133,7 +133,9 @@ class SimulatorEvaluator:
         from crampwatch.simulator import session_controls, simulate_parameters
 
         ctrl = session_controls(scenarios, min(1.0, self.record_every_min))
-        batch = simulate_parameters(params, ctrl, record_every_min=self.record_every_min, keep_states=False)
+        batch = simulate_parameters(
+            params, ctrl, record_every_min=self.record_every_min, keep_states=False, dose_summary=False
+        )
         batch.session_ids = [s.patient.id for s in scenarios]
         signals = batch.signals
         scores = score_batch(batch.t_min, signals, scenarios)

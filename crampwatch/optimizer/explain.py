@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from crampwatch.causes.registry import CAUSE_REGISTRY
 from crampwatch.kinetics import uf_rate_ml_per_kg_h
-from crampwatch.model import Scenario
+from crampwatch.model import Prescription, Scenario
 from crampwatch.optimizer.result import Outcome
 from crampwatch.optimizer.space import KNOB_SETTINGS, Knobs, UfShape, apply_knobs, changed_knobs
 from crampwatch.prescription_settings import format_number, na_text, uf_profile_text
@@ -66,6 +69,102 @@ def _ufr(uf_l: float, duration_min: float, post_weight_kg: float) -> float:
     return float(uf_rate_ml_per_kg_h(uf_l, duration_min, max(post_weight_kg, 10.0)))
 
 
+@dataclass(frozen=True)
+class _Change:
+    """What one sentence about a changed setting needs."""
+
+    old: Knobs
+    new: Knobs
+    old_rx: Prescription
+    new_rx: Prescription
+    current: Outcome
+    outcome: Outcome
+    post_weight_kg: float
+    idwg_change_kg: float
+    plasma_na: float
+    first_session: bool
+
+
+def _duration_sentence(ch: _Change) -> str:
+    old, new = ch.old.duration_min, ch.new.duration_min
+    if new > old:
+        ufr0 = _ufr(ch.current.uf_required_l, old, ch.post_weight_kg)
+        ufr1 = _ufr(ch.outcome.uf_required_l, new, ch.post_weight_kg)
+        return (
+            f"A longer session ({old:g} -> {new:g} min) lowers the UF rate from {ufr0:.1f} to {ufr1:.1f} "
+            "mL/kg/h, so plasma refill can keep up (UF rate > 13 mL/kg/h: Flythe 2011)."
+        )
+    if ch.first_session:
+        return (
+            f"A shorter first session ({old:g} -> {new:g} min) limits the urea fall (URR "
+            f"{ch.current.urr_pct:.0f} -> {ch.outcome.urr_pct:.0f} %) to prevent disequilibrium (URR < 40 %, "
+            "Handbook of Dialysis)."
+        )
+    return f"Session time {old:g} -> {new:g} min."
+
+
+def _uf_profile_sentence(ch: _Change) -> str:
+    why = WHY["uf_profile"] if front_loaded(ch.new.uf_profile) else "spreads fluid removal differently"
+    before = uf_profile_text(ch.old_rx.uf_profile, ch.old_rx.duration_min)
+    after = uf_profile_text(ch.new_rx.uf_profile, ch.new_rx.duration_min)
+    return f"UF profile {before} -> {after}: {why}."
+
+
+def _na_sentence(ch: _Change) -> str:
+    g0 = ch.old.mean_na_mmol_l() - ch.plasma_na
+    g1 = ch.new.mean_na_mmol_l() - ch.plasma_na
+    text = (
+        f"Dialysate Na {na_text(ch.old_rx)} -> {na_text(ch.new_rx)} mmol/L (gradient to plasma Na "
+        f"{g0:+.1f} -> {g1:+.1f} mmol/L): "
+    )
+    if g1 > g0:
+        text += "plasma Na and osmolality fall less, so less water shifts into cells and refill improves"
+    else:
+        text += "less sodium loading, so less thirst and interdialytic weight gain (Arramreddy 2012)"
+    if ch.idwg_change_kg > 0.005:
+        text += (
+            f"; cost: about +{ch.idwg_change_kg:.2f} kg interdialytic gain (+0.13 % body weight per mmol/L, "
+            "DOPPS), included in the predicted UF"
+        )
+    return text + "."
+
+
+def _qb_sentence(ch: _Change) -> str:
+    if ch.new.qb_ml_min > ch.old.qb_ml_min:
+        why = "raises urea clearance to keep the dose on target"
+    elif ch.first_session:
+        why = "slows the urea fall (disequilibrium prevention)"
+    else:
+        why = "slows solute removal while the dose stays on target"
+    return f"Blood flow {ch.old.qb_ml_min:g} -> {ch.new.qb_ml_min:g} mL/min {why}."
+
+
+def _sessions_sentence(ch: _Change) -> str:
+    before, after = ch.current.uf_required_l, ch.outcome.uf_required_l
+    return (
+        f"An extra weekly session ({ch.old.sessions_per_week} -> {ch.new.sessions_per_week}) spreads the "
+        f"fluid removal: about {after:.2f} L instead of {before:.2f} L per session (more frequent dialysis "
+        "lowers UF rates; KCQA/Flythe)."
+    )
+
+
+_SENTENCES = {
+    "duration_min": _duration_sentence,
+    "uf_profile": _uf_profile_sentence,
+    "na_mmol_l": _na_sentence,
+    "qb_ml_min": _qb_sentence,
+    "sessions_per_week": _sessions_sentence,
+}
+
+
+def _setting_sentence(name: str, ch: _Change) -> str:
+    if name in _SENTENCES:
+        return _SENTENCES[name](ch)
+    spec = KNOB_SETTINGS[name]
+    before, after = format_number(getattr(ch.old, name)), format_number(getattr(ch.new, name))
+    return f"{spec.label} {before} -> {after} {spec.unit}: {WHY[name]}."
+
+
 def rationale(
     scenario: Scenario,
     old: Knobs,
@@ -79,77 +178,20 @@ def rationale(
     first_session: bool,
 ) -> str:
     """Sentences: what changed and why, the predicted effect, and the causes addressed."""
-    post_w = scenario.post_weight_kg
-    old_rx = apply_knobs(scenario, old, current.uf_required_l).prescription
-    new_rx = apply_knobs(scenario, new, outcome.uf_required_l).prescription
-    parts: list[str] = []
+    ch = _Change(
+        old=old,
+        new=new,
+        old_rx=apply_knobs(scenario, old, current.uf_required_l).prescription,
+        new_rx=apply_knobs(scenario, new, outcome.uf_required_l).prescription,
+        current=current,
+        outcome=outcome,
+        post_weight_kg=scenario.post_weight_kg,
+        idwg_change_kg=idwg_change_kg,
+        plasma_na=plasma_na,
+        first_session=first_session,
+    )
     changed = changed_knobs(old, new)
-    for name in changed:
-        if name == "duration_min":
-            ufr0 = _ufr(current.uf_required_l, old.duration_min, post_w)
-            ufr1 = _ufr(outcome.uf_required_l, new.duration_min, post_w)
-            if new.duration_min > old.duration_min:
-                parts.append(
-                    f"A longer session ({old.duration_min:g} -> {new.duration_min:g} min) lowers the UF rate "
-                    f"from {ufr0:.1f} to {ufr1:.1f} mL/kg/h, so plasma refill can keep up (UF rate > 13 "
-                    "mL/kg/h: Flythe 2011)."
-                )
-            elif first_session:
-                parts.append(
-                    f"A shorter first session ({old.duration_min:g} -> {new.duration_min:g} min) limits the "
-                    f"urea fall (URR {current.urr_pct:.0f} -> {outcome.urr_pct:.0f} %) to prevent "
-                    "disequilibrium (URR < 40 %, Handbook of Dialysis)."
-                )
-            else:
-                parts.append(f"Session time {old.duration_min:g} -> {new.duration_min:g} min.")
-        elif name == "uf_profile":
-            why = WHY["uf_profile"] if front_loaded(new.uf_profile) else "spreads fluid removal differently"
-            parts.append(
-                f"UF profile {uf_profile_text(old_rx.uf_profile, old_rx.duration_min)} -> "
-                f"{uf_profile_text(new_rx.uf_profile, new_rx.duration_min)}: {why}."
-            )
-        elif name == "na_mmol_l":
-            g0 = old.mean_na_mmol_l() - plasma_na
-            g1 = new.mean_na_mmol_l() - plasma_na
-            text = (
-                f"Dialysate Na {na_text(old_rx)} -> {na_text(new_rx)} mmol/L (gradient to plasma Na "
-                f"{g0:+.1f} -> {g1:+.1f} mmol/L): "
-            )
-            if g1 > g0:
-                text += (
-                    "plasma Na and osmolality fall less, so less water shifts into cells and refill improves"
-                )
-            else:
-                text += "less sodium loading, so less thirst and interdialytic weight gain (Arramreddy 2012)"
-            if idwg_change_kg > 0.005:
-                text += (
-                    f"; cost: about +{idwg_change_kg:.2f} kg interdialytic gain (+0.13 % body weight per "
-                    "mmol/L, DOPPS), included in the predicted UF"
-                )
-            parts.append(text + ".")
-        elif name == "qb_ml_min":
-            if new.qb_ml_min > old.qb_ml_min:
-                why = "raises urea clearance to keep the dose on target"
-            else:
-                why = (
-                    "slows the urea fall (disequilibrium prevention)"
-                    if first_session
-                    else "slows solute removal while the dose stays on target"
-                )
-            parts.append(f"Blood flow {old.qb_ml_min:g} -> {new.qb_ml_min:g} mL/min {why}.")
-        elif name == "sessions_per_week":
-            per = outcome.uf_required_l
-            parts.append(
-                f"An extra weekly session ({old.sessions_per_week} -> {new.sessions_per_week}) spreads the "
-                f"fluid removal: about {per:.2f} L instead of {current.uf_required_l:.2f} L per session "
-                "(more frequent dialysis lowers UF rates; KCQA/Flythe)."
-            )
-        else:
-            spec = KNOB_SETTINGS[name]
-            parts.append(
-                f"{spec.label} {format_number(getattr(old, name))} -> {format_number(getattr(new, name))} "
-                f"{spec.unit}: {WHY[name]}."
-            )
+    parts = [_setting_sentence(name, ch) for name in changed]
     if not changed:
         parts.append("Keep the current prescription: no allowed change lowers the predicted risk enough.")
     lo, hi = outcome.risk_range
@@ -162,9 +204,10 @@ def rationale(
     if addresses:
         nan = float("nan")
         parts.append(
-            "Addresses: "
+            "Addresses "
             + ", ".join(
-                f"{c} ({current.causes.get(c, nan):.2f} -> {outcome.causes.get(c, nan):.2f})"
+                f"{CAUSE_REGISTRY[c].label.lower()} {current.causes.get(c, nan):.2f} -> "
+                f"{outcome.causes.get(c, nan):.2f}"
                 for c in addresses
             )
             + "."

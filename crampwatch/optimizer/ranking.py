@@ -45,8 +45,8 @@ MAX_COMBINATIONS = 300
 #: Candidates refined locally in stage 3, finalists re-scored over the ensemble, and at most this many
 #: finalists with the same set of changed settings (keeps alternatives in the final round).
 N_REFINED = 4
-N_FINALISTS = 24
-PER_CHANGE_SET = 6
+N_FINALISTS = 12
+PER_CHANGE_SET = 3
 #: Risk percentiles reported as ``risk_range``.
 RISK_PERCENTILES = (10.0, 90.0)
 
@@ -186,9 +186,25 @@ def rank_key(cd: Candidate, current: Knobs) -> tuple[float, float, float]:
     )
 
 
+#: Risks are shown in whole percent: options that change the same settings and whose predicted cramp
+#: risk and IDH risk each differ by less than one shown percent are one option (the others are its
+#: equivalents). The risk range is the spread over plausible patients, not the prediction, and is not
+#: compared.
+SHOWN_RISK_STEP = 0.01
+
+
+def same_option(a: Candidate, b: Candidate, current: Knobs) -> bool:
+    """Whether ``a`` and ``b`` change the same settings and show the same risks (within one percent)."""
+    if changed_knobs(current, a.knobs) != changed_knobs(current, b.knobs):
+        return False
+    pairs = ((a.nominal.risk, b.nominal.risk), (a.nominal.idh_risk, b.nominal.idh_risk))
+    return all(abs(x - y) < SHOWN_RISK_STEP for x, y in pairs)
+
+
 def pick(cands: Iterable[Candidate], k: int, current: Knobs) -> list[Candidate]:
     """The ``k`` best candidates by objective: first one per distinct set of changed settings, then (to
-    fill the list) the next best alternatives with the same settings changed to other values.
+    fill the list) the next best alternatives with the same settings changed to other values, unless they
+    show the same risks as one already picked (:func:`same_option`).
 
     A candidate whose changes strictly include those of one already picked is skipped unless its risk is
     lower by at least two change penalties: it ranked lower, so otherwise its extra changes do not pay.
@@ -200,7 +216,9 @@ def pick(cands: Iterable[Candidate], k: int, current: Knobs) -> list[Candidate]:
     def redundant(cd: Candidate) -> bool:
         key = changes[cd.key]
         return any(
-            key > changes[o.key] and cd.mean_risk > o.mean_risk - 2 * CHANGE_PENALTY for o in chosen.values()
+            (key > changes[o.key] and cd.mean_risk > o.mean_risk - 2 * CHANGE_PENALTY)
+            or same_option(cd, o, current)
+            for o in chosen.values()
         )
 
     for distinct in (True, False):
@@ -213,3 +231,9 @@ def pick(cands: Iterable[Candidate], k: int, current: Knobs) -> list[Candidate]:
                 continue
             chosen[cd.key] = cd
     return list(chosen.values())
+
+
+def equivalents(option: Candidate, pool: Iterable[Candidate], current: Knobs, limit: int) -> list[Candidate]:
+    """Up to ``limit`` other candidates of ``pool`` that are the same option as ``option``, best first."""
+    same = [cd for cd in pool if cd.key != option.key and same_option(cd, option, current)]
+    return sorted(same, key=lambda cd: rank_key(cd, current))[:limit]

@@ -17,7 +17,7 @@ def _r(x: float, nd: int = 3) -> float | None:
     return round(float(x), nd) if x is not None and math.isfinite(float(x)) else None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Outcome:
     """Predicted outcome of one prescription.
 
@@ -47,9 +47,13 @@ class Outcome:
         return not self.violations
 
 
-@dataclass
+@dataclass(frozen=True)
 class Recommendation:
-    """One recommended prescription with its predicted outcome and the reasons for it."""
+    """One recommended prescription with its predicted outcome and the reasons for it.
+
+    ``equivalent_changes`` lists other prescriptions that change the same settings and show the same
+    predicted risks (each as its changes in clinical text, joined by "; "): one option, several ways.
+    """
 
     scenario: Scenario
     outcome: Outcome
@@ -59,6 +63,7 @@ class Recommendation:
     idwg_change_kg: float = 0.0
     #: The changes as clinical text ("Dialysate Na 138 → 144 mmol/L"), same order as ``changes``.
     change_text: list[str] = field(default_factory=list)
+    equivalent_changes: list[str] = field(default_factory=list)
 
     @property
     def prescription(self) -> dict[str, Any]:
@@ -84,6 +89,28 @@ class Recommendation:
             "duration_min": _r(o.duration_min, 1),
             "idwg_change_kg": _r(self.idwg_change_kg, 2),
             "causes": {k: _r(v) for k, v in o.causes.items()},
+            "equivalent_changes": list(self.equivalent_changes),
+        }
+
+
+@dataclass(frozen=True)
+class LeadingCause:
+    """A leading cause of the current session: the recommendations that change one of its levers and lower
+    it (1-based numbers), or one clinical line per lever saying why none does."""
+
+    cause: str
+    score: float
+    levers: tuple[str, ...]
+    recommendations: tuple[int, ...] = ()
+    why_not: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cause": self.cause,
+            "score": _r(self.score),
+            "levers": list(self.levers),
+            "recommendations": list(self.recommendations),
+            "why_not": list(self.why_not),
         }
 
 
@@ -96,6 +123,7 @@ class OptimizationResult:
     recommendations: list[Recommendation]
     infeasible: str | None
     notes: list[str] = field(default_factory=list)
+    leading_causes: list[LeadingCause] = field(default_factory=list)
     n_candidates: int = 0
     n_simulations: int = 0
     elapsed_s: float = 0.0
@@ -121,6 +149,7 @@ class OptimizationResult:
             "recommendations": [r.to_dict() for r in self.recommendations],
             "infeasible": self.infeasible,
             "notes": list(self.notes),
+            "leading_causes": [lc.to_dict() for lc in self.leading_causes],
         }
 
     def to_json(self, indent: int | None = 2) -> str:

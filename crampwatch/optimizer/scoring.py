@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from crampwatch.causes.dose import standard_ktv
 from crampwatch.kinetics import KDOQI_TARGET_SP_KTV
 from crampwatch.optimizer.constraints import outcome_violations
+from crampwatch.optimizer.context import SearchContext
 from crampwatch.optimizer.evaluate import Evaluation
 from crampwatch.optimizer.ranking import (
     DOSE_LOSS_PENALTY,
@@ -25,11 +25,8 @@ from crampwatch.optimizer.ranking import (
     Scores,
 )
 
-if TYPE_CHECKING:
-    from crampwatch.optimizer.search import Search
 
-
-def score_row(s: Search, cd: Candidate, ev: Evaluation, i: int) -> Scores:
+def score_row(ctx: SearchContext, cd: Candidate, ev: Evaluation, i: int) -> Scores:
     """The scores of ``cd`` from row ``i`` of ``ev`` (the patient as entered)."""
     risk, sp_ktv, urr_pct = float(ev.risk[i]), float(ev.sp_ktv[i]), float(ev.urr_pct[i])
     uf_l, duration_min = float(ev.uf_l[i]), float(ev.duration_min[i])
@@ -45,43 +42,44 @@ def score_row(s: Search, cd: Candidate, ev: Evaluation, i: int) -> Scores:
     )
     if i in ev.errors:
         return replace(sc, violations=(f"not simulable: {ev.errors[i]}",), miss=MISS_NOT_SIMULABLE)
-    std_ktv = standard_ktv(sp_ktv, duration_min, cd.knobs.sessions_per_week, s.access)
+    std_ktv = standard_ktv(sp_ktv, duration_min, cd.knobs.sessions_per_week, ctx.access)
     violations = outcome_violations(
-        constraints=s.c,
-        first_session=s.first,
+        constraints=ctx.constraints,
+        first_session=ctx.first_session,
         sessions_per_week=cd.knobs.sessions_per_week,
         sp_ktv=sp_ktv,
         urr_pct=urr_pct,
         uf_achieved_l=uf_l,
         uf_required_l=cd.uf_required_l,
         std_ktv=std_ktv,
-        schedule_changed=cd.knobs.sessions_per_week != s.current.sessions_per_week,
+        schedule_changed=cd.knobs.sessions_per_week != ctx.current.sessions_per_week,
     )
     if not np.isfinite(risk):
         violations.append("simulation gave no risk score")
     sc = replace(sc, std_ktv=std_ktv, violations=tuple(violations))
-    sc = replace(sc, miss=miss(s, cd, sc))
-    if not s.first and np.isfinite(s.ref_ktv):
+    sc = replace(sc, miss=miss(ctx, cd, sc))
+    if not ctx.first_session and np.isfinite(ctx.ref_ktv):
         ktv = sp_ktv if np.isfinite(sp_ktv) else 0.0
-        ref = min(s.ref_ktv, KDOQI_TARGET_SP_KTV)
+        ref = min(ctx.ref_ktv, KDOQI_TARGET_SP_KTV)
         sc = replace(
             sc,
             dose_penalty=DOSE_LOSS_PENALTY * max(0.0, ref - ktv)
-            + DOSE_LOSS_PENALTY_ANY * max(0.0, s.ref_ktv - ktv),
+            + DOSE_LOSS_PENALTY_ANY * max(0.0, ctx.ref_ktv - ktv),
         )
     return sc
 
 
-def miss(s: Search, cd: Candidate, sc: Scores) -> float:
+def miss(ctx: SearchContext, cd: Candidate, sc: Scores) -> float:
     """How far scores ``sc`` of ``cd`` miss the outcome constraints (0 if feasible; ranking only)."""
     if not sc.violations:
         return 0.0
     uf = sc.uf_l if np.isfinite(sc.uf_l) else 0.0
-    total = MISS_PER_L_UF_SHORT * max(0.0, cd.uf_required_l - s.c.uf_tolerance_l - uf)
-    if s.first:
+    c = ctx.constraints
+    total = MISS_PER_L_UF_SHORT * max(0.0, cd.uf_required_l - c.uf_tolerance_l - uf)
+    if ctx.first_session:
         urr = sc.urr_pct if np.isfinite(sc.urr_pct) else 100.0
-        total += MISS_PER_URR_PCT_OVER * max(0.0, urr - s.c.first_session_max_urr_pct + 0.5)
+        total += MISS_PER_URR_PCT_OVER * max(0.0, urr - c.first_session_max_urr_pct + 0.5)
     else:
         ktv = sc.sp_ktv if np.isfinite(sc.sp_ktv) else 0.0
-        total += MISS_PER_KTV_SHORT * max(0.0, s.c.min_sp_ktv(cd.knobs.sessions_per_week) - ktv)
+        total += MISS_PER_KTV_SHORT * max(0.0, c.min_sp_ktv(cd.knobs.sessions_per_week) - ktv)
     return total + (MISS_NO_RISK if not np.isfinite(sc.risk) else 0.0)

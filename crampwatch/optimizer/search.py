@@ -1,23 +1,30 @@
-"""Prescription search: a structured lattice, combinations of the best moves, then local refinement and a
-robust re-scoring of the finalists over a patient ensemble.
+"""Prescription search: the causes of the current session choose the settings to vary; a structured
+lattice, combinations of the best moves and local refinement are scored for the patient as entered, and the
+finalists are re-scored over a patient ensemble.
 
 Every stage builds all its candidates first and scores them in ONE batch call of the evaluator (the batch
-simulator plus the analyzer), so a recommendation costs three vectorized simulations:
+simulator plus the analyzer):
 
-1. the current prescription over the whole ensemble, together with the lattice scored for the patient as
-   entered: every one-setting move away from the current prescription (projected into the allowed
-   ranges) plus the joint grids session time x UF profile and time x Qb (and on a first session time x Qb
-   x Qd), because time, profile and flows trade dose against UF rate. The current session's causes decide
-   whether dialysate Ca may go above 1.50 mmol/L (candidates above it are dropped otherwise);
-2. combinations: the cartesian product of the base value and the best two or three values of each group
-   of settings (time/profile/flows, Na, Ca, Mg, bicarbonate, temperature), capped at ``MAX_COMBINATIONS``;
+1. the current prescription over the whole ensemble. Its causes decide which settings the search varies
+   (the levers of the active causes and what an unmet constraint needs, :mod:`crampwatch.optimizer.levers`;
+   the others stay as prescribed or as projected into their allowed ranges) and whether dialysate Ca may go
+   above 1.50 mmol/L. Its scores are reused for the unchanged prescription in every later stage;
+2. the lattice: every one-setting move of the varied settings plus the joint grids session time x UF
+   profile and time x Qb (and on a first session time x Qb x Qd), because time, profile and flows trade
+   dose against UF rate;
+3. combinations: the cartesian product of the base value and the best two or three values of each group
+   of settings (time/profile/flows, Na, Ca, Mg, bicarbonate, temperature), capped at ``MAX_COMBINATIONS``.
    When fluid removal is a cause (hypovolemia), the same batch holds free piecewise UF profiles (four
    equal parts, a scrambled Sobol design from scipy.stats.qmc) for the best lattice candidate's other
    settings;
-3. the finalists (the best feasible candidates so far, at most six per set of changed settings) and
-   the local refinements of the best four (finer time and Qb steps, +-0.1 on each part of a free UF
-   profile; each change undone in turn, the minimal-change variant), each over the whole ensemble. The
-   recommendations are the best of these by the ensemble objective, one per set of changed settings.
+4. the local refinements of the best four (finer time and Qb steps, +-0.1 on each part of a free UF
+   profile; each change undone in turn, the minimal-change variant);
+5. the finalists over the whole ensemble: the best feasible candidates so far (at most
+   ``PER_CHANGE_SET`` per set of changed settings) and, for each leading cause, the best candidate that
+   changes one of its levers and lowers it. The recommendations are the best of these by the ensemble
+   objective, one per set of changed settings; options that change the same settings with the same shown
+   risks are one option; a leading cause no option acts on gets the best option on its levers that lowers
+   the risk, or one line per lever saying why none does.
 
 The objective and its penalties are described in :mod:`crampwatch.optimizer.ranking`.
 
@@ -30,7 +37,6 @@ weekly fluid gain over more sessions (UF per session x sessions / (sessions + 1)
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -38,26 +44,32 @@ from typing import Any
 
 import numpy as np
 
-from crampwatch.causes.dose import standard_ktv
 from crampwatch.errors import InputError
-from crampwatch.model import Scenario
-from crampwatch.optimizer.assemble import explain_infeasible, notes, recommendation
+from crampwatch.model import Patient, Scenario
+from crampwatch.optimizer.assemble import (
+    MAX_EQUIVALENTS,
+    current_outcome,
+    explain_infeasible,
+    leading,
+    notes,
+    recommendation,
+)
+from crampwatch.optimizer.candidates import combinations, free_profiles, lattice, neighbours, refinements
 from crampwatch.optimizer.constraints import (
     Constraints,
     na_gradient_mmol_l,
     options_for,
-    outcome_violations,
-    plasma_na_mmol_l,
     project,
     static_violations,
 )
+from crampwatch.optimizer.context import SearchContext, search_context
 from crampwatch.optimizer.ensemble import patient_ensemble, volume_scales
 from crampwatch.optimizer.evaluate import Evaluation, Evaluator
+from crampwatch.optimizer.levers import add_lever_options, leading_causes, lever_candidates, searched_knobs
 from crampwatch.optimizer.ranking import (
     CHANGE_PENALTY,
     EXTRA_HOUR_PENALTY,
     IDWG_PCT_PER_MMOL_L,
-    MAX_COMBINATIONS,
     MISS_STATIC,
     N_REFINED,
     NA_GRADIENT_PENALTY,
@@ -65,104 +77,68 @@ from crampwatch.optimizer.ranking import (
     Candidate,
     EnsembleScores,
     Scores,
+    equivalents,
     finalists,
     pick,
     rank_key,
-    risk_range,
 )
 from crampwatch.optimizer.result import OptimizationResult, Outcome
 from crampwatch.optimizer.scoring import score_row
-from crampwatch.optimizer.space import (
-    Knobs,
-    Options,
-    apply_knobs,
-    changed_knobs,
-    grid,
-    knobs_from,
-)
+from crampwatch.optimizer.space import Knobs, Options, apply_knobs, changed_knobs
 from crampwatch.trace import Trace
 
-#: Free piecewise UF profile: fractions of the mean UF rate over four equal parts of the session, each
-#: within these bounds and rounded to the step (modelling choices); a scrambled Sobol design of
-#: ``N_FREE_PROFILES`` shapes is scored with the stage-2 batch and the best are refined +-0.1 per part.
-FREE_PROFILE_BOUNDS = (0.4, 1.6)
-FREE_PROFILE_STEP = 0.05
-FREE_PROFILE_PARTS = 4
-N_FREE_PROFILES = 32
 #: Hypovolemia score (current session) above which the free UF profile is searched (modelling choice).
 FREE_PROFILE_MIN_HYPOVOLEMIA = 0.2
 
-TIME_GROUP = ("duration_min", "uf_profile", "qb_ml_min", "qd_ml_min", "sessions_per_week")
-SINGLE_GROUPS = ("na_mmol_l", "ca_mmol_l", "mg_mmol_l", "hco3_mmol_l", "temp_c")
-
 
 class Search:
+    """The candidates of one search, each scored once, and the batch evaluations that score them."""
+
     def __init__(
-        self,
-        scenario: Scenario,
-        constraints: Constraints,
-        evaluator: Evaluator,
-        n_ensemble: int,
-        seed: int,
-        twin: Any | None = None,
+        self, ctx: SearchContext, evaluator: Evaluator, members: Sequence[Patient], v_scales: np.ndarray
     ) -> None:
-        self.scenario = scenario
-        self.c = constraints
+        self.ctx = ctx
         self.evaluator = evaluator
-        self.first = constraints.first_session(scenario)
-        self.twin = twin
-        self.members = (
-            patient_ensemble(scenario.patient, n_ensemble, seed)
-            if twin is None
-            else twin.ensemble(scenario.patient, n_ensemble, seed)
-        )
-        self.member_scenarios = [scenario] + [
-            scenario.model_copy(update={"patient": p}) for p in self.members[1:]
+        self.member_scenarios = [ctx.scenario] + [
+            ctx.scenario.model_copy(update={"patient": p}) for p in members[1:]
         ]
-        self.v_scales = volume_scales(n_ensemble, seed)
-        self.current = knobs_from(scenario)
-        self.access = scenario.patient.access
-        self.goal_l = scenario.uf_volume_l
-        self.plasma_na = plasma_na_mmol_l(scenario)
-        self.current_gradient = na_gradient_mmol_l(self.current, self.plasma_na)
+        self.v_scales = v_scales
         self.cache: dict[Knobs, Candidate] = {}
-        self.allow_high_ca = True  # until the current session's causes are known
-        self.ref_ktv = float("nan")
         self.n_simulations = 0
 
     # ------------------------------------------------------------------------------------ candidates
 
     def uf_for(self, knobs: Knobs) -> tuple[float, float]:
         """(UF to remove per session, extra interdialytic gain in kg) for ``knobs``."""
-        g_new = na_gradient_mmol_l(knobs, self.plasma_na)
-        extra_kg = (
-            IDWG_PCT_PER_MMOL_L
-            / 100.0
-            * self.scenario.patient.dry_weight_kg
-            * (max(g_new, 0.0) - max(self.current_gradient, 0.0))
-        )
-        weekly_share = self.current.sessions_per_week / knobs.sessions_per_week
-        uf = min(max((self.goal_l + extra_kg) * weekly_share, 0.0), 10.0)
+        ctx = self.ctx
+        g_now = max(na_gradient_mmol_l(ctx.current, ctx.plasma_na_mmol_l), 0.0)
+        g_new = max(na_gradient_mmol_l(knobs, ctx.plasma_na_mmol_l), 0.0)
+        extra_kg = IDWG_PCT_PER_MMOL_L / 100.0 * ctx.scenario.patient.dry_weight_kg * (g_new - g_now)
+        weekly_share = ctx.current.sessions_per_week / knobs.sessions_per_week
+        uf = min(max((ctx.goal_l + extra_kg) * weekly_share, 0.0), 10.0)
         return uf, extra_kg
 
     def candidate(self, knobs: Knobs) -> Candidate:
         cand = self.cache.get(knobs)
         if cand is None:
+            ctx = self.ctx
             uf, extra = self.uf_for(knobs)
-            changed = changed_knobs(self.current, knobs)
-            g_added = max(na_gradient_mmol_l(knobs, self.plasma_na), 0.0) - max(self.current_gradient, 0.0)
-            delta_h = (knobs.duration_min - self.current.duration_min) / 60.0
+            g_added = max(na_gradient_mmol_l(knobs, ctx.plasma_na_mmol_l), 0.0) - max(
+                na_gradient_mmol_l(ctx.current, ctx.plasma_na_mmol_l), 0.0
+            )
+            delta_h = (knobs.duration_min - ctx.current.duration_min) / 60.0
             time_cost = EXTRA_HOUR_PENALTY * max(delta_h, 0.0)
-            if not self.first:
+            if not ctx.first_session:
                 time_cost += SHORTER_HOUR_PENALTY * max(-delta_h, 0.0)
+            static = static_violations(knobs, ctx.scenario, ctx.constraints, allow_high_ca=ctx.allow_high_ca)
             cand = Candidate(
                 knobs=knobs,
                 uf_required_l=uf,
                 idwg_change_kg=extra,
-                static=tuple(
-                    static_violations(knobs, self.scenario, self.c, allow_high_ca=self.allow_high_ca)
-                ),
-                penalty=CHANGE_PENALTY * len(changed) + time_cost + NA_GRADIENT_PENALTY * max(g_added, 0.0),
+                static=tuple(static),
+                penalty=CHANGE_PENALTY * len(changed_knobs(ctx.current, knobs))
+                + time_cost
+                + NA_GRADIENT_PENALTY * max(g_added, 0.0),
             )
             self.cache[knobs] = cand
         return cand
@@ -188,203 +164,165 @@ class Search:
                 self._update(cd, scores=Scores(violations=cd.static, miss=MISS_STATIC))
         return self.candidates(cd.key for cd in cands)
 
+    @staticmethod
+    def _ensemble_scores(nominal: Scores | None, ev: Evaluation | None, rows: slice) -> EnsembleScores:
+        """Ensemble scores from rows ``rows`` of ``ev``, after member 0's ``nominal`` scores when given
+        (member 0 is the patient as entered, already simulated for the nominal scores)."""
+        head: list[Scores] = [] if nominal is None else [nominal]
+        causes = set(ev.causes if ev is not None else ()) | {c for sc in head for c in sc.causes}
+
+        def column(first: list[float], values: np.ndarray | None) -> np.ndarray:
+            rest = values[rows] if values is not None else np.empty(0)
+            return np.concatenate([np.asarray(first, dtype=float), rest])
+
+        return EnsembleScores(
+            risk=column([sc.risk for sc in head], None if ev is None else ev.risk),
+            idh_risk=column([sc.idh_risk for sc in head], None if ev is None else ev.idh_risk),
+            causes={
+                c: column(
+                    [sc.causes.get(c, np.nan) for sc in head],
+                    None if ev is None else ev.causes.get(c, np.full(len(ev), np.nan)),
+                )
+                for c in causes
+            },
+        )
+
     def evaluate_nominal(self, cands: list[Candidate]) -> list[Candidate]:
         """Score unscored candidates (patient as entered) in one batch; returns them as scored."""
         pending = [cd for cd in cands if not cd.evaluated and not cd.static]
         if pending:
             ev = self._run(
-                [apply_knobs(self.scenario, cd.knobs, cd.uf_required_l) for cd in pending],
+                [apply_knobs(self.ctx.scenario, cd.knobs, cd.uf_required_l) for cd in pending],
                 np.ones(len(pending)),
             )
             for i, cd in enumerate(pending):
-                self._update(cd, scores=score_row(self, cd, ev, i))
+                self._update(cd, scores=score_row(self.ctx, cd, ev, i))
         return self._mark_static(cands)
 
     def evaluate_ensemble(self, cands: list[Candidate]) -> list[Candidate]:
-        """Score candidates over every ensemble member in one batch (member 0 = patient as entered);
-        returns them as scored."""
+        """Score candidates over every ensemble member in one batch (member 0 = patient as entered, reused
+        from the nominal scores when the candidate has them); returns them as scored."""
         pending = [cd for cd in cands if cd.ensemble is None and not cd.static]
-        n_m = len(self.members)
         if pending:
-            scenarios = [
-                apply_knobs(self.member_scenarios[m], cd.knobs, cd.uf_required_l)
-                for cd in pending
-                for m in range(n_m)
-            ]
-            ev = self._run(scenarios, np.tile(self.v_scales, len(pending)))
-            for j, cd in enumerate(pending):
-                sl = slice(j * n_m, (j + 1) * n_m)
-                ens = EnsembleScores(
-                    risk=ev.risk[sl],
-                    idh_risk=ev.idh_risk[sl],
-                    causes={k: v[sl] for k, v in ev.causes.items()},
-                )
-                self._update(cd, scores=cd.scores or score_row(self, cd, ev, j * n_m), ensemble=ens)
+            scenarios: list[Scenario] = []
+            scales: list[np.ndarray] = []
+            rows: list[slice] = []
+            for cd in pending:
+                first = 0 if cd.scores is None else 1
+                members = self.member_scenarios[first:]
+                rows.append(slice(len(scenarios), len(scenarios) + len(members)))
+                scenarios += [apply_knobs(member, cd.knobs, cd.uf_required_l) for member in members]
+                scales.append(self.v_scales[first:])
+            ev = self._run(scenarios, np.concatenate(scales)) if scenarios else None
+            for cd, row in zip(pending, rows, strict=True):
+                scores = cd.scores if ev is None else cd.scores or score_row(self.ctx, cd, ev, row.start)
+                self._update(cd, scores=scores, ensemble=self._ensemble_scores(cd.scores, ev, row))
         return self._mark_static(cands)
 
-    def first_call(self, lattice: list[Candidate]) -> tuple[Outcome, tuple[Evaluation, int]]:
-        """The current prescription over the ensemble plus the lattice (nominal), in one batch."""
-        n_m = len(self.members)
-        pending = [cd for cd in lattice if not cd.static]
-        scenarios = list(self.member_scenarios) + [
-            apply_knobs(self.scenario, cd.knobs, cd.uf_required_l) for cd in pending
-        ]
-        ev = self._run(scenarios, np.concatenate([self.v_scales, np.ones(len(pending))]))
+    def baseline(self) -> tuple[Outcome, Evaluation]:
+        """The current prescription over the ensemble; completes the context with what it showed (the
+        reference spKt/V and whether hypocalcemia allows dialysate Ca above the KDIGO range)."""
+        n_m = len(self.member_scenarios)
+        ev = self._run(self.member_scenarios, self.v_scales)
         if 0 in ev.errors:  # the prescription as entered cannot be simulated for this patient
             raise InputError(ev.errors[0], "prescription")
-        self.ref_ktv = float(ev.sp_ktv[0])
-        causes = {k: float(np.nanmean(v[:n_m])) for k, v in ev.causes.items()}
-        self.allow_high_ca = causes.get("hypocalcemia", 0.0) >= self.c.hypocalcemia_score_threshold
-        for i, cd in enumerate(pending):
-            self._update(cd, scores=score_row(self, cd, ev, n_m + i))
-        # Now that the Ca allowance is known, re-check every candidate built so far.
-        for cd in list(self.cache.values()):
-            static = tuple(
-                static_violations(cd.knobs, self.scenario, self.c, allow_high_ca=self.allow_high_ca)
+        hypocalcemia = (
+            float(np.nanmean(ev.causes["hypocalcemia"][:n_m])) if "hypocalcemia" in ev.causes else 0.0
+        )
+        self.ctx = replace(
+            self.ctx,
+            ref_ktv=float(ev.sp_ktv[0]),
+            allow_high_ca=hypocalcemia >= self.ctx.constraints.hypocalcemia_score_threshold,
+        )
+        return current_outcome(self.ctx, ev), ev
+
+    def reuse_baseline(self, knobs: Knobs, ev: Evaluation) -> None:
+        """Give the unchanged prescription the baseline's scores instead of simulating it again."""
+        cd = self.candidate(knobs)
+        if knobs == self.ctx.current and not cd.static and abs(cd.uf_required_l - self.ctx.goal_l) < 1e-12:
+            rows = slice(0, len(self.member_scenarios))
+            self._update(
+                cd, scores=score_row(self.ctx, cd, ev, 0), ensemble=self._ensemble_scores(None, ev, rows)
             )
-            scores = cd.scores
-            if static and scores is not None:
-                scores = replace(scores, violations=static + scores.violations, miss=MISS_STATIC)
-            self._update(cd, static=static, scores=scores)
-        self._mark_static(lattice)
-        viol = static_violations(self.current, self.scenario, self.c, allow_high_ca=self.allow_high_ca)
-        viol += outcome_violations(
-            constraints=self.c,
-            first_session=self.first,
-            sessions_per_week=self.current.sessions_per_week,
-            sp_ktv=float(ev.sp_ktv[0]),
-            urr_pct=float(ev.urr_pct[0]),
-            uf_achieved_l=float(ev.uf_l[0]),
-            uf_required_l=self.goal_l,
-        )
-        outcome = Outcome(
-            risk=float(ev.risk[0]),
-            risk_range=risk_range(ev.risk[:n_m], float(ev.risk[0])),
-            ensemble_mean_risk=float(np.nanmean(ev.risk[:n_m])),
-            idh_risk=float(ev.idh_risk[0]),
-            sp_ktv=float(ev.sp_ktv[0]),
-            urr_pct=float(ev.urr_pct[0]),
-            uf_l=float(ev.uf_l[0]),
-            uf_required_l=self.goal_l,
-            duration_min=float(ev.duration_min[0]),
-            std_ktv=standard_ktv(
-                float(ev.sp_ktv[0]), float(ev.duration_min[0]), self.current.sessions_per_week, self.access
-            ),
-            causes={k: float(v[0]) for k, v in ev.causes.items()},
-            violations=viol,
-        )
-        return outcome, (ev, 0)
-
-    # ------------------------------------------------------------------------------------ candidate sets
-
-    @staticmethod
-    def lattice(base: Knobs, options: Options) -> list[Knobs]:
-        variants = options.variants(base)
-        out = [base, *itertools.chain.from_iterable(variants.values())]
-        durations = options.duration_min
-        out += [base.with_(duration_min=d, uf_profile=p) for d in durations for p in options.uf_profile]
-        out += [base.with_(duration_min=d, qb_ml_min=q) for d in durations for q in options.qb_ml_min]
-        if len(options.qd_ml_min) > 1 or len(options.sessions_per_week) > 1:
-            out += [
-                base.with_(duration_min=d, qb_ml_min=q, qd_ml_min=qd, sessions_per_week=s)
-                for d in durations
-                for q in options.qb_ml_min
-                for qd in options.qd_ml_min
-                for s in options.sessions_per_week
-            ]
-        return out
-
-    def combinations(self, base: Knobs, evaluated: list[Candidate]) -> list[Knobs]:
-        """Cartesian product of the best few values per group of settings (always incl. the base value)."""
-        base_obj = self.candidate(base).objective
-
-        def only_changes(cd: Candidate, names: tuple[str, ...]) -> bool:
-            diff = set(changed_knobs(base, cd.knobs))
-            return bool(diff) and diff <= set(names)
-
-        ranked = sorted((cd for cd in evaluated if not cd.static), key=lambda cd: rank_key(cd, base))
-        time_choices = [tuple(getattr(base, n) for n in TIME_GROUP)]
-        for cd in ranked:
-            if only_changes(cd, TIME_GROUP):
-                vals = tuple(getattr(cd.knobs, n) for n in TIME_GROUP)
-                if vals not in time_choices:
-                    time_choices.append(vals)
-            if len(time_choices) >= 4:
-                break
-        single_choices: dict[str, list[tuple]] = {}
-        improvement: dict[str, float] = {}
-        for name in SINGLE_GROUPS:
-            fields_ = ("na_mmol_l", "na_profile") if name == "na_mmol_l" else (name,)
-            vals = [tuple(getattr(base, f) for f in fields_)]
-            best = base_obj
-            for cd in ranked:
-                if only_changes(cd, (name,)) and cd.objective < base_obj:
-                    v = tuple(getattr(cd.knobs, f) for f in fields_)
-                    if v not in vals:
-                        vals.append(v)
-                        best = min(best, cd.objective)
-                if len(vals) >= 3:
-                    break
-            single_choices[name] = vals
-            improvement[name] = base_obj - best
-        # Keep the groups that improved most while the product fits the budget.
-        kept: list[str] = []
-        size = len(time_choices)
-        for n in sorted(SINGLE_GROUPS, key=lambda n: -improvement[n]):
-            if len(single_choices[n]) > 1 and size * len(single_choices[n]) <= MAX_COMBINATIONS:
-                kept.append(n)
-                size *= len(single_choices[n])
-        out: list[Knobs] = []
-        for tvals in time_choices:
-            for combo in itertools.product(*(single_choices[n] for n in kept)):
-                upd = dict(zip(TIME_GROUP, tvals, strict=True))
-                for n, v in zip(kept, combo, strict=True):
-                    if n == "na_mmol_l":
-                        upd["na_mmol_l"], upd["na_profile"] = v
-                    else:
-                        upd[n] = v[0]
-                out.append(base.with_(**upd))
-        return out
-
-    @staticmethod
-    def free_profiles(start: Knobs, seed: int) -> list[Knobs]:
-        """Free piecewise UF profiles (four equal parts) for ``start``'s other settings: a scrambled Sobol
-        design over the allowed fractions (scipy.stats.qmc), rounded to ``FREE_PROFILE_STEP``."""
-        from scipy.stats import qmc
-
-        lo, hi = FREE_PROFILE_BOUNDS
-        points = qmc.scale(
-            qmc.Sobol(d=FREE_PROFILE_PARTS, scramble=True, seed=seed).random(N_FREE_PROFILES), lo, hi
-        )
-        return [start.with_(uf_profile=_quarters(x)) for x in points]
-
-    def refinements(self, cands: list[Candidate], options: Options) -> list[Knobs]:
-        """Finer time/Qb steps around each candidate, and each change undone in turn."""
-        fine_d = grid(min(options.duration_min), max(options.duration_min), 5.0)
-        fine_q = grid(min(options.qb_ml_min), max(options.qb_ml_min), 25.0)
-        out: list[Knobs] = []
-        for cd in cands:
-            k = cd.knobs
-            out += [k.with_(duration_min=d) for d in fine_d if 0 < abs(d - k.duration_min) <= 10]
-            out += [k.with_(qb_ml_min=q) for q in fine_q if 0 < abs(q - k.qb_ml_min) <= 25]
-            if isinstance(k.uf_profile, tuple) and len(k.uf_profile) == FREE_PROFILE_PARTS:
-                fr = np.array([f for _, f in k.uf_profile])
-                for i, d in itertools.product(range(FREE_PROFILE_PARTS), (-0.1, 0.1)):
-                    x = fr.copy()
-                    x[i] = min(max(x[i] + d, FREE_PROFILE_BOUNDS[0]), FREE_PROFILE_BOUNDS[1])
-                    out.append(k.with_(uf_profile=_quarters(x)))
-            for name in changed_knobs(self.current, k):
-                if name == "na_mmol_l":
-                    out.append(k.with_(na_mmol_l=self.current.na_mmol_l, na_profile=self.current.na_profile))
-                else:
-                    out.append(k.with_(**{name: getattr(self.current, name)}))
-        return out
 
 
-def _quarters(x: Iterable[float]) -> tuple[tuple[float, float], ...]:
-    """A piecewise UF profile of equal parts with fractions ``x`` rounded to ``FREE_PROFILE_STEP``."""
-    fr = [round(round(float(f) / FREE_PROFILE_STEP) * FREE_PROFILE_STEP, 3) for f in x]
-    return tuple((i / len(fr), f) for i, f in enumerate(fr))
+def _varied(ctx: SearchContext, current: Outcome, ev: Evaluation) -> frozenset[str]:
+    """The knobs the search varies for the current session's causes and unmet constraints."""
+    n_m = ctx.n_members
+    mean_causes = {k: float(np.nanmean(v[:n_m])) for k, v in ev.causes.items()}
+    c = ctx.constraints
+    return searched_knobs(
+        (current.causes, mean_causes),
+        uf_short=not current.uf_l >= ctx.goal_l - c.uf_tolerance_l,
+        dose_short=not ctx.first_session
+        and not current.sp_ktv >= c.min_sp_ktv(ctx.current.sessions_per_week),
+        first_session=ctx.first_session,
+    )
+
+
+def _ranked(cands: Iterable[Candidate], current: Knobs) -> list[Candidate]:
+    return sorted((cd for cd in cands if cd.feasible), key=lambda cd: rank_key(cd, current))
+
+
+def _nominal_stages(
+    s: Search, base: Knobs, options: Options, current: Outcome, seed: int
+) -> dict[Knobs, Candidate]:
+    """Lattice, combinations (with free UF profiles) and refinements, each scored for the patient as
+    entered in one batch; returns every candidate by its settings."""
+    stage1 = s.evaluate_nominal(s.candidates(lattice(base, options)))
+    combos = combinations(base, s.candidate(base).objective, stage1)
+    best1 = _ranked(stage1, s.ctx.current)
+    if (
+        best1
+        and len(options.uf_profile) > 1
+        and current.causes.get("hypovolemia", 0.0) >= FREE_PROFILE_MIN_HYPOVOLEMIA
+    ):
+        combos += free_profiles(best1[0].knobs, seed)
+    stage2 = s.evaluate_nominal(s.candidates(combos))
+    pool = {cd.key: cd for cd in stage1 + stage2}
+    best = _ranked(pool.values(), s.ctx.current)[:N_REFINED]
+    stage3 = s.evaluate_nominal(s.candidates(refinements(best, options, s.ctx.current)))
+    pool.update({cd.key: cd for cd in stage3})
+    return pool
+
+
+def _finalists(pool: dict[Knobs, Candidate], ctx: SearchContext, current: Outcome) -> list[Candidate]:
+    """The best candidates by nominal objective plus the best one acting on each leading cause."""
+    ranked = _ranked(pool.values(), ctx.current)
+    final = finalists(ranked, ctx.current)
+    keys = {cd.key for cd in final}
+    for cause in leading_causes(current.causes):
+        for cd in lever_candidates(cause, ranked, ctx.current, current.causes)[:1]:
+            if cd.key not in keys:
+                final.append(cd)
+                keys.add(cd.key)
+    return final
+
+
+def _ensemble_stages(
+    s: Search, pool: dict[Knobs, Candidate], options: Options, current: Outcome, top_k: int
+) -> list[Candidate]:
+    """The finalists over the ensemble, then the one-step neighbours of the best ``top_k`` (by the
+    ensemble objective) over the ensemble; returns the feasible ensemble-scored candidates."""
+    ctx = s.ctx
+    final = s.evaluate_ensemble(_finalists(pool, ctx, current))
+    pool.update({cd.key: cd for cd in final})
+    scored = [cd for cd in final if cd.feasible and cd.ensemble is not None]
+    near = [k for cd in pick(scored, top_k, ctx.current) for k in neighbours(cd.knobs, options, ctx.current)]
+    polished = s.evaluate_ensemble(s.candidates(near))
+    pool.update({cd.key: cd for cd in polished})
+    keys = {cd.key for cd in scored}
+    return scored + [cd for cd in polished if cd.feasible and cd.ensemble is not None and cd.key not in keys]
+
+
+def _choose(scored: list[Candidate], ctx: SearchContext, current: Outcome, top_k: int) -> list[Candidate]:
+    """The options: the best ``top_k`` (see :func:`~crampwatch.optimizer.ranking.pick`), only those that
+    lower the ensemble-mean risk unless none does, then an option for each leading cause left without."""
+    chosen = sorted(pick(scored, top_k, ctx.current), key=lambda cd: (cd.nominal.risk, cd.mean_risk))
+    better = [cd for cd in chosen if cd.mean_risk < current.ensemble_mean_risk]
+    chosen = better or chosen[:1]
+    chosen = add_lever_options(chosen, scored, ctx, current.causes, current.ensemble_mean_risk, top_k)
+    return sorted(chosen, key=lambda cd: (cd.nominal.risk, cd.mean_risk))
 
 
 def search(
@@ -404,41 +342,31 @@ def search(
     c = constraints or Constraints()
     if twin is not None:
         scenario = twin.personalize(scenario)
-    s = Search(scenario, c, evaluator, n_ensemble, seed, twin)
-    opts_wide = options_for(scenario, c, allow_high_ca=True)
-    opts_narrow = options_for(scenario, c, allow_high_ca=False)
-    base = project(s.current, opts_narrow)
-
-    lattice = list(dict.fromkeys(s.lattice(base, opts_wide)))
-    current, current_src = s.first_call(s.candidates(lattice))
-    stage1 = s.candidates(lattice)
-    options = opts_wide if s.allow_high_ca else opts_narrow
-    combos = s.combinations(base, stage1)
-    best1 = sorted((cd for cd in stage1 if cd.feasible), key=lambda cd: rank_key(cd, s.current))
-    if best1 and current.causes.get("hypovolemia", 0.0) >= FREE_PROFILE_MIN_HYPOVOLEMIA:
-        combos += s.free_profiles(best1[0].knobs, seed)
-    stage2 = s.evaluate_nominal(s.candidates(combos))
-
-    pool = {cd.key: cd for cd in stage1 + stage2}
-    ranked = sorted((cd for cd in pool.values() if cd.feasible), key=lambda cd: rank_key(cd, s.current))
-    final = finalists(ranked, s.current)
-    refine = s.candidates(s.refinements(ranked[:N_REFINED], options)) if ranked else []
-    stage3 = s.evaluate_ensemble(list({cd.key: cd for cd in final + refine}.values()))
-    pool.update({cd.key: cd for cd in stage3})
-
-    result_notes = notes(s, c)
-    chosen: list[Candidate] = []
-    infeasible: str | None = None
-    scored = [cd for cd in stage3 if cd.feasible and cd.ensemble is not None]
-    if scored:
-        chosen = sorted(pick(scored, top_k, s.current), key=lambda cd: (cd.nominal.risk, cd.mean_risk))
-        # Options that do not lower the (ensemble-mean) risk are shown only when nothing does.
-        better = [cd for cd in chosen if cd.mean_risk < current.ensemble_mean_risk]
-        chosen = better or chosen[:1]
-    else:
-        infeasible = explain_infeasible(s, list(pool.values()), c)
-    recs = [recommendation(s, cd, current) for cd in chosen]
-    sources = [current_src] + [cd.nominal.source for cd in chosen]
+    members = (
+        patient_ensemble(scenario.patient, n_ensemble, seed)
+        if twin is None
+        else twin.ensemble(scenario.patient, n_ensemble, seed)
+    )
+    ctx = search_context(scenario, c, len(members), None if twin is None else twin.summary())
+    s = Search(ctx, evaluator, members, volume_scales(n_ensemble, seed))
+    current, current_ev = s.baseline()
+    ctx = s.ctx
+    base = project(ctx.current, options_for(scenario, c, allow_high_ca=False))
+    options = options_for(scenario, c, allow_high_ca=ctx.allow_high_ca).only(
+        base, _varied(ctx, current, current_ev)
+    )
+    s.reuse_baseline(base, current_ev)
+    pool = _nominal_stages(s, base, options, current, seed)
+    scored = _ensemble_stages(s, pool, options, current, top_k)
+    chosen = _choose(scored, ctx, current, top_k) if scored else []
+    infeasible = None if scored else explain_infeasible(ctx, list(pool.values()))
+    chosen_keys = {cd.key for cd in chosen}
+    alike = [cd for cd in scored if cd.key not in chosen_keys]
+    recs = [
+        recommendation(ctx, cd, current, equivalents(cd, alike, ctx.current, MAX_EQUIVALENTS))
+        for cd in chosen
+    ]
+    sources = [(current_ev, 0)] + [cd.nominal.source for cd in chosen]
 
     def getter(i: int) -> Trace | None:
         src = sources[i]
@@ -451,7 +379,8 @@ def search(
         current=current,
         recommendations=recs,
         infeasible=infeasible,
-        notes=result_notes,
+        notes=notes(ctx),
+        leading_causes=leading(ctx, chosen, current, base, options, list(pool.values())),
         n_candidates=len(s.cache),
         n_simulations=s.n_simulations,
         elapsed_s=time.perf_counter() - t0,

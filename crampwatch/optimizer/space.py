@@ -193,6 +193,17 @@ class Options:
     qd_ml_min: tuple[float, ...]
     sessions_per_week: tuple[int, ...]
 
+    def only(self, base: Knobs, knobs: frozenset[str]) -> Options:
+        """These options with every knob not in ``knobs`` held at ``base``'s value."""
+        held: dict[str, Any] = {
+            name: (getattr(base, name),)
+            for name in KNOB_SETTINGS
+            if name not in knobs and name != "na_mmol_l"
+        }
+        if "na_mmol_l" not in knobs:
+            held["na"] = ((base.na_mmol_l, base.na_profile),)
+        return replace(self, **held)
+
     def variants(self, base: Knobs) -> dict[str, list[Knobs]]:
         """One-knob-at-a-time variants of ``base`` per knob (the base itself excluded)."""
         out: dict[str, list[Knobs]] = {}
