@@ -55,7 +55,7 @@ def test_upgrade_head_matches_metadata(database_url: str) -> None:
                 MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
             )
         assert diffs == []
-        assert current_revision(s.engine) == head_revision() == "0002"
+        assert current_revision(s.engine) == head_revision() == "0003"
     finally:
         s.close()
     # Opening again is a no-op migration and keeps the data.

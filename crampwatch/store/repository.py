@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from crampwatch.store.accounts import AccountStore
 from crampwatch.store.audit import AuditStore
+from crampwatch.store.live import LiveStore
 from crampwatch.store.patients import PatientStore
 from crampwatch.store.reports import ReportStore
 from crampwatch.store.sessions import SessionStore
 
 
-class Store(PatientStore, SessionStore, ReportStore, AccountStore, AuditStore):
+class Store(PatientStore, SessionStore, ReportStore, AccountStore, AuditStore, LiveStore):
     """Repository over the crampwatch database (SQLite file or PostgreSQL)."""
 
     @classmethod

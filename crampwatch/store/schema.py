@@ -208,3 +208,50 @@ class UnitModelRow(Base):
     n_sessions: Mapped[int] = mapped_column(Integer)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, doc="the model file JSON")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LiveSessionRow(Base):
+    """A treatment in progress, fed by machine messages; on close it becomes the session of the same id."""
+
+    __tablename__ = "live_sessions"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    patient_id: Mapped[str] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(200), doc="the sender of the first message")
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, doc="time of the first observation (t_min 0)")
+    prescription: Mapped[dict[str, Any]] = mapped_column(JSON, doc="the stored prescription used")
+    last_message_at: Mapped[datetime] = mapped_column(UTCDateTime, doc="when the last message arrived")
+    last_seq: Mapped[int | None] = mapped_column(Integer, doc="seq of the session's latest message")
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    close_reason: Mapped[str | None] = mapped_column(String(32), doc="end_of_treatment | timeout | empty")
+
+
+class LiveMessageRow(Base):
+    """One stored machine message (its observations) or acknowledgement, in arrival order (``seq``)."""
+
+    __tablename__ = "live_messages"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True, doc="sender + control id: duplicates")
+    live_session_id: Mapped[str] = mapped_column(
+        ForeignKey("live_sessions.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), doc="observations | acknowledgement")
+    t_min: Mapped[float] = mapped_column(Float, doc="minutes since the session's first observation")
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    username: Mapped[str | None] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class LiveUpdateRow(Base):
+    """The engine's update after one stored message; one row per message (applied once)."""
+
+    __tablename__ = "live_updates"
+
+    seq: Mapped[int] = mapped_column(ForeignKey("live_messages.seq", ondelete="CASCADE"), primary_key=True)
+    live_session_id: Mapped[str] = mapped_column(
+        ForeignKey("live_sessions.id", ondelete="CASCADE"), index=True
+    )
+    t_min: Mapped[float] = mapped_column(Float)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, doc="LiveUpdate.to_dict()")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

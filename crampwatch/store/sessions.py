@@ -52,14 +52,10 @@ class SessionStore(StoreBase):
         )
         blob = codec.trace_to_parquet(trace)
         events = codec.events_from_frame(trace.events)
-        sources = {str(k): str(v) for k, v in trace.sources.items()}
         with self._write() as s:
             require_patient(s, patient_id)
-            if s.get(SessionRow, session_id) is not None:
-                raise InputError(
-                    f"session_id: {session_id!r} already exists (allowed a new id)", "session_id"
-                )
-            s.add(
+            insert_session(
+                s,
                 SessionRow(
                     id=session_id,
                     patient_id=patient_id,
@@ -69,20 +65,12 @@ class SessionStore(StoreBase):
                     post_weight_kg=post,
                     labs=None if labs is None else labs.model_dump(mode="json", exclude_none=True),
                     trace_parquet=blob,
-                    trace_sources=sources,
+                    trace_sources={str(k): str(v) for k, v in trace.sources.items()},
                     content_hash=content_hash,
-                )
+                ),
+                events,
             )
-            s.flush()
-            self._insert_events(s, session_id, events)
         return session_id
-
-    def _insert_events(self, s: Session, session_id: str, events: list[Event]) -> None:
-        s.add_all(
-            EventRow(session_id=session_id, t_min=e.t_min, kind=e.kind, severity=e.severity, note=e.note)
-            for e in events
-        )
-        s.flush()
 
     def session_id_by_content_hash(self, content_hash: str) -> str | None:
         """The id of the session stored with this content hash, if any."""
@@ -169,7 +157,7 @@ class SessionStore(StoreBase):
             valid = [codec.validate_event(e, f"events[{i}]") for i, e in enumerate(events)]
         with self._write() as s:
             require_session(s, session_id)
-            self._insert_events(s, session_id, valid)
+            _insert_events(s, session_id, valid)
 
     def save_assessment(self, session_id: str, assessment: dict[str, Any], model_version: str) -> None:
         """Store an assessment of a session (docs/formats.md JSON); ``get_session`` shows the latest one."""
@@ -201,6 +189,23 @@ class SessionStore(StoreBase):
                     data=data,
                 )
             )
+
+
+def insert_session(s: Session, row: SessionRow, events: list[Event]) -> None:
+    """Add a session row (new id, validated content) and its events inside the caller's transaction."""
+    if s.get(SessionRow, row.id) is not None:
+        raise InputError(f"session_id: {row.id!r} already exists (allowed a new id)", "session_id")
+    s.add(row)
+    s.flush()
+    _insert_events(s, row.id, events)
+
+
+def _insert_events(s: Session, session_id: str, events: list[Event]) -> None:
+    s.add_all(
+        EventRow(session_id=session_id, t_min=e.t_min, kind=e.kind, severity=e.severity, note=e.note)
+        for e in events
+    )
+    s.flush()
 
 
 def _decode_trace(s: Session, row: SessionRow) -> Trace:
