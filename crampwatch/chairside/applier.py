@@ -68,6 +68,18 @@ def _by_time(values: Sequence[tuple[float, str, float]]) -> list[tuple[float, di
     return sorted(grouped.items())
 
 
+def _failed(message: LiveMessageRecord, exc: Exception) -> dict[str, Any]:
+    return {
+        "seq": message.seq,
+        "live_session_id": message.live_session_id,
+        "t_min": message.t_min,
+        "message_t_min": message.t_min,
+        "level": None,
+        "engine_error": f"{type(exc).__name__}: {exc}"[:300],
+        "ended": message.end_of_treatment,
+    }
+
+
 class Applier:
     """Engines of the running sessions, kept in step with the stored messages."""
 
@@ -81,10 +93,14 @@ class Applier:
         """The engine's update after each message (in ``seq`` order)."""
         out = []
         for message in sorted(messages, key=lambda m: m.seq):
-            chair = self._chairs.get(message.live_session_id)
-            if chair is None or chair.last_seq != message.prev_seq:
-                chair = self._replayed(message.live_session_id, message.prev_seq)
-            out.append((message, chair.step(message)))
+            try:
+                chair = self._chairs.get(message.live_session_id)
+                if chair is None or chair.last_seq != message.prev_seq:
+                    chair = self._replayed(message.live_session_id, message.prev_seq)
+                out.append((message, chair.step(message)))
+            except Exception as exc:  # noqa: BLE001  (an engine failure is shown, not fatal to other chairs)
+                self._chairs.pop(message.live_session_id, None)
+                out.append((message, _failed(message, exc)))
             if message.end_of_treatment:
                 self._chairs.pop(message.live_session_id, None)
         return out

@@ -15,6 +15,7 @@ from crampwatch.cli import (  # noqa: F401
     watch_cmd,
     web_cmd,
     weekly_cmd,
+    worker_cmd,
 )
 from crampwatch.cli.app import app
 

@@ -20,6 +20,10 @@ from crampwatch.errors import InputError
 HostOpt = Annotated[str, typer.Option("--host", help="interface to bind (default loopback only)")]
 PortOpt = Annotated[int, typer.Option("--port", help="TCP port")]
 DbOpt = Annotated[str | None, typer.Option("--database-url", help="SQLAlchemy URL (default ./crampwatch.db)")]
+MllpOpt = Annotated[
+    int | None,
+    typer.Option("--mllp-port", help="also listen for HL7 v2 ORU^R01 over MLLP on this port (same host)"),
+]
 
 
 def _check_port(port: int) -> None:
@@ -47,6 +51,15 @@ def _ensure_port_free(host: str, port: int) -> None:
             raise InputError(f"host: cannot listen on {host}:{port} ({exc.strerror})", "host") from None
 
 
+def _web_app(store: object, host: str, mllp_port: int | None) -> object:
+    from crampwatch.chairside.settings import live_settings_from_env
+    from crampwatch.web.app import create_app
+
+    if mllp_port is not None:
+        typer.echo(f"crampwatch: HL7 v2 (MLLP) listener at {host}:{mllp_port}")
+    return create_app(store, live_settings=live_settings_from_env(mllp_host=host, mllp_port=mllp_port))
+
+
 def _run(web_app: object, host: str, port: int) -> None:
     import uvicorn
 
@@ -58,7 +71,9 @@ def _run(web_app: object, host: str, port: int) -> None:
 
 @app.command("serve")
 @handle_input_errors
-def serve(host: HostOpt = "127.0.0.1", port: PortOpt = 8000, database_url: DbOpt = None) -> None:
+def serve(
+    host: HostOpt = "127.0.0.1", port: PortOpt = 8000, database_url: DbOpt = None, mllp_port: MllpOpt = None
+) -> None:
     """Serve the web application on a real database.
 
     Behind a TLS reverse proxy set CRAMPWATCH_TRUSTED_PROXIES to its address (e.g. 127.0.0.1): only then are
@@ -66,12 +81,14 @@ def serve(host: HostOpt = "127.0.0.1", port: PortOpt = 8000, database_url: DbOpt
     """
     _check_port(port)
     _ensure_port_free(host, port)
+    if mllp_port is not None:
+        _check_port(mllp_port)
+        _ensure_port_free(host, mllp_port)
     from crampwatch.store import Store
-    from crampwatch.web.app import create_app
 
     store = Store.open(url=database_url)
     typer.echo(f"crampwatch: serving {store.url} at http://{host}:{port}/")
-    _run(create_app(store), host, port)
+    _run(_web_app(store, host, mllp_port), host, port)
 
 
 @app.command("demo")
@@ -86,6 +103,7 @@ def demo(
     patients: Annotated[int, typer.Option("--patients", help="number of virtual patients")] = 10,
     weeks: Annotated[int, typer.Option("--weeks", help="weeks of sessions per patient")] = 3,
     seed: Annotated[int, typer.Option("--seed", help="random seed")] = 2024,
+    mllp_port: MllpOpt = None,
 ) -> None:
     """Build a demo database (virtual patients, simulated sessions, cramps, reports) and serve it.
 
@@ -93,23 +111,32 @@ def demo(
     """
     _check_port(port)
     _ensure_port_free(host, port)
+    if mllp_port is not None:
+        _check_port(mllp_port)
+        _ensure_port_free(host, mllp_port)
     temp_dir = None
     if database_url is None:
         temp_dir = Path(tempfile.mkdtemp(prefix="crampwatch-demo-"))
         database_url = f"sqlite:///{temp_dir / 'demo.db'}"
     try:
-        _demo(database_url, host, port, no_browser, patients, weeks, seed)
+        _demo(database_url, host, port, no_browser, patients, weeks, seed, mllp_port)
     finally:
         if temp_dir is not None:
             shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 def _demo(
-    database_url: str, host: str, port: int, no_browser: bool, patients: int, weeks: int, seed: int
+    database_url: str,
+    host: str,
+    port: int,
+    no_browser: bool,
+    patients: int,
+    weeks: int,
+    seed: int,
+    mllp_port: int | None = None,
 ) -> None:
     from crampwatch.demo import build_demo, demo_credentials
     from crampwatch.store import Store
-    from crampwatch.web.app import create_app
 
     store = Store.open(url=database_url)
     try:
@@ -132,6 +159,6 @@ def _demo(
             typer.echo(f"  {role:9s} {username} / {password}")
         if not no_browser:
             threading.Timer(1.5, webbrowser.open, args=(url + "login",)).start()
-        _run(create_app(store), host, port)
+        _run(_web_app(store, host, mllp_port), host, port)
     finally:
         store.close()

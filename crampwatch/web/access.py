@@ -1,6 +1,7 @@
 """Who may see and change what, and the audit trail of it: the service layer under pages and API.
 
-Roles: ``clinician`` sees every patient of the unit; ``admin`` manages users and reads the audit log (no
+Roles: ``clinician`` sees every patient of the unit; ``nurse`` reads every patient's record and watches the
+running chairs; ``admin`` manages users and reads the audit log (no
 clinical data); ``patient`` sees only their own record, sessions and reports. Every read of a patient's
 record, every administrative view and every change goes through a function here, which writes the audit
 entry; the pages and the API only translate requests and answers.
@@ -16,8 +17,8 @@ from crampwatch.web.errors import Forbidden, NotFound
 
 
 def can_view_patient(user: Any, patient_id: str) -> bool:
-    """Clinicians see every patient; a patient sees only their own record; admins see none."""
-    if user.role == "clinician":
+    """Clinicians and nurses see every patient; a patient sees only their own record; admins see none."""
+    if user.role in ("clinician", "nurse"):
         return True
     return user.role == "patient" and user.patient_id is not None and user.patient_id == patient_id
 
@@ -46,7 +47,7 @@ def load_session(store: Any, user: Any, session_id: str, action: str, where: str
     """(session, patient record) if this user may see the session's patient; audited."""
     rec = store.get_session(session_id)
     if rec is None:
-        require_role(user, "clinician", "patient")
+        require_role(user, "clinician", "nurse", "patient")
         raise NotFound("session")
     patient = load_patient(store, user, rec.patient_id, action, where)
     return rec, patient

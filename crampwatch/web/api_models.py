@@ -203,7 +203,7 @@ class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     username: str = Field(..., min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
     password: str = Field(..., min_length=10, max_length=256)
-    role: Literal["clinician", "admin", "patient"]
+    role: Literal["clinician", "admin", "patient", "nurse"]
     patient_id: str | None = Field(None, max_length=64)
 
 

@@ -20,11 +20,16 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from crampwatch.chairside.applier import EngineFactory
+from crampwatch.chairside.engines import store_engine_factory
+from crampwatch.chairside.service import LiveService
+from crampwatch.chairside.settings import LiveSettings, live_settings_from_env
 from crampwatch.store.cache import LRUCache
 from crampwatch.web import (
     account_pages,
     api,
     api_accounts,
+    chairs,
     model_pages,
     pages,
     static_files,
@@ -69,12 +74,17 @@ def create_app(
     database_url: str | None = None,
     secret_key: str | None = None,
     settings: WebSettings | None = None,
+    live_settings: LiveSettings | None = None,
+    make_engine: EngineFactory | None = None,
 ) -> FastAPI:
     """Build the web application on ``store`` (or a store opened at ``database_url``).
 
-    ``settings`` default to :func:`crampwatch.web.settings.settings_from_env` (``secret_key`` overrides).
+    ``settings`` default to :func:`crampwatch.web.settings.settings_from_env` (``secret_key`` overrides),
+    ``live_settings`` (HL7 listener, Redis) to :func:`crampwatch.chairside.settings.live_settings_from_env`;
+    ``make_engine`` builds the early-warning engine of a running session (default: from the store).
     """
     settings = settings or settings_from_env(secret_key)
+    live_settings = live_settings or live_settings_from_env()
     if store is None:
         from crampwatch.store import Store
 
@@ -88,11 +98,13 @@ def create_app(
         openapi_url=None,
         max_body_size=settings.max_body_bytes,
         redirect_slashes=False,
+        lifespan=chairs.live_lifespan,
     )
     app.settings = settings
     app.state.settings = settings
     app.state.store = store
     app.state.login_limiter = LoginRateLimiter()
+    app.state.live = LiveService(store, live_settings, make_engine or store_engine_factory(store))
     #: Rendered session charts (HTML), keyed by everything they show: a stored trace never changes.
     app.state.chart_cache = LRUCache(CHART_CACHE_SIZE)
     app.add_middleware(StrictInputMiddleware)
@@ -114,6 +126,7 @@ def create_app(
     app.include_router(api_accounts.public_router)
     app.include_router(api_accounts.router)
     app.include_router(api.router)
+    app.include_router(chairs.router)
     app.include_router(pages.router)
     app.include_router(pages.protected)
     app.include_router(trend_pages.router)

@@ -77,7 +77,7 @@ TEMPLATES.env.globals.update(
     overlap_text=wording.overlap_text,
     support_text=wording.support_text,
 )
-HOME = {"clinician": "/patients", "admin": "/admin", "patient": "/me"}
+HOME = {"clinician": "/patients", "admin": "/admin", "patient": "/me", "nurse": "/chairs"}
 #: Time zones span UTC-12 to UTC+14.
 MAX_TZ_OFFSET_MIN = 14 * 60
 

@@ -1,0 +1,230 @@
+"""Scale-out over Redis Streams: stored messages go to engine workers, their updates come back to the screens.
+
+* The clinic application stores each message (durably, before its ACK), then adds it to the stream of its
+  session's partition, ``crampwatch:live:<p>`` (``XADD``; ``p`` from the session id, so one session's messages
+  stay in one stream, in order).
+* ``crampwatch worker`` processes read their partitions through one consumer group (``XREADGROUP``).
+  A partition is owned by one worker at a time through a lease (``SET NX PX``, renewed every loop); the
+  partitions are shared out evenly among the live workers (heartbeats in a sorted set). A worker that takes a
+  partition over first claims what the previous owner had read but not acknowledged (``XAUTOCLAIM``), so a
+  worker killed mid-stream loses nothing.
+* A worker applies each message to its session's engine (:class:`~crampwatch.chairside.applier.Applier`,
+  which replays the stored messages when its engine is not at the message's predecessor), stores the update
+  once (:meth:`crampwatch.store.Store.save_live_updates` skips a message that already has one: a message
+  delivered twice is never applied twice), publishes it to ``crampwatch:live:updates`` and acknowledges
+  the entry (``XACK``). The application reads the updates stream and passes them to its screens, which show
+  each session's updates once, in order (:class:`~crampwatch.chairside.hub.LiveHub`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import math
+import threading
+import time
+import zlib
+from collections.abc import Sequence
+from typing import Any
+
+import redis
+
+from crampwatch.chairside.applier import Applier, EngineFactory
+from crampwatch.chairside.hub import LiveHub
+from crampwatch.store.live import LiveMessageRecord
+
+log = logging.getLogger("crampwatch.worker")
+
+PREFIX = "crampwatch:live"
+GROUP = "engines"
+UPDATES = f"{PREFIX}:updates"
+WORKERS = f"{PREFIX}:workers"
+#: Updates kept in the updates stream for screens that reconnect (approximate trim; modelling choice).
+UPDATES_MAXLEN = 100_000
+#: A worker's partition lease; a killed worker's partitions move on after this long (modelling choice).
+LEASE_MS = 3000
+#: Longest wait for new entries in one read, and entries per read (modelling choice).
+BLOCK_MS = 200
+READ_COUNT = 200
+
+_RENEW = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then "
+    "return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
+)
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+
+
+def stream_of(partition: int) -> str:
+    return f"{PREFIX}:{partition}"
+
+
+def partition_of(live_session_id: str, partitions: int) -> int:
+    return zlib.crc32(live_session_id.encode()) % partitions
+
+
+def encode(message: LiveMessageRecord) -> str:
+    return json.dumps(dataclasses.asdict(message))
+
+
+def decode(text: str | bytes) -> LiveMessageRecord:
+    data = json.loads(text)
+    data["values"] = tuple((float(t), str(n), float(v)) for t, n, v in data.get("values", []))
+    return LiveMessageRecord(**data)
+
+
+class RedisStreams:
+    """The application's side: hand stored messages to the workers, receive their updates."""
+
+    def __init__(self, url: str, partitions: int) -> None:
+        self.redis = redis.Redis.from_url(url)
+        self.partitions = partitions
+
+    def publish(self, messages: Sequence[LiveMessageRecord]) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        for m in messages:
+            pipe.xadd(stream_of(partition_of(m.live_session_id, self.partitions)), {"m": encode(m)})
+        pipe.execute()
+
+    async def forward_updates(self, hub: LiveHub) -> None:
+        """Pass every update the workers publish from now on to ``hub`` (runs until cancelled)."""
+        last = "$"
+        while True:
+            try:
+                found = await asyncio.to_thread(self.redis.xread, {UPDATES: last}, count=500, block=1000)
+            except redis.RedisError:
+                log.exception("reading engine updates from Redis failed; retrying")
+                await asyncio.sleep(1.0)
+                continue
+            for _stream, entries in found or []:
+                for entry_id, fields in entries:
+                    last = entry_id
+                    hub.publish(json.loads(fields[b"u"]))
+
+    def close(self) -> None:
+        self.redis.close()
+
+
+class EngineWorker:
+    """One engine worker: owns a share of the partitions and applies their messages."""
+
+    def __init__(
+        self,
+        store: Any,
+        url: str,
+        name: str,
+        make_engine: EngineFactory,
+        *,
+        partitions: int,
+        lease_ms: int = LEASE_MS,
+    ) -> None:
+        self.store = store
+        self.redis = redis.Redis.from_url(url)
+        self.name = name
+        self.partitions = partitions
+        self.lease_ms = lease_ms
+        self.applier = Applier(store, make_engine)
+        self.owned: set[int] = set()
+        self.applied = 0  # updates this worker stored
+        self.processed = 0  # stream entries it handled
+        self._renew = self.redis.register_script(_RENEW)
+        self._release = self.redis.register_script(_RELEASE)
+        for p in range(partitions):
+            try:
+                self.redis.xgroup_create(stream_of(p), GROUP, id="0", mkstream=True)
+            except redis.ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+
+    def run(self, stop: threading.Event) -> None:
+        """Work until ``stop`` is set, then give the partitions back."""
+        while not stop.is_set():
+            try:
+                self.step()
+            except redis.RedisError:
+                log.exception("worker %s: Redis failed; retrying", self.name)
+                time.sleep(1.0)
+        for p in list(self.owned):
+            self._release(keys=[self._lease(p)], args=[self.name])
+        self.redis.zrem(WORKERS, self.name)
+
+    def step(self) -> int:
+        """Renew, balance and take leases, then read and apply one batch; the entries handled."""
+        self._balance()
+        if not self.owned:
+            time.sleep(BLOCK_MS / 1000)
+            return 0
+        found = self.redis.xreadgroup(
+            GROUP,
+            self.name,
+            {stream_of(p): ">" for p in sorted(self.owned)},
+            count=READ_COUNT,
+            block=BLOCK_MS,
+        )
+        handled = 0
+        for stream, entries in found or []:
+            handled += self._process(stream.decode() if isinstance(stream, bytes) else stream, entries)
+        return handled
+
+    def _lease(self, partition: int) -> str:
+        return f"{PREFIX}:lease:{partition}"
+
+    def _balance(self) -> None:
+        now_ms = int(time.time() * 1000)
+        self.redis.zadd(WORKERS, {self.name: now_ms})
+        self.redis.zremrangebyscore(WORKERS, 0, now_ms - 10 * self.lease_ms)
+        alive = max(1, int(self.redis.zcount(WORKERS, now_ms - self.lease_ms, "+inf")))
+        share = math.ceil(self.partitions / alive)
+        for p in sorted(self.owned):
+            if not self._renew(keys=[self._lease(p)], args=[self.name, self.lease_ms]):
+                self.owned.discard(p)
+        while len(self.owned) > share:
+            p = max(self.owned)
+            self._release(keys=[self._lease(p)], args=[self.name])
+            self.owned.discard(p)
+        start = zlib.crc32(self.name.encode()) % self.partitions
+        for k in range(self.partitions):
+            if len(self.owned) >= share:
+                break
+            p = (start + k) % self.partitions
+            if p not in self.owned and self.redis.set(self._lease(p), self.name, nx=True, px=self.lease_ms):
+                self.owned.add(p)
+                self._claim(p)
+
+    def _claim(self, partition: int) -> None:
+        """Take over what the partition's previous owner read but did not acknowledge."""
+        cursor = "0-0"
+        while True:
+            cursor, entries, *_ = self.redis.xautoclaim(
+                stream_of(partition), GROUP, self.name, min_idle_time=0, start_id=cursor, count=READ_COUNT
+            )
+            if entries:
+                log.info(
+                    "worker %s: claimed %d pending entries of partition %d",
+                    self.name,
+                    len(entries),
+                    partition,
+                )
+                self._process(stream_of(partition), entries)
+            if cursor in (b"0-0", "0-0"):
+                return
+
+    def _process(self, stream: str, entries: Sequence[tuple[Any, dict[bytes, bytes]]]) -> int:
+        entries = [(i, f) for i, f in entries if f]  # a claimed entry may have been trimmed away
+        if not entries:
+            return 0
+        messages = [decode(fields[b"m"]) for _, fields in entries]
+        done = self.store.applied_seqs([m.seq for m in messages])
+        results = self.applier.apply(messages)
+        fresh = [(m.seq, m.live_session_id, m.t_min, data) for m, data in results if m.seq not in done]
+        if fresh:
+            added = self.store.save_live_updates(fresh)
+            self.applied += sum(added)
+        pipe = self.redis.pipeline(transaction=False)
+        for _, data in results:
+            pipe.xadd(UPDATES, {"u": json.dumps(data)}, maxlen=UPDATES_MAXLEN, approximate=True)
+        pipe.xack(stream, GROUP, *[i for i, _ in entries])
+        pipe.execute()
+        self.processed += len(entries)
+        return len(entries)
