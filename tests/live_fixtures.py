@@ -9,10 +9,10 @@ import contextlib
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from live_app import StandInEngine
 from store_fixtures import at, make_patient, make_prescription, make_trace
 
 from crampwatch.chairside.mllp import MllpListener
@@ -77,48 +77,6 @@ def make_live_store(url: str, patients: tuple[str, ...] = ("P001", "P002")) -> S
         store.add_patient(make_patient(pid), name=f"Patient {pid}")
         store.add_session(pid, make_prescription(), make_trace(seed=k), started_at=at(8))
     return store
-
-
-@dataclass(frozen=True)
-class StandInUpdate:
-    data: dict[str, Any]
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.data)
-
-
-@dataclass
-class StandInEngine:
-    """The interface of ``crampwatch.live.LiveEngine`` with a transparent rule (tests of the service, not of
-    the engine): risk = (100 - RBV) / 20 clipped to 0–1; ``alert`` at >= 0.5, once per episode; an
-    acknowledgement turns the episode's alert into ``watch``. Deterministic, like the engine."""
-
-    session: Any = None
-    rbv: float = 100.0
-    acknowledged: bool = False
-    calls: list[tuple[str, float]] = field(default_factory=list)
-
-    def _update(self, t_min: float) -> StandInUpdate:
-        risk = min(1.0, max(0.0, (100.0 - self.rbv) / 20.0))
-        if risk < 0.5:
-            self.acknowledged = False
-        level = "alert" if risk >= 0.5 and not self.acknowledged else "watch" if risk >= 0.25 else "none"
-        return StandInUpdate(
-            {"t_min": t_min, "cramp_risk_30min": risk, "level": level,
-             "cause": "hypovolemia" if risk >= 0.25 else None,
-             "action": "Lower the UF rate to 600 mL/h for 30 min" if level != "none" else None,
-             "n_calls": len(self.calls)}
-        )  # fmt: skip
-
-    def observe(self, t_min: float, values: Mapping[str, float]) -> StandInUpdate:
-        self.calls.append(("observe", t_min))
-        self.rbv = values.get("rbv_pct", self.rbv)
-        return self._update(t_min)
-
-    def acknowledge(self, t_min: float, reason: str, snooze_min: float = 0) -> StandInUpdate:
-        self.calls.append(("acknowledge", t_min))
-        self.acknowledged = True
-        return self._update(t_min)
 
 
 class LoopThread:

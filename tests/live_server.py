@@ -47,15 +47,24 @@ def free_port() -> int:
 class LiveServer:
     """``uvicorn --factory crampwatch.web.app:app_from_env`` (``workers`` processes) on ``127.0.0.1:port``.
 
-    ``secret_key`` ``None`` lets the server draw its own (give one with several workers). The server's
-    stderr goes to a temporary file whose
-    tail is shown when the server exits during start-up.
+    ``factory`` names another application factory (tests with a stand-in engine), ``env`` adds environment
+    variables. ``secret_key`` ``None`` lets the server draw its own (give one with several workers). The
+    server's stderr goes to a temporary file whose tail is shown when the server exits during start-up.
     """
 
     def __init__(
-        self, database_url: str, secret_key: str | None = None, port: int | None = None, workers: int = 1
+        self,
+        database_url: str,
+        secret_key: str | None = None,
+        port: int | None = None,
+        workers: int = 1,
+        *,
+        factory: str = "crampwatch.web.app:app_from_env",
+        env: dict[str, str] | None = None,
     ) -> None:
         self.database_url = database_url
+        self.factory = factory
+        self.extra_env = dict(env or {})
         self.workers = workers
         self.secret_key = secret_key
         self.port = port or free_port()
@@ -72,6 +81,7 @@ class LiveServer:
         }
         if self.secret_key is not None:
             env["CRAMPWATCH_SECRET_KEY"] = self.secret_key
+        env.update(self.extra_env)
         if self._stderr is not None:
             self._stderr.close()
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115  (closed by stop())
@@ -81,7 +91,7 @@ class LiveServer:
                 "-m",
                 "uvicorn",
                 "--factory",
-                "crampwatch.web.app:app_from_env",
+                self.factory,
                 "--host",
                 "127.0.0.1",
                 "--port",

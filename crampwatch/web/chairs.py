@@ -151,7 +151,7 @@ def chair_timeline_page(request: Request, session_id: str, user: ChairsUser) -> 
     store.audit(username=user.username, action="view_live_session", patient_id=session.patient_id)
     name = patient.name if patient else None
     updates = [tile(u, session, name) for u in store.live_updates(session_id)]
-    return render(request, "chair_timeline.html", session=session, name=name, updates=updates)
+    return render(request, "chair_timeline.html", session=session, patient_name=name, updates=updates)
 
 
 @router.get("/api/chairs/stream", tags=["chairside"])
