@@ -21,6 +21,7 @@ from sqlalchemy import inspect, select, text
 from crampwatch.errors import InputError
 from crampwatch.model import Event, Labs
 from crampwatch.store import DEFAULT_DATABASE_URL, Store, codec, resolve_url, security
+from crampwatch.store import sessions as store_sessions
 from crampwatch.store.cache import LRUCache
 from crampwatch.store.migrate import current_revision, downgrade, head_revision, upgrade
 from crampwatch.store.schema import Base, SessionRow, UserRow
@@ -292,12 +293,12 @@ def test_add_session_failure_midway_leaves_nothing(store: Store, monkeypatch: py
     store.add_patient(make_patient())
     calls = []
 
-    def explode(self, session, session_id, events):
+    def explode(session, session_id, events):
         assert session.get(SessionRow, session_id) is not None  # the session row is written, not committed
         calls.append(session_id)
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(Store, "_insert_events", explode)
+    monkeypatch.setattr(store_sessions, "_insert_events", explode)
     with pytest.raises(RuntimeError, match="disk full"):
         store.add_session("P001", make_prescription(), make_trace(), started_at=at(8), session_id="S-half")
     assert calls == ["S-half"]
@@ -470,7 +471,7 @@ def test_users_and_authentication(store: Store) -> None:
     assert stored.startswith("$argon2id$") and "correct horse" not in stored
     cases = [
         (("dr.who", "another pass", "clinician"), "username"),
-        (("x", "another pass", "nurse"), "role"),
+        (("x", "another pass", "janitor"), "role"),
         (("x", "short", "admin"), "password"),
         (("x", "another pass", "patient"), "patient_id"),
         (("x", "another pass", "admin", "P1"), "patient_id"),

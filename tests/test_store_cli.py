@@ -134,7 +134,7 @@ def test_user_add_and_list(db: str) -> None:
 @pytest.mark.parametrize(
     ("args", "stdin", "field"),
     [
-        (["x", "--role", "nurse"], "long enough pw\n", "role"),
+        (["x", "--role", "janitor"], "long enough pw\n", "role"),
         (["x", "--role", "admin"], "short\n", "password"),
         (["x", "--role", "patient"], "long enough pw\n", "patient_id"),
         (["bad name", "--role", "admin"], "long enough pw\n", "username"),

@@ -27,7 +27,7 @@ from crampwatch.io.machine import gateway
 from crampwatch.io.machine.messages import Refusal
 from crampwatch.roles import CHAIRSIDE_ROLES
 from crampwatch.web import wording
-from crampwatch.web.auth import check_csrf, get_store, require_role
+from crampwatch.web.auth import check_csrf, current_user, get_store, require_role
 from crampwatch.web.errors import NotFound
 from crampwatch.web.pages import render
 
@@ -42,7 +42,7 @@ ACK_REASONS = (
     ("Snooze 15 min", 15.0),
 )
 
-router = APIRouter(dependencies=[Depends(check_csrf)])
+router = APIRouter(dependencies=[Depends(current_user), Depends(check_csrf)])
 
 
 class ObservationIn(BaseModel):
@@ -154,7 +154,7 @@ def chair_timeline_page(request: Request, session_id: str, user: ChairsUser) -> 
     return render(request, "chair_timeline.html", session=session, patient_name=name, updates=updates)
 
 
-@router.get("/api/chairs/stream", tags=["chairside"])
+@router.get("/api/chairs/stream", include_in_schema=False)
 async def chairs_stream(request: Request, user: ChairsUser) -> EventSourceResponse:
     """Server-sent events: ``update`` (one chair's tile, JSON) after every applied message, ``closed``
     when a session ends."""
