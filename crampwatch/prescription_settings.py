@@ -191,6 +191,10 @@ SETTINGS: tuple[PrescriptionSetting, ...] = (
         "Isolated UF at the start",
         "min",
         "number",
+        search_range=(0.0, 60.0),
+        search_step=15.0,
+        search_source="modelling choice: up to the first hour of the session as sequential UF (Bergström "
+        "1978 Clin Nephrol 9:156: UF alone without diffusion keeps plasma osmolality and blood pressure)",
         description="minutes at the start of the session with UF running and no dialysate flow "
         "(sequential UF); part of the session time",
     ),

@@ -12,10 +12,13 @@ from pathlib import Path
 import pytest
 
 from crampwatch.causes.registry import CAUSE_REGISTRY, CAUSE_SPECS
-from crampwatch.model import Scenario, dump_scenario, load_scenario, parse_scenario
-from crampwatch.optimizer import OptimizationResult, optimize
-from crampwatch.optimizer.levers import leading_causes, searched_knobs
+from crampwatch.model import Prescription, Scenario, dump_scenario, load_scenario, parse_scenario
+from crampwatch.optimizer import Constraints, OptimizationResult, optimize
+from crampwatch.optimizer.candidates import lattice
+from crampwatch.optimizer.constraints import options_for, project
+from crampwatch.optimizer.levers import leading_causes, lever_knobs, searched_knobs
 from crampwatch.optimizer.result import LeadingCause
+from crampwatch.optimizer.space import apply_knobs, changed_knobs, knobs_from
 from crampwatch.prescription_settings import SETTING_BY_NAME
 
 
@@ -215,3 +218,20 @@ def test_the_stable_patient_changes_nothing_and_simulates_only_its_own_prescript
     result = optimize(load_scenario(EXAMPLES / "stable.yaml"))
     assert result.n_simulations == 8 and result.leading_causes == []
     assert [r.changes for r in result.recommendations] == [[]]
+
+
+def test_isolated_uf_is_searched_as_a_lever_of_hypovolemia():
+    assert "isolated_uf_min" in lever_knobs("hypovolemia")
+    sc = load_scenario(EXAMPLES / "high_uf.yaml")
+    c = Constraints()
+    base = project(knobs_from(sc), options_for(sc, c, allow_high_ca=False))
+    varied = searched_knobs([{"hypovolemia": 0.9}], uf_short=False, dose_short=False, first_session=False)
+    options = options_for(sc, c, allow_high_ca=False).only(base, varied)
+    assert options.isolated_uf_min == (0.0, 15.0, 30.0, 45.0, 60.0)
+    moves = [k for k in lattice(base, options) if changed_knobs(base, k) == ["isolated_uf_min"]]
+    assert sorted(k.isolated_uf_min for k in moves) == [15.0, 30.0, 45.0, 60.0]
+    rx = apply_knobs(sc, moves[0], sc.uf_volume_l).prescription
+    assert Prescription.model_validate(rx.model_dump()).isolated_uf_min == moves[0].isolated_uf_min
+    # an osmotic cause alone leaves isolated UF as prescribed
+    osmotic = options_for(sc, c, allow_high_ca=False).only(base, frozenset({"na_mmol_l"}))
+    assert osmotic.isolated_uf_min == (0.0,)

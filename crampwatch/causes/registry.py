@@ -15,12 +15,13 @@ during the session (Elavally et al.); heat and massage are anecdotal (modelling 
 Levers are the prescription settings (names of :mod:`crampwatch.prescription_settings`) that act on a
 mechanism, most direct first; the optimizer searches them first and says why when none of them helps.
 Hypovolemia: session time and sessions per week lower the UF rate (Flythe 2011), a decreasing UF profile
-(Donauer 2000 AJKD 36:115), cool dialysate (Selby & McIntyre 2006), dialysate Na (plasma osmolality drives
-refill in the model: modelling choice). Osmotic: dialysate Na (Stewart 1972; Arramreddy 2012). Hypocalcemia:
-dialysate Ca (KDIGO 2017; Maynard 1986) and bicarbonate (alkalosis, Akkabut 2021). Hypomagnesemia: dialysate
-Mg (Lynch 2014). Disequilibrium: lower blood and dialysate flow, shorter first sessions (Daugirdas Handbook
-of Dialysis). Underdialysis: session time, blood flow, sessions per week (KDOQI 2015). Aluminium
-encephalopathy and neuropathy have no prescription lever (water treatment, binders, neurological care).
+(Donauer 2000 AJKD 36:115), isolated UF at the start (Bergström 1978), cool dialysate (Selby & McIntyre
+2006), dialysate Na (plasma osmolality drives refill in the model: modelling choice). Osmotic: dialysate Na
+(Stewart 1972; Arramreddy 2012). Hypocalcemia: dialysate Ca (KDIGO 2017; Maynard 1986) and bicarbonate
+(alkalosis, Akkabut 2021). Hypomagnesemia: dialysate Mg (Lynch 2014). Disequilibrium: lower blood and
+dialysate flow, shorter first sessions (Daugirdas Handbook of Dialysis). Underdialysis: session time, blood
+flow, sessions per week (KDOQI 2015). Aluminium encephalopathy and neuropathy have no prescription lever
+(water treatment, binders, neurological care).
 """
 
 from __future__ import annotations
@@ -106,7 +107,14 @@ CAUSE_SPECS: tuple[CauseSpec, ...] = (
         hypovolemia.score,
         hypovolemia.finding,
         0.72,
-        levers=("duration_min", "sessions_per_week", "uf_profile", "dialysate_temp_c", "dialysate_na_mmol_l"),
+        levers=(
+            "duration_min",
+            "sessions_per_week",
+            "uf_profile",
+            "isolated_uf_min",
+            "dialysate_temp_c",
+            "dialysate_na_mmol_l",
+        ),
     ),
     CauseSpec(
         "osmotic",

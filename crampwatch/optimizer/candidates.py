@@ -23,7 +23,7 @@ FREE_PROFILE_PARTS = 4
 N_FREE_PROFILES = 32
 
 #: Settings that trade dose against UF rate, combined as one group; the other groups vary alone.
-TIME_GROUP = ("duration_min", "uf_profile", "qb_ml_min", "qd_ml_min", "sessions_per_week")
+TIME_GROUP = ("duration_min", "uf_profile", "qb_ml_min", "qd_ml_min", "sessions_per_week", "isolated_uf_min")
 SINGLE_GROUPS = ("na_mmol_l", "ca_mmol_l", "mg_mmol_l", "hco3_mmol_l", "temp_c")
 #: Steps of the finer time and Qb grids of the refinements, min and mL/min (modelling choice).
 FINE_DURATION_STEP_MIN = 5.0

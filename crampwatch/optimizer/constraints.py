@@ -220,6 +220,10 @@ def options_for(scenario: Scenario, constraints: Constraints, *, allow_high_ca: 
     # Dialysis: "lower-efficiency" first treatment); otherwise Qd stays as prescribed.
     qds = tuple(sorted({float(cur.qd_ml_min), 300.0})) if first else (float(cur.qd_ml_min),)
     sessions = allowed_sessions(scenario, c)
+    iso_lo, iso_hi = _search_range("isolated_uf_min")
+    isolated = grid(
+        iso_lo, max(iso_hi, cur.isolated_uf_min), _step("isolated_uf_min"), include=(cur.isolated_uf_min,)
+    )
     return Options(
         duration_min=durations,
         uf_profile=tuple(profiles),
@@ -231,6 +235,7 @@ def options_for(scenario: Scenario, constraints: Constraints, *, allow_high_ca: 
         qb_ml_min=qbs,
         qd_ml_min=qds,
         sessions_per_week=sessions,
+        isolated_uf_min=isolated,
     )
 
 
@@ -277,6 +282,7 @@ def project(knobs: Knobs, options: Options) -> Knobs:
         qb_ml_min=rng(options.qb_ml_min, knobs.qb_ml_min),
         qd_ml_min=knobs.qd_ml_min if knobs.qd_ml_min in options.qd_ml_min else options.qd_ml_min[-1],
         sessions_per_week=spw,
+        isolated_uf_min=rng(options.isolated_uf_min, knobs.isolated_uf_min),
     )
 
 
@@ -316,6 +322,10 @@ def static_violations(
     q_lo, q_hi = c.qb_bounds(scenario)
     if not q_lo - eps <= knobs.qb_ml_min <= q_hi + eps:
         out.append(f"Qb {knobs.qb_ml_min:g} outside {q_lo:g}–{q_hi:g} mL/min")
+    if knobs.isolated_uf_min > knobs.duration_min + eps:
+        out.append(
+            f"isolated UF {knobs.isolated_uf_min:g} min longer than the session {knobs.duration_min:g} min"
+        )
     if knobs.sessions_per_week not in allowed_sessions(scenario, c):
         out.append(f"sessions_per_week {knobs.sessions_per_week} not allowed")
     return out

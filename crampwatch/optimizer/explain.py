@@ -36,6 +36,10 @@ WHY: dict[str, str] = {
         "cooler dialysate preserves vasoconstriction; IDH was 7.1x less common (Selby & McIntyre NDT 2006)"
     ),
     "qd_ml_min": "a lower dialysate flow lowers urea clearance on a first session (disequilibrium)",
+    "isolated_uf_min": (
+        "fluid is removed first without diffusion, so plasma osmolality holds and refill keeps up "
+        "(sequential UF, Bergström 1978)"
+    ),
 }
 
 

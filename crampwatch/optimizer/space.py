@@ -38,6 +38,7 @@ class Knobs:
     qb_ml_min: float
     qd_ml_min: float
     sessions_per_week: int
+    isolated_uf_min: float = 0.0
 
     def mean_na_mmol_l(self) -> float:
         """Time-averaged dialysate Na over the session (trapezoid on the profile), mmol/L."""
@@ -78,6 +79,7 @@ def knobs_from(scenario: Scenario) -> Knobs:
         qb_ml_min=float(rx.qb_ml_min),
         qd_ml_min=float(rx.qd_ml_min),
         sessions_per_week=int(rx.sessions_per_week),
+        isolated_uf_min=float(rx.isolated_uf_min),
     )
 
 
@@ -109,6 +111,7 @@ def apply_knobs(scenario: Scenario, knobs: Knobs, uf_volume_l: float) -> Scenari
             "qb_ml_min": knobs.qb_ml_min,
             "qd_ml_min": knobs.qd_ml_min,
             "sessions_per_week": knobs.sessions_per_week,
+            "isolated_uf_min": knobs.isolated_uf_min,
             "dialysate": dialysate,
         }
     )
@@ -133,6 +136,7 @@ KNOB_SETTINGS: dict[str, PrescriptionSetting] = {
         "qb_ml_min": "qb_ml_min",
         "qd_ml_min": "qd_ml_min",
         "sessions_per_week": "sessions_per_week",
+        "isolated_uf_min": "isolated_uf_min",
     }.items()
 }
 
@@ -192,6 +196,7 @@ class Options:
     qb_ml_min: tuple[float, ...]
     qd_ml_min: tuple[float, ...]
     sessions_per_week: tuple[int, ...]
+    isolated_uf_min: tuple[float, ...] = (0.0,)
 
     def only(self, base: Knobs, knobs: frozenset[str]) -> Options:
         """These options with every knob not in ``knobs`` held at ``base``'s value."""
@@ -217,6 +222,7 @@ class Options:
             "qb_ml_min",
             "qd_ml_min",
             "sessions_per_week",
+            "isolated_uf_min",
         )
         for name in simple:
             out[name] = [base.with_(**{name: v}) for v in getattr(self, name) if v != getattr(base, name)]
