@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up and runs the crampwatch test suite on a fresh machine.
 # Browser tests need Debian's chromium; PostgreSQL tests need a server at CRAMPWATCH_TEST_DATABASE_URL
-# (default postgresql+psycopg://postgres@127.0.0.1:5432/test). Without them those tests skip locally
+# (default postgresql+psycopg://postgres@127.0.0.1:5432/test), the Redis Streams tests Debian's redis-server
+# (each test starts its own). Without them those tests skip locally
 # (and fail under CI=true, where .ci/run provides both).
 set -euo pipefail
 cd "$(dirname "$0")/.."

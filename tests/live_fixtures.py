@@ -82,15 +82,23 @@ def make_live_store(url: str, patients: tuple[str, ...] = ("P001", "P002")) -> S
 class LoopThread:
     """An asyncio loop in a thread running a live service and its MLLP listener (a real socket)."""
 
-    def __init__(self, store: Store, settings: LiveSettings | None = None, make_engine: Any = StandInEngine):
+    def __init__(
+        self,
+        store: Store,
+        settings: LiveSettings | None = None,
+        make_engine: Any = StandInEngine,
+        streams: Any = None,
+    ):
         self.store = store
         self.settings = settings or LiveSettings(mllp_port=0, session_timeout_min=30)
         self.make_engine = make_engine
+        self.streams = streams
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.service: LiveService | None = None
         self.listener: MllpListener | None = None
         self.port = 0
+        self.shown: list[dict[str, Any]] = []  # what a screen subscribed to the hub received
 
     def run(self, coro: Any, timeout: float = 30.0) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
@@ -98,10 +106,18 @@ class LoopThread:
     def start(self) -> LoopThread:
         self.thread.start()
         self.service = LiveService(self.store, self.settings, self.make_engine)
-        self.run(self.service.start())
+        self.run(self.service.start(self.streams))
+        self.screen = self.run(self._start_screen())
         self.listener = MllpListener(self.service)
         self.port = self.run(self.listener.start())
         return self
+
+    async def _start_screen(self) -> asyncio.Task[None]:
+        return asyncio.create_task(self._screen())
+
+    async def _screen(self) -> None:
+        async for data in self.service.hub.subscribe():
+            self.shown.append(data)
 
     def drain(self, timeout: float = 10.0) -> None:
         """Wait until every stored message of the running sessions has its engine update."""
@@ -114,6 +130,7 @@ class LoopThread:
 
     def stop(self) -> None:
         with contextlib.suppress(Exception):
+            self.loop.call_soon_threadsafe(self.screen.cancel)
             self.run(self.listener.stop())
             self.run(self.service.stop())
         self.loop.call_soon_threadsafe(self.loop.stop)

@@ -211,3 +211,22 @@ def test_restart_mid_session_resumes_by_replaying_the_stored_messages(store, tmp
     # the new engine saw the 30 stored messages again (replay), then the 30 new ones
     assert len(engines) == 1 and len(engines[0].calls) == 60
     assert [u["cramp_risk_30min"] for u in store.live_updates(session.id)] == reference
+
+
+def test_the_early_warning_engine_updates_each_stored_message(store):
+    """With crampwatch's engine (built from the stored patient and prescription), each message gets the
+    contract's update: 30-min cramp risk, level, forecast with its band."""
+    from crampwatch.chairside.engines import store_engine_factory
+
+    with running_service(store, make_engine=store_engine_factory(store)) as svc:
+        send(svc.port, *[oru(f"E{m}", minute=m, values=session_values(m)) for m in range(0, 20, 5)])
+        svc.drain(timeout=120)
+    (session,) = store.open_live_sessions()
+    updates = store.live_updates(session.id)
+    assert [u["message_t_min"] for u in updates] == [0.0, 5.0, 10.0, 15.0]
+    for u in updates:
+        assert 0.0 <= u["cramp_risk_30min"] <= 1.0 and u["level"] in ("none", "watch", "alert")
+        band = u["forecast_30min"]
+        assert band["rbv_pct_lo"] <= band["rbv_pct"] <= band["rbv_pct_hi"]
+        assert "engine_error" not in u
+    assert updates[-1]["latest"]["sbp_mmhg"] == [15.0, 138.5]

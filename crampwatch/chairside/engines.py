@@ -8,23 +8,17 @@ from typing import Any
 
 from crampwatch.chairside.applier import Engine, EngineFactory
 from crampwatch.learn.unit_model import UnitModel
+from crampwatch.live import LiveEngine
 from crampwatch.store.live import LiveSessionRecord
 from crampwatch.store.records import session_scenario
 from crampwatch.store.twins import latest_twin
 from crampwatch.store.unit_models import active_unit_model
-
-try:  # the engine package lands separately; without it, every update names the missing engine
-    from crampwatch.live import LiveEngine
-except ImportError:  # pragma: no cover
-    LiveEngine = None
 
 
 def store_engine_factory(store: Any) -> EngineFactory:
     """A factory of :class:`crampwatch.live.LiveEngine` for running sessions of ``store``."""
 
     def make(session: LiveSessionRecord) -> Engine:
-        if LiveEngine is None:
-            raise RuntimeError("the early-warning engine (crampwatch.live) is not installed")
         patient = store.get_patient(session.patient_id)
         if patient is None:
             raise LookupError(f"patient {session.patient_id!r} is not stored")
