@@ -84,6 +84,11 @@ def test_json_gateway_feeds_a_chair_that_nurses_see(client_as, db):
     assert chair["cause"] == "hypovolemia" and chair["latest"]["sbp_mmhg"] == [5.0, 118.0]
     page = nurse.get("/chairs")
     assert page.status_code == 200 and "ALERT" in page.text and "Alma Berg" in page.text
+    # the session page of a running session is its live timeline
+    moved = nurse.get(f"/sessions/{chair['session_id']}", follow_redirects=False)
+    assert moved.status_code == 303 and moved.headers["location"] == f"/chairs/{chair['session_id']}"
+    timeline = nurse.get(moved.headers["location"])
+    assert timeline.status_code == 200 and timeline.text.count("<tr class=\"level-") == 2
     audit = [a.action for a in db.store.list_audit(50)]
     assert "view_chairs" in audit
 

@@ -251,6 +251,8 @@ def _session_chart(request: Request, rec: Any, weight_kg: float | None) -> dict[
 @protected.get("/sessions/{session_id}")
 def session_page(request: Request, session_id: str, user: CurrentUser) -> Response:
     store = get_store(request)
+    if store.get_session(session_id) is None and store.get_live_session(session_id) is not None:
+        return RedirectResponse(f"/chairs/{session_id}", status_code=303)  # running: its live timeline
     rec, patient = access.load_session(store, user, session_id, "view_session", request.url.path)
     assessment = services.assessment_for(store, rec, patient.patient)
     events = rec.trace.events
