@@ -274,8 +274,12 @@ def split_sizes(n: int, partitions: int) -> list[int]:
 
 
 @contextmanager
-def _dask_scheduler(scheduler: str | None) -> Iterator[tuple[Any, str]]:
-    """Yield the ``scheduler=`` argument for ``compute`` and a description; close what was started."""
+def dask_scheduler(
+    scheduler: str | None, workers: int = 2, memory_limit: str | None = None
+) -> Iterator[tuple[Any, str]]:
+    """Yield the ``scheduler=`` argument for ``compute`` (a ``distributed.Client`` or the name of a local
+    scheduler) and a description; close what was started. ``None`` starts a ``LocalCluster`` of
+    ``workers`` single-threaded worker processes (``memory_limit`` each, e.g. ``"2GiB"``)."""
     if scheduler in LOCAL_SCHEDULERS:
         yield ("synchronous" if scheduler == "sync" else scheduler), str(scheduler)
         return
@@ -284,11 +288,16 @@ def _dask_scheduler(scheduler: str | None) -> Iterator[tuple[Any, str]]:
     if scheduler is None:
         # Processes (not threads): the integrator is numpy-bound Python and would contend for the GIL.
         cluster = LocalCluster(
-            n_workers=2, processes=True, threads_per_worker=1, dashboard_address=":0", silence_logs=40
+            n_workers=workers,
+            processes=True,
+            threads_per_worker=1,
+            dashboard_address=":0",
+            silence_logs=40,
+            memory_limit=memory_limit or "auto",
         )
         client = Client(cluster)
         try:
-            yield client, "LocalCluster(2 workers x 1 thread)"
+            yield client, f"LocalCluster({workers} workers x 1 thread)"
         finally:
             client.close()
             cluster.close()
@@ -376,7 +385,7 @@ def run_cohort(
         raise InputError(f"partitions: {partitions} is out of range (allowed 1–100000)", "partitions")
 
     t0 = time.perf_counter()
-    with _dask_scheduler(scheduler) as (sched, label):
+    with dask_scheduler(scheduler) as (sched, label):
         ddf = _build(n_patients, seed, scenarios, partitions, parquet_in, _meta(scenarios))
         if out is not None:
             import dask

@@ -46,6 +46,8 @@ from crampwatch.kinetics import KDOQI_MIN_SP_KTV, urea_generation_array, watson_
 from crampwatch.model import Patient, Scenario, parse_scenario
 from crampwatch.weekly import MINUTES_PER_WEEK, SCHEDULES, dialyzer_urea_clearance_ml_min, parse_days
 
+#: Mean adult height by sex, cm (NHANES 2015-2018, Fryar CD et al. NCHS 2021).
+MEAN_HEIGHT_CM = {"male": 175.0, "female": 161.5}
 #: Pre-dialysis SBP is drawn (DOPPS/USRDS: mean ~147, SD ~22 mmHg) when the patient model has the field.
 HAS_PRE_SBP = "pre_sbp_mmhg" in Patient.model_fields
 
@@ -137,7 +139,9 @@ def virtual_population(n: int, seed: int = 0) -> list[Scenario]:
     rng = np.random.default_rng(seed)
     male = rng.random(n) < 0.58
     age = np.clip(rng.normal(63.0, 14.0, n), 20.0, 95.0)
-    height = np.where(male, rng.normal(175.0, 7.5, n), rng.normal(161.5, 7.0, n)).clip(140.0, 205.0)
+    height = np.where(
+        male, rng.normal(MEAN_HEIGHT_CM["male"], 7.5, n), rng.normal(MEAN_HEIGHT_CM["female"], 7.0, n)
+    ).clip(140.0, 205.0)
     bmi = np.clip(27.0 * np.exp(rng.normal(0.0, 0.22, n)), 16.0, 50.0)
     dry = np.clip(bmi * (height / 100.0) ** 2, 35.0, 180.0)
     diabetes = rng.random(n) < 0.5

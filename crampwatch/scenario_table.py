@@ -22,7 +22,15 @@ import numpy as np
 from annotated_types import Ge, Le
 from pydantic.fields import FieldInfo
 
-from crampwatch.model import MAX_INTERDIALYTIC_GAIN_KG, Dialysate, Labs, Patient, Prescription, Scenario
+from crampwatch.model import (
+    MAX_INTERDIALYTIC_GAIN_KG,
+    Dialysate,
+    Labs,
+    Patient,
+    Prescription,
+    Scenario,
+    parse_scenario,
+)
 
 Columns = dict[str, np.ndarray]
 
@@ -77,12 +85,12 @@ def allowed_range(path: str) -> tuple[float, float]:
     return lo, hi
 
 
-def _default(path: str) -> Any:
+def model_default(path: str) -> Any:
+    """The scenario model's default of a field (None for a required field or an optional one without)."""
     info = _field(path)
     if info.is_required():
         return None
-    value = info.get_default(call_default_factory=True)
-    return value
+    return info.get_default(call_default_factory=True)
 
 
 def complete_columns(cols: Mapping[str, Any], n: int) -> Columns:
@@ -95,7 +103,7 @@ def complete_columns(cols: Mapping[str, Any], n: int) -> Columns:
             value = np.asarray(cols[path])
             out[path] = np.broadcast_to(value, (n,)) if value.ndim == 0 else value
             continue
-        default = _default(path)
+        default = model_default(path)
         if default is None and _field(path).is_required():
             raise KeyError(path)
         if path in TEXT_FIELDS:
@@ -210,3 +218,28 @@ def scenario_columns(scenarios: Sequence[Scenario]) -> Columns:
 def take(cols: Mapping[str, np.ndarray], index: Any) -> Columns:
     """The rows ``index`` of a scenario table."""
     return {k: np.asarray(v)[index] for k, v in cols.items()}
+
+
+def scenario_of_row(cols: Mapping[str, np.ndarray], i: int) -> Scenario:
+    """Row ``i`` of a scenario table as a validated :class:`Scenario` (absent values left to the model)."""
+    nested: dict[str, Any] = {}
+    for path in FIELDS:
+        if path not in cols:
+            continue
+        value = np.asarray(cols[path])[i]
+        if path in TRI_FIELDS:
+            value = None if np.isnan(value) else bool(value)
+        elif path in FLAG_FIELDS:
+            value = bool(value)
+        elif path not in TEXT_FIELDS:
+            value = None if np.isnan(value) else float(value)
+            if value is not None and path == "prescription.sessions_per_week":
+                value = int(value)
+        if value is None:
+            continue
+        node = nested
+        *parents, leaf = path.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return parse_scenario(nested)

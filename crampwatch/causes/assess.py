@@ -18,7 +18,7 @@ from crampwatch.causes.common import SessionInput
 from crampwatch.causes.context import build_context
 from crampwatch.causes.findings import Assessment, Evidence, Finding
 from crampwatch.causes.registry import CAUSE_SPECS
-from crampwatch.causes.scoring import evaluate, overall_risk
+from crampwatch.causes.scoring import Evaluation, evaluate, overall_risk
 from crampwatch.errors import InputError
 from crampwatch.kinetics import ekt_v_rate, sp_ktv_daugirdas
 from crampwatch.model import EVENT_KINDS, Scenario
@@ -52,6 +52,8 @@ REPORTED_SIGNALS: tuple[str, ...] = (
     "hco3_mmol_l",
     "urea_mmol_l",
 )
+#: A record with fewer rows is analysed on the union of its times and the simulated grid (modelling choice).
+SPARSE_RECORD_ROWS = 10
 #: Weight of a score computed with simulator-estimated signals against the score without them (modelling
 #: choice: estimated signals count, but less than recorded ones).
 ESTIMATED_WEIGHT = 0.6
@@ -106,7 +108,9 @@ def _fill(
         notes.append("simulator not available: missing signals were not estimated")
         return t, sig
     ts = sim.t_min
-    if len(t) < 10:  # too sparse a record: analyse on the union of recorded and simulated times
+    if (
+        len(t) < SPARSE_RECORD_ROWS
+    ):  # too sparse a record: analyse on the union of recorded and simulated times
         grid = np.union1d(t, ts)
         sig = {k: _place(t, v, grid) for k, v in sig.items()}
         t = grid
@@ -307,33 +311,41 @@ def _findings(
     return findings, E, si
 
 
-def _metrics(E: Any, si: SessionInput) -> dict[str, Any]:
-    f = si.f
+def metric_arrays(E: Evaluation) -> dict[str, np.ndarray]:
+    """The Assessment's ``metrics`` of every session of an evaluated batch (one array each; the cramp
+    count, which comes from the events, is added by :func:`assess`)."""
+    f = E.features.values
     under = E.parts["underdialysis"]
-    dds = E.parts["disequilibrium"]
     return {
-        "uf_rate_ml_kg_h": f("ufr_ml_kg_h"),
-        "uf_rate_ml_h": f("ufr_ml_h"),
-        "uf_total_l": f("uf_total_l"),
-        "post_weight_kg": f("post_weight_kg"),
-        "idwg_kg": si.c("idwg_kg"),
-        "sp_ktv": float(under["sp_ktv"][0]),
-        "sp_ktv_estimated": not bool(under["measured"][0]),
-        "urr_pct": float(dds["urr_used"][0]),
-        "urr_estimated": not math.isfinite(f("urr_pct")),
-        "std_ktv": float(under["std_ktv"][0]),
-        "na_gradient_mmol_l": f("na_gradient"),
-        "dialysate_na_mmol_l": f("dialysate_na"),
-        "plasma_na_fall_mmol_l": f("na_fall"),
-        "effective_osm_fall_mosm_kg": f("eff_osm_fall"),
-        "rbv_min_pct": f("rbv_min"),
-        "rbv_slope_pct_h": f("rbv_slope_pct_h"),
-        "refill_fraction": f("refill_fraction"),
-        "sbp_pre_mmhg": f("sbp_pre"),
-        "sbp_nadir_mmhg": f("sbp_nadir"),
-        "ica_min_mmol_l": f("ica_min"),
-        "mg_min_mmol_l": f("mg_min"),
-        "hco3_max_mmol_l": f("hco3_max"),
-        "idh_risk": float(E.scores["idh_risk"][0]),
-        "n_cramps": int(len(si.cramp_times())),
+        "uf_rate_ml_kg_h": f["ufr_ml_kg_h"],
+        "uf_rate_ml_h": f["ufr_ml_h"],
+        "uf_total_l": f["uf_total_l"],
+        "post_weight_kg": f["post_weight_kg"],
+        "idwg_kg": E.ctx.idwg_kg,
+        "sp_ktv": under["sp_ktv"],
+        "sp_ktv_estimated": ~np.asarray(under["measured"], dtype=bool),
+        "urr_pct": E.parts["disequilibrium"]["urr_used"],
+        "urr_estimated": ~np.isfinite(f["urr_pct"]),
+        "std_ktv": under["std_ktv"],
+        "na_gradient_mmol_l": f["na_gradient"],
+        "dialysate_na_mmol_l": f["dialysate_na"],
+        "plasma_na_fall_mmol_l": f["na_fall"],
+        "effective_osm_fall_mosm_kg": f["eff_osm_fall"],
+        "rbv_min_pct": f["rbv_min"],
+        "rbv_slope_pct_h": f["rbv_slope_pct_h"],
+        "refill_fraction": f["refill_fraction"],
+        "sbp_pre_mmhg": f["sbp_pre"],
+        "sbp_nadir_mmhg": f["sbp_nadir"],
+        "ica_min_mmol_l": f["ica_min"],
+        "mg_min_mmol_l": f["mg_min"],
+        "hco3_max_mmol_l": f["hco3_max"],
+        "idh_risk": E.scores["idh_risk"],
     }
+
+
+def _metrics(E: Evaluation, si: SessionInput) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        name: (bool(v[si.i]) if v.dtype == bool else float(v[si.i])) for name, v in metric_arrays(E).items()
+    }
+    out["n_cramps"] = int(len(si.cramp_times()))
+    return out

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from crampwatch import cohort
-from crampwatch.cli.app import app, handle_input_errors
+from crampwatch.cli.app import app, fail, handle_input_errors
+from crampwatch.recorded.run import DEFAULT_MEMORY_MB, run_recorded
 
 
 @app.command("cohort")
@@ -31,8 +33,24 @@ def cohort_command(
         None, "--out", help="Write one row per session as a Parquet dataset here."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON instead of a table."),
+    recorded: str | None = typer.Option(
+        None,
+        "--recorded",
+        help="A recorded history to analyse instead of a virtual cohort: a folder with the HEMOBP tables "
+        "(idp.csv, d1.csv, vip.csv), a Parquet dataset of traces with patient_id/session_id, or a database "
+        "URL (the store). Results go to --out (default recorded-cohort).",
+    ),
+    workers: int = typer.Option(2, "--workers", help="Worker processes of the LocalCluster (--recorded)."),
+    memory_mb: int = typer.Option(
+        DEFAULT_MEMORY_MB, "--memory-mb", help="Memory budget of one partition's task, MB (--recorded)."
+    ),
+    twins: bool = typer.Option(True, "--twins/--no-twins", help="Fit patient twins (--recorded)."),
 ) -> None:
-    """Cohort run: prevalence of each top cause, risk distribution, high-risk and IDH fractions."""
+    """Cohort run: prevalence of each top cause, risk distribution, high-risk and IDH fractions; with
+    --recorded, a unit's recorded history (session table, patient summary, twins, unit report)."""
+    if recorded is not None:
+        _recorded(recorded, out or "recorded-cohort", scheduler, workers, memory_mb, twins, as_json)
+        return
     df = cohort.run_cohort(
         None if parquet_in else patients,
         seed=seed,
@@ -73,3 +91,41 @@ def cohort_command(
     Console().print(table)
     if out:
         Console().print(f"rows written to {out}")
+
+
+def _recorded(
+    source: str, out: str, scheduler: str | None, workers: int, memory_mb: int, twins: bool, as_json: bool
+) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    if not 1 <= workers <= 256:
+        fail(f"workers: {workers} is out of range (allowed 1–256)")
+    if not 1 <= memory_mb <= 1_000_000:
+        fail(f"memory_mb: {memory_mb} is out of range (allowed 1–1000000 MB)")
+    if "://" in source:  # a database URL: the store's sessions, exported page by page
+        from crampwatch.store import Store
+        from crampwatch.store.history import export_history
+
+        with Store.open(source) as store:
+            source = str(export_history(store, Path(out) / "store-history"))
+    columns = (TextColumn("partitions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), disable=as_json) as bar:
+        task = bar.add_task("partitions", total=None)
+        run = run_recorded(
+            source,
+            out,
+            scheduler=scheduler,
+            workers=workers,
+            memory_mb=memory_mb,
+            twins=twins,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    if as_json:
+        typer.echo(json.dumps(run.to_dict(), indent=2))
+        return
+    Console().print(
+        f"{run.analysed} of {run.sessions} sessions analysed in {run.seconds:.1f} s "
+        f"({run.sessions_per_s:.0f} sessions/s, {run.scheduler}; {run.resumed} of {run.partitions} "
+        f"partitions were already done). Session table {out}/sessions, patients {out}/patients, "
+        f"report {out}/report.html"
+    )

@@ -8,6 +8,7 @@ from crampwatch.cli import (  # noqa: F401
     calibrate_cmd,
     cohort_cmd,
     fit_cmd,
+    history_cmd,
     optimize_cmd,
     simulate_cmd,
     store_cmd,

@@ -83,17 +83,52 @@ def read_hemobp(path: str | Path, *, strict: bool = False) -> tuple[Trace, DataQ
     report.issues = pre.issues + report.issues
     report.n_rows_read = len(raw)
     data = trace.data
-    if "conductivity_ms_cm" in data.columns and data["conductivity_ms_cm"].notna().any():
-        data["dialysate_na_mmol_l"] = conductivity_to_na_mmol_l(data["conductivity_ms_cm"].to_numpy())
-        trace.sources["dialysate_na_mmol_l"] = "estimated"
-    if "uf_rate_ml_h" in data.columns and data["uf_rate_ml_h"].notna().sum() >= 2:
-        ok = data["uf_rate_ml_h"].notna().to_numpy()
-        t = data["t_min"].to_numpy()
-        rate = np.interp(t, t[ok], data["uf_rate_ml_h"].to_numpy()[ok])
-        cum = np.concatenate([[0.0], np.cumsum(np.diff(t) * (rate[1:] + rate[:-1]) / 2.0)]) / (
-            MIN_PER_H * ML_PER_L
-        )
-        data["uf_cum_l"] = cum
-        trace.sources["uf_cum_l"] = "estimated"
+    t = data["t_min"].to_numpy(dtype=float)
+    derived = derived_signals(
+        t,
+        data["uf_rate_ml_h"].to_numpy(dtype=float) if "uf_rate_ml_h" in data.columns else None,
+        data["conductivity_ms_cm"].to_numpy(dtype=float) if "conductivity_ms_cm" in data.columns else None,
+        np.zeros(len(t), dtype=np.int64),
+    )
+    for name, values in derived.items():
+        if not np.isnan(values).all():
+            data[name] = values
+            trace.sources[name] = "estimated"
     trace.session_id = p.stem
     return trace, report
+
+
+def derived_signals(
+    t_min: np.ndarray,
+    uf_rate_ml_h: np.ndarray | None,
+    conductivity_ms_cm: np.ndarray | None,
+    group: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Signals derived from a machine record, for rows sorted by session (``group``, contiguous) and time:
+    ``dialysate_na_mmol_l`` from the conductivity (:func:`conductivity_to_na_mmol_l`) and ``uf_cum_l`` by
+    the trapezoid rule over the UF rate, linearly interpolated between recorded rates and held at the first
+    and last one (NaN for a session with fewer than two rates)."""
+    n = len(t_min)
+    out: dict[str, np.ndarray] = {}
+    if conductivity_ms_cm is not None:
+        out["dialysate_na_mmol_l"] = np.asarray(conductivity_to_na_mmol_l(conductivity_ms_cm), dtype=float)
+    if uf_rate_ml_h is None or n == 0:
+        return out
+    rate = np.asarray(uf_rate_ml_h, dtype=float)
+    start = np.r_[True, group[1:] != group[:-1]]
+    first = np.maximum.accumulate(np.where(start, np.arange(n), 0))  # first row of each row's session
+    last = np.minimum.accumulate(np.where(np.r_[start[1:], True], np.arange(n), n)[::-1])[::-1]
+    ok = ~np.isnan(rate)
+    prev = np.maximum.accumulate(np.where(ok, np.arange(n), -1))
+    nxt = np.minimum.accumulate(np.where(ok, np.arange(n), n)[::-1])[::-1]
+    has_prev, has_next = prev >= first, nxt <= last
+    p, q = np.clip(prev, 0, n - 1), np.clip(nxt, 0, n - 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        between = (rate[q] - rate[p]) / (t_min[q] - t_min[p]) * (t_min - t_min[p]) + rate[p]  # as np.interp
+    filled = np.where(ok, rate, np.where(has_prev & has_next, between, np.where(has_prev, rate[p], rate[q])))
+    step = np.r_[0.0, np.diff(t_min) * (filled[1:] + filled[:-1]) / 2.0]
+    step[start] = 0.0
+    cum = pd.Series(step).groupby(group).cumsum().to_numpy() / (MIN_PER_H * ML_PER_L)
+    enough = pd.Series(ok).groupby(group).transform("sum").to_numpy() >= 2
+    out["uf_cum_l"] = np.where(enough, cum, np.nan)
+    return out
