@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from crampwatch.causes.advice import lower_bicarbonate_action, raise_ca_action, raise_mg_action
+from crampwatch.causes.advice import dialysate_mg_action, lower_bicarbonate_action, raise_ca_action
 from crampwatch.causes.common import (
     SessionInput,
     confidence,
@@ -243,10 +243,11 @@ def ca_finding(si: SessionInput) -> Finding:
                     "(1.25-1.50 mmol/L); Goldenstein 2018 PLoS One (Ca mass transfer by dialysate Ca)",
                 )
             )
-        if si.p("alkalosis") > 0:
+        lower_hco3 = lower_bicarbonate_action(si.c("dialysate_hco3_mmol_l"))
+        if si.p("alkalosis") > 0 and lower_hco3:
             recs.append(
                 Recommendation(
-                    lower_bicarbonate_action(),
+                    lower_hco3,
                     "Akkabut 2021 (high serum bicarbonate: cramp OR 5.6); Physiol Rep 2021 PMC8582296",
                 )
             )
@@ -298,15 +299,17 @@ def mg_finding(si: SessionInput) -> Finding:
         "cause of cramps in this session.",
     )
     recs = []
-    if s > 0.15:
+    raise_mg = dialysate_mg_action(d_mg)
+    if s > 0.15 and raise_mg:
         recs.append(
             Recommendation(
-                raise_mg_action(),
+                raise_mg,
                 "Lynch 2014 Adv Nephrol (0.375 -> 0.5 mmol/L: cramps 77 -> 56 % of patients; "
                 "early termination "
                 "23 -> 0 %)",
             )
         )
+    if s > 0.15:
         recs.append(
             Recommendation("Measure serum Mg before and after dialysis", "normal serum Mg >= 0.7 mmol/L")
         )

@@ -16,8 +16,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from crampwatch.causes.advice import cool_dialysate_action
-from crampwatch.causes.common import SessionInput, confidence, ev, explain, fmt, noisy_or, ramp, tiered
+from crampwatch.causes.advice import (
+    blood_volume_guided_uf_action,
+    cool_dialysate_action,
+    extend_session_action,
+    front_loaded,
+    limit_weight_gain_action,
+)
+from crampwatch.causes.common import SessionInput, confidence, ev, explain, noisy_or, ramp, tiered
 from crampwatch.causes.features import Context, Features, nadir_sbp_threshold
 from crampwatch.causes.findings import Evidence, Finding, Recommendation
 from crampwatch.causes.sentences import course, number, plural, statement
@@ -367,23 +373,22 @@ def _explain(si: SessionInput, evidence: list[Evidence]) -> str:
 
 def _recommend(si: SessionInput, ufr_kg: float) -> list[Recommendation]:
     recs: list[Recommendation] = []
+    rx = si.scenario.prescription
     uf_l, post_w = si.f("uf_total_l"), si.f("post_weight_kg")
-    if ufr_kg > th("ufr_10_ml_kg_h") and post_w > 0:
-        need_min = uf_l * 1000.0 / (th("ufr_13_ml_kg_h") * post_w) * 60.0
-        need10 = uf_l * 1000.0 / (th("ufr_10_ml_kg_h") * post_w) * 60.0
+    extend = (
+        extend_session_action(uf_l, post_w, si.c("duration_min")) if ufr_kg > th("ufr_10_ml_kg_h") else None
+    )
+    if extend:
         recs.append(
             Recommendation(
-                f"Lower the UF rate: extend the session to at least {fmt(need_min, 0)} min "
-                f"for UFR <= 13 mL/kg/h "
-                f"({fmt(need10, 0)} min for <= 10), or add a session",
+                extend,
                 "Flythe 2011 KI 79:250 (UFR > 13: HR 1.59); Assimon 2016 AJKD 68:911; KCQA UFR measure",
             )
         )
     if si.p("load_idwg") > 0:
         recs.append(
             Recommendation(
-                "Limit interdialytic weight gain (salt and fluid advice; "
-                "avoid a positive dialysate Na gradient)",
+                limit_weight_gain_action(si.f("na_gradient")),
                 "Akkabut 2021 (IDWG >= 3.5 kg: cramp OR 4.5); "
                 "Trinh 2017 (+1 mmol/L gradient: OR 1.33 IDWG > 3 %)",
             )
@@ -391,16 +396,18 @@ def _recommend(si: SessionInput, ufr_kg: float) -> list[Recommendation]:
     if si.p("rbv") > 0 or si.p("slope") > 0 or si.p("bp") > 0:
         recs.append(
             Recommendation(
-                "Use blood-volume-guided UF (stop/slow UF near the critical RBV) and a decreasing UF profile",
+                blood_volume_guided_uf_action(front_loaded(rx.uf_profile, rx.duration_min)),
                 "AJKD 1996;27:525 (symptoms 26 % vs 57 % of sessions with Hct-guided UF); Preciado 2019",
             )
         )
-        recs.append(
-            Recommendation(
-                cool_dialysate_action(),
-                "Selby & McIntyre NDT 2006 (IDH 7.1x less common); Cochrane CD012598 (Tsujimoto 2019)",
+        cool = cool_dialysate_action(si.c("dialysate_temp_c"))
+        if cool:
+            recs.append(
+                Recommendation(
+                    cool,
+                    "Selby & McIntyre NDT 2006 (IDH 7.1x less common); Cochrane CD012598 (Tsujimoto 2019)",
+                )
             )
-        )
     if si.p("dry") > 0:
         recs.append(
             Recommendation(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from crampwatch.causes.advice import gentle_first_sessions_action, increase_dose_action
 from crampwatch.causes.common import (
     SessionInput,
     confidence,
@@ -165,9 +166,7 @@ def dds_finding(si: SessionInput) -> Finding:
     if s > 0.1:
         recs.append(
             Recommendation(
-                "Make the first sessions gentle: Qb 200 mL/min (150 if small), 2-2.5 h, "
-                "a smaller dialyzer, target "
-                "URR < 40 %",
+                gentle_first_sessions_action(si.c("qb_ml_min"), si.c("duration_min")),
                 "Daugirdas Handbook of Dialysis (SUN > 125 mg/dL: URR < 40 %); CJASN DDS prevention "
                 "table (2-2.5 h, Qb 200-250)",
             )
@@ -436,9 +435,9 @@ def under_finding(si: SessionInput) -> Finding:
     if s > 0.1:
         recs.append(
             Recommendation(
-                "Increase the dose: longer session, higher Qb or a larger dialyzer (target spKt/V 1.4); "
-                "check access "
-                "recirculation",
+                increase_dose_action(
+                    sp, si.c("duration_min"), si.c("qb_ml_min"), si.scenario.prescription.dialyzer_koa_ml_min
+                ),
                 "KDOQI 2006 CPG 4 / KDOQI 2015 AJKD 66:884 (minimum 1.2, target 1.4; URR >= 65 %)",
             )
         )

@@ -183,19 +183,21 @@ def _explain(si: SessionInput, evidence: list[Evidence]) -> str:
 def _recommend(si: SessionInput) -> list[Recommendation]:
     recs = []
     if si.p("gradient") > 0 or si.p("fall") > 0 or si.p("hypona") > 0:
-        recs.append(
-            Recommendation(
-                raise_na_action(si.f("na_pre")),
-                "Stewart 1972 (less cramping at 145 vs 132 mmol/L); Arramreddy 2012 Hemodial "
-                "Int 16:473 (gradient -2: no significant change in cramps); Dunlop 2019 Cochrane CD011204",
+        raise_na = raise_na_action(si.f("na_pre"), si.c("dialysate_na_mmol_l"))
+        if raise_na:
+            recs.append(
+                Recommendation(
+                    raise_na,
+                    "Stewart 1972 (less cramping at 145 vs 132 mmol/L); Arramreddy 2012 Hemodial Int 16:473 "
+                    "(gradient -2: no significant change in cramps); Dunlop 2019 Cochrane CD011204",
+                )
             )
-        )
-        recs.append(
-            Recommendation(
-                "Watch interdialytic weight gain after raising dialysate Na",
-                "Trinh & Weber 2017 Nephron Extra 7:10 (+1 mmol/L gradient: OR 1.33 for IDWG > 3 %)",
+            recs.append(
+                Recommendation(
+                    "Watch interdialytic weight gain after raising dialysate Na",
+                    "Trinh & Weber 2017 Nephron Extra 7:10 (+1 mmol/L gradient: OR 1.33 for IDWG > 3 %)",
+                )
             )
-        )
         recs.append(
             Recommendation(
                 "For an acute cramp: hypertonic mannitol, 50 % dextrose or 23 % saline",

@@ -36,7 +36,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from crampwatch.causes.advice import CA_MAX_IF_HYPOCALCEMIA_MMOL_L, NA_GRADIENT_RANGE_MMOL_L
+from crampwatch.causes.advice import (
+    CA_MAX_IF_HYPOCALCEMIA_MMOL_L,
+    FIRST_SESSION_DURATION_RANGE_MIN,
+    FIRST_SESSION_MAX_URR_PCT,
+    FIRST_SESSION_QB_RANGE_ML_MIN,
+    NA_GRADIENT_RANGE_MMOL_L,
+)
 from crampwatch.errors import InputError, require_range
 from crampwatch.kinetics import KDOQI_MIN_SP_KTV
 from crampwatch.model import Scenario
@@ -84,9 +90,9 @@ class Constraints:
     temp_range_c: tuple[float, float] = _search_range("dialysate_temp_c")
     qb_range_ml_min: tuple[float, float] = _search_range("qb_ml_min")
     first_session_limits: bool = True
-    first_session_max_urr_pct: float = 40.0
-    first_session_qb_range_ml_min: tuple[float, float] = (150.0, 200.0)
-    first_session_duration_range_min: tuple[float, float] = (120.0, 150.0)
+    first_session_max_urr_pct: float = FIRST_SESSION_MAX_URR_PCT
+    first_session_qb_range_ml_min: tuple[float, float] = FIRST_SESSION_QB_RANGE_ML_MIN
+    first_session_duration_range_min: tuple[float, float] = FIRST_SESSION_DURATION_RANGE_MIN
     #: UF shortfall tolerated before a candidate counts as not removing the goal (modelling choice).
     uf_tolerance_l: float = 0.05
     #: Weekly standard Kt/V minimum checked when the schedule changes (KDOQI 2015 HD adequacy update:

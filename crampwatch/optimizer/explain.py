@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from crampwatch.causes.advice import FIRST_SESSION_MAX_URR_PCT, front_loaded
 from crampwatch.causes.registry import CAUSE_REGISTRY
 from crampwatch.kinetics import uf_rate_ml_per_kg_h
 from crampwatch.model import Prescription, Scenario
 from crampwatch.optimizer.result import Outcome
-from crampwatch.optimizer.space import KNOB_SETTINGS, Knobs, UfShape, apply_knobs, changed_knobs
+from crampwatch.optimizer.space import KNOB_SETTINGS, Knobs, apply_knobs, changed_knobs
 from crampwatch.prescription_settings import format_number, na_text, uf_profile_text
 
 #: A cause counts as addressed when its ensemble-mean score falls by at least this much from a current
@@ -41,18 +42,6 @@ WHY: dict[str, str] = {
         "(sequential UF, Bergström 1978)"
     ),
 }
-
-
-def front_loaded(shape: UfShape) -> bool:
-    """Whether a UF profile removes more in the first half of the session than in the second."""
-    if isinstance(shape, str):
-        return shape in ("linear_decreasing", "step")
-    pts = [*shape, (1.0, shape[-1][1])]
-    first = second = 0.0
-    for (t0, f), (t1, _) in zip(pts, pts[1:], strict=False):
-        first += f * max(0.0, min(t1, 0.5) - t0)
-        second += f * max(0.0, t1 - max(t0, 0.5))
-    return first > second
 
 
 def addressed_causes(current: dict[str, float], new: dict[str, float]) -> list[str]:
@@ -101,7 +90,8 @@ def _duration_sentence(ch: _Change) -> str:
     if ch.first_session:
         return (
             f"A shorter first session ({old:g} -> {new:g} min) limits the urea fall (URR "
-            f"{ch.current.urr_pct:.0f} -> {ch.outcome.urr_pct:.0f} %) to prevent disequilibrium (URR < 40 %, "
+            f"{ch.current.urr_pct:.0f} -> {ch.outcome.urr_pct:.0f} %) to prevent disequilibrium (URR < "
+            f"{FIRST_SESSION_MAX_URR_PCT:g} %, "
             "Handbook of Dialysis)."
         )
     return f"Session time {old:g} -> {new:g} min."
