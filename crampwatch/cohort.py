@@ -29,6 +29,7 @@ from crampwatch.errors import InputError
 from crampwatch.kinetics import sp_ktv_daugirdas_array
 from crampwatch.model import Scenario, dump_scenario, parse_scenario
 from crampwatch.prescription_settings import SETTINGS, table_value
+from crampwatch.signals import UREA_MMOL_L
 from crampwatch.units import BUN_MG_DL_PER_UREA_MMOL_L
 
 #: Cause identifiers of docs/formats.md, in the order of the score columns.
@@ -151,7 +152,7 @@ def _rows(
     post_w = np.array([sc.post_weight_kg for sc in scenarios])
     # UF rate over the post-dialysis (target) weight (Flythe 2011; kinetics.uf_rate_ml_per_kg_h).
     cols.setdefault("uf_rate_ml_kg_h", uf * 1000.0 / (duration / 60.0) / post_w)
-    cols.setdefault("sp_ktv", _sp_ktv_from_urea(signals.get("urea_mmol_l"), scenarios))
+    cols.setdefault("sp_ktv", _sp_ktv_from_urea(signals.get(UREA_MMOL_L), scenarios))
     for name in ("overall_risk", "idh_risk"):
         if name not in cols:
             raise InputError(f"score_batch: result lacks {name!r}", name)

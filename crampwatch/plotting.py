@@ -18,7 +18,23 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from crampwatch.causes.thresholds import THRESHOLDS
-from crampwatch.signals import display_label, signal
+from crampwatch.signals import (
+    BRAIN_UREA_MMOL_L,
+    DBP_MMHG,
+    DIALYSATE_NA_MMOL_L,
+    HR_BPM,
+    ICA_MMOL_L,
+    MAP_MMHG,
+    MG_MMOL_L,
+    OSM_MOSM_KG,
+    PLASMA_NA_MMOL_L,
+    RBV_PCT,
+    SBP_MMHG,
+    UF_RATE_ML_H,
+    UREA_MMOL_L,
+    display_label,
+    signal,
+)
 from crampwatch.trace import Trace
 
 #: Favourable RBV ranges at 1, 2 and 3 h (Preciado P et al. NDT 2019;34:1401): (time, lower-limit threshold,
@@ -43,18 +59,18 @@ class Panel:
 
 
 PANELS: tuple[Panel, ...] = (
-    Panel(display_label("rbv_pct"), ("rbv_pct",), ("rbv_critical_pct",)),
-    Panel("Blood pressure (mmHg)", ("sbp_mmhg", "map_mmhg", "dbp_mmhg"), ("idh_nadir_sbp_mmhg",)),
-    Panel(display_label("hr_bpm"), ("hr_bpm",)),
-    Panel(display_label("uf_rate_ml_h"), ("uf_rate_ml_h",), uf_marks=True),
+    Panel(display_label(RBV_PCT), (RBV_PCT,), ("rbv_critical_pct",)),
+    Panel("Blood pressure (mmHg)", (SBP_MMHG, MAP_MMHG, DBP_MMHG), ("idh_nadir_sbp_mmhg",)),
+    Panel(display_label(HR_BPM), (HR_BPM,)),
+    Panel(display_label(UF_RATE_ML_H), (UF_RATE_ML_H,), uf_marks=True),
     Panel(
         "Sodium (mmol/L)",
-        ("plasma_na_mmol_l", "dialysate_na_mmol_l"),
+        (PLASMA_NA_MMOL_L, DIALYSATE_NA_MMOL_L),
         ("hyponatremia_mmol_l",),
-        "osm_mosm_kg",
+        OSM_MOSM_KG,
     ),
-    Panel("Ionized Ca and Mg (mmol/L)", ("ica_mmol_l", "mg_mmol_l"), ("ica_low_mmol_l", "mg_low_mmol_l")),
-    Panel("Urea (mmol/L)", ("urea_mmol_l", "brain_urea_mmol_l")),
+    Panel("Ionized Ca and Mg (mmol/L)", (ICA_MMOL_L, MG_MMOL_L), ("ica_low_mmol_l", "mg_low_mmol_l")),
+    Panel("Urea (mmol/L)", (UREA_MMOL_L, BRAIN_UREA_MMOL_L)),
 )
 COLOURS = ("tab:blue", "tab:red", "tab:orange", "tab:green", "tab:purple", "tab:brown")
 #: Legend text of a reference line (the value is the analyzer's threshold).
@@ -92,14 +108,14 @@ def _draw(ax: Axes, trace: Trace, panel: Panel, *, weight_kg: float | None, show
     for colour, ref in zip(COLOURS, panel.references, strict=False):  # in the colour of its signal
         label = REFERENCE_LABELS[ref].format(value=THRESHOLDS[ref].value)
         handles.append(ax.axhline(THRESHOLDS[ref].value, color=colour, ls=":", lw=1, alpha=0.8, label=label))
-    if panel.signals[0] == "rbv_pct" and trace.has("rbv_pct"):
+    if panel.signals[0] == RBV_PCT and trace.has(RBV_PCT):
         boxes = [
             ax.fill_between([tm - 6, tm + 6], THRESHOLDS[low_name].value, high, color="tab:green", alpha=0.25,
                             lw=0, label="favourable range (Preciado 2019)")
             for tm, low_name, high in PRECIADO_RANGES
         ]  # fmt: skip
         handles.append(boxes[0])
-    if panel.uf_marks and weight_kg is not None and trace.has("uf_rate_ml_h"):
+    if panel.uf_marks and weight_kg is not None and trace.has(UF_RATE_ML_H):
         for name, ls in (("ufr_10_ml_kg_h", "--"), ("ufr_13_ml_kg_h", ":")):
             value = THRESHOLDS[name].value
             handles.append(

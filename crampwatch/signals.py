@@ -29,6 +29,35 @@ import numpy as np
 MAX_T_MIN = 720.0
 
 
+# Signal names, one constant each: code names a signal by its constant, so a misspelt name fails at import.
+SBP_MMHG = "sbp_mmhg"
+DBP_MMHG = "dbp_mmhg"
+MAP_MMHG = "map_mmhg"
+HR_BPM = "hr_bpm"
+RBV_PCT = "rbv_pct"
+UF_CUM_L = "uf_cum_l"
+UF_RATE_ML_H = "uf_rate_ml_h"
+PLASMA_NA_MMOL_L = "plasma_na_mmol_l"
+PLASMA_K_MMOL_L = "plasma_k_mmol_l"
+OSM_MOSM_KG = "osm_mosm_kg"
+ICA_MMOL_L = "ica_mmol_l"
+MG_MMOL_L = "mg_mmol_l"
+HCO3_MMOL_L = "hco3_mmol_l"
+UREA_MMOL_L = "urea_mmol_l"
+BRAIN_UREA_MMOL_L = "brain_urea_mmol_l"
+DIALYSATE_NA_MMOL_L = "dialysate_na_mmol_l"
+DIALYSATE_TEMP_C = "dialysate_temp_c"
+QB_ML_MIN = "qb_ml_min"
+CONDUCTIVITY_MS_CM = "conductivity_ms_cm"
+HCT_PCT = "hct_pct"
+PLASMA_VOLUME_L = "plasma_volume_l"
+INTERSTITIAL_VOLUME_L = "interstitial_volume_l"
+INTRACELLULAR_VOLUME_L = "intracellular_volume_l"
+REFILL_ML_MIN = "refill_ml_min"
+BRAIN_OSM_GRADIENT_MOSM_KG = "brain_osm_gradient_mosm_kg"
+TOTAL_CA_MMOL_L = "total_ca_mmol_l"
+
+
 @dataclass(frozen=True)
 class Loinc:
     """A LOINC code with its long common name; ``verified`` is False where it needs a check on loinc.org."""
@@ -63,55 +92,55 @@ class Signal:
 
 _S = Signal
 _REGISTRY: tuple[Signal, ...] = (
-    _S("sbp_mmhg", "Systolic blood pressure", "SBP", "mmHg", "mm[Hg]", 30, 300,
+    _S(SBP_MMHG, "Systolic blood pressure", "SBP", "mmHg", "mm[Hg]", 30, 300,
        "systolic blood pressure, mmHg", Loinc("8480-6", "Systolic blood pressure")),
-    _S("dbp_mmhg", "Diastolic blood pressure", "DBP", "mmHg", "mm[Hg]", 10, 200,
+    _S(DBP_MMHG, "Diastolic blood pressure", "DBP", "mmHg", "mm[Hg]", 10, 200,
        "diastolic blood pressure, mmHg", Loinc("8462-4", "Diastolic blood pressure")),
-    _S("map_mmhg", "Mean arterial pressure", "MAP", "mmHg", "mm[Hg]", 20, 250,
+    _S(MAP_MMHG, "Mean arterial pressure", "MAP", "mmHg", "mm[Hg]", 20, 250,
        "mean arterial pressure, mmHg", Loinc("8478-0", "Mean blood pressure")),
-    _S("hr_bpm", "Heart rate", "HR", "/min", "/min", 15, 250,
+    _S(HR_BPM, "Heart rate", "HR", "/min", "/min", 15, 250,
        "heart rate, beats/min", Loinc("8867-4", "Heart rate")),
-    _S("rbv_pct", "Relative blood volume", "RBV", "%", "%", 50, 130,
+    _S(RBV_PCT, "Relative blood volume", "RBV", "%", "%", 50, 130,
        "relative blood volume, % of the value at start (100 at t = 0)"),
-    _S("uf_cum_l", "Cumulative ultrafiltration", "UF volume", "L", "L", -0.5, 12,
+    _S(UF_CUM_L, "Cumulative ultrafiltration", "UF volume", "L", "L", -0.5, 12,
        "cumulative ultrafiltration volume, L"),
-    _S("uf_rate_ml_h", "Ultrafiltration rate", "UF rate", "mL/h", "mL/h", 0, 5000,
+    _S(UF_RATE_ML_H, "Ultrafiltration rate", "UF rate", "mL/h", "mL/h", 0, 5000,
        "ultrafiltration rate, mL/h"),
-    _S("plasma_na_mmol_l", "Plasma sodium", "Plasma Na", "mmol/L", "mmol/L", 100, 180,
+    _S(PLASMA_NA_MMOL_L, "Plasma sodium", "Plasma Na", "mmol/L", "mmol/L", 100, 180,
        "plasma sodium, mmol/L", Loinc("2951-2", "Sodium [Moles/volume] in Serum or Plasma")),
-    _S("plasma_k_mmol_l", "Plasma potassium", "K", "mmol/L", "mmol/L", 1, 10,
+    _S(PLASMA_K_MMOL_L, "Plasma potassium", "K", "mmol/L", "mmol/L", 1, 10,
        "plasma potassium, mmol/L", Loinc("2823-3", "Potassium [Moles/volume] in Serum or Plasma")),
-    _S("osm_mosm_kg", "Plasma osmolality", "Osmolality", "mOsm/kg", "mosm/kg", 220, 420,
+    _S(OSM_MOSM_KG, "Plasma osmolality", "Osmolality", "mOsm/kg", "mosm/kg", 220, 420,
        "plasma osmolality, mOsm/kg", Loinc("2692-2", "Osmolality of Serum or Plasma", verified=False)),
-    _S("ica_mmol_l", "Ionized calcium", "iCa", "mmol/L", "mmol/L", 0.3, 2.5,
+    _S(ICA_MMOL_L, "Ionized calcium", "iCa", "mmol/L", "mmol/L", 0.3, 2.5,
        "plasma ionized calcium, mmol/L", Loinc("1994-3", "Calcium.ionized [Moles/volume] in Blood")),
-    _S("mg_mmol_l", "Plasma magnesium", "Mg", "mmol/L", "mmol/L", 0.1, 3,
+    _S(MG_MMOL_L, "Plasma magnesium", "Mg", "mmol/L", "mmol/L", 0.1, 3,
        "plasma magnesium, mmol/L", Loinc("2601-3", "Magnesium [Moles/volume] in Serum or Plasma")),
-    _S("hco3_mmol_l", "Plasma bicarbonate", "HCO3", "mmol/L", "mmol/L", 5, 50,
+    _S(HCO3_MMOL_L, "Plasma bicarbonate", "HCO3", "mmol/L", "mmol/L", 5, 50,
        "plasma bicarbonate, mmol/L", Loinc("1963-8", "Bicarbonate [Moles/volume] in Serum or Plasma")),
-    _S("urea_mmol_l", "Plasma urea", "Urea", "mmol/L", "mmol/L", 0.3, 110,
+    _S(UREA_MMOL_L, "Plasma urea", "Urea", "mmol/L", "mmol/L", 0.3, 110,
        "plasma urea, mmol/L", Loinc("22664-7", "Urea [Moles/volume] in Serum or Plasma", verified=False)),
-    _S("brain_urea_mmol_l", "Brain-water urea", "Brain urea", "mmol/L", "mmol/L", 0.3, 110,
+    _S(BRAIN_UREA_MMOL_L, "Brain-water urea", "Brain urea", "mmol/L", "mmol/L", 0.3, 110,
        "brain-water urea, mmol/L"),
-    _S("dialysate_na_mmol_l", "Dialysate sodium", "Dialysate Na", "mmol/L", "mmol/L", 110, 170,
+    _S(DIALYSATE_NA_MMOL_L, "Dialysate sodium", "Dialysate Na", "mmol/L", "mmol/L", 110, 170,
        "dialysate sodium, mmol/L"),
-    _S("dialysate_temp_c", "Dialysate temperature", "Dialysate temp.", "°C", "Cel", 30, 42,
+    _S(DIALYSATE_TEMP_C, "Dialysate temperature", "Dialysate temp.", "°C", "Cel", 30, 42,
        "dialysate temperature, °C"),
-    _S("qb_ml_min", "Blood flow", "Qb", "mL/min", "mL/min", 0, 700, "blood pump flow, mL/min"),
-    _S("conductivity_ms_cm", "Dialysate conductivity", "Conductivity", "mS/cm", "mS/cm", 10, 18,
+    _S(QB_ML_MIN, "Blood flow", "Qb", "mL/min", "mL/min", 0, 700, "blood pump flow, mL/min"),
+    _S(CONDUCTIVITY_MS_CM, "Dialysate conductivity", "Conductivity", "mS/cm", "mS/cm", 10, 18,
        "dialysate conductivity, mS/cm"),
-    _S("hct_pct", "Hematocrit", "Hct", "%", "%", 10, 70, "hematocrit, %",
+    _S(HCT_PCT, "Hematocrit", "Hct", "%", "%", 10, 70, "hematocrit, %",
        Loinc("4544-3", "Hematocrit [Volume Fraction] of Blood by Automated count"), core=False),
-    _S("plasma_volume_l", "Plasma volume", "PV", "L", "L", 0.5, 10, "plasma volume, L", core=False),
-    _S("interstitial_volume_l", "Interstitial volume", "ISV", "L", "L", 1, 40, "interstitial volume, L",
+    _S(PLASMA_VOLUME_L, "Plasma volume", "PV", "L", "L", 0.5, 10, "plasma volume, L", core=False),
+    _S(INTERSTITIAL_VOLUME_L, "Interstitial volume", "ISV", "L", "L", 1, 40, "interstitial volume, L",
        core=False),
-    _S("intracellular_volume_l", "Intracellular volume", "ICV", "L", "L", 5, 60, "intracellular volume, L",
+    _S(INTRACELLULAR_VOLUME_L, "Intracellular volume", "ICV", "L", "L", 5, 60, "intracellular volume, L",
        core=False),
-    _S("refill_ml_min", "Plasma refill", "Refill", "mL/min", "mL/min", -100, 200,
+    _S(REFILL_ML_MIN, "Plasma refill", "Refill", "mL/min", "mL/min", -100, 200,
        "net transcapillary refill into plasma (incl. lymph), mL/min", core=False),
-    _S("brain_osm_gradient_mosm_kg", "Brain-plasma osmotic gradient", "Brain osm. gradient", "mOsm/kg",
+    _S(BRAIN_OSM_GRADIENT_MOSM_KG, "Brain-plasma osmotic gradient", "Brain osm. gradient", "mOsm/kg",
        "mosm/kg", -50, 80, "brain-water minus plasma effective osmolality, mOsm/kg", core=False),
-    _S("total_ca_mmol_l", "Total calcium", "Total Ca", "mmol/L", "mmol/L", 1, 4,
+    _S(TOTAL_CA_MMOL_L, "Total calcium", "Total Ca", "mmol/L", "mmol/L", 1, 4,
        "plasma total calcium, mmol/L", Loinc("2000-8", "Calcium [Moles/volume] in Serum or Plasma"),
        core=False),
 )  # fmt: skip
@@ -282,6 +311,32 @@ def range_message(name: str, value: float) -> str:
 
 
 __all__ = [
+    "SBP_MMHG",
+    "DBP_MMHG",
+    "MAP_MMHG",
+    "HR_BPM",
+    "RBV_PCT",
+    "UF_CUM_L",
+    "UF_RATE_ML_H",
+    "PLASMA_NA_MMOL_L",
+    "PLASMA_K_MMOL_L",
+    "OSM_MOSM_KG",
+    "ICA_MMOL_L",
+    "MG_MMOL_L",
+    "HCO3_MMOL_L",
+    "UREA_MMOL_L",
+    "BRAIN_UREA_MMOL_L",
+    "DIALYSATE_NA_MMOL_L",
+    "DIALYSATE_TEMP_C",
+    "QB_ML_MIN",
+    "CONDUCTIVITY_MS_CM",
+    "HCT_PCT",
+    "PLASMA_VOLUME_L",
+    "INTERSTITIAL_VOLUME_L",
+    "INTRACELLULAR_VOLUME_L",
+    "REFILL_ML_MIN",
+    "BRAIN_OSM_GRADIENT_MOSM_KG",
+    "TOTAL_CA_MMOL_L",
     "MAX_T_MIN",
     "QUANTITIES",
     "SIGNAL_SPECS",

@@ -86,6 +86,15 @@ def test_signal_registry_is_complete_and_ordered() -> None:
     assert signals.signal("t_min").high == signals.MAX_T_MIN
 
 
+def test_every_signal_has_a_name_constant() -> None:
+    """Code names signals through these constants: a misspelt constant fails at import."""
+    for name in signals.SIGNAL_SPECS:
+        assert getattr(signals, name.upper()) == name
+        assert name.upper() in signals.__all__
+    constants = {k for k, v in vars(signals).items() if k.isupper() and isinstance(v, str)}
+    assert constants == {n.upper() for n in signals.SIGNAL_SPECS}
+
+
 def test_every_reported_quantity_has_a_clinical_label() -> None:
     sc = load_scenario(ROOT / "examples" / "high_uf.yaml")
     a = crampwatch.assess(simulate(sc), sc)

@@ -22,35 +22,49 @@ from crampwatch.causes.scoring import Evaluation, evaluate, overall_risk
 from crampwatch.errors import InputError
 from crampwatch.kinetics import ekt_v_rate, sp_ktv_daugirdas
 from crampwatch.model import EVENT_KINDS, Scenario
+from crampwatch.signals import (
+    BRAIN_OSM_GRADIENT_MOSM_KG,
+    BRAIN_UREA_MMOL_L,
+    DBP_MMHG,
+    HCO3_MMOL_L,
+    ICA_MMOL_L,
+    MG_MMOL_L,
+    OSM_MOSM_KG,
+    PLASMA_NA_MMOL_L,
+    RBV_PCT,
+    SBP_MMHG,
+    UF_CUM_L,
+    UREA_MMOL_L,
+)
 from crampwatch.trace import Trace, empty_events
 
 #: Signals the findings use; the ones the simulator may fill when absent.
 KEY_SIGNALS: tuple[str, ...] = (
-    "rbv_pct",
-    "sbp_mmhg",
-    "dbp_mmhg",
-    "plasma_na_mmol_l",
-    "osm_mosm_kg",
-    "ica_mmol_l",
-    "mg_mmol_l",
-    "hco3_mmol_l",
-    "urea_mmol_l",
-    "brain_urea_mmol_l",
-    "brain_osm_gradient_mosm_kg",
+    RBV_PCT,
+    SBP_MMHG,
+    DBP_MMHG,
+    PLASMA_NA_MMOL_L,
+    OSM_MOSM_KG,
+    ICA_MMOL_L,
+    MG_MMOL_L,
+    HCO3_MMOL_L,
+    UREA_MMOL_L,
+    BRAIN_UREA_MMOL_L,
+    BRAIN_OSM_GRADIENT_MOSM_KG,
 )
 #: Signals read together with plasma urea (effective osmolality = osm - urea; brain-plasma urea gradient):
 #: not estimated when urea itself is recorded.
-PAIRED_WITH_UREA = ("osm_mosm_kg", "brain_urea_mmol_l")
+PAIRED_WITH_UREA = (OSM_MOSM_KG, BRAIN_UREA_MMOL_L)
 #: Signals whose absence is reported (the core clinical set; the others are model-only).
 REPORTED_SIGNALS: tuple[str, ...] = (
-    "rbv_pct",
-    "sbp_mmhg",
-    "uf_cum_l",
-    "plasma_na_mmol_l",
-    "ica_mmol_l",
-    "mg_mmol_l",
-    "hco3_mmol_l",
-    "urea_mmol_l",
+    RBV_PCT,
+    SBP_MMHG,
+    UF_CUM_L,
+    PLASMA_NA_MMOL_L,
+    ICA_MMOL_L,
+    MG_MMOL_L,
+    HCO3_MMOL_L,
+    UREA_MMOL_L,
 )
 #: A record with fewer rows is analysed on the union of its times and the simulated grid (modelling choice).
 SPARSE_RECORD_ROWS = 10
@@ -114,7 +128,7 @@ def _fill(
         grid = np.union1d(t, ts)
         sig = {k: _place(t, v, grid) for k, v in sig.items()}
         t = grid
-    urea_recorded = status.get("urea_mmol_l", "missing") != "missing"
+    urea_recorded = status.get(UREA_MMOL_L, "missing") != "missing"
     for name in missing:
         if urea_recorded and name in PAIRED_WITH_UREA:
             continue  # a simulated value minus a recorded urea would mix two sources
@@ -247,8 +261,8 @@ def _post_dialysis(trace: Trace, scenario: Scenario, notes: list[str]) -> tuple[
         return trace, None
     notes.append(f"{int(after.sum())} rows after the end of dialysis used for the equilibrated urea only")
     urea_eq = None
-    if "urea_mmol_l" in trace.data.columns:
-        u = trace.data["urea_mmol_l"].to_numpy(dtype=float)
+    if UREA_MMOL_L in trace.data.columns:
+        u = trace.data[UREA_MMOL_L].to_numpy(dtype=float)
         ok = (t >= end + EQUILIBRATED_AFTER_MIN - 1e-9) & np.isfinite(u)
         urea_eq = float(u[ok][0]) if ok.any() else None
     session = trace.data.loc[~after].reset_index(drop=True)

@@ -30,6 +30,7 @@ from crampwatch.causes.features import Context, Features
 from crampwatch.causes.findings import Evidence, Finding, Recommendation
 from crampwatch.causes.sentences import Direction, course, statement
 from crampwatch.causes.thresholds import th
+from crampwatch.signals import HCO3_MMOL_L, ICA_MMOL_L, MG_MMOL_L
 
 HYPOCALCEMIA = "hypocalcemia"
 HYPOMAGNESEMIA = "hypomagnesemia"
@@ -132,7 +133,7 @@ def ca_evidence(si: SessionInput, s: float) -> list[Evidence]:
         ev("dialysate_ca_mmol_l", d_ca, tiered(d_ca, DIALYSATE_CA_LIMITS, "low"), sense="low"),
         pre_ev(
             si,
-            "ica_mmol_l",
+            ICA_MMOL_L,
             "ica_pre",
             si.p("ica_pre_used"),
             "ica_low_mmol_l",
@@ -148,9 +149,9 @@ def ca_evidence(si: SessionInput, s: float) -> list[Evidence]:
             sense="low",
             direction="context" if corr_assumed else None,
         ),
-        *feature_ev(si, "ica_mmol_l", "ica_min", "ica_low_mmol_l", note="nadir", sense="low"),
+        *feature_ev(si, ICA_MMOL_L, "ica_min", "ica_low_mmol_l", note="nadir", sense="low"),
         ev(
-            "hco3_mmol_l",
+            HCO3_MMOL_L,
             si.lab("hco3_mmol_l"),
             "hco3_high_pre_mmol_l",
             estimated=hco3_assumed,
@@ -158,7 +159,7 @@ def ca_evidence(si: SessionInput, s: float) -> list[Evidence]:
             sense="high",
             direction="context" if hco3_assumed else None,
         ),
-        *feature_ev(si, "hco3_mmol_l", "hco3_max", "hco3_alkalosis_mmol_l", note="peak", sense="high"),
+        *feature_ev(si, HCO3_MMOL_L, "hco3_max", "hco3_alkalosis_mmol_l", note="peak", sense="high"),
         ev(
             "dialysate_hco3_mmol_l", si.c("dialysate_hco3_mmol_l"), "dialysate_hco3_high_mmol_l", sense="high"
         ),
@@ -185,7 +186,7 @@ def _ca_bits(si: SessionInput, evidence: list[Evidence]) -> list[str]:
     bits = []
     if (e := by.get(("dialysate_ca_mmol_l", ""))) is not None:
         bits.append(statement("the dialysate calcium", e.value, "mmol/L", e.threshold))
-    if (e := by.get(("ica_mmol_l", "pre-dialysis"))) is not None:
+    if (e := by.get((ICA_MMOL_L, "pre-dialysis"))) is not None:
         bits.append(statement("pre-dialysis ionized calcium", e.value, "mmol/L", e.threshold))
     if (e := by.get(("corrected_ca_mg_dl", "pre-dialysis"))) is not None:
         bits.append(statement("pre-dialysis albumin-corrected calcium", e.value, "mg/dL", e.threshold))
@@ -200,13 +201,13 @@ def _ca_bits(si: SessionInput, evidence: list[Evidence]) -> list[str]:
                 si.f("ica_min_t"),
             )
         )
-    if (e := by.get(("ica_mmol_l", "nadir"))) is not None:
+    if (e := by.get((ICA_MMOL_L, "nadir"))) is not None:
         bits.append(statement("the lowest ionized calcium", e.value, "mmol/L", e.threshold, t_min=e.t_min))
     alkalosis = [
         statement(subject, e.value, "mmol/L", e.threshold, t_min=e.t_min)
         for key, subject in (
-            (("hco3_mmol_l", "pre-dialysis"), "pre-dialysis bicarbonate"),
-            (("hco3_mmol_l", "peak"), "the highest bicarbonate"),
+            ((HCO3_MMOL_L, "pre-dialysis"), "pre-dialysis bicarbonate"),
+            ((HCO3_MMOL_L, "peak"), "the highest bicarbonate"),
             (("dialysate_hco3_mmol_l", ""), "the dialysate bicarbonate"),
         )
         if (e := by.get(key)) is not None
@@ -225,7 +226,7 @@ def ca_finding(si: SessionInput) -> Finding:
     vitamin_d = bool(si.ctx.active_vitamin_d[si.i])
     evidence = ca_evidence(si, s)
     conf = confidence(
-        [si.status("ica_mmol_l"), si.lab_status("ica_mmol_l"), si.status("hco3_mmol_l")], [1.0, 1.0, 0.5]
+        [si.status(ICA_MMOL_L), si.lab_status("ica_mmol_l"), si.status(HCO3_MMOL_L)], [1.0, 1.0, 0.5]
     )
     expl = explain(
         _ca_bits(si, evidence),
@@ -264,7 +265,7 @@ def ca_finding(si: SessionInput) -> Finding:
                 "normal ionized Ca 1.1-1.3 mmol/L; Payne 1973 correction is approximate",
             )
         )
-    return Finding(HYPOCALCEMIA, s, conf, evidence, expl, recs, si.missing("ica_mmol_l"))
+    return Finding(HYPOCALCEMIA, s, conf, evidence, expl, recs, si.missing(ICA_MMOL_L))
 
 
 def mg_finding(si: SessionInput) -> Finding:
@@ -272,10 +273,10 @@ def mg_finding(si: SessionInput) -> Finding:
     d_mg = si.c("dialysate_mg_mmol_l")
     evidence = [
         ev("dialysate_mg_mmol_l", d_mg, tiered(d_mg, DIALYSATE_MG_LIMITS, "low"), sense="low"),
-        pre_ev(si, "mg_mmol_l", "mg_pre", si.p("mg_pre_used"), "mg_low_mmol_l", sense="low"),
-        *feature_ev(si, "mg_mmol_l", "mg_min", "mg_low_mmol_l", note="nadir", sense="low"),
+        pre_ev(si, MG_MMOL_L, "mg_pre", si.p("mg_pre_used"), "mg_low_mmol_l", sense="low"),
+        *feature_ev(si, MG_MMOL_L, "mg_min", "mg_low_mmol_l", note="nadir", sense="low"),
     ]
-    conf = confidence([si.status("mg_mmol_l"), si.lab_status("mg_mmol_l")])
+    conf = confidence([si.status(MG_MMOL_L), si.lab_status("mg_mmol_l")])
     supports = [e for e in evidence if e.direction == "supports"]
     subjects = {
         "": "the dialysate magnesium",
@@ -313,4 +314,4 @@ def mg_finding(si: SessionInput) -> Finding:
         recs.append(
             Recommendation("Measure serum Mg before and after dialysis", "normal serum Mg >= 0.7 mmol/L")
         )
-    return Finding(HYPOMAGNESEMIA, s, conf, evidence, expl, recs, si.missing("mg_mmol_l"))
+    return Finding(HYPOMAGNESEMIA, s, conf, evidence, expl, recs, si.missing(MG_MMOL_L))

@@ -14,6 +14,25 @@ import numpy as np
 
 from crampwatch.causes.context import Context
 from crampwatch.causes.thresholds import th
+from crampwatch.signals import (
+    BRAIN_OSM_GRADIENT_MOSM_KG,
+    BRAIN_UREA_MMOL_L,
+    CONDUCTIVITY_MS_CM,
+    DBP_MMHG,
+    DIALYSATE_NA_MMOL_L,
+    HCO3_MMOL_L,
+    ICA_MMOL_L,
+    MAP_MMHG,
+    MG_MMOL_L,
+    OSM_MOSM_KG,
+    PLASMA_NA_MMOL_L,
+    RBV_PCT,
+    REFILL_ML_MIN,
+    SBP_MMHG,
+    UF_CUM_L,
+    UF_RATE_ML_H,
+    UREA_MMOL_L,
+)
 from crampwatch.units import conductivity_to_na_mmol_l
 
 # ------------------------------------------------------------------------------------------- reductions
@@ -143,23 +162,23 @@ def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: 
     s = {
         name: _sig(signals, name, shape)
         for name in (
-            "rbv_pct",
-            "sbp_mmhg",
-            "dbp_mmhg",
-            "map_mmhg",
-            "uf_cum_l",
-            "uf_rate_ml_h",
-            "plasma_na_mmol_l",
-            "osm_mosm_kg",
-            "ica_mmol_l",
-            "mg_mmol_l",
-            "hco3_mmol_l",
-            "urea_mmol_l",
-            "brain_urea_mmol_l",
-            "brain_osm_gradient_mosm_kg",
-            "dialysate_na_mmol_l",
-            "conductivity_ms_cm",
-            "refill_ml_min",
+            RBV_PCT,
+            SBP_MMHG,
+            DBP_MMHG,
+            MAP_MMHG,
+            UF_CUM_L,
+            UF_RATE_ML_H,
+            PLASMA_NA_MMOL_L,
+            OSM_MOSM_KG,
+            ICA_MMOL_L,
+            MG_MMOL_L,
+            HCO3_MMOL_L,
+            UREA_MMOL_L,
+            BRAIN_UREA_MMOL_L,
+            BRAIN_OSM_GRADIENT_MOSM_KG,
+            DIALYSATE_NA_MMOL_L,
+            CONDUCTIVITY_MS_CM,
+            REFILL_ML_MIN,
         )
     }
     v: dict[str, np.ndarray] = {}
@@ -170,7 +189,7 @@ def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: 
         src[name] = ~np.isnan(value) if from_sig is None else from_sig
 
     # relative blood volume
-    rbv = s["rbv_pct"]
+    rbv = s[RBV_PCT]
     for h in (1, 2, 3):
         put(f"rbv_{h}h", value_near(rbv, t, 60.0 * h))
     rbv_min, rbv_min_t = row_min(rbv, t)
@@ -184,7 +203,7 @@ def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: 
     low = (rbv < crit[:, None] + 1.0) | ((rbv < lower[None, :]) & (t >= 60.0)[None, :])
     put("rbv_fall_t", first_time(low, t))
     # blood pressure
-    sbp = s["sbp_mmhg"]
+    sbp = s[SBP_MMHG]
     sbp_pre, _ = first_valid(sbp, t)
     sbp_nadir, sbp_nadir_t = row_min(sbp, t)
     put("sbp_pre", sbp_pre)
@@ -195,21 +214,21 @@ def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: 
         sbp < nadir_sbp_threshold(sbp_pre)[:, None] + 5.0
     )
     put("sbp_fall_t", first_time(fell, t))
-    mapp = s["map_mmhg"]
-    mapp = np.where(np.isnan(mapp), (sbp + 2.0 * s["dbp_mmhg"]) / 3.0, mapp)  # MAP = (SBP + 2 DBP)/3
+    mapp = s[MAP_MMHG]
+    mapp = np.where(np.isnan(mapp), (sbp + 2.0 * s[DBP_MMHG]) / 3.0, mapp)  # MAP = (SBP + 2 DBP)/3
     map_pre, _ = first_valid(mapp, t)
     map_nadir, map_nadir_t = row_min(mapp, t)
     put("map_pre", map_pre)
     put("map_nadir", map_nadir)
     put("map_nadir_t", map_nadir_t)
     # ultrafiltration: cumulative volume, else rate, else the prescription
-    uf0, t0 = first_valid(s["uf_cum_l"], t)
-    uf1, t1 = last_valid(s["uf_cum_l"], t)
+    uf0, t0 = first_valid(s[UF_CUM_L], t)
+    uf1, t1 = last_valid(s[UF_CUM_L], t)
     with np.errstate(invalid="ignore", divide="ignore"):
         ufr_cum = np.where(t1 - t0 >= 30.0, (uf1 - uf0) * 1000.0 / ((t1 - t0) / 60.0), np.nan)
-    ufr_mean = row_mean(s["uf_rate_ml_h"])
+    ufr_mean = row_mean(s[UF_RATE_ML_H])
     rate_ok = ~np.isnan(ufr_mean)
-    rate_t = np.where(np.isnan(s["uf_rate_ml_h"]), np.nan, t[None, :])
+    rate_t = np.where(np.isnan(s[UF_RATE_ML_H]), np.nan, t[None, :])
     rate_t0, _ = first_valid(rate_t, t)
     rate_t1, _ = last_valid(rate_t, t)
     uf_total_rate = ufr_mean * np.maximum(rate_t1 - rate_t0, 0.0) / 60000.0
@@ -226,14 +245,14 @@ def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: 
     put("post_weight_kg", post_w, src["uf_total_l"])
     put("ufr_ml_kg_h", ufr / post_w, src["ufr_ml_h"])
     # refill: measured, else from the RBV slope: refill = UF + d(BV)/dt, BV0 = 70 mL/kg (modelling choice)
-    refill_meas = row_mean(s["refill_ml_min"])
+    refill_meas = row_mean(s[REFILL_ML_MIN])
     bv0_ml = th("blood_volume_ml_per_kg") * ctx.dry_weight_kg
     refill_est = ufr / 60.0 + bv0_ml * v["rbv_slope_pct_h"] / 100.0 / 60.0
     refill = np.where(~np.isnan(refill_meas), refill_meas, refill_est)
     with np.errstate(invalid="ignore", divide="ignore"):
         put("refill_fraction", np.where(ufr > 0, refill / (ufr / 60.0), np.nan))
     # sodium and osmolality
-    na = s["plasma_na_mmol_l"]
+    na = s[PLASMA_NA_MMOL_L]
     na_pre_sig, _ = first_valid(na, t)
     na_min, na_min_t = row_min(na, t)
     put("na_pre", ctx.signal_or_lab(na_pre_sig, "na_mmol_l")[0], ~np.isnan(na_pre_sig))
@@ -242,8 +261,8 @@ def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: 
     put("na_first", na_pre_sig)
     put("na_end", session_end(na, t, ctx.duration_min)[0])
     put("na_fall", na_pre_sig - na_min)
-    dia_na_sig = row_mean(s["dialysate_na_mmol_l"])
-    dia_na_cond = row_mean(conductivity_to_na_mmol_l(s["conductivity_ms_cm"]))
+    dia_na_sig = row_mean(s[DIALYSATE_NA_MMOL_L])
+    dia_na_cond = row_mean(conductivity_to_na_mmol_l(s[CONDUCTIVITY_MS_CM]))
     dia_na = np.where(
         ~np.isnan(dia_na_sig),
         dia_na_sig,
@@ -251,8 +270,8 @@ def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: 
     )
     put("dialysate_na", dia_na, np.ones(ctx.n, dtype=bool))
     put("na_gradient", dia_na - v["na_pre"], np.ones(ctx.n, dtype=bool))
-    osm = s["osm_mosm_kg"]
-    urea = s["urea_mmol_l"]
+    osm = s[OSM_MOSM_KG]
+    urea = s[UREA_MMOL_L]
     eff = np.where(np.isnan(urea), np.nan, osm - urea)  # effective osmolality: urea crosses cells
     eff_pre, _ = first_valid(eff, t)
     eff_min, eff_min_t = row_min(eff, t)
@@ -268,19 +287,19 @@ def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: 
     eff_est = np.where(np.all(np.isnan(urea), axis=1), v["osm_fall"] - urea_fall_est, np.nan)
     put("eff_osm_fall_est", eff_est, np.zeros(ctx.n, dtype=bool))
     # calcium, magnesium, bicarbonate
-    ica_pre, _ = first_valid(s["ica_mmol_l"], t)
-    ica_min, ica_min_t = row_min(s["ica_mmol_l"], t)
+    ica_pre, _ = first_valid(s[ICA_MMOL_L], t)
+    ica_min, ica_min_t = row_min(s[ICA_MMOL_L], t)
     put("ica_pre", ica_pre)
     put("ica_min", ica_min)
     put("ica_min_t", ica_min_t)
-    put("ica_end", session_end(s["ica_mmol_l"], t, ctx.duration_min)[0])
-    mg_pre, _ = first_valid(s["mg_mmol_l"], t)
-    mg_min, mg_min_t = row_min(s["mg_mmol_l"], t)
+    put("ica_end", session_end(s[ICA_MMOL_L], t, ctx.duration_min)[0])
+    mg_pre, _ = first_valid(s[MG_MMOL_L], t)
+    mg_min, mg_min_t = row_min(s[MG_MMOL_L], t)
     put("mg_pre", mg_pre)
     put("mg_min", mg_min)
     put("mg_min_t", mg_min_t)
-    put("mg_end", session_end(s["mg_mmol_l"], t, ctx.duration_min)[0])
-    hco3_max, hco3_max_t = row_max(s["hco3_mmol_l"], t)
+    put("mg_end", session_end(s[MG_MMOL_L], t, ctx.duration_min)[0])
+    hco3_max, hco3_max_t = row_max(s[HCO3_MMOL_L], t)
     put("hco3_max", hco3_max)
     put("hco3_max_t", hco3_max_t)
     # urea: URR from the signal; brain-plasma gradient
@@ -297,10 +316,10 @@ def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: 
         np.where(~np.isnan(u_post_t), u_post_t / 60.0, ctx.duration_min / 60.0),
         ~np.isnan(u_post_t),
     )
-    grad_u, grad_u_t = row_max(s["brain_urea_mmol_l"] - urea, t)
+    grad_u, grad_u_t = row_max(s[BRAIN_UREA_MMOL_L] - urea, t)
     put("brain_urea_gradient", grad_u)
     put("brain_urea_gradient_t", grad_u_t)
-    grad_o, grad_o_t = row_max(s["brain_osm_gradient_mosm_kg"], t)
+    grad_o, grad_o_t = row_max(s[BRAIN_OSM_GRADIENT_MOSM_KG], t)
     put("brain_osm_gradient", grad_o)
     put("brain_osm_gradient_t", grad_o_t)
     return Features(values=v, from_signal=src)

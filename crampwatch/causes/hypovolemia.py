@@ -29,7 +29,7 @@ from crampwatch.causes.findings import Evidence, Finding, Recommendation
 from crampwatch.causes.sentences import course, number, plural, statement
 from crampwatch.causes.thresholds import th
 from crampwatch.kinetics.hemodynamics import mermelstein_thresholds_core
-from crampwatch.signals import unit_of
+from crampwatch.signals import RBV_PCT, SBP_MMHG, UF_CUM_L, UF_RATE_ML_H, unit_of
 
 CAUSE = "hypovolemia"
 
@@ -162,7 +162,7 @@ def _load_evidence(si: SessionInput, est_uf: bool) -> list[Evidence]:
             sense="high",
         ),
         ev(
-            "uf_rate_ml_h",
+            UF_RATE_ML_H,
             si.f("ufr_ml_h"),
             "mermelstein_20pct",
             threshold=float(m20[0]),
@@ -181,9 +181,9 @@ def _load_evidence(si: SessionInput, est_uf: bool) -> list[Evidence]:
 
 def _rbv_evidence(si: SessionInput) -> list[Evidence]:
     """RBV at 1, 2 and 3 h (Preciado), its nadir against the critical RBV, and its slope."""
-    est = si.estimated("rbv_pct")
+    est = si.estimated(RBV_PCT)
     items = [
-        ev("rbv_pct", si.f(f"rbv_{h}h"), f"rbv_low_{h}h_pct", t_min=60.0 * h, estimated=est, sense="low")
+        ev(RBV_PCT, si.f(f"rbv_{h}h"), f"rbv_low_{h}h_pct", t_min=60.0 * h, estimated=est, sense="low")
         for h in (1, 2, 3)
         if np.isfinite(si.f(f"rbv_{h}h"))
     ]
@@ -191,7 +191,7 @@ def _rbv_evidence(si: SessionInput) -> list[Evidence]:
         crit_known = np.isfinite(si.c("critical_rbv_pct"))
         items.append(
             ev(
-                "rbv_pct",
+                RBV_PCT,
                 si.f("rbv_min"),
                 "rbv_critical_pct",
                 t_min=si.f("rbv_min_t"),
@@ -220,11 +220,11 @@ def _bp_evidence(si: SessionInput) -> list[Evidence]:
     sbp_pre, nadir = si.f("sbp_pre"), si.f("sbp_nadir")
     if not np.isfinite(nadir):
         return []
-    est = si.estimated("sbp_mmhg")
+    est = si.estimated(SBP_MMHG)
     high_pre = sbp_pre >= th("idh_high_pre_sbp_mmhg")
     items = [
         ev(
-            "sbp_mmhg",
+            SBP_MMHG,
             nadir,
             "idh_nadir_sbp_high_pre_mmhg" if high_pre else "idh_nadir_sbp_mmhg",
             t_min=si.f("sbp_nadir_t"),
@@ -296,7 +296,7 @@ def _event_evidence(si: SessionInput, s: float) -> tuple[list[Evidence], float]:
 def finding(si: SessionInput) -> Finding:
     """The hypovolemia finding of session ``si``."""
     s = float(si.scores[CAUSE][si.i])
-    est_uf = si.status("uf_cum_l") == "missing" and si.status("uf_rate_ml_h") == "missing"
+    est_uf = si.status(UF_CUM_L) == "missing" and si.status(UF_RATE_ML_H) == "missing"
     evidence = [*_load_evidence(si, est_uf), *_rbv_evidence(si), *_bp_evidence(si)]
     below = si.c("dry_weight_kg") - si.f("post_weight_kg")
     if below >= BELOW_DRY_SHOWN_KG:
@@ -305,10 +305,10 @@ def finding(si: SessionInput) -> Finding:
         )
     events, s = _event_evidence(si, s)
     evidence += events
-    conf = confidence(["estimated" if est_uf else "measured", si.status("rbv_pct"), si.status("sbp_mmhg")])
+    conf = confidence(["estimated" if est_uf else "measured", si.status(RBV_PCT), si.status(SBP_MMHG)])
     recs = _recommend(si, si.f("ufr_ml_kg_h"))
     return Finding(
-        CAUSE, min(1.0, s), conf, evidence, _explain(si, evidence), recs, si.missing("rbv_pct", "sbp_mmhg")
+        CAUSE, min(1.0, s), conf, evidence, _explain(si, evidence), recs, si.missing(RBV_PCT, SBP_MMHG)
     )
 
 
@@ -317,10 +317,10 @@ _SUBJECTS = {
     ("uf_rate_ml_kg_h", "session"): "the mean UF rate",
     ("idwg_kg", ""): "the weight gain since the last session",
     ("idwg_pct", ""): "the weight gain since the last session as a share of the dry weight",
-    ("rbv_pct", ""): "relative blood volume",
-    ("rbv_pct", "nadir"): "the lowest relative blood volume",
+    (RBV_PCT, ""): "relative blood volume",
+    (RBV_PCT, "nadir"): "the lowest relative blood volume",
     ("rbv_slope_pct_h", ""): "the relative blood volume slope",
-    ("sbp_mmhg", "nadir"): "the lowest systolic blood pressure",
+    (SBP_MMHG, "nadir"): "the lowest systolic blood pressure",
     (
         "sbp_fall_mmhg",
         "pre-dialysis",
@@ -335,7 +335,7 @@ def _explain(si: SessionInput, evidence: list[Evidence]) -> str:
     supports = [e for e in evidence if e.direction == "supports"]
     for e in supports:
         key = (e.signal, e.note.split(",")[0].split(" ")[0] if e.note else "")
-        if e.signal == "uf_rate_ml_h" and not any(x.signal == "uf_rate_ml_kg_h" for x in supports):
+        if e.signal == UF_RATE_ML_H and not any(x.signal == "uf_rate_ml_kg_h" for x in supports):
             bits.append(
                 statement("the mean UF rate", e.value, "mL/h", e.threshold, name="limit for this weight")
             )
@@ -343,7 +343,7 @@ def _explain(si: SessionInput, evidence: list[Evidence]) -> str:
             unit = unit_of(e.signal)
             name = "critical limit" if e.note.startswith("nadir, vs") else "limit"
             bits.append(statement(_SUBJECTS[key], e.value, unit, e.threshold, t_min=e.t_min, name=name))
-    if any(e.signal in ("sbp_mmhg", "sbp_fall_mmhg") for e in supports) and np.isfinite(si.f("sbp_end")):
+    if any(e.signal in (SBP_MMHG, "sbp_fall_mmhg") for e in supports) and np.isfinite(si.f("sbp_end")):
         bits.append(
             course(
                 "systolic blood pressure",

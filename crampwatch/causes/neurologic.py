@@ -35,7 +35,7 @@ from crampwatch.causes.findings import Confidence, Finding, Recommendation
 from crampwatch.causes.sentences import Direction, statement
 from crampwatch.causes.thresholds import th
 from crampwatch.kinetics import sp_ktv_daugirdas_array
-from crampwatch.signals import unit_of
+from crampwatch.signals import BRAIN_OSM_GRADIENT_MOSM_KG, BRAIN_UREA_MMOL_L, UREA_MMOL_L, unit_of
 from crampwatch.units import BUN_MG_DL_PER_UREA_MMOL_L
 
 DISEQUILIBRIUM = "disequilibrium"
@@ -100,14 +100,14 @@ def dds_finding(si: SessionInput) -> Finding:
             "urea_pre",
             bun,
             tiered(bun, DDS_BUN_LIMITS, "high"),
-            signal="urea_mmol_l",
+            signal=UREA_MMOL_L,
             sense="high",
         ),
         ev(
             "urr_pct",
             urr,
             tiered(urr, DDS_URR_LIMITS, "high"),
-            estimated=not urr_from_sig or si.estimated("urea_mmol_l"),
+            estimated=not urr_from_sig or si.estimated(UREA_MMOL_L),
             note=""
             if urr_from_sig
             else "estimated from the prescription (Michaels/SPEEDY clearance, Watson V)",
@@ -115,7 +115,7 @@ def dds_finding(si: SessionInput) -> Finding:
         ),
         *feature_ev(
             si,
-            "brain_urea_mmol_l",
+            BRAIN_UREA_MMOL_L,
             "brain_urea_gradient",
             tiered(si.f("brain_urea_gradient"), BRAIN_UREA_LIMITS, "high"),
             name="brain_urea_gradient_mmol_l",
@@ -124,7 +124,7 @@ def dds_finding(si: SessionInput) -> Finding:
         ),
         *feature_ev(
             si,
-            "brain_osm_gradient_mosm_kg",
+            BRAIN_OSM_GRADIENT_MOSM_KG,
             "brain_osm_gradient",
             tiered(si.f("brain_osm_gradient"), BRAIN_OSM_LIMITS, "high"),
             note="peak",
@@ -133,12 +133,12 @@ def dds_finding(si: SessionInput) -> Finding:
     ]
     bun_from_sig = np.isfinite(si.f("urea_pre"))
     lab_status = "measured" if bun_from_sig or not si.lab_assumed("bun_mg_dl") else "estimated"
-    conf = confidence([lab_status, si.status("urea_mmol_l")])
+    conf = confidence([lab_status, si.status(UREA_MMOL_L)])
     subjects = {
         "bun_mg_dl": "pre-dialysis BUN",
         "urr_pct": "the urea reduction ratio",
         "brain_urea_gradient_mmol_l": "the highest brain-plasma urea gradient",
-        "brain_osm_gradient_mosm_kg": "the highest brain-plasma osmotic gradient",
+        BRAIN_OSM_GRADIENT_MOSM_KG: "the highest brain-plasma osmotic gradient",
     }
     bits = [
         statement(subjects[e.signal], e.value, unit_of(e.signal), e.threshold, t_min=e.t_min)
@@ -177,7 +177,7 @@ def dds_finding(si: SessionInput) -> Finding:
                 "CJASN DDS prevention table (Na modelling, mannitol)",
             )
         )
-    return Finding(DISEQUILIBRIUM, s, conf, evidence, expl, recs, si.missing("urea_mmol_l"))
+    return Finding(DISEQUILIBRIUM, s, conf, evidence, expl, recs, si.missing(UREA_MMOL_L))
 
 
 # ---------------------------------------------------------------------------------------- encephalopathy
@@ -374,14 +374,14 @@ def under_finding(si: SessionInput) -> Finding:
             "sp_ktv",
             sp,
             "sp_ktv_min",
-            estimated=not measured or si.estimated("urea_mmol_l"),
+            estimated=not measured or si.estimated(UREA_MMOL_L),
             note="Daugirdas II from urea" if measured else "estimated from the prescription",
             **dose,
         ),
     ]
     if np.isfinite(si.f("urr_pct")):
         evidence.append(
-            ev("urr_pct", si.f("urr_pct"), "urr_min_pct", estimated=si.estimated("urea_mmol_l"), **dose)
+            ev("urr_pct", si.f("urr_pct"), "urr_min_pct", estimated=si.estimated(UREA_MMOL_L), **dose)
         )
     if not established:
         evidence.append(
@@ -420,7 +420,7 @@ def under_finding(si: SessionInput) -> Finding:
                 **dose,
             )
         )
-    conf = confidence([si.status("urea_mmol_l")] + (["measured"] if history else []))
+    conf = confidence([si.status(UREA_MMOL_L)] + (["measured"] if history else []))
     said = statement("single-pool Kt/V", sp, "", th("sp_ktv_min"))
     if evidence[0].direction == "supports":
         expl = (
@@ -441,4 +441,4 @@ def under_finding(si: SessionInput) -> Finding:
                 "KDOQI 2006 CPG 4 / KDOQI 2015 AJKD 66:884 (minimum 1.2, target 1.4; URR >= 65 %)",
             )
         )
-    return Finding(UNDERDIALYSIS, min(1.0, s), conf, evidence, expl, recs, si.missing("urea_mmol_l"))
+    return Finding(UNDERDIALYSIS, min(1.0, s), conf, evidence, expl, recs, si.missing(UREA_MMOL_L))

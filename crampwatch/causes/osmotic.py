@@ -18,6 +18,7 @@ from crampwatch.causes.features import Context, Features
 from crampwatch.causes.findings import Evidence, Finding, Recommendation
 from crampwatch.causes.sentences import course, number, statement, with_unit
 from crampwatch.causes.thresholds import th
+from crampwatch.signals import DIALYSATE_NA_MMOL_L, OSM_MOSM_KG, PLASMA_NA_MMOL_L
 
 CAUSE = "osmotic"
 #: An effective osmolality fall estimated from total osmolality counts from 2 mOsm/kg higher (the urea
@@ -54,7 +55,7 @@ def _evidence(si: SessionInput) -> list[Evidence]:
     nadir, effective osmolality fall."""
     grad = si.f("na_gradient")
     na_from_signal = bool(si.features.from_signal["na_pre"][si.i])
-    na_est = si.pre_estimated(na_from_signal, "na_mmol_l", "plasma_na_mmol_l")
+    na_est = si.pre_estimated(na_from_signal, "na_mmol_l", PLASMA_NA_MMOL_L)
     evidence = [
         ev(
             "na_gradient_mmol_l",
@@ -65,10 +66,10 @@ def _evidence(si: SessionInput) -> list[Evidence]:
             note=f"dialysate {number(si.f('dialysate_na'))} minus pre-dialysis plasma "
             f"{number(si.f('na_pre'))}",
         ),
-        ev("dialysate_na_mmol_l", si.f("dialysate_na"), "dialysate_na_low_mmol_l", direction="context"),
+        ev(DIALYSATE_NA_MMOL_L, si.f("dialysate_na"), "dialysate_na_low_mmol_l", direction="context"),
     ]
     if np.isfinite(si.f("na_min")):
-        est, t_min = si.estimated("plasma_na_mmol_l"), si.f("na_min_t")
+        est, t_min = si.estimated(PLASMA_NA_MMOL_L), si.f("na_min_t")
         evidence += [
             ev(
                 "plasma_na_fall_mmol_l",
@@ -80,7 +81,7 @@ def _evidence(si: SessionInput) -> list[Evidence]:
                 sense="high",
             ),
             ev(
-                "plasma_na_mmol_l",
+                PLASMA_NA_MMOL_L,
                 si.f("na_min"),
                 "hyponatremia_mmol_l",
                 t_min=t_min,
@@ -98,7 +99,7 @@ def _evidence(si: SessionInput) -> list[Evidence]:
                 t_min=si.f("eff_osm_min_t"),
                 note="pre-dialysis minus nadir",
                 sense="high",
-                estimated=si.estimated("plasma_na_mmol_l") or si.estimated("osm_mosm_kg"),
+                estimated=si.estimated(PLASMA_NA_MMOL_L) or si.estimated(OSM_MOSM_KG),
             )
         )
     elif np.isfinite(si.f("eff_osm_fall_est")):
@@ -121,11 +122,11 @@ def _evidence(si: SessionInput) -> list[Evidence]:
 def finding(si: SessionInput) -> Finding:
     s = float(si.scores[CAUSE][si.i])
     evidence = _evidence(si)
-    na_status = si.status("plasma_na_mmol_l")
-    if na_status == "missing" and si.status("osm_mosm_kg") != "missing":
-        na_status = si.status("osm_mosm_kg")
+    na_status = si.status(PLASMA_NA_MMOL_L)
+    if na_status == "missing" and si.status(OSM_MOSM_KG) != "missing":
+        na_status = si.status(OSM_MOSM_KG)
     conf = confidence([na_status, si.lab_status("na_mmol_l")])
-    missing = si.missing("plasma_na_mmol_l")
+    missing = si.missing(PLASMA_NA_MMOL_L)
     return Finding(CAUSE, s, conf, evidence, _explain(si, evidence), _recommend(si), missing)
 
 
@@ -160,7 +161,7 @@ def _explain(si: SessionInput, evidence: list[Evidence]) -> str:
                         si.f("na_min_t"),
                     )
                 )
-        elif e.signal == "plasma_na_mmol_l":
+        elif e.signal == PLASMA_NA_MMOL_L:
             bits.append(statement("the lowest plasma sodium", e.value, "mmol/L", e.threshold, t_min=e.t_min))
         elif e.signal == "effective_osm_fall_mosm_kg":
             bits.append(

@@ -17,7 +17,7 @@ from crampwatch.cli.app import app, fail, handle_input_errors
 from crampwatch.errors import InputError
 from crampwatch.model import Scenario, dump_scenario, load_scenario, parse_scenario
 from crampwatch.roles import ROLES, require_role
-from crampwatch.signals import MAX_T_MIN
+from crampwatch.signals import DBP_MMHG, HR_BPM, MAP_MMHG, MAX_T_MIN, SBP_MMHG, UF_CUM_L
 from crampwatch.trace import Trace
 
 if TYPE_CHECKING:  # the store needs the app extra, imported by the commands that use it
@@ -276,7 +276,7 @@ def _store_patient_lenient(store: Store, sc: Scenario, name: str | None) -> Impo
 
 def _post_weight(trace: Trace, sc: Scenario) -> float | None:
     """Pre-weight minus the last cumulative UF volume of the trace (1 L of ultrafiltrate ~ 1 kg), if known."""
-    uf = trace.signal("uf_cum_l")
+    uf = trace.signal(UF_CUM_L)
     if uf is None:
         return None
     last = pd.Series(uf).dropna()
@@ -402,7 +402,7 @@ def _fhir_export(store: Store, patient_id: str, session_id: str | None) -> dict[
                     "reported_at": r.reported_at,
                 }
             )
-    extra = [s for s in session.trace.signals if s not in ("sbp_mmhg", "dbp_mmhg", "map_mmhg", "hr_bpm")]
+    extra = [s for s in session.trace.signals if s not in (SBP_MMHG, DBP_MMHG, MAP_MMHG, HR_BPM)]
     return fhir.session_to_bundle(
         scenario,
         session.trace,

@@ -11,18 +11,28 @@ import pandas as pd
 from crampwatch.errors import InputError
 from crampwatch.io.quality import DataQualityReport
 from crampwatch.io.tables import clean_frame, read_table, to_numeric
+from crampwatch.signals import (
+    CONDUCTIVITY_MS_CM,
+    DBP_MMHG,
+    DIALYSATE_NA_MMOL_L,
+    DIALYSATE_TEMP_C,
+    QB_ML_MIN,
+    SBP_MMHG,
+    UF_CUM_L,
+    UF_RATE_ML_H,
+)
 from crampwatch.trace import Trace
 from crampwatch.units import MIN_PER_H, ML_PER_L, conductivity_to_na_mmol_l
 
 #: HEMOBP ``vip.csv`` (Lin et al. Sci Data 2019;6:313, figshare 6260654 v3, CC BY 4.0) -> contract names.
 HEMOBP_COLUMNS: dict[str, tuple[str, float]] = {
     "time": ("t_min", 1.0),  # minutes from session start
-    "sbp": ("sbp_mmhg", 1.0),
-    "dbp": ("dbp_mmhg", 1.0),
-    "uf": ("uf_rate_ml_h", ML_PER_L),  # L/h -> mL/h
-    "blood_flow": ("qb_ml_min", 1.0),
-    "conductivity": ("conductivity_ms_cm", 1.0),
-    "dia_temp_value": ("dialysate_temp_c", 1.0),
+    "sbp": (SBP_MMHG, 1.0),
+    "dbp": (DBP_MMHG, 1.0),
+    "uf": (UF_RATE_ML_H, ML_PER_L),  # L/h -> mL/h
+    "blood_flow": (QB_ML_MIN, 1.0),
+    "conductivity": (CONDUCTIVITY_MS_CM, 1.0),
+    "dia_temp_value": (DIALYSATE_TEMP_C, 1.0),
 }
 
 
@@ -86,8 +96,8 @@ def read_hemobp(path: str | Path, *, strict: bool = False) -> tuple[Trace, DataQ
     t = data["t_min"].to_numpy(dtype=float)
     derived = derived_signals(
         t,
-        data["uf_rate_ml_h"].to_numpy(dtype=float) if "uf_rate_ml_h" in data.columns else None,
-        data["conductivity_ms_cm"].to_numpy(dtype=float) if "conductivity_ms_cm" in data.columns else None,
+        data[UF_RATE_ML_H].to_numpy(dtype=float) if UF_RATE_ML_H in data.columns else None,
+        data[CONDUCTIVITY_MS_CM].to_numpy(dtype=float) if CONDUCTIVITY_MS_CM in data.columns else None,
         np.zeros(len(t), dtype=np.int64),
     )
     for name, values in derived.items():
@@ -111,7 +121,7 @@ def derived_signals(
     n = len(t_min)
     out: dict[str, np.ndarray] = {}
     if conductivity_ms_cm is not None:
-        out["dialysate_na_mmol_l"] = np.asarray(conductivity_to_na_mmol_l(conductivity_ms_cm), dtype=float)
+        out[DIALYSATE_NA_MMOL_L] = np.asarray(conductivity_to_na_mmol_l(conductivity_ms_cm), dtype=float)
     if uf_rate_ml_h is None or n == 0:
         return out
     rate = np.asarray(uf_rate_ml_h, dtype=float)
@@ -130,5 +140,5 @@ def derived_signals(
     step[start] = 0.0
     cum = pd.Series(step).groupby(group).cumsum().to_numpy() / (MIN_PER_H * ML_PER_L)
     enough = pd.Series(ok).groupby(group).transform("sum").to_numpy() >= 2
-    out["uf_cum_l"] = np.where(enough, cum, np.nan)
+    out[UF_CUM_L] = np.where(enough, cum, np.nan)
     return out

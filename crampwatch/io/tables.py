@@ -16,7 +16,19 @@ import pandas as pd
 
 from crampwatch.errors import InputError
 from crampwatch.io.quality import DataQualityReport
-from crampwatch.signals import MAX_T_MIN, implausible, range_message
+from crampwatch.signals import (
+    DIALYSATE_TEMP_C,
+    HCT_PCT,
+    ICA_MMOL_L,
+    MAX_T_MIN,
+    MG_MMOL_L,
+    RBV_PCT,
+    UF_CUM_L,
+    UF_RATE_ML_H,
+    UREA_MMOL_L,
+    implausible,
+    range_message,
+)
 from crampwatch.trace import SIGNALS, SOURCES, Trace, empty_events
 from crampwatch.units import (
     CA_MG_DL_PER_MMOL_L,
@@ -38,36 +50,36 @@ NA_TOKENS = {"", "na", "n/a", "nan", "null", "none", "-", "--", "?"}
 #: A value that is impossible in the contract unit but plausible in a common other unit is converted and
 #: reported; ``factor`` None means degrees Fahrenheit.
 UNIT_FIXES: dict[str, tuple[tuple[float, float], float | None, str]] = {
-    "uf_cum_l": ((20.0, 12000.0), 1 / ML_PER_L, "looks like mL: divided by 1000"),
-    "uf_rate_ml_h": ((0.01, 5.0), ML_PER_L, "looks like L/h: multiplied by 1000"),
-    "rbv_pct": ((0.5, 1.3), PCT_PER_FRACTION, "looks like a fraction: multiplied by 100"),
-    "urea_mmol_l": (
+    UF_CUM_L: ((20.0, 12000.0), 1 / ML_PER_L, "looks like mL: divided by 1000"),
+    UF_RATE_ML_H: ((0.01, 5.0), ML_PER_L, "looks like L/h: multiplied by 1000"),
+    RBV_PCT: ((0.5, 1.3), PCT_PER_FRACTION, "looks like a fraction: multiplied by 100"),
+    UREA_MMOL_L: (
         (110.0, 310.0),
         UREA_MMOL_L_PER_BUN_MG_DL,
         f"looks like BUN in mg/dL: / {1 / UREA_MMOL_L_PER_BUN_MG_DL:.5g} to urea mmol/L",
     ),
-    "ica_mmol_l": (
+    ICA_MMOL_L: (
         (3.0, 10.0),
         1 / CA_MG_DL_PER_MMOL_L,
         f"looks like mg/dL: / {CA_MG_DL_PER_MMOL_L:g} to mmol/L",
     ),
-    "mg_mmol_l": (
+    MG_MMOL_L: (
         (3.0, 7.5),
         1 / MG_MG_DL_PER_MMOL_L,
         f"looks like mg/dL: / {MG_MG_DL_PER_MMOL_L:g} to mmol/L",
     ),
-    "dialysate_temp_c": ((86.0, 108.0), None, "looks like deg F: converted to deg C"),
-    "hct_pct": ((0.1, 0.7), PCT_PER_FRACTION, "looks like a fraction: multiplied by 100"),
+    DIALYSATE_TEMP_C: ((86.0, 108.0), None, "looks like deg F: converted to deg C"),
+    HCT_PCT: ((0.1, 0.7), PCT_PER_FRACTION, "looks like a fraction: multiplied by 100"),
 }
 
 #: Columns named with another unit: alias -> (contract column, factor to the contract unit).
 UNIT_ALIASES: dict[str, tuple[str, float]] = {
-    "uf_cum_ml": ("uf_cum_l", 1 / ML_PER_L),
-    "uf_rate_l_h": ("uf_rate_ml_h", ML_PER_L),
-    "uf_rate_ml_min": ("uf_rate_ml_h", MIN_PER_H),
-    "bun_mg_dl": ("urea_mmol_l", UREA_MMOL_L_PER_BUN_MG_DL),
-    "ica_mg_dl": ("ica_mmol_l", 1 / CA_MG_DL_PER_MMOL_L),
-    "mg_mg_dl": ("mg_mmol_l", 1 / MG_MG_DL_PER_MMOL_L),
+    "uf_cum_ml": (UF_CUM_L, 1 / ML_PER_L),
+    "uf_rate_l_h": (UF_RATE_ML_H, ML_PER_L),
+    "uf_rate_ml_min": (UF_RATE_ML_H, MIN_PER_H),
+    "bun_mg_dl": (UREA_MMOL_L, UREA_MMOL_L_PER_BUN_MG_DL),
+    "ica_mg_dl": (ICA_MMOL_L, 1 / CA_MG_DL_PER_MMOL_L),
+    "mg_mg_dl": (MG_MMOL_L, 1 / MG_MG_DL_PER_MMOL_L),
     "t_h": ("t_min", MIN_PER_H),
     "t_s": ("t_min", 1 / S_PER_MIN),
 }

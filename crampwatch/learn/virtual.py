@@ -29,6 +29,7 @@ from crampwatch.learn.fit import prior_logit
 from crampwatch.learn.inputs import PRIOR_COLUMN, input_table
 from crampwatch.model import Scenario, dump_scenario, parse_scenario
 from crampwatch.population import virtual_population
+from crampwatch.signals import MG_MMOL_L, PLASMA_NA_MMOL_L
 
 RULES = ("prior", "sodium", "magnesium")
 #: Cramp rate the rules are tuned to (~20 % of sessions: cramps accompany about one session in five).
@@ -84,9 +85,9 @@ class VirtualUnit:
 
 
 def _drivers(t: np.ndarray, signals: dict[str, np.ndarray]) -> pd.DataFrame:
-    na0, _ = first_valid(signals["plasma_na_mmol_l"], t)
-    na1, _ = last_valid(signals["plasma_na_mmol_l"], t)
-    mg_min, _ = row_min(signals["mg_mmol_l"], t)
+    na0, _ = first_valid(signals[PLASMA_NA_MMOL_L], t)
+    na1, _ = last_valid(signals[PLASMA_NA_MMOL_L], t)
+    mg_min, _ = row_min(signals[MG_MMOL_L], t)
     return pd.DataFrame({"na_fall_mmol_l": na0 - na1, "mg_min_mmol_l": mg_min})
 
 

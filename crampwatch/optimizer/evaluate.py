@@ -16,6 +16,7 @@ import numpy as np
 from crampwatch.errors import InputError
 from crampwatch.kinetics import sp_ktv_daugirdas_array
 from crampwatch.model import Scenario
+from crampwatch.signals import UF_CUM_L, UREA_MMOL_L
 from crampwatch.trace import Trace
 
 if TYPE_CHECKING:
@@ -139,10 +140,10 @@ class SimulatorEvaluator:
         batch.session_ids = [s.patient.id for s in scenarios]
         signals = batch.signals
         scores = score_batch(batch.t_min, signals, scenarios)
-        _, uf_l = _first_last_finite(np.asarray(signals["uf_cum_l"], dtype=float))
+        _, uf_l = _first_last_finite(np.asarray(signals[UF_CUM_L], dtype=float))
         duration = np.asarray(batch.duration_min, dtype=float)
         pre_w = np.array([s.patient.pre_weight_kg for s in scenarios], dtype=float)
-        sp, urr = dose_from_urea(signals["urea_mmol_l"], duration, np.nan_to_num(uf_l), pre_w)
+        sp, urr = dose_from_urea(signals[UREA_MMOL_L], duration, np.nan_to_num(uf_l), pre_w)
         risk = scores["overall_risk"]
         if self.risk_model is not None:
             risk = self.risk_model(batch.t_min, signals, scenarios)

@@ -6,10 +6,18 @@ from pathlib import Path
 
 from crampwatch.errors import InputError
 from crampwatch.optimizer.result import OptimizationResult
-from crampwatch.signals import display_label
+from crampwatch.signals import (
+    ICA_MMOL_L,
+    PLASMA_NA_MMOL_L,
+    RBV_PCT,
+    SBP_MMHG,
+    UF_CUM_L,
+    UREA_MMOL_L,
+    display_label,
+)
 
 #: Signals shown, in panel order (titles are the signal registry's labels with units).
-PANELS: tuple[str, ...] = ("rbv_pct", "sbp_mmhg", "plasma_na_mmol_l", "ica_mmol_l", "urea_mmol_l", "uf_cum_l")
+PANELS: tuple[str, ...] = (RBV_PCT, SBP_MMHG, PLASMA_NA_MMOL_L, ICA_MMOL_L, UREA_MMOL_L, UF_CUM_L)
 
 
 def plot_result(result: OptimizationResult, path: str | Path) -> Path:

@@ -16,6 +16,7 @@ from crampwatch.errors import InputError
 from crampwatch.physiology.derive import ParameterArrays
 from crampwatch.physiology.model import OUTPUTS, STATES
 from crampwatch.physiology.ukm import single_pool_ktv
+from crampwatch.signals import INTERSTITIAL_VOLUME_L, PLASMA_VOLUME_L, SBP_MMHG, UREA_MMOL_L
 from crampwatch.simulator.controls import Controls
 from crampwatch.trace import SIGNALS, Trace
 
@@ -29,7 +30,7 @@ OUT_OF_RANGE = (
 #: Signals whose range :func:`out_of_range` checks (plasma volume, interstitial volume, SBP), as row indices.
 #: Columns of a simulated trace's table (an immutable index, built once).
 TRACE_COLUMNS = pd.Index(["t_min", *SIGNAL_NAMES])
-RANGE_SIGNALS = tuple(SIGNAL_NAMES.index(n) for n in ("plasma_volume_l", "interstitial_volume_l", "sbp_mmhg"))
+RANGE_SIGNALS = tuple(SIGNAL_NAMES.index(n) for n in (PLASMA_VOLUME_L, INTERSTITIAL_VOLUME_L, SBP_MMHG))
 
 
 @dataclass
@@ -104,7 +105,7 @@ def finish_batch(
     for k in np.unique(last_row):  # NaN after each session's end (grouped by duration)
         if k + 1 < n_rec:
             out[:n_sig, np.flatnonzero(last_row == k), k + 1 :] = np.nan
-    urea = out[SIGNAL_NAMES.index("urea_mmol_l")]
+    urea = out[SIGNAL_NAMES.index(UREA_MMOL_L)]
     summary = urea_dose(p, ctrl, urea, last, dt_rec, kt_l) if dose_summary else {}
     if failed.any():
         out[:, failed, :] = np.nan

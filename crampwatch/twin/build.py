@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from crampwatch.signals import PLASMA_NA_MMOL_L
 from crampwatch.twin.fit import fit_parameters
 from crampwatch.twin.priors import (
     CI_Z,
@@ -98,7 +99,7 @@ def _na_set_point(records: Sequence[SessionRecord]) -> dict:
     for rec in records:
         na = rec.scenario.patient.labs.na_mmol_l
         if na is None:
-            na = pre_dialysis_value(rec, "plasma_na_mmol_l")
+            na = pre_dialysis_value(rec, PLASMA_NA_MMOL_L)
         if na is not None:
             values.append(float(na))
     mu0, sd0 = NA_SET_POINT_PRIOR_MMOL_L

@@ -26,6 +26,7 @@ from scipy.optimize import least_squares
 
 from crampwatch.errors import InputError
 from crampwatch.model import Scenario
+from crampwatch.signals import RBV_PCT, SBP_MMHG
 from crampwatch.simulator import simulate_batch
 from crampwatch.twin.priors import FITTED, OBSERVED, ObservedSignal, population_blood_volume_ml_kg
 from crampwatch.twin.sessions import Observations, SessionRecord, observations, pre_dialysis_value
@@ -95,7 +96,7 @@ class _Problem:
         """The session's scenario with its measured pre-dialysis SBP as the model's starting BP."""
         sc = record.scenario
         if sc.patient.pre_sbp_mmhg is None:
-            pre = pre_dialysis_value(record, "sbp_mmhg")
+            pre = pre_dialysis_value(record, SBP_MMHG)
             if pre is not None and 60.0 <= pre <= 260.0:
                 sc = sc.model_copy(update={"patient": sc.patient.model_copy(update={"pre_sbp_mmhg": pre})})
         return sc
@@ -286,7 +287,7 @@ def _curves(prob: _Problem, theta: np.ndarray) -> list[dict[str, list[float]]]:
     )
     out = []
     for j in range(len(prob.base)):
-        keep = np.isfinite(batch.signals["rbv_pct"][j])
+        keep = np.isfinite(batch.signals[RBV_PCT][j])
         curve = {"t_min": [round(float(t), 2) for t in batch.t_min[keep]]}
         for sig in OBSERVED:
             curve[sig.name] = [round(float(v), 2) for v in batch.signals[sig.name][j][keep]]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crampwatch.physiology.parameters import P
+from crampwatch.signals import RBV_PCT, SBP_MMHG
 
 #: Confidence level of every reported interval ("ci").
 CI_LEVEL = 0.95
@@ -100,14 +101,14 @@ class ObservedSignal:
 #: Signals the fit uses.
 OBSERVED: tuple[ObservedSignal, ...] = (
     ObservedSignal(
-        "rbv_pct",
+        RBV_PCT,
         0.7,
         0.0,
         "relative blood volume monitors: about +-1 %-point between readings (modelling choice from "
         "the Crit-Line / BVM specifications)",
     ),
     ObservedSignal(
-        "sbp_mmhg",
+        SBP_MMHG,
         8.0,
         10.0,
         "oscillometric BP: SD of the error <= 8 mmHg (AAMI/ISO 81060-2); per-session level offset SD "

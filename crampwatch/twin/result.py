@@ -19,12 +19,13 @@ import numpy as np
 
 from crampwatch.errors import InputError
 from crampwatch.model import Labs, Patient, Scenario
+from crampwatch.signals import PLASMA_NA_MMOL_L, RBV_PCT, SBP_MMHG
 from crampwatch.twin.priors import BY_NAME, CI_LEVEL, FITTED, NAMES, population_blood_volume_ml_kg
 
 #: Which causes' findings cite which twin parameters and thresholds.
 CITED_BY_CAUSE: dict[str, tuple[str, ...]] = {
-    "hypovolemia": ("refill_capacity", "vascular_reserve", "blood_volume_l", "rbv_pct", "sbp_mmhg"),
-    "osmotic": ("na_set_point_mmol_l", "plasma_na_mmol_l"),
+    "hypovolemia": ("refill_capacity", "vascular_reserve", "blood_volume_l", RBV_PCT, SBP_MMHG),
+    "osmotic": ("na_set_point_mmol_l", PLASMA_NA_MMOL_L),
 }
 
 
@@ -140,7 +141,7 @@ class PatientTwin:
             "baroreflex_strength": _clip(reserve, "vascular_reserve"),
             "blood_volume_ml_kg": min(max(bv * population_blood_volume_ml_kg(patient.sex), 40.0), 120.0),
         }
-        rbv = self.threshold("rbv_pct")
+        rbv = self.threshold(RBV_PCT)
         if rbv is not None and patient.critical_rbv_pct is None:
             update["critical_rbv_pct"] = float(rbv["value"])
         na = self.parameters.get("na_set_point_mmol_l", {}).get("value")

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
+from crampwatch.signals import PLASMA_NA_MMOL_L, RBV_PCT, SBP_MMHG
 from crampwatch.twin.sessions import SessionRecord
 
 #: Fewest cramp sessions below a threshold for it to be reported (modelling choice: one cramp is an
@@ -38,9 +39,9 @@ class ThresholdSignal:
 
 #: Signals that carry personal thresholds (all "cramps once the value fell below").
 THRESHOLD_SIGNALS: tuple[ThresholdSignal, ...] = (
-    ThresholdSignal("rbv_pct", "relative blood volume", "%", 0.5),
-    ThresholdSignal("sbp_mmhg", "systolic BP", "mmHg", 1.0),
-    ThresholdSignal("plasma_na_mmol_l", "plasma Na", "mmol/L", 0.5),
+    ThresholdSignal(RBV_PCT, "relative blood volume", "%", 0.5),
+    ThresholdSignal(SBP_MMHG, "systolic BP", "mmHg", 1.0),
+    ThresholdSignal(PLASMA_NA_MMOL_L, "plasma Na", "mmol/L", 0.5),
 )
 
 

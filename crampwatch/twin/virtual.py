@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from crampwatch.population import virtual_population
+from crampwatch.signals import RBV_PCT, SBP_MMHG
 from crampwatch.simulator import simulate_batch
 from crampwatch.trace import Trace, empty_events
 from crampwatch.twin.fit import apply_multipliers
@@ -88,19 +89,19 @@ def _record(batch, k, sc, rng, rbv, critical_rbv_pct, sid) -> SessionRecord:
     t = batch.t_min
     grid = np.union1d(np.arange(0.0, dur + 1e-9, RBV_EVERY_MIN if rbv else BP_EVERY_MIN), [dur])
     data = {"t_min": grid}
-    true_rbv = np.interp(grid, t, batch.signals["rbv_pct"][k])
+    true_rbv = np.interp(grid, t, batch.signals[RBV_PCT][k])
     if rbv:
-        data["rbv_pct"] = np.round(true_rbv + rng.normal(0.0, RBV_NOISE_SD, grid.size), 1)
-        data["rbv_pct"][0] = 100.0
-    sbp = np.interp(grid, t, batch.signals["sbp_mmhg"][k]) + rng.normal(0.0, BP_NOISE_SD, grid.size)
+        data[RBV_PCT] = np.round(true_rbv + rng.normal(0.0, RBV_NOISE_SD, grid.size), 1)
+        data[RBV_PCT][0] = 100.0
+    sbp = np.interp(grid, t, batch.signals[SBP_MMHG][k]) + rng.normal(0.0, BP_NOISE_SD, grid.size)
     on_bp = np.isclose(np.mod(grid, BP_EVERY_MIN), 0.0) | np.isclose(grid, dur)
-    data["sbp_mmhg"] = np.where(on_bp, np.round(sbp), np.nan)
+    data[SBP_MMHG] = np.where(on_bp, np.round(sbp), np.nan)
     trace = Trace(pd.DataFrame(data), sources=dict.fromkeys([c for c in data if c != "t_min"], "measured"))
     trace.session_id = sid
     events = empty_events()
     cramp_t = None
     if critical_rbv_pct is not None:
-        below = np.flatnonzero(batch.signals["rbv_pct"][k] < critical_rbv_pct)
+        below = np.flatnonzero(batch.signals[RBV_PCT][k] < critical_rbv_pct)
         if below.size and rng.random() < P_CRAMP_BELOW:
             cramp_t = min(float(t[below[0]]) + 5.0, dur)
         elif not below.size and rng.random() < P_CRAMP_ABOVE:

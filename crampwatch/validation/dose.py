@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from crampwatch.kinetics import ekt_v_rate, michaels_clearance_ml_min, sp_ktv_daugirdas, watson_volume_l
+from crampwatch.signals import UREA_MMOL_L
 from crampwatch.simulator import patient_parameters
 from crampwatch.units import BUN_MG_DL_PER_UREA_MMOL_L
 from crampwatch.validation.fixtures import examples, last_values, population, run
@@ -62,7 +63,7 @@ def _session_vs_weekly() -> tuple[float, str]:
     scs, res = examples()
     worst, who = 0.0, ""
     for i, sc in enumerate(scs):
-        u = res.signals["urea_mmol_l"][i]
+        u = res.signals[UREA_MMOL_L][i]
         u = u[np.isfinite(u)]
         f = BUN_MG_DL_PER_UREA_MMOL_L
         t_h = sc.prescription.duration_min / 60.0
@@ -86,7 +87,7 @@ def _clearance_integral() -> tuple[float, str]:
 
 def _population_low_dose() -> tuple[float, str]:
     pop, res = population()
-    urea = res.signals["urea_mmol_l"]
+    urea = res.signals[UREA_MMOL_L]
     f = BUN_MG_DL_PER_UREA_MMOL_L
     ok = ~res.failed
     pre, post = urea[ok, 0] * f, last_values(urea[ok]) * f
@@ -99,7 +100,7 @@ def _population_low_dose() -> tuple[float, str]:
 
 
 def _urr(name: str, **changes: object) -> float:
-    u = run(name, **changes).data["urea_mmol_l"]
+    u = run(name, **changes).data[UREA_MMOL_L]
     return 100.0 * (1.0 - float(u.iloc[-1]) / float(u.iloc[0]))
 
 
@@ -119,7 +120,7 @@ def _ekt_v() -> tuple[float, str]:
     worst = 0.0
     for i, sc in enumerate(scs):
         last = int(np.flatnonzero(res.t_min <= res.duration_min[i] + 1e-9)[-1])
-        u = res.signals["urea_mmol_l"][i]
+        u = res.signals[UREA_MMOL_L][i]
         t_h = sc.prescription.duration_min / 60.0
         f = BUN_MG_DL_PER_UREA_MMOL_L
         sp = float(sp_ktv_daugirdas(u[0] * f, u[last] * f, t_h, sc.uf_volume_l, sc.post_weight_kg))

@@ -6,13 +6,14 @@ from __future__ import annotations
 import numpy as np
 
 from crampwatch.kinetics import idh_nadir
+from crampwatch.signals import ICA_MMOL_L, MAP_MMHG, RBV_PCT, SBP_MMHG
 from crampwatch.validation.fixtures import end, last_values, population, run, start
 from crampwatch.validation.registry import Check, register
 
 
 def _rbv_end_stable_10() -> tuple[float, str]:
     tr = run("stable", patient__pre_weight_kg=78.0, prescription__uf_volume_l=3.0)
-    return end(tr, "rbv_pct"), "examples/stable.yaml, 3 L in 4 h (10 mL/kg/h)"
+    return end(tr, RBV_PCT), "examples/stable.yaml, 3 L in 4 h (10 mL/kg/h)"
 
 
 def _rbv_end_population() -> tuple[float, str]:
@@ -22,13 +23,13 @@ def _rbv_end_population() -> tuple[float, str]:
     )
     dur = np.array([s.prescription.duration_min for s in pop])
     sel = (ufr >= 9.0) & (ufr <= 11.0) & (dur == 240.0)
-    rbv = last_values(res.signals["rbv_pct"][sel])
+    rbv = last_values(res.signals[RBV_PCT][sel])
     return float(np.median(rbv)), f"median of {int(sel.sum())} virtual 240-min sessions with UFR 9-11 mL/kg/h"
 
 
 def _idh_rate() -> tuple[float, str]:
     pop, res = population()
-    sbp = res.signals["sbp_mmhg"][~res.failed]
+    sbp = res.signals[SBP_MMHG][~res.failed]
     idh = [idh_nadir(s[0], np.nanmin(s)) for s in sbp]
     return 100.0 * float(np.mean(idh)), f"{len(idh)} virtual sessions (pre-dialysis SBP drawn as in DOPPS)"
 
@@ -36,19 +37,19 @@ def _idh_rate() -> tuple[float, str]:
 def _cool_dialysate() -> tuple[float, str]:
     warm = run("stable", prescription__dialysate__temp_c=37.0, prescription__uf_volume_l=3.0)
     cool = run("stable", prescription__dialysate__temp_c=35.5, prescription__uf_volume_l=3.0)
-    return end(cool, "map_mmhg") - end(warm, "map_mmhg"), "end-of-session MAP, 35.5 vs 37.0 degC"
+    return end(cool, MAP_MMHG) - end(warm, MAP_MMHG), "end-of-session MAP, 35.5 vs 37.0 degC"
 
 
 def _ca_map() -> tuple[float, str]:
     low = run("stable", prescription__dialysate__ca_mmol_l=1.25)
     high = run("stable", prescription__dialysate__ca_mmol_l=1.75)
-    return end(high, "map_mmhg") - end(low, "map_mmhg"), "MAP at the end of a 4-h session, 1.75 minus 1.25"
+    return end(high, MAP_MMHG) - end(low, MAP_MMHG), "MAP at the end of a 4-h session, 1.75 minus 1.25"
 
 
 def _ca_sbp() -> tuple[float, str]:
     low = run("stable", prescription__dialysate__ca_mmol_l=1.25)
     high = run("stable", prescription__dialysate__ca_mmol_l=1.75)
-    return end(high, "sbp_mmhg") - end(low, "sbp_mmhg"), "SBP at the end of a 4-h session, 1.75 minus 1.25"
+    return end(high, SBP_MMHG) - end(low, SBP_MMHG), "SBP at the end of a 4-h session, 1.75 minus 1.25"
 
 
 #: Kyriazis 2004 groups: (dialysate Mg, dialysate Ca) in mmol/L
@@ -65,7 +66,7 @@ def _map_falls() -> dict[str, float]:
             prescription__dialysate__mg_mmol_l=mg,
             prescription__dialysate__ca_mmol_l=ca,
         )
-        out[g] = 100.0 * (1.0 - float(tr.data["map_mmhg"].min()) / start(tr, "map_mmhg"))
+        out[g] = 100.0 * (1.0 - float(tr.data[MAP_MMHG].min()) / start(tr, MAP_MMHG))
     return out
 
 
@@ -83,18 +84,18 @@ def _kyriazis_attenuation() -> tuple[float, str]:
 
 def _ica_low_bath() -> tuple[float, str]:
     tr = run("stable", prescription__dialysate__ca_mmol_l=1.25)
-    return end(tr, "ica_mmol_l") - start(tr, "ica_mmol_l"), "iCa end minus start, dialysate Ca 1.25"
+    return end(tr, ICA_MMOL_L) - start(tr, ICA_MMOL_L), "iCa end minus start, dialysate Ca 1.25"
 
 
 def _ica_high_bath() -> tuple[float, str]:
     tr = run("stable", prescription__dialysate__ca_mmol_l=1.75)
-    return end(tr, "ica_mmol_l") - start(tr, "ica_mmol_l"), "iCa end minus start, dialysate Ca 1.75"
+    return end(tr, ICA_MMOL_L) - start(tr, ICA_MMOL_L), "iCa end minus start, dialysate Ca 1.75"
 
 
 def _alkalosis_ica() -> tuple[float, str]:
     lo = run("stable", prescription__dialysate__hco3_mmol_l=28)
     hi = run("stable", prescription__dialysate__hco3_mmol_l=38)
-    return end(hi, "ica_mmol_l") - end(lo, "ica_mmol_l"), "end iCa, dialysate HCO3 38 minus 28 mmol/L"
+    return end(hi, ICA_MMOL_L) - end(lo, ICA_MMOL_L), "end iCa, dialysate HCO3 38 minus 28 mmol/L"
 
 
 STABLE = "examples/stable.yaml (75 kg man, 4 h, Qb 350, KoA 1200)"

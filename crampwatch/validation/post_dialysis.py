@@ -8,6 +8,7 @@ from functools import cache
 import numpy as np
 
 from crampwatch.kinetics import ekt_v_rate, sp_ktv_daugirdas
+from crampwatch.signals import UREA_MMOL_L
 from crampwatch.simulator import BatchResult, patient_parameters, session_controls, simulate_parameters
 from crampwatch.validation.fixtures import POPULATION_N, POPULATION_SEED
 from crampwatch.validation.registry import Check, register
@@ -33,7 +34,7 @@ def _rebound_runs() -> tuple[list, BatchResult, BatchResult]:
 
 def _urea_after(res: BatchResult, minutes: float) -> np.ndarray:
     col = np.rint(res.duration_min + minutes).astype(int)
-    return res.signals["urea_mmol_l"][np.arange(len(res)), col]
+    return res.signals[UREA_MMOL_L][np.arange(len(res)), col]
 
 
 def _rebound(minutes: float) -> np.ndarray:
@@ -65,7 +66,7 @@ def _ekt_v_30() -> tuple[float, str]:
         if res.failed[i]:
             continue
         hours = sc.prescription.duration_min / 60.0
-        pre = res.signals["urea_mmol_l"][i, 0]
+        pre = res.signals[UREA_MMOL_L][i, 0]
         args = (hours, sc.uf_volume_l, sc.post_weight_kg)
         sp = sp_ktv_daugirdas(pre, _urea_after(res, 0.0)[i], *args)
         eq = sp_ktv_daugirdas(pre, _urea_after(res, 30.0)[i], *args)

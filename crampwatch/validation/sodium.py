@@ -7,6 +7,7 @@ from functools import lru_cache
 import numpy as np
 
 from crampwatch.population import virtual_population
+from crampwatch.signals import PLASMA_NA_MMOL_L
 from crampwatch.simulator import simulate_batch
 from crampwatch.validation.fixtures import end, last_values, run, start
 from crampwatch.validation.registry import Check, register
@@ -32,7 +33,7 @@ def cohort() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         s.patient.labs.na_mmol_l = float(p)
         s.prescription.dialysate.na_mmol_l = float(b)
     res = simulate_batch(pop)
-    na = res.signals["plasma_na_mmol_l"]
+    na = res.signals[PLASMA_NA_MMOL_L]
     ok = ~res.failed
     return baths[ok], na[ok, 0], last_values(na[ok])
 
@@ -69,7 +70,7 @@ def _cohort_patient() -> tuple[float, str]:
         prescription__qb_ml_min=300,
         prescription__dialyzer_koa_ml_min=1100,
     )
-    return end(tr, "plasma_na_mmol_l"), "pre 136.7, bath 140, 4 h, Qb 300, KoA 1100"
+    return end(tr, PLASMA_NA_MMOL_L), "pre 136.7, bath 140, 4 h, Qb 300, KoA 1100"
 
 
 def _isonatric() -> tuple[float, str]:
@@ -77,7 +78,7 @@ def _isonatric() -> tuple[float, str]:
     for name in ("stable", "high_uf"):
         for na in (134.0, 138.0, 142.0):
             tr = run(name, patient__labs__na_mmol_l=na, prescription__dialysate__na_mmol_l=na)
-            change = end(tr, "plasma_na_mmol_l") - start(tr, "plasma_na_mmol_l")
+            change = end(tr, PLASMA_NA_MMOL_L) - start(tr, PLASMA_NA_MMOL_L)
             if abs(change) > abs(worst):
                 worst, where = change, f"{name}, Na {na:g}"
     return worst, f"largest change over stable/high_uf at Na 134/138/142 ({where})"
@@ -85,7 +86,7 @@ def _isonatric() -> tuple[float, str]:
 
 def _low_bath() -> tuple[float, str]:
     tr = run("stable", prescription__dialysate__na_mmol_l=132.0)
-    return end(tr, "plasma_na_mmol_l") - 132.0, "end plasma Na minus dialysate Na 132 (pre 138)"
+    return end(tr, PLASMA_NA_MMOL_L) - 132.0, "end plasma Na minus dialysate Na 132 (pre 138)"
 
 
 COHORT = "virtual cohort (400): pre Na 136.7 +- 2.9, dialysate Na median 140 (136-148)"

@@ -16,7 +16,19 @@ import plotly.io as pio
 from markupsafe import Markup, escape
 
 from crampwatch.causes.thresholds import THRESHOLDS
-from crampwatch.signals import SIGNAL_SPECS, label_and_unit
+from crampwatch.signals import (
+    DBP_MMHG,
+    ICA_MMOL_L,
+    MAP_MMHG,
+    OSM_MOSM_KG,
+    PLASMA_NA_MMOL_L,
+    RBV_PCT,
+    SBP_MMHG,
+    SIGNAL_SPECS,
+    UF_CUM_L,
+    UF_RATE_ML_H,
+    label_and_unit,
+)
 from crampwatch.web.wording import signal_label
 
 
@@ -51,11 +63,11 @@ def _panel(
 
 PANELS: tuple[Panel, ...] = (
     _panel(
-        (("rbv_pct", "#1f5f99"),),
+        ((RBV_PCT, "#1f5f99"),),
         ((th("rbv_critical_pct"), f"critical RBV {th('rbv_critical_pct'):g} %", True),),
     ),
     _panel(
-        (("sbp_mmhg", "#a93226"), ("map_mmhg", "#6c3483"), ("dbp_mmhg", "#b9770e")),
+        ((SBP_MMHG, "#a93226"), (MAP_MMHG, "#6c3483"), (DBP_MMHG, "#b9770e")),
         ((th("idh_nadir_sbp_mmhg"), f"SBP {th('idh_nadir_sbp_mmhg'):g}: IDH", True),),
         title="Blood pressure",
     ),
@@ -67,12 +79,12 @@ PANELS: tuple[Panel, ...] = (
         ),
     ),
     _panel(
-        (("plasma_na_mmol_l", "#2e4053"),),
+        ((PLASMA_NA_MMOL_L, "#2e4053"),),
         ((th("hyponatremia_mmol_l"), f"hyponatremia < {th('hyponatremia_mmol_l'):g}", True),),
     ),
-    _panel((("osm_mosm_kg", "#5b2c6f"),)),
+    _panel(((OSM_MOSM_KG, "#5b2c6f"),)),
     _panel(
-        (("ica_mmol_l", "#a04000"),),
+        ((ICA_MMOL_L, "#a04000"),),
         ((th("ica_low_mmol_l"), f"low iCa < {th('ica_low_mmol_l'):.2f}", True),),
     ),
 )
@@ -98,11 +110,11 @@ def signal_series(trace: Any, name: str, weight_kg: float | None = None) -> np.n
     if name == UF_RATE:
         if not weight_kg:
             return None
-        if trace.has("uf_rate_ml_h"):
-            return np.asarray(trace.signal("uf_rate_ml_h"), dtype=float) / weight_kg
-        if trace.has("uf_cum_l"):
+        if trace.has(UF_RATE_ML_H):
+            return np.asarray(trace.signal(UF_RATE_ML_H), dtype=float) / weight_kg
+        if trace.has(UF_CUM_L):
             t = np.asarray(trace.t_min, dtype=float)
-            cum = np.asarray(trace.signal("uf_cum_l"), dtype=float)
+            cum = np.asarray(trace.signal(UF_CUM_L), dtype=float)
             if len(t) < 2:
                 return None
             return np.gradient(cum, t) * 1000.0 * 60.0 / weight_kg
@@ -219,7 +231,7 @@ def session_figure(
         y_range = [low - pad, high + pad]
         layout[f"yaxis{suffix}"]["range"] = y_range  # fixed: the shaded bands must not stretch the axis
         _reference_marks(layout, panel, xref, yref, y_range[0])
-        if panel.signals[0][0] == "rbv_pct":
+        if panel.signals[0][0] == RBV_PCT:
             _preciado_line(data, xref, yref)
         for ev in events:
             _event_marker(layout, ev, xref, yref)

@@ -19,6 +19,7 @@ import numpy as np
 
 from crampwatch.causes.thresholds import THRESHOLDS
 from crampwatch.prescription_settings import describe_changes
+from crampwatch.signals import RBV_PCT
 from crampwatch.store.cache import LRUCache
 from crampwatch.web import charts, services
 
@@ -105,7 +106,7 @@ def _session_row(
         idwg_kg=_finite(day.idwg_kg),
         uf_rate_ml_kg_h=_finite(metrics.get("uf_rate_ml_kg_h")),
         nadir_sbp_mmhg=_finite(metrics.get("sbp_nadir_mmhg")),
-        end_rbv_pct=_last_finite(rec.trace.signal("rbv_pct")) if rec.trace.has("rbv_pct") else None,
+        end_rbv_pct=_last_finite(rec.trace.signal(RBV_PCT)) if rec.trace.has(RBV_PCT) else None,
         rbv_slope_pct_h=slope,
         rbv_class=slope_class(slope),
         n_cramps=max(len(cramps), len(linked)),

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from crampwatch.errors import InputError
+from crampwatch.signals import RBV_PCT, SBP_MMHG
 from crampwatch.store.twins import StoredTwin, fit_and_store_twin, latest_twin
 from crampwatch.twin.priors import CI_LEVEL
 from crampwatch.web import access, charts
@@ -44,7 +45,7 @@ def fit_figure(store: Any, stored: StoredTwin, height_px: int = 520) -> dict[str
     """Observed (markers) and twin-simulated (lines) RBV and systolic BP of every fitted session."""
     twin = stored.twin
     data: list[dict[str, Any]] = []
-    panels = (("rbv_pct", "y", "RBV"), ("sbp_mmhg", "y2", "systolic BP"))
+    panels = ((RBV_PCT, "y", "RBV"), (SBP_MMHG, "y2", "systolic BP"))
     for k, sid in enumerate(twin.fit.get("sessions", [])):
         curve = twin.fit.get("curves", {}).get(sid)
         rec = store.get_session(sid)
@@ -64,7 +65,7 @@ def fit_figure(store: Any, stored: StoredTwin, height_px: int = 520) -> dict[str
                         "y": [float(v[i]) for i in ok],
                         "marker": {"color": colour, "size": 5},
                         "name": f"{label} measured",
-                        "showlegend": signal == "rbv_pct" or not rec.trace.has("rbv_pct"),
+                        "showlegend": signal == RBV_PCT or not rec.trace.has(RBV_PCT),
                         "hovertemplate": f"{label} measured {name} %{{y:.1f}} at %{{x}} min<extra></extra>",
                         **common,
                     }

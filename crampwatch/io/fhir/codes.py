@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from crampwatch.model import Labs, Patient
-from crampwatch.signals import SIGNAL_SPECS, plausible_range
+from crampwatch.signals import (
+    DBP_MMHG,
+    HR_BPM,
+    MAP_MMHG,
+    SBP_MMHG,
+    SIGNAL_SPECS,
+    plausible_range,
+)
 from crampwatch.units import (
     AL_UG_L_PER_UMOL_L,
     BUN_MG_DL_PER_UREA_MMOL_L,
@@ -196,7 +203,7 @@ HEIGHT_SPEC = QuantitySpec(
 
 
 #: Other UCUM spellings accepted for a trace signal (same unit).
-_SIGNAL_SYNONYMS: dict[str, tuple[str, ...]] = {"hr_bpm": ("{beats}/min",)}
+_SIGNAL_SYNONYMS: dict[str, tuple[str, ...]] = {HR_BPM: ("{beats}/min",)}
 
 
 def signal_spec(name: str) -> QuantitySpec:
@@ -214,9 +221,9 @@ def signal_spec(name: str) -> QuantitySpec:
 TRACE_SPECS: dict[str, QuantitySpec] = {name: signal_spec(name) for name in SIGNAL_SPECS}
 #: Vital signs written at each trace time point (BP panel components and heart rate, LOINC-coded).
 VITAL_SPECS: dict[str, QuantitySpec] = {
-    n: TRACE_SPECS[n] for n in ("sbp_mmhg", "dbp_mmhg", "map_mmhg", "hr_bpm")
+    n: TRACE_SPECS[n] for n in (SBP_MMHG, DBP_MMHG, MAP_MMHG, HR_BPM)
 }
-BP_COMPONENTS = ("sbp_mmhg", "dbp_mmhg", "map_mmhg")
+BP_COMPONENTS = (SBP_MMHG, DBP_MMHG, MAP_MMHG)
 
 # Common non-UCUM spellings seen in exports, mapped to UCUM codes.
 UNIT_ALIASES = {

@@ -49,7 +49,7 @@ from crampwatch.io.fhir.common import (
     where_of,
 )
 from crampwatch.model import EVENT_KINDS, Labs
-from crampwatch.signals import MAX_T_MIN, SIGNAL_SPECS
+from crampwatch.signals import HR_BPM, MAX_T_MIN, SIGNAL_SPECS
 from crampwatch.trace import SIGNALS, SOURCES, Trace
 from crampwatch.units import S_PER_MIN
 
@@ -174,15 +174,15 @@ def add_trace(b: SessionBuilder, trace: Trace, extra_signals: Sequence[str]) -> 
                 source,
                 component=components,
             )
-        if "hr_bpm" in columns and not np.isnan(columns["hr_bpm"][i]):
-            spec = VITAL_SPECS["hr_bpm"]
+        if HR_BPM in columns and not np.isnan(columns[HR_BPM][i]):
+            spec = VITAL_SPECS[HR_BPM]
             b.observation(
                 f"hr/{i}",
                 [coding(LOINC, spec.code, spec.display)],
                 t_min,
                 "vital-signs",
-                trace.sources.get("hr_bpm", "measured"),
-                valueQuantity=quantity(columns["hr_bpm"][i], spec.unit),
+                trace.sources.get(HR_BPM, "measured"),
+                valueQuantity=quantity(columns[HR_BPM][i], spec.unit),
             )
         for name in extra_signals:
             if name in columns and name not in VITAL_SPECS and not np.isnan(columns[name][i]):
