@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crampwatch.causes import CAUSE_REGISTRY, CAUSES, RISK_WEIGHTS, THRESHOLDS, assess
+from crampwatch.causes import CAUSE_REGISTRY, CAUSES, RISK_WEIGHTS, THRESHOLDS, assess, ids
 from crampwatch.causes.thresholds import th
 from crampwatch.kinetics import mermelstein_uf_thresholds_ml_h
 from crampwatch.kinetics.hemodynamics import mermelstein_thresholds_core
@@ -30,7 +30,8 @@ CONTRACT_IDS = (
 
 
 def test_registry_holds_the_contract_causes_with_complete_records():
-    assert CAUSES == CONTRACT_IDS == tuple(CAUSE_REGISTRY)
+    assert CAUSES == CONTRACT_IDS == tuple(CAUSE_REGISTRY) == ids.CAUSE_IDS
+    assert all(getattr(ids, c.upper()) == c for c in CAUSES)  # one constant per cause identifier
     labels = set()
     for spec in CAUSE_REGISTRY.values():
         assert spec.label and spec.clinician_text and spec.patient_label and spec.patient_text

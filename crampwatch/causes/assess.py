@@ -17,6 +17,7 @@ import pandas as pd
 from crampwatch.causes.common import SessionInput
 from crampwatch.causes.context import build_context
 from crampwatch.causes.findings import Assessment, Evidence, Finding
+from crampwatch.causes.ids import DISEQUILIBRIUM, UNDERDIALYSIS
 from crampwatch.causes.registry import CAUSE_SPECS
 from crampwatch.causes.scoring import Evaluation, evaluate, overall_risk
 from crampwatch.errors import InputError
@@ -329,7 +330,7 @@ def metric_arrays(E: Evaluation) -> dict[str, np.ndarray]:
     """The Assessment's ``metrics`` of every session of an evaluated batch (one array each; the cramp
     count, which comes from the events, is added by :func:`assess`)."""
     f = E.features.values
-    under = E.parts["underdialysis"]
+    under = E.parts[UNDERDIALYSIS]
     return {
         "uf_rate_ml_kg_h": f["ufr_ml_kg_h"],
         "uf_rate_ml_h": f["ufr_ml_h"],
@@ -338,7 +339,7 @@ def metric_arrays(E: Evaluation) -> dict[str, np.ndarray]:
         "idwg_kg": E.ctx.idwg_kg,
         "sp_ktv": under["sp_ktv"],
         "sp_ktv_estimated": ~np.asarray(under["measured"], dtype=bool),
-        "urr_pct": E.parts["disequilibrium"]["urr_used"],
+        "urr_pct": E.parts[DISEQUILIBRIUM]["urr_used"],
         "urr_estimated": ~np.isfinite(f["urr_pct"]),
         "std_ktv": under["std_ktv"],
         "na_gradient_mmol_l": f["na_gradient"],

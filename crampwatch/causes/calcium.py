@@ -28,12 +28,10 @@ from crampwatch.causes.common import (
 )
 from crampwatch.causes.features import Context, Features
 from crampwatch.causes.findings import Evidence, Finding, Recommendation
+from crampwatch.causes.ids import HYPOCALCEMIA, HYPOMAGNESEMIA
 from crampwatch.causes.sentences import Direction, course, statement
 from crampwatch.causes.thresholds import th
 from crampwatch.signals import HCO3_MMOL_L, ICA_MMOL_L, MG_MMOL_L
-
-HYPOCALCEMIA = "hypocalcemia"
-HYPOMAGNESEMIA = "hypomagnesemia"
 
 #: The dialysate Ca limits its evidence compares with, mildest first: the score counts a dialysate Ca below
 #: the 1.5 mmol/L reference a little and below the 1.25 mmol/L KDIGO lower end fully (``ca_parts``).

@@ -26,12 +26,11 @@ from crampwatch.causes.advice import (
 from crampwatch.causes.common import SessionInput, confidence, ev, explain, noisy_or, ramp, tiered
 from crampwatch.causes.features import Context, Features, nadir_sbp_threshold
 from crampwatch.causes.findings import Evidence, Finding, Recommendation
+from crampwatch.causes.ids import HYPOVOLEMIA
 from crampwatch.causes.sentences import course, number, plural, statement
 from crampwatch.causes.thresholds import th
 from crampwatch.kinetics.hemodynamics import mermelstein_thresholds_core
 from crampwatch.signals import RBV_PCT, SBP_MMHG, UF_CUM_L, UF_RATE_ML_H, unit_of
-
-CAUSE = "hypovolemia"
 
 #: Limits of the UF-rate and weight-gain evidence, mildest first (the score counts from the first).
 UFR_LIMITS = ("ufr_10_ml_kg_h", "ufr_13_ml_kg_h")
@@ -295,7 +294,7 @@ def _event_evidence(si: SessionInput, s: float) -> tuple[list[Evidence], float]:
 
 def finding(si: SessionInput) -> Finding:
     """The hypovolemia finding of session ``si``."""
-    s = float(si.scores[CAUSE][si.i])
+    s = float(si.scores[HYPOVOLEMIA][si.i])
     est_uf = si.status(UF_CUM_L) == "missing" and si.status(UF_RATE_ML_H) == "missing"
     evidence = [*_load_evidence(si, est_uf), *_rbv_evidence(si), *_bp_evidence(si)]
     below = si.c("dry_weight_kg") - si.f("post_weight_kg")
@@ -308,7 +307,7 @@ def finding(si: SessionInput) -> Finding:
     conf = confidence(["estimated" if est_uf else "measured", si.status(RBV_PCT), si.status(SBP_MMHG)])
     recs = _recommend(si, si.f("ufr_ml_kg_h"))
     return Finding(
-        CAUSE, min(1.0, s), conf, evidence, _explain(si, evidence), recs, si.missing(RBV_PCT, SBP_MMHG)
+        HYPOVOLEMIA, min(1.0, s), conf, evidence, _explain(si, evidence), recs, si.missing(RBV_PCT, SBP_MMHG)
     )
 
 

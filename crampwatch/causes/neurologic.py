@@ -32,16 +32,13 @@ from crampwatch.causes.common import (
 from crampwatch.causes.dose import standard_ktv_batch
 from crampwatch.causes.features import Context, Features
 from crampwatch.causes.findings import Confidence, Finding, Recommendation
+from crampwatch.causes.ids import DISEQUILIBRIUM, ENCEPHALOPATHY, NEUROPATHY, UNDERDIALYSIS
 from crampwatch.causes.sentences import Direction, statement
 from crampwatch.causes.thresholds import th
 from crampwatch.kinetics import sp_ktv_daugirdas_array
 from crampwatch.signals import BRAIN_OSM_GRADIENT_MOSM_KG, BRAIN_UREA_MMOL_L, UREA_MMOL_L, unit_of
 from crampwatch.units import BUN_MG_DL_PER_UREA_MMOL_L
 
-DISEQUILIBRIUM = "disequilibrium"
-ENCEPHALOPATHY = "encephalopathy"
-NEUROPATHY = "neuropathy"
-UNDERDIALYSIS = "underdialysis"
 #: Limits of the disequilibrium evidence, mildest first: where the score starts to count, the cited limit.
 DDS_BUN_LIMITS = ("dds_bun_onset_mg_dl", "dds_bun_mg_dl")
 DDS_URR_LIMITS = ("dds_urr_onset_pct", "dds_urr_pct")

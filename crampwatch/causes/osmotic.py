@@ -16,11 +16,11 @@ from crampwatch.causes.advice import raise_na_action
 from crampwatch.causes.common import SessionInput, confidence, ev, explain, noisy_or, ramp
 from crampwatch.causes.features import Context, Features
 from crampwatch.causes.findings import Evidence, Finding, Recommendation
+from crampwatch.causes.ids import OSMOTIC
 from crampwatch.causes.sentences import course, number, statement, with_unit
 from crampwatch.causes.thresholds import th
 from crampwatch.signals import DIALYSATE_NA_MMOL_L, OSM_MOSM_KG, PLASMA_NA_MMOL_L
 
-CAUSE = "osmotic"
 #: An effective osmolality fall estimated from total osmolality counts from 2 mOsm/kg higher (the urea
 #: estimate's uncertainty; modelling choice).
 EST_OSM_MARGIN_MOSM_KG = 2.0
@@ -120,14 +120,14 @@ def _evidence(si: SessionInput) -> list[Evidence]:
 
 
 def finding(si: SessionInput) -> Finding:
-    s = float(si.scores[CAUSE][si.i])
+    s = float(si.scores[OSMOTIC][si.i])
     evidence = _evidence(si)
     na_status = si.status(PLASMA_NA_MMOL_L)
     if na_status == "missing" and si.status(OSM_MOSM_KG) != "missing":
         na_status = si.status(OSM_MOSM_KG)
     conf = confidence([na_status, si.lab_status("na_mmol_l")])
     missing = si.missing(PLASMA_NA_MMOL_L)
-    return Finding(CAUSE, s, conf, evidence, _explain(si, evidence), _recommend(si), missing)
+    return Finding(OSMOTIC, s, conf, evidence, _explain(si, evidence), _recommend(si), missing)
 
 
 def _explain(si: SessionInput, evidence: list[Evidence]) -> str:

@@ -35,6 +35,17 @@ from crampwatch.causes import calcium, hypovolemia, neurologic, osmotic
 from crampwatch.causes.common import SessionInput
 from crampwatch.causes.features import Context, Features
 from crampwatch.causes.findings import Finding
+from crampwatch.causes.ids import (
+    CAUSE_IDS,
+    DISEQUILIBRIUM,
+    ENCEPHALOPATHY,
+    HYPOCALCEMIA,
+    HYPOMAGNESEMIA,
+    HYPOVOLEMIA,
+    NEUROPATHY,
+    OSMOTIC,
+    UNDERDIALYSIS,
+)
 from crampwatch.prescription_settings import SETTING_BY_NAME
 
 Parts = dict[str, np.ndarray]
@@ -71,7 +82,7 @@ def _from_features(fn: Callable[[Features, Context], Parts]) -> PartsFn:
 
 CAUSE_SPECS: tuple[CauseSpec, ...] = (
     CauseSpec(
-        "hypovolemia",
+        HYPOVOLEMIA,
         "Hypovolemia",
         "Plasma volume falls faster than refill: UF rate, relative blood volume, blood pressure",
         "Too much fluid removed too fast",
@@ -117,7 +128,7 @@ CAUSE_SPECS: tuple[CauseSpec, ...] = (
         ),
     ),
     CauseSpec(
-        "osmotic",
+        OSMOTIC,
         "Osmotic (sodium)",
         "Hemodilution, hyponatremia or a fall in effective osmolality: dialysate Na gradient",
         "Blood salt and concentration falling during the session",
@@ -139,7 +150,7 @@ CAUSE_SPECS: tuple[CauseSpec, ...] = (
         levers=("dialysate_na_mmol_l",),
     ),
     CauseSpec(
-        "hypocalcemia",
+        HYPOCALCEMIA,
         "Hypocalcemia",
         "Low or falling ionized Ca: dialysate Ca, intradialytic alkalosis, vitamin D",
         "Low calcium in the blood",
@@ -164,7 +175,7 @@ CAUSE_SPECS: tuple[CauseSpec, ...] = (
         levers=("dialysate_ca_mmol_l", "dialysate_hco3_mmol_l"),
     ),
     CauseSpec(
-        "hypomagnesemia",
+        HYPOMAGNESEMIA,
         "Hypomagnesemia",
         "Low serum Mg: dialysate Mg",
         "Low magnesium in the blood",
@@ -177,7 +188,7 @@ CAUSE_SPECS: tuple[CauseSpec, ...] = (
         levers=("dialysate_mg_mmol_l",),
     ),
     CauseSpec(
-        "disequilibrium",
+        DISEQUILIBRIUM,
         "Dialysis disequilibrium",
         "Fast urea removal with a brain–plasma osmotic gradient: first sessions, high BUN, URR",
         "The body adjusting to fast waste removal",
@@ -202,7 +213,7 @@ CAUSE_SPECS: tuple[CauseSpec, ...] = (
         levers=("qb_ml_min", "duration_min", "qd_ml_min"),
     ),
     CauseSpec(
-        "encephalopathy",
+        ENCEPHALOPATHY,
         "Aluminium encephalopathy",
         "Serum aluminium above the watch or toxic level",
         "Waste build-up affecting the nerves",
@@ -214,7 +225,7 @@ CAUSE_SPECS: tuple[CauseSpec, ...] = (
         0.4,
     ),
     CauseSpec(
-        "neuropathy",
+        NEUROPATHY,
         "Peripheral neuropathy",
         "Documented neuropathy, diabetes or cramps outside sessions, damped when a volume or osmotic "
         "trigger explains the cramps",
@@ -227,7 +238,7 @@ CAUSE_SPECS: tuple[CauseSpec, ...] = (
         0.48,
     ),
     CauseSpec(
-        "underdialysis",
+        UNDERDIALYSIS,
         "Underdialysis",
         "Uremic toxin accumulation: spKt/V, URR and weekly standard Kt/V below the KDOQI minimum",
         "Not enough waste removed",
@@ -245,3 +256,5 @@ CAUSE_SPECS: tuple[CauseSpec, ...] = (
 CAUSE_REGISTRY: dict[str, CauseSpec] = {c.id: c for c in CAUSE_SPECS}
 #: Cause identifiers in registry order (docs/formats.md).
 CAUSES: tuple[str, ...] = tuple(CAUSE_REGISTRY)
+if CAUSES != CAUSE_IDS:
+    raise ImportError(f"cause registry order {CAUSES} differs from crampwatch.causes.ids {CAUSE_IDS}")

@@ -23,6 +23,7 @@ import numpy as np
 
 from crampwatch.causes.context import Context, build_context
 from crampwatch.causes.features import Features, compute_features
+from crampwatch.causes.ids import HYPOVOLEMIA
 from crampwatch.causes.registry import CAUSE_SPECS, CAUSES
 from crampwatch.model import Scenario
 from crampwatch.trace import SIGNALS, Trace
@@ -65,7 +66,7 @@ def evaluate(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: Context)
         S[spec.id] = spec.score(P[spec.id])
     S = {c: np.clip(S[c], 0.0, 1.0) for c in CAUSES}
     S["overall_risk"] = overall_risk(S)
-    S["idh_risk"] = np.clip(P["hypovolemia"]["idh"], 0.0, 1.0)
+    S["idh_risk"] = np.clip(P[HYPOVOLEMIA]["idh"], 0.0, 1.0)
     return Evaluation(ctx, F, P, S)
 
 

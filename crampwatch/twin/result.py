@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from crampwatch.causes.ids import HYPOVOLEMIA, OSMOTIC
 from crampwatch.errors import InputError
 from crampwatch.model import Labs, Patient, Scenario
 from crampwatch.signals import PLASMA_NA_MMOL_L, RBV_PCT, SBP_MMHG
@@ -24,8 +25,8 @@ from crampwatch.twin.priors import BY_NAME, CI_LEVEL, FITTED, NAMES, population_
 
 #: Which causes' findings cite which twin parameters and thresholds.
 CITED_BY_CAUSE: dict[str, tuple[str, ...]] = {
-    "hypovolemia": ("refill_capacity", "vascular_reserve", "blood_volume_l", RBV_PCT, SBP_MMHG),
-    "osmotic": ("na_set_point_mmol_l", PLASMA_NA_MMOL_L),
+    HYPOVOLEMIA: ("refill_capacity", "vascular_reserve", "blood_volume_l", RBV_PCT, SBP_MMHG),
+    OSMOTIC: ("na_set_point_mmol_l", PLASMA_NA_MMOL_L),
 }
 
 
