@@ -11,7 +11,6 @@ count give the same table as the in-process path (``scheduler="synchronous"``).
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Iterator, Sequence
@@ -23,12 +22,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crampwatch.causes.context import Context, context_from_columns
 from crampwatch.causes.registry import CAUSES
 from crampwatch.causes.thresholds import th
 from crampwatch.errors import InputError
+from crampwatch.io.scenario_frames import (
+    frame_to_scenarios,
+    scenarios_to_frame,
+    write_scenarios_parquet,
+)
 from crampwatch.kinetics import sp_ktv_daugirdas_array
-from crampwatch.model import Scenario, dump_scenario, parse_scenario
-from crampwatch.prescription_settings import SETTINGS, table_value
+from crampwatch.model import Scenario
+from crampwatch.prescription_settings import SETTING_BY_NAME, SETTINGS, table_column, table_value
+from crampwatch.scenario_table import Columns, complete_columns, scenario_columns, take, uf_volume_l
 from crampwatch.signals import UREA_MMOL_L
 from crampwatch.units import BUN_MG_DL_PER_UREA_MMOL_L
 
@@ -48,7 +54,7 @@ HIGH_UF_RATE_ML_KG_H = th("ufr_13_ml_kg_h")
 #: Risk above which a session counts as "high risk" in the summary (modelling choice).
 HIGH_RISK = 0.5
 
-SCENARIO_JSON_COLUMN = "scenario_json"
+UF_PROFILE = SETTING_BY_NAME["uf_profile"]
 
 #: Seconds to wait for an existing scheduler given by address.
 CONNECT_TIMEOUT_S = 10
@@ -57,38 +63,32 @@ CONNECT_TIMEOUT_S = 10
 # ------------------------------------------------------------------------------------------ one partition
 
 
-def _patient_columns(scenarios: Sequence[Scenario]) -> dict[str, list[Any]]:
-    """Patient and prescription features of each scenario (the context of the scores)."""
-    cols: dict[str, list[Any]] = {}
-
-    def put(name: str, value: Any) -> None:
-        cols.setdefault(name, []).append(value)
-
-    for sc in scenarios:
-        p = sc.patient
-        labs, _ = p.labs.resolved()
-        put("patient_id", p.id)
-        put("sex", p.sex)
-        put("age_years", float(p.age_years))
-        put("height_cm", float(p.height_cm))
-        put("pre_weight_kg", float(p.pre_weight_kg))
-        put("dry_weight_kg", float(p.dry_weight_kg))
-        put("idwg_kg", float(p.idwg_kg))
-        put("vintage_months", float(p.vintage_months))
-        put("diabetes", bool(p.diabetes))
-        put("neuropathy", math.nan if p.peripheral_neuropathy is None else float(p.peripheral_neuropathy))
-        for lab in ("na_mmol_l", "k_mmol_l", "bun_mg_dl", "ica_mmol_l", "albumin_g_dl", "mg_mmol_l"):
-            put(f"lab_{lab}", float(labs[lab]))
-        for setting in SETTINGS:  # the prescription-setting registry names the columns
-            if setting.kind != "na_profile":
-                put(setting.name, table_value(setting, sc))
-    return cols
+def _patient_columns(cols: Columns, ctx: Context) -> dict[str, Any]:
+    """Patient and prescription features of each session (the context of the scores)."""
+    out: dict[str, Any] = {
+        "patient_id": np.asarray(cols["patient.id"], dtype=object),
+        "sex": np.asarray(cols["patient.sex"], dtype=object),
+        "age_years": np.asarray(cols["patient.age_years"], dtype=float),
+        "height_cm": np.asarray(cols["patient.height_cm"], dtype=float),
+        "pre_weight_kg": ctx.pre_weight_kg,
+        "dry_weight_kg": ctx.dry_weight_kg,
+        "idwg_kg": ctx.idwg_kg,
+        "vintage_months": ctx.vintage_months,
+        "diabetes": ctx.diabetes,
+        "neuropathy": ctx.neuropathy,
+    }
+    for lab in ("na_mmol_l", "k_mmol_l", "bun_mg_dl", "ica_mmol_l", "albumin_g_dl", "mg_mmol_l"):
+        out[f"lab_{lab}"] = ctx.labs[lab]
+    for setting in SETTINGS:  # the prescription-setting registry names the columns
+        if setting.kind != "na_profile":
+            out[setting.name] = table_column(setting, cols)
+    return out
 
 
-def _sp_ktv_from_urea(urea: np.ndarray | None, scenarios: Sequence[Scenario]) -> np.ndarray:
+def _sp_ktv_from_urea(urea: np.ndarray | None, cols: Columns) -> np.ndarray:
     """spKt/V (Daugirdas II, :func:`crampwatch.kinetics.sp_ktv_daugirdas`) from the first and last simulated
     plasma urea of each session; NaN where the formula does not apply (no urea, post > pre)."""
-    n = len(scenarios)
+    n = len(cols["patient.pre_weight_kg"])
     out = np.full(n, np.nan)
     if urea is None:
         return out
@@ -96,9 +96,9 @@ def _sp_ktv_from_urea(urea: np.ndarray | None, scenarios: Sequence[Scenario]) ->
     last = urea.shape[1] - 1 - np.argmax(valid[:, ::-1], axis=1)  # signals are NaN after a session ends
     pre = urea[:, 0] * BUN_MG_DL_PER_UREA_MMOL_L
     post = urea[np.arange(n), last] * BUN_MG_DL_PER_UREA_MMOL_L
-    hours = np.array([sc.prescription.duration_min for sc in scenarios]) / 60.0
-    uf = np.array([sc.uf_volume_l for sc in scenarios])
-    post_w = np.array([sc.post_weight_kg for sc in scenarios])
+    hours = np.asarray(cols["prescription.duration_min"], dtype=float) / 60.0
+    uf = uf_volume_l(cols)
+    post_w = np.asarray(cols["patient.pre_weight_kg"], dtype=float) - uf
     with np.errstate(invalid="ignore", divide="ignore"):
         r = post / pre
         ok = (pre > 0) & (post > 0) & (r <= 1) & (post_w >= 10)
@@ -106,64 +106,94 @@ def _sp_ktv_from_urea(urea: np.ndarray | None, scenarios: Sequence[Scenario]) ->
     return out
 
 
+def analyze_columns(cols: Columns, *, chunk: int = DEFAULT_CHUNK) -> pd.DataFrame:
+    """Simulate and score the sessions of a scenario table (:mod:`crampwatch.scenario_table`): one row per
+    session (features, cause scores, top cause, risks); ``chunk`` sessions at a time, the result does not
+    depend on ``chunk``."""
+    from crampwatch.causes import score_batch
+    from crampwatch.simulator.columns import simulate_columns
+
+    n = len(cols["patient.pre_weight_kg"])
+    if n == 0:
+        raise InputError("cohort: no sessions to analyze (allowed ≥ 1)", "n_patients")
+    full = complete_columns(cols, n)
+    frames = []
+    for start in range(0, n, max(1, chunk)):
+        part = take(full, slice(start, start + chunk))
+        batch = simulate_columns(part)
+        ctx = context_from_columns(part)
+        scores = score_batch(batch.t_min, batch.signals, ctx)
+        frames.append(_rows(part, ctx, batch.signals, scores))
+    return pd.concat(frames, ignore_index=True)
+
+
 def analyze_scenarios(scenarios: Sequence[Scenario], *, chunk: int = DEFAULT_CHUNK) -> pd.DataFrame:
     """Simulate and score ``scenarios``: one row per session (features, cause scores, top cause, risks).
 
-    Sessions are processed ``chunk`` at a time; the result does not depend on ``chunk``.
+    Sessions are processed ``chunk`` at a time; the result does not depend on ``chunk``. Scenarios with UF
+    or dialysate Na profiles are simulated one object each; the others as a scenario table.
     """
     from crampwatch.causes import score_batch
     from crampwatch.simulator import simulate_batch
 
+    if not scenarios:
+        raise InputError("cohort: no sessions to analyze (allowed ≥ 1)", "n_patients")
+    if not any(_profiled(s) for s in scenarios):
+        return analyze_columns(scenario_columns(scenarios), chunk=chunk)
     frames = []
     for start in range(0, len(scenarios), max(1, chunk)):
         part = list(scenarios[start : start + chunk])
+        cols = complete_columns(scenario_columns(part), len(part))
+        ctx = context_from_columns(cols)
         batch = simulate_batch(part)
-        scores = score_batch(batch.t_min, batch.signals, part)
-        frames.append(_rows(part, batch.signals, scores))
-    if not frames:
-        raise InputError("cohort: no sessions to analyze (allowed ≥ 1)", "n_patients")
+        table = _rows(cols, ctx, batch.signals, score_batch(batch.t_min, batch.signals, ctx))
+        table["uf_profile"] = [table_value(UF_PROFILE, s) for s in part]
+        frames.append(table)
     return pd.concat(frames, ignore_index=True)
 
 
+def _profiled(s: Scenario) -> bool:
+    rx = s.prescription
+    return rx.uf_profile != "constant" or rx.dialysate.na_profile is not None
+
+
 def _rows(
-    scenarios: Sequence[Scenario],
-    signals: dict[str, np.ndarray],
-    scores: dict[str, Any],
+    cols: Columns, ctx: Context, signals: dict[str, np.ndarray], scores: dict[str, Any]
 ) -> pd.DataFrame:
-    n = len(scenarios)
-    cols: dict[str, Any] = _patient_columns(scenarios)
+    n = ctx.n
+    out: dict[str, Any] = _patient_columns(cols, ctx)
     cause_ids = [c for c in CAUSE_IDS if c in scores]
     matrix = np.column_stack([np.asarray(scores[c], dtype=float) for c in cause_ids])
     for j, cause in enumerate(cause_ids):
-        cols[f"score_{cause}"] = matrix[:, j]
+        out[f"score_{cause}"] = matrix[:, j]
     best = np.argmax(np.nan_to_num(matrix, nan=-1.0), axis=1)
     top = matrix[np.arange(n), best]
     # "none": no mechanism has any evidence (every score is 0).
-    cols["top_cause"] = [cause_ids[k] if top[i] > 0 else "none" for i, k in enumerate(best)]
-    cols["top_score"] = top
+    out["top_cause"] = np.where(top > 0, np.asarray(cause_ids, dtype=object)[best], "none")
+    out["top_score"] = top
     for key, value in scores.items():
-        if key in cause_ids or key in cols:
+        if key in cause_ids or key in out:
             continue
         arr = np.asarray(value)
         if arr.shape == (n,) and arr.dtype.kind in "fiub":
-            cols[key] = arr.astype(float)
-    uf = np.array([sc.uf_volume_l for sc in scenarios])
-    duration = np.array([sc.prescription.duration_min for sc in scenarios])
-    post_w = np.array([sc.post_weight_kg for sc in scenarios])
+            out[key] = arr.astype(float)
+    uf = uf_volume_l(cols)
+    duration = np.asarray(cols["prescription.duration_min"], dtype=float)
+    post_w = ctx.pre_weight_kg - uf
     # UF rate over the post-dialysis (target) weight (Flythe 2011; kinetics.uf_rate_ml_per_kg_h).
-    cols.setdefault("uf_rate_ml_kg_h", uf * 1000.0 / (duration / 60.0) / post_w)
-    cols.setdefault("sp_ktv", _sp_ktv_from_urea(signals.get(UREA_MMOL_L), scenarios))
+    out.setdefault("uf_rate_ml_kg_h", uf * 1000.0 / (duration / 60.0) / post_w)
+    out.setdefault("sp_ktv", _sp_ktv_from_urea(signals.get(UREA_MMOL_L), cols))
     for name in ("overall_risk", "idh_risk"):
-        if name not in cols:
+        if name not in out:
             raise InputError(f"score_batch: result lacks {name!r}", name)
-    return pd.DataFrame(cols)
+    return pd.DataFrame(out)
 
 
 def virtual_partition(n: int, seed: int, partition: int, chunk: int = DEFAULT_CHUNK) -> pd.DataFrame:
     """Rows of one virtual partition: ``n`` patients drawn with ``seed`` (the cohort's seed + partition)."""
-    from crampwatch.population import virtual_population
+    from crampwatch.population import virtual_population_columns
 
-    df = analyze_scenarios(virtual_population(n, seed=seed), chunk=chunk)
+    df = analyze_columns(virtual_population_columns(n, seed=seed), chunk=chunk)
     return _label(df, partition)
 
 
@@ -184,71 +214,6 @@ def _label(df: pd.DataFrame, partition: int) -> pd.DataFrame:
     df.insert(0, "session", [f"{partition}-{i}" for i in range(len(df))])
     df.insert(1, "partition", np.full(len(df), partition, dtype=np.int64))
     return df
-
-
-# -------------------------------------------------------------------------------------- scenario frames
-
-
-def scenarios_to_frame(scenarios: Sequence[Scenario]) -> pd.DataFrame:
-    """One row per scenario: the scenario as JSON (lossless) plus a few readable columns."""
-    return pd.DataFrame(
-        {
-            "patient_id": [s.patient.id for s in scenarios],
-            SCENARIO_JSON_COLUMN: [json.dumps(dump_scenario(s)) for s in scenarios],
-        }
-    )
-
-
-def frame_to_scenarios(frame: pd.DataFrame) -> list[Scenario]:
-    """Scenarios from a frame with a ``scenario_json`` column or flattened ``patient.*``/``prescription.*``
-    columns (``patient.labs.na_mmol_l``, ``prescription.dialysate.temp_c``, ...; NaN = not given)."""
-    if SCENARIO_JSON_COLUMN in frame.columns:
-        out = []
-        for i, text in enumerate(frame[SCENARIO_JSON_COLUMN]):
-            try:
-                data = json.loads(text)
-            except (TypeError, json.JSONDecodeError):
-                raise InputError(
-                    f"{SCENARIO_JSON_COLUMN}[{i}]: not valid JSON", SCENARIO_JSON_COLUMN
-                ) from None
-            out.append(_parse_row(data, i))
-        return out
-    flat = [c for c in frame.columns if c.startswith(("patient.", "prescription."))]
-    if not flat:
-        raise InputError(
-            f"cohort input: needs a {SCENARIO_JSON_COLUMN!r} column or 'patient.*' columns",
-            SCENARIO_JSON_COLUMN,
-        )
-    out = []
-    for i, row in enumerate(frame[flat].itertuples(index=False, name=None)):
-        nested: dict[str, Any] = {}
-        for key, value in zip(flat, row, strict=True):
-            if value is None or (isinstance(value, float) and math.isnan(value)):
-                continue
-            node = nested
-            *parents, leaf = key.split(".")
-            for part in parents:
-                node = node.setdefault(part, {})
-            node[leaf] = value.item() if isinstance(value, np.generic) else value
-        out.append(_parse_row(nested, i))
-    return out
-
-
-def _parse_row(data: Any, i: int) -> Scenario:
-    try:
-        return parse_scenario(data)
-    except InputError as exc:
-        raise InputError(f"row {i}: {exc.message}", exc.field) from None
-
-
-def write_scenarios_parquet(scenarios: Sequence[Scenario], path: str | Path, partitions: int = 8) -> Path:
-    """Write ``scenarios`` as a Parquet dataset of ``partitions`` files (input of ``parquet_in=``)."""
-    import dask.dataframe as dd
-
-    frame = scenarios_to_frame(scenarios)
-    nparts = max(1, min(partitions, len(frame)))
-    dd.from_pandas(frame, npartitions=nparts, sort=False).to_parquet(str(path), write_index=False)
-    return Path(path)
 
 
 # --------------------------------------------------------------------------------------------- the run
@@ -470,7 +435,9 @@ def summary_to_dict(summary: pd.DataFrame) -> dict[str, dict[str, float]]:
 __all__ = [
     "CAUSE_IDS",
     "CohortRun",
+    "analyze_columns",
     "analyze_scenarios",
+    "dask_scheduler",
     "frame_to_scenarios",
     "run_cohort",
     "scenarios_to_frame",

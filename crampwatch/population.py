@@ -133,9 +133,13 @@ def _titrate_dose(
     return qb, dur
 
 
-def virtual_population(n: int, seed: int = 0) -> list[Scenario]:
-    """``n`` reproducible virtual patients with one session prescription each."""
-    n = int(require_range("n", n, 1, 1_000_000))
+def _round(values: np.ndarray, digits: int) -> np.ndarray:
+    """Python's ``round`` of each value (as a scenario file stores it; numpy's ``round`` can differ)."""
+    return np.array([round(float(x), digits) for x in values], dtype=float)
+
+
+def _draws(n: int, seed: int) -> dict[str, np.ndarray]:
+    """The drawn population as arrays, keyed by scenario-table path (rounded as stored)."""
     rng = np.random.default_rng(seed)
     male = rng.random(n) < 0.58
     age = np.clip(rng.normal(63.0, 14.0, n), 20.0, 95.0)
@@ -183,52 +187,93 @@ def virtual_population(n: int, seed: int = 0) -> list[Scenario]:
     npcr = npcr.round(3)
     g_mg_min = urea_generation_array(npcr, dry_r, v_l)
     bun = np.clip(steady_state_pre_bun_mg_dl(g_mg_min, k_dial, dur, v_l, kr.round(2)), 5.0, 200.0)
+    return {
+        "patient.id": np.array([f"V{seed}-{i:06d}" for i in range(n)], dtype=object),
+        "patient.sex": np.where(male, "male", "female").astype(object),
+        "patient.age_years": _round(age, 1),
+        "patient.height_cm": _round(height, 1),
+        "patient.pre_weight_kg": _round(pre, 2),
+        "patient.dry_weight_kg": _round(dry, 2),
+        "patient.vintage_months": _round(vintage, 1),
+        "patient.diabetes": diabetes,
+        "patient.active_vitamin_d": vit_d,
+        "patient.access": access.astype(object),
+        "patient.residual_kr_ml_min": _round(kr, 2),
+        "patient.npcr_g_kg_d": _round(npcr, 3),
+        "patient.baroreflex_strength": _round(baro, 3),
+        "patient.refill_capacity": _round(refill, 3),
+        "patient.labs.na_mmol_l": _round(na, 1),
+        "patient.labs.k_mmol_l": _round(k, 2),
+        "patient.labs.bun_mg_dl": _round(bun, 1),
+        "patient.labs.ca_total_mg_dl": _round(ca, 2),
+        "patient.labs.albumin_g_dl": _round(alb, 2),
+        "patient.labs.mg_mmol_l": _round(mg, 2),
+        "patient.labs.hco3_mmol_l": _round(hco3, 1),
+        "patient.labs.hct_pct": _round(hct, 1),
+        "patient.labs.glucose_mg_dl": _round(glu, 0),
+        "patient.pre_sbp_mmhg": _round(pre_sbp, 0),
+        "prescription.duration_min": dur.astype(float),
+        "prescription.qb_ml_min": qb.astype(float),
+        "prescription.qd_ml_min": qd.astype(float),
+        "prescription.dialyzer_koa_ml_min": koa.astype(float),
+        "prescription.dialysate.na_mmol_l": d_na.astype(float),
+        "prescription.dialysate.k_mmol_l": d_k.astype(float),
+        "prescription.dialysate.ca_mmol_l": d_ca.astype(float),
+        "prescription.dialysate.mg_mmol_l": d_mg.astype(float),
+        "prescription.dialysate.hco3_mmol_l": d_hco3.astype(float),
+        "prescription.dialysate.temp_c": d_temp.astype(float),
+    }
+
+
+def virtual_population_columns(n: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """The same patients as :func:`virtual_population` as a scenario table (:mod:`crampwatch.scenario_table`),
+    without a Scenario object per patient."""
+    n = int(require_range("n", n, 1, 1_000_000))
+    cols = _draws(n, seed)
+    cols["prescription.dialysate.na_mean_mmol_l"] = cols["prescription.dialysate.na_mmol_l"]
+    return cols
+
+
+def virtual_population(n: int, seed: int = 0) -> list[Scenario]:
+    """``n`` reproducible virtual patients with one session prescription each."""
+    n = int(require_range("n", n, 1, 1_000_000))
+    d = _draws(n, seed)
     out: list[Scenario] = []
     for i in range(n):
         data = {
             "patient": {
-                "id": f"V{seed}-{i:06d}",
-                "sex": "male" if male[i] else "female",
-                "age_years": round(float(age[i]), 1),
-                "height_cm": round(float(height[i]), 1),
-                "pre_weight_kg": round(float(pre[i]), 2),
-                "dry_weight_kg": round(float(dry[i]), 2),
-                "vintage_months": round(float(vintage[i]), 1),
-                "diabetes": bool(diabetes[i]),
-                "active_vitamin_d": bool(vit_d[i]),
-                "access": str(access[i]),
-                "residual_kr_ml_min": round(float(kr[i]), 2),
-                "npcr_g_kg_d": round(float(npcr[i]), 3),
-                "baroreflex_strength": round(float(baro[i]), 3),
-                "refill_capacity": round(float(refill[i]), 3),
+                "id": str(d["patient.id"][i]),
+                "sex": str(d["patient.sex"][i]),
+                "age_years": float(d["patient.age_years"][i]),
+                "height_cm": float(d["patient.height_cm"][i]),
+                "pre_weight_kg": float(d["patient.pre_weight_kg"][i]),
+                "dry_weight_kg": float(d["patient.dry_weight_kg"][i]),
+                "vintage_months": float(d["patient.vintage_months"][i]),
+                "diabetes": bool(d["patient.diabetes"][i]),
+                "active_vitamin_d": bool(d["patient.active_vitamin_d"][i]),
+                "access": str(d["patient.access"][i]),
+                "residual_kr_ml_min": float(d["patient.residual_kr_ml_min"][i]),
+                "npcr_g_kg_d": float(d["patient.npcr_g_kg_d"][i]),
+                "baroreflex_strength": float(d["patient.baroreflex_strength"][i]),
+                "refill_capacity": float(d["patient.refill_capacity"][i]),
                 "labs": {
-                    "na_mmol_l": round(float(na[i]), 1),
-                    "k_mmol_l": round(float(k[i]), 2),
-                    "bun_mg_dl": round(float(bun[i]), 1),
-                    "ca_total_mg_dl": round(float(ca[i]), 2),
-                    "albumin_g_dl": round(float(alb[i]), 2),
-                    "mg_mmol_l": round(float(mg[i]), 2),
-                    "hco3_mmol_l": round(float(hco3[i]), 1),
-                    "hct_pct": round(float(hct[i]), 1),
-                    "glucose_mg_dl": round(float(glu[i]), 0),
+                    k.split(".")[-1]: float(v[i]) for k, v in d.items() if k.startswith("patient.labs.")
                 },
             },
             "prescription": {
-                "duration_min": float(dur[i]),
-                "qb_ml_min": float(qb[i]),
-                "qd_ml_min": float(qd[i]),
-                "dialyzer_koa_ml_min": float(koa[i]),
+                **{
+                    k.split(".")[-1]: float(v[i])
+                    for k, v in d.items()
+                    if k.startswith("prescription.") and not k.startswith("prescription.dialysate.")
+                },
                 "dialysate": {
-                    "na_mmol_l": float(d_na[i]),
-                    "k_mmol_l": float(d_k[i]),
-                    "ca_mmol_l": float(d_ca[i]),
-                    "mg_mmol_l": float(d_mg[i]),
-                    "hco3_mmol_l": float(d_hco3[i]),
-                    "temp_c": float(d_temp[i]),
+                    k.split(".")[-1]: float(v[i])
+                    for k, v in d.items()
+                    if k.startswith("prescription.dialysate.")
                 },
             },
         }
         if HAS_PRE_SBP:
-            data["patient"]["pre_sbp_mmhg"] = round(float(pre_sbp[i]), 0)
+            data["patient"]["pre_sbp_mmhg"] = float(d["patient.pre_sbp_mmhg"][i])
         out.append(parse_scenario(data))
     return out

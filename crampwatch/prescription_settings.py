@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import annotated_types
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from crampwatch.errors import InputError
 from crampwatch.model import Dialysate, Patient, Prescription, Scenario
+from crampwatch.scenario_table import uf_volume_l
 
 SettingKind = Literal["number", "integer", "uf_profile", "na_profile"]
 
@@ -293,6 +295,22 @@ def table_value(s: PrescriptionSetting, scenario: Scenario) -> Any:
         return mean_na_mmol_l(rx)
     value = s.get(rx)
     return int(value) if s.kind == "integer" else float(value)
+
+
+def table_column(s: PrescriptionSetting, cols: Mapping[str, Any]) -> Any:
+    """:func:`table_value` of every row of a scenario table (:mod:`crampwatch.scenario_table`: constant UF
+    and the time-averaged dialysate Na); ``None`` for the Na profile."""
+    n = len(cols["patient.pre_weight_kg"])
+    if s.kind == "na_profile":
+        return None
+    if s.kind == "uf_profile":
+        return np.full(n, "constant", dtype=object)
+    if s.name == "uf_volume_l":
+        return uf_volume_l(cols)
+    if s.name == "dialysate_na_mmol_l":
+        return np.asarray(cols["prescription.dialysate.na_mean_mmol_l"], dtype=float)
+    values = np.asarray(cols["prescription." + ".".join(s.path)], dtype=float)
+    return values.astype(np.int64) if s.kind == "integer" else values
 
 
 # ------------------------------------------------------------------------------------- describing
