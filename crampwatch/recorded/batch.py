@@ -35,6 +35,7 @@ from crampwatch.causes.scoring import evaluate, overall_risk
 from crampwatch.physiology.derive import infeasible_rows
 from crampwatch.recorded.prepare import PreparedPartition
 from crampwatch.scenario_table import Columns, complete_columns, take, uf_volume_l
+from crampwatch.signals import UREA_MMOL_L
 from crampwatch.simulator.columns import simulate_columns
 from crampwatch.trace import SIGNALS
 
@@ -115,7 +116,7 @@ def fill_from_model(batch: GridBatch, cols: Columns) -> tuple[GridBatch, dict[st
     has = {name: ~np.all(np.isnan(a), axis=1) for name, a in batch.signals.items()}
     wanted = [s for s in KEY_SIGNALS if s in SIGNALS]
     missing = {s: ~has.get(s, np.zeros(n, dtype=bool)) for s in wanted}
-    urea = has.get("urea_mmol_l", np.zeros(n, dtype=bool))
+    urea = has.get(UREA_MMOL_L, np.zeros(n, dtype=bool))
     for s in PAIRED_WITH_UREA:  # a simulated value minus a recorded urea would mix two sources
         missing[s] = missing[s] & ~urea
     need = np.zeros(n, dtype=bool)

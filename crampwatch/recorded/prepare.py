@@ -20,7 +20,16 @@ from crampwatch.io.hemobp import derived_signals
 from crampwatch.io.tables import UNIT_FIXES
 from crampwatch.population import MEAN_HEIGHT_CM
 from crampwatch.scenario_table import Columns, complete_columns, invalid_rows, model_default
-from crampwatch.signals import MAX_T_MIN, implausible
+from crampwatch.signals import (
+    CONDUCTIVITY_MS_CM,
+    DIALYSATE_NA_MMOL_L,
+    DIALYSATE_TEMP_C,
+    MAX_T_MIN,
+    QB_ML_MIN,
+    UF_CUM_L,
+    UF_RATE_ML_H,
+    implausible,
+)
 from crampwatch.trace import SIGNALS
 from crampwatch.units import conductivity_to_na_mmol_l, fahrenheit_to_celsius
 
@@ -33,7 +42,7 @@ ASSUMED_INPUTS = (
     "prescription.dialysate.k_mmol_l, ca_mmol_l, mg_mmol_l, hco3_mmol_l",
 )
 #: Signals the HEMOBP reader derives (flagged ``estimated``).
-DERIVED = ("dialysate_na_mmol_l", "uf_cum_l")
+DERIVED = (DIALYSATE_NA_MMOL_L, UF_CUM_L)
 #: A previous session's post-dialysis weight is the reference of the weight gain when it is at most this
 #: many days earlier (modelling choice: a longer gap is not an interdialytic interval).
 MAX_GAP_DAYS = 7
@@ -98,14 +107,14 @@ def _record_summary(records: pd.DataFrame) -> pd.DataFrame:
     """Per session: number of records, last record time, medians of blood flow (running), conductivity and
     dialysate temperature."""
     g = records.groupby("session", sort=False)
-    qb = records["qb_ml_min"].where(records["qb_ml_min"] > 0)
+    qb = records[QB_ML_MIN].where(records[QB_ML_MIN] > 0)
     return pd.DataFrame(
         {
             "n_records": g.size(),
             "last_t_min": g["t_min"].max(),
             "qb": qb.groupby(records["session"], sort=False).median(),
-            "conductivity": g["conductivity_ms_cm"].median(),
-            "dialysate_temp": g["dialysate_temp_c"].median(),
+            "conductivity": g[CONDUCTIVITY_MS_CM].median(),
+            "dialysate_temp": g[DIALYSATE_TEMP_C].median(),
         }
     )
 
@@ -158,8 +167,8 @@ def _derive(records: pd.DataFrame) -> pd.DataFrame:
     codes, _ = pd.factorize(records["session"], sort=False)
     derived = derived_signals(
         records["t_min"].to_numpy(dtype=float),
-        records["uf_rate_ml_h"].to_numpy(dtype=float),
-        records["conductivity_ms_cm"].to_numpy(dtype=float),
+        records[UF_RATE_ML_H].to_numpy(dtype=float),
+        records[CONDUCTIVITY_MS_CM].to_numpy(dtype=float),
         codes,
     )
     return records.assign(**derived)

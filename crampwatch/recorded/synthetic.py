@@ -36,6 +36,7 @@ from crampwatch.recorded.layout import (
     SESSIONS_FILE,
 )
 from crampwatch.scenario_table import Columns, scenario_columns, take
+from crampwatch.signals import DBP_MMHG, SBP_MMHG
 from crampwatch.simulator.columns import simulate_columns
 from crampwatch.units import na_to_conductivity_ms_cm
 
@@ -303,7 +304,7 @@ def _simulated(
         ok = np.ones(len(rows), dtype=bool) if sim.failed is None else ~np.asarray(sim.failed, dtype=bool)
         part, part_facts = take(part, ok), part_facts[ok].reset_index(drop=True)
         rec = _records(
-            rng, sim.signals["sbp_mmhg"][ok], sim.signals["dbp_mmhg"][ok], part_facts["duration"].to_numpy()
+            rng, sim.signals[SBP_MMHG][ok], sim.signals[DBP_MMHG][ok], part_facts["duration"].to_numpy()
         )
         vip.append(_monitor_frame(rng, part, part_facts, rec))
         d1.append(_session_frame(part, part_facts))
