@@ -362,7 +362,9 @@ def _import_fhir(store: Store, bundle: dict[str, Any], name: str | None) -> Impo
     return result
 
 
-def _fhir_export(store: Store, patient_id: str, session_id: str | None) -> dict[str, Any]:
+def _fhir_export(
+    store: Store, patient_id: str, session_id: str | None, series: str = "sampled"
+) -> dict[str, Any]:
     fhir = _fhir()
     rec = store.get_patient(patient_id)
     if rec is None:
@@ -410,6 +412,7 @@ def _fhir_export(store: Store, patient_id: str, session_id: str | None) -> dict[
         started_at=session.started_at,
         reports=reports,
         extra_signals=extra,
+        series=series,
     )
 
 
@@ -427,15 +430,27 @@ def export_cmd(
     session: str | None = typer.Option(
         None, "--session", help="FHIR: the session to export (default latest)."
     ),
+    series: str = typer.Option(
+        "sampled",
+        "--fhir-series",
+        help="FHIR: trace signals as one SampledData Observation per signal (sampled) or one Observation "
+        "per value (points).",
+    ),
     database_url: str | None = typer.Option(None, "--database-url", help=DATABASE_HELP),
 ) -> None:
     """Write a patient's record: JSON (re-importable) or a FHIR R4 Bundle of one session."""
     if fmt not in ("json", "fhir"):
         raise InputError(f"--format: {fmt!r} is not a format (allowed json, fhir)", "format")
+    if series not in ("sampled", "points"):
+        raise InputError(f"--fhir-series: {series!r} is not a form (allowed sampled, points)", "fhir-series")
     from crampwatch.store.transfer import export_patient
 
     with _opened(database_url) as store:
-        doc = export_patient(store, patient_id) if fmt == "json" else _fhir_export(store, patient_id, session)
+        doc = (
+            export_patient(store, patient_id)
+            if fmt == "json"
+            else _fhir_export(store, patient_id, session, series)
+        )
         store.audit(username=None, action="cli_export", patient_id=patient_id, detail=f"{fmt} -> {out.name}")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n", encoding="utf-8")

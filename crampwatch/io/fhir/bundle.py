@@ -64,6 +64,10 @@ def _prescription_summary(p: Prescription, uf_volume_l: float) -> str:
     )
 
 
+#: Forms of the trace signals in a Bundle: one Observation per value, or one SampledData series per signal.
+SERIES_FORMS = ("points", "sampled")
+
+
 def session_to_bundle(
     scenario: Scenario,
     trace: Trace | None = None,
@@ -72,17 +76,21 @@ def session_to_bundle(
     started_at: datetime,
     reports: list[dict[str, Any]] | None = None,
     extra_signals: Sequence[str] = (),
+    series: str = "points",
 ) -> dict[str, Any]:
     """A FHIR R4 ``collection`` Bundle of one session (see :mod:`crampwatch.io.fhir` for the mapping).
 
     ``trace`` contributes BP (panel) and HR Observations at each time point, ``extra_signals`` (any of
     :data:`crampwatch.trace.SIGNALS`) one Observation per value (local code, plus LOINC where one
-    exists), and its events.
+    exists), and its events. With ``series="sampled"`` each of these signals is instead one Observation
+    with a SampledData time series (:mod:`crampwatch.io.fhir.sampled`); both forms read back alike.
     ``reports`` are patient cramp reports (see :func:`cramp_report_to_questionnaire_response`).
     A naive ``started_at`` is taken to be UTC.
     """
     if not session_id or not str(session_id).strip():
         raise InputError("session_id: must not be empty", "session_id")
+    if series not in SERIES_FORMS:
+        raise InputError(f"series: {series!r} is not one of {', '.join(SERIES_FORMS)}", "series")
     for name in extra_signals:
         if name not in SIGNALS:
             raise InputError(
@@ -122,7 +130,7 @@ def session_to_bundle(
         post_weight = patient.pre_weight_kg - float(uf[~np.isnan(uf)][-1])
     add_weights(b, patient.pre_weight_kg, post_weight, patient.dry_weight_kg, end_min)
     if trace is not None:
-        add_trace(b, trace, extra_signals)
+        add_trace(b, trace, extra_signals, sampled=series == "sampled")
     for i, report in enumerate(reports or []):
         resource = cramp_report_to_questionnaire_response(
             report,

@@ -220,9 +220,7 @@ def signal_spec(name: str) -> QuantitySpec:
 #: Every trace signal as a FHIR quantity: the one table that drives writing and reading trace Observations.
 TRACE_SPECS: dict[str, QuantitySpec] = {name: signal_spec(name) for name in SIGNAL_SPECS}
 #: Vital signs written at each trace time point (BP panel components and heart rate, LOINC-coded).
-VITAL_SPECS: dict[str, QuantitySpec] = {
-    n: TRACE_SPECS[n] for n in (SBP_MMHG, DBP_MMHG, MAP_MMHG, HR_BPM)
-}
+VITAL_SPECS: dict[str, QuantitySpec] = {n: TRACE_SPECS[n] for n in (SBP_MMHG, DBP_MMHG, MAP_MMHG, HR_BPM)}
 BP_COMPONENTS = (SBP_MMHG, DBP_MMHG, MAP_MMHG)
 
 # Common non-UCUM spellings seen in exports, mapped to UCUM codes.

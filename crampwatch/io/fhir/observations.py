@@ -48,6 +48,7 @@ from crampwatch.io.fhir.common import (
     validate_resource,
     where_of,
 )
+from crampwatch.io.fhir.sampled import sampled_observations, sampled_points
 from crampwatch.model import EVENT_KINDS, Labs
 from crampwatch.signals import HR_BPM, MAX_T_MIN, SIGNAL_SPECS
 from crampwatch.trace import SIGNALS, SOURCES, Trace
@@ -148,9 +149,16 @@ def add_weights(b: SessionBuilder, pre_kg: float, post_kg: float, dry_kg: float,
     )
 
 
-def add_trace(b: SessionBuilder, trace: Trace, extra_signals: Sequence[str]) -> None:
+def add_trace(
+    b: SessionBuilder, trace: Trace, extra_signals: Sequence[str], *, sampled: bool = False
+) -> None:
     """BP panel and HR Observations at each time point, one Observation per value of each of
-    ``extra_signals``, and one per event."""
+    ``extra_signals``, and one per event; with ``sampled``, one SampledData Observation per signal
+    (:mod:`crampwatch.io.fhir.sampled`) instead of the time points."""
+    if sampled:
+        add_sampled(b, trace, [*VITAL_SPECS, *(s for s in extra_signals if s not in VITAL_SPECS)])
+        add_events(b, trace)
+        return
     t = trace.t_min
     columns = {name: trace.signal(name) for name in (*VITAL_SPECS, *extra_signals) if trace.has(name)}
     for i, t_min in enumerate(t):
@@ -194,6 +202,25 @@ def add_trace(b: SessionBuilder, trace: Trace, extra_signals: Sequence[str]) -> 
                     trace.sources.get(name, "measured"),
                     valueQuantity=quantity(columns[name][i], TRACE_SPECS[name].unit),
                 )
+    add_events(b, trace)
+
+
+def add_sampled(b: SessionBuilder, trace: Trace, signals: Sequence[str]) -> None:
+    """One Observation per signal of the session, its values as a SampledData series."""
+    category = {name: "vital-signs" if name in VITAL_SPECS else "procedure" for name in signals}
+    for name, start, value in sampled_observations(trace, signals):
+        b.observation(
+            f"series/{name}",
+            signal_codings(name),
+            start,
+            category[name],
+            trace.sources.get(name, "measured"),
+            **value,
+        )
+
+
+def add_events(b: SessionBuilder, trace: Trace) -> None:
+    """One Observation per event of the trace."""
     for j, row in enumerate(trace.events.itertuples(index=False)):
         code = [coding(CODE_SYSTEM_URL, f"event-{row.kind}", str(row.kind).replace("_", " "))]
         if row.kind == "cramp":
@@ -256,6 +283,9 @@ class ObservationReader:
             return
         codes = codes_of(obs.get("code"))
         local = {c for s, c in codes if s == CODE_SYSTEM_URL}
+        if obs.get("valueSampledData") is not None:
+            self._read_series(obs, codes, local, where)
+            return
         lab = next((self._lab_by_code[c] for c in codes if c in self._lab_by_code), None)
         signal = next((c for c in local if c in TRACE_SPECS), None)
         if any(c.startswith("event-") for c in local):
@@ -283,6 +313,22 @@ class ObservationReader:
         else:
             shown = ", ".join(sorted(f"{c}" for _, c in codes)) or "no code"
             self.skipped.append(f"{where} ({shown})")
+
+    def _read_series(
+        self, obs: dict[str, Any], codes: set[tuple[str, str]], local: set[str], where: str
+    ) -> None:
+        name = next((c for c in local if c in TRACE_SPECS), None)
+        if name is None:
+            spec = next((self._vital_by_code[c] for c in codes if c in self._vital_by_code), None)
+            name = None if spec is None else spec.field
+        if name is None:
+            shown = ", ".join(sorted(f"{c}" for _, c in codes)) or "no code"
+            self.skipped.append(f"{where} (time series of {shown})")
+            return
+        start = minutes_after_start(obs, self.started_at)
+        for t, value in sampled_points(obs, name, start):
+            self.points.setdefault(round(t, 9), {})[name] = value
+        self.sources.setdefault(name, source_of(obs))
 
     def _point(self, obs: dict[str, Any], name: str, value: float) -> None:
         t = round(minutes_after_start(obs, self.started_at), 9)
