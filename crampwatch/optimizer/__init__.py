@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from crampwatch.errors import require_range
 from crampwatch.model import Scenario
 from crampwatch.optimizer.constraints import Constraints
 from crampwatch.optimizer.evaluate import Evaluation, SimulatorEvaluator
@@ -43,8 +44,6 @@ def optimize(
     With a ``twin`` (:class:`crampwatch.twin.PatientTwin`) the patient is the
     fitted twin and the ensemble is drawn from the twin's uncertainty.
     """
-    from crampwatch.errors import require_range
-
     require_range("n_ensemble", n_ensemble, 1, 64)
     require_range("top_k", top_k, 1, 10)
     return search(

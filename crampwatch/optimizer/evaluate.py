@@ -9,18 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from crampwatch.causes import score_batch
 from crampwatch.errors import InputError
 from crampwatch.kinetics import sp_ktv_daugirdas_array
 from crampwatch.model import Scenario
+from crampwatch.physiology.derive import ParameterArrays, patient_parameters
 from crampwatch.signals import UF_CUM_L, UREA_MMOL_L
+from crampwatch.simulator import session_controls, simulate_parameters
 from crampwatch.trace import Trace
-
-if TYPE_CHECKING:
-    from crampwatch.physiology.derive import ParameterArrays
 
 
 @dataclass
@@ -80,8 +79,6 @@ def dose_from_urea(
 
 def simulator_rejection(scenario: Scenario) -> str | None:
     """The simulator's one-line reason for refusing ``scenario`` (e.g. an impossible UF), or ``None``."""
-    from crampwatch.physiology.derive import patient_parameters
-
     try:
         patient_parameters([scenario])
     except InputError as exc:
@@ -91,8 +88,6 @@ def simulator_rejection(scenario: Scenario) -> str | None:
 
 def _checked_parameters(scenarios: list[Scenario], scale: np.ndarray) -> ParameterArrays:
     """Parameters with scaled body water, after the simulator's own checks at the entered body water."""
-    from crampwatch.physiology.derive import patient_parameters
-
     # raises InputError for what the simulator refuses (checked at the entered body water)
     return patient_parameters(scenarios, tbw_scale=None if np.all(scale == 1.0) else scale)
 
@@ -130,9 +125,6 @@ class SimulatorEvaluator:
     def _fill(
         self, out: Evaluation, scenarios: list[Scenario], keep: np.ndarray, params: ParameterArrays
     ) -> None:
-        from crampwatch.causes import score_batch
-        from crampwatch.simulator import session_controls, simulate_parameters
-
         ctrl = session_controls(scenarios, min(1.0, self.record_every_min))
         batch = simulate_parameters(
             params, ctrl, record_every_min=self.record_every_min, keep_states=False, dose_summary=False
