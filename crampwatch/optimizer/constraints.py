@@ -296,16 +296,22 @@ def project(knobs: Knobs, options: Options) -> Knobs:
 
 
 def static_violations(
-    knobs: Knobs, scenario: Scenario, constraints: Constraints, *, allow_high_ca: bool
+    knobs: Knobs,
+    scenario: Scenario,
+    constraints: Constraints,
+    *,
+    allow_high_ca: bool,
+    plasma_na: float | None = None,
 ) -> list[str]:
-    """Constraint violations that need no simulation (empty list = admissible)."""
+    """Constraint violations that need no simulation (empty list = admissible); ``plasma_na`` is the
+    scenario's pre-dialysis plasma Na when already known."""
     c = constraints
     out: list[str] = []
     eps = 1e-6
     d_lo, d_hi = c.duration_bounds(scenario)
     if not d_lo - eps <= knobs.duration_min <= d_hi + eps:
         out.append(f"duration_min {knobs.duration_min:g} outside {d_lo:g}–{d_hi:g} min")
-    plasma = plasma_na_mmol_l(scenario)
+    plasma = plasma_na_mmol_l(scenario) if plasma_na is None else plasma_na
     grad = na_gradient_mmol_l(knobs, plasma)
     g_lo, g_hi = c.na_gradient_range_mmol_l
     if not g_lo - eps <= grad <= g_hi + eps:

@@ -99,10 +99,14 @@ class SimulatorEvaluator:
     NaN and ``Evaluation.errors`` holds the reason.
     """
 
-    def __init__(self, record_every_min: float = 1.0, risk_model: Callable | None = None) -> None:
+    def __init__(
+        self, record_every_min: float = 1.0, risk_model: Callable | None = None, workers: int = 1
+    ) -> None:
         self.record_every_min = record_every_min
         #: ``risk_model(t_min, signals, scenarios)`` replaces the analyzer's overall risk (a unit model).
         self.risk_model = risk_model
+        #: Threads of the compiled simulation kernel (:func:`crampwatch.simulator.simulate_parameters`).
+        self.workers = workers
 
     def __call__(self, scenarios: Sequence[Scenario], volume_scale: np.ndarray | None = None) -> Evaluation:
         scenarios = list(scenarios)
@@ -127,7 +131,12 @@ class SimulatorEvaluator:
     ) -> None:
         ctrl = session_controls(scenarios, min(1.0, self.record_every_min))
         batch = simulate_parameters(
-            params, ctrl, record_every_min=self.record_every_min, keep_states=False, dose_summary=False
+            params,
+            ctrl,
+            record_every_min=self.record_every_min,
+            keep_states=False,
+            dose_summary=False,
+            workers=self.workers,
         )
         batch.session_ids = [s.patient.id for s in scenarios]
         signals = batch.signals

@@ -85,7 +85,7 @@ def lowers(cd: Candidate, cause: str, current_causes: Mapping[str, float]) -> bo
 def acts_on(cd: Candidate, cause: str, current: Knobs, current_causes: Mapping[str, float]) -> bool:
     """Whether ``cd`` changes one of the levers of ``cause`` and lowers it."""
     levers = set(lever_knobs(cause))
-    return bool(levers & set(changed_knobs(current, cd.knobs))) and lowers(cd, cause, current_causes)
+    return bool(levers.intersection(cd.changes_from(current))) and lowers(cd, cause, current_causes)
 
 
 def lever_candidates(

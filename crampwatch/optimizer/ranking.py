@@ -95,12 +95,22 @@ class EnsembleScores:
     risk: np.ndarray
     idh_risk: np.ndarray
     causes: Mapping[str, np.ndarray]
+    #: Mean cramp risk over the members with a risk (NaN when none has one).
+    mean_risk: float = field(init=False, default=float("nan"))
+
+    def __post_init__(self) -> None:
+        finite = np.isfinite(self.risk)
+        object.__setattr__(self, "mean_risk", float(np.mean(self.risk[finite])) if finite.any() else np.nan)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Candidate:
     """One candidate prescription of a search: an immutable value; each scoring stage attaches its
-    record with :func:`dataclasses.replace`. A search tells candidates apart by :attr:`key`."""
+    record with :func:`dataclasses.replace`. A search tells candidates apart by :attr:`key`.
+
+    With a ``reference`` (the search's current prescription), ``changes`` and ``size`` are the changed
+    settings and the size of the change from it (:func:`changed_knobs`, :func:`change_size`), computed
+    once."""
 
     knobs: Knobs
     uf_required_l: float
@@ -109,6 +119,22 @@ class Candidate:
     penalty: float
     scores: Scores | None = None
     ensemble: EnsembleScores | None = None
+    reference: Knobs | None = None
+    changes: tuple[str, ...] = field(init=False, default=())
+    size: float = field(init=False, default=0.0)
+
+    def __post_init__(self) -> None:
+        if self.reference is not None:
+            object.__setattr__(self, "changes", tuple(changed_knobs(self.reference, self.knobs)))
+            object.__setattr__(self, "size", change_size(self.reference, self.knobs))
+
+    def changes_from(self, current: Knobs) -> tuple[str, ...]:
+        """The settings changed from ``current``."""
+        return self.changes if self.reference is current else tuple(changed_knobs(current, self.knobs))
+
+    def size_from(self, current: Knobs) -> float:
+        """The size of the change from ``current``."""
+        return self.size if self.reference is current else change_size(current, self.knobs)
 
     @property
     def key(self) -> Knobs:
@@ -131,8 +157,8 @@ class Candidate:
     @property
     def mean_risk(self) -> float:
         """Ensemble-mean risk once scored over the ensemble, else the nominal risk (1 when unknown)."""
-        if self.ensemble is not None and np.isfinite(self.ensemble.risk).any():
-            return float(np.nanmean(self.ensemble.risk))
+        if self.ensemble is not None and np.isfinite(self.ensemble.mean_risk):
+            return self.ensemble.mean_risk
         risk = self.nominal.risk
         return risk if np.isfinite(risk) else 1.0
 
@@ -161,7 +187,7 @@ def finalists(ranked: list[Candidate], current: Knobs) -> list[Candidate]:
     out: list[Candidate] = []
     counts: dict[frozenset[str], int] = {}
     for cd in ranked:
-        key = frozenset(changed_knobs(current, cd.knobs))
+        key = frozenset(cd.changes_from(current))
         if counts.get(key, 0) < PER_CHANGE_SET:
             counts[key] = counts.get(key, 0) + 1
             out.append(cd)
@@ -182,7 +208,7 @@ def rank_key(cd: Candidate, current: Knobs) -> tuple[float, float, float]:
     return (
         round(cd.objective, RANK_DECIMALS),
         round(cd.nominal.idh_risk, RANK_DECIMALS),
-        change_size(current, cd.knobs),
+        cd.size_from(current),
     )
 
 
@@ -195,7 +221,7 @@ SHOWN_RISK_STEP = 0.01
 
 def same_option(a: Candidate, b: Candidate, current: Knobs) -> bool:
     """Whether ``a`` and ``b`` change the same settings and show the same risks (within one percent)."""
-    if changed_knobs(current, a.knobs) != changed_knobs(current, b.knobs):
+    if a.changes_from(current) != b.changes_from(current):
         return False
     pairs = ((a.nominal.risk, b.nominal.risk), (a.nominal.idh_risk, b.nominal.idh_risk))
     return all(abs(x - y) < SHOWN_RISK_STEP for x, y in pairs)
@@ -210,7 +236,7 @@ def pick(cands: Iterable[Candidate], k: int, current: Knobs) -> list[Candidate]:
     lower by at least two change penalties: it ranked lower, so otherwise its extra changes do not pay.
     """
     ordered = sorted(cands, key=lambda cd: rank_key(cd, current))
-    changes = {cd.key: frozenset(changed_knobs(current, cd.knobs)) for cd in ordered}
+    changes = {cd.key: frozenset(cd.changes_from(current)) for cd in ordered}
     chosen: dict[Knobs, Candidate] = {}
 
     def redundant(cd: Candidate) -> bool:

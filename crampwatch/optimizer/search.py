@@ -83,8 +83,8 @@ from crampwatch.optimizer.ranking import (
     rank_key,
 )
 from crampwatch.optimizer.result import OptimizationResult, Outcome
-from crampwatch.optimizer.scoring import score_row
-from crampwatch.optimizer.space import Knobs, Options, apply_knobs, changed_knobs
+from crampwatch.optimizer.scoring import score_rows
+from crampwatch.optimizer.space import Knobs, Options, apply_knobs, changed_knobs, prescription_with
 from crampwatch.trace import Trace
 
 #: Hypovolemia score (current session) above which the free UF profile is searched (modelling choice).
@@ -130,7 +130,13 @@ class Search:
             time_cost = EXTRA_HOUR_PENALTY * max(delta_h, 0.0)
             if not ctx.first_session:
                 time_cost += SHORTER_HOUR_PENALTY * max(-delta_h, 0.0)
-            static = static_violations(knobs, ctx.scenario, ctx.constraints, allow_high_ca=ctx.allow_high_ca)
+            static = static_violations(
+                knobs,
+                ctx.scenario,
+                ctx.constraints,
+                allow_high_ca=ctx.allow_high_ca,
+                plasma_na=ctx.plasma_na_mmol_l,
+            )
             cand = Candidate(
                 knobs=knobs,
                 uf_required_l=uf,
@@ -139,6 +145,7 @@ class Search:
                 penalty=CHANGE_PENALTY * len(changed_knobs(ctx.current, knobs))
                 + time_cost
                 + NA_GRADIENT_PENALTY * max(g_added, 0.0),
+                reference=ctx.current,
             )
             self.cache[knobs] = cand
         return cand
@@ -195,8 +202,10 @@ class Search:
                 [apply_knobs(self.ctx.scenario, cd.knobs, cd.uf_required_l) for cd in pending],
                 np.ones(len(pending)),
             )
-            for i, cd in enumerate(pending):
-                self._update(cd, scores=score_row(self.ctx, cd, ev, i))
+            for cd, scores in zip(
+                pending, score_rows(self.ctx, pending, ev, range(len(pending))), strict=True
+            ):
+                self._update(cd, scores=scores)
         return self._mark_static(cands)
 
     def evaluate_ensemble(self, cands: list[Candidate]) -> list[Candidate]:
@@ -211,11 +220,17 @@ class Search:
                 first = 0 if cd.scores is None else 1
                 members = self.member_scenarios[first:]
                 rows.append(slice(len(scenarios), len(scenarios) + len(members)))
-                scenarios += [apply_knobs(member, cd.knobs, cd.uf_required_l) for member in members]
+                rx = prescription_with(self.ctx.scenario.prescription, cd.knobs, cd.uf_required_l)
+                scenarios += [member.model_copy(update={"prescription": rx}) for member in members]
                 scales.append(self.v_scales[first:])
             ev = self._run(scenarios, np.concatenate(scales)) if scenarios else None
+            unscored = [(cd, row.start) for cd, row in zip(pending, rows, strict=True) if cd.scores is None]
+            nominal: dict[Knobs, Scores] = {}
+            if ev is not None and unscored:
+                found = score_rows(self.ctx, [cd for cd, _ in unscored], ev, [i for _, i in unscored])
+                nominal = {cd.key: sc for (cd, _), sc in zip(unscored, found, strict=True)}
             for cd, row in zip(pending, rows, strict=True):
-                scores = cd.scores if ev is None else cd.scores or score_row(self.ctx, cd, ev, row.start)
+                scores = cd.scores or nominal[cd.key]
                 self._update(cd, scores=scores, ensemble=self._ensemble_scores(cd.scores, ev, row))
         return self._mark_static(cands)
 
@@ -242,7 +257,9 @@ class Search:
         if knobs == self.ctx.current and not cd.static and abs(cd.uf_required_l - self.ctx.goal_l) < 1e-12:
             rows = slice(0, len(self.member_scenarios))
             self._update(
-                cd, scores=score_row(self.ctx, cd, ev, 0), ensemble=self._ensemble_scores(None, ev, rows)
+                cd,
+                scores=score_rows(self.ctx, [cd], ev, [0])[0],
+                ensemble=self._ensemble_scores(None, ev, rows),
             )
 
 

@@ -10,7 +10,7 @@ model's ranges, and the tests check that every candidate validates).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from crampwatch.model import Dialysate, Prescription, Scenario
@@ -39,6 +39,16 @@ class Knobs:
     qd_ml_min: float
     sessions_per_week: int
     isolated_uf_min: float = 0.0
+    #: The hash, computed once: candidates are looked up by their knobs many times per search.
+    _hash: int = field(init=False, repr=False, compare=False, default=0)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "_hash", hash(tuple(getattr(self, f.name) for f in fields(self) if f.compare))
+        )
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def mean_na_mmol_l(self) -> float:
         """Time-averaged dialysate Na over the session (trapezoid on the profile), mmol/L."""
@@ -85,7 +95,13 @@ def knobs_from(scenario: Scenario) -> Knobs:
 
 def apply_knobs(scenario: Scenario, knobs: Knobs, uf_volume_l: float) -> Scenario:
     """A copy of ``scenario`` with ``knobs`` and a per-session UF volume (cheap: no re-validation)."""
-    rx = scenario.prescription
+    return scenario.model_copy(
+        update={"prescription": prescription_with(scenario.prescription, knobs, uf_volume_l)}
+    )
+
+
+def prescription_with(rx: Prescription, knobs: Knobs, uf_volume_l: float) -> Prescription:
+    """A copy of prescription ``rx`` with ``knobs`` and a per-session UF volume (no re-validation)."""
     dur = knobs.duration_min
     uf_profile: Any = knobs.uf_profile
     if not isinstance(uf_profile, str):
@@ -103,7 +119,7 @@ def apply_knobs(scenario: Scenario, knobs: Knobs, uf_volume_l: float) -> Scenari
             "temp_c": knobs.temp_c,
         }
     )
-    new_rx: Prescription = rx.model_copy(
+    return rx.model_copy(
         update={
             "duration_min": dur,
             "uf_volume_l": round(float(uf_volume_l), 4),
@@ -115,7 +131,6 @@ def apply_knobs(scenario: Scenario, knobs: Knobs, uf_volume_l: float) -> Scenari
             "dialysate": dialysate,
         }
     )
-    return scenario.model_copy(update={"prescription": new_rx})
 
 
 # ------------------------------------------------------------------------------------------- describing
