@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from crampwatch.cli.main import app
 from crampwatch.io.traces import write_trace
 from crampwatch.learn.inputs import input_table
-from crampwatch.learn.virtual import _drivers, rule_logit, unit_scenarios
+from crampwatch.learn.virtual import rule_drivers, rule_logit, unit_scenarios
 from crampwatch.model import dump_scenario
 from crampwatch.simulator import simulate_batch
 from crampwatch.trace import Trace
@@ -42,7 +42,7 @@ def unit_dir(tmp_path_factory) -> Path:
     scenarios = unit_scenarios(20, 3, seed=5)
     batch = simulate_batch(scenarios)
     table = input_table(batch.t_min, batch.signals, scenarios)
-    eta = rule_logit("sodium", table, _drivers(batch.t_min, batch.signals))
+    eta = rule_logit("sodium", table, rule_drivers(batch.t_min, batch.signals))
     cramp = eta > np.quantile(eta, 0.75)
     rows = ["trace,scenario,events"]
     for i, sc in enumerate(scenarios):

@@ -88,7 +88,7 @@ def test_json_gateway_feeds_a_chair_that_nurses_see(client_as, db):
     moved = nurse.get(f"/sessions/{chair['session_id']}", follow_redirects=False)
     assert moved.status_code == 303 and moved.headers["location"] == f"/chairs/{chair['session_id']}"
     timeline = nurse.get(moved.headers["location"])
-    assert timeline.status_code == 200 and timeline.text.count("<tr class=\"level-") == 2
+    assert timeline.status_code == 200 and timeline.text.count('<tr class="level-') == 2
     audit = [a.action for a in db.store.list_audit(50)]
     assert "view_chairs" in audit
 

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from test_web_helpers import form_csrf, page_login
 
 from crampwatch.learn.inputs import input_table
-from crampwatch.learn.virtual import _drivers, rule_logit, unit_scenarios
+from crampwatch.learn.virtual import rule_drivers, rule_logit, unit_scenarios
 from crampwatch.optimizer.evaluate import SimulatorEvaluator
 from crampwatch.simulator import simulate_batch
 from crampwatch.store.unit_models import active_unit_model, session_labels
@@ -38,7 +38,7 @@ def unit_db(db):
     scenarios = unit_scenarios(20, 3, seed=14)
     batch = simulate_batch(scenarios)
     eta = rule_logit(
-        "sodium", input_table(batch.t_min, batch.signals, scenarios), _drivers(batch.t_min, batch.signals)
+        "sodium", input_table(batch.t_min, batch.signals, scenarios), rule_drivers(batch.t_min, batch.signals)
     )
     cramp = eta > np.quantile(eta, 0.7)
     start = datetime(2026, 10, 1, 8, tzinfo=UTC)

@@ -248,3 +248,50 @@ def test_memory_stays_bounded_when_the_history_outgrows_the_budget(tmp_path):
     peak_whole = _peak_traced_mib(tmp_path / "large", tmp_path / "o3", partitions=1, chunk=10**6)
     assert peak_large < 2.5 * peak_small  # four times the history, not four times the memory
     assert peak_whole > 3.0 * peak_large  # the bound comes from the partitions and chunks
+
+
+def test_the_learning_table_on_dask_equals_the_one_built_in_process(tmp_path):
+    from crampwatch.learn.inputs import traces_table
+    from crampwatch.learn.virtual import simulate_unit, unit_scenarios
+    from crampwatch.recorded.learning import virtual_unit_inputs
+    from crampwatch.recorded.traces import TraceDatasetWriter
+    from crampwatch.scenario_table import scenario_columns
+    from crampwatch.simulator import simulate_batch
+    from crampwatch.trace import Trace
+
+    scenarios = unit_scenarios(8, 3, seed=4)
+    table, drivers = simulate_unit(scenarios)
+    on_dask, drivers_on_dask = virtual_unit_inputs(scenarios, partitions=3, scheduler="synchronous")
+    pd.testing.assert_frame_equal(on_dask, table)
+    pd.testing.assert_frame_equal(drivers_on_dask, drivers)
+    # a recorded history: the table of its recorded signals, with cramp labels from its events
+    batch = simulate_batch(scenarios)
+    writer = TraceDatasetWriter(tmp_path / "history")
+    sessions = pd.DataFrame({"patient_id": [s.patient.id for s in scenarios]})
+    sessions["session_id"] = [f"S{i}" for i in range(len(scenarios))]
+    sessions["session_date"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(len(scenarios)), "D")
+    for name, values in scenario_columns(scenarios).items():
+        if name != "patient.id":
+            sessions[name] = values
+    keep = np.arange(0, len(batch.t_min), 10)
+    traces = []
+    for i, sid in enumerate(sessions["session_id"]):
+        frame = pd.DataFrame(
+            {"patient_id": scenarios[i].patient.id, "session_id": sid, "t_min": batch.t_min[keep]}
+        )
+        for name in ("sbp_mmhg", "rbv_pct", "plasma_na_mmol_l", "mg_mmol_l"):
+            frame[name] = batch.signals[name][i, keep]
+        traces.append(frame.dropna(subset=["sbp_mmhg"]))
+    writer.add(sessions, pd.concat(traces, ignore_index=True))
+    writer.close()
+    pd.DataFrame({"session_id": ["S1", "S4"], "t_min": [100.0, 50.0], "kind": ["cramp", "cramp"]}).to_parquet(
+        tmp_path / "history" / "events.parquet"
+    )
+    run_recorded(tmp_path / "history", tmp_path / "out", scheduler="synchronous", twins=False, learning=True)
+    got = _table(tmp_path / "out", "learning").sort_values("session_id", key=lambda s: s.str[1:].astype(int))
+    expected = traces_table(
+        [Trace(t.drop(columns=["patient_id", "session_id"]).reset_index(drop=True)) for t in traces],
+        scenarios,
+    )
+    pd.testing.assert_frame_equal(got[list(expected.columns)].reset_index(drop=True), expected, rtol=1e-12)
+    assert got.set_index("session_id")["cramp"].to_dict() == {f"S{i}": int(i in (1, 4)) for i in range(24)}

@@ -45,11 +45,16 @@ def cohort_command(
         DEFAULT_MEMORY_MB, "--memory-mb", help="Memory budget of one partition's task, MB (--recorded)."
     ),
     twins: bool = typer.Option(True, "--twins/--no-twins", help="Fit patient twins (--recorded)."),
+    learning_table: bool = typer.Option(
+        False, "--learning-table", help="Also write the unit cramp model's input table (--recorded)."
+    ),
 ) -> None:
     """Cohort run: prevalence of each top cause, risk distribution, high-risk and IDH fractions; with
     --recorded, a unit's recorded history (session table, patient summary, twins, unit report)."""
     if recorded is not None:
-        _recorded(recorded, out or "recorded-cohort", scheduler, workers, memory_mb, twins, as_json)
+        _recorded(
+            recorded, out or "recorded-cohort", scheduler, workers, memory_mb, twins, learning_table, as_json
+        )
         return
     df = cohort.run_cohort(
         None if parquet_in else patients,
@@ -94,7 +99,14 @@ def cohort_command(
 
 
 def _recorded(
-    source: str, out: str, scheduler: str | None, workers: int, memory_mb: int, twins: bool, as_json: bool
+    source: str,
+    out: str,
+    scheduler: str | None,
+    workers: int,
+    memory_mb: int,
+    twins: bool,
+    learning: bool,
+    as_json: bool,
 ) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -118,6 +130,7 @@ def _recorded(
             workers=workers,
             memory_mb=memory_mb,
             twins=twins,
+            learning=learning,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     if as_json:

@@ -84,7 +84,8 @@ class VirtualUnit:
         return float(roc_auc_score(self.cramp[sel], self.rule_risk[sel]))
 
 
-def _drivers(t: np.ndarray, signals: dict[str, np.ndarray]) -> pd.DataFrame:
+def rule_drivers(t: np.ndarray, signals: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The rules' drivers of simulated sessions: plasma-Na fall and Mg nadir."""
     na0, _ = first_valid(signals[PLASMA_NA_MMOL_L], t)
     na1, _ = last_valid(signals[PLASMA_NA_MMOL_L], t)
     mg_min, _ = row_min(signals[MG_MMOL_L], t)
@@ -101,7 +102,7 @@ def simulate_unit(scenarios: list[Scenario]) -> tuple[pd.DataFrame, pd.DataFrame
         batch = simulate_batch(part)
         index = np.arange(start, start + len(part))
         tab = input_table(batch.t_min, batch.signals, part).set_axis(index)
-        drv = _drivers(batch.t_min, batch.signals).set_axis(index)
+        drv = rule_drivers(batch.t_min, batch.signals).set_axis(index)
         ok = np.ones(len(part), bool) if batch.failed is None else ~np.asarray(batch.failed, bool)
         tables.append(tab[ok])
         drivers.append(drv[ok])

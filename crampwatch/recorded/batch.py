@@ -32,6 +32,7 @@ from crampwatch.causes.assess import (
 from crampwatch.causes.context import context_from_columns
 from crampwatch.causes.registry import CAUSES
 from crampwatch.causes.scoring import evaluate, overall_risk
+from crampwatch.learn.inputs import table_from_evaluation
 from crampwatch.physiology.derive import infeasible_rows
 from crampwatch.recorded.prepare import PreparedPartition
 from crampwatch.scenario_table import Columns, complete_columns, take, uf_volume_l
@@ -226,9 +227,13 @@ SCENARIO_COLUMNS = {
 }
 
 
-def analyze_prepared(prep: PreparedPartition, chunk: int = CHUNK_SESSIONS) -> pd.DataFrame:
+def analyze_prepared(
+    prep: PreparedPartition, chunk: int = CHUNK_SESSIONS, learning: list[pd.DataFrame] | None = None
+) -> pd.DataFrame:
     """The session table of a prepared partition: one row per session (those not analysed keep their
-    ``status`` and empty scores), ``chunk`` sessions on one grid at a time."""
+    ``status`` and empty scores), ``chunk`` sessions on one grid at a time. With a ``learning`` list, the
+    unit model's input table of the analysed sessions (their recorded signals, no fill-in, as
+    :func:`crampwatch.learn.inputs.traces_table` computes it) is appended to it."""
     analysed = (prep.ids["status"] == "analysed").to_numpy()
     ids = prep.ids.loc[analysed].reset_index(drop=True)
     n = len(ids)
@@ -252,6 +257,14 @@ def analyze_prepared(prep: PreparedPartition, chunk: int = CHUNK_SESSIONS) -> pd
             stop - start,
         )
         sub = take(cols, slice(start, stop))
+        if learning is not None:
+            evaluation = evaluate(grid.t_min, dict(grid.signals), context_from_columns(sub))
+            inputs = table_from_evaluation(evaluation)
+            inputs.insert(0, "session_id", ids["session_id"].to_numpy()[start:stop])
+            inputs.insert(1, "patient_id", ids["patient_id"].to_numpy()[start:stop])
+            if "n_cramps" in ids:
+                inputs["cramp"] = (ids["n_cramps"].to_numpy()[start:stop] > 0).astype(int)
+            learning.append(inputs)
         scores = score_sessions(grid, sub, {k: v[start:stop] for k, v in prep.estimated.items()})
         scenario = {out: np.asarray(sub[path], dtype=float) for path, out in SCENARIO_COLUMNS.items()}
         scenario["uf_volume_l"] = uf_volume_l(sub)

@@ -130,11 +130,14 @@ def _prepare(staged: Path, k: int) -> PreparedPartition:
     return prepare_traces_partition(staged, k, Path(manifest["source"]))
 
 
-def run_partition(out: str, k: int, fingerprint: str, twins: bool, chunk: int) -> dict[str, Any]:
+def run_partition(
+    out: str, k: int, fingerprint: str, twins: bool, chunk: int, learning: bool
+) -> dict[str, Any]:
     """Analyse staged partition ``k`` and write its outputs (see the module docstring)."""
     base = Path(out)
     prep = _prepare(base / "staged", k)
-    table = analyze_prepared(prep, chunk)
+    inputs: list[pd.DataFrame] | None = [] if learning else None
+    table = analyze_prepared(prep, chunk, inputs)
     patients = patient_summary(table)
     fitted: dict[str, Any] = {}
     if twins and len(patients):
@@ -142,11 +145,10 @@ def run_partition(out: str, k: int, fingerprint: str, twins: bool, chunk: int) -
         if len(twin_cols):
             patients = patients.merge(twin_cols, on="patient_id", how="left")
     name = f"part-{k:05d}"
-    for folder, frame in (
-        ("sessions", table),
-        ("patients", patients),
-        ("changes", prescription_changes(table)),
-    ):
+    frames = [("sessions", table), ("patients", patients), ("changes", prescription_changes(table))]
+    if inputs is not None:
+        frames.append(("learning", pd.concat(inputs, ignore_index=True) if inputs else pd.DataFrame()))
+    for folder, frame in frames:
         (base / folder).mkdir(exist_ok=True)
         _write_atomic(base / folder / f"{name}.parquet", lambda p, f=frame: f.to_parquet(p, index=False))
     (base / "twins").mkdir(exist_ok=True)
@@ -217,11 +219,13 @@ def run_recorded(
     progress: Callable[[int, int], None] | None = None,
     report: bool = True,
     partitions: int | None = None,
+    learning: bool = False,
 ) -> RecordedRun:
     """Analyse the recorded history at ``source`` into ``out`` (see the module docstring). ``scheduler``:
     ``None`` starts a LocalCluster of ``workers`` single-threaded processes, an address uses that cluster,
     ``"synchronous"`` runs here; ``progress(done, total)`` is called as partitions finish; ``partitions``
-    and ``chunk`` (sessions analysed at once) override the numbers the memory budget gives."""
+    and ``chunk`` (sessions analysed at once) override the numbers the memory budget gives; ``learning``
+    also writes the unit model's input table of every analysed session (``learning/``)."""
     if chunk is None:
         chunk = max(MIN_CHUNK, min(CHUNK_SESSIONS, int(0.5 * memory_mb * 2**20 / SESSION_BYTES)))
     t0 = time.perf_counter()
@@ -244,7 +248,7 @@ def run_recorded(
     memory: list[float] = []
     if todo:
         with dask_scheduler(scheduler, workers=workers) as (sched, label):
-            _execute(sched, todo, lambda k: (str(base), k, fingerprint, twins, chunk), tick)
+            _execute(sched, todo, lambda k: (str(base), k, fingerprint, twins, chunk, learning), tick)
             memory = _peak_memory(sched)
     done = [_finished(base, k, fingerprint) or {} for k in range(total)]
     quality = dict(manifest.get("quality", {}))

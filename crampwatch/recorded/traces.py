@@ -152,6 +152,11 @@ def prepare_traces_partition(staged: Path, k: int, source: Path) -> PreparedPart
             "n_records": s["session_id"].map(n_records).fillna(0).to_numpy(dtype=np.int64),
         }
     )
+    events = source / EVENTS_TABLE
+    if events.is_file():
+        ev = pd.read_parquet(events, columns=["session_id", "kind"])
+        cramps = ev.loc[ev["kind"] == "cramp"].groupby("session_id").size()
+        ids["n_cramps"] = s["session_id"].map(cramps).fillna(0).to_numpy(dtype=np.int64)
     ok = status == "analysed"
     keep = s["session_id"].to_numpy(dtype=object)[ok]
     code = pd.Series(np.arange(len(keep)), index=keep)
