@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 import annotated_types
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from crampwatch.errors import InputError
 from crampwatch.model import Dialysate, Patient, Prescription, Scenario
@@ -239,6 +239,46 @@ SettingChanges: type[BaseModel] = create_model(  # type: ignore[call-overload]
 )
 
 
+def change_error_text(exc: ValidationError) -> str:
+    """The first problem of a set of changes (a :class:`SettingChanges` validation error) in a clinician's
+    words: the setting's label, the value given and the allowed range with its unit ("Session time: 5 min
+    is outside the allowed 30–600 min")."""
+    err = exc.errors()[0]
+    loc = err.get("loc") or ("",)
+    s = SETTING_BY_NAME.get(str(loc[0]))
+    if s is None:
+        return f"{str(loc[0]).replace('_', ' ') or 'Changes'}: not a setting of the prescription"
+    given = err.get("input")
+    shown = given if isinstance(given, str | int | float) and not isinstance(given, bool) else None
+    unit = f" {s.unit}" if s.unit else ""
+    allowed = (
+        f"the allowed {format_number(s.valid_range[0])}–{format_number(s.valid_range[1])}{unit}"
+        if s.valid_range
+        else "an allowed value"
+    )
+    if s.kind == "uf_profile":
+        names = ", ".join(n.replace("_", " ") for n in UF_PROFILE_NAMES)
+        return f"{s.label}: not one of {names} or a list of time points"
+    if s.kind == "na_profile":
+        return f"{s.label}: not a list of time points with their Na"
+    kind = str(err.get("type", ""))
+    if kind == "finite_number" or (_is_number_text(shown) and not math.isfinite(float(shown))):
+        return f"{s.label}: {str(shown)[:20]!r} is not a finite number (enter {allowed})"
+    if "parsing" in kind or shown is None or not _is_number_text(shown):
+        return f"{s.label}: {str(shown or '')[:20]!r} is not a number (enter {allowed})"
+    if kind.startswith("int_"):
+        return f"{s.label}: {shown} is not a whole number (enter {allowed})"
+    return f"{s.label}: {shown}{unit} is outside {allowed}"
+
+
+def _is_number_text(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
 def apply_changes(
     prescription: Prescription | Mapping[str, Any], changes: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -341,6 +381,11 @@ def uf_profile_text(profile: Any, duration_min: float) -> str:
     )
 
 
+def uf_profile_words(profile: Any, duration_min: float) -> str:
+    """:func:`uf_profile_text` for clinicians: names in words ("linear decreasing", "front loaded [...]")."""
+    return uf_profile_text(profile, duration_min).replace("_", " ")
+
+
 def mean_na_mmol_l(prescription: Prescription) -> float:
     """Time-averaged dialysate Na of a prescription, mmol/L (the constant value without a profile)."""
     if prescription.dialysate.na_profile is None:
@@ -373,10 +418,13 @@ class Change:
 
     @property
     def text(self) -> str:
-        """``"Dialysate Na 138 → 144 mmol/L"`` (clinician pages)."""
+        """``"Dialysate Na 138 → 144 mmol/L"`` (clinician pages; profile names in words)."""
         unit = f" {self.setting.unit}" if self.setting.unit and self.setting.kind != "integer" else ""
         tail = f" {self.note}" if self.note else ""
-        return f"{self.setting.label} {self.before} → {self.after}{unit}{tail}"
+        before, after = self.before, self.after
+        if self.setting.kind == "uf_profile":
+            before, after = before.replace("_", " "), after.replace("_", " ")
+        return f"{self.setting.label} {before} → {after}{unit}{tail}"
 
 
 def _shown(value: float | None) -> str:

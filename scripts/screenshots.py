@@ -93,7 +93,7 @@ def capture(base: str, out: Path) -> list[Path]:
         phone.clear_cookies()
         _login(mobile, base, "patient1", "demo-patient1")
         mobile.check("input[name=muscle][value=calf]")
-        mobile.fill("input[name=severity]", "6")
+        mobile.check("input[name=severity][value='6']")
         mobile.fill("textarea[name=note]", "Right calf, started an hour after the session")
         mobile.click("button.big")
         mobile.wait_for_selector("#received")

@@ -53,7 +53,7 @@ def test_patient_reports_and_cannot_see_others(server, browser):
     _login(page, live.url, "pat1")
     assert page.url.endswith("/me")
     page.check("input[name=muscle][value=foot]")
-    page.fill("input[name=severity]", "7")
+    page.check("input[name=severity][value='7']")
     page.fill("textarea[name=note]", "browser test: left foot at night")
     page.click("button.big")
     page.wait_for_selector("#received")

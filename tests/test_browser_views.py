@@ -1,4 +1,7 @@
-"""Clinician view in a real browser: what-if safety, optimizer suggestions, phone layout, time zones."""
+"""Clinician view in a real browser: what-if safety, optimizer suggestions, phone layout, time zones; the
+twin chart draws (desktop and phone) with its legend clear of the plot, every button style is readable
+against what is behind it, Back + Send stores one report, the unit overview keeps its risk column on a
+phone."""
 
 from __future__ import annotations
 
@@ -10,6 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from live_server import CHROMIUM, browser_login
 from test_web_helpers import PASSWORDS
+
+from crampwatch.store import Store
 
 pytest.importorskip("playwright.sync_api")
 
@@ -49,7 +54,7 @@ def test_whatif_errors_replace_the_result_and_inputs_carry_ranges(server, browse
     page.evaluate("document.querySelector('form.whatif-form').noValidate = true")
     page.click("#whatif button[type=submit]")
     alert = page.wait_for_selector("#whatif-result [role=alert]", timeout=30_000)
-    assert "dialysate_na_mmol_l" in alert.inner_text()
+    assert "Dialysate Na: 165 mmol/L is outside the allowed 120–160 mmol/L" in alert.inner_text()
     assert page.locator("#whatif-chart").count() == 0
     context.close()
 
@@ -115,6 +120,7 @@ def test_new_york_patient_sees_and_confirms_local_time(server, browser):
     now_ny = datetime.now(ZoneInfo("America/New_York")).replace(tzinfo=None)
     assert abs(datetime.fromisoformat(prefilled) - now_ny) < timedelta(minutes=2)
     page.fill("input[name=reported_at]", "2026-12-01T12:44")
+    page.check("input[name=severity][value='4']")
     page.click("button.big")
     page.wait_for_selector("#received")
     text = page.locator("#received").inner_text()
@@ -151,5 +157,157 @@ def test_unit_overview_on_a_phone_shows_the_recurring_cause(server, browser):
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.goto(f"{live.url}/patients/{db.p1}/trend")
     page.wait_for_selector("#trend-chart .js-plotly-plot")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    context.close()
+
+
+DESKTOP = {"viewport": {"width": 1400, "height": 900}}
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+#: WCAG 2.1 AA contrast: 4.5 for text, 3 for large text (>= 24 px, or >= 18.66 px bold).
+CONTRAST_JS = """
+(button) => {
+  const rgba = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lin = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+  const lum = ([r, g, b]) => 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+  let el = button, bg = null;
+  while (el) {
+    const c = rgba(getComputedStyle(el).backgroundColor);
+    if (c.length >= 3 && (c.length < 4 || c[3] > 0.5)) { bg = c.slice(0, 3); break; }
+    el = el.parentElement;
+  }
+  bg = bg || [255, 255, 255];
+  const style = getComputedStyle(button);
+  const fg = rgba(style.color).slice(0, 3);
+  const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+  const size = parseFloat(style.fontSize), bold = parseInt(style.fontWeight) >= 700;
+  return {ratio: (a + 0.05) / (b + 0.05), large: size >= 24 || (bold && size >= 18.66),
+          text: button.innerText.trim(), cls: button.className};
+}
+"""
+
+
+def _login(browser, live, user, **context_args):
+    context = browser.new_context(**context_args)
+    page = context.new_page()
+    browser_login(page, live.url, user, PASSWORDS[user])
+    return context, page
+
+
+def _twin_chart_drawn(page) -> None:
+    """The twin chart has its RBV and SBP traces, and its legend overlaps no plot area."""
+    page.wait_for_selector("#twin-panel .js-plotly-plot .scatterlayer .trace", timeout=30_000)
+    assert page.locator("#twin-panel .js-plotly-plot .scatterlayer .trace").count() >= 2
+    legend = page.locator("#twin-panel .js-plotly-plot .legend").bounding_box()
+    plots = page.locator("#twin-panel .js-plotly-plot .nsewdrag")
+    for i in range(plots.count()):
+        plot = plots.nth(i).bounding_box()
+        apart = legend["y"] >= plot["y"] + plot["height"] or legend["y"] + legend["height"] <= plot["y"]
+        assert apart, (legend, plot)
+
+
+def test_twin_chart_draws_on_desktop_and_phone_with_its_legend_clear_of_the_plot(server, browser):
+    live, db = server
+    context, page = _login(browser, live, "clin", **DESKTOP)
+    page.goto(f"{live.url}/patients/{db.p1}")
+    page.wait_for_selector("#twin-panel button[type=submit]")
+    if page.locator("#twin-parameters").count() == 0:
+        page.click("#twin-panel button[type=submit]")
+        page.wait_for_selector("#twin-parameters", timeout=120_000)
+    _twin_chart_drawn(page)
+    context.close()
+    # on a phone, and on a fresh load (the panel arrives by htmx each time)
+    context, page = _login(browser, live, "clin", **PHONE)
+    page.goto(f"{live.url}/patients/{db.p1}")
+    _twin_chart_drawn(page)
+    context.close()
+
+
+def _check_buttons(page, where: str) -> set[str]:
+    styles = set()
+    for handle in page.locator("button:visible").element_handles():
+        result = page.evaluate(CONTRAST_JS, handle)
+        if not result["text"]:
+            continue  # an icon (the chart tool bar): no text to read
+        need = 3.0 if result["large"] else 4.5
+        assert result["ratio"] >= need, f"{where}: button {result['text']!r} ({result['cls']}) {result}"
+        styles.add(result["cls"] or "default")
+    return styles
+
+
+def test_every_button_style_is_readable(server, browser):
+    live, db = server
+    seen: set[str] = set()
+    for user, path in (("adm", "/admin"), ("pat1", "/me")):
+        context, page = _login(browser, live, user, **DESKTOP)
+        page.goto(f"{live.url}{path}")
+        seen |= _check_buttons(page, path)
+        context.close()
+    # the admin's "End sessions" buttons sit on the white table, the header's "Log out" on the dark bar
+    assert {"default", "link", "big"} <= seen, seen
+    # every button class the style sheet defines, placed where the pages put buttons: a card and a table
+    context, page = _login(browser, live, "clin", **DESKTOP)
+    page.goto(f"{live.url}/patients")
+    classes = page.evaluate(
+        """() => [...new Set([...document.styleSheets].flatMap(s => [...s.cssRules])
+              .map(r => r.selectorText || '').flatMap(t => [...t.matchAll(/button\\.([\\w-]+)/g)])
+              .map(m => m[1]))]"""
+    )
+    assert {"link", "big", "small"} <= set(classes)
+    page.evaluate(
+        """(classes) => {
+          const card = document.createElement('section'); card.className = 'card';
+          const table = document.createElement('table'); table.className = 'list';
+          const row = table.insertRow().insertCell();
+          for (const c of ['', ...classes]) {
+            for (const host of [card, row]) {
+              const b = document.createElement('button'); b.className = c; b.textContent = 'Probe ' + c;
+              host.appendChild(b);
+            }
+          }
+          document.querySelector('main').append(card, table);
+        }""",
+        classes,
+    )
+    _check_buttons(page, "probe")
+    context.close()
+
+
+def test_back_and_send_stores_one_report(server, browser):
+    live, db = server
+    context, page = _login(browser, live, "pat2", **PHONE)
+    store = Store.open(url=db.url)
+    try:
+        before = len(store.list_reports(db.p2))
+        page.goto(f"{live.url}/me")
+        page.check("input[name=muscle][value='thigh']")
+        page.check("input[name=severity][value='5']")
+        page.click("button.big")
+        page.wait_for_selector("#received")
+        page.go_back()
+        page.wait_for_selector("#report-form")
+        page.check("input[name=muscle][value='thigh']")
+        page.check("input[name=severity][value='5']")
+        page.click("button.big")
+        page.wait_for_selector("#received")
+        assert len(store.list_reports(db.p2)) == before + 1
+        # a new report from the page that confirmed the first is a second report
+        page.check("input[name=severity][value='3']")
+        page.click("button.big")
+        page.wait_for_selector("#received")
+        assert len(store.list_reports(db.p2)) == before + 2
+    finally:
+        store.close()
+        context.close()
+
+
+def test_unit_overview_on_a_phone_keeps_its_risk_column(server, browser):
+    live, db = server
+    context, page = _login(browser, live, "clin", **PHONE)
+    page.goto(f"{live.url}/unit")
+    header = page.locator("table.unit th", has_text="Assessed risk")
+    assert header.is_visible()
+    cell = page.locator("table.unit tbody tr").first.locator("td.risk")
+    box = cell.bounding_box()
+    assert cell.is_visible() and box["x"] + box["width"] <= 390
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     context.close()

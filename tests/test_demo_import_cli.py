@@ -33,8 +33,8 @@ def test_importing_the_same_trace_twice_stores_one_session(tmp_path, monkeypatch
     args = ["import", str(trace), "--scenario", str(EXAMPLES / "high_uf.yaml"), "--database-url", db]
     first = runner.invoke(app, args)
     second = runner.invoke(app, args)
-    assert first.exit_code == 0 and "1 session(s) stored" in first.output, first.output
-    assert second.exit_code == 0 and "0 session(s) stored, 1 already stored" in second.output, second.output
+    assert first.exit_code == 0 and "1 session stored" in first.output, first.output
+    assert second.exit_code == 0 and "0 sessions stored, 1 already stored" in second.output, second.output
     with Store.open(db) as store:
         assert len(store.list_sessions("EX-HIGHUF")) == 1
     # another trace of the same patient is a new session
@@ -43,7 +43,7 @@ def test_importing_the_same_trace_twice_stores_one_session(tmp_path, monkeypatch
     data["sbp_mmhg"] += 1.0
     data.to_csv(changed, index=False)
     third = runner.invoke(app, ["import", str(changed), *args[2:]])
-    assert third.exit_code == 0 and "1 session(s) stored" in third.output
+    assert third.exit_code == 0 and "1 session stored" in third.output
     with Store.open(db) as store:
         assert len(store.list_sessions("EX-HIGHUF")) == 2
 

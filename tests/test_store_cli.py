@@ -184,7 +184,7 @@ def test_import_scenario_then_trace_then_export_round_trip(
     assert doc["format"] == "crampwatch-export" and len(doc["sessions"]) == 1 and len(doc["reports"]) == 1
 
     other = f"sqlite:///{tmp_path / 'other.db'}"
-    for expected in ("1 session(s) stored", "1 already stored"):  # a second import changes nothing
+    for expected in ("1 session stored", "1 already stored"):  # a second import changes nothing
         result = invoke("import", str(out), "--database-url", other)
         assert result.exit_code == 0 and expected in result.output, result.output
     with Store.open(db) as a, Store.open(other) as b:

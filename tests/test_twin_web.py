@@ -19,8 +19,12 @@ def test_patient_page_fits_and_shows_the_twin(app, db):
     page_login(client, "clin")
     page = client.get(f"/patients/{db.p1}").text
     assert f'hx-get="/patients/{db.p1}/twin"' in page
-    empty = client.get(f"/patients/{db.p1}/twin").text
+    empty = client.get(f"/patients/{db.p1}/twin", headers={"HX-Request": "true"}).text
     assert "No twin fitted yet" in empty
+    # opened directly (outside the page's htmx request) the panel URL leads to the patient page
+    direct = client.get(f"/patients/{db.p1}/twin", follow_redirects=False)
+    assert direct.status_code == 303 and direct.headers["location"] == f"/patients/{db.p1}#twin"
+    assert "<!doctype html>" in client.get(f"/patients/{db.p1}/twin").text
     token = form_csrf(empty)
     refused = client.post(f"/patients/{db.p1}/twin", data={"csrf_token": "wrong"})
     assert refused.status_code in (400, 403)
@@ -30,7 +34,7 @@ def test_patient_page_fits_and_shows_the_twin(app, db):
     assert "fewer than 3" in r.text and "× population" in r.text and "plot-figure" in r.text
     # the session's assessment is made again with the twin, and its evidence cites it
     session = client.get(f"/sessions/{db.s1}").text
-    assert "patient twin fitted on 1 sessions" in session
+    assert "patient twin fitted on 1 session" in session
     assert db.store.get_session(db.s1).assessment_model_version.endswith("+twin1")
     assert any(a.action == "refit_twin" for a in db.store.list_audit(limit=100))
 

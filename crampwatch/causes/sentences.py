@@ -183,15 +183,23 @@ def _plasma_na(metrics: dict[str, Any] | None) -> float | None:
     return None
 
 
+def _aspect(note: str) -> str | None:
+    """The word an evidence note puts before the label ("nadir, vs ..." -> "lowest"), or None."""
+    return next(
+        (w for key, w in ASPECT_WORDS.items() if note == key or note.startswith((key + ",", key + " ("))),
+        None,
+    )
+
+
+def _names_aspect(note: str) -> bool:
+    return _aspect(note) is not None or note.startswith(("session mean", "pre-dialysis minus nadir"))
+
+
 def evidence_label(item: dict[str, Any]) -> str:
     """The label of an evidence item with the aspect its value is ("Pre-dialysis iCa", "Lowest SBP")."""
     name = str(item.get("signal") or "")
     label, _ = short_label(name)
-    note = str(item.get("note") or "")
-    word = next(
-        (w for key, w in ASPECT_WORDS.items() if note == key or note.startswith((key + ",", key + " ("))),
-        None,
-    )
+    word = _aspect(str(item.get("note") or ""))
     if word and not label.lower().startswith(word):
         label = f"{word} {in_text(label)}"
     return label[:1].upper() + label[1:]
@@ -212,12 +220,14 @@ def evidence_text(item: dict[str, Any], metrics: dict[str, Any] | None = None) -
     _, unit = short_label(name)
     label = evidence_label(item)
     value, threshold = item.get("value"), item.get("threshold")
+    note = str(item.get("note") or "")
+    if value is None and note:
+        return f"{label}: {note}"
     if not _is_number(value):
         return f"{label}: {_yes_no(value)}"
     t_min = item.get("t_min")
     timed = _is_number(t_min) and t_min > 0
     if name in COUNTS:
-        note = str(item.get("note") or "")
         of = f" {note}" if note.startswith("of ") else ""
         first = f", the first at {number(t_min)} min" if timed else ""
         return f"{label}: {number(float(value))}{of}{first}"
@@ -230,6 +240,8 @@ def evidence_text(item: dict[str, Any], metrics: dict[str, Any] | None = None) -
         parts.append(_difference(float(value) - plasma, unit, "plasma"))
     if name == "na_gradient_mmol_l":
         parts[0] = f"{short_label('dialysate_na_mmol_l')[0]} {_difference(float(value), unit, 'plasma')}"
+    if not _is_number(threshold) and note and not _names_aspect(note):
+        parts.append(note)
     if _is_number(threshold):
         limit = f"the {with_unit(float(threshold), unit)} limit"
         diff = float(value) - float(threshold)

@@ -10,7 +10,7 @@ from crampwatch.kinetics import uf_rate_ml_per_kg_h
 from crampwatch.model import Prescription, Scenario
 from crampwatch.optimizer.result import Outcome
 from crampwatch.optimizer.space import KNOB_SETTINGS, Knobs, apply_knobs, changed_knobs
-from crampwatch.prescription_settings import format_number, na_text, uf_profile_text
+from crampwatch.prescription_settings import format_number, na_text, uf_profile_words
 
 #: A cause counts as addressed when its ensemble-mean score falls by at least this much from a current
 #: score of at least ``MIN_CAUSE_SCORE`` (modelling choices).
@@ -99,8 +99,8 @@ def _duration_sentence(ch: _Change) -> str:
 
 def _uf_profile_sentence(ch: _Change) -> str:
     why = WHY["uf_profile"] if front_loaded(ch.new.uf_profile) else "spreads fluid removal differently"
-    before = uf_profile_text(ch.old_rx.uf_profile, ch.old_rx.duration_min)
-    after = uf_profile_text(ch.new_rx.uf_profile, ch.new_rx.duration_min)
+    before = uf_profile_words(ch.old_rx.uf_profile, ch.old_rx.duration_min)
+    after = uf_profile_words(ch.new_rx.uf_profile, ch.new_rx.duration_min)
     return f"UF profile {before} -> {after}: {why}."
 
 

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
+from crampwatch.causes.sentences import plural
 from crampwatch.errors import InputError
 from crampwatch.model import Labs, Patient, Prescription, format_validation_error
 from crampwatch.store.codec import events_from_frame, to_jsonable
@@ -50,8 +51,10 @@ class ImportResult:
     def summary(self) -> str:
         return (
             f"patient {self.patient_id} ({'new' if self.patient_created else 'already stored'}), "
-            f"{len(self.sessions_created)} session(s) stored, {len(self.sessions_skipped)} already stored, "
-            f"{self.reports_created} report(s) stored, {self.reports_skipped} already stored"
+            f"{plural(len(self.sessions_created), 'session', 'sessions')} stored, "
+            f"{len(self.sessions_skipped)} already stored, "
+            f"{plural(self.reports_created, 'report', 'reports')} stored, "
+            f"{self.reports_skipped} already stored"
         )
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from crampwatch.causes.sentences import plural
 from crampwatch.signals import PLASMA_NA_MMOL_L
 from crampwatch.twin.fit import fit_parameters
 from crampwatch.twin.priors import (
@@ -66,11 +67,15 @@ def fit_twin(records: Sequence[SessionRecord]) -> PatientTwin:
     simulated = sum(1 for r in records if simulated_signals(r))
     if simulated:
         warnings.append(
-            f"{simulated} session(s) hold simulated rather than measured signals (demonstration data)"
+            f"{plural(simulated, 'session holds', 'sessions hold')} simulated rather than measured signals "
+            "(demonstration data)"
         )
     unused = len(records) - n
     if unused:
-        warnings.append(f"{unused} session(s) without measured RBV or systolic BP were not used for the fit")
+        warnings.append(
+            f"{plural(unused, 'session', 'sessions')} without measured RBV or systolic BP "
+            f"{'was' if unused == 1 else 'were'} not used for the fit"
+        )
     return PatientTwin(
         patient_id=patient_id,
         n_sessions=n,

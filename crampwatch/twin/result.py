@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from crampwatch.causes.ids import HYPOVOLEMIA, OSMOTIC
+from crampwatch.causes.sentences import plural
 from crampwatch.errors import InputError
 from crampwatch.model import Labs, Patient, Scenario
 from crampwatch.signals import PLASMA_NA_MMOL_L, RBV_PCT, SBP_MMHG
@@ -182,28 +183,29 @@ class PatientTwin:
             p = self.parameters.get(name)
             if p:
                 parts.append(f"{BY_NAME[name].label} {p['value']:.2f} x population ({_ci_text(p)})")
-        return f"patient twin fitted on {self.n_sessions} sessions: " + "; ".join(parts)
+        return f"patient twin fitted on {plural(self.n_sessions, 'session', 'sessions')}: " + "; ".join(parts)
 
     def evidence(self, cause: str) -> list[dict[str, Any]]:
         """Evidence entries (signal, value, threshold, source, note) for ``cause``'s finding."""
         out = []
-        source = f"patient twin fitted on {self.n_sessions} sessions"
+        source = f"patient twin fitted on {plural(self.n_sessions, 'session', 'sessions')}"
         for key in CITED_BY_CAUSE.get(cause, ()):
             p = self.parameters.get(key)
             if p is not None:
-                note = (
-                    f"{p.get('label', key)} {_fmt(p['value'])} {p['unit'] if p['unit'] != '1' else 'x'} "
-                    f"(population {_fmt(p['population'])}; {_ci_text(p)})"
-                )
+                unit = "" if p["unit"] == "1" else f" {p['unit']}"
+                note = f"{_ci_text(p)}; population value {_fmt(p['population'])}{unit}"
                 if not p.get("identified", True):
                     note += "; not identified by the sessions: population prior"
+                # the fitted physiology the simulation used: context for the finding, whose own evidence
+                # shows its effect on the session
                 out.append(
                     {
                         "signal": key,
                         "value": p["value"],
-                        "threshold": p["population"],
+                        "threshold": None,
                         "source": source,
                         "note": note,
+                        "direction": "context",
                     }
                 )
             t = self.threshold(key)
@@ -215,6 +217,7 @@ class PatientTwin:
                         "threshold": t["value"],
                         "source": source,
                         "note": t["text"],
+                        "direction": "context",
                     }
                 )
         return out

@@ -91,6 +91,11 @@ PANELS: tuple[Panel, ...] = (
 #: Preciado 2019 favourable-RBV lower limits at 1, 2 and 3 h, drawn as a stepped line.
 PRECIADO = ((60.0, th("rbv_low_1h_pct")), (120.0, th("rbv_low_2h_pct")), (180.0, th("rbv_low_3h_pct")))
 CRAMP_COLOUR = "#c0392b"
+#: Share of a panel's height a reference label needs on its side of the line (a 10 px label in a panel of
+#: ~110 px; modelling choice of layout).
+LABEL_ROOM = 0.15
+#: Space between the last panel and a legend under it (room for the time axis labels), px.
+LEGEND_GAP_PX = 40
 EVENT_COLOURS = {"cramp": CRAMP_COLOUR, "hypotension_symptom": "#6c3483"}
 BAND_FILL = "rgba(192, 57, 43, 0.08)"
 MARK_COLOUR = "#7b8794"
@@ -170,11 +175,13 @@ def session_figure(
     gap = 0.06 if n > 1 else 0.0
     height = (1.0 - gap * (n - 1)) / n
     data: list[dict[str, Any]] = []
+    plot_px = panel_height_px * n
     layout: dict[str, Any] = {
-        "height": panel_height_px * n + 110,
-        "margin": {"l": 56, "r": 16, "t": 30, "b": 50},
+        "height": plot_px + (150 if compare is not None else 110),
+        "margin": {"l": 56, "r": 16, "t": 30, "b": 90 if compare is not None else 50},
         "template": TEMPLATE,
-        "legend": {"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0},
+        # under the last panel's time axis: above the first panel it covered that panel's title
+        "legend": {"orientation": "h", "y": -LEGEND_GAP_PX / plot_px, "yanchor": "top", "x": 0},
         "showlegend": compare is not None,
         "hovermode": "x",
         "annotations": [],
@@ -197,7 +204,7 @@ def session_figure(
             **({"matches": "x"} if row > 1 else {}),
         }
         layout[f"yaxis{suffix}"] = {"anchor": xref, "domain": [top - height, top]}
-        layout["annotations"].append(_panel_title(f"{panel.title} ({panel.unit})", top))
+        layout["annotations"].append(_panel_title(f"{panel.title} ({panel.unit})", top, panel_key(panel)))
         shown: list[float] = [m[0] for m in panel.marks]
         for run_idx, (tr, run_label) in enumerate(runs):
             dashed = compare is not None and run_idx == 0
@@ -230,7 +237,7 @@ def session_figure(
         pad = 0.08 * (high - low) or 1.0
         y_range = [low - pad, high + pad]
         layout[f"yaxis{suffix}"]["range"] = y_range  # fixed: the shaded bands must not stretch the axis
-        _reference_marks(layout, panel, xref, yref, y_range[0])
+        _reference_marks(layout, panel, xref, yref, y_range[0], y_range)
         if panel.signals[0][0] == RBV_PCT:
             _preciado_line(data, xref, yref)
         for ev in events:
@@ -238,9 +245,19 @@ def session_figure(
     return {"data": data, "layout": layout}
 
 
-def _panel_title(text: str, top: float) -> dict[str, Any]:
+def panel_key(panel: Panel) -> list[tuple[str, str]]:
+    """(label, colour) of each line of a panel with more than one: the panel's legend."""
+    return [(label, colour) for _, label, colour in panel.signals] if len(panel.signals) > 1 else []
+
+
+def _panel_title(text: str, top: float, key: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+    """The bold title above a panel; with ``key``, each line's label in its colour after it (the legend of
+    a panel with several lines)."""
+    legend = "".join(
+        f"  <span style='color:{colour}'>━ {escape(label)}</span>" for label, colour in (key or [])
+    )
     return {
-        "text": f"<b>{escape(text)}</b>",
+        "text": f"<b>{escape(text)}</b>{legend}",
         "x": 0,
         "xref": "paper",
         "y": top,
@@ -252,10 +269,30 @@ def _panel_title(text: str, top: float) -> dict[str, Any]:
     }
 
 
+def label_side(value: float, y_range: list[float] | None, below_abnormal: bool) -> str:
+    """Where a reference line's label goes (``yanchor``): on its abnormal side, unless that side has too
+    little room in the panel, where the label would sit on the time axis labels or the panel title."""
+    prefer = "top" if below_abnormal else "bottom"
+    if y_range is None or y_range[1] <= y_range[0]:
+        return prefer
+    f = (value - y_range[0]) / (y_range[1] - y_range[0])
+    if prefer == "top" and f < LABEL_ROOM:
+        return "bottom"
+    if prefer == "bottom" and f > 1.0 - LABEL_ROOM:
+        return "top"
+    return prefer
+
+
 def _reference_marks(
-    layout: dict[str, Any], panel: Panel, xref: str, yref: str, bottom: float | None = None
+    layout: dict[str, Any],
+    panel: Panel,
+    xref: str,
+    yref: str,
+    bottom: float | None = None,
+    y_range: list[float] | None = None,
 ) -> None:
-    """Dotted reference lines; with ``bottom``, the abnormal side below each line is shaded down to it."""
+    """Dotted reference lines; with ``bottom``, the abnormal side below each line is shaded down to it.
+    Labels sit inside the panel (:func:`label_side` with the panel's ``y_range``)."""
     for value, label, below_abnormal in panel.marks:
         layout["shapes"].append(
             {
@@ -292,7 +329,7 @@ def _reference_marks(
                 "yref": yref,
                 "y": value,
                 "xanchor": "right",
-                "yanchor": "top" if below_abnormal else "bottom",
+                "yanchor": label_side(value, y_range, below_abnormal),
                 "showarrow": False,
                 "font": {"size": 10, "color": "#4a5563"},
             }

@@ -17,6 +17,8 @@ from starlette.concurrency import run_in_threadpool
 
 from crampwatch.errors import InputError
 from crampwatch.model import format_validation_error
+from crampwatch.prescription_settings import change_error_text
+from crampwatch.store.audit import audit_action_label
 from crampwatch.web import access, charts, services, wording
 from crampwatch.web.api_models import MUSCLE_GROUPS, ReportIn, UserIn, WhatIfIn
 from crampwatch.web.auth import (
@@ -67,12 +69,29 @@ def local_time(value: datetime | None, fmt: str = "datetime") -> Markup:
     return Markup('<time datetime="{}" data-format="{}">{}</time>').format(moment.isoformat(), fmt, text)
 
 
+def iso_time(value: datetime | None) -> str:
+    """The moment as ISO 8601 in UTC, for ``data-datetime`` attributes that ``static/app.js`` localizes."""
+    if value is None:
+        return ""
+    moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat()
+
+
+def time_text(value: datetime | None, fmt: str = "datetime") -> str:
+    """The text :func:`local_time` shows before ``static/app.js`` puts it in the viewer's zone (for places
+    that hold text only, such as an ``<option>``, with the moment in ``data-datetime``)."""
+    return str(local_time(value, fmt).striptags()) if value is not None else "–"
+
+
 TEMPLATES.env.filters["num"] = format_number
 TEMPLATES.env.filters["when"] = local_time
+TEMPLATES.env.filters["iso"] = iso_time
+TEMPLATES.env.filters["when_text"] = time_text
 TEMPLATES.env.globals.update(
     cause_label=wording.cause_label,
     evidence_text=wording.evidence_text,
     evidence_groups=wording.evidence_groups,
+    audit_label=audit_action_label,
     direction_headings=wording.DIRECTION_HEADINGS,
     overlap_text=wording.overlap_text,
     support_text=wording.support_text,
@@ -261,11 +280,13 @@ def session_page(request: Request, session_id: str, user: CurrentUser) -> Respon
         top = assessment["causes"][0]["cause"] if assessment and assessment.get("causes") else None
         if assessment and assessment["causes"][0]["score"] < wording.SUPPORTED_SCORE:
             top = None
+        reported = any(r.session_id == rec.id for r in store.list_reports(patient.id))
         return render(
             request,
             "session_patient.html",
             session=rec,
             cramps=cramps,
+            had_cramp=bool(cramps) or reported,
             top_cause=top,
             relief=services.RELIEF_TEXT,
         )
@@ -304,7 +325,7 @@ def _whatif_changes(form: dict[str, Any]) -> dict[str, Any]:
     try:
         return WhatIfIn.model_validate(data).model_dump(exclude_none=True)
     except ValidationError as exc:
-        raise InputError(format_validation_error(exc, WhatIfIn), None) from None
+        raise InputError(change_error_text(exc), None) from None
 
 
 #: Metrics compared in the what-if table: (metric, clinical label with unit).
@@ -406,13 +427,24 @@ def _render_me(
     )
 
 
+#: What the patient reads when a report field is refused, by field (plain words, no field names).
+REPORT_PROBLEMS = {
+    "severity": "How bad: choose a number from 0 (hardly) to 10 (worst ever).",
+    "muscle": "Which muscle: choose one of the muscles listed.",
+    "reported_at": "When: enter a date and time within the past year, not in the future.",
+    "note": "Anything else: the note is too long or holds characters that cannot be stored.",
+    "session_id": "During a session: choose one of your sessions, or 'No / not sure'.",
+    "": "The report could not be read. Reload the page and send it again.",
+}
+
+
 @protected.post("/me/reports")
 def me_report_submit(
     request: Request,
     user: PatientUser,
     idempotency_key: Annotated[str, Form(max_length=128)],
     muscle: Annotated[str, Form(max_length=64)],
-    severity: Annotated[str, Form(max_length=8)],
+    severity: Annotated[str, Form(max_length=8)] = "",
     note: Annotated[str, Form(max_length=2000)] = "",
     reported_at: Annotated[str, Form(max_length=40)] = "",
     tz_offset_min: Annotated[str, Form(max_length=8)] = "",
@@ -435,16 +467,16 @@ def me_report_submit(
             session_id=session_id or None,
         )
     except (ValueError, OverflowError) as exc:  # includes pydantic's ValidationError
-        message = (
-            format_validation_error(exc, ReportIn)
+        field = (
+            str((exc.errors()[0].get("loc") or ("",))[0])
             if isinstance(exc, ValidationError)
-            else (f"reported_at: {reported_at!r} is not a date and time")
+            else "reported_at"
         )
-        return _me_error(request, user, message)
+        return _me_error(request, user, REPORT_PROBLEMS.get(field, REPORT_PROBLEMS[""]))
     try:
         record, _created = access.create_report(get_store(request), user, **body.model_dump())
     except InputError as exc:
-        return _me_error(request, user, exc.message)
+        return _me_error(request, user, REPORT_PROBLEMS.get(str(exc.field or ""), REPORT_PROBLEMS[""]))
     return RedirectResponse(f"/me?received={record.id}", status_code=303)
 
 

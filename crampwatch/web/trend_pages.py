@@ -7,6 +7,7 @@ import threading
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from crampwatch.signals import SIGNAL_SPECS
 from crampwatch.store.cache import LRUCache
 from crampwatch.web import access, trends
 from crampwatch.web.auth import ClinicianUser, check_csrf, current_user, get_store
@@ -41,6 +42,7 @@ def trend_page(request: Request, patient_id: str, user: ClinicianUser) -> Respon
         record=rec,
         rows=trend["rows"],
         chart=trend["chart"],
+        solutes=[(name, SIGNAL_SPECS[name]) for name in trend["solutes"]],
         flat=trends.RBV_FLAT_PCT_H,
         steep=trends.RBV_STEEP_PCT_H,
         marks={

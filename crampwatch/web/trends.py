@@ -17,9 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from crampwatch.causes.sentences import number as format_number
 from crampwatch.causes.thresholds import THRESHOLDS
 from crampwatch.prescription_settings import describe_changes
-from crampwatch.signals import RBV_PCT
+from crampwatch.signals import RBV_PCT, SIGNAL_SPECS
 from crampwatch.store.cache import LRUCache
 from crampwatch.web import charts, services
 
@@ -35,6 +36,17 @@ SESSION_SETTINGS = frozenset({"uf_volume_l"})
 #: The unit overview's "recent" window: the last six sessions, two weeks of a thrice-weekly schedule
 #: (modelling choice).
 RECENT_SESSIONS = 6
+#: Solute signals whose course the trend page shows when their cause leads, with the limit drawn.
+SOLUTE_SIGNALS: dict[str, str] = {
+    "hypocalcemia": "ica_mmol_l",
+    "hypomagnesemia": "mg_mmol_l",
+    "osmotic": "plasma_na_mmol_l",
+}
+SOLUTE_LIMITS: dict[str, str] = {
+    "ica_mmol_l": "ica_low_mmol_l",
+    "mg_mmol_l": "mg_low_mmol_l",
+    "plasma_na_mmol_l": "hyponatremia_mmol_l",
+}
 #: The unit overview is recomputed at most this often per server process (it reads every patient).
 OVERVIEW_TTL_S = 5.0
 
@@ -65,6 +77,8 @@ class SessionTrend:
     top_cause: str | None
     overall_risk: float | None
     rx_changes: list[str] = field(default_factory=list)
+    #: Pre-dialysis (first sample) and lowest value of each solute signal recorded, by signal name.
+    solutes: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
 
 
 def _finite(value: Any) -> float | None:
@@ -122,7 +136,33 @@ def _session_row(
             if previous
             else []
         ),
+        solutes=_solute_values(rec.trace, rec.prescription.duration_min),
     )
+
+
+def _solute_values(trace: Any, duration_min: float) -> dict[str, tuple[float | None, float | None]]:
+    """(pre-dialysis, lowest during the session) of each solute signal the trace records."""
+    out: dict[str, tuple[float | None, float | None]] = {}
+    t = np.asarray(trace.t_min, dtype=float)
+    for signal in SOLUTE_LIMITS:
+        if not trace.has(signal):
+            continue
+        y = np.asarray(trace.signal(signal), dtype=float)
+        ok = np.isfinite(y) & (t <= duration_min + 1e-9)
+        if ok.any():
+            out[signal] = (float(y[ok][0]), float(y[ok].min()))
+    return out
+
+
+def leading_solutes(rows: list[SessionTrend]) -> list[str]:
+    """The solute signals to show: that of the most frequent top cause of the sessions, when it is a solute
+    cause (hypocalcemia, hypomagnesemia, osmotic)."""
+    causes = [r.top_cause for r in rows if r.top_cause]
+    if not causes:
+        return []
+    lead = max(set(causes), key=causes.count)
+    signal = SOLUTE_SIGNALS.get(lead)
+    return [signal] if signal and any(signal in r.solutes for r in rows) else []
 
 
 def patient_trend(store: Any, patient_id: str, patient: Any, cache: LRUCache) -> dict[str, Any]:
@@ -138,11 +178,15 @@ def patient_trend(store: Any, patient_id: str, patient: Any, cache: LRUCache) ->
             rec = store.get_session(summary.id)
             rows.append(_session_row(store, patient, rec, previous, reports))
             previous = rec
+        solutes = leading_solutes(rows)
+        shown = ", ".join(f"{SIGNAL_SPECS[s].label.lower()} before dialysis and lowest" for s in solutes)
         figure = charts.embed(
-            trend_figure(rows),
-            "Trend across sessions: IDWG, UF rate, nadir SBP, end RBV and cramps per session",
+            trend_figure(rows, solutes=solutes),
+            "Trend across sessions: IDWG, UF rate, nadir SBP, end RBV, "
+            + (f"{shown}, " if shown else "")
+            + "and cramps per session",
         )
-        return {"rows": rows, "chart": figure}
+        return {"rows": rows, "chart": figure, "solutes": solutes}
 
     value = cache.get_or_create(key, build)
     if any(s.overall_risk is None for s in summaries):  # build() stored new assessments: new key
@@ -151,27 +195,151 @@ def patient_trend(store: Any, patient_id: str, patient: Any, cache: LRUCache) ->
     return value
 
 
-def trend_figure(rows: list[SessionTrend], panel_height_px: int = 130) -> dict[str, Any]:
-    """Stacked per-session panels with reference lines; prescription changes marked on every panel."""
-    x = [r.started_at.isoformat() for r in rows]
+def _value_range(values: list[float]) -> list[float] | None:
+    """A y range holding ``values`` and their reference lines with 8 % room on each side."""
+    if not values:
+        return None
+    low, high = min(values), max(values)
+    pad = 0.08 * (high - low) or 1.0
+    return [low - pad, high + pad]
+
+
+@dataclass(frozen=True)
+class TrendPanel:
+    """One panel of the trend chart: its lines (label, values, colour; the first is the main one) and
+    reference marks (value, label)."""
+
+    title: str
+    unit: str
+    lines: list[tuple[str, list[float | None], str]]
+    marks: list[tuple[float, str]] = field(default_factory=list)
+
+
+def _trend_panels(rows: list[SessionTrend], solutes: list[str]) -> list[TrendPanel]:
     th = charts.th
-    panels: list[tuple[str, str, list[float | None], list[tuple[float, str]]]] = [
-        ("IDWG", "kg", [r.idwg_kg for r in rows], [(th("idwg_kg"), f"{th('idwg_kg'):g} kg")]),
-        (
+    one = "#1f5f99"
+    panels = [
+        TrendPanel(
+            "IDWG",
+            "kg",
+            [("IDWG", [r.idwg_kg for r in rows], one)],
+            [(th("idwg_kg"), f"{th('idwg_kg'):g} kg")],
+        ),
+        TrendPanel(
             "UF rate",
             "mL/kg/h",
-            [r.uf_rate_ml_kg_h for r in rows],
+            [("UF rate", [r.uf_rate_ml_kg_h for r in rows], one)],
             [(th("ufr_10_ml_kg_h"), "10 mL/kg/h"), (th("ufr_13_ml_kg_h"), "13 mL/kg/h")],
         ),
-        ("Nadir SBP", "mmHg", [r.nadir_sbp_mmhg for r in rows], [(th("idh_nadir_sbp_mmhg"), "90: IDH")]),
-        (
+        TrendPanel(
+            "Nadir SBP",
+            "mmHg",
+            [("Nadir SBP", [r.nadir_sbp_mmhg for r in rows], one)],
+            [(th("idh_nadir_sbp_mmhg"), "90: IDH")],
+        ),
+        TrendPanel(
             "End RBV",
             "%",
-            [r.end_rbv_pct for r in rows],
+            [("End RBV", [r.end_rbv_pct for r in rows], one)],
             [(th("rbv_critical_pct"), f"critical {th('rbv_critical_pct'):g} %")],
         ),
-        ("Cramps", "count", [float(r.n_cramps) for r in rows], []),
     ]
+    for signal in solutes:
+        label, unit = SIGNAL_SPECS[signal].label, SIGNAL_SPECS[signal].unit
+        limit = th(SOLUTE_LIMITS[signal])
+        panels.append(
+            TrendPanel(
+                label,
+                unit,
+                [
+                    ("pre-dialysis", [r.solutes.get(signal, (None, None))[0] for r in rows], one),
+                    ("lowest", [r.solutes.get(signal, (None, None))[1] for r in rows], "#a04000"),
+                ],
+                [(limit, f"{format_number(limit)} {unit}")],
+            )
+        )
+    panels.append(TrendPanel("Cramps", "count", [("Cramps", [float(r.n_cramps) for r in rows], one)]))
+    return panels
+
+
+def _panel_traces(panel: TrendPanel, rows: list[SessionTrend], xref: str, yref: str) -> list[dict[str, Any]]:
+    x = [r.started_at.isoformat() for r in rows]
+    out = []
+    for label, values, colour in panel.lines:
+        trace: dict[str, Any] = {
+            "x": x,
+            "y": values,
+            "xaxis": xref,
+            "yaxis": yref,
+            "name": label,
+            "hovertemplate": f"%{{x|%Y-%m-%d}}: %{{y:.3~f}} {panel.unit}<extra>{label}</extra>",
+        }
+        if panel.title == "Cramps":
+            colours = [charts.CRAMP_COLOUR if r.n_cramps else "#b8c2cc" for r in rows]
+            trace.update({"type": "bar", "marker": {"color": colours}})
+            trace["text"] = [f"{r.max_severity:.0f}/10" if r.max_severity is not None else "" for r in rows]
+            trace["textposition"] = "outside"
+        else:
+            marker_colours: Any = colour
+            if panel.title == "End RBV":
+                marker_colours = [charts.CRAMP_COLOUR if r.rbv_class == "C" else colour for r in rows]
+                trace["text"] = [f"profile {r.rbv_class}" if r.rbv_class else "" for r in rows]
+                trace["hovertemplate"] = "%{x|%Y-%m-%d}: %{y:.1f} % (%{text})<extra>End RBV</extra>"
+            trace.update(
+                {
+                    "type": "scatter",
+                    "mode": "lines+markers",
+                    "line": {"color": colour, "width": 1.5},
+                    "marker": {"color": marker_colours, "size": 8},
+                }
+            )
+        out.append(trace)
+    return out
+
+
+def _change_marks(
+    layout: dict[str, Any], rows: list[SessionTrend], xref: str, yref: str, first: bool
+) -> None:
+    """Dashed green lines at prescription changes (labelled on the first panel)."""
+    for r in rows:
+        if not r.rx_changes:
+            continue
+        at = r.started_at.isoformat()
+        layout["shapes"].append(
+            {
+                "type": "line",
+                "x0": at,
+                "x1": at,
+                "xref": xref,
+                "y0": 0,
+                "y1": 1,
+                "yref": f"{yref} domain",
+                "line": {"color": "#117a65", "width": 1.5, "dash": "dash"},
+            }
+        )
+        if first:
+            layout["annotations"].append(
+                {
+                    "x": at,
+                    "xref": xref,
+                    "y": 1,
+                    "yref": f"{yref} domain",
+                    "text": "Rx change",
+                    "showarrow": False,
+                    "xanchor": "left",
+                    "yanchor": "top",
+                    "font": {"size": 10, "color": "#117a65"},
+                }
+            )
+
+
+def trend_figure(
+    rows: list[SessionTrend], panel_height_px: int = 130, solutes: list[str] | None = None
+) -> dict[str, Any]:
+    """Stacked per-session panels with reference lines; prescription changes marked on every panel.
+    ``solutes`` adds the pre-dialysis and lowest value per session of those signals (a solute cause
+    leads)."""
+    panels = _trend_panels(rows, solutes or [])
     n = len(panels)
     gap = 0.05
     height = (1.0 - gap * (n - 1)) / n
@@ -185,8 +353,7 @@ def trend_figure(rows: list[SessionTrend], panel_height_px: int = 130) -> dict[s
         "annotations": [],
         "shapes": [],
     }
-    changes = [r for r in rows if r.rx_changes]
-    for row, (title, unit, values, marks) in enumerate(panels, start=1):
+    for row, panel in enumerate(panels, start=1):
         top = 1.0 - (row - 1) * (height + gap)
         suffix = "" if row == 1 else str(row)
         xref, yref = f"x{suffix}", f"y{suffix}"
@@ -197,71 +364,20 @@ def trend_figure(rows: list[SessionTrend], panel_height_px: int = 130) -> dict[s
             "showticklabels": True,
             **({"matches": "x"} if row > 1 else {}),
         }
-        layout[f"yaxis{suffix}"] = {"anchor": xref, "domain": [top - height, top], "rangemode": "tozero"}
-        if title != "Cramps":
-            layout[f"yaxis{suffix}"].pop("rangemode")
-        layout["annotations"].append(charts._panel_title(f"{title} ({unit})", top))
-        trace: dict[str, Any] = {
-            "x": x,
-            "y": values,
-            "xaxis": xref,
-            "yaxis": yref,
-            "name": title,
-            "hovertemplate": f"%{{x|%Y-%m-%d}}: %{{y:.3~f}} {unit}<extra>{title}</extra>",
-        }
-        if title == "Cramps":
-            colours = [charts.CRAMP_COLOUR if r.n_cramps else "#b8c2cc" for r in rows]
-            trace.update({"type": "bar", "marker": {"color": colours}})
-            trace["text"] = [f"{r.max_severity:.0f}/10" if r.max_severity is not None else "" for r in rows]
-            trace["textposition"] = "outside"
-        else:
-            colour = "#1f5f99"
-            if title == "End RBV":
-                marker_colours = [charts.CRAMP_COLOUR if r.rbv_class == "C" else colour for r in rows]
-                trace["text"] = [f"profile {r.rbv_class}" if r.rbv_class else "" for r in rows]
-                trace["hovertemplate"] = "%{x|%Y-%m-%d}: %{y:.1f} % (%{text})<extra>End RBV</extra>"
-            else:
-                marker_colours = colour
-            trace.update(
-                {
-                    "type": "scatter",
-                    "mode": "lines+markers",
-                    "line": {"color": colour, "width": 1.5},
-                    "marker": {"color": marker_colours, "size": 8},
-                }
-            )
-        data.append(trace)
-        for value, label in marks:
-            charts._reference_marks(
-                layout, charts.Panel(title, unit, (), ((value, label, False),)), xref, yref
-            )
-        for r in changes:
-            layout["shapes"].append(
-                {
-                    "type": "line",
-                    "x0": r.started_at.isoformat(),
-                    "x1": r.started_at.isoformat(),
-                    "xref": xref,
-                    "y0": 0,
-                    "y1": 1,
-                    "yref": f"{yref} domain",
-                    "line": {"color": "#117a65", "width": 1.5, "dash": "dash"},
-                }
-            )
-            if row == 1:
-                layout["annotations"].append(
-                    {
-                        "x": r.started_at.isoformat(),
-                        "xref": xref,
-                        "y": 1,
-                        "yref": f"{yref} domain",
-                        "text": "Rx change",
-                        "showarrow": False,
-                        "xanchor": "left",
-                        "yanchor": "top",
-                        "font": {"size": 10, "color": "#117a65"},
-                    }
-                )
+        layout[f"yaxis{suffix}"] = {"anchor": xref, "domain": [top - height, top]}
+        key = [(label, colour) for label, _, colour in panel.lines] if len(panel.lines) > 1 else []
+        layout["annotations"].append(charts._panel_title(f"{panel.title} ({panel.unit})", top, key))
+        data += _panel_traces(panel, rows, xref, yref)
+        values = [v for _, vs, _ in panel.lines for v in vs if v is not None]
+        y_range = _value_range(values + [m[0] for m in panel.marks])
+        if panel.title == "Cramps":
+            layout[f"yaxis{suffix}"]["rangemode"] = "tozero"
+        elif y_range is not None:
+            layout[f"yaxis{suffix}"]["range"] = y_range
+        for value, label in panel.marks:
+            mark = charts.Panel(panel.title, panel.unit, (), ((value, label, False),))
+            charts._reference_marks(layout, mark, xref, yref, y_range=y_range)
+        _change_marks(layout, rows, xref, yref, row == 1)
     return {"data": data, "layout": layout}
 
 
@@ -280,6 +396,8 @@ class UnitPatient:
     recurring_cause: str | None
     recent_top_cause: str | None
     last_session_at: datetime | None
+    #: The patient's newest cramp report (None when there is none).
+    latest_report: Any | None = None
 
     @property
     def burden(self) -> float:
@@ -299,25 +417,31 @@ def _unit_patient(store: Any, summary: Any) -> UnitPatient:
         recurring_cause=summary.recurring_cause,
         recent_top_cause=max(set(causes), key=causes.count) if causes else None,
         last_session_at=summary.last_session_at,
+        latest_report=max(reports, key=lambda r: (r.reported_at, r.id))
+        if (reports := store.list_reports(summary.id))
+        else None,
     )
 
 
 class UnitOverview:
-    """Patients ranked by recent cramp burden, then assessed risk; recomputed at most every few seconds."""
+    """Patients ranked by recent cramp burden, then assessed risk; recomputed at most every few seconds,
+    and at once when a cramp report was stored since (a new report shows on the next view)."""
 
     def __init__(self, ttl_s: float = OVERVIEW_TTL_S) -> None:
         self.ttl_s = ttl_s
         self._lock = threading.Lock()
-        self._value: tuple[float, datetime, list[UnitPatient]] | None = None
+        self._value: tuple[float, int, datetime, list[UnitPatient]] | None = None
 
     def get(self, store: Any) -> tuple[datetime, list[UnitPatient]]:
         """(computed at, ranked patients)."""
+        n_reports = store.count_reports()
         with self._lock:
-            if self._value is not None and time.monotonic() - self._value[0] < self.ttl_s:
-                return self._value[1], self._value[2]
+            value = self._value
+        if value is not None and time.monotonic() - value[0] < self.ttl_s and value[1] == n_reports:
+            return value[2], value[3]
         now = datetime.now().astimezone()
         rows = [_unit_patient(store, p) for p in store.list_patients()]
         rows.sort(key=lambda p: (-p.burden, -(p.recent_risk or 0.0), p.name or p.id))
         with self._lock:
-            self._value = (time.monotonic(), now, rows)
+            self._value = (time.monotonic(), n_reports, now, rows)
         return now, rows

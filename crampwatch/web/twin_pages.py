@@ -2,7 +2,7 @@
 
 * ``GET /patients/{id}/twin`` -- the panel (htmx partial): fitted parameters against the population value
   with intervals, observed vs twin-simulated RBV and systolic BP per session, personal cramp thresholds,
-  the number of sessions and the date of the fit;
+  the number of sessions and the date of the fit; opened outside htmx it redirects to the patient page;
 * ``POST /patients/{id}/twin`` -- refit on all stored sessions (clinicians; CSRF-checked), then the panel;
 * ``GET``/``POST /api/patients/{id}/twin`` -- the stored twin JSON / refit (HTTP 422 for bad input).
 
@@ -12,9 +12,10 @@ Assessments and the optimizer of the app use the newest stored twin (:func:`stor
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from crampwatch.errors import InputError
 from crampwatch.signals import RBV_PCT, SBP_MMHG
@@ -41,7 +42,7 @@ def _load_patient(request: Request, user: Any, patient_id: str, action: str) -> 
     access.load_patient(get_store(request), user, patient_id, action, request.url.path)
 
 
-def fit_figure(store: Any, stored: StoredTwin, height_px: int = 520) -> dict[str, Any]:
+def fit_figure(store: Any, stored: StoredTwin, height_px: int = 640) -> dict[str, Any]:
     """Observed (markers) and twin-simulated (lines) RBV and systolic BP of every fitted session."""
     twin = stored.twin
     data: list[dict[str, Any]] = []
@@ -86,14 +87,15 @@ def fit_figure(store: Any, stored: StoredTwin, height_px: int = 520) -> dict[str
                 )
     layout = {
         "height": height_px,
-        "margin": {"l": 60, "r": 10, "t": 30, "b": 40},
+        "margin": {"l": 60, "r": 10, "t": 30, "b": 150},
         "template": charts.TEMPLATE,
         "grid": {"rows": 2, "columns": 1, "pattern": "independent"},
         "xaxis": {"matches": "x2", "showticklabels": False},
         "xaxis2": {"title": {"text": "time, min"}},
         "yaxis": {"title": {"text": "relative blood volume, %"}},
         "yaxis2": {"title": {"text": "systolic BP, mmHg"}},
-        "legend": {"orientation": "h", "y": 1.08},
+        # under the time axis: above the panels it covered the first samples and the chart's tool bar
+        "legend": {"orientation": "h", "yanchor": "top", "y": -0.14, "x": 0},
     }
     return {"data": data, "layout": layout}
 
@@ -120,6 +122,10 @@ def _panel(
 
 @router.get("/patients/{patient_id}/twin", include_in_schema=False)
 def twin_panel(request: Request, patient_id: str, user: ClinicianUser) -> Response:
+    """The twin panel for the patient page's htmx request; opened directly (a bookmark, a pasted link), the
+    patient page with the panel in place."""
+    if request.headers.get("HX-Request") != "true":
+        return RedirectResponse(f"/patients/{quote(patient_id, safe='')}#twin", status_code=303)
     _load_patient(request, user, patient_id, "view_twin")
     return _panel(request, patient_id)
 

@@ -2,10 +2,18 @@
 (function () {
   "use strict";
 
+  // Elements matching `selector` in `root`, `root` itself included: htmx hands over each swapped-in top-level
+  // element, which may be the chart or the time element itself.
+  function within(root, selector) {
+    var found = root.querySelectorAll ? Array.prototype.slice.call(root.querySelectorAll(selector)) : [];
+    if (root.matches && root.matches(selector)) { found.unshift(root); }
+    return found;
+  }
+
   // ---- charts: <div class="plot"><script type="application/json" class="plot-figure">{...}</script></div>
   function drawPlots(root) {
     if (typeof Plotly === "undefined") { return; }
-    root.querySelectorAll("div.plot").forEach(function (box) {
+    within(root, "div.plot").forEach(function (box) {
       if (box.dataset.drawn) { return; }
       var block = box.querySelector("script.plot-figure");
       if (!block) { return; }
@@ -28,9 +36,9 @@
     return "UTC" + (off >= 0 ? "+" : "-") + two(Math.floor(Math.abs(off) / 60)) + ":" + two(Math.abs(off) % 60);
   }
   function localTimes(root) {
-    root.querySelectorAll("time[datetime]").forEach(function (el) {
+    within(root, "time[datetime], option[data-datetime]").forEach(function (el) {
       if (el.dataset.local) { return; }
-      var d = new Date(el.getAttribute("datetime"));
+      var d = new Date(el.getAttribute("datetime") || el.dataset.datetime);
       if (isNaN(d.getTime())) { return; }
       var date = d.getFullYear() + "-" + two(d.getMonth() + 1) + "-" + two(d.getDate());
       var time = two(d.getHours()) + ":" + two(d.getMinutes());
@@ -39,7 +47,7 @@
       var text = fmt === "date" ? date : fmt === "weekday" ? days[d.getDay()] + " " + date
         : date + " " + time + " " + zoneName(d);
       el.title = el.textContent.trim();
-      el.textContent = text;
+      el.textContent = (el.dataset.prefix || "") + text;
       el.dataset.local = "1";
     });
     document.querySelectorAll(".tz-name").forEach(function (el) { el.textContent = zoneName(new Date()); });
@@ -105,6 +113,7 @@
   }
 
   // ---- patient report form: local time pre-filled, offset and zone sent with it
+  var SENT_REPORT_KEY = "crampwatch.sentReportKey";
   function setupReportForm(root) {
     var f = root.querySelector ? root.querySelector("#report-form") : null;
     if (!f || f.dataset.ready) { return; }
@@ -115,10 +124,19 @@
     if (!f.reported_at.value) {
       f.reported_at.value = new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
     }
-    f.addEventListener("submit", function () { f.querySelector("button[type=submit]").disabled = true; });
-    var range = f.querySelector("input[type=range][name=severity]");
-    var out = document.getElementById("sev-out");
-    if (range && out) { range.addEventListener("input", function () { out.value = range.value; }); }
+    // A report sent from this tab keeps its idempotency key: going Back to the form (a fresh page, as pages
+    // are not cached) and sending again names the same report, which the server stores once.
+    var navigation = window.performance && performance.getEntriesByType ? performance.getEntriesByType("navigation")[0] : null;
+    var sent = null;
+    try { sent = window.sessionStorage.getItem(SENT_REPORT_KEY); } catch (e) { /* storage off: no reuse */ }
+    if (sent && navigation && navigation.type === "back_forward") { f.idempotency_key.value = sent; }
+    var button = f.querySelector("button[type=submit]");
+    f.addEventListener("submit", function () {
+      try { window.sessionStorage.setItem(SENT_REPORT_KEY, f.idempotency_key.value); } catch (e) { /* none */ }
+      button.disabled = true;
+    });
+    // restored from the back-forward cache: the same form and key, sendable again (stored once)
+    window.addEventListener("pageshow", function (ev) { if (ev.persisted) { button.disabled = false; } });
   }
 
   function setup(root) {
