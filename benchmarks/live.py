@@ -201,7 +201,7 @@ class Run:
             "updates_per_s_in_window": self.applied_in_window / self.sent_for_s,
             "screen_p50_s": screen_pct[49], "screen_p95_s": screen_pct[94],
             "shown_share": len(shown) / max(1, len(self.sent)), "drain_s": self.drained_for_s,
-            "stored": stored, "lost": stored - updated, "duplicated_on_screen": self.shown_twice,
+            "stored": stored, "without_update": stored - updated, "duplicated_on_screen": self.shown_twice,
         }  # fmt: skip
 
 
@@ -232,7 +232,13 @@ def show(result: dict[str, float]) -> None:
         f"engine {result['updates_per_s_in_window']:.1f} updates/s; "
         f"message-to-screen p50 {result['screen_p50_s']:.2f} s, p95 {result['screen_p95_s']:.2f} s "
         f"({100 * result['shown_share']:.0f} % shown within {result['drain_s']:.0f} s after the last one); "
-        f"lost {result['lost']}, duplicated on screen {result['duplicated_on_screen']}",
+        + (
+            f"after a full drain: lost {result['without_update']}, "
+            f"duplicated on screen {result['duplicated_on_screen']}"
+            if result["kill"]
+            else f"backlog {result['without_update']} messages, duplicated on screen "
+            f"{result['duplicated_on_screen']}"
+        ),
         flush=True,
     )
 

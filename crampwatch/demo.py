@@ -26,6 +26,7 @@ from crampwatch.version import MODEL_VERSION
 
 CLINICIAN = ("clinician", "demo-clinician")
 ADMIN = ("admin", "demo-admin-pass")
+NURSE = ("nurse", "demo-nurse-pass")
 N_PATIENT_USERS = 3
 #: Fictional names for the demo patients (no real person).
 NAMES = (
@@ -72,7 +73,7 @@ class DemoInfo:
 
 
 def demo_credentials(n_patients: int) -> list[tuple[str, str, str]]:
-    creds = [("clinician", *CLINICIAN), ("admin", *ADMIN)]
+    creds = [("clinician", *CLINICIAN), ("nurse", *NURSE), ("admin", *ADMIN)]
     n = min(N_PATIENT_USERS, n_patients)
     creds += [("patient", f"patient{i + 1}", f"demo-patient{i + 1}") for i in range(n)]
     return creds
@@ -229,5 +230,6 @@ def build_demo(
             store.add_user(f"patient{i + 1}", f"demo-patient{i + 1}", "patient", patient_id=pid)
     store.add_user(*CLINICIAN, "clinician")
     store.add_user(*ADMIN, "admin")
+    store.add_user(*NURSE, "nurse")
     info.credentials = demo_credentials(n_patients)
     return info

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from hl7.client import MLLPClient
+from live_fixtures import oru
 from live_server import free_port
 from test_web_helpers import ROOT
 from typer.testing import CliRunner
@@ -52,6 +54,7 @@ def test_demo_contents(demo):
     roles = {u.username: u.role for u in store.list_users()}
     assert roles == {
         "clinician": "clinician",
+        "nurse": "nurse",
         "admin": "admin",
         "patient1": "patient",
         "patient2": "patient",
@@ -99,7 +102,7 @@ def test_serve_rejects_bad_port():
 
 
 def test_demo_command_serves_and_prints_credentials(tmp_path):
-    port = free_port()
+    port, mllp_port = free_port(), free_port()
     url = f"sqlite:///{tmp_path / 'cli-demo.db'}"
     proc = subprocess.Popen(
         [
@@ -116,6 +119,8 @@ def test_demo_command_serves_and_prints_credentials(tmp_path):
             "1",
             "--database-url",
             url,
+            "--mllp-port",
+            str(mllp_port),
         ],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -146,6 +151,12 @@ def test_demo_command_serves_and_prints_credentials(tmp_path):
         assert r.status_code == 200
         patients = httpx.get(f"http://127.0.0.1:{port}/api/patients", cookies=r.cookies).json()
         assert len(patients) == 2
+        # the demo's HL7 listener takes a machine message for a demo patient; the chair appears
+        with MLLPClient("127.0.0.1", mllp_port) as client:
+            ack = client.send_message(oru("DEMO1", patients[0]["id"]))
+        assert b"MSA|AA|DEMO1" in ack
+        chairs = httpx.get(f"http://127.0.0.1:{port}/api/chairs", cookies=r.cookies).json()
+        assert [c["patient_id"] for c in chairs] == [patients[0]["id"]]
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -9,77 +9,35 @@ acknowledgements alike, so a session is replayed exactly by reading its messages
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
-import pandas as pd
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from crampwatch.io.machine.messages import ERROR, MachineMessage, Refusal
-from crampwatch.model import Prescription
-from crampwatch.signals import MAX_T_MIN, SIGNAL_SPECS
 from crampwatch.store import codec
-from crampwatch.store.base import StoreBase, as_utc, new_id, require_patient
-from crampwatch.store.schema import (
-    LiveMessageRow,
-    LiveSessionRow,
-    LiveUpdateRow,
-    PatientRow,
-    SessionRow,
+from crampwatch.store.base import StoreBase, new_id
+from crampwatch.store.live_ingest import append_message, close, ingest_batch, observations_trace
+from crampwatch.store.live_records import (
+    ACKNOWLEDGEMENT,
+    OBSERVATIONS,
+    IngestOutcome,
+    LiveMessageRecord,
+    LiveSessionRecord,
+    message_record,
+    session_record,
 )
-from crampwatch.store.sessions import insert_session
-from crampwatch.trace import Trace
+from crampwatch.store.schema import LiveMessageRow, LiveSessionRow, LiveUpdateRow
 
-OBSERVATIONS, ACKNOWLEDGEMENT = "observations", "acknowledgement"
-#: Minutes an observation may predate the session's first one (clock jitter between devices; modelling
-#: choice).
-EARLY_TOLERANCE_MIN = 1.0
-
-
-@dataclass(frozen=True)
-class LiveSessionRecord:
-    id: str
-    patient_id: str
-    source: str
-    opened_at: datetime
-    last_message_at: datetime
-    last_seq: int | None
-    prescription: Prescription
-    closed_at: datetime | None = None
-    close_reason: str | None = None
-
-
-@dataclass(frozen=True)
-class LiveMessageRecord:
-    """A stored message: ``values`` ((t_min, signal, value), ...) or an acknowledgement (``reason``,
-    ``snooze_min``, ``username``); ``prev_seq`` the session's message before it."""
-
-    seq: int
-    live_session_id: str
-    kind: str
-    t_min: float
-    values: tuple[tuple[float, str, float], ...] = ()
-    reason: str = ""
-    snooze_min: float = 0.0
-    username: str | None = None
-    end_of_treatment: bool = False
-    prev_seq: int | None = None
-
-
-@dataclass(frozen=True)
-class IngestOutcome:
-    """What happened to one message: stored (or already stored: ``duplicate``) as ``message``;
-    ``closed``: it ended the treatment."""
-
-    message: LiveMessageRecord
-    patient_id: str
-    duplicate: bool = False
-    closed: bool = False
-    opened: bool = False
-    details: dict[str, Any] = field(default_factory=dict)
+__all__ = [
+    "ACKNOWLEDGEMENT",
+    "OBSERVATIONS",
+    "IngestOutcome",
+    "LiveMessageRecord",
+    "LiveSessionRecord",
+    "LiveStore",
+    "observations_trace",
+]
 
 
 class LiveStore(StoreBase):
@@ -90,16 +48,8 @@ class LiveStore(StoreBase):
     ) -> list[IngestOutcome | Refusal]:
         """Store a batch of machine messages in one transaction (one disk sync for all); per message its
         outcome, or the :class:`Refusal` that kept it out (the others are stored all the same)."""
-        now = now or datetime.now(UTC)
-        results: list[IngestOutcome | Refusal] = []
         with self._write() as s:
-            batch = _Batch(s, now)
-            for message in messages:
-                try:
-                    results.append(batch.ingest(message))
-                except Refusal as refusal:
-                    results.append(refusal)
-        return results
+            return ingest_batch(s, messages, now or datetime.now(UTC))
 
     def acknowledge_live(
         self, live_session_id: str, *, reason: str, snooze_min: float, username: str, key: str | None = None
@@ -112,12 +62,12 @@ class LiveStore(StoreBase):
             key = key or f"ack:{new_id()}"
             found = s.scalar(select(LiveMessageRow).where(LiveMessageRow.key == key))
             if found is not None:
-                return IngestOutcome(_message(found, None), row.patient_id, duplicate=True)
+                return IngestOutcome(message_record(found, None), row.patient_id, duplicate=True)
             t_min = s.scalar(
                 select(func.max(LiveMessageRow.t_min)).where(LiveMessageRow.live_session_id == row.id)
             )
             payload = {"reason": reason, "snooze_min": float(snooze_min)}
-            msg = _append(s, row, key, ACKNOWLEDGEMENT, float(t_min or 0.0), payload, username)
+            msg = append_message(s, row, key, ACKNOWLEDGEMENT, float(t_min or 0.0), payload, username)
             return IngestOutcome(msg, row.patient_id)
 
     def close_live_session(self, live_session_id: str, reason: str, now: datetime | None = None) -> bool:
@@ -127,7 +77,7 @@ class LiveStore(StoreBase):
             row = s.get(LiveSessionRow, live_session_id)
             if row is None or row.closed_at is not None:
                 return False
-            _close(s, row, reason, now or datetime.now(UTC))
+            close(s, row.id, reason, now or datetime.now(UTC))
             return True
 
     def open_live_sessions(self, patient_id: str | None = None) -> list[LiveSessionRecord]:
@@ -137,13 +87,14 @@ class LiveStore(StoreBase):
             query = query.where(LiveSessionRow.patient_id == patient_id)
         with self._read() as s:
             return [
-                _session(r) for r in s.scalars(query.order_by(LiveSessionRow.opened_at, LiveSessionRow.id))
+                session_record(r)
+                for r in s.scalars(query.order_by(LiveSessionRow.opened_at, LiveSessionRow.id))
             ]
 
     def get_live_session(self, live_session_id: str) -> LiveSessionRecord | None:
         with self._read() as s:
             row = s.get(LiveSessionRow, live_session_id)
-            return None if row is None else _session(row)
+            return None if row is None else session_record(row)
 
     def stale_live_sessions(self, last_message_before: datetime) -> list[str]:
         """Ids of the open sessions whose last message arrived before ``last_message_before``."""
@@ -166,7 +117,7 @@ class LiveStore(StoreBase):
             rows = list(s.scalars(query.order_by(LiveMessageRow.seq)))
         out: list[LiveMessageRecord] = []
         for row in rows:
-            out.append(_message(row, out[-1].seq if out else None))
+            out.append(message_record(row, out[-1].seq if out else None))
         return out
 
     def save_live_updates(self, updates: Iterable[tuple[int, str, float, dict[str, Any]]]) -> list[bool]:
@@ -230,189 +181,3 @@ class LiveStore(StoreBase):
                 if name not in latest or t_min >= latest[name][0]:
                     latest[name] = (t_min, value)
         return latest
-
-
-class _Batch:
-    """One ingest transaction: the open sessions met so far are kept, so a batch reads each once."""
-
-    def __init__(self, s: Session, now: datetime) -> None:
-        self.s = s
-        self.now = now
-        self.open: dict[str, LiveSessionRow | None] = {}
-        self.known: dict[str, bool] = {}
-
-    def ingest(self, message: MachineMessage) -> IngestOutcome:
-        s = self.s
-        found = s.scalar(select(LiveMessageRow).where(LiveMessageRow.key == message.key))
-        if found is not None:
-            row = s.get(LiveSessionRow, found.live_session_id)
-            return IngestOutcome(_message(found, None), row.patient_id if row else "", duplicate=True)
-        row, opened = self._session_for(message)
-        values = _values(row, message)
-        t_min = max((v[0] for v in values), default=_minutes(self.now, row.opened_at))
-        payload = {"values": [list(v) for v in values], "end": message.end_of_treatment}
-        record = _append(s, row, message.key, OBSERVATIONS, t_min, payload, None)
-        row.last_message_at = self.now
-        closed = False
-        if message.end_of_treatment:
-            _close(s, row, "end_of_treatment", self.now)
-            self.open[row.patient_id] = None
-            closed = True
-        return IngestOutcome(record, row.patient_id, closed=closed, opened=opened)
-
-    def _session_for(self, message: MachineMessage) -> tuple[LiveSessionRow, bool]:
-        pid = message.patient_id
-        if pid not in self.known:
-            self.known[pid] = self.s.get(PatientRow, pid) is not None
-        if not self.known[pid]:
-            raise Refusal(ERROR, f"patient {pid[:64]!r} (PID-3) is not a known patient", pid)
-        if pid not in self.open:
-            self.open[pid] = self.s.scalar(
-                select(LiveSessionRow).where(
-                    LiveSessionRow.patient_id == pid, LiveSessionRow.closed_at.is_(None)
-                )
-            )
-        row = self.open[pid]
-        if row is not None:
-            return row, False
-        if not message.observations:
-            raise Refusal(ERROR, f"patient {pid[:64]!r} has no running treatment to end", pid)
-        row = _open(self.s, message, self.now)
-        self.open[pid] = row
-        return row, True
-
-
-def _open(s: Session, message: MachineMessage, now: datetime) -> LiveSessionRow:
-    prescription = s.scalar(
-        select(SessionRow.prescription)
-        .where(SessionRow.patient_id == message.patient_id)
-        .order_by(SessionRow.started_at.desc(), SessionRow.id.desc())
-        .limit(1)
-    )
-    if prescription is None:
-        raise Refusal(
-            ERROR,
-            f"patient {message.patient_id[:64]!r} has no stored prescription (no recorded session)",
-            message.patient_id,
-        )
-    row = LiveSessionRow(
-        id=new_id(),
-        patient_id=message.patient_id,
-        source=message.source[:200],
-        opened_at=min(o.observed_at for o in message.observations),
-        prescription=prescription,
-        last_message_at=now,
-    )
-    s.add(row)
-    s.flush()
-    return row
-
-
-def _minutes(moment: datetime, origin: datetime) -> float:
-    return (as_utc(moment) - as_utc(origin)).total_seconds() / 60.0
-
-
-def _values(row: LiveSessionRow, message: MachineMessage) -> list[tuple[float, str, float]]:
-    values = []
-    for k, obs in enumerate(message.observations, start=1):
-        t = _minutes(obs.observed_at, row.opened_at)
-        if t < -EARLY_TOLERANCE_MIN or t > MAX_T_MIN:
-            raise Refusal(
-                ERROR,
-                f"observation {k} ({obs.signal}): {t:.1f} min from the session's first observation "
-                f"(allowed 0–{MAX_T_MIN:g} min)",
-                message.patient_id,
-            )
-        values.append((round(max(t, 0.0), 6), obs.signal, obs.value))
-    return values
-
-
-def _append(
-    s: Session,
-    row: LiveSessionRow,
-    key: str,
-    kind: str,
-    t_min: float,
-    payload: dict[str, Any],
-    user: str | None,
-) -> LiveMessageRecord:
-    msg = LiveMessageRow(
-        key=key, live_session_id=row.id, kind=kind, t_min=t_min, payload=payload, username=user
-    )
-    s.add(msg)
-    s.flush()
-    prev = row.last_seq
-    row.last_seq = msg.seq
-    return _message(msg, prev)
-
-
-def _message(row: LiveMessageRow, prev_seq: int | None) -> LiveMessageRecord:
-    p = row.payload or {}
-    return LiveMessageRecord(
-        seq=row.seq,
-        live_session_id=row.live_session_id,
-        kind=row.kind,
-        t_min=row.t_min,
-        values=tuple((float(t), str(n), float(v)) for t, n, v in p.get("values", [])),
-        reason=str(p.get("reason", "")),
-        snooze_min=float(p.get("snooze_min", 0.0)),
-        username=row.username,
-        end_of_treatment=bool(p.get("end", False)),
-        prev_seq=prev_seq,
-    )
-
-
-def _session(row: LiveSessionRow) -> LiveSessionRecord:
-    return LiveSessionRecord(
-        id=row.id,
-        patient_id=row.patient_id,
-        source=row.source,
-        opened_at=as_utc(row.opened_at),
-        last_message_at=as_utc(row.last_message_at),
-        last_seq=row.last_seq,
-        prescription=Prescription.model_validate(row.prescription),
-        closed_at=as_utc(row.closed_at),
-        close_reason=row.close_reason,
-    )
-
-
-def _close(s: Session, row: LiveSessionRow, reason: str, now: datetime) -> None:
-    """Mark closed; its observations become the recorded session ``row.id`` (none: ``empty``)."""
-    s.flush()
-    payloads = s.scalars(
-        select(LiveMessageRow.payload)
-        .where(LiveMessageRow.live_session_id == row.id, LiveMessageRow.kind == OBSERVATIONS)
-        .order_by(LiveMessageRow.seq)
-    )
-    trace = observations_trace([tuple(v) for p in payloads for v in p.get("values", [])], row.id)
-    row.closed_at = now
-    row.close_reason = reason if trace is not None else "empty"
-    if trace is None:
-        return
-    require_patient(s, row.patient_id)
-    insert_session(
-        s,
-        SessionRow(
-            id=row.id,
-            patient_id=row.patient_id,
-            started_at=row.opened_at,
-            prescription=row.prescription,
-            trace_parquet=codec.trace_to_parquet(trace),
-            trace_sources=dict(trace.sources),
-        ),
-        [],
-    )
-
-
-def observations_trace(values: Sequence[tuple[float, str, float]], session_id: str) -> Trace | None:
-    """A trace of measured observations (one row per time point, NaN where a signal was not observed at
-    that time; the later of two values at one time wins), or ``None`` without observations."""
-    if not values:
-        return None
-    frame = pd.DataFrame(values, columns=["t_min", "signal", "value"])
-    wide = frame.pivot_table(index="t_min", columns="signal", values="value", aggfunc="last").sort_index()
-    columns = [name for name in SIGNAL_SPECS if name in wide.columns]
-    data = wide[columns].reset_index()
-    data.columns.name = None
-    data = data.astype({c: np.float64 for c in data.columns})
-    return Trace(data=data, sources={c: "measured" for c in columns}, session_id=session_id)
