@@ -21,15 +21,15 @@ sources (rounded; "modelling choice" where no single source gives the number):
   K 5.0 +- 0.6; albumin 3.8 +- 0.4 g/dL; total Ca
   9.0 +- 0.7 mg/dL; Mg 0.95 +- 0.15 mmol/L; HCO3 22 +- 3 mmol/L; Hct 33 +- 3.5 % (DOPPS/HEMO ranges);
   glucose 100 +- 15 (150 +- 40 with diabetes) mg/dL.
-* pre-dialysis BUN is not drawn but follows from urea kinetics: nPCR 1.0 +- 0.25 g/kg/day, 0.6-1.8 (HEMO
-  Study / DOPPS range, rounded; KDOQI 2006 target >= 1.0) gives the urea nitrogen generation by the
-  Borah/Depner relation ``PCR = 9.35 G + 0.294 V`` (same parameters as the simulator,
-  :mod:`crampwatch.physiology.parameters`; PCR = nPCR x dry weight), and the BUN is the mid-week (Wednesday)
-  pre-dialysis value of the Mon/Wed/Fri single-pool fixed-volume periodic steady state
-  (:func:`crampwatch.weekly.simulate_week`, solved here in closed form for all patients at once) with the
-  prescription's dialyzer clearance (:func:`crampwatch.weekly.dialyzer_urea_clearance_ml_min`, KoA/Qb/Qd/Hct
-  and catheter recirculation by the convention the session model uses), duration, Watson V at dry weight and
-  residual Kr (as :func:`crampwatch.weekly.weekly_dose` does). The drawn nPCR is the patient's
+* pre-dialysis BUN is not drawn but follows from urea kinetics: nPCR 1.0 +- 0.25 g/kg/day, 0.6-1.8 (HEMO Study
+  / DOPPS range, rounded; KDOQI 2006 target >= 1.0) gives the urea nitrogen generation by the Borah/Depner
+  relation ``PCR = 9.35 G + 0.294 V`` (same parameters as the simulator,
+  :mod:`crampwatch.physiology.parameters`; PCR = nPCR x V/0.58, the standard normalisation), and the BUN is
+  the mid-week (Wednesday) pre-dialysis value of the Mon/Wed/Fri single-pool fixed-volume periodic steady
+  state (:func:`crampwatch.weekly.simulate_week`, solved here in closed form for all patients at once) with
+  the prescription's dialyzer clearance (:func:`crampwatch.weekly.dialyzer_urea_clearance_ml_min`,
+  KoA/Qb/Qd/Hct and catheter recirculation by the convention the session model uses), duration, Watson V at
+  dry weight and residual Kr (as :func:`crampwatch.weekly.weekly_dose` does). The drawn nPCR is the patient's
   ``npcr_g_kg_d``, so the session simulator generates urea at the same rate.
 * pre-dialysis SBP (only when :class:`~crampwatch.model.Patient` has ``pre_sbp_mmhg``): 147 +- 22 mmHg,
   90-220 (DOPPS/USRDS pre-dialysis SBP; rounded); otherwise the model derives it from age, IDWG, diabetes.
@@ -185,7 +185,7 @@ def _draws(n: int, seed: int) -> dict[str, np.ndarray]:
     qb, dur = _titrate_dose(qb, dur, qd, koa, hct_r, catheter, v_l, titrated)
     k_dial = dialyzer_urea_clearance_ml_min(qb, qd, koa, hct_r, catheter=catheter)
     npcr = npcr.round(3)
-    g_mg_min = urea_generation_array(npcr, dry_r, v_l)
+    g_mg_min = urea_generation_array(npcr, v_l)
     bun = np.clip(steady_state_pre_bun_mg_dl(g_mg_min, k_dial, dur, v_l, kr.round(2)), 5.0, 200.0)
     return {
         "patient.id": np.array([f"V{seed}-{i:06d}" for i in range(n)], dtype=object),

@@ -201,14 +201,15 @@ def test_single_pool_ukm() -> None:
 
 def test_urea_generation_follows_the_patients_npcr() -> None:
     """The session model generates urea from the patient's nPCR (Borah 1978: PCR = 9.35 G + 0.294 V), default
-    1.0 g/kg/day, the same value and relation as the weekly model."""
+    1.0 g/kg/day, normalised to V/0.58 as the standard defines (not to dry weight), the same value and
+    relation as the weekly model."""
     sc = _man_75kg()
     v = watson_volume_l("male", 50, 175, 75.0)
     default = patient_parameters([sc]).g_urea[0]
-    assert default * UREA_N_MG_PER_MMOL == pytest.approx((1.0 * 75.0 - 0.294 * v) / 9.35, rel=1e-12)
+    assert default * UREA_N_MG_PER_MMOL == pytest.approx((1.0 * v / 0.58 - 0.294 * v) / 9.35, rel=1e-12)
     sc.patient.npcr_g_kg_d = 1.4
     assert patient_parameters([sc]).g_urea[0] * UREA_N_MG_PER_MMOL == pytest.approx(
-        (1.4 * 75.0 - 0.294 * v) / 9.35, rel=1e-12
+        (1.4 * v / 0.58 - 0.294 * v) / 9.35, rel=1e-12
     )
     with pytest.raises(ValueError, match="npcr_g_kg_d"):
         sc.patient.npcr_g_kg_d = 4.0

@@ -406,17 +406,18 @@ def test_weekly_dose_without_bun_or_generation_is_an_input_error() -> None:
 
 
 def test_weekly_dose_generates_urea_from_the_patients_npcr() -> None:
-    """Borah: PCR = 9.35 G + 0.294 V with PCR = nPCR x dry weight; default nPCR 1.0 g/kg/day."""
+    """Borah: PCR = 9.35 G + 0.294 V with PCR = nPCR x V/0.58 (the standard normalisation); default nPCR
+    1.0 g/kg/day."""
     v = watson_volume_l("male", 60, 175, 70)
     base = weekly_dose(_scenario())
-    g_default = (1.0 * 70 - 0.294 * v) / 9.35 * 1440
+    g_default = (1.0 * v / 0.58 - 0.294 * v) / 9.35 * 1440
     assert base.std_ktv_peak == pytest.approx(
         g_default / 1440 * 10080 / (base.avg_peak_mg_dl / 100 * v * 1000)
     )
     sc = _scenario()
     sc.patient.npcr_g_kg_d = 1.3
     high = weekly_dose(sc)
-    g_high = (1.3 * 70 - 0.294 * v) / 9.35 * 1440
+    g_high = (1.3 * v / 0.58 - 0.294 * v) / 9.35 * 1440
     # the mass balance is linear in G: concentrations scale with it, the dose does not change
     assert high.avg_peak_mg_dl / base.avg_peak_mg_dl == pytest.approx(g_high / g_default, rel=1e-9)
     assert high.sp_ktv == pytest.approx(base.sp_ktv, rel=1e-12)

@@ -30,6 +30,10 @@ KDOQI_TARGET_URR_PCT = 70.0
 #: ``PCR (g/day) = 9.35 G (mg urea N/min) + 0.294 V (L)``.
 PCR_G_DAY_PER_GUN_MG_MIN = 9.35
 PCR_G_DAY_PER_V_L = 0.294
+#: nPCR (nPNA) is PCR per kg of the body weight implied by the urea volume, V / 0.58 (urea volume 58 % of
+#: weight; Depner TA & Daugirdas JT, JASN 1996;7:780; KDOQI 2000 nutrition guideline, appendix on nPNA),
+#: not per kg of dry weight.
+NPCR_V_PER_KG = 0.58
 
 # ---------------------------------------------------------------------------------------------------------
 # Body water and urea generation
@@ -65,25 +69,28 @@ def watson_volume_l(sex: str, age_years: float, height_cm: float, weight_kg: flo
     return v
 
 
-def urea_generation_array(npcr_g_kg_day: ArrayLike, dry_weight_kg: ArrayLike, v_l: ArrayLike) -> np.ndarray:
+def npcr_weight_kg(v_l: ArrayLike) -> np.ndarray:
+    """The weight that normalises PCR: ``V / 0.58`` (kg) for a urea volume ``V`` (L)."""
+    return np.asarray(v_l, dtype=float) / NPCR_V_PER_KG
+
+
+def urea_generation_array(npcr_g_kg_day: ArrayLike, v_l: ArrayLike) -> np.ndarray:
     """Array core of :func:`urea_generation_mg_min` (mg urea nitrogen/min; never negative)."""
-    pcr = np.asarray(npcr_g_kg_day, dtype=float) * np.asarray(dry_weight_kg, dtype=float)
+    pcr = np.asarray(npcr_g_kg_day, dtype=float) * npcr_weight_kg(v_l)
     return np.maximum(pcr - PCR_G_DAY_PER_V_L * np.asarray(v_l, dtype=float), 0.0) / PCR_G_DAY_PER_GUN_MG_MIN
 
 
-def urea_generation_mg_min(
-    npcr_g_kg_day: ArrayLike, dry_weight_kg: ArrayLike, v_l: ArrayLike
-) -> FloatOrArray:
+def urea_generation_mg_min(npcr_g_kg_day: ArrayLike, v_l: ArrayLike) -> FloatOrArray:
     """Urea nitrogen generation G (mg/min) from the normalized protein catabolic rate.
 
     ``PCR = 9.35 G + 0.294 V`` (Borah MF et al. Kidney Int 1978;14:491; Depner TA & Daugirdas JT, JASN
-    1996;7:780) with PCR = nPCR x dry weight (g/day) and V the urea volume (L).
+    1996;7:780) with PCR = nPCR x V/0.58 (g/day; the standard normalisation, :data:`NPCR_V_PER_KG`) and V
+    the urea volume (L).
     """
     lo, hi = NPCR_RANGE_G_KG_DAY
     n = check("npcr_g_kg_d", npcr_g_kg_day, lo, hi, "g/kg/day")
-    w = check("dry_weight_kg", dry_weight_kg, 10, 300, "kg")
     v = check("v_l", v_l, 0, 200, "L", low_open=True)
-    return out(urea_generation_array(n, w, v))
+    return out(urea_generation_array(n, v))
 
 
 # ---------------------------------------------------------------------------------------------------------

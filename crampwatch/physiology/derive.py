@@ -401,13 +401,14 @@ def derive_arrays(
     a.kc_u = P["urea_kc_per_v_min"] * np.maximum(a.v_tbw0 - uf_l, 0.5 * a.v_tbw0)
     # urea generation from the patient's nPCR (Borah 1978), the same value the weekly model uses
     npcr = DEFAULT_NPCR_G_KG_DAY if npcr is None else npcr
-    a.g_urea = urea_generation_array(npcr, dry_w, tbw_dry) / UREA_N_MG_PER_MMOL  # mmol urea per min
+    a.g_urea = urea_generation_array(npcr, tbw_dry) / UREA_N_MG_PER_MMOL  # mmol urea per min
     a.kr = kr_l_min
     a.v_br = v_br
     a.k_br = a.v_br / P["brain_urea_time_constant_min"]
     a.tau_br_osm = P["brain_osmolyte_time_constant_min"] * np.ones_like(dry_w)
     a.beta_na = P["beta_na"]
     a.beta_k = P["beta_k"]
+    a.k_ph = P["k_cell_ph_coefficient"] * np.ones_like(dry_w)
     a.k_na_cell = P["k_na_cell_l_min"]
     a.k_k_cell = P["k_k_cell_l_min"]
     a.ca_pool_v = P["ca_pool_volume_l"] * np.ones_like(dry_w)
@@ -432,8 +433,9 @@ def derive_arrays(
     na_ic0 = a.beta_na * c_na0 * v_ic0
     k_ic0 = a.beta_k * c_k0 * v_ic0
     a.glu_ex = glu  # ECF glucose concentration, held during the session (see model.rhs)
-    osm_ex0 = 2.0 * (c_na0 + c_k0) + c_u0 + glu
-    a.x_ic = osm_ex0 * v_ic0 - (2.0 * (na_ic0 + k_ic0) + c_u0 * v_ic0)
+    a.sigma_u = P["urea_cell_reflection"] * np.ones_like(dry_w)
+    osm_ex0 = 2.0 * (c_na0 + c_k0) + a.sigma_u * c_u0 + glu
+    a.x_ic = osm_ex0 * v_ic0 - (2.0 * (na_ic0 + k_ic0) + a.sigma_u * c_u0 * v_ic0)
     tau_w = P["cell_water_time_constant_min"]
     a.k_w = 1.0 / (tau_w * osm_ex0 * (1.0 / v_ic0 + 1.0 / v_ex0))
     # ---- dialyzer -------------------------------------------------------------------------------------

@@ -199,12 +199,12 @@ def rhs(y: Any, u: tuple[Any, Any, Any, Any], p: Any, s0: Any, n_iter: int, dy: 
     c_ca = ca_ex / v_ex
     c_mg = mg_ex / v_ex
     c_h = hco3_ex / v_ex
-    # osmotic water shift between cells and ECF
+    # osmotic water shift between cells and ECF (urea counts with its reflection coefficient)
     # ECF glucose is held at its pre-dialysis concentration: it leaves with the ultrafiltrate and is dialysed
     # against a glucose-containing bath while the liver regulates it (modelling choice; the osmolality
     # signal below uses the same constant), so UF does not concentrate it
-    osm_ex = (2.0 * (na_ex + k_ex) + u_ex) / v_ex + p.glu_ex
-    osm_ic = (2.0 * (na_ic + k_ic) + u_ic + p.x_ic) / v_ic
+    osm_ex = (2.0 * (na_ex + k_ex) + p.sigma_u * u_ex) / v_ex + p.glu_ex
+    osm_ic = (2.0 * (na_ic + k_ic) + p.sigma_u * u_ic + p.x_ic) / v_ic
     j_w = cell_water_flux_l_min(p.k_w, osm_ic, osm_ex)
     # proteins, acid-base, ionized Ca
     cp = p.m_prot_pl / v_pl
@@ -237,7 +237,9 @@ def rhs(y: Any, u: tuple[Any, Any, Any, Any], p: Any, s0: Any, n_iter: int, dy: 
     # cell membranes, brain, pools
     phi_u = p.kc_u * (c_u - u_ic / v_ic)
     phi_na = cell_exchange_mmol_min(p.k_na_cell, p.beta_na, c_na, na_ic / v_ic)
-    phi_k = cell_exchange_mmol_min(p.k_k_cell, p.beta_k, c_k, k_ic / v_ic)
+    # alkalosis moves K into cells (Adrogue & Madias 1981): the cell/ECF distribution rises with pH
+    beta_k = p.beta_k * np.exp(p.k_ph * (ph - p.ph0))
+    phi_k = cell_exchange_mmol_min(p.k_k_cell, beta_k, c_k, k_ic / v_ic)
     j_br = brain_urea_flux_mmol_min(p.k_br, c_u, u_br / p.v_br)
     j_ca_pool = p.k_ca_pool * (p.ica0 + ca_pool / p.ca_pool_v - c_ca)
     j_mg_pool = p.k_mg_pool * (p.c_mg0 + mg_pool / p.mg_pool_v - c_mg)

@@ -32,6 +32,7 @@ NA_EQUILIBRIUM = 1.015
 CONTRACTILITY_EXP = 3.0
 TONE_EXP = 0.6
 MG_WEIGHT = 0.5
+K_CELL_EXCHANGE = 0.012
 
 PARAMETERS: tuple[Parameter, ...] = (
     # ----------------------------------------------------------------------------------- body fluids
@@ -127,9 +128,28 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter("k_na_cell_l_min", 0.1, "L/min", _MC + " (Na cell exchange, time constant ~4 h)"),
     Parameter(
         "k_k_cell_l_min",
-        0.01,
+        K_CELL_EXCHANGE,
         "L/min",
-        _MC + " (calibrated: plasma K 5 -> ~3.7 mmol/L with K 2 dialysate, ~60-90 mmol removed)",
+        _MC + " (calibrated: plasma K 5 -> ~3.7 mmol/L with K 2 dialysate, ~60-90 mmol removed; refitted "
+        "with the pH-dependent K distribution)",
+    ),
+    Parameter(
+        "k_cell_ph_coefficient",
+        0.9,
+        "1/pH unit",
+        "change of ln(cell/ECF K distribution) per pH unit: alkalosis moves K into cells. Plasma K changes "
+        "~0.6 mmol/L per 0.1 pH (range 0.2-1.7; Adrogue HJ, Madias NE. Am J Med 1981;71:456, 5 patients); "
+        "0.4 mmol/L per 0.1 pH (-4 mmol/L per pH unit, within that range) at K 4.5 mmol/L gives 0.9; " + _MC,
+    ),
+    Parameter(
+        "urea_cell_reflection",
+        0.0,
+        "1",
+        "osmotic reflection coefficient of urea at cell membranes (brain excepted): urea crosses cell "
+        "membranes readily and is an ineffective osmole (tonicity = 2 Na + glucose); its two-pool "
+        "disequilibrium during dialysis is one of perfusion (regional blood flow model, Schneditz D, Van "
+        "Stone JC, Daugirdas JT. ASAIO J 1993;39:M573), so it moves no cell water; the brain keeps its own "
+        "slow urea equilibration (brain_urea_time_constant_min); " + _MC,
     ),
     # ----------------------------------------------------------------------------------- dialyzer
     Parameter(

@@ -93,7 +93,7 @@ def weekly_dose(
         blood_water=blood_water,
     )
     if generation_mg_day is None and generation == "npcr":
-        g = urea_generation_mg_min(patient_npcr_g_kg_d(scenario), p.dry_weight_kg, v_l)
+        g = urea_generation_mg_min(patient_npcr_g_kg_d(scenario), v_l)
         generation_mg_day = max(float(g) * 1440.0, GENERATION_MIN_MG_DAY)
     if generation_mg_day is None:
         bun = p.labs.bun_mg_dl
