@@ -6,10 +6,13 @@ names, units, ranges and labels from here; :func:`display_label` gives the clini
 ("Relative blood volume (%)") of any quantity name crampwatch shows.
 
 LOINC codes are given where a code for the same property, specimen and scale exists (Regenstrief LOINC;
-the vital-sign panel of HL7 FHIR R4); codes marked ``verified=False``
-were taken from LOINC-based value sets rather than checked on loinc.org. Machine and model quantities
-(relative blood volume, UF, dialysate, blood flow, compartment volumes) have no LOINC code and are written
-under crampwatch's local code system.
+the vital-sign panel of HL7 FHIR R4), each with where it was checked (``source``). The model's ionized
+calcium is a plasma concentration (1995-0, serum or plasma; 1994-3 is whole blood). Its osmolality is
+*calculated* (2 Na + glucose + urea), not measured: LOINC 2692-2 names a measured osmolality, and the code of
+LOINC's "Osmolality of Serum or Plasma by calculation" could not be confirmed from the sources at hand, so
+the signal is written under the local code system. Machine and model quantities (relative blood volume, UF,
+dialysate, blood flow, compartment volumes) have no LOINC code and are written under crampwatch's local
+code system.
 
 Plausible ranges are the wide limits of what a patient or a machine can show (modelling choices): a value
 outside is impossible, most often a unit mix-up, and every reader rejects it with the same message
@@ -60,11 +63,24 @@ TOTAL_CA_MMOL_L = "total_ca_mmol_l"
 
 @dataclass(frozen=True)
 class Loinc:
-    """A LOINC code with its long common name; ``verified`` is False where it needs a check on loinc.org."""
+    """A LOINC code with its long common name; ``verified`` is False where it needs a check on loinc.org,
+    ``source`` says where it was checked."""
 
     code: str
     display: str
     verified: bool = True
+    source: str = "HL7 FHIR R4 vital signs / LOINC long common name"
+
+
+#: Where the codes that were once marked "to verify" were checked.
+ICA_LOINC_SOURCE = (
+    "HL7 FHIR IG Potential Drug-Drug Interaction CDS, ValueSet valueset-calcium-LOINC (LOINC 2.64-2.82): "
+    "1995-0 Calcium.ionized [Moles/volume] in Serum or Plasma; 1994-3 is in Blood"
+)
+UREA_LOINC_SOURCE = (
+    "LOINC table rows in public code (long common name 'Urea [Moles/volume] in Serum or Plasma', short name "
+    "'Urea SerPl-sCnc', property SCnc, system Ser/Plas)"
+)
 
 
 @dataclass(frozen=True)
@@ -111,15 +127,17 @@ _REGISTRY: tuple[Signal, ...] = (
     _S(PLASMA_K_MMOL_L, "Plasma potassium", "K", "mmol/L", "mmol/L", 1, 10,
        "plasma potassium, mmol/L", Loinc("2823-3", "Potassium [Moles/volume] in Serum or Plasma")),
     _S(OSM_MOSM_KG, "Plasma osmolality", "Osmolality", "mOsm/kg", "mosm/kg", 220, 420,
-       "plasma osmolality, mOsm/kg", Loinc("2692-2", "Osmolality of Serum or Plasma", verified=False)),
+       "plasma osmolality (calculated: 2 Na + glucose + urea), mOsm/kg"),
     _S(ICA_MMOL_L, "Ionized calcium", "iCa", "mmol/L", "mmol/L", 0.3, 2.5,
-       "plasma ionized calcium, mmol/L", Loinc("1994-3", "Calcium.ionized [Moles/volume] in Blood")),
+       "plasma ionized calcium, mmol/L", Loinc("1995-0", "Calcium.ionized [Moles/volume] in Serum or Plasma",
+                                                source=ICA_LOINC_SOURCE)),
     _S(MG_MMOL_L, "Plasma magnesium", "Mg", "mmol/L", "mmol/L", 0.1, 3,
        "plasma magnesium, mmol/L", Loinc("2601-3", "Magnesium [Moles/volume] in Serum or Plasma")),
     _S(HCO3_MMOL_L, "Plasma bicarbonate", "HCO3", "mmol/L", "mmol/L", 5, 50,
        "plasma bicarbonate, mmol/L", Loinc("1963-8", "Bicarbonate [Moles/volume] in Serum or Plasma")),
     _S(UREA_MMOL_L, "Plasma urea", "Urea", "mmol/L", "mmol/L", 0.3, 110,
-       "plasma urea, mmol/L", Loinc("22664-7", "Urea [Moles/volume] in Serum or Plasma", verified=False)),
+       "plasma urea, mmol/L", Loinc("22664-7", "Urea [Moles/volume] in Serum or Plasma",
+                                    source=UREA_LOINC_SOURCE)),
     _S(BRAIN_UREA_MMOL_L, "Brain-water urea", "Brain urea", "mmol/L", "mmol/L", 0.3, 110,
        "brain-water urea, mmol/L"),
     _S(DIALYSATE_NA_MMOL_L, "Dialysate sodium", "Dialysate Na", "mmol/L", "mmol/L", 110, 170,

@@ -139,7 +139,7 @@ def test_bundle_codes_and_links():
     assert procedure["subject"]["reference"] == patient_ref
     observations = _entries(bundle, "Observation")
     loinc = {c["code"] for o in observations for c in o["code"]["coding"] if c["system"] == fhir.LOINC}
-    assert {"2951-2", "2823-3", "22664-7", "1994-3", "29463-7", "85354-9", "8867-4"} <= loinc
+    assert {"2951-2", "2823-3", "22664-7", "1995-0", "29463-7", "85354-9", "8867-4"} <= loinc
     for obs in observations:
         assert obs["partOf"] == [{"reference": procedure_ref}]
         assert obs["subject"] == {"reference": patient_ref}

@@ -1,4 +1,6 @@
-"""``crampwatch validate``: every published check passes, the outputs are complete, bad input exits 2."""
+"""``crampwatch validate``: every published check passes or shows its documented gap, roles are honest
+(no validation check compares the model with a source of its own parameters), the card covers every lever
+and signal, the outputs are complete, bad input exits 2."""
 
 from __future__ import annotations
 
@@ -9,8 +11,15 @@ import pytest
 from typer.testing import CliRunner
 
 from crampwatch.cli.main import app
-from crampwatch.validation import REGISTRY, Check, register, run_checks
+from crampwatch.physiology import PARAMETERS
+from crampwatch.physiology.publications import PARAMETER_SOURCES, PUBLICATIONS
+from crampwatch.prescription_settings import SETTING_BY_NAME
+from crampwatch.signals import SIGNAL_SPECS
+from crampwatch.validation import REGISTRY, ROLES, Check, register, run_checks
+from crampwatch.validation.coverage import AFTER, COVERABLE, LEVERS, SIGNALS
+from crampwatch.validation.limitations import COMPARISONS, LIMITATIONS
 from crampwatch.validation.registry import REGISTRY as REG
+from crampwatch.validation.registry import source_conflicts
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "validation.md"
 
@@ -30,7 +39,15 @@ def test_every_published_check_passes(tmp_path: Path) -> None:
     assert {c["id"] for c in data["checks"]} == set(REGISTRY)
     for c in data["checks"]:
         assert c["source"] and c["published"] and c["conditions"], c["id"]
+        assert c["role"] in ROLES and c["range_basis"], c["id"]
+    assert {r: v["checks"] for r, v in data["roles"].items()} == {
+        role: sum(c.role == role for c in REGISTRY.values()) for role in ROLES
+    }
     text = md.read_text()
+    # the card leads with the independent validation and counts every role
+    assert text.index("## Independent validation") < text.index("## Calibration")
+    assert all(f"| {role} |" in text for role in ROLES)
+    assert "## Coverage of levers and signals" in text and "## Known limitations" in text
     assert all(f"`{cid}`" in text for cid in REGISTRY)
     # the committed report lists every check and no failure
     committed = DOCS.read_text()
@@ -64,6 +81,7 @@ def test_a_failing_check_fails_the_command() -> None:
         0.0,
         0.5,
         lambda: (1.0, "constant"),
+        role="verification",
     )
     register(check)
     try:
@@ -75,3 +93,54 @@ def test_a_failing_check_fails_the_command() -> None:
             register(check)
     finally:
         REG.pop("test_always_fails", None)
+
+
+def test_no_validation_check_compares_the_model_with_a_source_of_its_parameters() -> None:
+    """A validation check must be independent: none of its compared publications may be one a parameter
+    was taken from or fitted to (that makes it calibration). Every parameter records its sources."""
+    assert set(PARAMETER_SOURCES) == {p.name for p in PARAMETERS}
+    assert all(k in PUBLICATIONS for keys in PARAMETER_SOURCES.values() for k in keys)
+    conflicts = {c.id: sorted(source_conflicts(c)) for c in REGISTRY.values() if c.role == "validation"}
+    assert not {cid: pubs for cid, pubs in conflicts.items() if pubs}
+    assert sum(c.role == "validation" for c in REGISTRY.values()) >= 10
+
+
+def test_a_validation_check_against_a_parameter_source_is_caught() -> None:
+    """The independence rule bites: a check comparing the session model with the cohort its Na equilibrium
+    was fitted to is flagged, the same check on a closed-form formula is not."""
+    check = Check(
+        "test_na_against_its_own_fit",
+        "test",
+        "post-dialysis Na against the fitted cohort",
+        "Munoz Mendoza 2011",
+        "none",
+        "141.3",
+        "mmol/L",
+        140.0,
+        142.0,
+        lambda: (141.0, ""),
+        role="validation",
+        publications=("munoz_mendoza_2011",),
+    )
+    assert source_conflicts(check) == {"munoz_mendoza_2011"}
+    formula = Check(**{**check.__dict__, "id": "test_formula", "depends": "formula"})
+    assert source_conflicts(formula) == frozenset()
+    with pytest.raises(ValueError, match="role"):
+        Check(**{**check.__dict__, "role": "independent"})
+    with pytest.raises(ValueError, match="publication"):
+        Check(**{**check.__dict__, "publications": ("no_such_paper",)})
+
+
+def test_every_lever_and_signal_is_in_the_coverage_table() -> None:
+    """The coverage table lists the optimizer's levers (prescription settings) and the model's signals, and
+    every check, reported comparison and limitation names only those."""
+    assert set(LEVERS) - {"uf_rate"} <= set(SETTING_BY_NAME)
+    assert "isolated_uf_min" in LEVERS
+    assert set(SIGNALS) <= set(SIGNAL_SPECS)
+    assert {name.removeprefix("after:") for name in AFTER} <= set(SIGNALS)
+    named = [x for c in REGISTRY.values() for x in c.covers]
+    named += [x for c in COMPARISONS for x in c.covers] + [x for lim in LIMITATIONS for x in lim.covers]
+    assert set(named) <= set(COVERABLE)
+    committed = DOCS.read_text()
+    for label in (*LEVERS.values(), *SIGNALS.values()):
+        assert f"| {label} (" in committed, label

@@ -38,9 +38,9 @@ def variant(name: str, **changes: object) -> Scenario:
     return parse_scenario(d)
 
 
-def run(name: str, **changes: object) -> Trace:
-    """Simulated trace of a variant of an example."""
-    return simulate(variant(name, **changes))
+def run(name: str, after_min: float = 0.0, **changes: object) -> Trace:
+    """Simulated trace of a variant of an example (``after_min`` minutes after the session included)."""
+    return simulate(variant(name, **changes), after_min=after_min)
 
 
 @cache
@@ -70,3 +70,9 @@ def end(trace: Trace, name: str) -> float:
 
 def start(trace: Trace, name: str) -> float:
     return float(trace.data[name].iloc[0])
+
+
+def at(trace: Trace, name: str, t_min: float) -> float:
+    """The value of signal ``name`` at ``t_min`` (the first row at or after it)."""
+    d = trace.data
+    return float(d.loc[d["t_min"] >= t_min - 1e-9, name].iloc[0])

@@ -1,30 +1,38 @@
-"""Checks on blood volume and blood pressure: refill, hypotension rate, cool dialysate, Ca and Mg
-crossovers."""
+"""Checks on blood volume and blood pressure: refill, hypotension rate, falls in blood pressure, dialysate
+temperature (MAP and extracorporeal energy transfer), Ca and Mg crossovers."""
 
 from __future__ import annotations
+
+from functools import cache
 
 import numpy as np
 
 from crampwatch.kinetics import idh_nadir
-from crampwatch.signals import ICA_MMOL_L, MAP_MMHG, RBV_PCT, SBP_MMHG
-from crampwatch.validation.fixtures import end, last_values, population, run, start
+from crampwatch.signals import MAP_MMHG, RBV_PCT, SBP_MMHG
+from crampwatch.simulator import patient_parameters, simulate_batch
+from crampwatch.validation.fixtures import at, end, population, run, start, variant
 from crampwatch.validation.registry import Check, register
 
+#: Preciado 2019 gives the favourable RBV ranges at 1, 2 and 3 h; the checks read the model at 3 h.
+PRECIADO_MIN = 180
 
-def _rbv_end_stable_10() -> tuple[float, str]:
+
+def _rbv_3h_stable_10() -> tuple[float, str]:
     tr = run("stable", patient__pre_weight_kg=78.0, prescription__uf_volume_l=3.0)
-    return end(tr, RBV_PCT), "examples/stable.yaml, 3 L in 4 h (10 mL/kg/h)"
+    return at(tr, RBV_PCT, PRECIADO_MIN), "examples/stable.yaml, 3 L in 4 h (10 mL/kg/h), RBV at 3 h"
 
 
-def _rbv_end_population() -> tuple[float, str]:
+def _rbv_3h_population() -> tuple[float, str]:
     pop, res = population()
     ufr = np.array(
         [s.uf_volume_l * 1000 / (s.prescription.duration_min / 60) / s.post_weight_kg for s in pop]
     )
     dur = np.array([s.prescription.duration_min for s in pop])
     sel = (ufr >= 9.0) & (ufr <= 11.0) & (dur == 240.0)
-    rbv = last_values(res.signals[RBV_PCT][sel])
-    return float(np.median(rbv)), f"median of {int(sel.sum())} virtual 240-min sessions with UFR 9-11 mL/kg/h"
+    rbv = res.signals[RBV_PCT][sel][:, PRECIADO_MIN]
+    return float(
+        np.median(rbv)
+    ), f"median at 3 h of {int(sel.sum())} virtual 240-min sessions, UFR 9-11 mL/kg/h"
 
 
 def _idh_rate() -> tuple[float, str]:
@@ -56,6 +64,7 @@ def _ca_sbp() -> tuple[float, str]:
 KYRIAZIS_GROUPS = {"I": (0.75, 1.75), "II": (0.25, 1.75), "III": (0.75, 1.25), "IV": (0.25, 1.25)}
 
 
+@cache
 def _map_falls() -> dict[str, float]:
     out = {}
     for g, (mg, ca) in KYRIAZIS_GROUPS.items():
@@ -82,77 +91,183 @@ def _kyriazis_attenuation() -> tuple[float, str]:
     return f["IV"] - max(f["I"], f["II"], f["III"]), "fall in group IV minus the largest of groups I-III"
 
 
-def _ica_low_bath() -> tuple[float, str]:
-    tr = run("stable", prescription__dialysate__ca_mmol_l=1.25)
-    return end(tr, ICA_MMOL_L) - start(tr, ICA_MMOL_L), "iCa end minus start, dialysate Ca 1.25"
+def _bp_fall_share() -> tuple[float, str]:
+    pop, res = population()
+    ok = ~res.failed
+    sbp, mean_ap = res.signals[SBP_MMHG][ok], res.signals[MAP_MMHG][ok]
+    fall = (sbp[:, 0] - np.nanmin(sbp, axis=1) >= 20.0) | (mean_ap[:, 0] - np.nanmin(mean_ap, axis=1) >= 10.0)
+    return 100.0 * float(np.mean(fall)), f"{int(ok.sum())} virtual sessions, falls from the first reading"
 
 
-def _ica_high_bath() -> tuple[float, str]:
-    tr = run("stable", prescription__dialysate__ca_mmol_l=1.75)
-    return end(tr, ICA_MMOL_L) - start(tr, ICA_MMOL_L), "iCa end minus start, dialysate Ca 1.75"
+#: van der Sande 2001 compared dialysate 37.5 and 35.5 degC; the stable example with 3 L of UF stands in for
+#: the study's sessions (its UF and session length are not in the abstract)
+TEMPERATURES_C = (37.5, 35.5)
 
 
-def _alkalosis_ica() -> tuple[float, str]:
-    lo = run("stable", prescription__dialysate__hco3_mmol_l=28)
-    hi = run("stable", prescription__dialysate__hco3_mmol_l=38)
-    return end(hi, ICA_MMOL_L) - end(lo, ICA_MMOL_L), "end iCa, dialysate HCO3 38 minus 28 mmol/L"
+@cache
+def _temperature_pair() -> tuple[object, np.ndarray]:
+    scs = [
+        variant("stable", prescription__uf_volume_l=3.0, prescription__dialysate__temp_c=t)
+        for t in TEMPERATURES_C
+    ]
+    return simulate_batch(scs, keep_states=True), patient_parameters(scs).h_x
+
+
+def _max_map_decline() -> tuple[float, str]:
+    res, _ = _temperature_pair()
+    m = res.signals[MAP_MMHG]
+    decline = m[:, 0] - np.nanmin(m, axis=1)
+    return float(decline[0] - decline[1]), (
+        f"largest MAP fall {decline[0]:.1f} (37.5 degC) minus {decline[1]:.1f} mmHg (35.5 degC)"
+    )
+
+
+def _energy_transfer() -> tuple[float, str]:
+    res, h_x = _temperature_pair()
+    t_core = res.states["t_core"][:, : int(res.duration_min[0])]
+    watts = h_x[:, None] * (np.array(TEMPERATURES_C)[:, None] - t_core) * 1000.0 / 60.0  # kJ/min -> W
+    et = watts.mean(axis=1)
+    return float(
+        et[0] - et[1]
+    ), f"mean energy transfer {et[0]:+.1f} W (37.5 degC) and {et[1]:+.1f} W (35.5 degC)"
 
 
 STABLE = "examples/stable.yaml (75 kg man, 4 h, Qb 350, KoA 1200)"
-#: Known shortfalls of the current model, shown as gaps in the report (none for the hemodynamic checks).
-GAPS: dict[str, str] = {}
+POP = "seeded virtual population (400, seed 1)"
+VDS_CA = ("van_der_sande_1997", "van_der_sande_1998", "maynard_1986")
+NO_SPREAD = "no spread in the sources at hand; the range of the earlier card is kept (not a published spread)"
+#: Known shortfalls of the current model, shown as gaps in the report.
+GAPS: dict[str, str] = {
+    "idh_rate": "the baroreflex gain was tuned to about 9-10 % before this range was set from the "
+    "meta-analysis; the model sits below both pooled prevalences and is not re-fitted here",
+    "bp_fall_share": "the model has no blood-pressure measurement variability (cuff error, beat-to-beat and "
+    "postural swings of several mmHg), so a fall of 20 mmHg between two readings happens only with a real "
+    "hemodynamic fall; in a noise-free model fewer sessions cross the thresholds",
+}
 
 for _c in (
     Check(
         "rbv_end_10_ml_kg_h",
         "blood volume",
-        "RBV at the end of 4 h with UF 10 mL/kg/h",
-        "Preciado P et al. NDT 2019;34:1401 (favourable 3-h range); physiology reference §3",
+        "RBV 3 h into a 4-h session with UF 10 mL/kg/h",
+        "Preciado P et al. NDT 2019;34:1401 (favourable range at 3 h)",
         STABLE + ", 3 L UF",
-        "86-92 %",
+        "86-92 % at 3 h",
         "%",
         86.0,
         92.0,
-        _rbv_end_stable_10,
-        "calibration",
+        _rbv_3h_stable_10,
+        role="calibration",
+        publications=("preciado_2019",),
+        range_basis="the published favourable range at 3 h; the refilling coefficient was tuned to it",
+        covers=("uf_volume_l", "uf_rate", RBV_PCT),
     ),
     Check(
         "rbv_end_population",
         "blood volume",
-        "Median RBV at the end of 240-min sessions with UFR 9-11 mL/kg/h",
-        "Preciado P et al. NDT 2019;34:1401; Keane DF et al. ASAIO J 2018 (-3.2 %/h)",
-        "seeded virtual population (400, seed 1)",
-        "86-92 %",
+        "Median RBV 3 h into 240-min sessions with UFR 9-11 mL/kg/h",
+        "Preciado P et al. NDT 2019;34:1401 (favourable range at 3 h)",
+        POP,
+        "86-92 % at 3 h",
         "%",
         86.0,
         92.0,
-        _rbv_end_population,
+        _rbv_3h_population,
+        role="calibration",
+        publications=("preciado_2019",),
+        range_basis="the published favourable range at 3 h (same target and parameters as the check above)",
+        covers=("uf_rate", RBV_PCT),
+        depends="session_population",
     ),
     Check(
         "idh_rate",
         "blood pressure",
         "Sessions with intradialytic hypotension (nadir SBP < 90, < 100 if pre >= 160)",
-        "meta-analysis 2019 (doi 10.1159/000500877): 11.6 % (nadir < 90), 10.1 % (EBPG); Flythe JASN 2015",
-        "seeded virtual population (400, seed 1)",
+        "Kuipers J et al. Am J Nephrol 2019;49:497 (meta-analysis): 11.6 % (nadir < 90), 10.1 % (EBPG); "
+        "Flythe JASN 2015",
+        POP,
         "10.1-11.6 % of sessions",
         "% of sessions",
-        5.0,
-        17.0,
+        10.1,
+        11.6,
         _idh_rate,
-        "calibration",
+        role="calibration",
+        publications=("kuipers_2019",),
+        range_basis="between the two pooled prevalences (their 95 % CIs are not in the abstract); the "
+        "baroreflex gain was tuned to this prevalence",
+        covers=(SBP_MMHG,),
+        depends="session_population",
+    ),
+    Check(
+        "bp_fall_share",
+        "blood pressure",
+        "Sessions with an SBP fall >= 20 or a MAP fall >= 10 mmHg",
+        "Kuipers J et al. BMC Nephrol 2016 (3818 sessions, 124 patients): 77.7 %",
+        POP + "; the IDH calibration used the 2019 meta-analysis' nadir prevalence, a different quantity",
+        "77.7 % of sessions",
+        "% of sessions",
+        73.4,
+        82.0,
+        _bp_fall_share,
+        role="validation",
+        publications=("kuipers_2016",),
+        range_basis="binomial 95 % interval of the published share (3818 sessions; clustering in 124 "
+        "patients "
+        "ignored, so narrower than the true one) widened by the virtual population's own (400 sessions)",
+        covers=(SBP_MMHG, MAP_MMHG),
+        depends="session_population",
     ),
     Check(
         "cool_dialysate_map",
         "blood pressure",
         "Post-dialysis MAP, cool (35.5 degC) minus warm (37 degC) dialysate",
-        "Selby NM & McIntyre CW, NDT 2006 (22 crossover RCTs): +11.3 mmHg",
+        "Selby NM & McIntyre CW, NDT 2006 (22 crossover RCTs): +11.3 mmHg (95 % CI 7.7-15.0)",
         STABLE + ", 3 L UF",
-        "+11.3 mmHg",
+        "+11.3 mmHg (7.7-15.0)",
         "mmHg",
-        5.0,
-        20.0,
+        7.7,
+        15.0,
         _cool_dialysate,
-        "calibration",
+        role="calibration",
+        publications=("selby_2006",),
+        range_basis="the published 95 % CI of the pooled difference; the vascular temperature gain was "
+        "fitted "
+        "to it",
+        covers=("dialysate_temp_c", MAP_MMHG),
+    ),
+    Check(
+        "cool_dialysate_max_map_decline",
+        "blood pressure",
+        "Largest intradialytic MAP fall, dialysate 37.5 minus 35.5 degC",
+        "van der Sande FM et al. JASN 2001;12:1916 (12 patients): -25.6 +- 13.5 vs -15.1 +- 13.8 mmHg",
+        STABLE + ", 3 L UF",
+        "+10.5 mmHg",
+        "mmHg",
+        -1.8,
+        22.8,
+        _max_map_decline,
+        role="validation",
+        publications=("van_der_sande_2001",),
+        range_basis="95 % CI of the difference from the published SDs taken as unpaired (conservative; the "
+        "paired SD is not given), t with 11 degrees of freedom",
+        covers=("dialysate_temp_c", MAP_MMHG),
+    ),
+    Check(
+        "dialysate_temp_energy_transfer",
+        "blood pressure",
+        "Extracorporeal energy transfer, dialysate 37.5 minus 35.5 degC",
+        "van der Sande FM et al. JASN 2001;12:1916 (12 patients): -3.53 +- 6.44 vs -26.61 +- 5.33 W",
+        STABLE + ", 3 L UF; mean over the session",
+        "+23.1 W",
+        "W",
+        17.8,
+        28.4,
+        _energy_transfer,
+        role="validation",
+        publications=("van_der_sande_2001",),
+        range_basis="95 % CI of the difference from the published SDs taken as unpaired, t with 11 degrees "
+        "of freedom",
+        covers=("dialysate_temp_c",),
     ),
     Check(
         "dialysate_ca_map",
@@ -166,7 +281,10 @@ for _c in (
         4.0,
         10.0,
         _ca_map,
-        "calibration",
+        role="calibration",
+        publications=VDS_CA,
+        range_basis=NO_SPREAD + "; the Ca exponents were fitted to this difference",
+        covers=("dialysate_ca_mmol_l", MAP_MMHG),
     ),
     Check(
         "dialysate_ca_sbp",
@@ -179,6 +297,10 @@ for _c in (
         7.0,
         19.0,
         _ca_sbp,
+        role="calibration",
+        publications=VDS_CA,
+        range_basis=NO_SPREAD + "; the Ca exponents were fitted to the MAP 7 / SBP 13 mmHg differences",
+        covers=("dialysate_ca_mmol_l", SBP_MMHG),
     ),
     Check(
         "dialysate_mg_low_ca_map_fall",
@@ -191,7 +313,10 @@ for _c in (
         10.0,
         20.0,
         _kyriazis_iv,
-        "calibration",
+        role="calibration",
+        publications=("kyriazis_2004",),
+        range_basis=NO_SPREAD + "; the Mg weight was fitted to this fall",
+        covers=("dialysate_mg_mmol_l", MAP_MMHG),
     ),
     Check(
         "dialysate_mg_attenuation",
@@ -201,45 +326,14 @@ for _c in (
         STABLE + ", 3 L UF",
         "group IV largest (P < 0.05)",
         "%-points",
-        3.0,
-        15.0,
+        0.0,
+        100.0,
         _kyriazis_attenuation,
-    ),
-    Check(
-        "ica_low_ca_bath",
-        "calcium",
-        "Ionized Ca change with dialysate Ca 1.25 mmol/L",
-        "van der Sande 1997/1998; Maynard 1986: low-Ca bath lowers or keeps iCa, below the high-Ca course",
-        STABLE,
-        "falls (does not rise)",
-        "mmol/L",
-        -0.3,
-        -0.03,
-        _ica_low_bath,
-    ),
-    Check(
-        "ica_high_ca_bath",
-        "calcium",
-        "Ionized Ca change with dialysate Ca 1.75 mmol/L",
-        "van der Sande FM et al. AJKD 1998;32:125: iCa increased significantly with 1.75",
-        STABLE,
-        "rises",
-        "mmol/L",
-        0.05,
-        0.4,
-        _ica_high_bath,
-    ),
-    Check(
-        "alkalosis_ica",
-        "calcium",
-        "End iCa with dialysate HCO3 38 vs 28 mmol/L",
-        "alkalosis lowers iCa 0.02-0.05 mmol/L per 0.1 pH (albumin binding); Akkabut 2021 (HCO3 and cramps)",
-        STABLE,
-        "lower with more bicarbonate",
-        "mmol/L",
-        -0.1,
-        -0.005,
-        _alkalosis_ica,
+        role="calibration",
+        publications=("kyriazis_2004",),
+        range_basis="the published direction (group IV fell most); the earlier card's 3-15 had no published "
+        "basis. Same crossover as the calibrated group IV fall",
+        covers=("dialysate_mg_mmol_l", MAP_MMHG),
     ),
 ):
     register(_c, GAPS.get(_c.id, ""))

@@ -55,13 +55,6 @@ def _rise_fraction() -> tuple[float, str]:
     return 100.0 * float(np.mean(post > pre)), "sessions whose plasma Na rose"
 
 
-def _gradient_r() -> tuple[float, str]:
-    baths, pre, post = cohort()
-    r = float(np.corrcoef(baths - pre, post - pre)[0, 1])
-    slope, icpt = np.polyfit(baths - pre, post - pre, 1)
-    return r, f"noise-free model: dNa = {slope:.2f} x gradient {icpt:+.2f} mmol/L"
-
-
 def _cohort_patient() -> tuple[float, str]:
     tr = run(
         "stable",
@@ -91,8 +84,24 @@ def _low_bath() -> tuple[float, str]:
 
 COHORT = "virtual cohort (400): pre Na 136.7 +- 2.9, dialysate Na median 140 (136-148)"
 MUNOZ = "Munoz Mendoza J et al. NDT 2011;26:1281 (1 084 patients)"
-#: Known shortfalls of the current model, shown as gaps in the report (none for the sodium checks).
-GAPS: dict[str, str] = {}
+MUNOZ_CAL = "the equilibrium factor 1.015 was fitted to this cohort"
+#: Published post-dialysis Na of Munoz Mendoza 2011: mean 141.3, SD 2.5 mmol/L, 1 084 patients; the virtual
+#: cohort has 400 sessions. The 95 % interval of a difference of means / SDs / shares combines both samples.
+POST_MEAN, POST_SD, N_PUBLISHED = 141.3, 2.5, 1084
+_SE_MEAN = 1.96 * POST_SD * (1.0 / N_PUBLISHED + 1.0 / COHORT_N) ** 0.5
+_SE_SD = 1.96 * POST_SD * (1.0 / (2 * N_PUBLISHED) + 1.0 / (2 * COHORT_N)) ** 0.5
+_SE_RISE = 1.96 * (0.91 * 0.09 * (1.0 / N_PUBLISHED + 1.0 / COHORT_N)) ** 0.5
+#: Known shortfalls of the current model, shown as gaps in the report.
+GAPS: dict[str, str] = {
+    "na_post_mean": "the equilibrium factor that would reach the cohort's mean (about 1.02) pushes isonatric "
+    "sessions further above their own target (na_isonatric); the calibration stops at 1.015, 1.2 mmol/L "
+    "short",
+    "na_post_sd": "the virtual cohort lacks the cohort's spread of delivered dialysate Na, laboratory error "
+    "and Na intake; its post-dialysis Na is narrower than measured",
+    "na_cohort_patient": "as na_post_mean: the fitted equilibrium factor stops short of the cohort mean",
+    "na_isonatric": "the equilibrium factor 1.015 fitted to Munoz Mendoza 2011 raises plasma Na in isonatric "
+    "sessions by more than the earlier bound allowed: the two calibration targets conflict in this model",
+}
 
 for _c in (
     Check(
@@ -103,10 +112,15 @@ for _c in (
         COHORT,
         "141.3 +- 2.5 mmol/L",
         "mmol/L",
-        141.3 - 2.5,
-        141.3 + 2.5,
+        round(POST_MEAN - _SE_MEAN, 2),
+        round(POST_MEAN + _SE_MEAN, 2),
         _post_mean,
-        "calibration",
+        role="calibration",
+        publications=("munoz_mendoza_2011",),
+        range_basis="95 % interval of the difference between the published mean (SD 2.5, n 1 084) and the "
+        "virtual cohort's (n 400); " + MUNOZ_CAL,
+        covers=("dialysate_na_mmol_l", "plasma_na_mmol_l"),
+        depends="session_population",
     ),
     Check(
         "na_post_sd",
@@ -116,9 +130,15 @@ for _c in (
         COHORT,
         "2.5 mmol/L",
         "mmol/L",
-        1.5,
-        3.5,
+        round(POST_SD - _SE_SD, 2),
+        round(POST_SD + _SE_SD, 2),
         _post_sd,
+        role="calibration",
+        publications=("munoz_mendoza_2011",),
+        range_basis="95 % interval of the SD from both sample sizes (normal approximation); same data set as "
+        "the fitted equilibrium factor",
+        covers=("plasma_na_mmol_l",),
+        depends="session_population",
     ),
     Check(
         "na_rise_fraction",
@@ -128,21 +148,15 @@ for _c in (
         COHORT,
         "91 %",
         "% of sessions",
-        86.0,
-        96.0,
+        round(91.0 - 100 * _SE_RISE, 1),
+        round(91.0 + 100 * _SE_RISE, 1),
         _rise_fraction,
-    ),
-    Check(
-        "na_gradient_correlation",
-        "sodium",
-        "Correlation of the dialysate-plasma gradient with the intradialytic Na change",
-        MUNOZ + ", 132-patient cohort (set point 137.9 +- 2.4): r = 0.76",
-        COHORT + "; the model has no laboratory noise, so its r must be at least the published one",
-        "r = 0.76",
-        "r",
-        0.76,
-        1.0,
-        _gradient_r,
+        role="calibration",
+        publications=("munoz_mendoza_2011",),
+        range_basis="binomial 95 % interval of the difference of shares (n 1 084 and 400); same data set as "
+        "the fitted equilibrium factor",
+        covers=("dialysate_na_mmol_l", "plasma_na_mmol_l"),
+        depends="session_population",
     ),
     Check(
         "na_cohort_patient",
@@ -150,24 +164,34 @@ for _c in (
         "Post-dialysis Na of the cohort's mean patient",
         MUNOZ,
         "examples/stable.yaml with pre Na 136.7, dialysate Na 140, Qb 300, KoA 1100",
-        "141.3 +- 2.5 mmol/L",
+        "141.3 mmol/L (95 % CI of the mean 141.15-141.45)",
         "mmol/L",
-        141.3 - 2.5,
-        141.3 + 2.5,
+        141.15,
+        141.45,
         _cohort_patient,
+        role="calibration",
+        publications=("munoz_mendoza_2011",),
+        range_basis="95 % CI of the published mean (SD 2.5, n 1 084): the cohort's mean patient; "
+        + MUNOZ_CAL,
+        covers=("dialysate_na_mmol_l", "plasma_na_mmol_l"),
     ),
     Check(
         "na_isonatric",
         "sodium",
         "Plasma Na change when dialysate Na equals plasma Na",
-        "isonatric dialysis keeps plasma Na (Hecking M et al. 2011, PMID 21160174; review 'Sodium balance in "
-        "maintenance hemodialysis')",
+        "isonatric dialysis keeps plasma Na (Hecking M et al. Blood Purif 2011, PMID 21160174; review "
+        "'Sodium balance in maintenance hemodialysis')",
         "examples stable and high_uf, plasma = dialysate Na 134 / 138 / 142",
-        "~0 (within ~1 mmol/L)",
+        "~0 (no numeric tolerance published)",
         "mmol/L",
         -1.0,
-        1.0,
+        0.3,
         _isonatric,
+        role="calibration",
+        publications=("hecking_2011",),
+        range_basis="the bound of the earlier tests before it was widened to +1.0 in the calibration commit; "
+        "no published spread. The equilibrium factor was bounded by these sessions",
+        covers=("dialysate_na_mmol_l", "plasma_na_mmol_l"),
     ),
     Check(
         "na_low_bath",
@@ -180,6 +204,10 @@ for _c in (
         -1.0,
         3.0,
         _low_bath,
+        role="calibration",
+        publications=("hecking_2011", "munoz_mendoza_2011"),
+        range_basis="no published spread; the earlier card's range. Same sources as the fitted equilibrium",
+        covers=("dialysate_na_mmol_l", "plasma_na_mmol_l"),
     ),
 ):
     register(_c, GAPS.get(_c.id, ""))

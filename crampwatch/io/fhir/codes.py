@@ -131,11 +131,11 @@ LAB_SPECS: tuple[QuantitySpec, ...] = (
     ),
     _lab(
         "ica_mmol_l",
-        "1994-3",
-        "Calcium.ionized [Moles/volume] in Blood",
+        "1995-0",
+        "Calcium.ionized [Moles/volume] in Serum or Plasma",
         "mmol/L",
         {"mg/dL": 1 / CA_MG_DL_PER_MMOL_L},
-        ("1995-0",),
+        ("1994-3",),  # whole blood (blood gas analysers) is read as the same quantity
     ),
     _lab(
         "albumin_g_dl",
