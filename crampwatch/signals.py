@@ -72,17 +72,6 @@ class Loinc:
     source: str = "HL7 FHIR R4 vital signs / LOINC long common name"
 
 
-#: Where the codes that were once marked "to verify" were checked.
-ICA_LOINC_SOURCE = (
-    "HL7 FHIR IG Potential Drug-Drug Interaction CDS, ValueSet valueset-calcium-LOINC (LOINC 2.64-2.82): "
-    "1995-0 Calcium.ionized [Moles/volume] in Serum or Plasma; 1994-3 is in Blood"
-)
-UREA_LOINC_SOURCE = (
-    "LOINC table rows in public code (long common name 'Urea [Moles/volume] in Serum or Plasma', short name "
-    "'Urea SerPl-sCnc', property SCnc, system Ser/Plas)"
-)
-
-
 @dataclass(frozen=True)
 class Signal:
     """One trace signal: ``name`` (docs/formats.md, unit in the name), clinical ``label`` and ``short`` label,
@@ -130,14 +119,16 @@ _REGISTRY: tuple[Signal, ...] = (
        "plasma osmolality (calculated: 2 Na + glucose + urea), mOsm/kg"),
     _S(ICA_MMOL_L, "Ionized calcium", "iCa", "mmol/L", "mmol/L", 0.3, 2.5,
        "plasma ionized calcium, mmol/L", Loinc("1995-0", "Calcium.ionized [Moles/volume] in Serum or Plasma",
-                                                source=ICA_LOINC_SOURCE)),
+                                                source="HL7 FHIR IG PDDI CDS, ValueSet valueset-calcium-"
+                                                       "LOINC (LOINC 2.64-2.82); 1994-3 is whole blood")),
     _S(MG_MMOL_L, "Plasma magnesium", "Mg", "mmol/L", "mmol/L", 0.1, 3,
        "plasma magnesium, mmol/L", Loinc("2601-3", "Magnesium [Moles/volume] in Serum or Plasma")),
     _S(HCO3_MMOL_L, "Plasma bicarbonate", "HCO3", "mmol/L", "mmol/L", 5, 50,
        "plasma bicarbonate, mmol/L", Loinc("1963-8", "Bicarbonate [Moles/volume] in Serum or Plasma")),
     _S(UREA_MMOL_L, "Plasma urea", "Urea", "mmol/L", "mmol/L", 0.3, 110,
        "plasma urea, mmol/L", Loinc("22664-7", "Urea [Moles/volume] in Serum or Plasma",
-                                    source=UREA_LOINC_SOURCE)),
+                                    source="LOINC table rows in public code: short name Urea "
+                                           "SerPl-sCnc, property SCnc, system Ser/Plas")),
     _S(BRAIN_UREA_MMOL_L, "Brain-water urea", "Brain urea", "mmol/L", "mmol/L", 0.3, 110,
        "brain-water urea, mmol/L"),
     _S(DIALYSATE_NA_MMOL_L, "Dialysate sodium", "Dialysate Na", "mmol/L", "mmol/L", 110, 170,
