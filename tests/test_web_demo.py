@@ -13,7 +13,7 @@ import httpx
 import pytest
 from hl7.client import MLLPClient
 from live_fixtures import oru
-from live_server import free_port
+from live_server import START_TIMEOUT_S, free_port
 from test_web_helpers import ROOT
 from typer.testing import CliRunner
 
@@ -130,7 +130,7 @@ def test_demo_command_serves_and_prints_credentials(tmp_path):
     )
     try:
         output = ""
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + START_TIMEOUT_S
         while "demo-clinician" not in output and time.monotonic() < deadline:
             line = proc.stdout.readline()
             if not line and proc.poll() is not None:
@@ -139,15 +139,16 @@ def test_demo_command_serves_and_prints_credentials(tmp_path):
         assert f"http://127.0.0.1:{port}/" in output and re.search(
             r"clinician\s+clinician / demo-clinician", output
         )
-        while time.monotonic() < deadline:
+        r = None
+        while r is None and time.monotonic() < deadline:
             try:
                 r = httpx.post(
                     f"http://127.0.0.1:{port}/api/login",
                     json={"username": "clinician", "password": "demo-clinician"},
                 )
-                break
             except httpx.TransportError:
                 time.sleep(0.2)
+        assert r is not None, f"the demo server did not answer within {START_TIMEOUT_S:.0f} s"
         assert r.status_code == 200
         patients = httpx.get(f"http://127.0.0.1:{port}/api/patients", cookies=r.cookies).json()
         assert len(patients) == 2

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -321,14 +320,6 @@ def test_clearance_models() -> None:
 def test_std_ktv_formula_vector() -> None:
     # [C] eKt/V 1.2, 240 min, 3x/week: 10080(1-e^-1.2)/240 / ((1-e^-1.2)/1.2 + 14 - 1) = 2.161
     assert std_ktv_leypoldt(1.2, 240, 3) == pytest.approx(2.161, abs=0.001)
-
-
-def test_single_call_is_fast() -> None:
-    simulate_week(**WEEK)
-    t0 = time.perf_counter()
-    for _ in range(50):
-        simulate_week(**WEEK)
-    assert (time.perf_counter() - t0) / 50 < 0.01
 
 
 @pytest.mark.parametrize(
