@@ -357,7 +357,7 @@ def test_batch_flags_sessions_that_leave_the_model_range() -> None:
     scs = [load_scenario(f) for f in EXAMPLES[:3]]
     p = patient_parameters(scs)
     ctrl = session_controls(scs)
-    ctrl.uf_l[0] = 15.0  # 15 L from a 72 kg patient in 4 h: the interstitium is emptied
+    ctrl.uf_volume_l[0] = 15.0  # 15 L from a 72 kg patient in 4 h: the interstitium is emptied
     res = simulate_parameters(p, ctrl)
     assert res.failed.tolist() == [True, False, False]
     assert np.isnan(res.signals["sbp_mmhg"][0]).all()

@@ -102,8 +102,8 @@ def context_from_columns(cols: Mapping[str, np.ndarray]) -> Context:
     pre, dry = num["patient.pre_weight_kg"], num["patient.dry_weight_kg"]
     previous = num["patient.previous_post_weight_kg"]
     idwg = pre - np.where(np.isnan(previous), dry, previous)
-    uf_l = uf_volume_l(c)
-    post_w = np.maximum(25.0, pre - uf_l)
+    uf_prescribed = uf_volume_l(c)
+    post_w = np.maximum(25.0, pre - uf_prescribed)
     male = np.asarray(c["patient.sex"]) == "male"
     duration = num["prescription.duration_min"]
     qbw = SPEEDY_BLOOD_WATER_FRACTION * num["prescription.qb_ml_min"]
@@ -128,7 +128,7 @@ def context_from_columns(cols: Mapping[str, np.ndarray]) -> Context:
         duration_min=duration,
         sessions_per_week=num["prescription.sessions_per_week"],
         catheter=np.asarray(c["patient.access"]) == "catheter",
-        uf_volume_l=uf_l,
+        uf_volume_l=uf_prescribed,
         qb_ml_min=num["prescription.qb_ml_min"],
         dialysate_na_mmol_l=np.asarray(c["prescription.dialysate.na_mean_mmol_l"], dtype=float),
         dialysate_ca_mmol_l=num["prescription.dialysate.ca_mmol_l"],

@@ -75,33 +75,35 @@ MAX_UF_FRACTION_OF_ECF = 0.4
 
 
 def uf_infeasible(
-    uf_l: np.ndarray, dur_min: np.ndarray, pre_w: np.ndarray, dry_w: np.ndarray, tbw_dry: np.ndarray
+    uf_volume_l: np.ndarray, dur_min: np.ndarray, pre_w: np.ndarray, dry_w: np.ndarray, tbw_dry: np.ndarray
 ) -> tuple[np.ndarray, list[str]]:
     """Sessions whose UF the model cannot remove (rate above :data:`MAX_UF_RATE_ML_KG_H`, or volume above
     :data:`MAX_UF_FRACTION_OF_ECF` of the extracellular water): mask, and a message per flagged session."""
-    rate = uf_l * 1000.0 / (dur_min / 60.0) / np.minimum(pre_w, dry_w)
+    rate = uf_volume_l * 1000.0 / (dur_min / 60.0) / np.minimum(pre_w, dry_w)
     ecf = tbw_dry * (1.0 - P["icv_fraction_of_tbw"]) + np.maximum(pre_w - dry_w, 0.0)
     fast = rate > MAX_UF_RATE_ML_KG_H
-    large = ~fast & (uf_l > MAX_UF_FRACTION_OF_ECF * ecf)
+    large = ~fast & (uf_volume_l > MAX_UF_FRACTION_OF_ECF * ecf)
     messages = []
     for i in np.flatnonzero(fast | large):
         if fast[i]:
             messages.append(
-                f"prescription.uf_volume_l: {uf_l[i]:g} L in {dur_min[i]:g} min is {rate[i]:.0f} mL/kg/h "
+                f"prescription.uf_volume_l: {uf_volume_l[i]:g} L in {dur_min[i]:g} min is "
+                f"{rate[i]:.0f} mL/kg/h "
                 f"(allowed up to {MAX_UF_RATE_ML_KG_H:g} mL/kg/h)"
             )
         else:
             messages.append(
-                f"prescription.uf_volume_l: {uf_l[i]:g} L exceeds 40 % of this patient's extracellular water "
+                f"prescription.uf_volume_l: {uf_volume_l[i]:g} L exceeds 40 % of this patient's "
+                "extracellular water "
                 f"(allowed 0–{MAX_UF_FRACTION_OF_ECF * ecf[i]:.1f} L)"
             )
     return fast | large, messages
 
 
 def _check_uf_feasible(
-    uf_l: np.ndarray, dur_min: np.ndarray, pre_w: np.ndarray, dry_w: np.ndarray, tbw_dry: np.ndarray
+    uf_volume_l: np.ndarray, dur_min: np.ndarray, pre_w: np.ndarray, dry_w: np.ndarray, tbw_dry: np.ndarray
 ) -> None:
-    bad, messages = uf_infeasible(uf_l, dur_min, pre_w, dry_w, tbw_dry)
+    bad, messages = uf_infeasible(uf_volume_l, dur_min, pre_w, dry_w, tbw_dry)
     if bad.any():
         raise InputError(messages[0], "prescription.uf_volume_l")
 
@@ -238,7 +240,7 @@ def parameters_from_columns(
         npcr=np.where(np.isfinite(npcr), npcr, DEFAULT_NPCR_G_KG_DAY),
         tbw_dry=tbw_dry,
         labs={k: labs[k] for k in MODEL_LABS},
-        uf_l=uf_volume_l(c),
+        uf_volume_l=uf_volume_l(c),
         qb=num["prescription.qb_ml_min"],
         qd=num["prescription.qd_ml_min"],
         koa=num["prescription.dialyzer_koa_ml_min"],
@@ -263,7 +265,7 @@ def derive_arrays(
     refill: np.ndarray,
     tbw_dry: np.ndarray,
     labs: dict[str, np.ndarray],
-    uf_l: np.ndarray,
+    uf_volume_l: np.ndarray,
     qb: np.ndarray,
     qd: np.ndarray,
     koa: np.ndarray,
@@ -280,7 +282,7 @@ def derive_arrays(
     """The vectorized core of :func:`patient_parameters` (all inputs are arrays of length n)."""
     a = SimpleNamespace()
     a.weight_dry_kg = dry_w
-    a.uf_l = uf_l
+    a.uf_volume_l = uf_volume_l
     # ---- fluid compartments (pre-dialysis) ------------------------------------------------------------
     icv_dry = P["icv_fraction_of_tbw"] * tbw_dry
     v_ex_dry = tbw_dry - icv_dry
@@ -398,7 +400,7 @@ def derive_arrays(
     a.hco3_meas0 = labs["hco3_mmol_l"]
     a.glucose_mg_dl = labs["glucose_mg_dl"]
     a.v_tbw0 = v_ic0 + v_ex0 + v_br  # urea distribution volume before dialysis (incl. brain water)
-    a.kc_u = P["urea_kc_per_v_min"] * np.maximum(a.v_tbw0 - uf_l, 0.5 * a.v_tbw0)
+    a.kc_u = P["urea_kc_per_v_min"] * np.maximum(a.v_tbw0 - uf_volume_l, 0.5 * a.v_tbw0)
     # urea generation from the patient's nPCR (Borah 1978), the same value the weekly model uses
     npcr = DEFAULT_NPCR_G_KG_DAY if npcr is None else npcr
     a.g_urea = urea_generation_array(npcr, tbw_dry) / UREA_N_MG_PER_MMOL  # mmol urea per min

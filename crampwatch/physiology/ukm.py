@@ -24,11 +24,11 @@ def single_pool_urea(
     k_l_min: np.ndarray,
     kr_l_min: np.ndarray,
     g_mmol_min: np.ndarray,
-    uf_l: np.ndarray,
+    uf_removed_l: np.ndarray,
     t_min: np.ndarray,
 ) -> np.ndarray:
     """Urea concentration at ``t_min`` of the single-pool variable-volume model (units of ``c0``)."""
-    qf = np.maximum(uf_l, 1e-9) / t_min
+    qf = np.maximum(uf_removed_l, 1e-9) / t_min
     v0 = v_post_l + qf * t_min
     b = k_l_min + kr_l_min - qf
     decay = np.exp(b / qf * np.log1p(-qf * t_min / v0))
@@ -41,21 +41,24 @@ def single_pool_ktv(
     k_l_min: np.ndarray,
     kr_l_min: np.ndarray,
     g_mmol_min: np.ndarray,
-    uf_l: np.ndarray,
+    uf_removed_l: np.ndarray,
     t_min: np.ndarray,
     n_iter: int = 60,
 ) -> np.ndarray:
     """Delivered spKt/V by formal UKM: solve the single-pool model for ``V_post`` (vectorized bisection on
     ``x = K t / V_post`` in 0.01-10) so that it reproduces ``c_post``; concentrations in mmol/L of water."""
-    args = [np.asarray(a, dtype=float) for a in (c_pre, c_post, k_l_min, kr_l_min, g_mmol_min, uf_l, t_min)]
-    c_pre, c_post, k_l_min, kr_l_min, g_mmol_min, uf_l, t_min = np.broadcast_arrays(*args)
+    args = [
+        np.asarray(a, dtype=float)
+        for a in (c_pre, c_post, k_l_min, kr_l_min, g_mmol_min, uf_removed_l, t_min)
+    ]
+    c_pre, c_post, k_l_min, kr_l_min, g_mmol_min, uf_removed_l, t_min = np.broadcast_arrays(*args)
     lo = np.full(c_pre.shape, np.log(0.01))
     hi = np.full(c_pre.shape, np.log(10.0))
     kt = k_l_min * t_min
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for _ in range(n_iter):
             mid = 0.5 * (lo + hi)
-            c = single_pool_urea(c_pre, kt / np.exp(mid), k_l_min, kr_l_min, g_mmol_min, uf_l, t_min)
+            c = single_pool_urea(c_pre, kt / np.exp(mid), k_l_min, kr_l_min, g_mmol_min, uf_removed_l, t_min)
             above = c > c_post  # not enough removal at this dose: the dose is higher
             lo = np.where(above, mid, lo)
             hi = np.where(above, hi, mid)

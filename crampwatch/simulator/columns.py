@@ -23,7 +23,7 @@ from crampwatch.simulator.output import BatchResult
 
 def constant_controls(
     duration_min: np.ndarray,
-    uf_l: np.ndarray,
+    uf_volume_l: np.ndarray,
     dialysate_na_mmol_l: np.ndarray,
     dt_min: float = DEFAULT_DT_MIN,
     after_min: float = 0.0,
@@ -55,7 +55,7 @@ def constant_controls(
         uf_idx.ravel(),
         na_t,
         na_idx.ravel(),
-        np.asarray(uf_l, dtype=float),
+        np.asarray(uf_volume_l, dtype=float),
         dur,
         dif,
         after,

@@ -31,9 +31,9 @@ class Controls:
 
     ``on_t``/``w_t``/``dif_t`` ([K, steps]): machine on-fraction, normalised UF weight and dialysate-contact
     fraction per distinct (UF profile, duration, isolated UF time); ``na_t`` ([J, steps]) dialysate Na per
-    distinct Na prescription; ``uf_idx``/``na_idx`` ([n]) pick each session's template; ``uf_l`` ([n]) the
-    UF volumes; ``after_min`` the post-dialysis phase (machine off) simulated after each session.
-    :meth:`block` expands them to [steps, m].
+    distinct Na prescription; ``uf_idx``/``na_idx`` ([n]) pick each session's template; ``uf_volume_l``
+    ([n]) the prescribed UF volumes; ``after_min`` the post-dialysis phase (machine off) simulated after each
+    session. :meth:`block` expands them to [steps, m].
     """
 
     dt_min: float
@@ -42,7 +42,7 @@ class Controls:
     uf_idx: np.ndarray
     na_t: np.ndarray
     na_idx: np.ndarray
-    uf_l: np.ndarray
+    uf_volume_l: np.ndarray
     duration_min: np.ndarray
     dif_t: np.ndarray
     after_min: float = 0.0
@@ -60,7 +60,7 @@ class Controls:
         on = np.ascontiguousarray(self.on_t[ui].T)
         running = on > 0
         w = self.w_t[ui].T
-        qf = np.where(running, self.uf_l[sel][None, :] * w / np.where(running, on, 1.0), 0.0)
+        qf = np.where(running, self.uf_volume_l[sel][None, :] * w / np.where(running, on, 1.0), 0.0)
         na = np.ascontiguousarray(self.na_t[self.na_idx[sel]].T)
         dif = np.ascontiguousarray(self.dif_t[ui].T)
         return on, qf, na, dif
@@ -139,10 +139,10 @@ def session_controls(
             na_templates.append(r.dialysate_na_at(np.minimum(t0 + 0.5 * on_fraction(d) * dt_min, d)))
         na_idx[j] = k
     tmpl = np.stack(uf_templates)  # [K, 3, steps]
-    uf_l = np.array([s.uf_volume_l for s in scenarios], dtype=float)
+    uf_volume_l = np.array([s.uf_volume_l for s in scenarios], dtype=float)
     na_t = np.stack(na_templates)
     return Controls(
-        dt_min, tmpl[:, 0, :], tmpl[:, 1, :], uf_idx, na_t, na_idx, uf_l, dur, tmpl[:, 2, :], after
+        dt_min, tmpl[:, 0, :], tmpl[:, 1, :], uf_idx, na_t, na_idx, uf_volume_l, dur, tmpl[:, 2, :], after
     )
 
 

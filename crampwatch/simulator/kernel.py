@@ -109,7 +109,9 @@ if numba is not None:
                 rows[r, N_OUTPUTS + j] = y[j]
 
     @_jit
-    def _session(p, y, on_t, w_t, dif_t, na_t, uf_l, n_sub, dt, stride, heun, n_iter, keep_states, rec):  # noqa: ANN001, ANN202
+    def _session(  # noqa: ANN202
+        p, y, on_t, w_t, dif_t, na_t, uf_volume_l, n_sub, dt, stride, heun, n_iter, keep_states, rec  # noqa: ANN001
+    ):
         """Integrate one session from state ``y`` (updated in place); records go to ``rec`` [planes, records].
         Same scheme, operation for operation, as :func:`crampwatch.simulator.numpy_batch.integrate_chunk`.
         Records are first written row by row into a small session-local table (one cache-friendly row per
@@ -123,7 +125,7 @@ if numba is not None:
         s = 0.0
         for k in range(n_steps):
             on = on_t[k]
-            qf = uf_l * w_t[k] / on if on > 0 else 0.0
+            qf = uf_volume_l * w_t[k] / on if on > 0 else 0.0
             u = (on, qf, na_t[k], dif_t[k])
             for sub in range(n_sub):
                 if sub == 0 and k % stride == 0:
@@ -150,14 +152,16 @@ if numba is not None:
 
     @_jit
     def _session_i(
-        i, P, Y, on_t, w_t, dif_t, uf_idx, na_t, na_idx, uf_l, n_sub, dt, stride, heun, n_iter, keep, out
+        i, P, Y, on_t, w_t, dif_t, uf_idx, na_t, na_idx, uf_volume_l, n_sub, dt, stride, heun, n_iter, keep,
+        out,
     ):  # noqa: ANN001, ANN202, N803
         """Session ``i`` of the batch, its state copied out of ``Y`` [states, n] and back."""
         y = Y[:, i].copy()
         k = uf_idx[i]
         on_i, w_i, dif_i, na_i = on_t[k], w_t[k], dif_t[k], na_t[na_idx[i]]
         _session(
-            P[i], y, on_i, w_i, dif_i, na_i, uf_l[i], n_sub[i], dt, stride, heun, n_iter, keep, out[:, i, :]
+            P[i], y, on_i, w_i, dif_i, na_i, uf_volume_l[i], n_sub[i], dt, stride, heun, n_iter, keep,
+            out[:, i, :],
         )
         Y[:, i] = y
 
@@ -240,7 +244,7 @@ def integrate_compiled(
         ctrl.uf_idx.astype(np.int64),
         np.ascontiguousarray(ctrl.na_t, dtype=float),
         ctrl.na_idx.astype(np.int64),
-        np.asarray(ctrl.uf_l, dtype=float),
+        np.asarray(ctrl.uf_volume_l, dtype=float),
         substeps_each(p, ctrl.dt_min).astype(np.int64),
         float(ctrl.dt_min),
         int(stride),

@@ -136,7 +136,7 @@ def urea_dose(
             k_mean,
             p.kr,
             p.g_urea,
-            p.uf_l * np.minimum(t_post / ctrl.duration_min, 1.0),
+            p.uf_volume_l * np.minimum(t_post / ctrl.duration_min, 1.0),
             t_post,
         )
-    return {"delivered_ktv": sp, "clearance_ktv": kt_l / (p.v_tbw0 - p.uf_l)}
+    return {"delivered_ktv": sp, "clearance_ktv": kt_l / (p.v_tbw0 - p.uf_volume_l)}
