@@ -254,7 +254,8 @@ def signal(name: str) -> Signal:
     return SIGNAL_SPECS[name]
 
 
-def _split_unit(name: str) -> tuple[str, str]:
+def split_unit(name: str) -> tuple[str, str]:
+    """The stem of a quantity name and the display unit of its unit suffix (``""`` when it has none)."""
     for suffix in sorted(_SUFFIX_UNITS, key=len, reverse=True):
         if name.endswith(suffix) and len(name) > len(suffix):
             return name[: -len(suffix)], _SUFFIX_UNITS[suffix]
@@ -269,7 +270,7 @@ def label_and_unit(name: str) -> tuple[str, str]:
         return s.label, s.unit
     if name in QUANTITIES:
         return QUANTITIES[name]
-    stem, unit = _split_unit(name)
+    stem, unit = split_unit(name)
     words = [_WORDS.get(w, w) for w in stem.split("_") if w]
     text = " ".join(words) or name
     return text[:1].upper() + text[1:], unit
@@ -359,5 +360,6 @@ __all__ = [
     "plausible_range",
     "range_message",
     "signal",
+    "split_unit",
     "unit_of",
 ]

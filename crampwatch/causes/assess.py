@@ -284,7 +284,7 @@ def _equilibrated_dose(
         else None
     )
     equilibrated = None
-    pre = si.f("urea_pre")
+    pre = si.f("urea_pre_mmol_l")
     if urea_eq is not None and math.isfinite(pre) and pre > 0 and urea_eq > 0:
         try:  # ratio of urea concentrations: the same in mmol/L as in mg/dL BUN
             value = sp_ktv_daugirdas(pre, urea_eq, hours, metrics["uf_total_l"], metrics["post_weight_kg"])
@@ -332,8 +332,8 @@ def metric_arrays(E: Evaluation) -> dict[str, np.ndarray]:
     f = E.features.values
     under = E.parts[UNDERDIALYSIS]
     return {
-        "uf_rate_ml_kg_h": f["ufr_ml_kg_h"],
-        "uf_rate_ml_h": f["ufr_ml_h"],
+        "uf_rate_ml_kg_h": f["uf_rate_ml_kg_h"],
+        "uf_rate_ml_h": f["uf_rate_ml_h"],
         "uf_total_l": f["uf_total_l"],
         "post_weight_kg": f["post_weight_kg"],
         "idwg_kg": E.ctx.idwg_kg,
@@ -342,18 +342,18 @@ def metric_arrays(E: Evaluation) -> dict[str, np.ndarray]:
         "urr_pct": E.parts[DISEQUILIBRIUM]["urr_used"],
         "urr_estimated": ~np.isfinite(f["urr_pct"]),
         "std_ktv": under["std_ktv"],
-        "na_gradient_mmol_l": f["na_gradient"],
-        "dialysate_na_mmol_l": f["dialysate_na"],
-        "plasma_na_fall_mmol_l": f["na_fall"],
-        "effective_osm_fall_mosm_kg": f["eff_osm_fall"],
-        "rbv_min_pct": f["rbv_min"],
+        "na_gradient_mmol_l": f["na_gradient_mmol_l"],
+        "dialysate_na_mmol_l": f["dialysate_na_mmol_l"],
+        "plasma_na_fall_mmol_l": f["plasma_na_fall_mmol_l"],
+        "effective_osm_fall_mosm_kg": f["effective_osm_fall_mosm_kg"],
+        "rbv_min_pct": f["rbv_min_pct"],
         "rbv_slope_pct_h": f["rbv_slope_pct_h"],
         "refill_fraction": f["refill_fraction"],
-        "sbp_pre_mmhg": f["sbp_pre"],
-        "sbp_nadir_mmhg": f["sbp_nadir"],
-        "ica_min_mmol_l": f["ica_min"],
-        "mg_min_mmol_l": f["mg_min"],
-        "hco3_max_mmol_l": f["hco3_max"],
+        "sbp_pre_mmhg": f["sbp_pre_mmhg"],
+        "sbp_nadir_mmhg": f["sbp_nadir_mmhg"],
+        "ica_min_mmol_l": f["ica_min_mmol_l"],
+        "mg_min_mmol_l": f["mg_min_mmol_l"],
+        "hco3_max_mmol_l": f["hco3_max_mmol_l"],
         "idh_risk": E.scores["idh_risk"],
     }
 

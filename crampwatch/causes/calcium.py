@@ -52,20 +52,23 @@ def ca_parts(F: Features, C: Context) -> dict[str, np.ndarray]:
     d_ca = C.dialysate_ca_mmol_l
     ref, low = th("dialysate_ca_reference_mmol_l"), th("dialysate_ca_low_mmol_l")
     dialysate = 0.1 * ramp(ref - d_ca, 0.0, ref - low) + 0.45 * ramp(low - d_ca, 0.0, 0.25)
-    ica_pre, ica_assumed = C.signal_or_lab(F["ica_pre"], "ica_mmol_l")
+    ica_pre, ica_assumed = C.signal_or_lab(F["ica_pre_mmol_l"], "ica_mmol_l")
     corr = corrected_ca_mg_dl(C.labs["ca_total_mg_dl"], C.labs["albumin_g_dl"])
     corr_part = np.where(
         C.lab_assumed["ca_total_mg_dl"], 0.0, ramp(th("corrected_ca_low_mg_dl") - corr, 0.0, 1.0)
     )
     pre = 0.4 * np.maximum(ramp(th("ica_low_mmol_l") - ica_pre, 0.0, 0.15), corr_part)
     pre = np.where(ica_assumed, 0.5 * pre, pre)
-    ica_fall = F["ica_pre"] - F["ica_min"]
+    ica_fall = F["ica_pre_mmol_l"] - F["ica_min_mmol_l"]
     trajectory = np.maximum(
-        0.8 * ramp(th("ica_low_mmol_l") - F["ica_min"], 0.0, th("ica_low_mmol_l") - th("ica_severe_mmol_l")),
+        0.8
+        * ramp(
+            th("ica_low_mmol_l") - F["ica_min_mmol_l"], 0.0, th("ica_low_mmol_l") - th("ica_severe_mmol_l")
+        ),
         0.5
         * ramp(ica_fall, th("ica_fall_mmol_l"), 2.5 * th("ica_fall_mmol_l"))
         * ramp(
-            th("ica_fall_relevant_mmol_l") - F["ica_min"],
+            th("ica_fall_relevant_mmol_l") - F["ica_min_mmol_l"],
             0.0,
             th("ica_fall_relevant_mmol_l") - th("ica_low_mmol_l"),
         ),
@@ -74,7 +77,7 @@ def ca_parts(F: Features, C: Context) -> dict[str, np.ndarray]:
     alkalosis = 0.35 * np.maximum.reduce(
         [
             ramp(hco3_pre, th("hco3_high_pre_mmol_l"), th("hco3_high_pre_mmol_l") + 4.0),
-            ramp(F["hco3_max"], th("hco3_alkalosis_mmol_l"), th("hco3_alkalosis_mmol_l") + 4.0),
+            ramp(F["hco3_max_mmol_l"], th("hco3_alkalosis_mmol_l"), th("hco3_alkalosis_mmol_l") + 4.0),
             0.6
             * ramp(
                 C.dialysate_hco3_mmol_l,
@@ -104,10 +107,10 @@ def mg_parts(F: Features, C: Context) -> dict[str, np.ndarray]:
     d_mg = C.dialysate_mg_mmol_l
     ref, low = th("dialysate_mg_reference_mmol_l"), th("dialysate_mg_low_mmol_l")
     dialysate = 0.25 * ramp(ref - d_mg, 0.0, ref - low) + 0.3 * ramp(low - d_mg, 0.0, 0.125)
-    mg_pre, mg_assumed = C.signal_or_lab(F["mg_pre"], "mg_mmol_l")
+    mg_pre, mg_assumed = C.signal_or_lab(F["mg_pre_mmol_l"], "mg_mmol_l")
     pre = 0.4 * ramp(th("mg_low_mmol_l") - mg_pre, 0.0, 0.15)
     pre = np.where(mg_assumed, 0.5 * pre, pre)
-    trajectory = 0.6 * ramp(th("mg_low_mmol_l") - F["mg_min"], 0.0, 0.15)
+    trajectory = 0.6 * ramp(th("mg_low_mmol_l") - F["mg_min_mmol_l"], 0.0, 0.15)
     return {"dialysate": dialysate, "pre": pre, "trajectory": trajectory, "mg_pre_used": mg_pre}
 
 
@@ -132,7 +135,7 @@ def ca_evidence(si: SessionInput, s: float) -> list[Evidence]:
         pre_ev(
             si,
             ICA_MMOL_L,
-            "ica_pre",
+            "ica_pre_mmol_l",
             si.p("ica_pre_used"),
             "ica_low_mmol_l",
             lab_note=" (lab / estimated from total Ca and albumin)",
@@ -147,7 +150,7 @@ def ca_evidence(si: SessionInput, s: float) -> list[Evidence]:
             sense="low",
             direction="context" if corr_assumed else None,
         ),
-        *feature_ev(si, ICA_MMOL_L, "ica_min", "ica_low_mmol_l", note="nadir", sense="low"),
+        *feature_ev(si, ICA_MMOL_L, "ica_min_mmol_l", "ica_low_mmol_l", note="nadir", sense="low"),
         ev(
             HCO3_MMOL_L,
             si.lab("hco3_mmol_l"),
@@ -157,7 +160,7 @@ def ca_evidence(si: SessionInput, s: float) -> list[Evidence]:
             sense="high",
             direction="context" if hco3_assumed else None,
         ),
-        *feature_ev(si, HCO3_MMOL_L, "hco3_max", "hco3_alkalosis_mmol_l", note="peak", sense="high"),
+        *feature_ev(si, HCO3_MMOL_L, "hco3_max_mmol_l", "hco3_alkalosis_mmol_l", note="peak", sense="high"),
         ev(
             "dialysate_hco3_mmol_l", si.c("dialysate_hco3_mmol_l"), "dialysate_hco3_high_mmol_l", sense="high"
         ),
@@ -188,15 +191,15 @@ def _ca_bits(si: SessionInput, evidence: list[Evidence]) -> list[str]:
         bits.append(statement("pre-dialysis ionized calcium", e.value, "mmol/L", e.threshold))
     if (e := by.get(("corrected_ca_mg_dl", "pre-dialysis"))) is not None:
         bits.append(statement("pre-dialysis albumin-corrected calcium", e.value, "mg/dL", e.threshold))
-    if si.p("trajectory") > 0 and np.isfinite(si.f("ica_pre")) and np.isfinite(si.f("ica_end")):
+    if si.p("trajectory") > 0 and np.isfinite(si.f("ica_pre_mmol_l")) and np.isfinite(si.f("ica_end_mmol_l")):
         bits.append(
             course(
                 "ionized calcium",
                 "mmol/L",
-                si.f("ica_pre"),
-                si.f("ica_end"),
-                si.f("ica_min"),
-                si.f("ica_min_t"),
+                si.f("ica_pre_mmol_l"),
+                si.f("ica_end_mmol_l"),
+                si.f("ica_min_mmol_l"),
+                si.f("ica_min_at_min"),
             )
         )
     if (e := by.get((ICA_MMOL_L, "nadir"))) is not None:
@@ -271,8 +274,8 @@ def mg_finding(si: SessionInput) -> Finding:
     d_mg = si.c("dialysate_mg_mmol_l")
     evidence = [
         ev("dialysate_mg_mmol_l", d_mg, tiered(d_mg, DIALYSATE_MG_LIMITS, "low"), sense="low"),
-        pre_ev(si, MG_MMOL_L, "mg_pre", si.p("mg_pre_used"), "mg_low_mmol_l", sense="low"),
-        *feature_ev(si, MG_MMOL_L, "mg_min", "mg_low_mmol_l", note="nadir", sense="low"),
+        pre_ev(si, MG_MMOL_L, "mg_pre_mmol_l", si.p("mg_pre_used"), "mg_low_mmol_l", sense="low"),
+        *feature_ev(si, MG_MMOL_L, "mg_min_mmol_l", "mg_low_mmol_l", note="nadir", sense="low"),
     ]
     conf = confidence([si.status(MG_MMOL_L), si.lab_status("mg_mmol_l")])
     supports = [e for e in evidence if e.direction == "supports"]
@@ -285,10 +288,15 @@ def mg_finding(si: SessionInput) -> Finding:
         statement(subjects[e.note.split(" (")[0]], e.value, "mmol/L", e.threshold, t_min=e.t_min)
         for e in supports
     ]
-    if si.p("trajectory") > 0 and np.isfinite(si.f("mg_pre")) and np.isfinite(si.f("mg_end")):
+    if si.p("trajectory") > 0 and np.isfinite(si.f("mg_pre_mmol_l")) and np.isfinite(si.f("mg_end_mmol_l")):
         bits.append(
             course(
-                "plasma magnesium", "mmol/L", si.f("mg_pre"), si.f("mg_end"), si.f("mg_min"), si.f("mg_min_t")
+                "plasma magnesium",
+                "mmol/L",
+                si.f("mg_pre_mmol_l"),
+                si.f("mg_end_mmol_l"),
+                si.f("mg_min_mmol_l"),
+                si.f("mg_min_at_min"),
             )
         )
     expl = explain(

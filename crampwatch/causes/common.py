@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crampwatch.causes.features import Context, Features
+from crampwatch.causes.features import Context, Features, time_of
 from crampwatch.causes.findings import Confidence, Evidence
 from crampwatch.causes.sentences import Direction, Sense
 from crampwatch.causes.sentences import direction as direction_of
@@ -177,10 +177,10 @@ def feature_ev(
     sense: Sense | None = None,
 ) -> list[Evidence]:
     """``[evidence]`` of feature ``feature`` of ``signal`` (reported as ``name``, default ``signal``) at its
-    time ``<feature>_t``, or ``[]`` when the signal gave no value or its extreme is the starting value (the
-    pre-dialysis evidence already shows it)."""
+    time (:func:`crampwatch.causes.features.time_of`), or ``[]`` when the signal gave no value or its
+    extreme is the starting value (the pre-dialysis evidence already shows it)."""
     value = si.f(feature)
-    t_min = si.f(f"{feature}_t")
+    t_min = si.f(time_of(feature))
     if not np.isfinite(value) or (np.isfinite(t_min) and t_min <= 0.0):
         return []
     item = ev(

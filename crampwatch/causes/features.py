@@ -32,6 +32,7 @@ from crampwatch.signals import (
     UF_CUM_L,
     UF_RATE_ML_H,
     UREA_MMOL_L,
+    split_unit,
 )
 from crampwatch.units import conductivity_to_na_mmol_l
 
@@ -145,6 +146,12 @@ def _sig(signals: Mapping[str, np.ndarray], name: str, shape: tuple[int, int]) -
     return a
 
 
+def time_of(feature: str) -> str:
+    """Key of the time (minutes from the start) at which feature ``feature``, the extreme of a signal, was
+    reached: the feature's stem with ``_at_min`` (``ica_min_mmol_l`` -> ``ica_min_at_min``)."""
+    return f"{split_unit(feature)[0]}_at_min"
+
+
 def nadir_sbp_threshold(sbp_pre: np.ndarray) -> np.ndarray:
     """The nadir SBP below which a session counts as hypotensive: 100 mmHg when pre-SBP >= 160, else 90
     (Flythe 2015)."""
@@ -191,36 +198,36 @@ def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: 
     # relative blood volume
     rbv = s[RBV_PCT]
     for h in (1, 2, 3):
-        put(f"rbv_{h}h", value_near(rbv, t, 60.0 * h))
+        put(f"rbv_{h}h_pct", value_near(rbv, t, 60.0 * h))
     rbv_min, rbv_min_t = row_min(rbv, t)
-    put("rbv_min", rbv_min)
-    put("rbv_min_t", rbv_min_t)
+    put("rbv_min_pct", rbv_min)
+    put("rbv_min_at_min", rbv_min_t)
     put("rbv_slope_pct_h", slope_per_h(rbv, t))
     # when RBV first left the safe range: below the critical RBV (+1) or, from 1 h on, below the Preciado
     # lower limits interpolated between 1, 2 and 3 h (modelling choice)
     crit = ctx.critical_rbv_or_mean()
     lower = np.interp(t, [60.0, 120.0, 180.0], [th(f"rbv_low_{h}h_pct") for h in (1, 2, 3)])
     low = (rbv < crit[:, None] + 1.0) | ((rbv < lower[None, :]) & (t >= 60.0)[None, :])
-    put("rbv_fall_t", first_time(low, t))
+    put("rbv_fall_at_min", first_time(low, t))
     # blood pressure
     sbp = s[SBP_MMHG]
     sbp_pre, _ = first_valid(sbp, t)
     sbp_nadir, sbp_nadir_t = row_min(sbp, t)
-    put("sbp_pre", sbp_pre)
-    put("sbp_nadir", sbp_nadir)
-    put("sbp_nadir_t", sbp_nadir_t)
-    put("sbp_end", session_end(sbp, t, ctx.duration_min)[0])
+    put("sbp_pre_mmhg", sbp_pre)
+    put("sbp_nadir_mmhg", sbp_nadir)
+    put("sbp_nadir_at_min", sbp_nadir_t)
+    put("sbp_end_mmhg", session_end(sbp, t, ctx.duration_min)[0])
     fell = (sbp <= (sbp_pre - th("idh_sbp_fall_mmhg"))[:, None]) | (
         sbp < nadir_sbp_threshold(sbp_pre)[:, None] + 5.0
     )
-    put("sbp_fall_t", first_time(fell, t))
+    put("sbp_fall_at_min", first_time(fell, t))
     mapp = s[MAP_MMHG]
     mapp = np.where(np.isnan(mapp), (sbp + 2.0 * s[DBP_MMHG]) / 3.0, mapp)  # MAP = (SBP + 2 DBP)/3
     map_pre, _ = first_valid(mapp, t)
     map_nadir, map_nadir_t = row_min(mapp, t)
-    put("map_pre", map_pre)
-    put("map_nadir", map_nadir)
-    put("map_nadir_t", map_nadir_t)
+    put("map_pre_mmhg", map_pre)
+    put("map_nadir_mmhg", map_nadir)
+    put("map_nadir_at_min", map_nadir_t)
     # ultrafiltration: cumulative volume, else rate, else the prescription
     uf0, t0 = first_valid(s[UF_CUM_L], t)
     uf1, t1 = last_valid(s[UF_CUM_L], t)
@@ -239,11 +246,11 @@ def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: 
         uf1 - np.nan_to_num(uf0),
         np.where(rate_ok & (uf_total_rate > 0), uf_total_rate, ctx.uf_volume_l),
     )
-    put("ufr_ml_h", ufr, ~np.isnan(ufr_cum) | rate_ok)
+    put("uf_rate_ml_h", ufr, ~np.isnan(ufr_cum) | rate_ok)
     put("uf_total_l", uf_total, ~np.isnan(uf1) | rate_ok)
     post_w = np.maximum(ctx.pre_weight_kg - uf_total, 25.0)
     put("post_weight_kg", post_w, src["uf_total_l"])
-    put("ufr_ml_kg_h", ufr / post_w, src["ufr_ml_h"])
+    put("uf_rate_ml_kg_h", ufr / post_w, src["uf_rate_ml_h"])
     # refill: measured, else from the RBV slope: refill = UF + d(BV)/dt, BV0 = 70 mL/kg (modelling choice)
     refill_meas = row_mean(s[REFILL_ML_MIN])
     bv0_ml = th("blood_volume_ml_per_kg") * ctx.dry_weight_kg
@@ -255,12 +262,12 @@ def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: 
     na = s[PLASMA_NA_MMOL_L]
     na_pre_sig, _ = first_valid(na, t)
     na_min, na_min_t = row_min(na, t)
-    put("na_pre", ctx.signal_or_lab(na_pre_sig, "na_mmol_l")[0], ~np.isnan(na_pre_sig))
-    put("na_min", na_min)
-    put("na_min_t", na_min_t)
-    put("na_first", na_pre_sig)
-    put("na_end", session_end(na, t, ctx.duration_min)[0])
-    put("na_fall", na_pre_sig - na_min)
+    put("plasma_na_pre_mmol_l", ctx.signal_or_lab(na_pre_sig, "na_mmol_l")[0], ~np.isnan(na_pre_sig))
+    put("plasma_na_min_mmol_l", na_min)
+    put("plasma_na_min_at_min", na_min_t)
+    put("plasma_na_first_mmol_l", na_pre_sig)
+    put("plasma_na_end_mmol_l", session_end(na, t, ctx.duration_min)[0])
+    put("plasma_na_fall_mmol_l", na_pre_sig - na_min)
     dia_na_sig = row_mean(s[DIALYSATE_NA_MMOL_L])
     dia_na_cond = row_mean(conductivity_to_na_mmol_l(s[CONDUCTIVITY_MS_CM]))
     dia_na = np.where(
@@ -268,58 +275,60 @@ def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: 
         dia_na_sig,
         np.where(~np.isnan(dia_na_cond), dia_na_cond, ctx.dialysate_na_mmol_l),
     )
-    put("dialysate_na", dia_na, np.ones(ctx.n, dtype=bool))
-    put("na_gradient", dia_na - v["na_pre"], np.ones(ctx.n, dtype=bool))
+    put("dialysate_na_mmol_l", dia_na, np.ones(ctx.n, dtype=bool))
+    put("na_gradient_mmol_l", dia_na - v["plasma_na_pre_mmol_l"], np.ones(ctx.n, dtype=bool))
     osm = s[OSM_MOSM_KG]
     urea = s[UREA_MMOL_L]
     eff = np.where(np.isnan(urea), np.nan, osm - urea)  # effective osmolality: urea crosses cells
     eff_pre, _ = first_valid(eff, t)
     eff_min, eff_min_t = row_min(eff, t)
-    eff_fall = np.fmax(eff_pre - eff_min, 2.0 * v["na_fall"])  # 2 Na is the effective part (Worthley 1987)
-    put("eff_osm_fall", eff_fall)
-    put("eff_osm_min_t", np.where(np.isnan(eff_min_t), na_min_t, eff_min_t))
+    eff_fall = np.fmax(
+        eff_pre - eff_min, 2.0 * v["plasma_na_fall_mmol_l"]
+    )  # 2 Na is the effective part (Worthley 1987)
+    put("effective_osm_fall_mosm_kg", eff_fall)
+    put("effective_osm_min_at_min", np.where(np.isnan(eff_min_t), na_min_t, eff_min_t))
     osm_pre, _ = first_valid(osm, t)
     osm_min, osm_min_t = row_min(osm, t)
-    put("osm_fall", osm_pre - osm_min)
-    put("osm_min_t", osm_min_t)
+    put("osm_fall_mosm_kg", osm_pre - osm_min)
+    put("osm_min_at_min", osm_min_t)
     # no urea signal: subtract the urea fall expected from the prescription (single pool, pre-BUN from labs)
     urea_fall_est = ctx.labs["urea_mmol_l"] * (1.0 - np.exp(-ctx.est_ktv))
-    eff_est = np.where(np.all(np.isnan(urea), axis=1), v["osm_fall"] - urea_fall_est, np.nan)
-    put("eff_osm_fall_est", eff_est, np.zeros(ctx.n, dtype=bool))
+    eff_est = np.where(np.all(np.isnan(urea), axis=1), v["osm_fall_mosm_kg"] - urea_fall_est, np.nan)
+    put("effective_osm_fall_estimated_mosm_kg", eff_est, np.zeros(ctx.n, dtype=bool))
     # calcium, magnesium, bicarbonate
     ica_pre, _ = first_valid(s[ICA_MMOL_L], t)
     ica_min, ica_min_t = row_min(s[ICA_MMOL_L], t)
-    put("ica_pre", ica_pre)
-    put("ica_min", ica_min)
-    put("ica_min_t", ica_min_t)
-    put("ica_end", session_end(s[ICA_MMOL_L], t, ctx.duration_min)[0])
+    put("ica_pre_mmol_l", ica_pre)
+    put("ica_min_mmol_l", ica_min)
+    put("ica_min_at_min", ica_min_t)
+    put("ica_end_mmol_l", session_end(s[ICA_MMOL_L], t, ctx.duration_min)[0])
     mg_pre, _ = first_valid(s[MG_MMOL_L], t)
     mg_min, mg_min_t = row_min(s[MG_MMOL_L], t)
-    put("mg_pre", mg_pre)
-    put("mg_min", mg_min)
-    put("mg_min_t", mg_min_t)
-    put("mg_end", session_end(s[MG_MMOL_L], t, ctx.duration_min)[0])
+    put("mg_pre_mmol_l", mg_pre)
+    put("mg_min_mmol_l", mg_min)
+    put("mg_min_at_min", mg_min_t)
+    put("mg_end_mmol_l", session_end(s[MG_MMOL_L], t, ctx.duration_min)[0])
     hco3_max, hco3_max_t = row_max(s[HCO3_MMOL_L], t)
-    put("hco3_max", hco3_max)
-    put("hco3_max_t", hco3_max_t)
+    put("hco3_max_mmol_l", hco3_max)
+    put("hco3_max_at_min", hco3_max_t)
     # urea: URR from the signal; brain-plasma gradient
     u_pre, _ = first_valid(urea, t)
     u_post, u_post_t = last_valid(urea, t)
     with np.errstate(invalid="ignore", divide="ignore"):
         urr_sig = np.where(u_pre > 0, 100.0 * (1.0 - u_post / u_pre), np.nan)
-    put("urea_pre", u_pre)
-    put("urea_post", u_post)
-    put("urea_post_t", u_post_t)
+    put("urea_pre_mmol_l", u_pre)
+    put("urea_post_mmol_l", u_post)
+    put("urea_post_at_min", u_post_t)
     put("urr_pct", urr_sig)
     put(
-        "session_h",
+        "session_duration_h",
         np.where(~np.isnan(u_post_t), u_post_t / 60.0, ctx.duration_min / 60.0),
         ~np.isnan(u_post_t),
     )
     grad_u, grad_u_t = row_max(s[BRAIN_UREA_MMOL_L] - urea, t)
-    put("brain_urea_gradient", grad_u)
-    put("brain_urea_gradient_t", grad_u_t)
+    put("brain_urea_gradient_mmol_l", grad_u)
+    put("brain_urea_gradient_at_min", grad_u_t)
     grad_o, grad_o_t = row_max(s[BRAIN_OSM_GRADIENT_MOSM_KG], t)
-    put("brain_osm_gradient", grad_o)
-    put("brain_osm_gradient_t", grad_o_t)
+    put("brain_osm_gradient_max_mosm_kg", grad_o)
+    put("brain_osm_gradient_max_at_min", grad_o_t)
     return Features(values=v, from_signal=src)

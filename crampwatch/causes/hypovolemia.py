@@ -54,29 +54,33 @@ def _mermelstein(post_w: np.ndarray, male: np.ndarray) -> tuple[np.ndarray, np.n
 
 def parts(F: Features, C: Context) -> dict[str, np.ndarray]:
     """Sub-scores of every session (see module docstring)."""
-    ufr_kg = F["ufr_ml_kg_h"]
+    ufr_kg = F["uf_rate_ml_kg_h"]
     m20, m40 = _mermelstein(F["post_weight_kg"], C.male)
     load_ufr = 0.3 * ramp(ufr_kg, th("ufr_10_ml_kg_h"), th("ufr_13_ml_kg_h")) + 0.4 * ramp(
         ufr_kg, th("ufr_13_ml_kg_h"), th("ufr_severe_ml_kg_h")
     )
-    load_merm = 0.3 * ramp(F["ufr_ml_h"], m20, m40) + 0.2 * ramp(F["ufr_ml_h"], m40, m40 + (m40 - m20))
+    load_merm = 0.3 * ramp(F["uf_rate_ml_h"], m20, m40) + 0.2 * ramp(
+        F["uf_rate_ml_h"], m40, m40 + (m40 - m20)
+    )
     load_idwg = 0.3 * np.maximum(
         ramp(C.idwg_kg, th("idwg_onset_kg"), th("idwg_kg")),
         ramp(C.idwg_pct, th("idwg_pct"), th("idwg_pct_high")),
     )
     load = np.maximum.reduce([load_ufr, load_merm, load_idwg])
     span = th("rbv_depth_span_pct")
-    depth = np.maximum.reduce([ramp(th(f"rbv_low_{h}h_pct") - F[f"rbv_{h}h"], 0.0, span) for h in (1, 2, 3)])
+    depth = np.maximum.reduce(
+        [ramp(th(f"rbv_low_{h}h_pct") - F[f"rbv_{h}h_pct"], 0.0, span) for h in (1, 2, 3)]
+    )
     known = ~np.isnan(C.critical_rbv_pct)
-    crit_part = np.where(known, 1.0, 0.6) * ramp(C.critical_rbv_or_mean() + 1.0 - F["rbv_min"], 0.0, span)
+    crit_part = np.where(known, 1.0, 0.6) * ramp(C.critical_rbv_or_mean() + 1.0 - F["rbv_min_pct"], 0.0, span)
     rbv = 0.8 * np.maximum(depth, crit_part)
     slope = 0.45 * ramp(
         -F["rbv_slope_pct_h"], -th("rbv_slope_steep_pct_h"), -1.5 * th("rbv_slope_steep_pct_h")
     )
-    sbp_fall = F["sbp_pre"] - F["sbp_nadir"]
-    map_fall = F["map_pre"] - F["map_nadir"]
-    nadir_thr = nadir_sbp_threshold(F["sbp_pre"])
-    nadir = ramp(nadir_thr + 5.0 - F["sbp_nadir"], 0.0, 10.0)
+    sbp_fall = F["sbp_pre_mmhg"] - F["sbp_nadir_mmhg"]
+    map_fall = F["map_pre_mmhg"] - F["map_nadir_mmhg"]
+    nadir_thr = nadir_sbp_threshold(F["sbp_pre_mmhg"])
+    nadir = ramp(nadir_thr + 5.0 - F["sbp_nadir_mmhg"], 0.0, 10.0)
     fall = (sbp_fall >= th("idh_sbp_fall_mmhg")) * (
         0.3 + 0.7 * ramp(sbp_fall, th("idh_sbp_fall_mmhg"), th("idh_sbp_fall_severe_mmhg"))
     )
@@ -88,19 +92,19 @@ def parts(F: Features, C: Context) -> dict[str, np.ndarray]:
         C.dry_weight_kg - F["post_weight_kg"], th("below_dry_weight_kg"), th("below_dry_weight_kg") + 1.0
     )
     support = np.maximum.reduce([load / 0.7, rbv / 0.8, slope / 0.45, dry / 0.55])
-    rbv_missing = np.isnan(F["rbv_min"])
+    rbv_missing = np.isnan(F["rbv_min_pct"])
     support = np.where(rbv_missing, np.maximum(support, 0.5), support)
     bp = bp_raw * (0.5 + 0.5 * np.clip(support, 0.0, 1.0))
     # IDH probability: the nadir criterion (Flythe 2015) dominates; falls >= 20 SBP / >= 10 MAP occur in
     # ~78 % of sessions but full EBPG IDH in only ~7 % (Kuipers 2016), so falls add little on their own
     # (weights are a modelling choice; on 3 000 virtual sessions they give a Brier score of 0.04).
     idh_bp = noisy_or(
-        ramp(nadir_thr + 10.0 - F["sbp_nadir"], 0.0, 15.0),
+        ramp(nadir_thr + 10.0 - F["sbp_nadir_mmhg"], 0.0, 15.0),
         0.25 * ramp(sbp_fall, th("idh_sbp_fall_mmhg"), th("idh_sbp_fall_severe_mmhg")),
         0.2 * ramp(map_fall, th("idh_map_fall_mmhg"), 2.5 * th("idh_map_fall_mmhg")),
     )
     idh_no_bp = noisy_or(np.full(C.n, IDH_PRIOR), 0.5 * rbv / 0.8, 0.5 * load / 0.7)
-    idh = np.where(np.isnan(F["sbp_nadir"]), idh_no_bp, idh_bp)
+    idh = np.where(np.isnan(F["sbp_nadir_mmhg"]), idh_no_bp, idh_bp)
     return {
         "load": load,
         "load_ufr": load_ufr,
@@ -124,9 +128,9 @@ def _cramp_after_fall(si: SessionInput) -> tuple[float, float] | None:
     window = th("cramp_after_fall_window_min")
     falls = []
     if si.p("bp") > 0:
-        falls.append((si.f("sbp_fall_t"), si.f("sbp_nadir_t")))
+        falls.append((si.f("sbp_fall_at_min"), si.f("sbp_nadir_at_min")))
     if si.p("rbv") > 0 or si.p("slope") > 0:
-        falls.append((si.f("rbv_fall_t"), si.f("rbv_min_t")))
+        falls.append((si.f("rbv_fall_at_min"), si.f("rbv_min_at_min")))
     for tc in si.cramp_times():
         for start, low in falls:
             if not np.isfinite(start):
@@ -148,7 +152,7 @@ def _hypotension_events(si: SessionInput) -> np.ndarray:
 
 def _load_evidence(si: SessionInput, est_uf: bool) -> list[Evidence]:
     """UF rate (per kg and against the Mermelstein threshold for this weight) and weight gain."""
-    ufr_kg = si.f("ufr_ml_kg_h")
+    ufr_kg = si.f("uf_rate_ml_kg_h")
     m20, _ = _mermelstein(np.array([si.f("post_weight_kg")]), np.array([bool(si.ctx.male[si.i])]))
     note = "session mean" + (", from the prescription" if est_uf else "")
     items = [
@@ -162,7 +166,7 @@ def _load_evidence(si: SessionInput, est_uf: bool) -> list[Evidence]:
         ),
         ev(
             UF_RATE_ML_H,
-            si.f("ufr_ml_h"),
+            si.f("uf_rate_ml_h"),
             "mermelstein_20pct",
             threshold=float(m20[0]),
             estimated=est_uf,
@@ -182,18 +186,18 @@ def _rbv_evidence(si: SessionInput) -> list[Evidence]:
     """RBV at 1, 2 and 3 h (Preciado), its nadir against the critical RBV, and its slope."""
     est = si.estimated(RBV_PCT)
     items = [
-        ev(RBV_PCT, si.f(f"rbv_{h}h"), f"rbv_low_{h}h_pct", t_min=60.0 * h, estimated=est, sense="low")
+        ev(RBV_PCT, si.f(f"rbv_{h}h_pct"), f"rbv_low_{h}h_pct", t_min=60.0 * h, estimated=est, sense="low")
         for h in (1, 2, 3)
-        if np.isfinite(si.f(f"rbv_{h}h"))
+        if np.isfinite(si.f(f"rbv_{h}h_pct"))
     ]
-    if np.isfinite(si.f("rbv_min")):
+    if np.isfinite(si.f("rbv_min_pct")):
         crit_known = np.isfinite(si.c("critical_rbv_pct"))
         items.append(
             ev(
                 RBV_PCT,
-                si.f("rbv_min"),
+                si.f("rbv_min_pct"),
                 "rbv_critical_pct",
-                t_min=si.f("rbv_min_t"),
+                t_min=si.f("rbv_min_at_min"),
                 threshold=si.c("critical_rbv_pct") if crit_known else None,
                 estimated=est,
                 note="nadir, vs the patient's critical RBV"
@@ -216,7 +220,7 @@ def _rbv_evidence(si: SessionInput) -> list[Evidence]:
 
 def _bp_evidence(si: SessionInput) -> list[Evidence]:
     """Nadir SBP (Flythe 2015) and the SBP and MAP falls from before dialysis to the nadir (EBPG 2007)."""
-    sbp_pre, nadir = si.f("sbp_pre"), si.f("sbp_nadir")
+    sbp_pre, nadir = si.f("sbp_pre_mmhg"), si.f("sbp_nadir_mmhg")
     if not np.isfinite(nadir):
         return []
     est = si.estimated(SBP_MMHG)
@@ -226,7 +230,7 @@ def _bp_evidence(si: SessionInput) -> list[Evidence]:
             SBP_MMHG,
             nadir,
             "idh_nadir_sbp_high_pre_mmhg" if high_pre else "idh_nadir_sbp_mmhg",
-            t_min=si.f("sbp_nadir_t"),
+            t_min=si.f("sbp_nadir_at_min"),
             estimated=est,
             note="nadir",
             sense="low",
@@ -235,19 +239,19 @@ def _bp_evidence(si: SessionInput) -> list[Evidence]:
             "sbp_fall_mmhg",
             sbp_pre - nadir,
             "idh_sbp_fall_mmhg",
-            t_min=si.f("sbp_nadir_t"),
+            t_min=si.f("sbp_nadir_at_min"),
             estimated=est,
             note="pre-dialysis minus nadir",
             sense="high",
         ),
     ]
-    if np.isfinite(si.f("map_nadir")):
+    if np.isfinite(si.f("map_nadir_mmhg")):
         items.append(
             ev(
                 "map_fall_mmhg",
-                si.f("map_pre") - si.f("map_nadir"),
+                si.f("map_pre_mmhg") - si.f("map_nadir_mmhg"),
                 "idh_map_fall_mmhg",
-                t_min=si.f("map_nadir_t"),
+                t_min=si.f("map_nadir_at_min"),
                 estimated=est,
                 note="pre-dialysis minus nadir",
                 sense="high",
@@ -276,7 +280,7 @@ def _event_evidence(si: SessionInput, s: float) -> tuple[list[Evidence], float]:
     hypo_events = _hypotension_events(si)
     if len(hypo_events):
         # EBPG 2007: a BP fall with symptoms and a nursing intervention is intradialytic hypotension
-        fall = si.f("sbp_pre") - si.f("sbp_nadir")
+        fall = si.f("sbp_pre_mmhg") - si.f("sbp_nadir_mmhg")
         full_idh = np.isfinite(fall) and fall >= th("idh_sbp_fall_mmhg")
         s = float(noisy_or(np.array(s), np.array(0.4 if full_idh else 0.2)))
         items.append(
@@ -305,7 +309,7 @@ def finding(si: SessionInput) -> Finding:
     events, s = _event_evidence(si, s)
     evidence += events
     conf = confidence(["estimated" if est_uf else "measured", si.status(RBV_PCT), si.status(SBP_MMHG)])
-    recs = _recommend(si, si.f("ufr_ml_kg_h"))
+    recs = _recommend(si, si.f("uf_rate_ml_kg_h"))
     return Finding(
         HYPOVOLEMIA, min(1.0, s), conf, evidence, _explain(si, evidence), recs, si.missing(RBV_PCT, SBP_MMHG)
     )
@@ -342,15 +346,15 @@ def _explain(si: SessionInput, evidence: list[Evidence]) -> str:
             unit = unit_of(e.signal)
             name = "critical limit" if e.note.startswith("nadir, vs") else "limit"
             bits.append(statement(_SUBJECTS[key], e.value, unit, e.threshold, t_min=e.t_min, name=name))
-    if any(e.signal in (SBP_MMHG, "sbp_fall_mmhg") for e in supports) and np.isfinite(si.f("sbp_end")):
+    if any(e.signal in (SBP_MMHG, "sbp_fall_mmhg") for e in supports) and np.isfinite(si.f("sbp_end_mmhg")):
         bits.append(
             course(
                 "systolic blood pressure",
                 "mmHg",
-                si.f("sbp_pre"),
-                si.f("sbp_end"),
-                si.f("sbp_nadir"),
-                si.f("sbp_nadir_t"),
+                si.f("sbp_pre_mmhg"),
+                si.f("sbp_end_mmhg"),
+                si.f("sbp_nadir_mmhg"),
+                si.f("sbp_nadir_at_min"),
             )
         )
     for e in supports:
@@ -387,7 +391,7 @@ def _recommend(si: SessionInput, ufr_kg: float) -> list[Recommendation]:
     if si.p("load_idwg") > 0:
         recs.append(
             Recommendation(
-                limit_weight_gain_action(si.f("na_gradient")),
+                limit_weight_gain_action(si.f("na_gradient_mmol_l")),
                 "Akkabut 2021 (IDWG >= 3.5 kg: cramp OR 4.5); "
                 "Trinh 2017 (+1 mmol/L gradient: OR 1.33 IDWG > 3 %)",
             )

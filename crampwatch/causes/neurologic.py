@@ -53,19 +53,19 @@ def dds_parts(F: Features, C: Context) -> dict[str, np.ndarray]:
     first = np.where(
         C.vintage_months <= 0, 1.0, np.where(C.vintage_months < th("dds_first_sessions_months"), 0.7, 0.25)
     )
-    bun, _ = C.signal_or_lab(F["urea_pre"] * BUN_MG_DL_PER_UREA_MMOL_L, "bun_mg_dl")
+    bun, _ = C.signal_or_lab(F["urea_pre_mmol_l"] * BUN_MG_DL_PER_UREA_MMOL_L, "bun_mg_dl")
     bun_part = ramp(bun, th("dds_bun_onset_mg_dl"), th("dds_bun_mg_dl"))
     urr_est = 100.0 * (1.0 - np.exp(-C.est_ktv))  # single pool, no generation (modelling choice)
     urr = np.where(np.isnan(F["urr_pct"]), urr_est, F["urr_pct"])
     urr_part = ramp(urr, th("dds_urr_onset_pct"), th("dds_urr_pct") + th("dds_urr_span_pct"))
     grad_part = np.maximum(
         ramp(
-            F["brain_urea_gradient"],
+            F["brain_urea_gradient_mmol_l"],
             th("brain_urea_gradient_onset_mmol_l"),
             1.5 * th("brain_urea_gradient_mmol_l"),
         ),
         ramp(
-            F["brain_osm_gradient"],
+            F["brain_osm_gradient_max_mosm_kg"],
             th("brain_osm_gradient_onset_mosm_kg"),
             1.5 * th("brain_osm_gradient_mosm_kg"),
         ),
@@ -94,7 +94,7 @@ def dds_finding(si: SessionInput) -> Finding:
         pre_ev(
             si,
             "bun_mg_dl",
-            "urea_pre",
+            "urea_pre_mmol_l",
             bun,
             tiered(bun, DDS_BUN_LIMITS, "high"),
             signal=UREA_MMOL_L,
@@ -113,8 +113,8 @@ def dds_finding(si: SessionInput) -> Finding:
         *feature_ev(
             si,
             BRAIN_UREA_MMOL_L,
-            "brain_urea_gradient",
-            tiered(si.f("brain_urea_gradient"), BRAIN_UREA_LIMITS, "high"),
+            "brain_urea_gradient_mmol_l",
+            tiered(si.f("brain_urea_gradient_mmol_l"), BRAIN_UREA_LIMITS, "high"),
             name="brain_urea_gradient_mmol_l",
             note="peak",
             sense="high",
@@ -122,13 +122,13 @@ def dds_finding(si: SessionInput) -> Finding:
         *feature_ev(
             si,
             BRAIN_OSM_GRADIENT_MOSM_KG,
-            "brain_osm_gradient",
-            tiered(si.f("brain_osm_gradient"), BRAIN_OSM_LIMITS, "high"),
+            "brain_osm_gradient_max_mosm_kg",
+            tiered(si.f("brain_osm_gradient_max_mosm_kg"), BRAIN_OSM_LIMITS, "high"),
             note="peak",
             sense="high",
         ),
     ]
-    bun_from_sig = np.isfinite(si.f("urea_pre"))
+    bun_from_sig = np.isfinite(si.f("urea_pre_mmol_l"))
     lab_status = "measured" if bun_from_sig or not si.lab_assumed("bun_mg_dl") else "estimated"
     conf = confidence([lab_status, si.status(UREA_MMOL_L)])
     subjects = {
@@ -329,8 +329,8 @@ def sp_ktv(F: Features, C: Context) -> tuple[np.ndarray, np.ndarray]:
     """Delivered spKt/V (Daugirdas 1993 JASN 4:1205, second generation) from the urea signal, else the
     prescription estimate K t / V (SPEEDY/Michaels clearance, Watson V). Returns (value, measured?)."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        r = F["urea_post"] / F["urea_pre"]
-        sp = sp_ktv_daugirdas_array(r, F["session_h"], F["uf_total_l"], F["post_weight_kg"])
+        r = F["urea_post_mmol_l"] / F["urea_pre_mmol_l"]
+        sp = sp_ktv_daugirdas_array(r, F["session_duration_h"], F["uf_total_l"], F["post_weight_kg"])
     measured = ~np.isnan(sp)
     return np.where(measured, sp, C.est_ktv), measured
 

@@ -28,21 +28,25 @@ EST_OSM_MARGIN_MOSM_KG = 2.0
 
 def parts(F: Features, C: Context) -> dict[str, np.ndarray]:
     gradient = 0.75 * ramp(
-        -F["na_gradient"], -th("na_gradient_neutral_mmol_l"), -th("na_gradient_severe_mmol_l")
+        -F["na_gradient_mmol_l"], -th("na_gradient_neutral_mmol_l"), -th("na_gradient_severe_mmol_l")
     )
     fall = 0.7 * np.maximum(
-        ramp(F["na_fall"], th("plasma_na_fall_mmol_l"), th("plasma_na_fall_severe_mmol_l")),
-        ramp(F["eff_osm_fall"], th("eff_osm_fall_mosm_kg"), th("eff_osm_fall_severe_mosm_kg")),
+        ramp(F["plasma_na_fall_mmol_l"], th("plasma_na_fall_mmol_l"), th("plasma_na_fall_severe_mmol_l")),
+        ramp(F["effective_osm_fall_mosm_kg"], th("eff_osm_fall_mosm_kg"), th("eff_osm_fall_severe_mosm_kg")),
     )
-    hypona = 0.4 * ramp(th("hyponatremia_mmol_l") - F["na_min"], 0.0, 5.0)
+    hypona = 0.4 * ramp(th("hyponatremia_mmol_l") - F["plasma_na_min_mmol_l"], 0.0, 5.0)
     # effective osmolality fall estimated from total osmolality minus the expected urea fall: half weight,
     # thresholds 2 mOsm/kg higher for the uncertainty of the urea estimate (modelling choice)
     est = 0.35 * ramp(
-        F["eff_osm_fall_est"],
+        F["effective_osm_fall_estimated_mosm_kg"],
         th("eff_osm_fall_mosm_kg") + EST_OSM_MARGIN_MOSM_KG,
         th("eff_osm_fall_severe_mosm_kg") + EST_OSM_MARGIN_MOSM_KG,
     )
-    fall = np.where(np.isnan(F["na_fall"]) & np.isnan(F["eff_osm_fall"]), np.maximum(fall, est), fall)
+    fall = np.where(
+        np.isnan(F["plasma_na_fall_mmol_l"]) & np.isnan(F["effective_osm_fall_mosm_kg"]),
+        np.maximum(fall, est),
+        fall,
+    )
     return {"gradient": gradient, "fall": fall, "hypona": hypona}
 
 
@@ -53,8 +57,8 @@ def score(P: dict[str, np.ndarray]) -> np.ndarray:
 def _evidence(si: SessionInput) -> list[Evidence]:
     """Dialysate-plasma Na gradient, dialysate Na (context: the gradient is what counts), plasma Na fall and
     nadir, effective osmolality fall."""
-    grad = si.f("na_gradient")
-    na_from_signal = bool(si.features.from_signal["na_pre"][si.i])
+    grad = si.f("na_gradient_mmol_l")
+    na_from_signal = bool(si.features.from_signal["plasma_na_pre_mmol_l"][si.i])
     na_est = si.pre_estimated(na_from_signal, "na_mmol_l", PLASMA_NA_MMOL_L)
     evidence = [
         ev(
@@ -63,17 +67,17 @@ def _evidence(si: SessionInput) -> list[Evidence]:
             "na_gradient_neutral_mmol_l",
             estimated=na_est,
             sense="low",
-            note=f"dialysate {number(si.f('dialysate_na'))} minus pre-dialysis plasma "
-            f"{number(si.f('na_pre'))}",
+            note=f"dialysate {number(si.f('dialysate_na_mmol_l'))} minus pre-dialysis plasma "
+            f"{number(si.f('plasma_na_pre_mmol_l'))}",
         ),
-        ev(DIALYSATE_NA_MMOL_L, si.f("dialysate_na"), "dialysate_na_low_mmol_l", direction="context"),
+        ev(DIALYSATE_NA_MMOL_L, si.f("dialysate_na_mmol_l"), "dialysate_na_low_mmol_l", direction="context"),
     ]
-    if np.isfinite(si.f("na_min")):
-        est, t_min = si.estimated(PLASMA_NA_MMOL_L), si.f("na_min_t")
+    if np.isfinite(si.f("plasma_na_min_mmol_l")):
+        est, t_min = si.estimated(PLASMA_NA_MMOL_L), si.f("plasma_na_min_at_min")
         evidence += [
             ev(
                 "plasma_na_fall_mmol_l",
-                si.f("na_fall"),
+                si.f("plasma_na_fall_mmol_l"),
                 "plasma_na_fall_mmol_l",
                 t_min=t_min,
                 estimated=est,
@@ -82,7 +86,7 @@ def _evidence(si: SessionInput) -> list[Evidence]:
             ),
             ev(
                 PLASMA_NA_MMOL_L,
-                si.f("na_min"),
+                si.f("plasma_na_min_mmol_l"),
                 "hyponatremia_mmol_l",
                 t_min=t_min,
                 estimated=est,
@@ -90,26 +94,26 @@ def _evidence(si: SessionInput) -> list[Evidence]:
                 sense="low",
             ),
         ]
-    if np.isfinite(si.f("eff_osm_fall")):
+    if np.isfinite(si.f("effective_osm_fall_mosm_kg")):
         evidence.append(
             ev(
                 "effective_osm_fall_mosm_kg",
-                si.f("eff_osm_fall"),
+                si.f("effective_osm_fall_mosm_kg"),
                 "eff_osm_fall_mosm_kg",
-                t_min=si.f("eff_osm_min_t"),
+                t_min=si.f("effective_osm_min_at_min"),
                 note="pre-dialysis minus nadir",
                 sense="high",
                 estimated=si.estimated(PLASMA_NA_MMOL_L) or si.estimated(OSM_MOSM_KG),
             )
         )
-    elif np.isfinite(si.f("eff_osm_fall_est")):
+    elif np.isfinite(si.f("effective_osm_fall_estimated_mosm_kg")):
         evidence.append(
             ev(
                 "effective_osm_fall_mosm_kg",
-                si.f("eff_osm_fall_est"),
+                si.f("effective_osm_fall_estimated_mosm_kg"),
                 "eff_osm_fall_mosm_kg",
                 threshold=th("eff_osm_fall_mosm_kg") + EST_OSM_MARGIN_MOSM_KG,
-                t_min=si.f("osm_min_t"),
+                t_min=si.f("osm_min_at_min"),
                 estimated=True,
                 sense="high",
                 note="pre-dialysis minus nadir: total osmolality fall minus the urea fall expected from the "
@@ -137,9 +141,9 @@ def _explain(si: SessionInput, evidence: list[Evidence]) -> str:
             continue
         if e.signal == "na_gradient_mmol_l":
             bits.append(
-                f"the dialysate sodium ({with_unit(si.f('dialysate_na'), 'mmol/L')}) was "
+                f"the dialysate sodium ({with_unit(si.f('dialysate_na_mmol_l'), 'mmol/L')}) was "
                 f"{with_unit(-float(e.value), 'mmol/L')} below the pre-dialysis plasma sodium "
-                f"({with_unit(si.f('na_pre'), 'mmol/L')})"
+                f"({with_unit(si.f('plasma_na_pre_mmol_l'), 'mmol/L')})"
             )
         elif e.signal == "plasma_na_fall_mmol_l":
             bits.append(
@@ -150,15 +154,15 @@ def _explain(si: SessionInput, evidence: list[Evidence]) -> str:
                     e.threshold,
                 )
             )
-            if np.isfinite(si.f("na_end")):
+            if np.isfinite(si.f("plasma_na_end_mmol_l")):
                 bits.append(
                     course(
                         "plasma sodium",
                         "mmol/L",
-                        si.f("na_first"),
-                        si.f("na_end"),
-                        si.f("na_min"),
-                        si.f("na_min_t"),
+                        si.f("plasma_na_first_mmol_l"),
+                        si.f("plasma_na_end_mmol_l"),
+                        si.f("plasma_na_min_mmol_l"),
+                        si.f("plasma_na_min_at_min"),
                     )
                 )
         elif e.signal == PLASMA_NA_MMOL_L:
@@ -184,7 +188,7 @@ def _explain(si: SessionInput, evidence: list[Evidence]) -> str:
 def _recommend(si: SessionInput) -> list[Recommendation]:
     recs = []
     if si.p("gradient") > 0 or si.p("fall") > 0 or si.p("hypona") > 0:
-        raise_na = raise_na_action(si.f("na_pre"), si.c("dialysate_na_mmol_l"))
+        raise_na = raise_na_action(si.f("plasma_na_pre_mmol_l"), si.c("dialysate_na_mmol_l"))
         if raise_na:
             recs.append(
                 Recommendation(

@@ -42,9 +42,12 @@ class KeyFeature:
 #: temperature, weight gain, dialysate Ca and Mg, serum Mg); each already enters a cause score, so its
 #: weight says how much more (or less) it matters in this unit than the prior assumes.
 KEY_FEATURES: tuple[KeyFeature, ...] = (
-    KeyFeature("uf_rate_ml_kg_h", "UF rate", "mL/kg/h", lambda e: e.features["ufr_ml_kg_h"]),
+    KeyFeature("uf_rate_ml_kg_h", "UF rate", "mL/kg/h", lambda e: e.features["uf_rate_ml_kg_h"]),
     KeyFeature(
-        "na_gradient_mmol_l", "Dialysate Na minus plasma Na", "mmol/L", lambda e: e.features["na_gradient"]
+        "na_gradient_mmol_l",
+        "Dialysate Na minus plasma Na",
+        "mmol/L",
+        lambda e: e.features["na_gradient_mmol_l"],
     ),
     KeyFeature("dialysate_temp_c", "Dialysate temperature", "°C", lambda e: e.ctx.dialysate_temp_c),
     KeyFeature("idwg_pct", "Interdialytic weight gain", "% of dry weight", lambda e: e.ctx.idwg_pct),
