@@ -39,6 +39,9 @@ from crampwatch.recorded.twins import fit_partition_twins
 #: Staged bytes of source text per partition, as a share of the memory budget (modelling choice: parsed
 #: records take about twice their text, and the analysis of a chunk needs the rest).
 TEXT_SHARE_OF_BUDGET = 0.25
+#: Most source text per partition, bytes (modelling choice: ~5 000 HEMOBP sessions, so that a history
+#: spreads over many tasks for the workers to share and a resumed run loses little).
+PARTITION_TEXT_BYTES = 8 * 2**20
 #: Default memory budget of one partition's task, MB.
 DEFAULT_MEMORY_MB = 256
 #: Memory the analysis of one session takes, bytes (modelling estimate: the fill-in simulation ~110 kB, the
@@ -109,7 +112,8 @@ def _stage(source: Path, out: Path, memory_mb: float, partitions: int | None) ->
             return manifest
     if partitions is None:
         text_bytes = sum(p.stat().st_size for p in files)
-        partitions = max(1, math.ceil(text_bytes / (TEXT_SHARE_OF_BUDGET * memory_mb * 2**20)))
+        by_budget = math.ceil(text_bytes / (TEXT_SHARE_OF_BUDGET * memory_mb * 2**20))
+        partitions = max(1, by_budget, math.ceil(text_bytes / PARTITION_TEXT_BYTES))
     stage = stage_hemobp if kind == "hemobp" else stage_traces
     quality = stage(source, staged, partitions)
     manifest = {
@@ -267,7 +271,12 @@ def run_recorded(
         .sum()
     )
     run = RecordedRun(sessions, analysed, total, len(finished), time.perf_counter() - t0, label, str(base))
-    info = {"run": run.to_dict(), "worker_peak_memory_mb": memory, "quality": quality}
+    info = {
+        "run": run.to_dict(),
+        "worker_peak_memory_mb": memory,
+        "client_peak_memory_mb": round(peak_rss_mb(), 1),
+        "quality": quality,
+    }
     _write_atomic(base / "quality.json", lambda p: p.write_text(json.dumps(info, indent=1, default=str)))
     if report:
         from crampwatch.recorded.report import write_report

@@ -40,12 +40,15 @@ def _slope_per_30_days(days: np.ndarray, risk: np.ndarray) -> float:
     return float(np.polyfit(days[ok], risk[ok], 1)[0] * 30.0)
 
 
-def _recurring(top: pd.Series, score: pd.Series) -> tuple[str, float]:
+def _recurring(top: np.ndarray, score: np.ndarray) -> tuple[str, float]:
+    """The recurring cause of sessions (top cause, top score) and the share of the sessions it leads."""
+    top, score = np.asarray(top, dtype=object), np.asarray(score, dtype=float)
     strong = top[(score >= RECURRING_SCORE) & (top != "none")]
-    if strong.empty:
+    if len(strong) == 0:
         return "none", 0.0
-    counts = strong.value_counts()
-    return str(counts.index[0]), float(counts.iloc[0] / len(top))
+    names, counts = np.unique(strong.astype(str), return_counts=True)
+    k = int(np.argmax(counts))  # ties: the first name in alphabetical order
+    return str(names[k]), float(counts[k] / len(top))
 
 
 def patient_summary(sessions: pd.DataFrame) -> pd.DataFrame:
@@ -56,7 +59,7 @@ def patient_summary(sessions: pd.DataFrame) -> pd.DataFrame:
         g = g.sort_values("session_date")
         day = (g["session_date"] - g["session_date"].iloc[0]).dt.days.to_numpy(dtype=float)
         recent = day >= day[-1] - TREND_DAYS
-        cause, share = _recurring(g["top_cause"], g["top_score"])
+        cause, share = _recurring(g["top_cause"].to_numpy(), g["top_score"].to_numpy())
         risk = g["overall_risk"].to_numpy(dtype=float)
         rows.append(
             {
@@ -76,54 +79,69 @@ def patient_summary(sessions: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _change_points(values: np.ndarray, step: float) -> list[int]:
-    """Sessions at which a setting moves to a new level (see the module docstring)."""
-    out: list[int] = []
-    i = CHANGE_WINDOW // 4
+def _change_points(values: pd.Series, patient: pd.Series, step: float) -> np.ndarray:
+    """Positions (in ``values``) at which a patient's setting moves to a new level: the median of the
+    next ``w`` sessions and the session itself differ by at least ``step`` from the median of the previous
+    ``w`` (``w`` = a quarter of :data:`CHANGE_WINDOW`, at least 3); after a change the next ``w`` sessions
+    are not tested. ``values`` are in date order within each patient."""
     w = max(3, CHANGE_WINDOW // 4)
-    while i < len(values) - 2:
-        before = np.nanmedian(values[max(0, i - w) : i]) if i > 0 else np.nan
-        after = np.nanmedian(values[i : i + w])
-        if (
-            np.isfinite(before)
-            and np.isfinite(after)
-            and abs(after - before) >= step
-            and abs(values[i] - before) >= step
-        ):
+    x = pd.Series(values.to_numpy(dtype=float))
+    pid = pd.Series(patient.to_numpy())
+
+    def rolling_median(v: pd.Series, p: pd.Series) -> pd.Series:
+        return (
+            v.groupby(p.to_numpy(), sort=False).rolling(w, min_periods=1).median().droplevel(0).sort_index()
+        )
+
+    before = rolling_median(x, pid).groupby(pid.to_numpy(), sort=False).shift(1)
+    reverse = rolling_median(x[::-1].reset_index(drop=True), pid[::-1].reset_index(drop=True))
+    after = pd.Series(reverse.to_numpy()[::-1])
+    remaining = x.groupby(pid.to_numpy(), sort=False).cumcount(ascending=False).to_numpy()
+    values = x
+    hit = ((after - before).abs() >= step) & ((values - before).abs() >= step) & (remaining >= 2)
+    out, blocked_until, last_patient = [], -1, None
+    pids = patient.to_numpy()
+    for i in np.flatnonzero(hit.to_numpy()):
+        if pids[i] != last_patient:
+            blocked_until, last_patient = -1, pids[i]
+        if i >= blocked_until:
             out.append(i)
-            i += w
-        else:
-            i += 1
-    return out
+            blocked_until = i + w
+    return np.array(out, dtype=np.int64)
 
 
 def prescription_changes(sessions: pd.DataFrame) -> pd.DataFrame:
     """One row per detected change: patient, date, setting, value before and after, and the mean session
     risk, IDH risk and share of sessions led by each cause over the windows before and after."""
+    s = sessions.loc[sessions["status"] == "analysed"].sort_values(
+        ["patient_id", "session_date"], kind="stable"
+    )
+    s = s.reset_index(drop=True)
+    first = s.groupby("patient_id", sort=False).cumcount().to_numpy()
+    left = len(s) - 1 - s.groupby("patient_id", sort=False).cumcount(ascending=False).to_numpy()
     rows = []
-    s = sessions.loc[sessions["status"] == "analysed"]
-    for pid, g in s.groupby("patient_id", sort=True):
-        g = g.sort_values("session_date").reset_index(drop=True)
-        for setting, step in CHANGE_STEPS.items():
-            values = g[setting].to_numpy(dtype=float)
-            for i in _change_points(values, step):
-                before = g.iloc[max(0, i - CHANGE_WINDOW) : i]
-                after = g.iloc[i : i + CHANGE_WINDOW]
-                rows.append(
-                    {
-                        "patient_id": pid,
-                        "date": g["session_date"].iloc[i],
-                        "setting": setting,
-                        "before": float(np.nanmedian(before[setting])),
-                        "after": float(np.nanmedian(after[setting])),
-                        "sessions_before": len(before),
-                        "sessions_after": len(after),
-                        "risk_before": float(before["overall_risk"].mean()),
-                        "risk_after": float(after["overall_risk"].mean()),
-                        "idh_risk_before": float(before["idh_risk"].mean()),
-                        "idh_risk_after": float(after["idh_risk"].mean()),
-                        "top_cause_before": _recurring(before["top_cause"], before["top_score"])[0],
-                        "top_cause_after": _recurring(after["top_cause"], after["top_score"])[0],
-                    }
-                )
-    return pd.DataFrame(rows)
+    col = {c: s[c].to_numpy() for c in ("overall_risk", "idh_risk", "top_cause", "top_score")}
+    for setting, step in CHANGE_STEPS.items():
+        values = s[setting].to_numpy(dtype=float)
+        for i in _change_points(s[setting], s["patient_id"], step):
+            b = slice(max(i - first[i], i - CHANGE_WINDOW), i)  # within the patient's sessions
+            a = slice(i, min(left[i] + 1, i + CHANGE_WINDOW))
+            rows.append(
+                {
+                    "patient_id": s.at[i, "patient_id"],
+                    "date": s.at[i, "session_date"],
+                    "setting": setting,
+                    "before": float(np.nanmedian(values[b])),
+                    "after": float(np.nanmedian(values[a])),
+                    "sessions_before": b.stop - b.start,
+                    "sessions_after": a.stop - a.start,
+                    "risk_before": float(np.mean(col["overall_risk"][b])),
+                    "risk_after": float(np.mean(col["overall_risk"][a])),
+                    "idh_risk_before": float(np.mean(col["idh_risk"][b])),
+                    "idh_risk_after": float(np.mean(col["idh_risk"][a])),
+                    "top_cause_before": _recurring(col["top_cause"][b], col["top_score"][b])[0],
+                    "top_cause_after": _recurring(col["top_cause"][a], col["top_score"][a])[0],
+                }
+            )
+    columns = ["patient_id", "date", "setting", "before", "after"]
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=columns)
