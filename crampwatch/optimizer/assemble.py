@@ -13,7 +13,7 @@ from crampwatch.optimizer.constraints import outcome_violations, static_violatio
 from crampwatch.optimizer.context import SearchContext
 from crampwatch.optimizer.evaluate import Evaluation
 from crampwatch.optimizer.explain import addressed_causes, rationale
-from crampwatch.optimizer.levers import acts_on, leading_causes, why_not
+from crampwatch.optimizer.levers import Tried, acts_on, leading_causes, why_not
 from crampwatch.optimizer.ranking import RISK_PERCENTILES, Candidate, risk_range
 from crampwatch.optimizer.result import LeadingCause, Outcome, Recommendation
 from crampwatch.optimizer.space import Knobs, Options, apply_knobs, describe_changes
@@ -161,10 +161,10 @@ def leading(
 ) -> list[LeadingCause]:
     """The leading causes of the current session with the options acting on each, or why none does."""
     out: list[LeadingCause] = []
-    state = (current.risk, current.ensemble_mean_risk, current.causes)
+    tried = Tried(ctx, base, options, evaluated, current.risk, current.ensemble_mean_risk, current.causes)
     for cause in leading_causes(current.causes):
         acting = tuple(i for i, cd in enumerate(chosen, 1) if acts_on(cd, cause, ctx.current, current.causes))
-        reasons = () if acting else why_not(cause, ctx, base, options, evaluated, state)
+        reasons = () if acting else why_not(cause, tried)
         levers = CAUSE_REGISTRY[cause].levers
         out.append(LeadingCause(cause, current.causes[cause], levers, acting, reasons))
     return out

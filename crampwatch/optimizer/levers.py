@@ -14,6 +14,7 @@ value that lowers it breaks a limit (dose, UF goal, guideline range), or it rais
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -207,25 +208,32 @@ def _change_text(ctx: SearchContext, base: Knobs, cd: Candidate) -> str:
     return "; ".join(ch.text for ch in changes)
 
 
-def lever_line(
-    knob: str,
-    cause: str,
-    ctx: SearchContext,
-    base: Knobs,
-    options: Options,
-    evaluated: Sequence[Candidate],
-    current: tuple[float, float, Mapping[str, float]],
-) -> str:
-    """One clinical line: why lever ``knob`` gives no option for ``cause``. ``current`` is (nominal risk,
-    ensemble-mean risk, nominal cause scores) of the current prescription."""
-    risk, mean_risk, causes = current
+@dataclass(frozen=True)
+class Tried:
+    """What a search tried, for the lines on the levers: its context, the base it moved from, the values it
+    allowed, the candidates it scored, and the current prescription's nominal risk, ensemble-mean risk
+    and nominal cause scores."""
+
+    ctx: SearchContext
+    base: Knobs
+    options: Options
+    evaluated: Sequence[Candidate]
+    risk: float
+    mean_risk: float
+    causes: Mapping[str, float]
+
+
+def lever_line(knob: str, cause: str, tried: Tried) -> str:
+    """One clinical line: why lever ``knob`` gives no option for ``cause``."""
+    ctx, base, options = tried.ctx, tried.base, tried.options
+    risk, mean_risk, causes = tried.risk, tried.mean_risk, tried.causes
     label = CAUSE_REGISTRY[cause].label.lower()
     spec = KNOB_SETTINGS[knob]
     if len(_option_values(knob, options)) < 2:
         value = getattr(base, knob)
         shown = _value_text(knob, value) if isinstance(value, int | float) else "as prescribed"
         return f"{spec.label} stays at {shown}: the constraints of this search allow no other value."
-    moves = _moves(knob, base, evaluated)
+    moves = _moves(knob, base, tried.evaluated)
     helpful = sorted((cd for cd in moves if lowers(cd, cause, causes)), key=lambda cd: rank_key(cd, base))
     if not helpful:
         return _no_effect_line(knob, base, moves, options, cause, causes.get(cause, np.nan))
@@ -245,17 +253,10 @@ def lever_line(
     return f"{text} (predicted cramp risk {cd.nominal.risk:.2f}); the options shown lower the risk more."
 
 
-def why_not(
-    cause: str,
-    ctx: SearchContext,
-    base: Knobs,
-    options: Options,
-    evaluated: Sequence[Candidate],
-    current: tuple[float, float, Mapping[str, float]],
-) -> tuple[str, ...]:
+def why_not(cause: str, tried: Tried) -> tuple[str, ...]:
     """One line per lever of ``cause`` saying why none gives an option (or that it has no lever)."""
     knobs = lever_knobs(cause)
     if not knobs:
         label = CAUSE_REGISTRY[cause].label
         return (f"{label}: no dialysis prescription setting acts on it; the assessment's advice applies.",)
-    return tuple(lever_line(k, cause, ctx, base, options, evaluated, current) for k in knobs)
+    return tuple(lever_line(k, cause, tried) for k in knobs)
