@@ -26,7 +26,8 @@ def ramp(x: np.ndarray | float, lo: float | np.ndarray, hi: float | np.ndarray) 
     """0 below ``lo``, 1 above ``hi``, linear between; NaN (no evidence) gives 0."""
     with np.errstate(invalid="ignore", divide="ignore"):
         r = (np.asarray(x, dtype=float) - lo) / (np.asarray(hi, dtype=float) - lo)
-    return np.nan_to_num(np.clip(r, 0.0, 1.0), nan=0.0)
+    # fmax/fmin return the number where the other operand is NaN: NaN -> 0, then clipped to [0, 1]
+    return np.fmin(np.fmax(r, 0.0), 1.0)
 
 
 def noisy_or(*parts: np.ndarray) -> np.ndarray:
