@@ -20,6 +20,18 @@ from crampwatch.io.hemobp import HEMOBP_COLUMNS
 from crampwatch.io.tables import UNIT_ALIASES, UNIT_FIXES
 from crampwatch.model import EVENT_KINDS, Dialysate, Labs, Patient, Prescription
 from crampwatch.prescription_settings import SETTINGS
+from crampwatch.recorded.batch import SCENARIO_COLUMNS, TABLE_METRICS
+from crampwatch.recorded.layout import (
+    MONITOR_COLUMNS,
+    MONITOR_FILE,
+    PATIENT_COLUMNS,
+    PATIENTS_FILE,
+    SESSION_COLUMNS,
+    SESSIONS_FILE,
+)
+from crampwatch.recorded.prepare import ASSUMED_INPUTS
+from crampwatch.recorded.summary import CHANGE_STEPS
+from crampwatch.recorded.traces import EVENTS_TABLE, SESSIONS_TABLE, SOURCES_FILE, TRACES_FOLDER
 from crampwatch.signals import MAX_T_MIN, QUANTITIES, SIGNAL_SPECS, label_and_unit
 from crampwatch.units import (
     CONDUCTIVITY_MS_CM_PER_NA_MMOL_L,
@@ -200,6 +212,65 @@ and unit. `fit.rmse` is in each signal's unit.
 """
 
 
+_RECORDED = """## Recorded history (`crampwatch cohort --recorded PATH`)
+
+PATH is one of three forms; each is read in blocks into partitions by patient, never whole.
+
+**HEMOBP tables**: a folder with the three CSV files of Lin et al., Sci Data 2019;6:313 (figshare
+doi 10.6084/m9.figshare.6260654 v3). Sessions are a patient's treatment days, joined by `pid` and the
+day of `d1.keyindate` / `vip.datatime`; the monitor columns map to trace signals as in the HEMOBP section
+above. `NA` or empty is missing; quoted or plain identifiers and dates with or without a time read alike.
+
+| file | columns |
+|---|---|
+{hemobp}
+
+The session's scenario: pre-, post- and dry weight from `d1` (UF volume = the weight lost; the weight gain
+from the previous session's post-weight when that is at most a week earlier), duration `dialysisend -
+dialysisstart` (else the last record's time), blood flow, dialysate Na (from conductivity) and temperature
+as the medians of the session's records, sex, age (session year - birth year), diabetes and time on
+dialysis from `idp`. Not in these tables, so the defaults stand in (flagged estimated): {assumed}.
+
+**Trace dataset**: a folder with `{sessions}` (one row per session: `patient_id`, `session_id`,
+`session_date`, and the scenario as columns named by their path in the scenario file: `patient.sex`,
+`patient.pre_weight_kg`, `prescription.duration_min`, ...), `{traces}/` (Parquet files of `patient_id`,
+`session_id`, `t_min` and trace signals), optionally `{events}` (`session_id`, `t_min`, `kind`) and
+`{sources}` (`{{signal: source}}`).
+
+**The store**: a database URL; its sessions are exported page by page as a trace dataset.
+
+Outputs in `--out`: `sessions/` (Parquet, one row per session: `session_id`, `patient_id`,
+`session_date`, `status` (`analysed` or why not), `n_records`, {scenario_cols}, `score_<cause>`,
+`top_cause`, `top_score`, `overall_risk`, `idh_risk`, {metrics}, `estimated_signals`); `patients/` (one
+row per patient: sessions, first and last, mean and recent risk, `risk_trend_per_30_days`,
+`recurring_cause` and its share, mean IDH risk and UF rate, twin refill capacity and blood volume with
+95 % intervals); `changes/` (prescription changes of {changes}, with risk and causes before and after);
+`twins/` (twin JSON per patient); `learning/` (with `--learning-table`: the unit model's inputs per
+session, `cramp` from the events); `quality.json` (what the reader dropped or repaired, with counts; run
+time, peak memory); `report.html` (the unit report). A killed run started again with the same `--out`
+resumes with the partitions it had not finished."""
+
+
+def _recorded_section() -> str:
+    """The recorded-history inputs and outputs of ``crampwatch cohort --recorded``."""
+    tables = (
+        (PATIENTS_FILE, PATIENT_COLUMNS),
+        (SESSIONS_FILE, SESSION_COLUMNS),
+        (MONITOR_FILE, MONITOR_COLUMNS),
+    )
+    return _RECORDED.format(
+        hemobp="\n".join(f"| `{name}` | {', '.join(f'`{c}`' for c in cols)} |" for name, cols in tables),
+        assumed="; ".join(ASSUMED_INPUTS),
+        sessions=SESSIONS_TABLE,
+        traces=TRACES_FOLDER,
+        events=EVENTS_TABLE,
+        sources=SOURCES_FILE,
+        scenario_cols=", ".join(f"`{c}`" for c in SCENARIO_COLUMNS.values()),
+        metrics=", ".join(f"`{m}`" for m in TABLE_METRICS),
+        changes=", ".join(f"`{k}` (step {v:g})" for k, v in CHANGE_STEPS.items()),
+    )
+
+
 def render_formats_markdown() -> str:
     """The text of ``docs/formats.md``."""
     na_per_c = 1 / CONDUCTIVITY_MS_CM_PER_NA_MMOL_L
@@ -282,11 +353,14 @@ def render_formats_markdown() -> str:
         "Columns of the HEMOBP `vip.csv` (Lin et al., Sci Data 2019;6:313); `time`, `sbp`, `dbp` are "
         "required and a file with these and no `t_min` is recognised automatically "
         "(`crampwatch analyze --hemobp`). "
-        "With `pid`/`datatime` columns only the first session is read. Dialysate Na is derived from "
+        "With `pid`/`datatime` columns only the first session is read (a whole history of many sessions: "
+        "`crampwatch cohort --recorded`, below). Dialysate Na is derived from "
         "conductivity and cumulative UF from the UF rate (both flagged `estimated`). See "
         "`examples/machine/`.",
         "",
         _hemobp_table(),
+        "",
+        _recorded_section(),
         "",
         _JSON_OUTPUTS.rstrip().replace("{causes}", ", ".join(f"`{c}`" for c in CAUSES)),
         "",
@@ -298,7 +372,10 @@ def render_formats_markdown() -> str:
         "",
         "`crampwatch export --format fhir` writes a collection Bundle: Patient, Procedure (SNOMED 302497006) "
         "with the prescription as JSON in an extension, Observations and QuestionnaireResponses for cramp "
-        "reports. Values, codes and units:",
+        "reports. Trace signals are by default one Observation per signal with a `valueSampledData` time "
+        "series (origin 0 in the signal's unit, factor 1, period = the largest step that puts every record "
+        "time on the grid, `E` where there is no value); `--fhir-series points` writes one Observation per "
+        "value instead. `import` reads both forms. Values, codes and units:",
         "",
         _fhir_table(),
         "",
