@@ -76,3 +76,17 @@ def test_commands_of_an_extra_name_it(
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
     assert f"crampwatch[{extra}]" in lines[0]
+
+
+def test_fhir_commands_name_the_fhir_extra(tmp_path: Path) -> None:
+    site = tmp_path / "no_fhir"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(BLOCKER.format(blocked={"fhir"}))
+    env = {**os.environ, "PYTHONPATH": f"{site}{os.pathsep}{ROOT}"}
+    bundle = tmp_path / "bundle.json"
+    bundle.write_text('{"resourceType": "Bundle", "type": "collection", "entry": []}')
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    done = _cli(env, tmp_path, "import", str(bundle), "--database-url", db)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "crampwatch[fhir]" in lines[0] and "'fhir'" in lines[0], done.stderr

@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from crampwatch.causes import assess
+from crampwatch.causes.sentences import number
 from crampwatch.cli.main import app
 from crampwatch.errors import InputError
 from crampwatch.io.traces import write_trace
@@ -81,3 +82,27 @@ def test_cli_analyze_with_twin(tmp_path, pair) -> None:
     twin_file.write_text("{not json", encoding="utf-8")
     bad = CliRunner().invoke(app, ["analyze", str(trace), "--scenario", str(scen), "--twin", str(twin_file)])
     assert bad.exit_code == 2 and "twin" in bad.output and len(bad.output.strip().splitlines()) == 1
+
+
+def test_cli_analyze_text_says_the_twin_was_used_and_what_it_changed(tmp_path, pair) -> None:
+    import yaml
+
+    records, twin = pair["slow"]
+    rec = records[-1]
+    # a session with blood pressure only: the simulator fills RBV with this patient's physiology
+    kept = ["t_min", "sbp_mmhg"]
+    partial = rec.trace.__class__(rec.trace.data[kept], rec.trace.events, {k: "measured" for k in kept[1:]})
+    trace, scen, twin_file = tmp_path / "s.csv", tmp_path / "s.yaml", tmp_path / "twin.json"
+    write_trace(partial, trace)
+    scen.write_text(yaml.safe_dump(dump_scenario(rec.scenario)), encoding="utf-8")
+    twin_file.write_text(twin.to_json(), encoding="utf-8")
+    res = CliRunner().invoke(app, ["analyze", str(trace), "--scenario", str(scen), "--twin", str(twin_file)])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    with_twin = assess(partial, rec.scenario, twin=twin).overall_risk
+    population = assess(partial, rec.scenario).overall_risk
+    assert f"Patient twin used (fitted on 6 sessions): overall risk {with_twin:.2f} with the twin, " in text
+    assert f"{population:.2f} with the population patient" in text
+    refill = twin.parameters["refill_capacity"]["value"]
+    assert f"changed the result: plasma refill capacity {number(refill)} × population" in text, text
+    assert "Hypovolemia" in text.split("changed the result: plasma refill capacity")[1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -18,6 +19,7 @@ from crampwatch.learn.apply import apply_unit_model
 from crampwatch.model import load_scenario
 from crampwatch.signals import display_label
 from crampwatch.twin import load_twin
+from crampwatch.twin.effect import twin_parts, twin_summary
 
 
 @app.command("analyze")
@@ -50,6 +52,7 @@ def analyze(
     ev = read_events(events) if events is not None else None
     twin = None if twin_path is None else load_twin(twin_path)
     result = assess(trace, sc, events=ev, fill_missing=not no_fill, twin=twin)
+    twin_lines = [] if twin is None or as_json else _twin_lines(trace, sc, twin, result, ev, not no_fill)
     result.data_quality = quality.messages() + result.data_quality
     if unit_model is not None:
         apply_unit_model(result, trace, sc, unit_model)
@@ -65,6 +68,15 @@ def analyze(
         typer.echo(result.to_json())
         return
     _print(result, report)
+    for line in twin_lines:
+        Console().print(line, highlight=False)
+
+
+def _twin_lines(trace: Any, sc: Any, twin: Any, result: Assessment, ev: Any, fill: bool) -> list[str]:
+    """The text output's twin section: the twin was used, and which of its parts changed the result."""
+    population = assess(trace, sc, events=ev, fill_missing=fill)
+    parts = twin_parts(trace, sc, twin, population=population, events=ev, fill_missing=fill)
+    return twin_summary(twin, result, population, parts)
 
 
 def _labels(names: list[str]) -> str:

@@ -15,6 +15,8 @@ import yaml
 
 from crampwatch.cli.app import app, fail, handle_input_errors
 from crampwatch.errors import InputError
+from crampwatch.io.consistency import mismatches
+from crampwatch.io.tables import read_table
 from crampwatch.model import Scenario, dump_scenario, load_scenario, parse_scenario
 from crampwatch.roles import ROLES, require_role
 from crampwatch.signals import DBP_MMHG, HR_BPM, MAP_MMHG, MAX_T_MIN, SBP_MMHG, UF_CUM_L
@@ -151,6 +153,12 @@ def import_cmd(
     ),
     session_id: str | None = typer.Option(None, "--session-id", help="Id of the imported session."),
     name: str | None = typer.Option(None, "--name", help="Patient's name, when the patient is new."),
+    strict: bool = typer.Option(
+        False,
+        "--strict",
+        help="Refuse a trace whose session length, UF volume or patient differs from the scenario "
+        "(without it such a trace is stored with a warning).",
+    ),
     database_url: str | None = typer.Option(None, "--database-url", help=DATABASE_HELP),
 ) -> None:
     """Store a patient (scenario), a recorded session (trace + --scenario), a FHIR Bundle or an export."""
@@ -164,6 +172,7 @@ def import_cmd(
         trace = read_trace_file(file)
         if events is not None:
             trace = trace.with_events(read_events_file(events))
+        _check_matches(file, trace, sc, strict)
         with _opened(database_url) as store:
             result = _store_session(store, sc, trace, _parse_start(started_at), session_id, name)
         typer.echo(f"imported {result.summary()}")
@@ -300,6 +309,18 @@ def read_trace_file(path: Path) -> Trace:
     return trace
 
 
+def _check_matches(path: Path, trace: Trace, scenario: Scenario, strict: bool) -> None:
+    """Warn about (``strict``: refuse) a trace that does not match its scenario
+    (:mod:`crampwatch.io.consistency`)."""
+    raw = read_table(path)
+    ids = raw["patient_id"].dropna().astype(str).unique() if "patient_id" in raw.columns else ()
+    problems = mismatches(trace, scenario, ids)
+    if problems and strict:
+        raise InputError(f"trace {path.name} does not match the scenario: {'; '.join(problems)}", "trace")
+    for problem in problems:
+        typer.echo(f"warning: {path.name} does not match the scenario: {problem}", err=True)
+
+
 def read_events_file(path: Path) -> pd.DataFrame:
     """Events from a CSV (``t_min, kind, severity, note``) or a JSON list, via :mod:`crampwatch.io.traces`."""
     from crampwatch.io.traces import read_events
@@ -311,10 +332,10 @@ def read_events_file(path: Path) -> pd.DataFrame:
 
 
 def _fhir() -> Any:
-    try:
-        from crampwatch.io import fhir
-    except ImportError as exc:  # pragma: no cover - the module ships with the package
-        raise InputError(f"format: FHIR support is unavailable ({exc})", "format") from None
+    """:mod:`crampwatch.io.fhir`, imported on use: it needs the optional ``fhir`` extra (``fhir.resources``);
+    without it :func:`handle_input_errors` names the extra and how to install it."""
+    from crampwatch.io import fhir
+
     return fhir
 
 
