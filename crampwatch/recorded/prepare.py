@@ -35,11 +35,12 @@ from crampwatch.units import conductivity_to_na_mmol_l, fahrenheit_to_celsius
 
 #: Inputs of the analysis that a HEMOBP history does not record: the scenario model's defaults stand in.
 ASSUMED_INPUTS = (
-    "patient.height_cm (population mean for the sex)",
-    "patient.vintage_months when first_dialysis is missing (time since the first session in the data)",
-    "patient.labs.* (default pre-dialysis values)",
-    "prescription.qd_ml_min, prescription.dialyzer_koa_ml_min",
-    "prescription.dialysate.k_mmol_l, ca_mmol_l, mg_mmol_l, hco3_mmol_l",
+    "height (the population mean for the sex)",
+    "time on dialysis where the first dialysis is not recorded (the time since the patient's first session "
+    "in the data)",
+    "pre-dialysis laboratory values (typical values)",
+    "dialysate flow and dialyzer KoA",
+    "dialysate K, Ca, Mg and bicarbonate",
 )
 #: Signals the HEMOBP reader derives (flagged ``estimated``).
 DERIVED = (DIALYSATE_NA_MMOL_L, UF_CUM_L)

@@ -22,6 +22,7 @@ from crampwatch.causes.registry import CAUSE_REGISTRY, CAUSES
 from crampwatch.plotting import figure_svg
 from crampwatch.recorded.prepare import ASSUMED_INPUTS
 from crampwatch.recorded.summary import CHANGE_STEPS, CHANGE_WINDOW, RECURRING_SCORE, TREND_DAYS
+from crampwatch.signals import label_and_unit
 
 #: Patients listed in the ranking.
 RANKED = 25
@@ -37,6 +38,23 @@ SESSION_COLUMNS = (
     "idh_risk",
 )
 COLOURS = ("#1f5fa0", "#c25e00", "#2a9d8f", "#7a5195", "#e07a5f", "#6d6875", "#8ab17d", "#bc4749", "#999999")
+#: Data-quality counts of a run, in words.
+QUALITY_LABELS = {
+    "patients": "patients listed",
+    "sessions_rows_read": "treatment-day rows read",
+    "records_rows_read": "monitor records read",
+    "records_repeated_time": "monitor records repeating a time of their session (the first kept)",
+    "session_rows_repeated": "treatment days listed twice (the first kept)",
+    "monitor_days_without_session_row": "days with monitor records but no treatment-day row (not analysed)",
+    "sessions_without_monitor_records": "treatment days without monitor records (not analysed)",
+    "records_without_usable_time": "monitor records without a usable time (left out)",
+    "values_impossible": "values outside the plausible range (set to missing)",
+    "values_unit_converted": "values in another unit (converted)",
+    "monitor_cells_with_text": "monitor values that were text, not numbers (set to missing)",
+    "session_cells_with_text": "treatment-day values that were text, not numbers (set to missing)",
+    "monitor_rows_without_patient_or_day": "monitor records without a patient or day (left out)",
+    "session_rows_without_patient_or_day": "treatment-day rows without a patient or day (left out)",
+}
 SETTING_LABELS = {
     "dialysate_na_setting_mmol_l": "Dialysate Na (mmol/L)",
     "dialysate_temp_c": "Dialysate temperature (°C)",
@@ -66,9 +84,9 @@ def _prevalence_figure(s: pd.DataFrame, unit_changes: pd.DataFrame) -> str:
     fig = Figure(figsize=(9.5, 3.6), layout="constrained")
     ax = fig.add_subplot()
     ax.stackplot(share.index, *(share[c] for c in order), labels=[_label(c) for c in order], colors=COLOURS)
-    for when, text in zip(unit_changes["month"], unit_changes["text"], strict=True):
+    for when, texts in unit_changes.groupby("month")["text"]:
         ax.axvline(when, color="black", linestyle="--", linewidth=1)
-        ax.annotate(text, (when, 101), fontsize=7, rotation=0, annotation_clip=False)
+        ax.annotate("; ".join(texts), (when, 101), fontsize=7, annotation_clip=False)
     ax.set_ylabel("Sessions led by the cause (%)")
     ax.set_ylim(0, 100)
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, frameon=False)
@@ -198,11 +216,24 @@ def _ranking(patients: pd.DataFrame) -> str:
     return _table(headers, rows)
 
 
+def _reason(status: str) -> str:
+    """A reason for not analysing a session, with the field's clinical label instead of its path."""
+    field, sep, rest = status.partition(": ")
+    if not sep or " " in field:
+        return status
+    label, unit = label_and_unit(field.rsplit(".", 1)[-1])
+    return f"{label}{f' ({unit})' if unit else ''}: {rest}"
+
+
 def _overview(s_all: pd.DataFrame, info: dict) -> str:
     analysed = s_all["status"].eq("analysed")
-    reasons = s_all.loc[~analysed, "status"].value_counts().head(8)
+    reasons = s_all.loc[~analysed, "status"].map(_reason).value_counts().head(8)
     quality = info.get("quality", {})
-    items = "".join(f"<li>{_esc(k.replace('_', ' '))}: {v}</li>" for k, v in sorted(quality.items()) if v)
+    items = "".join(
+        f"<li>{_esc(QUALITY_LABELS.get(k, k.replace('_', ' ')))}: {v}</li>"
+        for k, v in sorted(quality.items())
+        if v
+    )
     excluded = "".join(f"<li>{_esc(k)}: {v}</li>" for k, v in reasons.items())
     assumed = "".join(f"<li>{_esc(a)}</li>" for a in ASSUMED_INPUTS)
     patients = s_all.loc[analysed, "patient_id"].nunique()
