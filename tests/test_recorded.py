@@ -295,3 +295,39 @@ def test_the_learning_table_on_dask_equals_the_one_built_in_process(tmp_path):
     )
     pd.testing.assert_frame_equal(got[list(expected.columns)].reset_index(drop=True), expected, rtol=1e-12)
     assert got.set_index("session_id")["cramp"].to_dict() == {f"S{i}": int(i in (1, 4)) for i in range(24)}
+
+
+def test_the_store_is_analysed_as_a_recorded_history(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from typer.testing import CliRunner
+
+    from crampwatch.cli.main import app
+    from crampwatch.population import virtual_population
+    from crampwatch.simulator import simulate
+    from crampwatch.store import Store
+
+    url = f"sqlite:///{tmp_path / 'unit.db'}"
+    scenarios = virtual_population(2, seed=8)
+    expected = {}
+    with Store.open(url) as store:
+        for scenario in scenarios:
+            store.add_patient(scenario.patient)
+            for day in range(3):
+                trace = simulate(scenario)
+                sid = store.add_session(
+                    scenario.patient.id,
+                    scenario.prescription,
+                    trace,
+                    started_at=datetime(2024, 5, 6, 8, tzinfo=UTC) + timedelta(days=2 * day),
+                )
+                expected[sid] = assess(trace, scenario).overall_risk
+    result = CliRunner().invoke(
+        app,
+        ["cohort", "--recorded", url, "--out", str(tmp_path / "out"), "--scheduler", "synchronous", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["analysed"] == 6
+    table = _table(tmp_path / "out").set_index("session_id")
+    for sid, risk in expected.items():
+        assert table.at[sid, "overall_risk"] == pytest.approx(risk, abs=1e-9)
