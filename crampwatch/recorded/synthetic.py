@@ -7,7 +7,7 @@ log-normally so that the mean is the published 154.7 sessions per patient; weigh
 interdialytic gain per day off dialysis (longer after the weekend); the dry weight is adjusted now and then.
 Blood pressure is the session model's (:func:`crampwatch.simulator.columns.simulate_columns`) plus
 oscillometric measurement noise (SD 6 mmHg systolic, 4 diastolic; modelling choice within the AAMI/ISO
-81060-2 limit of 8 mmHg), read every 6-13 minutes (the published 26 records per session).
+81060-2 limit of 8 mmHg), read every 6-12 minutes (the published 26 records per session).
 
 The unit changes its standard dialysate on :data:`UNIT_CHANGE` (Na 140 -> 138 mmol/L, temperature 36.5 ->
 36.0 °C; a fifth of the patients keep an individual dialysate Na), so the history holds a prescription change
@@ -54,8 +54,8 @@ MEAN_SESSIONS = 165_849 / 1_072
 FOLLOW_UP_LOG_SD = 1.0
 #: Share of scheduled treatment days missed.
 MISSED_SHARE = 0.03
-#: Minutes between monitor records (uniform integers; mean 9.5 gives ~26 records per 4-h session).
-RECORD_INTERVAL_MIN = (6, 13)
+#: Minutes between monitor records (uniform integers, mean 9: ~26 records per session, as published).
+RECORD_INTERVAL_MIN = (6, 12)
 #: Sessions simulated at once (bounds memory: ~110 kB per session).
 SIM_CHUNK = 2000
 
