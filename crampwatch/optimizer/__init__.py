@@ -9,6 +9,7 @@ guideline ranges). See :mod:`crampwatch.optimizer.search` for the method.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,8 @@ from crampwatch.optimizer.search import search
 #: Output resolution of the simulated traces scored by the analyzer, minutes: the simulator's default, so
 #: that every whole-minute session ends on a recorded sample (exact post-dialysis urea and UF).
 RECORD_EVERY_MIN = 1.0
+#: Threads of the compiled simulation kernel: the machine's cores (results do not depend on it).
+DEFAULT_WORKERS = os.cpu_count() or 1
 
 
 def optimize(
@@ -33,6 +36,7 @@ def optimize(
     seed: int = 0,
     risk_model: Callable | None = None,
     twin: Any | None = None,
+    workers: int = DEFAULT_WORKERS,
 ) -> OptimizationResult:
     """The ``top_k`` lowest-risk prescriptions for ``scenario`` that satisfy ``constraints``.
 
@@ -42,13 +46,16 @@ def optimize(
     ``infeasible`` says why. ``risk_model(t_min, signals, scenarios)``, when given, replaces the analyzer's
     overall risk of each simulated session (a unit model: :meth:`crampwatch.learn.UnitModel.batch_risk`).
     With a ``twin`` (:class:`crampwatch.twin.PatientTwin`) the patient is the
-    fitted twin and the ensemble is drawn from the twin's uncertainty.
+    fitted twin and the ensemble is drawn from the twin's uncertainty. ``workers`` threads run the
+    simulation kernel (the same results with any number).
     """
     require_range("n_ensemble", n_ensemble, 1, 64)
     require_range("top_k", top_k, 1, 10)
     return search(
         scenario,
-        evaluator=SimulatorEvaluator(record_every_min=RECORD_EVERY_MIN, risk_model=risk_model),
+        evaluator=SimulatorEvaluator(
+            record_every_min=RECORD_EVERY_MIN, risk_model=risk_model, workers=workers
+        ),
         constraints=constraints,
         n_ensemble=int(n_ensemble),
         top_k=int(top_k),

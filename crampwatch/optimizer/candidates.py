@@ -20,7 +20,7 @@ from crampwatch.optimizer.space import KNOB_SETTINGS, Knobs, Options, changed_kn
 FREE_PROFILE_BOUNDS = (0.4, 1.6)
 FREE_PROFILE_STEP = 0.05
 FREE_PROFILE_PARTS = 4
-N_FREE_PROFILES = 32
+N_FREE_PROFILES = 16
 
 #: Settings that trade dose against UF rate, combined as one group; the other groups vary alone.
 TIME_GROUP = ("duration_min", "uf_profile", "qb_ml_min", "qd_ml_min", "sessions_per_week", "isolated_uf_min")
@@ -28,6 +28,9 @@ SINGLE_GROUPS = ("na_mmol_l", "ca_mmol_l", "mg_mmol_l", "hco3_mmol_l", "temp_c")
 #: Steps of the finer time and Qb grids of the refinements, min and mL/min (modelling choice).
 FINE_DURATION_STEP_MIN = 5.0
 FINE_QB_STEP_ML_MIN = 25.0
+#: The joint grids take every n-th allowed session time (plus the longest and the current); the
+#: refinements then step through the times between (modelling choice).
+JOINT_DURATION_STRIDE = 1
 #: Choices kept per group: the base value and the best moves (modelling choice).
 TIME_CHOICES = 4
 SINGLE_CHOICES = 3
@@ -38,7 +41,8 @@ def lattice(base: Knobs, options: Options) -> list[Knobs]:
     x Qb x Qd x sessions when those vary), distinct, ``base`` first."""
     variants = options.variants(base)
     out = [base, *itertools.chain.from_iterable(variants.values())]
-    durations = options.duration_min
+    every = options.duration_min[::JOINT_DURATION_STRIDE]
+    durations = tuple(sorted({*every, options.duration_min[-1], base.duration_min}))
     out += [base.with_(duration_min=d, uf_profile=p) for d in durations for p in options.uf_profile]
     out += [base.with_(duration_min=d, qb_ml_min=q) for d in durations for q in options.qb_ml_min]
     if len(options.qd_ml_min) > 1 or len(options.sessions_per_week) > 1:

@@ -45,7 +45,7 @@ MAX_COMBINATIONS = 300
 #: Candidates refined locally in stage 3, finalists re-scored over the ensemble, and at most this many
 #: finalists with the same set of changed settings (keeps alternatives in the final round).
 N_REFINED = 4
-N_FINALISTS = 12
+N_FINALISTS = 10
 PER_CHANGE_SET = 3
 #: Risk percentiles reported as ``risk_range``.
 RISK_PERCENTILES = (10.0, 90.0)

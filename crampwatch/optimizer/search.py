@@ -87,6 +87,8 @@ from crampwatch.optimizer.scoring import score_rows
 from crampwatch.optimizer.space import Knobs, Options, apply_knobs, changed_knobs, prescription_with
 from crampwatch.trace import Trace
 
+#: Options whose one-step neighbours are scored over the ensemble (the best first; modelling choice).
+N_POLISHED = 1
 #: Hypovolemia score (current session) above which the free UF profile is searched (modelling choice).
 FREE_PROFILE_MIN_HYPOVOLEMIA = 0.2
 
@@ -325,7 +327,8 @@ def _ensemble_stages(
     final = s.evaluate_ensemble(_finalists(pool, ctx, current))
     pool.update({cd.key: cd for cd in final})
     scored = [cd for cd in final if cd.feasible and cd.ensemble is not None]
-    near = [k for cd in pick(scored, top_k, ctx.current) for k in neighbours(cd.knobs, options, ctx.current)]
+    best = pick(scored, min(top_k, N_POLISHED), ctx.current)
+    near = [k for cd in best for k in neighbours(cd.knobs, options, ctx.current)]
     polished = s.evaluate_ensemble(s.candidates(near))
     pool.update({cd.key: cd for cd in polished})
     keys = {cd.key for cd in scored}
