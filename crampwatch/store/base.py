@@ -81,10 +81,11 @@ class StoreBase:
             yield session
 
     @contextmanager
-    def _write(self) -> Iterator[Session]:
-        """One write transaction; committed (durably) on success, rolled back on any error."""
+    def _write(self, durable: bool = True) -> Iterator[Session]:
+        """One write transaction; committed (durably, unless ``durable`` is False: see
+        :func:`crampwatch.store.engine.write_options`) on success, rolled back on any error."""
         with self._write_lock, Session(self._engine, expire_on_commit=False) as session:
-            session.connection(execution_options=write_options())  # BEGIN IMMEDIATE on SQLite
+            session.connection(execution_options=write_options(durable))  # BEGIN IMMEDIATE on SQLite
             try:
                 yield session
                 session.commit()

@@ -35,6 +35,7 @@ ENV_VAR = "CRAMPWATCH_DATABASE_URL"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 _IMMEDIATE = "crampwatch_sqlite_immediate"
+_RELAXED = "crampwatch_sqlite_relaxed"
 
 
 def resolve_url(url: str | None = None) -> str:
@@ -95,8 +96,12 @@ def _sqlite_engine(parsed: Any, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        immediate = connection.get_execution_options().get(_IMMEDIATE, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = connection.get_execution_options()
+        relaxed = bool(options.get(_RELAXED, False))
+        if relaxed != connection.info.get(_RELAXED, False):
+            connection.exec_driver_sql(f"PRAGMA synchronous={'NORMAL' if relaxed else 'FULL'}")
+            connection.info[_RELAXED] = relaxed
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_IMMEDIATE, False) else "BEGIN")
 
     return engine
 
@@ -119,9 +124,13 @@ def _enable_wal(cursor: Any) -> None:
             time.sleep(0.02)
 
 
-def write_options() -> dict[str, Any]:
-    """Execution options for a write transaction (``BEGIN IMMEDIATE`` on SQLite; ignored elsewhere)."""
-    return {_IMMEDIATE: True}
+def write_options(durable: bool = True) -> dict[str, Any]:
+    """Execution options for a write transaction (``BEGIN IMMEDIATE`` on SQLite; ignored elsewhere).
+
+    ``durable=False`` commits on SQLite without waiting for the disk (``synchronous=NORMAL`` in WAL mode:
+    the transaction is atomic and survives a crash of the process, but the last ones may be lost on power
+    failure), for data that can be recomputed from durable data (the engine's updates of live sessions)."""
+    return {_IMMEDIATE: True} if durable else {_IMMEDIATE: True, _RELAXED: True}
 
 
 def is_sqlite(engine: Engine) -> bool:

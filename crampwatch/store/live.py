@@ -122,9 +122,12 @@ class LiveStore(StoreBase):
 
     def save_live_updates(self, updates: Iterable[tuple[int, str, float, dict[str, Any]]]) -> list[bool]:
         """Store engine updates ``(seq, live_session_id, t_min, data)`` once each: per update, whether it was
-        new (False: an update for that message was already stored, by this or another worker)."""
+        new (False: an update for that message was already stored, by this or another worker).
+
+        Updates are derived data: on SQLite they are committed without waiting for the disk, and one lost to
+        a power failure is recomputed on start (the engine replays the stored messages)."""
         updates = list(updates)
-        with self._write() as s:
+        with self._write(durable=False) as s:
             seqs = [u[0] for u in updates]
             have = (
                 set(s.scalars(select(LiveUpdateRow.seq).where(LiveUpdateRow.seq.in_(seqs))))
