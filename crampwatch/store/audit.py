@@ -50,6 +50,10 @@ AUDIT_ACTION_LABELS: dict[str, str] = {
     "cli_set_password": "Set a password (command line)",
     "cli_end_sessions": "Ended login sessions (command line)",
     "cli_export": "Exported a patient record (command line)",
+    "view_chairs": "Viewed the running chairs",
+    "view_live_session": "Viewed the live timeline of a running session",
+    "live_alert_acknowledged": "Acknowledged a chairside alert",
+    "live_message_refused": "Machine message refused",
 }
 
 
