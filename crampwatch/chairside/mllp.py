@@ -40,6 +40,7 @@ class MllpListener:
             self.settings.mllp_host,
             self.settings.mllp_port or 0,
             limit=self.settings.max_message_bytes,
+            reuse_port=bool(self.settings.mllp_port),  # several web processes may share the port
         )
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("HL7 v2 MLLP listener on %s:%s", self.settings.mllp_host, self.port)
