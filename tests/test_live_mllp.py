@@ -140,7 +140,7 @@ FUZZ = st.one_of(
 def test_fuzzed_messages_never_stop_the_listener(store):
     with running_service(store) as svc:
 
-        @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+        @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
         @given(FUZZ)
         def one(payload: bytes):
             payload = payload.replace(b"\x1c\r", b"").replace(b"\x0b", b"")
@@ -230,3 +230,28 @@ def test_the_early_warning_engine_updates_each_stored_message(store):
         assert band["rbv_pct_lo"] <= band["rbv_pct"] <= band["rbv_pct_hi"]
         assert "engine_error" not in u
     assert updates[-1]["latest"]["sbp_mmhg"] == [15.0, 138.5]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.one_of(
+        FUZZ,
+        st.builds(
+            lambda k, v: oru("P", values={k: v}).encode(),
+            st.sampled_from(["rbv_pct", "sbp_mmhg", "uf_rate_ml_h", "qb_ml_min", "nope"]),
+            st.text(max_size=12),
+        ),
+    )
+)
+def test_reading_any_text_gives_a_message_or_a_refusal(payload: bytes):
+    """The reader behind the listener: any input is a machine message or a Refusal (AE/AR), nothing else."""
+    from crampwatch.io.machine import hl7_oru
+    from crampwatch.io.machine.messages import Refusal
+
+    try:
+        msg, message = hl7_oru.parse(payload.decode("utf-8", errors="replace"))
+    except Refusal as refusal:
+        assert refusal.code in ("AE", "AR") and refusal.reason
+        hl7_oru.acknowledgement(None, refusal.code, refusal.reason)
+    else:
+        assert message.key.startswith("hl7:") and hl7_oru.acknowledgement(msg, "AA")
