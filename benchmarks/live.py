@@ -7,7 +7,8 @@ connection and sends one message per simulated minute (RBV and UF rate; a BP rea
 every ``60 / compression`` s, with a random phase; a nurse's browser is stood in for by one server-sent-events
 client of ``/api/chairs/stream``.
 
-Reported per run: messages/s acknowledged, ACK latency p50/p95 (send -> ``MSA|AA``), engine updates/s applied
+First the CPU time per message of each stage (HL7 read + ACK, storage, one engine update), then per run:
+messages/s acknowledged, ACK latency p50/p95 (send -> ``MSA|AA``), engine updates/s applied
 by the workers, and message-to-screen latency p50/p95 (send -> the chair's update on the event stream) over
 the updates that reached the screen within ``--drain-s`` after the last message, with the share that did.
 With ``--kill`` one worker is SIGKILLed half way and the run drains completely: messages lost (stored without
@@ -40,6 +41,8 @@ import redis
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from crampwatch.io.machine import hl7_oru  # noqa: E402
+from crampwatch.live import LiveEngine  # noqa: E402
 from crampwatch.model import load_scenario  # noqa: E402
 from crampwatch.store import Store  # noqa: E402
 from crampwatch.store.schema import LiveMessageRow, LiveUpdateRow  # noqa: E402
@@ -205,6 +208,36 @@ class Run:
         }  # fmt: skip
 
 
+def cpu_costs(work: Path) -> str:
+    """CPU time (not wall time: fair on a loaded machine) per message of each stage, measured in this
+    process: HL7 read + ACK, storage in batches of 100, one engine update."""
+    texts = [oru(k % 100, k // 100)[1:-2].decode() for k in range(300)]
+    started = time.process_time()
+    for text in texts:
+        msg = hl7_oru.read(text)
+        hl7_oru.machine_message(msg)
+        hl7_oru.acknowledgement(msg, "AA")
+    read_ms = 1000 * (time.process_time() - started) / len(texts)
+    url = build_db(f"sqlite:///{work / 'cpu.db'}", 100)
+    with Store.open(url) as store:
+        batches = [[hl7_oru.parse(t)[1] for t in texts[i : i + 100]] for i in range(0, 300, 100)]
+        store.ingest_messages(batches[0])
+        started = time.process_time()
+        for batch in batches[1:]:
+            store.ingest_messages(batch)
+        store_ms = 1000 * (time.process_time() - started) / 200
+    engine = LiveEngine(load_scenario(ROOT / "examples" / "high_uf.yaml"))
+    engine.observe(0.0, {"rbv_pct": 100.0})
+    started = time.process_time()
+    for minute in range(1, 21):
+        engine.observe(float(minute), {"rbv_pct": 100 - 0.05 * minute, "uf_rate_ml_h": 900.0})
+    engine_ms = 1000 * (time.process_time() - started) / 20
+    return (
+        f"CPU per message: HL7 read + ACK {read_ms:.2f} ms, storage {store_ms:.2f} ms (batches of 100), "
+        f"engine update {engine_ms:.1f} ms"
+    )
+
+
 def one_run(args: argparse.Namespace, workers: int, kill: bool) -> dict[str, float]:
     args.db_url = None
     if args.postgres:
@@ -259,6 +292,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     print(f"load before: {os.getloadavg()[0]:.2f} (1-min), {os.cpu_count()} CPUs", flush=True)
+    with tempfile.TemporaryDirectory(prefix="crampwatch-live-cpu-") as tmp:
+        print(cpu_costs(Path(tmp)), flush=True)
     if args.chairs is not None:
         show(one_run(args, args.workers, args.kill))
         return
