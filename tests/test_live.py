@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import crampwatch as cw
+from crampwatch.causes import CAUSES
 from crampwatch.errors import InputError
 from crampwatch.live import AlertPolicy, LiveEngine, observe_many
 from crampwatch.live.policy import LEVELS
@@ -49,7 +50,8 @@ def test_every_update_has_the_contract_fields(high_uf) -> None:
     for d in lines:
         assert 0.0 <= d["cramp_risk_30min"] <= 1.0
         assert d["level"] in LEVELS
-        assert (d["cause"] is None) == (d["level"] == "none")
+        assert d["cause"] is None or d["cause"] in CAUSES
+        assert d["action"] is None or d["level"] != "none"
         f = d["forecast_30min"]
         for name in ("rbv_pct", "sbp_mmhg"):
             assert f[name + "_lo"] <= f[name] <= f[name + "_hi"]

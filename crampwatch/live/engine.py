@@ -3,11 +3,11 @@
 ``LiveEngine(scenario, twin=..., unit_model=..., policy=..., seed=...)`` starts the filter's members at the
 pre-dialysis state. ``observe(t_min, values)`` advances them to ``t_min`` under the machine settings seen so
 far, takes the new settings, assimilates relative blood volume and systolic BP, forecasts the next hour,
-scores the cramp risk of the next 30 minutes, applies the alert policy and, during a warning, simulates the
-actions for the leading cause. ``acknowledge`` changes the policy state only. Everything is seeded:
-replaying the same calls in the same order gives the same updates (a restarted service resumes a session
-that way). :func:`observe_many` updates many engines with one kernel call per stage; each engine's result
-is the one its own ``observe`` gives.
+scores the cramp risk of the next 30 minutes (:mod:`crampwatch.live.risk`), applies the alert policy and,
+during a warning, simulates the actions for the leading cause. ``acknowledge`` changes the policy state
+only. Everything is seeded: replaying the same calls in the same order gives the same updates (a restarted
+service resumes a session that way). :func:`observe_many` updates many engines with one kernel call per
+stage; each engine's result is the one its own ``observe`` gives.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import numpy as np
 
 from crampwatch.causes.context import build_context
 from crampwatch.causes.features import nadir_sbp_threshold
+from crampwatch.causes.registry import CAUSES
 from crampwatch.causes.thresholds import th
 from crampwatch.learn import UnitModel
 from crampwatch.live import forecast as fc
@@ -28,12 +29,14 @@ from crampwatch.live.ensemble import Ensemble, FilterSettings
 from crampwatch.live.inputs import ASSIMILATED, Schedule, Settings, checked_time, checked_values
 from crampwatch.live.policy import AlertPolicy, PolicyState, acknowledged, step
 from crampwatch.live.risk import (
-    HISTORY_EVERY_MIN,
     RISK_WINDOW_MIN,
+    SCORE_EVERY_MIN,
     Hazards,
     WindowRisk,
     scored,
     session_hazards,
+    state_grid,
+    state_rows,
     window_risk,
 )
 from crampwatch.live.update import ActionEffect, LiveUpdate
@@ -84,17 +87,13 @@ class LiveEngine:
         self.machine = Settings()
         self.t_now = 0.0
         self.first_sbp = scenario.patient.pre_sbp_mmhg
-        self._hist_t: list[float] = []
-        self._hist_x: list[np.ndarray] = []
         self._policy_before = PolicyState()
         self._policy = PolicyState()
         self._policy_t: float | None = None
         self._acks_now: list[tuple[str, float]] = []
         self._fired_at: float | None = None
         self.last: LiveUpdate | None = None
-        start = self._start_outputs()
-        self._record(0.0, start[:, 0])
-        self._start_hazards = self._hazards(np.array([0.0]), scored(start[:, :1], self.ensemble.sbp_offset))
+        self._start = self._start_outputs()[:, 0]
 
     # ---------------------------------------------------------------------------------------- public
 
@@ -142,11 +141,7 @@ class LiveEngine:
         ens.random_walk(t - self.t_now)
         return _Run(ens.table, ens.y, ens.s, steps, self._controls(bounds[:-1], t, self.machine))
 
-    def _after_advance(self, t: float, out: np.ndarray, steps: np.ndarray, values: dict[str, float]) -> None:
-        times = self.t_now + np.concatenate([[0.0], np.cumsum(steps)])
-        for k, tk in enumerate(times[:-1]):
-            if k > 0 and _on_grid(tk):
-                self._record(float(tk), out[:, k])
+    def _after_advance(self, t: float, out: np.ndarray, values: dict[str, float]) -> None:
         self.machine = self.machine.updated(t, values)
         self.t_now = t
         if "sbp_mmhg" in values and self.first_sbp is None:
@@ -165,14 +160,6 @@ class LiveEngine:
             table = action.table(table)
         return _Run(table, ens.y.copy(), ens.s.copy(), np.ones(horizon), c)
 
-    def _record(self, t: float, outputs: np.ndarray) -> None:
-        x = scored(outputs[:, None, :], self.ensemble.sbp_offset)[:, 0]
-        if self._hist_t and abs(self._hist_t[-1] - t) < 1e-9:
-            self._hist_x[-1] = x
-        else:
-            self._hist_t.append(t)
-            self._hist_x.append(x)
-
     def _hazards(self, t_grid: np.ndarray, signals: np.ndarray) -> Hazards:
         return session_hazards(t_grid, signals, self.context, self.unit_model)
 
@@ -183,37 +170,27 @@ class LiveEngine:
             return 0.0, 0
         return h / self.schedule.duration_min, max(1, int(round(h)))
 
-    def _past(self) -> tuple[np.ndarray, np.ndarray]:
-        keep = [k for k, tk in enumerate(self._hist_t) if tk < self.t_now - 1e-9]
-        t = np.array([self._hist_t[k] for k in keep])
-        x = np.stack([self._hist_x[k] for k in keep], axis=1) if keep else np.empty((self.ensemble.n, 0, 0))
-        return t, x
-
     def _ahead_points(self, k_h: int) -> np.ndarray:
-        step = int(HISTORY_EVERY_MIN)
+        step = int(SCORE_EVERY_MIN)
         return np.array(sorted({*range(step, k_h, step), k_h})) if k_h > 0 else np.empty(0, dtype=int)
 
     def _risk(self, out: np.ndarray, extra: Sequence[np.ndarray] = ()) -> tuple[WindowRisk, list[WindowRisk]]:
         """The window risk of the forecast ``out`` and of each forecast in ``extra`` (the same members)."""
         fraction, k_h = self._window()
-        past_t, past_x = self._past()
-        now_x = scored(out[:, :1], self.ensemble.sbp_offset)
-        pts = self._ahead_points(k_h)
-        grid = np.concatenate([past_t, [self.t_now], self.t_now + pts])
-        n, width = self.ensemble.n, grid.size
-        blocks = [out, *extra]
-        rows = np.full((n * (1 + len(blocks)), width, now_x.shape[2]), np.nan)
-        head = np.concatenate([past_x, now_x], axis=1) if past_x.size else now_x
-        for b in range(1 + len(blocks)):
-            rows[b * n : (b + 1) * n, : head.shape[1]] = head
-        for b, block in enumerate(blocks, start=1):
-            rows[b * n : (b + 1) * n, head.shape[1] :] = scored(block[:, pts], self.ensemble.sbp_offset)
-        hz = self._hazards(grid, rows)
-        parts = [
-            Hazards(hz.total[b * n : (b + 1) * n], hz.causes[b * n : (b + 1) * n])
-            for b in range(1 + len(blocks))
+        n = self.ensemble.n
+        if k_h == 0:  # the session has ended: no window left
+            none = WindowRisk(0.0, np.zeros(n), np.zeros(len(CAUSES)))
+            return none, [none for _ in extra]
+        offset = self.ensemble.sbp_offset
+        pts = np.concatenate([[0], self._ahead_points(k_h)])
+        grid = state_grid(self.t_now, pts[1:].astype(float), self.schedule.duration_min)
+        start = scored(self._start[:, None, :], offset)[:, 0]
+        blocks = [scored(block[:, pts], offset) for block in (out, *extra)]
+        hz = self._hazards(grid, state_rows(start, blocks, grid.size, self.t_now))
+        risks = [
+            window_risk(Hazards(hz.total[b * n : (b + 1) * n], hz.causes[b * n : (b + 1) * n]), fraction)
+            for b in range(len(blocks))
         ]
-        risks = [window_risk(parts[0], p, self._start_hazards, fraction) for p in parts[1:]]
         return risks[0], risks[1:]
 
     def _confirming_bp(self, values: dict[str, float], cause: str | None) -> bool:
@@ -264,10 +241,6 @@ class LiveEngine:
     def running_uf_ml_h(self, out: np.ndarray) -> float:
         """The UF rate the forecast runs at now, mL/h (member 0; the settings are shared)."""
         return float(out[0, 0, _J_UF])
-
-
-def _on_grid(t: float) -> bool:
-    return abs(t / HISTORY_EVERY_MIN - round(t / HISTORY_EVERY_MIN)) < 1e-9
 
 
 def _run_all(runs: Sequence[_Run]) -> list[np.ndarray]:
@@ -324,16 +297,15 @@ def _observe_round(calls: Sequence[tuple[LiveEngine, float, Mapping[str, float]]
     checked = [(e, checked_time(t, e.t_now), checked_values(v)) for e, t, v in calls]
     runs = [e._advance_run(t) for e, t, _ in checked]
     outs = _run_all(runs)
-    for (e, t, v), run, out in zip(checked, runs, outs, strict=True):
-        e._after_advance(t, out, run.steps, v)
+    for (e, t, v), out in zip(checked, outs, strict=True):
+        e._after_advance(t, out, v)
     forecasts = _run_all([e._forecast_run(fc.FORECAST_MIN) for e, _, _ in checked])
     risks = []
     for (e, t, v), out in zip(checked, forecasts, strict=True):
-        if _on_grid(t):
-            e._record(t, out[:, 0])
         risk, _ = e._risk(out)
-        fired = e._policy_step(t, risk.risk, e._confirming_bp(v, risk.leading_cause))
-        risks.append((risk, fired))
+        confirming = e._confirming_bp(v, risk.leading_cause)
+        fired = e._policy_step(t, risk.risk, confirming)
+        risks.append((risk, fired, confirming))
     action_lists = [
         candidates(
             risk.leading_cause,
@@ -343,7 +315,7 @@ def _observe_round(calls: Sequence[tuple[LiveEngine, float, Mapping[str, float]]
         )
         if e._policy.level != "none"
         else []
-        for (e, _, _), out, (risk, _) in zip(checked, forecasts, risks, strict=True)
+        for (e, _, _), out, (risk, _, _) in zip(checked, forecasts, risks, strict=True)
     ]
     action_runs = [
         e._forecast_run(fc.FORECAST_MIN, a)
@@ -352,9 +324,11 @@ def _observe_round(calls: Sequence[tuple[LiveEngine, float, Mapping[str, float]]
     ]
     action_outs = iter(_run_all(action_runs) if action_runs else [])
     updates = []
-    for (e, t, _), out, (risk, fired), acts in zip(checked, forecasts, risks, action_lists, strict=True):
+    for (e, t, _), out, (risk, fired, confirming), acts in zip(
+        checked, forecasts, risks, action_lists, strict=True
+    ):
         outs = [next(action_outs) for _ in acts]
-        updates.append(_update(e, t, out, risk, fired, acts, outs))
+        updates.append(_update(e, t, out, risk, (fired, confirming), acts, outs))
     return updates
 
 
@@ -363,7 +337,7 @@ def _update(
     t: float,
     out: np.ndarray,
     risk: WindowRisk,
-    fired: bool,
+    flags: tuple[bool, bool],
     acts: list[LiveAction],
     outs: list[np.ndarray],
 ) -> LiveUpdate:
@@ -381,11 +355,12 @@ def _update(
         t_min=t,
         cramp_risk_30min=risk.risk,
         level=e._policy.level,
-        cause=risk.leading_cause if warning else None,
+        cause=risk.leading_cause,
         action=action if warning else None,
         forecast_30min=fc.at_json(out, offset, k30),
         action_effect=effect if warning else None,
-        new_alert=fired,
+        new_alert=flags[0],
+        confirming_bp=flags[1],
         forecast=tuple(fc.curve_json(t, out, offset)),
         risk_model=e._risk_model(),
         twin=e.twin is not None,

@@ -1,24 +1,24 @@
 """The cramp risk within the next 30 minutes: the analyzer's risk (or the unit model's) of the forecast.
 
-The analyzer scores a session's trace; here each member's trace is its filtered course so far (one point every
-:data:`HISTORY_EVERY_MIN` minutes and now) followed by its forecast. Scored on the session so far, the
-analyzer's risk ``R(tau)`` grows as the signals show more (a fall in RBV or BP, a fall in plasma Na); on the
-trace before any signal, ``R(0)`` is the risk from the patient and prescription alone. Read as the chance of a
-cramp by ``tau`` -- the context's share spread evenly over the session, the signals' share added when they
-show it -- the cumulative hazard is
+The analyzer scores whole sessions. Here each member's session is scored as the forecast says it stands:
+its start (the pre-dialysis values), its forecast from now over the window ``h = min(30, D - t)``, and the
+state the forecast reaches then, held to the end of the prescribed session ``D`` (points every
+:data:`SCORE_EVERY_MIN` minutes). The analyzer's risk ``R`` of that session -- RBV against the patient's
+critical value and the favourable ranges at 1, 2 and 3 h, the RBV slope over the session, BP falls,
+plasma-Na falls, and the patient's and prescription's own risk (UF rate, weight gain, dialysate) -- is a
+session's chance of a cramp; spread evenly over the session, the window's share is
 
-    ``Lambda(tau) = (tau / D) Lambda(0) + [-ln(1 - R(tau))] - [-ln(1 - R(0))]``, ``Lambda(0) = -ln(1 - R(0))``
+    ``P(cramp within h) = 1 - exp(-(h / D) (-ln(1 - R)))``
 
-(``D`` the prescribed duration); at the end of the session it is exactly the analyzer's session risk. The
-risk of a cramp within ``h = min(30, D - t)`` minutes is ``1 - exp(-(Lambda(t + h) - Lambda(t)))`` per member
-(a negative change of the signals' part counts as none), averaged over the members. With a unit model
-(``crampwatch calibrate``) its risk takes the place of the analyzer's, as in ``analyze --calibration``.
+per member, averaged over the members. The risk thus rises as the forecast state worsens (before the RBV
+reaches the patient's critical value, not after) and falls again when the state recovers (a UF pause). With
+a unit model (``crampwatch calibrate``) its risk replaces the analyzer's, as in ``analyze --calibration``.
 
-The analyzer's noisy-OR splits ``-ln(1 - R)`` into one term per cause, so the same formula gives each cause's
-part of the window's hazard; the leading cause is the largest. Scored signals are physiological (RBV,
-blood pressure, plasma Na, ionized Ca, Mg, bicarbonate, the brain-plasma osmotic gradient); the prescription
-(UF rate, dialysate Na, dose) enters as the analyzer's context, so the dose of an unfinished session is never
-mistaken for underdialysis.
+The analyzer's noisy-OR splits ``-ln(1 - R)`` into one term per cause, so the same formula gives each
+cause's part of the window's hazard; the leading cause is the largest. Scored signals are physiological
+(RBV, blood pressure, plasma Na, ionized Ca, Mg, bicarbonate, the brain-plasma osmotic gradient); the
+prescription (UF rate, dialysate Na, dose) enters as the analyzer's context, so the dose of an unfinished
+session is never mistaken for underdialysis.
 """
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ from crampwatch.learn import UnitModel
 from crampwatch.learn.inputs import table_from_evaluation
 from crampwatch.physiology.model import OUTPUTS
 
-#: Minutes between the points of each member's filtered course kept for scoring (modelling choice: the
-#: analyzer's features are minima, values near 1-3 h and slopes, which a 5-min grid keeps).
-HISTORY_EVERY_MIN = 5.0
+#: Minutes between the points of the scored traces (modelling choice: the analyzer's features are minima,
+#: values near 1-3 h and slopes, which a 5-min grid keeps).
+SCORE_EVERY_MIN = 5.0
 #: The risk window, minutes.
 RISK_WINDOW_MIN = 30.0
 #: Signals of the scored traces.
@@ -54,6 +54,34 @@ _COLUMNS = np.array([OUTPUTS.index(name) for name in SCORED_SIGNALS])
 _J_SBP = SCORED_SIGNALS.index("sbp_mmhg")
 _J_MAP = SCORED_SIGNALS.index("map_mmhg")
 _WEIGHTS = np.array([RISK_WEIGHTS[c] for c in CAUSES])
+
+
+def state_grid(t: float, ahead_min: np.ndarray, duration_min: float) -> np.ndarray:
+    """Times of the scored traces: the start (when ``t > 0``), now and the forecast points ``t + ahead_min``,
+    then the history grid on to the end of the session."""
+    last = t + (ahead_min[-1] if ahead_min.size else 0.0)
+    step = SCORE_EVERY_MIN
+    tail = np.arange(np.floor(last / step) * step + step, duration_min + 1e-9, step)
+    if duration_min > last + 1e-9 and (tail.size == 0 or tail[-1] < duration_min - 1e-9):
+        tail = np.append(tail, duration_min)
+    head = [0.0] if t > 0 else []
+    return np.concatenate([head, [t], t + ahead_min, tail])
+
+
+def state_rows(start: np.ndarray, blocks: list[np.ndarray], width: int, t: float) -> np.ndarray:
+    """Scored rows [members x blocks, width, signals]: the start values ``start`` [n, signals] (when ``t >
+    0``), each forecast block [n, m, signals] (now first), then its last value held."""
+    n = start.shape[0]
+    rows = np.empty((n * len(blocks), width, start.shape[1]))
+    k = 1 if t > 0 else 0
+    for b, block in enumerate(blocks):
+        r = rows[b * n : (b + 1) * n]
+        if k:
+            r[:, 0] = start
+        m = block.shape[1]
+        r[:, k : k + m] = block
+        r[:, k + m :] = block[:, -1][:, None, :]
+    return rows
 
 
 def scored(outputs: np.ndarray, sbp_offset: np.ndarray) -> np.ndarray:
@@ -106,11 +134,8 @@ class WindowRisk:
         return CAUSES[k] if self.cause_hazard[k] > 0 else None
 
 
-def window_risk(now: Hazards, ahead: Hazards, start: Hazards, fraction: float) -> WindowRisk:
-    """Risk within a window that covers ``fraction`` of the session, from the hazards of the traces up to
-    now, up to the window's end, and at the start (rows: members)."""
-    signal_part = np.maximum(ahead.total - now.total, 0.0)
-    hazard = fraction * start.total + signal_part
-    members = -np.expm1(-hazard)
-    causes = fraction * start.causes + np.maximum(ahead.causes - now.causes, 0.0)
-    return WindowRisk(float(np.mean(members)), members, causes.mean(axis=0))
+def window_risk(hz: Hazards, fraction: float) -> WindowRisk:
+    """Risk within a window that covers ``fraction`` of the session, from the session hazards of the
+    members' forecast traces."""
+    members = -np.expm1(-fraction * hz.total)
+    return WindowRisk(float(np.mean(members)), members, fraction * hz.causes.mean(axis=0))

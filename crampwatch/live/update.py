@@ -29,11 +29,13 @@ class LiveUpdate:
     """The warning after the observations (or the acknowledgement) at ``t_min``.
 
     ``cramp_risk_30min``: probability (0-1) of a cramp within the next 30 min; ``level``: ``none``, ``watch``
-    or ``alert`` after the alert policy; ``cause``: the leading cause (cause-registry id) and ``action`` the
-    proposed action (clinical text), both None at level ``none``; ``forecast_30min``: RBV (%) and systolic BP
+    or ``alert`` after the alert policy; ``cause``: the leading cause of that risk (cause-registry id; None
+    when no cause adds to it); ``action``: the proposed action (clinical text; None at level ``none`` and for
+    causes without a bedside action); ``forecast_30min``: RBV (%) and systolic BP
     (mmHg) 30 min ahead with their central 90 % bands (``_lo``/``_hi``); ``action_effect``: the risk and
     forecast with the action; ``episode_id``: number of the current warning episode (None outside one);
     ``new_alert``: the alert fired at this update; ``escalated``: it was fired by a confirming cuff BP;
+    ``confirming_bp``: a cuff BP of this update confirmed a hypovolemic forecast;
     ``acknowledged``/``acknowledgement_reason``/``snoozed_until_min``: the nurse's acknowledgement;
     ``forecast``: the bands every 5 min over the next hour; ``risk_model``: ``analyzer`` or ``unit model``;
     ``twin``: whether the patient's twin was used.
@@ -49,6 +51,7 @@ class LiveUpdate:
     episode_id: int | None = None
     new_alert: bool = False
     escalated: bool = False
+    confirming_bp: bool = False
     acknowledged: bool = False
     acknowledgement_reason: str | None = None
     snoozed_until_min: float | None = None
@@ -69,6 +72,7 @@ class LiveUpdate:
             "episode_id": self.episode_id,
             "new_alert": self.new_alert,
             "escalated": self.escalated,
+            "confirming_bp": self.confirming_bp,
             "acknowledged": self.acknowledged,
             "acknowledgement_reason": self.acknowledgement_reason,
             "snoozed_until_min": None if self.snoozed_until_min is None else _time(self.snoozed_until_min),
