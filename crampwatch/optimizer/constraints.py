@@ -170,19 +170,14 @@ def na_gradient_mmol_l(knobs: Knobs, plasma_na: float) -> float:
 # --------------------------------------------------------------------------------------------- lattice
 
 
-def options_for(scenario: Scenario, constraints: Constraints, *, allow_high_ca: bool) -> Options:
-    """The lattice of allowed knob values for this patient (each satisfies the static constraints)."""
-    c = constraints
+def _na_options(scenario: Scenario, c: Constraints) -> list[tuple[float, NaShape]]:
+    """Dialysate Na settings inside the gradient window: whole mmol/L values, the prescribed constant
+    value, and linear profiles 4 mmol/L above to 4 below each mean."""
     cur = scenario.prescription
-    first = c.first_session(scenario)
-    d_lo, d_hi = c.duration_bounds(scenario)
-    durations = grid(d_lo, d_hi, _step("duration_min"), include=(cur.duration_min,))
-
-    profiles: list[UfShape] = [*UF_PROFILE_NAMES, *FREE_UF_PROFILES.values()]
-
     plasma = plasma_na_mmol_l(scenario)
     g_lo, g_hi = c.na_gradient_range_mmol_l
-    na_lo, na_hi = max(120.0, plasma + g_lo), min(160.0, plasma + g_hi)
+    valid_lo, valid_hi = setting("dialysate_na_mmol_l").valid_range or (-math.inf, math.inf)
+    na_lo, na_hi = max(valid_lo, plasma + g_lo), min(valid_hi, plasma + g_hi)
     na_values = [float(v) for v in range(math.ceil(na_lo - 1e-9), math.floor(na_hi + 1e-9) + 1)]
     if not na_values:  # a sub-1 mmol/L window: the plasma-matched value, rounded to 0.5
         na_values = [min(max(round(plasma * 2) / 2, na_lo), na_hi)]
@@ -195,10 +190,24 @@ def options_for(scenario: Scenario, constraints: Constraints, *, allow_high_ca: 
         start, end = mean + 4.0, mean - 4.0
         if (
             max(abs(start - plasma), abs(end - plasma)) <= c.na_profile_max_deviation_mmol_l + 1e-9
-            and end >= 120
-            and start <= 160
+            and end >= valid_lo
+            and start <= valid_hi
         ):
             na_opts.append((mean, ((0.0, start), (1.0, end))))
+    return na_opts
+
+
+def options_for(scenario: Scenario, constraints: Constraints, *, allow_high_ca: bool) -> Options:
+    """The lattice of allowed knob values for this patient (each satisfies the static constraints)."""
+    c = constraints
+    cur = scenario.prescription
+    first = c.first_session(scenario)
+    d_lo, d_hi = c.duration_bounds(scenario)
+    durations = grid(d_lo, d_hi, _step("duration_min"), include=(cur.duration_min,))
+
+    profiles: list[UfShape] = [*UF_PROFILE_NAMES, *FREE_UF_PROFILES.values()]
+
+    na_opts = _na_options(scenario, c)
 
     ca_hi = constraints.ca_max(allow_high_ca)
     ca_values = grid(
