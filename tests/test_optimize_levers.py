@@ -4,14 +4,17 @@ already does."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from crampwatch.causes.registry import CAUSE_REGISTRY, CAUSE_SPECS
+from crampwatch.cli.main import app
 from crampwatch.model import Prescription, Scenario, dump_scenario, load_scenario, parse_scenario
 from crampwatch.optimizer import Constraints, OptimizationResult, optimize
 from crampwatch.optimizer.candidates import lattice
@@ -20,6 +23,8 @@ from crampwatch.optimizer.levers import leading_causes, lever_knobs, searched_kn
 from crampwatch.optimizer.result import LeadingCause
 from crampwatch.optimizer.space import apply_knobs, changed_knobs, knobs_from
 from crampwatch.prescription_settings import SETTING_BY_NAME
+from crampwatch.web.pages import TEMPLATES
+from crampwatch.web.wording import cause_label
 
 
 def test_every_lever_is_a_prescription_setting_and_a_typo_fails_at_import_time():
@@ -235,3 +240,19 @@ def test_isolated_uf_is_searched_as_a_lever_of_hypovolemia():
     # an osmotic cause alone leaves isolated UF as prescribed
     osmotic = options_for(sc, c, allow_high_ca=False).only(base, frozenset({"na_mmol_l"}))
     assert osmotic.isolated_uf_min == (0.0,)
+
+
+def test_the_reasons_are_shown_by_the_session_page_and_the_command_line(tmp_path):
+    result = optimize(parse_scenario(LOW_CA_BEFORE_DIALYSIS))
+    lines = result.leading_causes[0].why_not
+    html = TEMPLATES.env.get_template("optimize_result.html").render(
+        result=result.to_dict(), session_id="s1", error=None, cause_label=cause_label
+    )
+    assert "<strong>Hypocalcemia</strong> (0.90): no option acts on it." in html
+    assert all(line in html for line in lines)
+    path = tmp_path / "clinic.yaml"
+    path.write_text(json.dumps(LOW_CA_BEFORE_DIALYSIS))
+    out = CliRunner().invoke(app, ["optimize", str(path)], env={"COLUMNS": "200"})
+    assert out.exit_code == 0, out.output
+    assert "Hypocalcemia (0.90): no option acts on it" in out.stdout
+    assert lines[0] in out.stdout
