@@ -19,7 +19,7 @@ from redis_fixtures import redis_server
 
 from crampwatch.chairside.engines import store_engine_factory
 from crampwatch.chairside.settings import LiveSettings
-from crampwatch.chairside.streams import GROUP, RedisStreams, stream_of
+from crampwatch.chairside.streams import GROUP, RedisStreams, partition_of, stream_of
 from crampwatch.store.schema import LiveUpdateRow
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,21 +91,27 @@ def test_worker_killed_mid_stream_loses_nothing_and_applies_nothing_twice(tmp_pa
     r = redis.Redis.from_url(redis_url)
     settings = LiveSettings(mllp_port=0, redis_url=redis_url)
     try:
-        wait_until(lambda: r.zcard("crampwatch:live:workers") == 2, 120, "both workers to start")
+        wait_until(lambda: r.zcard("crampwatch:live:workers") == 2, 300, "both workers to start")
         with running_service(
             store, settings=settings, streams=RedisStreams(redis_url, settings.partitions)
         ) as svc:
+            half = len(sent) // 2
             with MLLPClient("127.0.0.1", svc.port) as client:
-                acks = [client.send_message(m) for m in sent]
+                acks = [client.send_message(m) for m in sent[:half]]
+                wait_until(lambda: n_updates(store) >= 6, 300, "the workers to apply some messages")
+                # kill the worker that holds a running session's partition; more messages follow for it
+                parts = {partition_of(x.id, settings.partitions) for x in store.open_live_sessions()}
+                owners = sorted({r.get(f"crampwatch:live:lease:{p}").decode() for p in parts})
+                victim, survivor = owners[0], "w2" if owners[0] == "w1" else "w1"
+                workers[victim].send_signal(signal.SIGKILL)
+                workers[victim].wait(10)
+                acks += [client.send_message(m) for m in sent[half:]]
             assert all(b"MSA|AA|" in a for a in acks)
-            wait_until(lambda: n_updates(store) >= 6, 120, "the workers to apply some messages")
-            workers["w1"].send_signal(signal.SIGKILL)
-            workers["w1"].wait(10)
-            left_at_kill = len(sent) - n_updates(store)
             wait_until(lambda: n_updates(store) == len(sent), 300, "the surviving worker to finish")
             wait_until(lambda: len({d["seq"] for d in svc.shown}) == len(sent), 30, "the screen to show all")
             shown = [d["seq"] for d in svc.shown if "seq" in d]
-        assert left_at_kill > 0, "the kill came after the work was done: not mid-stream"
+        # the survivor took the dead worker's partitions over
+        assert {r.get(f"crampwatch:live:lease:{p}").decode() for p in parts} == {survivor}
         # 0 lost: every stored message has its update; 0 applied twice: one update row per message, and the
         # screen got each message's update once
         assert sorted(shown) == sorted(
