@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from crampwatch.causes.context import Context, context_from_columns
-from crampwatch.causes.registry import CAUSES
+from crampwatch.causes.registry import CAUSE_REGISTRY, CAUSES
 from crampwatch.causes.thresholds import th
 from crampwatch.errors import InputError
 from crampwatch.io.scenario_frames import (
@@ -422,6 +422,43 @@ def summarize_cohort(df: pd.DataFrame) -> pd.DataFrame:
         rows.append(("dose", "sp_ktv_median", float(ktv.median())))
         rows.append(("dose", f"sp_ktv_lt_{MIN_SP_KTV:g}_pct", 100.0 * float((ktv < MIN_SP_KTV).mean())))
     return pd.DataFrame(rows, columns=["group", "metric", "value"])
+
+
+#: The clinical words of each summary group (the table's section headings).
+GROUP_LABELS = {
+    "sessions": "Sessions",
+    "top_cause": "Leading cause, % of sessions",
+    "mean_score": "Mean cause score (0–1)",
+    "overall_risk": "Cramp risk (0–1)",
+    "idh": "Intradialytic hypotension",
+    "dose": "UF rate and dose",
+}
+
+
+def metric_label(group: str, metric: str) -> str:
+    """A summary row (``group``, ``metric``) in clinical words ("hypovolemia_pct" -> "Hypovolemia",
+    "gt_0.5_pct" -> "% of sessions above 0.5"); the JSON output keeps the identifiers."""
+    if group in ("top_cause", "mean_score"):
+        cause = metric.removesuffix("_pct")
+        return CAUSE_REGISTRY[cause].label if cause in CAUSE_REGISTRY else cause.replace("_", " ")
+    fixed = {
+        "n": "number",
+        "mean": "mean",
+        f"gt_{HIGH_RISK:g}_pct": f"% of sessions above {HIGH_RISK:g}",
+        "expected_pct": "expected, % of sessions",
+        f"risk_gt_{HIGH_RISK:g}_pct": f"% of sessions with a risk above {HIGH_RISK:g}",
+        "uf_rate_median_ml_kg_h": "median UF rate, mL/kg/h",
+        f"uf_rate_gt_{HIGH_UF_RATE_ML_KG_H:g}_pct": (
+            f"% of sessions with UF rate above {HIGH_UF_RATE_ML_KG_H:g} mL/kg/h"
+        ),
+        "sp_ktv_median": "median spKt/V",
+        f"sp_ktv_lt_{MIN_SP_KTV:g}_pct": f"% of sessions with spKt/V below {MIN_SP_KTV:g}",
+    }
+    if metric in fixed:
+        return fixed[metric]
+    if metric.startswith("p") and metric[1:].isdigit():
+        return f"{metric[1:]}th percentile"
+    return metric.replace("_", " ")
 
 
 def summary_to_dict(summary: pd.DataFrame) -> dict[str, dict[str, float]]:

@@ -205,7 +205,8 @@ def test_cli_cohort_json_and_table(local_cluster, monkeypatch):
     assert sum(payload["summary"]["top_cause"].values()) == pytest.approx(100.0)
     result = runner.invoke(cli, ["--patients", "6", "--partitions", "2", "--scheduler", "synchronous"])
     assert result.exit_code == 0, result.output
-    assert "Cohort of 6 sessions" in result.output and "top_cause" in result.output
+    assert "Cohort of 6 sessions" in result.output and "Leading cause, % of sessions" in result.output
+    assert "top_cause" not in result.output and "_pct" not in result.output  # words, not identifiers
     result = runner.invoke(cli, ["--patients", "0"])
     assert result.exit_code == 2
     assert "n_patients: 0 is out of range" in result.output

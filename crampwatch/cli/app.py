@@ -53,6 +53,11 @@ EXTRA_OF_MODULE = {
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def longest_word(header: str) -> int:
+    """The width a table column needs so that its header folds between words, never inside one."""
+    return max((len(word) for word in header.split()), default=0)
+
+
 def fail(message: str, code: int = EXIT_INVALID_INPUT) -> None:
     """Print a one-line error to stderr and exit with ``code`` (2 = invalid input, per docs/formats.md)."""
     first_line = " ".join(str(message).split())

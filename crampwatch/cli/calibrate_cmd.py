@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from crampwatch.causes.registry import CAUSE_REGISTRY
 from crampwatch.cli.app import app, fail, handle_input_errors
 from crampwatch.learn import UnitModel, train_unit_model
 from crampwatch.learn.sources import read_manifest
@@ -81,7 +82,8 @@ def _print(model: UnitModel, out: Path, stored: int | None) -> None:
     weights.add_column("prior weight", justify="right")
     weights.add_column("learned", justify="right")
     for w in model.cause_weights():
-        weights.add_row(w["cause"], f"{w['prior_weight']:.2f}", f"{w['learned_log_odds_per_score']:+.2f}")
+        label = CAUSE_REGISTRY[w["cause"]].label if w["cause"] in CAUSE_REGISTRY else w["cause"]
+        weights.add_row(label, f"{w['prior_weight']:.2f}", f"{w['learned_log_odds_per_score']:+.2f}")
     console.print(weights)
     console.print(
         f"model written to {out}" + (f"; stored as unit model {stored} and made active" if stored else "")

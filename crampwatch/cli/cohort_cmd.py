@@ -82,17 +82,20 @@ def cohort_command(
     table = Table(title=f"Cohort of {len(df)} sessions")
     if run is not None:
         table.caption = f"{run.scheduler}: {run.seconds:.1f} s, {run.sessions_per_s:.0f} sessions/s"
-    table.add_column("group")
-    table.add_column("metric")
+    table.add_column("")
     table.add_column("value", justify="right")
+    previous = None
     for group, metric, value in summary.itertuples(index=False, name=None):
+        if group != previous:
+            table.add_row(f"[bold]{cohort.GROUP_LABELS.get(group, group.replace('_', ' '))}[/bold]", "")
+            previous = group
         if metric == "n":
             text = f"{value:.0f}"
         elif metric.endswith("_pct"):
             text = f"{value:.1f} %"
         else:
-            text = f"{value:.3f}" if group in ("overall_risk", "mean_score") else f"{value:.2f}"
-        table.add_row(group, metric, text)
+            text = f"{value:.2f}"
+        table.add_row(f"  {cohort.metric_label(group, metric)}", text)
     Console().print(table)
     if out:
         Console().print(f"rows written to {out}")

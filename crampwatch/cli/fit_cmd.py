@@ -11,7 +11,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from crampwatch.cli.app import app, fail, handle_input_errors
+from crampwatch.causes.sentences import number, plural
+from crampwatch.cli.app import app, fail, handle_input_errors, longest_word
+from crampwatch.signals import label_and_unit, unit_of
 from crampwatch.twin import PatientTwin, fit_twin, read_manifest
 
 
@@ -68,18 +70,23 @@ def _write_atomic(path: Path, text: str) -> None:
 
 def _print(twin: PatientTwin, out: Path | None) -> None:
     console = Console()
-    table = Table(title=f"Patient twin of {twin.patient_id}, fitted on {twin.n_sessions} sessions")
+    sessions = plural(twin.n_sessions, "session", "sessions")
+    table = Table(title=f"Patient twin of {twin.patient_id}, fitted on {sessions}")
     for col in ("parameter", "value", "95 % interval", "population", "unit", ""):
-        table.add_column(col, justify="left" if col in ("parameter", "unit", "") else "right")
+        justify = "left" if col in ("parameter", "unit", "") else "right"
+        table.add_column(col, justify=justify, min_width=longest_word(col))
     for p in twin.parameters.values():
         unit = "x population" if p["unit"] == "1" else p["unit"]
         flag = "" if p.get("identified", True) else "not identified (prior)"
         lo, hi = p["ci"]
         table.add_row(
-            p["label"], f"{p['value']:.3g}", f"{lo:.3g}–{hi:.3g}", f"{p['population']:.3g}", unit, flag
+            p["label"], number(p["value"]), f"{number(lo)}–{number(hi)}", number(p["population"]), unit, flag
         )
     console.print(table)
-    rmse = ", ".join(f"{k} {v:.2f}" for k, v in twin.fit.get("rmse", {}).items())
+    rmse = ", ".join(
+        f"{label_and_unit(k)[0].lower()} {number(v)} {unit_of(k)}".rstrip()
+        for k, v in twin.fit.get("rmse", {}).items()
+    )
     console.print(f"fit error (RMSE): {rmse}")
     for t in twin.personal_thresholds:
         console.print(f"personal threshold: {t['text']}")

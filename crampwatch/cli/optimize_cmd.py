@@ -11,10 +11,9 @@ from rich.table import Table
 
 from crampwatch.causes import CAUSE_REGISTRY
 from crampwatch.causes.risk_kinds import RISK_KINDS
-from crampwatch.cli.app import app, handle_input_errors
+from crampwatch.cli.app import app, handle_input_errors, longest_word
 from crampwatch.model import load_scenario
 from crampwatch.optimizer import Constraints, OptimizationResult, optimize
-from crampwatch.prescription_settings import setting
 from crampwatch.twin import load_twin
 
 _DEFAULTS = Constraints()
@@ -32,19 +31,24 @@ def outcome_table(result: OptimizationResult) -> Table:
     """Current vs recommended prescriptions; every column folds instead of truncating (80 columns)."""
     first = any(n.startswith("First session") for n in result.notes)
     predicted = RISK_KINDS["predicted"]
-    table = Table(title=f"Prescription options for {result.scenario.patient.id}", show_lines=False)
+    table = Table(
+        title=f"Prescription options for {result.scenario.patient.id}",
+        caption=f"Risk: {predicted.short_label}, % (range over plausible versions of the patient); IDH: "
+        "intradialytic hypotension risk, %. Every option removes the UF goal (see each option).",
+        show_lines=False,
+    )
+    # short words only: at 80 columns a header folds between words, never inside one
     columns = (
         ("", "left"),
-        (f"{predicted.short_label} % (range)", "right"),
+        ("Risk %", "right"),
         ("IDH %", "right"),
         ("URR %" if first else "spKt/V", "right"),
         ("stdKt/V", "right"),
-        ("UF L", "right"),
-        (setting("duration_min").label_with_unit, "right"),
-        (setting("sessions_per_week").label, "right"),
+        ("Time (min)", "right"),
+        ("Sessions per week", "right"),
     )
     for header, justify in columns:
-        table.add_column(header, justify=justify, overflow="fold")
+        table.add_column(header, justify=justify, overflow="fold", min_width=longest_word(header))
     rows = [("current", result.current, result.scenario)] + [
         (f"option {i}", r.outcome, r.scenario) for i, r in enumerate(result.recommendations, 1)
     ]
@@ -55,7 +59,6 @@ def outcome_table(result: OptimizationResult) -> Table:
             _pct(o.idh_risk),
             _fmt(o.urr_pct, 0) if first else _fmt(o.sp_ktv),
             _fmt(o.std_ktv),
-            _fmt(o.uf_l),
             _fmt(o.duration_min, 0),
             str(sc.prescription.sessions_per_week),
         )

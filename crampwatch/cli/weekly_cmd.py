@@ -11,6 +11,7 @@ from rich.table import Table
 from crampwatch.cli.app import app, handle_input_errors
 from crampwatch.kinetics import KDOQI_MIN_SP_KTV
 from crampwatch.weekly import MODELS, simulate_week
+from crampwatch.weekly.week import MODEL_LABELS
 
 #: Weekly standard Kt/V minimum (KDOQI 2015 update, Am J Kidney Dis 2015;66:884: target stdKt/V 2.3,
 #: minimum delivered 2.1). Shown as a reference line only.
@@ -64,7 +65,8 @@ def weekly(
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
         return
-    table = Table(title=f"Weekly urea kinetics ({result.model}, {'/'.join(result.days)})")
+    days = "/".join(d.capitalize() for d in result.days)
+    table = Table(title=f"Weekly urea kinetics ({MODEL_LABELS.get(result.model, result.model)}, {days})")
     table.add_column("quantity")
     table.add_column("value", justify="right")
     table.add_column("note")

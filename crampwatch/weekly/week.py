@@ -53,6 +53,12 @@ TWO_POOL_KC_PER_MIN = 0.016
 
 PoolModel = Literal["single_pool", "variable_volume", "two_pool"]
 MODELS: tuple[str, ...] = get_args(PoolModel)
+#: Each urea model in words.
+MODEL_LABELS: dict[str, str] = {
+    "single_pool": "single pool, fixed volume",
+    "variable_volume": "single pool, variable volume",
+    "two_pool": "two pools, variable volume",
+}
 
 
 @dataclass
