@@ -311,3 +311,50 @@ def test_unit_overview_on_a_phone_keeps_its_risk_column(server, browser):
     assert cell.is_visible() and box["x"] + box["width"] <= 390
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     context.close()
+
+
+OVERLAPS_JS = """
+(root) => {
+  const boxes = (sel) => [...root.querySelectorAll(sel)].map(e => [e, e.getBoundingClientRect()])
+    .filter(([e, r]) => r.width > 0 && r.height > 0);
+  const hit = (a, b) =>
+    a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+  const labels = boxes('.annotation');
+  const ticks = boxes('.xtick text, .ytick text');
+  const legend = boxes('.legend .bg');
+  const out = [];
+  for (const [a, ra] of labels) {
+    for (const [t, rt] of ticks) { if (hit(ra, rt)) out.push(a.textContent + ' on tick ' + t.textContent); }
+    for (const [l, rl] of legend) { if (hit(ra, rl)) out.push(a.textContent + ' under the legend'); }
+  }
+  for (let i = 0; i < labels.length; i++) {
+    for (let j = i + 1; j < labels.length; j++) {
+      const [a, b] = [labels[i], labels[j]];
+      if (hit(a[1], b[1])) out.push(a[0].textContent + ' on ' + b[0].textContent);
+    }
+  }
+  return out;
+}
+"""
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_chart_labels_legends_and_titles_do_not_overlap(server, browser, size):
+    live, db = server
+    context, page = _session_page(browser, live, db, **(DESKTOP if size == "desktop" else PHONE))
+    page.fill("input[name=duration_min]", "270")
+    page.click("#whatif button[type=submit]")
+    page.wait_for_selector("#whatif-chart .js-plotly-plot", timeout=60_000)
+    for chart in ("#timelines .js-plotly-plot", "#whatif-chart .js-plotly-plot"):
+        overlaps = page.evaluate(OVERLAPS_JS, page.locator(chart).element_handle())
+        assert overlaps == [], (chart, overlaps)
+    # the blood pressure panel draws three lines: its title names each in its colour (the panel's legend)
+    titles = page.locator("#timelines .annotation").evaluate_all("els => els.map(e => e.textContent)")
+    assert any(
+        t.startswith("Blood pressure (mmHg)") and all(s in t for s in ("SBP", "MAP", "DBP")) for t in titles
+    )
+    page.goto(f"{live.url}/patients/{db.p1}/trend")
+    page.wait_for_selector("#trend-chart .js-plotly-plot")
+    overlaps = page.evaluate(OVERLAPS_JS, page.locator("#trend-chart .js-plotly-plot").element_handle())
+    assert overlaps == [], ("trend", overlaps)
+    context.close()

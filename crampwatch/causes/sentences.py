@@ -148,6 +148,7 @@ ASPECT_WORDS = {
     "peak": "highest",
     "intradialytic maximum": "highest",
     "end": "end",
+    "session mean": "mean",
 }
 
 
@@ -185,10 +186,10 @@ def _plasma_na(metrics: dict[str, Any] | None) -> float | None:
 
 def _aspect(note: str) -> str | None:
     """The word an evidence note puts before the label ("nadir, vs ..." -> "lowest"), or None."""
-    return next(
-        (w for key, w in ASPECT_WORDS.items() if note == key or note.startswith((key + ",", key + " ("))),
-        None,
-    )
+    for key, word in ASPECT_WORDS.items():
+        if note == key or note.startswith((key + ",", key + " (", key + ";")):
+            return word
+    return None
 
 
 def _names_aspect(note: str) -> bool:

@@ -42,7 +42,7 @@ def trend_page(request: Request, patient_id: str, user: ClinicianUser) -> Respon
         record=rec,
         rows=trend["rows"],
         chart=trend["chart"],
-        solutes=[(name, SIGNAL_SPECS[name]) for name in trend["solutes"]],
+        solutes=[(name, SIGNAL_SPECS[name], th(trends.SOLUTE_LIMITS[name])) for name in trend["solutes"]],
         flat=trends.RBV_FLAT_PCT_H,
         steep=trends.RBV_STEEP_PCT_H,
         marks={

@@ -12,7 +12,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -195,6 +195,14 @@ def patient_trend(store: Any, patient_id: str, patient: Any, cache: LRUCache) ->
     return value
 
 
+def _date_range(rows: list[SessionTrend]) -> list[str]:
+    """The trend's time axis: the sessions with half a day on each side (a lone session gets a day, not an
+    axis of hours)."""
+    first, last = min(r.started_at for r in rows), max(r.started_at for r in rows)
+    pad = timedelta(hours=12)
+    return [(first - pad).isoformat(), (last + pad).isoformat()]
+
+
 def _value_range(values: list[float]) -> list[float] | None:
     """A y range holding ``values`` and their reference lines with 8 % room on each side."""
     if not values:
@@ -341,7 +349,7 @@ def trend_figure(
     leads)."""
     panels = _trend_panels(rows, solutes or [])
     n = len(panels)
-    gap = 0.05
+    gap = 0.07  # room for one line of dates under a panel and the next panel's title
     height = (1.0 - gap * (n - 1)) / n
     data: list[dict[str, Any]] = []
     layout: dict[str, Any] = {
@@ -362,7 +370,8 @@ def trend_figure(
             "domain": [0, 1],
             "type": "date",
             "showticklabels": True,
-            **({"matches": "x"} if row > 1 else {}),
+            "tickformat": "%b %d",  # dates on one line: a second line (the year) ran into the next title
+            **({"matches": "x"} if row > 1 else ({"range": _date_range(rows)} if rows else {})),
         }
         layout[f"yaxis{suffix}"] = {"anchor": xref, "domain": [top - height, top]}
         key = [(label, colour) for label, _, colour in panel.lines] if len(panel.lines) > 1 else []
