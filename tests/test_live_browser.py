@@ -4,6 +4,7 @@ the alert fires, a nurse acknowledges it in two taps, and the audit row is writt
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -101,5 +102,8 @@ def test_phone_layout_shows_one_tile_per_row_and_session_end_removes_it(chairsid
     assert box["width"] <= 390 and box["x"] >= 0
     before = tiles.count()
     send(mllp_port, oru("C2", db.p2, 1, {"rbv_pct": 99.0}, end=True))
-    page.wait_for_function(f"document.querySelectorAll('.chair').length === {before - 1}")
+    deadline = time.monotonic() + 30  # (no wait_for_function: the page's CSP forbids evaluating strings)
+    while tiles.count() != before - 1 and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert tiles.count() == before - 1
     context.close()
