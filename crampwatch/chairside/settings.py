@@ -86,7 +86,9 @@ def _list(name: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in os.environ.get(name, "").split(",") if p.strip())
 
 
-def _number(name: str, default: float) -> float:
+def env_number(name: str, default: float) -> float:
+    """The number in environment variable ``name`` (``default`` when unset or empty); an InputError
+    naming the variable when it is not a number. Shared by the web application's settings."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
@@ -101,12 +103,12 @@ def live_settings_from_env(**overrides: object) -> LiveSettings:
     port = os.environ.get("CRAMPWATCH_MLLP_PORT", "").strip()
     values: dict[str, object] = {
         "mllp_host": os.environ.get("CRAMPWATCH_MLLP_HOST", "").strip() or "127.0.0.1",
-        "mllp_port": int(_number("CRAMPWATCH_MLLP_PORT", 0)) if port else None,
-        "max_message_bytes": int(_number("CRAMPWATCH_MLLP_MAX_BYTES", MAX_MESSAGE_BYTES)),
-        "idle_timeout_s": _number("CRAMPWATCH_MLLP_IDLE_S", IDLE_TIMEOUT_S),
+        "mllp_port": int(env_number("CRAMPWATCH_MLLP_PORT", 0)) if port else None,
+        "max_message_bytes": int(env_number("CRAMPWATCH_MLLP_MAX_BYTES", MAX_MESSAGE_BYTES)),
+        "idle_timeout_s": env_number("CRAMPWATCH_MLLP_IDLE_S", IDLE_TIMEOUT_S),
         "allowed_addresses": _list("CRAMPWATCH_MLLP_ALLOWED_ADDRESSES"),
         "allowed_senders": _list("CRAMPWATCH_MLLP_ALLOWED_SENDERS"),
-        "session_timeout_min": _number("CRAMPWATCH_LIVE_TIMEOUT_MIN", SESSION_TIMEOUT_MIN),
+        "session_timeout_min": env_number("CRAMPWATCH_LIVE_TIMEOUT_MIN", SESSION_TIMEOUT_MIN),
         "redis_url": os.environ.get("CRAMPWATCH_REDIS_URL", "").strip() or None,
     }
     values.update({k: v for k, v in overrides.items() if v is not None})

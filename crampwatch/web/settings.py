@@ -17,6 +17,7 @@ import os
 import secrets
 from dataclasses import dataclass
 
+from crampwatch.chairside.settings import env_number
 from crampwatch.errors import InputError
 from crampwatch.web.security import MAX_BODY_BYTES, SESSION_ABSOLUTE_S, SESSION_IDLE_S
 
@@ -43,16 +44,6 @@ class WebSettings:
             )
 
 
-def _number(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise InputError(f"{name}: {raw!r} is not a number", name) from None
-
-
 def settings_from_env(secret_key: str | None = None, trusted_proxies: str | None = None) -> WebSettings:
     """Settings from the environment; explicit arguments win."""
     proxies = (
@@ -60,9 +51,9 @@ def settings_from_env(secret_key: str | None = None, trusted_proxies: str | None
     )
     return WebSettings(
         secret_key=secret_key or os.environ.get("CRAMPWATCH_SECRET_KEY") or secrets.token_urlsafe(32),
-        session_idle_s=_number("CRAMPWATCH_SESSION_IDLE_S", SESSION_IDLE_S),
-        session_absolute_s=_number("CRAMPWATCH_SESSION_ABSOLUTE_S", SESSION_ABSOLUTE_S),
-        max_body_bytes=int(_number("CRAMPWATCH_MAX_BODY_BYTES", MAX_BODY_BYTES)),
+        session_idle_s=env_number("CRAMPWATCH_SESSION_IDLE_S", SESSION_IDLE_S),
+        session_absolute_s=env_number("CRAMPWATCH_SESSION_ABSOLUTE_S", SESSION_ABSOLUTE_S),
+        max_body_bytes=int(env_number("CRAMPWATCH_MAX_BODY_BYTES", MAX_BODY_BYTES)),
         trusted_proxies=tuple(p.strip() for p in proxies.split(",") if p.strip()),
         hsts=os.environ.get("CRAMPWATCH_HSTS", "").strip().lower() in ("1", "true", "yes"),
     )
