@@ -215,10 +215,14 @@ def test_twin_chart_draws_on_desktop_and_phone_with_its_legend_clear_of_the_plot
         page.wait_for_selector("#twin-parameters", timeout=120_000)
     _twin_chart_drawn(page)
     context.close()
-    # on a phone, and on a fresh load (the panel arrives by htmx each time)
-    context, page = _login(browser, live, "clin", **PHONE)
+    # on a phone, and on a fresh load (the panel arrives by htmx each time), 11 h behind UTC: the session
+    # of 2026-11-02 08:00 UTC is the evening of 1 November there, in the legend and the fit's date alike
+    context, page = _login(browser, live, "clin", timezone_id="Pacific/Pago_Pago", **PHONE)
     page.goto(f"{live.url}/patients/{db.p1}")
     _twin_chart_drawn(page)
+    legend = page.locator("#twin-panel .legendtext").evaluate_all("els => els.map(e => e.textContent)")
+    assert legend == ["2026-11-01 measured"], legend
+    assert "UTC" not in page.locator("#twin-panel p").first.inner_text()
     context.close()
 
 

@@ -24,7 +24,7 @@ from crampwatch.twin.priors import CI_LEVEL
 from crampwatch.web import access, charts
 from crampwatch.web.auth import ClinicianUser, check_csrf, current_user, get_store
 from crampwatch.web.errors import NotFound
-from crampwatch.web.pages import render
+from crampwatch.web.pages import iso_time, render
 
 router = APIRouter(dependencies=[Depends(current_user), Depends(check_csrf)])
 
@@ -52,8 +52,10 @@ def fit_figure(store: Any, stored: StoredTwin, height_px: int = 640) -> dict[str
         rec = store.get_session(sid)
         colour = SESSION_COLOURS[k % len(SESSION_COLOURS)]
         label = rec.started_at.strftime("%Y-%m-%d") if rec is not None else sid
+        # static/app.js puts the session's date in the viewer's zone in place of ``label`` (a UTC date)
+        when = {"meta": {"datetime": iso_time(rec.started_at), "label": label}} if rec is not None else {}
         for signal, axis, name in panels:
-            common = {"legendgroup": sid, "xaxis": "x" if axis == "y" else "x2", "yaxis": axis}
+            common = {"legendgroup": sid, "xaxis": "x" if axis == "y" else "x2", "yaxis": axis, **when}
             if rec is not None and rec.trace.has(signal):
                 t = rec.trace.t_min
                 v = rec.trace.signal(signal)

@@ -10,6 +10,19 @@
     return found;
   }
 
+  // A trace whose meta names a moment ({datetime: ISO, label: its UTC date}) shows that date in the viewer's zone.
+  function localLabels(traces) {
+    traces.forEach(function (tr) {
+      var meta = tr.meta;
+      if (!meta || !meta.datetime || !meta.label) { return; }
+      var d = new Date(meta.datetime);
+      if (isNaN(d.getTime())) { return; }
+      var local = d.getFullYear() + "-" + two(d.getMonth() + 1) + "-" + two(d.getDate());
+      if (tr.name) { tr.name = tr.name.split(meta.label).join(local); }
+      if (tr.hovertemplate) { tr.hovertemplate = tr.hovertemplate.split(meta.label).join(local); }
+    });
+  }
+
   // ---- charts: <div class="plot"><script type="application/json" class="plot-figure">{...}</script></div>
   function drawPlots(root) {
     if (typeof Plotly === "undefined") { return; }
@@ -18,6 +31,7 @@
       var block = box.querySelector("script.plot-figure");
       if (!block) { return; }
       var fig = JSON.parse(block.textContent);
+      localLabels(fig.data || []);
       var target = document.createElement("div");
       box.appendChild(target);
       box.dataset.drawn = "1";
