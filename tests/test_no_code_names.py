@@ -153,13 +153,18 @@ def _pages(app, db) -> dict[str, str]:
     return out
 
 
-def test_no_page_shows_a_code_name(app, db):
+def test_no_page_shows_a_code_name_or_float_noise(app, db):
     pages = _pages(app, db)
     assert "Hypovolemia" in visible_text(pages[f"/sessions/{db.s1}"])  # the walk reads the page text
     assert "Relative blood volume" in visible_text(pages[f"/sessions/{db.s1}"])  # and the charts' labels
     assert "linear decreasing" in visible_text(pages["what-if"])
     found = {name: code_names(visible_text(page)) for name, page in pages.items()}
     assert {k: v for k, v in found.items() if v} == {}
+    # numbers as a clinician reads them: no float noise ("-0.0353"), "1 session" not "1 sessions"
+    for name, page in pages.items():
+        text = visible_text(page)
+        assert not re.search(r"\d\.\d{4,}", text), (name, re.findall(r"\S*\d\.\d{4,}\S*", text))
+        assert not re.search(r"(?<![\d.])1 (months|patients|sessions|reports)\b", text), name
 
 
 # -------------------------------------------------------------------------------------------- CLI tables
@@ -220,6 +225,7 @@ def test_cli_tables_fit_80_columns_in_words(tmp_path):
                 for word in header.split():
                     assert word in output.replace("┃", " ").split() or len(word) <= 2, (name, header)
         assert code_names(output) == [], (name, code_names(output))
+        assert not re.search(r"\d\.\d{4,}", output), (name, re.findall(r"\S*\d\.\d{4,}\S*", output))
     assert "Leading cause, % of sessions" in outputs["cohort"]
     assert "single pool, fixed volume" in outputs["weekly single_pool"]
     assert "Sessions" in " ".join(h for t in _headers(outputs["optimize"]) for h in t)
