@@ -99,7 +99,8 @@ def test_calibrate_prints_the_comparison(unit_dir: Path, capsys) -> None:
     _print(train_unit_model(u.table, u.cramp, u.patient_ids), Path("m.json"), 3)
     text = capsys.readouterr().out
     assert "60 sessions of 20 patients" in text and "analyzer risk (prior)" in text
-    assert "Hypomagnesemia" in text and "hypomagnesemia" not in text and "Decision:" in text and "stored as unit model 3" in text
+    assert "Hypomagnesemia" in text and "hypomagnesemia" not in text  # the cause's label, not its id
+    assert "Decision:" in text and "stored as unit model 3" in text
 
 
 def _one_line_error(r) -> str:
