@@ -20,6 +20,7 @@ from crampwatch.io.hemobp import HEMOBP_COLUMNS
 from crampwatch.io.tables import UNIT_ALIASES, UNIT_FIXES
 from crampwatch.model import EVENT_KINDS, Dialysate, Labs, Patient, Prescription
 from crampwatch.prescription_settings import SETTINGS
+from crampwatch.quantities import CUTOFFS, QUANTITY_SPECS, computed_by, label_and_unit
 from crampwatch.recorded.batch import SCENARIO_COLUMNS, TABLE_METRICS
 from crampwatch.recorded.layout import (
     MONITOR_COLUMNS,
@@ -32,7 +33,7 @@ from crampwatch.recorded.layout import (
 from crampwatch.recorded.prepare import ASSUMED_INPUTS
 from crampwatch.recorded.summary import CHANGE_STEPS
 from crampwatch.recorded.traces import EVENTS_TABLE, SESSIONS_TABLE, SOURCES_FILE, TRACES_FOLDER
-from crampwatch.signals import MAX_T_MIN, QUANTITIES, SIGNAL_SPECS, label_and_unit
+from crampwatch.signals import FIELD_LABELS, MAX_T_MIN, SIGNAL_SPECS
 from crampwatch.units import (
     CONDUCTIVITY_MS_CM_PER_NA_MMOL_L,
     CONDUCTIVITY_REF_MS_CM,
@@ -125,8 +126,16 @@ def _hemobp_table() -> str:
 
 
 def _quantities_table() -> str:
-    rows = ["| name | clinical label | unit |", "|---|---|---|"]
-    rows += [f"| `{n}` | {label} | {unit} |" for n, (label, unit) in QUANTITIES.items()]
+    rows = [
+        "| name | clinical label | unit | computed by | cut-offs (value, source) |",
+        "|---|---|---|---|---|",
+    ]
+    for q in QUANTITY_SPECS.values():
+        cut = "; ".join(
+            f"`{c}` {CUTOFFS[c].value:g} {CUTOFFS[c].unit}: {CUTOFFS[c].source}" for c in q.cutoffs
+        )
+        rows.append(f"| `{q.name}` | {q.label} | {q.unit} | {computed_by(q)} | {cut} |")
+    rows += [f"| `{n}` | {label} | {unit} | scenario | |" for n, (label, unit) in FIELD_LABELS.items()]
     return "\n".join(rows)
 
 

@@ -18,6 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from crampwatch.causes.thresholds import THRESHOLDS
+from crampwatch.quantities import display_label
 from crampwatch.signals import (
     BRAIN_UREA_MMOL_L,
     DBP_MMHG,
@@ -32,7 +33,6 @@ from crampwatch.signals import (
     SBP_MMHG,
     UF_RATE_ML_H,
     UREA_MMOL_L,
-    display_label,
     signal,
 )
 from crampwatch.trace import Trace

@@ -161,38 +161,9 @@ SIGNAL_SPECS: dict[str, Signal] = {s.name: s for s in _REGISTRY}
 TIME = Signal("t_min", "Time from session start", "Time", "min", "min", 0.0, MAX_T_MIN,
               "minutes from session start")  # fmt: skip
 
-#: Derived quantities that findings, metrics and tables report: name -> (clinical label, unit).
-QUANTITIES: dict[str, tuple[str, str]] = {
-    "uf_rate_ml_kg_h": ("UF rate per kg", "mL/kg/h"),
-    "uf_total_l": ("Total ultrafiltration", "L"),
-    "sp_ktv": ("Single-pool Kt/V", ""),
-    "sp_ktv_estimated": ("Single-pool Kt/V estimated", ""),
-    "std_ktv": ("Weekly standard Kt/V", ""),
-    "urr_pct": ("Urea reduction ratio", "%"),
-    "urr_estimated": ("URR estimated", ""),
-    "na_gradient_mmol_l": ("Dialysate minus plasma Na", "mmol/L"),
-    "plasma_na_fall_mmol_l": ("Fall in plasma Na", "mmol/L"),
-    "effective_osm_fall_mosm_kg": ("Fall in effective osmolality", "mOsm/kg"),
-    "brain_urea_gradient_mmol_l": ("Brain-plasma urea gradient", "mmol/L"),
-    "idwg_kg": ("Interdialytic weight gain", "kg"),
-    "idwg_pct": ("Interdialytic weight gain, share of dry weight", "%"),
-    "cramp_event": ("Cramp after the start of an RBV or BP fall", "min"),
-    "hypotension_events": ("Hypotension symptoms or interventions", ""),
-    "sp_ktv_recent_sessions_below_min": ("Recent sessions below the minimum spKt/V", ""),
-    "post_weight_kg": ("Post-dialysis weight", "kg"),
-    "post_weight_below_dry_kg": ("Post-dialysis weight below dry weight", "kg"),
-    "rbv_slope_pct_h": ("RBV slope", "%/h"),
-    "rbv_min_pct": ("Lowest relative blood volume", "%"),
-    "refill_fraction": ("Refill as a fraction of UF", ""),
-    "sbp_pre_mmhg": ("Pre-dialysis systolic BP", "mmHg"),
-    "sbp_nadir_mmhg": ("Nadir systolic BP", "mmHg"),
-    "sbp_fall_mmhg": ("Fall in systolic BP", "mmHg"),
-    "map_fall_mmhg": ("Fall in mean arterial pressure", "mmHg"),
-    "idh_risk": ("Intradialytic hypotension risk", ""),
-    "ica_min_mmol_l": ("Lowest ionized calcium", "mmol/L"),
-    "mg_min_mmol_l": ("Lowest magnesium", "mmol/L"),
-    "hco3_max_mmol_l": ("Highest bicarbonate", "mmol/L"),
-    "corrected_ca_mg_dl": ("Albumin-corrected calcium", "mg/dL"),
+#: Labels of the scenario fields that findings and tables show, name -> (clinical label, unit); derived
+#: quantities are in :mod:`crampwatch.quantities`.
+FIELD_LABELS: dict[str, tuple[str, str]] = {
     "bun_mg_dl": ("Pre-dialysis BUN", "mg/dL"),
     "aluminium_ug_l": ("Serum aluminium", "µg/L"),
     "dialysate_ca_mmol_l": ("Dialysate calcium", "mmol/L"),
@@ -207,12 +178,10 @@ QUANTITIES: dict[str, tuple[str, str]] = {
     "dry_weight_kg": ("Dry (target) weight", "kg"),
     "previous_post_weight_kg": ("Post-dialysis weight of the previous session", "kg"),
     "access": ("Vascular access", ""),
-    "n_cramps": ("Cramps recorded", ""),
     "active_vitamin_d": ("Active vitamin D", ""),
     "diabetes": ("Diabetes", ""),
     "peripheral_neuropathy": ("Peripheral neuropathy", ""),
     "cramps_outside_sessions": ("Cramps outside sessions", ""),
-    "hemodynamic_osmotic_trigger": ("Hemodynamic or osmotic trigger", ""),
 }
 
 #: Unit suffixes of crampwatch names (docs/formats.md naming), for names in neither table.
@@ -240,11 +209,6 @@ _SUFFIX_UNITS: dict[str, str] = {
     "_l": "L",
     "_c": "°C",
 }
-_WORDS = {
-    "na": "Na", "k": "K", "ca": "Ca", "mg": "Mg", "hco3": "HCO3", "uf": "UF", "rbv": "RBV", "bp": "BP",
-    "sbp": "SBP", "dbp": "DBP", "map": "MAP", "hr": "HR", "ktv": "Kt/V", "urr": "URR", "qb": "Qb", "qd": "Qd",
-    "koa": "KoA", "ica": "iCa", "idh": "IDH", "bun": "BUN", "sp": "single-pool",
-}  # fmt: skip
 
 
 def signal(name: str) -> Signal:
@@ -260,42 +224,6 @@ def split_unit(name: str) -> tuple[str, str]:
         if name.endswith(suffix) and len(name) > len(suffix):
             return name[: -len(suffix)], _SUFFIX_UNITS[suffix]
     return name, ""
-
-
-def label_and_unit(name: str) -> tuple[str, str]:
-    """Clinical label and unit of any quantity name: a signal, a derived quantity, or (for other names) the
-    words of the name with the unit read from its suffix."""
-    if name in SIGNAL_SPECS or name == "t_min":
-        s = signal(name)
-        return s.label, s.unit
-    if name in QUANTITIES:
-        return QUANTITIES[name]
-    stem, unit = split_unit(name)
-    words = [_WORDS.get(w, w) for w in stem.split("_") if w]
-    text = " ".join(words) or name
-    return text[:1].upper() + text[1:], unit
-
-
-def display_label(name: str) -> str:
-    """Clinical label with unit of any quantity name, e.g. ``rbv_pct`` -> ``Relative blood volume (%)``."""
-    label, unit = label_and_unit(name)
-    return f"{label} ({unit})" if unit else label
-
-
-def unit_of(name: str) -> str:
-    """Display unit of any quantity name (empty for unitless quantities)."""
-    return label_and_unit(name)[1]
-
-
-def display_labels() -> dict[str, dict[str, str]]:
-    """Labels for the web pages: name -> ``{"label", "short", "unit", "display"}`` for every signal and
-    derived quantity."""
-    out: dict[str, dict[str, str]] = {}
-    for s in SIGNAL_SPECS.values():
-        out[s.name] = {"label": s.label, "short": s.short, "unit": s.unit, "display": s.display_label}
-    for name, (label, unit) in QUANTITIES.items():
-        out[name] = {"label": label, "short": label, "unit": unit, "display": display_label(name)}
-    return out
 
 
 def plausible_range(name: str) -> tuple[float, float]:
@@ -348,18 +276,14 @@ __all__ = [
     "BRAIN_OSM_GRADIENT_MOSM_KG",
     "TOTAL_CA_MMOL_L",
     "MAX_T_MIN",
-    "QUANTITIES",
+    "FIELD_LABELS",
     "SIGNAL_SPECS",
     "TIME",
     "Loinc",
     "Signal",
-    "display_label",
-    "display_labels",
     "implausible",
-    "label_and_unit",
     "plausible_range",
     "range_message",
     "signal",
     "split_unit",
-    "unit_of",
 ]

@@ -15,7 +15,8 @@ from crampwatch.cli.main import app
 from crampwatch.formats import DOC_PATH, render_formats_markdown
 from crampwatch.model import load_scenario
 from crampwatch.plotting import plot_trace, session_figure
-from crampwatch.signals import SIGNAL_SPECS, display_label
+from crampwatch.quantities import display_label
+from crampwatch.signals import SIGNAL_SPECS
 from crampwatch.simulator import simulate
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,8 +9,8 @@ import pandas as pd
 from helpers_traces import drop, make
 
 from crampwatch.causes import assess
+from crampwatch.quantities import display_label
 from crampwatch.report import render_html
-from crampwatch.signals import display_label
 from crampwatch.trace import SIGNALS
 
 

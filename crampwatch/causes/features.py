@@ -14,6 +14,23 @@ import numpy as np
 
 from crampwatch.causes.context import Context
 from crampwatch.causes.thresholds import th
+from crampwatch.quantities import (
+    idh_nadir_sbp_threshold_mmhg_array,
+    post_weight_kg_array,
+    uf_rate_ml_h_array,
+    uf_rate_per_kg_array,
+)
+from crampwatch.series import (
+    first_time,
+    first_valid,
+    last_valid,
+    row_max,
+    row_mean,
+    row_min,
+    session_end,
+    slope_per_h,
+    value_near,
+)
 from crampwatch.signals import (
     BRAIN_OSM_GRADIENT_MOSM_KG,
     BRAIN_UREA_MMOL_L,
@@ -37,85 +54,6 @@ from crampwatch.signals import (
 from crampwatch.units import conductivity_to_na_mmol_l
 
 # ------------------------------------------------------------------------------------------- reductions
-
-
-def _valid(x: np.ndarray) -> np.ndarray:
-    return ~np.isnan(x)
-
-
-def first_valid(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Value and time of the first non-NaN sample of each row (NaN when none)."""
-    ok = _valid(x)
-    idx = ok.argmax(axis=1)
-    any_ok = ok.any(axis=1)
-    rows = np.arange(x.shape[0])
-    return np.where(any_ok, x[rows, idx], np.nan), np.where(any_ok, t[idx], np.nan)
-
-
-def last_valid(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Value and time of the last non-NaN sample of each row (NaN when none)."""
-    return first_valid(x[:, ::-1], t[::-1])
-
-
-def row_min(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Minimum of each row and its time."""
-    filled = np.where(_valid(x), x, np.inf)
-    idx = filled.argmin(axis=1)
-    rows = np.arange(x.shape[0])
-    v = filled[rows, idx]
-    ok = np.isfinite(v)
-    return np.where(ok, v, np.nan), np.where(ok, t[idx], np.nan)
-
-
-def row_max(x: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Maximum of each row and its time."""
-    v, tt = row_min(-x, t)
-    return -v, tt
-
-
-def session_end(x: np.ndarray, t: np.ndarray, duration_min: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Value and time of the last sample of each row during the session (``t <= duration``): the end value
-    (samples after the machine stopped are left out)."""
-    during = t[None, :] <= duration_min[:, None] + 1e-9
-    return last_valid(np.where(during, x, np.nan), t)
-
-
-def value_near(x: np.ndarray, t: np.ndarray, t0: float, tol_min: float = 15.0) -> np.ndarray:
-    """The valid sample nearest to ``t0`` (within ``tol_min``), per row."""
-    dist = np.where(_valid(x), np.abs(t - t0)[None, :], np.inf)
-    idx = dist.argmin(axis=1)
-    rows = np.arange(x.shape[0])
-    return np.where(dist[rows, idx] <= tol_min, x[rows, idx], np.nan)
-
-
-def first_time(mask: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Time of the first True of each row (NaN when none)."""
-    idx = mask.argmax(axis=1)
-    return np.where(mask.any(axis=1), t[idx], np.nan)
-
-
-def slope_per_h(x: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Least-squares slope of each row, units per hour (NaN with fewer than 3 samples)."""
-    ok = _valid(x)
-    w = ok.astype(float)
-    xs = np.where(ok, x, 0.0)
-    th = t / 60.0
-    n = w.sum(axis=1)
-    st = w @ th
-    stt = w @ (th * th)
-    sx = xs.sum(axis=1)
-    stx = xs @ th
-    den = n * stt - st * st
-    with np.errstate(invalid="ignore", divide="ignore"):
-        s = (n * stx - st * sx) / den
-    return np.where((n >= 3) & (den > 0), s, np.nan)
-
-
-def row_mean(x: np.ndarray) -> np.ndarray:
-    ok = _valid(x)
-    n = ok.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 0, np.where(ok, x, 0.0).sum(axis=1) / n, np.nan)
 
 
 # --------------------------------------------------------------------------------------------- features
@@ -150,14 +88,6 @@ def time_of(feature: str) -> str:
     """Key of the time (minutes from the start) at which feature ``feature``, the extreme of a signal, was
     reached: the feature's stem with ``_at_min`` (``ica_min_mmol_l`` -> ``ica_min_at_min``)."""
     return f"{split_unit(feature)[0]}_at_min"
-
-
-def nadir_sbp_threshold(sbp_pre: np.ndarray) -> np.ndarray:
-    """The nadir SBP below which a session counts as hypotensive: 100 mmHg when pre-SBP >= 160, else 90
-    (Flythe 2015)."""
-    return np.where(
-        sbp_pre >= th("idh_high_pre_sbp_mmhg"), th("idh_nadir_sbp_high_pre_mmhg"), th("idh_nadir_sbp_mmhg")
-    )
 
 
 def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: Context) -> Features:
@@ -202,7 +132,7 @@ def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: 
     rbv_min, rbv_min_t = row_min(rbv, t)
     put("rbv_min_pct", rbv_min)
     put("rbv_min_at_min", rbv_min_t)
-    put("rbv_slope_pct_h", slope_per_h(rbv, t))
+    put("rbv_slope_pct_h", slope_per_h(rbv, t)[0])
     # when RBV first left the safe range: below the critical RBV (+1) or, from 1 h on, below the Preciado
     # lower limits interpolated between 1, 2 and 3 h (modelling choice)
     crit = ctx.critical_rbv_or_mean()
@@ -218,7 +148,7 @@ def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: 
     put("sbp_nadir_at_min", sbp_nadir_t)
     put("sbp_end_mmhg", session_end(sbp, t, ctx.duration_min)[0])
     fell = (sbp <= (sbp_pre - th("idh_sbp_fall_mmhg"))[:, None]) | (
-        sbp < nadir_sbp_threshold(sbp_pre)[:, None] + 5.0
+        sbp < idh_nadir_sbp_threshold_mmhg_array(sbp_pre)[:, None] + 5.0
     )
     put("sbp_fall_at_min", first_time(fell, t))
     mapp = s[MAP_MMHG]
@@ -232,14 +162,14 @@ def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: 
     uf0, t0 = first_valid(s[UF_CUM_L], t)
     uf1, t1 = last_valid(s[UF_CUM_L], t)
     with np.errstate(invalid="ignore", divide="ignore"):
-        ufr_cum = np.where(t1 - t0 >= 30.0, (uf1 - uf0) * 1000.0 / ((t1 - t0) / 60.0), np.nan)
+        ufr_cum = np.where(t1 - t0 >= 30.0, uf_rate_ml_h_array(uf1 - uf0, t1 - t0), np.nan)
     ufr_mean = row_mean(s[UF_RATE_ML_H])
     rate_ok = ~np.isnan(ufr_mean)
     rate_t = np.where(np.isnan(s[UF_RATE_ML_H]), np.nan, t[None, :])
     rate_t0, _ = first_valid(rate_t, t)
     rate_t1, _ = last_valid(rate_t, t)
     uf_total_rate = ufr_mean * np.maximum(rate_t1 - rate_t0, 0.0) / 60000.0
-    prescribed_ufr = ctx.uf_volume_l * 1000.0 / (ctx.duration_min / 60.0)
+    prescribed_ufr = uf_rate_ml_h_array(ctx.uf_volume_l, ctx.duration_min)
     ufr = np.where(~np.isnan(ufr_cum), ufr_cum, np.where(rate_ok, ufr_mean, prescribed_ufr))
     uf_total = np.where(
         ~np.isnan(uf1),
@@ -248,9 +178,9 @@ def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: 
     )
     put("uf_rate_ml_h", ufr, ~np.isnan(ufr_cum) | rate_ok)
     put("uf_total_l", uf_total, ~np.isnan(uf1) | rate_ok)
-    post_w = np.maximum(ctx.pre_weight_kg - uf_total, 25.0)
+    post_w = post_weight_kg_array(ctx.pre_weight_kg, uf_total)
     put("post_weight_kg", post_w, src["uf_total_l"])
-    put("uf_rate_ml_kg_h", ufr / post_w, src["uf_rate_ml_h"])
+    put("uf_rate_ml_kg_h", uf_rate_per_kg_array(ufr, post_w), src["uf_rate_ml_h"])
     # refill: measured, else from the RBV slope: refill = UF + d(BV)/dt, BV0 = 70 mL/kg (modelling choice)
     refill_meas = row_mean(s[REFILL_ML_MIN])
     bv0_ml = th("blood_volume_ml_per_kg") * ctx.dry_weight_kg

@@ -24,13 +24,14 @@ from crampwatch.causes.advice import (
     limit_weight_gain_action,
 )
 from crampwatch.causes.common import SessionInput, confidence, ev, explain, noisy_or, ramp, tiered
-from crampwatch.causes.features import Context, Features, nadir_sbp_threshold
+from crampwatch.causes.features import Context, Features
 from crampwatch.causes.findings import Evidence, Finding, Recommendation
 from crampwatch.causes.ids import HYPOVOLEMIA
 from crampwatch.causes.sentences import course, number, plural, statement
 from crampwatch.causes.thresholds import th
 from crampwatch.kinetics.hemodynamics import mermelstein_thresholds_core
-from crampwatch.signals import RBV_PCT, SBP_MMHG, UF_CUM_L, UF_RATE_ML_H, unit_of
+from crampwatch.quantities import idh_nadir_sbp_threshold_mmhg_array, unit_of
+from crampwatch.signals import RBV_PCT, SBP_MMHG, UF_CUM_L, UF_RATE_ML_H
 
 #: Limits of the UF-rate and weight-gain evidence, mildest first (the score counts from the first).
 UFR_LIMITS = ("ufr_10_ml_kg_h", "ufr_13_ml_kg_h")
@@ -79,7 +80,7 @@ def parts(F: Features, C: Context) -> dict[str, np.ndarray]:
     )
     sbp_fall = F["sbp_pre_mmhg"] - F["sbp_nadir_mmhg"]
     map_fall = F["map_pre_mmhg"] - F["map_nadir_mmhg"]
-    nadir_thr = nadir_sbp_threshold(F["sbp_pre_mmhg"])
+    nadir_thr = idh_nadir_sbp_threshold_mmhg_array(F["sbp_pre_mmhg"])
     nadir = ramp(nadir_thr + 5.0 - F["sbp_nadir_mmhg"], 0.0, 10.0)
     fall = (sbp_fall >= th("idh_sbp_fall_mmhg")) * (
         0.3 + 0.7 * ramp(sbp_fall, th("idh_sbp_fall_mmhg"), th("idh_sbp_fall_severe_mmhg"))

@@ -36,7 +36,8 @@ from crampwatch.causes.ids import DISEQUILIBRIUM, ENCEPHALOPATHY, NEUROPATHY, UN
 from crampwatch.causes.sentences import Direction, statement
 from crampwatch.causes.thresholds import th
 from crampwatch.kinetics import sp_ktv_daugirdas_array
-from crampwatch.signals import BRAIN_OSM_GRADIENT_MOSM_KG, BRAIN_UREA_MMOL_L, UREA_MMOL_L, unit_of
+from crampwatch.quantities import unit_of
+from crampwatch.signals import BRAIN_OSM_GRADIENT_MOSM_KG, BRAIN_UREA_MMOL_L, UREA_MMOL_L
 from crampwatch.units import BUN_MG_DL_PER_UREA_MMOL_L
 
 #: Limits of the disequilibrium evidence, mildest first: where the score starts to count, the cited limit.

@@ -18,7 +18,8 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from crampwatch.signals import SIGNAL_SPECS, label_and_unit
+from crampwatch.quantities import label_and_unit
+from crampwatch.signals import SIGNAL_SPECS
 
 Direction = Literal["supports", "against", "context"]
 #: Evidence directions in display order (docs/formats.md, Assessment JSON ``direction``).

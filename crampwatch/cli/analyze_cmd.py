@@ -17,7 +17,7 @@ from crampwatch.io.traces import looks_like_hemobp, read_events, read_hemobp, re
 from crampwatch.learn import load_unit_model
 from crampwatch.learn.apply import apply_unit_model
 from crampwatch.model import load_scenario
-from crampwatch.signals import display_label
+from crampwatch.quantities import display_label
 from crampwatch.twin import load_twin
 from crampwatch.twin.effect import twin_parts, twin_summary
 

@@ -16,15 +16,16 @@ import numpy as np
 from crampwatch.errors import InputError, require_range
 from crampwatch.kinetics.checks import ArrayLike, FloatOrArray, check, is_male, out
 from crampwatch.model import NPCR_RANGE_G_KG_DAY
+from crampwatch.quantities import cutoff
 
 #: KDOQI 2006 CPG 4 (retained in KDOQI 2015, Am J Kidney Dis 2015;66:884): minimum spKt/V per session.
-KDOQI_MIN_SP_KTV = 1.2
+KDOQI_MIN_SP_KTV = cutoff("sp_ktv_min")
 #: KDOQI 2006 CPG 4 / KDOQI 2015: target spKt/V per session.
-KDOQI_TARGET_SP_KTV = 1.4
+KDOQI_TARGET_SP_KTV = cutoff("sp_ktv_target")
 #: KDOQI 2006 CPG 4: minimum URR (%) as an alternative dose measure for sessions < 5 h.
-KDOQI_MIN_URR_PCT = 65.0
+KDOQI_MIN_URR_PCT = cutoff("urr_min_pct")
 #: KDOQI 2006 CPG 4: target URR (%).
-KDOQI_TARGET_URR_PCT = 70.0
+KDOQI_TARGET_URR_PCT = cutoff("urr_target_pct")
 
 #: Borah MF et al. Kidney Int 1978;14:491 (as used by Depner TA & Daugirdas JT, JASN 1996;7:780):
 #: ``PCR (g/day) = 9.35 G (mg urea N/min) + 0.294 V (L)``.

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from crampwatch.errors import require_range
-from crampwatch.kinetics.checks import ArrayLike, FloatOrArray, check, is_male, out
+from crampwatch.kinetics.checks import ArrayLike, FloatOrArray, is_male
+from crampwatch.quantities import cutoff, idh_array, uf_rate_ml_kg_h
 
 # ---------------------------------------------------------------------------------------------------------
 # UF rate and thresholds
@@ -13,30 +14,24 @@ from crampwatch.kinetics.checks import ArrayLike, FloatOrArray, check, is_male, 
 
 
 def uf_rate_ml_per_kg_h(uf_l: ArrayLike, duration_min: ArrayLike, weight_kg: ArrayLike) -> FloatOrArray:
-    """Ultrafiltration rate normalised to body weight, mL/kg/h: ``1000 UF / (t/60) / W``.
-
-    Thresholds: > 13 mL/kg/h HR 1.59 (Flythe et al. Kidney Int 2011;79:250); > 10 HR 1.22 (Assimon et al.
-    AJKD 2016;68:911). Use post-dialysis (target) weight.
-    """
-    uf = np.asarray(check("uf_l", uf_l, 0, 20, "L"))
-    t = np.asarray(check("duration_min", duration_min, 0, 1440, "min", low_open=True))
-    w = np.asarray(check("weight_kg", weight_kg, 10, 300, "kg"))
-    return out(uf * 1000.0 / (t / 60.0) / w)
+    """UF rate per kg of post-dialysis weight, mL/kg/h: the registry formula
+    (:func:`crampwatch.quantities.uf_rate_ml_kg_h`)."""
+    return uf_rate_ml_kg_h(uf_l, duration_min, weight_kg)
 
 
 def uf_rate_band(ufr_ml_kg_h: float) -> str:
     """Band of a weight-indexed UF rate: ``"<=10"``, ``"10-13"`` or ``">13"`` (Flythe 2011; Assimon 2016)."""
     u = require_range("uf_rate_ml_kg_h", ufr_ml_kg_h, 0, 200, "mL/kg/h")
-    if u > 13.0:
+    if u > cutoff("ufr_13_ml_kg_h"):
         return ">13"
-    return "10-13" if u > 10.0 else "<=10"
+    return "10-13" if u > cutoff("ufr_10_ml_kg_h") else "<=10"
 
 
 def kcqa_high_ufr(ufr_ml_kg_h: float, duration_min: float) -> bool:
     """KCQA/NQF measure (AJKD 2016;68:522): UFR >= 13 mL/kg/h with a session shorter than 240 min."""
     u = require_range("uf_rate_ml_kg_h", ufr_ml_kg_h, 0, 200, "mL/kg/h")
     t = require_range("duration_min", duration_min, 0, 1440, "min")
-    return u >= 13.0 and t < 240.0
+    return u >= cutoff("ufr_13_ml_kg_h") and t < cutoff("kcqa_short_session_min")
 
 
 #: Mermelstein A, Raimann JG, Wang Y, Kotanko P, Daugirdas JT. CJASN 2023;18:767 (n = 396,358): UF-rate
@@ -71,7 +66,7 @@ def idh_nadir(pre_sbp: float, nadir_sbp: float) -> bool:
     """Nadir-based IDH (Flythe et al. JASN 2015): nadir SBP < 90 mmHg, or < 100 mmHg when pre-SBP >= 160."""
     pre = require_range("pre_sbp", pre_sbp, 40, 300, "mmHg")
     nadir = require_range("nadir_sbp", nadir_sbp, 20, 300, "mmHg")
-    return nadir < (100.0 if pre >= 160.0 else 90.0)
+    return bool(idh_array(pre, nadir))
 
 
 def idh_ebpg_fall(
@@ -81,12 +76,12 @@ def idh_ebpg_fall(
     or MAP fall >= 10 mmHg (MAP part only when both MAP values are given)."""
     pre = require_range("pre_sbp", pre_sbp, 40, 300, "mmHg")
     nadir = require_range("nadir_sbp", nadir_sbp, 20, 300, "mmHg")
-    if pre - nadir >= 20.0:
+    if pre - nadir >= cutoff("idh_sbp_fall_mmhg"):
         return True
     if pre_map is not None and nadir_map is not None:
         pm = require_range("pre_map", pre_map, 20, 250, "mmHg")
         nm = require_range("nadir_map", nadir_map, 10, 250, "mmHg")
-        return pm - nm >= 10.0
+        return pm - nm >= cutoff("idh_map_fall_mmhg")
     return False
 
 

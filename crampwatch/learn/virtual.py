@@ -24,11 +24,11 @@ from scipy.optimize import brentq
 from scipy.special import expit
 from sklearn.metrics import roc_auc_score
 
-from crampwatch.causes.features import first_valid, last_valid, row_min
 from crampwatch.learn.fit import prior_logit
 from crampwatch.learn.inputs import PRIOR_COLUMN, input_table
 from crampwatch.model import Scenario, dump_scenario, parse_scenario
 from crampwatch.population import virtual_population
+from crampwatch.series import first_valid, last_valid, row_min
 from crampwatch.signals import MG_MMOL_L, PLASMA_NA_MMOL_L
 
 RULES = ("prior", "sodium", "magnesium")

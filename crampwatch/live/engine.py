@@ -19,7 +19,6 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from crampwatch.causes.context import build_context
-from crampwatch.causes.features import nadir_sbp_threshold
 from crampwatch.causes.registry import CAUSES
 from crampwatch.causes.thresholds import th
 from crampwatch.learn import UnitModel
@@ -42,6 +41,7 @@ from crampwatch.live.risk import (
 from crampwatch.live.update import ActionEffect, LiveUpdate
 from crampwatch.model import Scenario
 from crampwatch.physiology.model import OUTPUTS
+from crampwatch.quantities import idh_nadir_sbp_threshold_mmhg_array
 from crampwatch.simulator.stepping import StepControls, advance, substeps
 from crampwatch.twin import PatientTwin
 
@@ -200,7 +200,7 @@ class LiveEngine:
             return False
         pre = np.array([self.first_sbp])
         fall = self.first_sbp - sbp >= th("idh_sbp_fall_mmhg")
-        low = sbp < float(nadir_sbp_threshold(pre)[0]) + 5.0
+        low = sbp < float(idh_nadir_sbp_threshold_mmhg_array(pre)[0]) + 5.0
         return bool(fall or low)
 
     def _policy_step(self, t: float, risk: float, confirming: bool) -> bool:

@@ -6,15 +6,8 @@ from pathlib import Path
 
 from crampwatch.errors import InputError
 from crampwatch.optimizer.result import OptimizationResult
-from crampwatch.signals import (
-    ICA_MMOL_L,
-    PLASMA_NA_MMOL_L,
-    RBV_PCT,
-    SBP_MMHG,
-    UF_CUM_L,
-    UREA_MMOL_L,
-    display_label,
-)
+from crampwatch.quantities import display_label
+from crampwatch.signals import ICA_MMOL_L, PLASMA_NA_MMOL_L, RBV_PCT, SBP_MMHG, UF_CUM_L, UREA_MMOL_L
 
 #: Signals shown, in panel order (titles are the signal registry's labels with units).
 PANELS: tuple[str, ...] = (RBV_PCT, SBP_MMHG, PLASMA_NA_MMOL_L, ICA_MMOL_L, UREA_MMOL_L, UF_CUM_L)

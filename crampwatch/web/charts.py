@@ -16,6 +16,7 @@ import plotly.io as pio
 from markupsafe import Markup, escape
 
 from crampwatch.causes.thresholds import THRESHOLDS
+from crampwatch.quantities import label_and_unit
 from crampwatch.signals import (
     DBP_MMHG,
     ICA_MMOL_L,
@@ -27,7 +28,6 @@ from crampwatch.signals import (
     SIGNAL_SPECS,
     UF_CUM_L,
     UF_RATE_ML_H,
-    label_and_unit,
 )
 from crampwatch.web.wording import signal_label
 
