@@ -34,6 +34,7 @@ from crampwatch.io.scenario_frames import (
 from crampwatch.kinetics import sp_ktv_daugirdas_array
 from crampwatch.model import Scenario
 from crampwatch.prescription_settings import SETTING_BY_NAME, SETTINGS, table_column, table_value
+from crampwatch.quantities import post_weight_kg_array, uf_rate_ml_kg_h_array
 from crampwatch.scenario_table import Columns, complete_columns, scenario_columns, take, uf_volume_l
 from crampwatch.signals import UREA_MMOL_L
 from crampwatch.units import BUN_MG_DL_PER_UREA_MMOL_L
@@ -179,9 +180,8 @@ def _rows(
             out[key] = arr.astype(float)
     uf = uf_volume_l(cols)
     duration = np.asarray(cols["prescription.duration_min"], dtype=float)
-    post_w = ctx.pre_weight_kg - uf
-    # UF rate over the post-dialysis (target) weight (Flythe 2011; kinetics.uf_rate_ml_per_kg_h).
-    out.setdefault("uf_rate_ml_kg_h", uf * 1000.0 / (duration / 60.0) / post_w)
+    post_w = post_weight_kg_array(ctx.pre_weight_kg, uf)
+    out.setdefault("uf_rate_ml_kg_h", uf_rate_ml_kg_h_array(uf, duration, post_w))
     out.setdefault("sp_ktv", _sp_ktv_from_urea(signals.get(UREA_MMOL_L), cols))
     for name in ("overall_risk", "idh_risk"):
         if name not in out:

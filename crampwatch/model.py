@@ -17,12 +17,16 @@ from typing import Any, Literal, get_args
 import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
 
 from crampwatch.errors import InputError
+from crampwatch.quantities import mean_dialysate_na_mmol_l, post_weight_kg_array
 from crampwatch.signals import MAX_T_MIN
 from crampwatch.units import BUN_MG_DL_PER_UREA_MMOL_L, CA_MG_DL_PER_MMOL_L
 
 UfProfileName = Literal["constant", "linear_decreasing", "step"]
+#: The named UF profiles.
+UF_PROFILE_NAMES: tuple[str, ...] = get_args(UfProfileName)
 
 #: Typical pre-dialysis values used when a lab is missing (flagged as assumed by ``Labs.resolved``).
 #: Sources: Na 137.9 mmol/L "sodium set point" (Trinh 2017); BUN 60–70 mg/dL, albumin
@@ -335,9 +339,11 @@ class Prescription(_Strict):
         return np.interp(t, times, values)
 
     def mean_dialysate_na(self) -> float:
-        """Time-averaged dialysate Na over the session, mmol/L."""
-        grid = np.linspace(0.0, self.duration_min, 241)
-        return float(np.trapezoid(self.dialysate_na_at(grid), grid) / self.duration_min)
+        """Time-averaged dialysate Na over the session, mmol/L (the registry's
+        :func:`crampwatch.quantities.mean_dialysate_na_mmol_l`)."""
+        return mean_dialysate_na_mmol_l(
+            self.dialysate.na_mmol_l, self.dialysate.na_profile, self.duration_min
+        )
 
 
 def _piecewise_constant_normalised(
@@ -370,8 +376,8 @@ class Scenario(_Strict):
 
     @property
     def post_weight_kg(self) -> float:
-        """Expected post-dialysis weight, kg."""
-        return self.patient.pre_weight_kg - self.uf_volume_l
+        """Expected post-dialysis weight, kg (:func:`crampwatch.quantities.post_weight_kg_array`)."""
+        return float(post_weight_kg_array(self.patient.pre_weight_kg, self.uf_volume_l))
 
 
 EventKind = Literal[
@@ -415,13 +421,24 @@ def _field_range(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
         current = next((a for a in nested if issubclass(a, BaseModel)), None)
     if info is None:
         return ""
-    low = high = None
-    for meta in info.metadata:
-        low = getattr(meta, "ge", low)
-        high = getattr(meta, "le", high)
-    if low is not None and high is not None:
+    low, high = info_range(info)
+    if np.isfinite(low) and np.isfinite(high):
         return f"allowed {low:g}–{high:g}"
     return ""
+
+
+def info_range(info: FieldInfo) -> tuple[float, float]:
+    """The ``ge``/``le`` bounds of a pydantic field (``-inf``/``inf`` where it has none)."""
+    low, high = -np.inf, np.inf
+    for meta in info.metadata:
+        low = float(getattr(meta, "ge", low))
+        high = float(getattr(meta, "le", high))
+    return low, high
+
+
+def field_range(model: type[BaseModel], name: str) -> tuple[float, float]:
+    """The allowed range of field ``name`` of ``model`` (the one reader of the scenario model's bounds)."""
+    return info_range(model.model_fields[name])
 
 
 def format_validation_error(exc: ValidationError, model: type[BaseModel], prefix: str = "") -> str:

@@ -44,6 +44,7 @@ import numpy as np
 from crampwatch.errors import require_range
 from crampwatch.kinetics import KDOQI_MIN_SP_KTV, urea_generation_array, watson_volume_array
 from crampwatch.model import Patient, Scenario, parse_scenario
+from crampwatch.quantities import cutoff
 from crampwatch.weekly import MINUTES_PER_WEEK, SCHEDULES, dialyzer_urea_clearance_ml_min, parse_days
 
 #: Mean adult height by sex, cm (NHANES 2015-2018, Fryar CD et al. NCHS 2021).
@@ -167,7 +168,7 @@ def _draws(n: int, seed: int) -> dict[str, np.ndarray]:
     d_mg = _choice(rng, [0.375, 0.5, 0.75], [0.2, 0.6, 0.2], n)
     d_hco3 = _choice(rng, [32.0, 35.0, 38.0], [0.3, 0.5, 0.2], n)
     d_temp = _choice(rng, [35.5, 36.0, 36.5, 37.0], [0.1, 0.3, 0.4, 0.2], n)
-    na = np.clip(rng.normal(137.9, 2.4, n), 125.0, 150.0)
+    na = draw_na_set_point_mmol_l(rng, n)
     k = np.clip(rng.normal(5.0, 0.6, n), 3.0, 7.5)
     npcr = np.clip(rng.normal(1.0, 0.25, n), 0.6, 1.8)
     alb = np.clip(rng.normal(3.8, 0.4, n), 2.2, 5.0)
@@ -223,6 +224,18 @@ def _draws(n: int, seed: int) -> dict[str, np.ndarray]:
         "prescription.dialysate.hco3_mmol_l": d_hco3.astype(float),
         "prescription.dialysate.temp_c": d_temp.astype(float),
     }
+
+
+#: Range of a drawn pre-dialysis plasma Na, mmol/L (modelling choice: about 5 SD around the set point).
+NA_SET_POINT_RANGE_MMOL_L = (125.0, 150.0)
+
+
+def draw_na_set_point_mmol_l(rng: np.random.Generator, n: int | None = None) -> np.ndarray:
+    """Pre-dialysis plasma Na "set points" of ``n`` patients (one value when ``n`` is None), mmol/L: normal
+    with the registry's mean and SD between patients (:data:`crampwatch.quantities.CUTOFFS`), clipped to
+    :data:`NA_SET_POINT_RANGE_MMOL_L`."""
+    draw = rng.normal(cutoff("na_set_point_mmol_l"), cutoff("na_set_point_sd_mmol_l"), n)
+    return np.clip(draw, *NA_SET_POINT_RANGE_MMOL_L)
 
 
 def virtual_population_columns(n: int, seed: int = 0) -> dict[str, np.ndarray]:

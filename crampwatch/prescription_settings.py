@@ -17,18 +17,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-import annotated_types
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from crampwatch.errors import InputError
-from crampwatch.model import Dialysate, Patient, Prescription, Scenario
+from crampwatch.model import UF_PROFILE_NAMES, Dialysate, Patient, Prescription, Scenario, field_range
 from crampwatch.scenario_table import uf_volume_l
 
 SettingKind = Literal["number", "integer", "uf_profile", "na_profile"]
 
 #: The named UF profiles a prescription accepts (``Prescription.uf_fraction`` defines their shapes).
-UF_PROFILE_NAMES: tuple[str, ...] = ("constant", "linear_decreasing", "step")
 
 #: Free piecewise UF profiles the optimizer offers besides the named ones (fractions of the mean rate
 #: over quarters of the session). Front-loading UF while the interstitium is full and easing off late,
@@ -41,13 +39,8 @@ FREE_UF_PROFILES: dict[str, tuple[tuple[float, float], ...]] = {
 
 def _model_range(model: type[BaseModel], field: str) -> tuple[float, float] | None:
     """The ``ge``/``le`` bounds of a pydantic field (the model's validation range)."""
-    lo = hi = None
-    for meta in model.model_fields[field].metadata:
-        if isinstance(meta, annotated_types.Ge):
-            lo = float(meta.ge)
-        elif isinstance(meta, annotated_types.Le):
-            hi = float(meta.le)
-    return (lo, hi) if lo is not None and hi is not None else None
+    lo, hi = field_range(model, field)
+    return (lo, hi) if math.isfinite(lo) and math.isfinite(hi) else None
 
 
 @dataclass(frozen=True)
@@ -332,7 +325,7 @@ def table_value(s: PrescriptionSetting, scenario: Scenario) -> Any:
     if s.name == "uf_volume_l":
         return float(scenario.uf_volume_l)
     if s.name == "dialysate_na_mmol_l":
-        return mean_na_mmol_l(rx)
+        return rx.mean_dialysate_na()
     value = s.get(rx)
     return int(value) if s.kind == "integer" else float(value)
 
@@ -386,19 +379,12 @@ def uf_profile_words(profile: Any, duration_min: float) -> str:
     return uf_profile_text(profile, duration_min).replace("_", " ")
 
 
-def mean_na_mmol_l(prescription: Prescription) -> float:
-    """Time-averaged dialysate Na of a prescription, mmol/L (the constant value without a profile)."""
-    if prescription.dialysate.na_profile is None:
-        return float(prescription.dialysate.na_mmol_l)
-    return prescription.mean_dialysate_na()
-
-
 def na_text(prescription: Prescription) -> str:
     """Dialysate Na in words: ``"138"`` or ``"profile 144->136 (mean 140)"``."""
     prof = prescription.dialysate.na_profile
     if prof is None:
         return format_number(prescription.dialysate.na_mmol_l)
-    mean = format_number(round(mean_na_mmol_l(prescription), 1))
+    mean = format_number(round(prescription.mean_dialysate_na(), 1))
     return f"profile {format_number(prof[0][1])}->{format_number(prof[-1][1])} (mean {mean})"
 
 
@@ -448,7 +434,7 @@ def describe_changes(
             if a_prof is None and b_prof is None:
                 if abs(before.dialysate.na_mmol_l - after.dialysate.na_mmol_l) > 1e-9:
                     out.append(Change(s, na_text(before), na_text(after)))
-            elif a_prof != b_prof or abs(mean_na_mmol_l(before) - mean_na_mmol_l(after)) > 1e-9:
+            elif a_prof != b_prof or abs(before.mean_dialysate_na() - after.mean_dialysate_na()) > 1e-9:
                 out.append(Change(SETTING_BY_NAME["dialysate_na_profile"], na_text(before), na_text(after)))
             continue
         if s.name == "uf_profile":

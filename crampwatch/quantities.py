@@ -135,7 +135,8 @@ CUTOFFS: dict[str, Cutoff] = {
 }
 
 #: KDOQI 2006 CPG 4 minimum spKt/V per session by sessions per week (residual Kr < 2 mL/min; retained by
-#: KDOQI 2015): three sessions need :data:`CUTOFFS` ``sp_ktv_min``.
+#: KDOQI 2015): 3/week 1.2 (:data:`CUTOFFS` ``sp_ktv_min``), 4/week 0.8, 6/week 0.5; 5/week interpolated and
+#: 7/week as 6 (modelling choice).
 SP_KTV_MIN_BY_SESSIONS_PER_WEEK: dict[int, float] = {
     3: CUTOFFS["sp_ktv_min"].value,
     4: 0.8,
@@ -280,6 +281,7 @@ _QUANTITIES: tuple[Quantity, ...] = (
         uf_rate_ml_kg_h,
         cutoffs=("ufr_10_ml_kg_h", "ufr_13_ml_kg_h", "ufr_severe_ml_kg_h", "kcqa_short_session_min"),
     ),
+    _Q("uf_rate_ml_h", "Mean UF rate", "mL/h", uf_rate_ml_h_array),
     _Q("uf_total_l", "Total ultrafiltration", "L"),
     _Q("post_weight_kg", "Post-dialysis weight", "kg", post_weight_kg),
     _Q(
@@ -407,6 +409,7 @@ _QUANTITIES: tuple[Quantity, ...] = (
     _Q("mg_min_mmol_l", "Lowest magnesium", "mmol/L", signal=MG_MMOL_L, reduce=row_min),
     _Q("hco3_max_mmol_l", "Highest bicarbonate", "mmol/L", signal=HCO3_MMOL_L, reduce=row_max),
     _Q("corrected_ca_mg_dl", "Albumin-corrected calcium", "mg/dL"),
+    _Q("serum_mg_mmol_l", "Pre-dialysis serum Mg", "mmol/L"),
     _Q("cramp_event", "Cramp after the start of an RBV or BP fall", "min"),
     _Q("hypotension_events", "Hypotension symptoms or interventions", ""),
     _Q("sp_ktv_recent_sessions_below_min", "Recent sessions below the minimum spKt/V", ""),

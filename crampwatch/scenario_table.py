@@ -29,6 +29,7 @@ from crampwatch.model import (
     Patient,
     Prescription,
     Scenario,
+    info_range,
     parse_scenario,
 )
 
@@ -76,13 +77,7 @@ FIELDS: tuple[str, ...] = (*TEXT_FIELDS, *TRI_FIELDS, *FLAG_FIELDS, *NUMERIC_FIE
 
 def allowed_range(path: str) -> tuple[float, float]:
     """The scenario model's allowed range of a numeric field."""
-    lo, hi = -np.inf, np.inf
-    for m in _field(path).metadata:
-        if isinstance(m, Ge):
-            lo = float(m.ge)
-        elif isinstance(m, Le):
-            hi = float(m.le)
-    return lo, hi
+    return info_range(_field(path))
 
 
 def model_default(path: str) -> Any:
@@ -209,9 +204,7 @@ def scenario_columns(scenarios: Sequence[Scenario]) -> Columns:
     cols["patient.active_vitamin_d"] = np.array([p.active_vitamin_d for p in patients], dtype=bool)
     cols["patient.peripheral_neuropathy"] = np.array([_tri(p.peripheral_neuropathy) for p in patients])
     cols["patient.cramps_outside_sessions"] = np.array([_tri(p.cramps_outside_sessions) for p in patients])
-    cols["prescription.dialysate.na_mean_mmol_l"] = np.array(
-        [r.mean_dialysate_na() if r.dialysate.na_profile else r.dialysate.na_mmol_l for r in rx], dtype=float
-    )
+    cols["prescription.dialysate.na_mean_mmol_l"] = np.array([r.mean_dialysate_na() for r in rx], dtype=float)
     return cols
 
 

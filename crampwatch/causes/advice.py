@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from crampwatch.causes.thresholds import th
 from crampwatch.kinetics import KDOQI_TARGET_SP_KTV
 from crampwatch.prescription_settings import setting
+from crampwatch.quantities import duration_for_uf_rate_min_array
 
 #: Dialysate Na gradient window (time-averaged dialysate Na - pre-dialysis plasma Na), mmol/L: the lower
 #: end is the analyzer's neutral gradient (-2: no more cramps, Arramreddy 2012 Hemodial Int 16:473); the
@@ -142,7 +143,7 @@ def extend_session_action(uf_l: float, post_weight_kg: float, duration_min: floa
     if not (uf_l > 0 and post_weight_kg > 0 and duration_min > 0):
         return None
     needed = [
-        (limit, math.ceil(uf_l * 1000.0 / (limit * post_weight_kg) * 60.0))
+        (limit, math.ceil(float(duration_for_uf_rate_min_array(uf_l, post_weight_kg, limit))))
         for limit in (th("ufr_13_ml_kg_h"), th("ufr_10_ml_kg_h"))
     ]
     needed = [(limit, minutes) for limit, minutes in needed if minutes > duration_min]

@@ -326,36 +326,49 @@ def _findings(
     return findings, E, si
 
 
+#: The Assessment's ``metrics`` in JSON order (the cramp count follows), each a registered quantity
+#: (:mod:`crampwatch.quantities`); all but those in :func:`metric_arrays`' table are the features' own.
+METRICS: tuple[str, ...] = (
+    "uf_rate_ml_kg_h",
+    "uf_rate_ml_h",
+    "uf_total_l",
+    "post_weight_kg",
+    "idwg_kg",
+    "sp_ktv",
+    "sp_ktv_estimated",
+    "urr_pct",
+    "urr_estimated",
+    "std_ktv",
+    "na_gradient_mmol_l",
+    "dialysate_na_mmol_l",
+    "plasma_na_fall_mmol_l",
+    "effective_osm_fall_mosm_kg",
+    "rbv_min_pct",
+    "rbv_slope_pct_h",
+    "refill_fraction",
+    "sbp_pre_mmhg",
+    "sbp_nadir_mmhg",
+    "ica_min_mmol_l",
+    "mg_min_mmol_l",
+    "hco3_max_mmol_l",
+    "idh_risk",
+)
+
+
 def metric_arrays(E: Evaluation) -> dict[str, np.ndarray]:
     """The Assessment's ``metrics`` of every session of an evaluated batch (one array each; the cramp
     count, which comes from the events, is added by :func:`assess`)."""
-    f = E.features.values
     under = E.parts[UNDERDIALYSIS]
-    return {
-        "uf_rate_ml_kg_h": f["uf_rate_ml_kg_h"],
-        "uf_rate_ml_h": f["uf_rate_ml_h"],
-        "uf_total_l": f["uf_total_l"],
-        "post_weight_kg": f["post_weight_kg"],
+    not_features = {
         "idwg_kg": E.ctx.idwg_kg,
         "sp_ktv": under["sp_ktv"],
         "sp_ktv_estimated": ~np.asarray(under["measured"], dtype=bool),
         "urr_pct": E.parts[DISEQUILIBRIUM]["urr_used"],
-        "urr_estimated": ~np.isfinite(f["urr_pct"]),
+        "urr_estimated": ~np.isfinite(E.features["urr_pct"]),
         "std_ktv": under["std_ktv"],
-        "na_gradient_mmol_l": f["na_gradient_mmol_l"],
-        "dialysate_na_mmol_l": f["dialysate_na_mmol_l"],
-        "plasma_na_fall_mmol_l": f["plasma_na_fall_mmol_l"],
-        "effective_osm_fall_mosm_kg": f["effective_osm_fall_mosm_kg"],
-        "rbv_min_pct": f["rbv_min_pct"],
-        "rbv_slope_pct_h": f["rbv_slope_pct_h"],
-        "refill_fraction": f["refill_fraction"],
-        "sbp_pre_mmhg": f["sbp_pre_mmhg"],
-        "sbp_nadir_mmhg": f["sbp_nadir_mmhg"],
-        "ica_min_mmol_l": f["ica_min_mmol_l"],
-        "mg_min_mmol_l": f["mg_min_mmol_l"],
-        "hco3_max_mmol_l": f["hco3_max_mmol_l"],
         "idh_risk": E.scores["idh_risk"],
     }
+    return {name: not_features[name] if name in not_features else E.features[name] for name in METRICS}
 
 
 def _metrics(E: Evaluation, si: SessionInput) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import numpy as np
 from crampwatch.causes.thresholds import th
 from crampwatch.kinetics import michaels_clearance_ml_min, watson_volume_array
 from crampwatch.model import LAB_FIELDS, Scenario, resolve_lab_arrays
+from crampwatch.quantities import post_weight_kg_array
 from crampwatch.scenario_table import NUMERIC_FIELDS, complete_columns, scenario_columns, uf_volume_l
 
 #: Labs used by the scores (resolved by ``Labs.resolved``; default values are flagged as assumed).
@@ -103,7 +104,7 @@ def context_from_columns(cols: Mapping[str, np.ndarray]) -> Context:
     previous = num["patient.previous_post_weight_kg"]
     idwg = pre - np.where(np.isnan(previous), dry, previous)
     uf_prescribed = uf_volume_l(c)
-    post_w = np.maximum(25.0, pre - uf_prescribed)
+    post_w = post_weight_kg_array(pre, uf_prescribed)
     male = np.asarray(c["patient.sex"]) == "male"
     duration = num["prescription.duration_min"]
     qbw = SPEEDY_BLOOD_WATER_FRACTION * num["prescription.qb_ml_min"]

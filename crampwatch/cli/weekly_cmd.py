@@ -10,12 +10,12 @@ from rich.table import Table
 
 from crampwatch.cli.app import app, handle_input_errors
 from crampwatch.kinetics import KDOQI_MIN_SP_KTV
+from crampwatch.quantities import cutoff
 from crampwatch.weekly import MODELS, simulate_week
 from crampwatch.weekly.week import MODEL_LABELS
 
-#: Weekly standard Kt/V minimum (KDOQI 2015 update, Am J Kidney Dis 2015;66:884: target stdKt/V 2.3,
-#: minimum delivered 2.1). Shown as a reference line only.
-KDOQI_MIN_STD_KTV = 2.1
+#: Weekly standard Kt/V minimum (the registry's cut-off, KDOQI 2015). Shown as a reference line only.
+KDOQI_MIN_STD_KTV = cutoff("std_ktv_min")
 
 
 @app.command("weekly")
@@ -73,7 +73,7 @@ def weekly(
     table.add_row("avg dialyzer clearance", f"{result.avg_clearance_ml_min:.1f} mL/min", "")
     table.add_row("time-averaged BUN (TAC)", f"{result.tac_mg_dl:.1f} mg/dL", "")
     table.add_row("average pre-dialysis BUN", f"{result.avg_peak_mg_dl:.1f} mg/dL", "")
-    sp_note = "below KDOQI minimum 1.2" if result.sp_ktv < KDOQI_MIN_SP_KTV else ""
+    sp_note = f"below KDOQI minimum {KDOQI_MIN_SP_KTV:g}" if result.sp_ktv < KDOQI_MIN_SP_KTV else ""
     table.add_row("spKt/V per session", f"{result.sp_ktv:.2f}", sp_note)
     table.add_row("eKt/V per session", f"{result.ekt_v:.2f}", "Daugirdas rate equation")
     std_note = f"below KDOQI 2015 minimum {KDOQI_MIN_STD_KTV}" if result.std_ktv < KDOQI_MIN_STD_KTV else ""

@@ -19,6 +19,7 @@ from crampwatch.causes.context import Context, build_context
 from crampwatch.causes.registry import CAUSES
 from crampwatch.causes.scoring import Evaluation, evaluate, stack_traces
 from crampwatch.model import Scenario
+from crampwatch.quantities import label_and_unit
 from crampwatch.trace import Trace
 
 #: Column of the analyzer's overall risk (the prior) in an input table.
@@ -30,30 +31,37 @@ TRACE_CHUNK = 256
 
 @dataclass(frozen=True)
 class KeyFeature:
-    """A mechanistic feature the model may weigh beside the cause scores."""
+    """A mechanistic feature the model may weigh beside the cause scores: a quantity name (its label and unit
+    come from :func:`crampwatch.quantities.label_and_unit`) and how to read it from an evaluated batch."""
 
     name: str
-    label: str
-    unit: str
     read: Callable[[Evaluation], np.ndarray]
+
+    @property
+    def label(self) -> str:
+        return label_and_unit(self.name)[0]
+
+    @property
+    def unit(self) -> str:
+        return label_and_unit(self.name)[1]
+
+
+def _feature(name: str) -> KeyFeature:
+    """A key feature that is a cause feature of the same name."""
+    return KeyFeature(name, lambda e: e.features[name])
 
 
 #: Key features: the session quantities a unit's practice varies most (UF rate, sodium gradient, dialysate
 #: temperature, weight gain, dialysate Ca and Mg, serum Mg); each already enters a cause score, so its
 #: weight says how much more (or less) it matters in this unit than the prior assumes.
 KEY_FEATURES: tuple[KeyFeature, ...] = (
-    KeyFeature("uf_rate_ml_kg_h", "UF rate", "mL/kg/h", lambda e: e.features["uf_rate_ml_kg_h"]),
-    KeyFeature(
-        "na_gradient_mmol_l",
-        "Dialysate Na minus plasma Na",
-        "mmol/L",
-        lambda e: e.features["na_gradient_mmol_l"],
-    ),
-    KeyFeature("dialysate_temp_c", "Dialysate temperature", "°C", lambda e: e.ctx.dialysate_temp_c),
-    KeyFeature("idwg_pct", "Interdialytic weight gain", "% of dry weight", lambda e: e.ctx.idwg_pct),
-    KeyFeature("dialysate_ca_mmol_l", "Dialysate Ca", "mmol/L", lambda e: e.ctx.dialysate_ca_mmol_l),
-    KeyFeature("dialysate_mg_mmol_l", "Dialysate Mg", "mmol/L", lambda e: e.ctx.dialysate_mg_mmol_l),
-    KeyFeature("serum_mg_mmol_l", "Pre-dialysis serum Mg", "mmol/L", lambda e: e.ctx.labs["mg_mmol_l"]),
+    _feature("uf_rate_ml_kg_h"),
+    _feature("na_gradient_mmol_l"),
+    KeyFeature("dialysate_temp_c", lambda e: e.ctx.dialysate_temp_c),
+    KeyFeature("idwg_pct", lambda e: e.ctx.idwg_pct),
+    KeyFeature("dialysate_ca_mmol_l", lambda e: e.ctx.dialysate_ca_mmol_l),
+    KeyFeature("dialysate_mg_mmol_l", lambda e: e.ctx.dialysate_mg_mmol_l),
+    KeyFeature("serum_mg_mmol_l", lambda e: e.ctx.labs["mg_mmol_l"]),
 )
 
 

@@ -45,13 +45,14 @@ from crampwatch.causes.advice import (
 )
 from crampwatch.errors import InputError, require_range
 from crampwatch.kinetics import KDOQI_MIN_SP_KTV
-from crampwatch.model import Scenario
+from crampwatch.model import UF_PROFILE_NAMES, Scenario
 from crampwatch.optimizer.space import Knobs, NaShape, Options, UfShape, grid
-from crampwatch.prescription_settings import FREE_UF_PROFILES, UF_PROFILE_NAMES, setting
+from crampwatch.prescription_settings import FREE_UF_PROFILES, setting
+from crampwatch.quantities import SP_KTV_MIN_BY_SESSIONS_PER_WEEK, cutoff
 
-#: KDOQI 2006 CPG 4 (minimum spKt/V per session by schedule, residual Kr < 2 mL/min): 3/week 1.2, 4/week
-#: 0.8, 6/week 0.5; 5/week interpolated (modelling choice). Used relative to the 3/week value.
-MIN_SP_KTV_BY_SESSIONS = {3: 1.2, 4: 0.8, 5: 0.65, 6: 0.5, 7: 0.5}
+#: KDOQI 2006 CPG 4 minimum spKt/V per session by schedule (the registry's table), used relative to the
+#: 3/week value.
+MIN_SP_KTV_BY_SESSIONS = SP_KTV_MIN_BY_SESSIONS_PER_WEEK
 
 
 def _search_range(name: str) -> tuple[float, float]:
@@ -97,7 +98,7 @@ class Constraints:
     uf_tolerance_l: float = 0.05
     #: Weekly standard Kt/V minimum checked when the schedule changes (KDOQI 2015 HD adequacy update:
     #: target 2.3, minimum delivered 2.1).
-    min_std_ktv: float = 2.1
+    min_std_ktv: float = cutoff("std_ktv_min")
     #: Analyzer score at which hypocalcemia counts as a cause of the current session (modelling choice).
     hypocalcemia_score_threshold: float = 0.3
 

@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from crampwatch.model import Labs, Patient
+from crampwatch.model import Labs, Patient, field_range
 
 #: Log-normal sigma of the uncertain patient parameters (modelling choice, see module docstring).
 PARAM_LOG_SIGMA = 0.3
@@ -49,11 +49,7 @@ LAB_SD: dict[str, Callable[[float], float]] = {
 
 def _clip_to_field(model: type[Labs] | type[Patient], name: str, value: float) -> float:
     """Clip ``value`` to the ge/le bounds of field ``name`` (so that the copy stays valid)."""
-    info = model.model_fields[name]
-    lo, hi = -np.inf, np.inf
-    for meta in info.metadata:
-        lo = getattr(meta, "ge", lo)
-        hi = getattr(meta, "le", hi)
+    lo, hi = field_range(model, name)
     return float(min(max(value, lo), hi))
 
 

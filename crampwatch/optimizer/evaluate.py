@@ -17,6 +17,7 @@ from crampwatch.errors import InputError
 from crampwatch.kinetics import sp_ktv_daugirdas_array
 from crampwatch.model import Scenario
 from crampwatch.physiology.derive import ParameterArrays, patient_parameters
+from crampwatch.series import first_valid, last_valid
 from crampwatch.signals import UF_CUM_L, UREA_MMOL_L
 from crampwatch.simulator import session_controls, simulate_parameters
 from crampwatch.trace import Trace
@@ -47,15 +48,11 @@ Evaluator = Callable[..., Evaluation]
 
 
 def _first_last_finite(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """First and last finite value of each row (NaN where a row has none)."""
-    finite = np.isfinite(x)
-    has = finite.any(axis=1)
-    first_idx = np.argmax(finite, axis=1)
-    last_idx = x.shape[1] - 1 - np.argmax(finite[:, ::-1], axis=1)
-    rows = np.arange(x.shape[0])
-    first = np.where(has, x[rows, first_idx], np.nan)
-    last = np.where(has, x[rows, last_idx], np.nan)
-    return first, last
+    """First and last valid value of each row (NaN where a row has none)."""
+    if x.shape[1] == 0:
+        return np.full(x.shape[0], np.nan), np.full(x.shape[0], np.nan)
+    steps = np.arange(x.shape[1], dtype=float)
+    return first_valid(x, steps)[0], last_valid(x, steps)[0]
 
 
 def dose_from_urea(

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 from crampwatch.causes.advice import FIRST_SESSION_MAX_URR_PCT, front_loaded
 from crampwatch.causes.registry import CAUSE_REGISTRY
-from crampwatch.kinetics import uf_rate_ml_per_kg_h
 from crampwatch.model import Prescription, Scenario
 from crampwatch.optimizer.result import Outcome
 from crampwatch.optimizer.space import KNOB_SETTINGS, Knobs, apply_knobs, changed_knobs
 from crampwatch.prescription_settings import format_number, na_text, uf_profile_words
+from crampwatch.quantities import uf_rate_ml_kg_h
 
 #: A cause counts as addressed when its ensemble-mean score falls by at least this much from a current
 #: score of at least ``MIN_CAUSE_SCORE`` (modelling choices).
@@ -59,7 +59,7 @@ def addressed_causes(current: dict[str, float], new: dict[str, float]) -> list[s
 def _ufr(uf_l: float, duration_min: float, post_weight_kg: float) -> float:
     if uf_l <= 0 or duration_min <= 0:
         return 0.0
-    return float(uf_rate_ml_per_kg_h(uf_l, duration_min, max(post_weight_kg, 10.0)))
+    return float(uf_rate_ml_kg_h(uf_l, duration_min, post_weight_kg))
 
 
 @dataclass(frozen=True)

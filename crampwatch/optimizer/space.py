@@ -16,6 +16,7 @@ from typing import Any
 from crampwatch.model import Dialysate, Prescription, Scenario
 from crampwatch.prescription_settings import SETTING_BY_NAME, Change, PrescriptionSetting
 from crampwatch.prescription_settings import describe_changes as describe_prescription_changes
+from crampwatch.quantities import mean_dialysate_na_mmol_l
 
 #: A UF profile: a named profile or piecewise-constant ``((t_fraction, rate_fraction), ...)``.
 UfShape = str | tuple[tuple[float, float], ...]
@@ -51,15 +52,9 @@ class Knobs:
         return self._hash
 
     def mean_na_mmol_l(self) -> float:
-        """Time-averaged dialysate Na over the session (trapezoid on the profile), mmol/L."""
-        if self.na_profile is None:
-            return self.na_mmol_l
-        pts = list(self.na_profile)
-        if pts[0][0] > 0:
-            pts.insert(0, (0.0, pts[0][1]))
-        if pts[-1][0] < 1:
-            pts.append((1.0, pts[-1][1]))
-        return float(sum((b[0] - a[0]) * (a[1] + b[1]) / 2 for a, b in zip(pts, pts[1:], strict=False)))
+        """Time-averaged dialysate Na over the session (:func:`crampwatch.quantities.mean_dialysate_na_mmol_l`
+        on the profile's session fractions), mmol/L."""
+        return mean_dialysate_na_mmol_l(self.na_mmol_l, self.na_profile, 1.0)
 
     def with_(self, **changes: Any) -> Knobs:
         return replace(self, **changes)
@@ -80,7 +75,7 @@ def knobs_from(scenario: Scenario) -> Knobs:
     return Knobs(
         duration_min=float(dur),
         uf_profile=uf,
-        na_mmol_l=float(rx.mean_dialysate_na() if na_prof else rx.dialysate.na_mmol_l),
+        na_mmol_l=rx.mean_dialysate_na(),
         na_profile=na_prof,
         ca_mmol_l=float(rx.dialysate.ca_mmol_l),
         mg_mmol_l=float(rx.dialysate.mg_mmol_l),

@@ -23,6 +23,7 @@ from crampwatch.kinetics import (
 )
 from crampwatch.model import DEFAULT_NPCR_G_KG_DAY, LAB_FIELDS, Scenario, resolve_lab_arrays
 from crampwatch.physiology.parameters import P
+from crampwatch.quantities import post_weight_kg_array, uf_rate_ml_kg_h_array
 from crampwatch.scenario_table import (
     NUMERIC_FIELDS,
     complete_columns,
@@ -79,7 +80,7 @@ def uf_infeasible(
 ) -> tuple[np.ndarray, list[str]]:
     """Sessions whose UF the model cannot remove (rate above :data:`MAX_UF_RATE_ML_KG_H`, or volume above
     :data:`MAX_UF_FRACTION_OF_ECF` of the extracellular water): mask, and a message per flagged session."""
-    rate = uf_volume_l * 1000.0 / (dur_min / 60.0) / np.minimum(pre_w, dry_w)
+    rate = uf_rate_ml_kg_h_array(uf_volume_l, dur_min, post_weight_kg_array(pre_w, uf_volume_l))
     ecf = tbw_dry * (1.0 - P["icv_fraction_of_tbw"]) + np.maximum(pre_w - dry_w, 0.0)
     fast = rate > MAX_UF_RATE_ML_KG_H
     large = ~fast & (uf_volume_l > MAX_UF_FRACTION_OF_ECF * ecf)

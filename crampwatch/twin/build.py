@@ -119,8 +119,8 @@ def _na_set_point(records: Sequence[SessionRecord]) -> dict:
         "label": "pre-dialysis Na set point",
         "identified": bool(sd < 0.7 * sd0),
         "n_measurements": len(values),
-        "source": "Trinh E & Weber C, Nephron Extra 2017; Munoz Mendoza J et al. NDT 2011 (137.9 +- 2.4 "
-        "mmol/L between patients); within-patient SD 2 mmol/L",
+        "source": "Trinh E & Weber C, Nephron Extra 2017; Munoz Mendoza J et al. NDT 2011 "
+        f"({mu0:g} +- {sd0:g} mmol/L between patients); within-patient SD 2 mmol/L",
     }
     if not values:
         entry["note"] = "no pre-dialysis Na measured: population value"

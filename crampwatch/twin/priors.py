@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crampwatch.physiology.parameters import P
+from crampwatch.quantities import cutoff
 from crampwatch.signals import RBV_PCT, SBP_MMHG
 
 #: Confidence level of every reported interval ("ci").
@@ -79,9 +80,9 @@ FITTED: tuple[TwinParameter, ...] = (
 NAMES: tuple[str, ...] = tuple(p.name for p in FITTED)
 BY_NAME: dict[str, TwinParameter] = {p.name: p for p in FITTED}
 
-#: Pre-dialysis plasma Na "set point" across patients (Trinh E & Weber C, Nephron Extra 2017; 132-patient
-#: cohort 137.9 +- 2.4 mmol/L, Munoz Mendoza J et al. NDT 2011).
-NA_SET_POINT_PRIOR_MMOL_L = (137.9, 2.4)
+#: Pre-dialysis plasma Na "set point" across patients, mean and SD (the registry's cut-offs: Trinh E & Weber
+#: C, Nephron Extra 2017; 132-patient cohort, Munoz Mendoza J et al. NDT 2011).
+NA_SET_POINT_PRIOR_MMOL_L = (cutoff("na_set_point_mmol_l"), cutoff("na_set_point_sd_mmol_l"))
 #: Within-patient SD of one pre-dialysis Na measurement: half the CLIA acceptance limit (+-4 mmol/L,
 #: 42 CFR 493) -- the same value as the optimizer's lab ensemble; modelling choice for the biological part.
 NA_WITHIN_PATIENT_SD_MMOL_L = 2.0

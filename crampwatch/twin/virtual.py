@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from crampwatch.population import virtual_population
+from crampwatch.population import draw_na_set_point_mmol_l, virtual_population
 from crampwatch.signals import RBV_PCT, SBP_MMHG
 from crampwatch.simulator import simulate_batch
 from crampwatch.trace import Trace, empty_events
@@ -49,7 +49,7 @@ def virtual_sessions(
     theta = np.array([float(truth.get(name, 1.0)) for name in NAMES])
     gain = max(1.0, p.pre_weight_kg - p.dry_weight_kg)
     sbp0 = float(np.clip(rng.normal(150.0, 15.0), 110.0, 190.0))
-    na0 = float(np.clip(rng.normal(137.9, 2.4), 130.0, 146.0))
+    na0 = float(draw_na_set_point_mmol_l(rng))
     fitted_view, true_view = [], []
     for _ in range(n_sessions):
         uf = float(np.clip(gain * np.exp(rng.normal(0.0, 0.25)), 0.8, 0.06 * p.dry_weight_kg))

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from crampwatch.errors import InputError
 from crampwatch.model import format_validation_error
 from crampwatch.prescription_settings import change_error_text
+from crampwatch.quantities import display_label
 from crampwatch.store.audit import audit_action_label
 from crampwatch.web import access, charts, services, wording
 from crampwatch.web.api_models import MUSCLE_GROUPS, ReportIn, UserIn, WhatIfIn
@@ -328,14 +329,17 @@ def _whatif_changes(form: dict[str, Any]) -> dict[str, Any]:
         raise InputError(change_error_text(exc), None) from None
 
 
-#: Metrics compared in the what-if table: (metric, clinical label with unit).
-WHATIF_METRICS = (
-    ("uf_rate_ml_kg_h", "UF rate (mL/kg/h)"),
-    ("sp_ktv", "spKt/V"),
-    ("urr_pct", "URR (%)"),
-    ("na_gradient_mmol_l", "Na gradient dialysate − plasma (mmol/L)"),
-    ("sbp_nadir_mmhg", "lowest SBP (mmHg)"),
-    ("rbv_min_pct", "lowest RBV (%)"),
+#: Metrics compared in the what-if table: (metric, clinical label with unit from the quantity registry).
+WHATIF_METRICS = tuple(
+    (name, display_label(name))
+    for name in (
+        "uf_rate_ml_kg_h",
+        "sp_ktv",
+        "urr_pct",
+        "na_gradient_mmol_l",
+        "sbp_nadir_mmhg",
+        "rbv_min_pct",
+    )
 )
 
 

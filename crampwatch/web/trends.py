@@ -20,6 +20,7 @@ import numpy as np
 from crampwatch.causes.sentences import number as format_number
 from crampwatch.causes.thresholds import THRESHOLDS
 from crampwatch.prescription_settings import describe_changes
+from crampwatch.series import last_valid
 from crampwatch.signals import RBV_PCT, SIGNAL_SPECS
 from crampwatch.store.cache import LRUCache
 from crampwatch.web import charts, services
@@ -90,9 +91,12 @@ def _finite(value: Any) -> float | None:
 
 
 def _last_finite(values: Any) -> float | None:
-    y = np.asarray(values, dtype=float)
-    ok = np.flatnonzero(np.isfinite(y))
-    return float(y[ok[-1]]) if ok.size else None
+    """The last recorded value of a signal (the registry's end value, e.g. ``rbv_end_pct``)."""
+    y = np.asarray(values, dtype=float)[None, :]
+    if y.size == 0:
+        return None
+    end = float(last_valid(y, np.arange(y.shape[1], dtype=float))[0][0])
+    return end if np.isfinite(end) else None
 
 
 def _session_row(
