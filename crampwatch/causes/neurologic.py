@@ -31,7 +31,7 @@ from crampwatch.causes.common import (
 )
 from crampwatch.causes.dose import standard_ktv_batch
 from crampwatch.causes.features import Context, Features
-from crampwatch.causes.findings import Confidence, Finding, Recommendation
+from crampwatch.causes.findings import Confidence, Evidence, Finding, Recommendation
 from crampwatch.causes.ids import DISEQUILIBRIUM, ENCEPHALOPATHY, NEUROPATHY, UNDERDIALYSIS
 from crampwatch.causes.sentences import Direction, statement
 from crampwatch.causes.thresholds import th
@@ -85,12 +85,12 @@ def dds_score(P: dict[str, np.ndarray]) -> np.ndarray:
     return 0.95 * P["first"] * P["bun"] * np.maximum(P["urr"], P["gradient"])
 
 
-def dds_finding(si: SessionInput) -> Finding:
-    s = float(si.scores[DISEQUILIBRIUM][si.i])
+def _dds_evidence(si: SessionInput) -> list[Evidence]:
+    """Time on dialysis, pre-dialysis BUN, URR and the peak brain-plasma gradients."""
     urr_from_sig = np.isfinite(si.f("urr_pct"))
     vintage = si.c("vintage_months")
     bun, urr = si.p("bun_mg_dl"), si.p("urr_used")
-    evidence = [
+    return [
         ev("vintage_months", vintage, "dds_first_sessions_months", sense="low", otherwise="context"),
         pre_ev(
             si,
@@ -129,9 +129,10 @@ def dds_finding(si: SessionInput) -> Finding:
             sense="high",
         ),
     ]
-    bun_from_sig = np.isfinite(si.f("urea_pre_mmol_l"))
-    lab_status = "measured" if bun_from_sig or not si.lab_assumed("bun_mg_dl") else "estimated"
-    conf = confidence([lab_status, si.status(UREA_MMOL_L)])
+
+
+def _dds_explanation(si: SessionInput, s: float, evidence: list[Evidence]) -> str:
+    vintage = si.c("vintage_months")
     subjects = {
         "bun_mg_dl": "pre-dialysis BUN",
         "urr_pct": "the urea reduction ratio",
@@ -160,6 +161,16 @@ def dds_finding(si: SessionInput) -> Finding:
             "Urea was not lowered too fast for this patient's stage of dialysis, so disequilibrium is an "
             "unlikely cause of cramps in this session."
         )
+    return expl
+
+
+def dds_finding(si: SessionInput) -> Finding:
+    s = float(si.scores[DISEQUILIBRIUM][si.i])
+    evidence = _dds_evidence(si)
+    bun_from_sig = np.isfinite(si.f("urea_pre_mmol_l"))
+    lab_status = "measured" if bun_from_sig or not si.lab_assumed("bun_mg_dl") else "estimated"
+    conf = confidence([lab_status, si.status(UREA_MMOL_L)])
+    expl = _dds_explanation(si, s, evidence)
     recs = []
     if s > 0.1:
         recs.append(

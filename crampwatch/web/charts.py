@@ -189,21 +189,9 @@ def session_figure(
     }
     events = event_rows(trace)
     legend_done: set[int] = set()
+    time_axis = {"ticksuffix": " min", "showspikes": True, "spikemode": "across", "spikethickness": 1}
     for row, panel in enumerate(panels, start=1):
-        top = 1.0 - (row - 1) * (height + gap)
-        suffix = "" if row == 1 else str(row)
-        xref, yref = f"x{suffix}", f"y{suffix}"
-        layout[f"xaxis{suffix}"] = {
-            "anchor": yref,
-            "domain": [0.0, 1.0],
-            "showticklabels": True,
-            "ticksuffix": " min",
-            "showspikes": True,
-            "spikemode": "across",
-            "spikethickness": 1,
-            **({"matches": "x"} if row > 1 else {}),
-        }
-        layout[f"yaxis{suffix}"] = {"anchor": xref, "domain": [top - height, top]}
+        xref, yref, top = stack_axes(layout, row, height, gap, time_axis)
         layout["annotations"].append(_panel_title(f"{panel.title} ({panel.unit})", top, panel_key(panel)))
         shown: list[float] = [m[0] for m in panel.marks]
         for run_idx, (tr, run_label) in enumerate(runs):
@@ -236,13 +224,32 @@ def session_figure(
         low, high = min(shown), max(shown)
         pad = 0.08 * (high - low) or 1.0
         y_range = [low - pad, high + pad]
-        layout[f"yaxis{suffix}"]["range"] = y_range  # fixed: the shaded bands must not stretch the axis
+        layout["yaxis" + yref[1:]]["range"] = y_range  # fixed: the shaded bands must not stretch the axis
         _reference_marks(layout, panel, xref, yref, y_range[0], y_range)
         if panel.signals[0][0] == RBV_PCT:
             _preciado_line(data, xref, yref)
         for ev in events:
             _event_marker(layout, ev, xref, yref)
     return {"data": data, "layout": layout}
+
+
+def stack_axes(
+    layout: dict[str, Any], row: int, height: float, gap: float, x_extra: dict[str, Any]
+) -> tuple[str, str, float]:
+    """Axes of stacked panel ``row`` (1 = top) sharing the first panel's x axis, tick labels on every
+    panel; returns (x ref, y ref, top of the panel in paper coordinates)."""
+    top = 1.0 - (row - 1) * (height + gap)
+    suffix = "" if row == 1 else str(row)
+    xref, yref = f"x{suffix}", f"y{suffix}"
+    layout[f"xaxis{suffix}"] = {
+        "anchor": yref,
+        "domain": [0.0, 1.0],
+        "showticklabels": True,
+        **x_extra,
+        **({"matches": "x"} if row > 1 else {}),
+    }
+    layout[f"yaxis{suffix}"] = {"anchor": xref, "domain": [top - height, top]}
+    return xref, yref, top
 
 
 def panel_key(panel: Panel) -> list[tuple[str, str]]:

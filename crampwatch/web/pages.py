@@ -11,7 +11,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from markupsafe import Markup
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -35,53 +34,11 @@ from crampwatch.web.auth import (
     logout,
     session_user,
 )
+from crampwatch.web.display import format_number, iso_time, local_time, time_text
 from crampwatch.web.errors import Forbidden, RateLimited
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.auto_reload = False  # templates ship with the package: no file-time check on every render
-
-
-def format_number(value: Any) -> str:
-    """A measurement for display: about 3 significant digits, no float noise; text passes through."""
-    if value is None:
-        return "–"
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return str(value)
-    v = float(value)
-    if v != v:  # NaN
-        return "–"
-    if abs(v) >= 100:
-        return f"{v:.0f}"
-    if abs(v) >= 10:
-        return f"{v:.1f}"
-    return f"{v:.2f}"
-
-
-def local_time(value: datetime | None, fmt: str = "datetime") -> Markup:
-    """A ``<time>`` element: UTC with the zone named; ``static/app.js`` shows it in the viewer's zone."""
-    if value is None:
-        return Markup("–")
-    moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
-    text = {
-        "date": moment.strftime("%Y-%m-%d"),
-        "weekday": moment.strftime("%a %Y-%m-%d"),
-    }.get(fmt, moment.strftime("%Y-%m-%d %H:%M UTC"))
-    return Markup('<time datetime="{}" data-format="{}">{}</time>').format(moment.isoformat(), fmt, text)
-
-
-def iso_time(value: datetime | None) -> str:
-    """The moment as ISO 8601 in UTC, for ``data-datetime`` attributes that ``static/app.js`` localizes."""
-    if value is None:
-        return ""
-    moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat()
-
-
-def time_text(value: datetime | None, fmt: str = "datetime") -> str:
-    """The text :func:`local_time` shows before ``static/app.js`` puts it in the viewer's zone (for places
-    that hold text only, such as an ``<option>``, with the moment in ``data-datetime``)."""
-    return str(local_time(value, fmt).striptags()) if value is not None else "–"
 
 
 TEMPLATES.env.filters["num"] = format_number

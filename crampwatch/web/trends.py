@@ -365,28 +365,20 @@ def trend_figure(
         "annotations": [],
         "shapes": [],
     }
+    # dates on one line: a second line (the year) ran into the next panel's title
+    date_axis = {"type": "date", "tickformat": "%b %d", **({"range": _date_range(rows)} if rows else {})}
     for row, panel in enumerate(panels, start=1):
-        top = 1.0 - (row - 1) * (height + gap)
-        suffix = "" if row == 1 else str(row)
-        xref, yref = f"x{suffix}", f"y{suffix}"
-        layout[f"xaxis{suffix}"] = {
-            "anchor": yref,
-            "domain": [0, 1],
-            "type": "date",
-            "showticklabels": True,
-            "tickformat": "%b %d",  # dates on one line: a second line (the year) ran into the next title
-            **({"matches": "x"} if row > 1 else ({"range": _date_range(rows)} if rows else {})),
-        }
-        layout[f"yaxis{suffix}"] = {"anchor": xref, "domain": [top - height, top]}
+        xref, yref, top = charts.stack_axes(layout, row, height, gap, date_axis)
+        yaxis = layout["yaxis" + yref[1:]]
         key = [(label, colour) for label, _, colour in panel.lines] if len(panel.lines) > 1 else []
         layout["annotations"].append(charts._panel_title(f"{panel.title} ({panel.unit})", top, key))
         data += _panel_traces(panel, rows, xref, yref)
         values = [v for _, vs, _ in panel.lines for v in vs if v is not None]
         y_range = _value_range(values + [m[0] for m in panel.marks])
         if panel.title == "Cramps":
-            layout[f"yaxis{suffix}"]["rangemode"] = "tozero"
+            yaxis["rangemode"] = "tozero"
         elif y_range is not None:
-            layout[f"yaxis{suffix}"]["range"] = y_range
+            yaxis["range"] = y_range
         for value, label in panel.marks:
             mark = charts.Panel(panel.title, panel.unit, (), ((value, label, False),))
             charts._reference_marks(layout, mark, xref, yref, y_range=y_range)

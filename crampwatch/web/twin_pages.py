@@ -23,8 +23,9 @@ from crampwatch.store.twins import StoredTwin, fit_and_store_twin, latest_twin
 from crampwatch.twin.priors import CI_LEVEL
 from crampwatch.web import access, charts
 from crampwatch.web.auth import ClinicianUser, check_csrf, current_user, get_store
+from crampwatch.web.display import iso_time
 from crampwatch.web.errors import NotFound
-from crampwatch.web.pages import iso_time, render
+from crampwatch.web.pages import render
 
 router = APIRouter(dependencies=[Depends(current_user), Depends(check_csrf)])
 
