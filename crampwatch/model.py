@@ -441,8 +441,11 @@ def field_range(model: type[BaseModel], name: str) -> tuple[float, float]:
     return info_range(model.model_fields[name])
 
 
-def format_validation_error(exc: ValidationError, model: type[BaseModel], prefix: str = "") -> str:
-    """One line naming the first invalid field, the value given and the allowed range."""
+def format_validation_error(
+    exc: ValidationError, model: type[BaseModel], prefix: str = "", *, echo_input: bool = True
+) -> str:
+    """One line naming the first invalid field, the value given (unless ``echo_input`` is false, as in the
+    web application's answers) and the allowed range."""
     err = exc.errors()[0]
     loc = tuple(err.get("loc", ()))
     field = ".".join(str(p) for p in loc) or model.__name__
@@ -460,7 +463,7 @@ def format_validation_error(exc: ValidationError, model: type[BaseModel], prefix
     given_repr = repr(given)
     if len(given_repr) > 40:  # never echo large input
         given_repr = given_repr[:37] + "..."
-    given_text = "" if isinstance(given, dict | list) else f" {given_repr}"
+    given_text = "" if isinstance(given, dict | list) or not echo_input else f" {given_repr}"
     text = f"{field}:{given_text} {msg.rstrip('.')}".replace("\n", " ")
     if rng and rng not in text:
         text += f" ({rng})"

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, create_model
 
 from crampwatch.errors import InputError
 from crampwatch.model import UF_PROFILE_NAMES, Dialysate, Patient, Prescription, Scenario, field_range
@@ -218,7 +218,9 @@ def _field_type(s: PrescriptionSetting) -> tuple[Any, Any]:
     if s.kind == "na_profile":
         return (ProfilePoints | None, Field(None, description=s.description))
     lo, hi = s.valid_range or (None, None)
-    typ = int if s.kind == "integer" else float
+    # Strict: JSON true/false or "5" is not a number (a form's text is converted before validation).
+    number: type = int if s.kind == "integer" else float
+    typ = Annotated[number, Strict()]
     return (typ | None, Field(None, ge=lo, le=hi, description=f"{s.label}, {s.unit}"))
 
 

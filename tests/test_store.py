@@ -56,7 +56,7 @@ def test_upgrade_head_matches_metadata(database_url: str) -> None:
                 MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
             )
         assert diffs == []
-        assert current_revision(s.engine) == head_revision() == "0003"
+        assert current_revision(s.engine) == head_revision() == "0004"
     finally:
         s.close()
     # Opening again is a no-op migration and keeps the data.
@@ -491,7 +491,7 @@ def test_production_argon2_parameters_and_rehash(store: Store, monkeypatch: pyte
     """RFC 9106 parameters in production; a hash made with weaker ones is upgraded at the next login."""
     store.add_user("old", "old password", "admin")  # made with the cheap test parameters
     monkeypatch.undo()  # back to the production hasher
-    assert security.hash_password("whatever1").startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert security.hash_password("whatever-12").startswith("$argon2id$v=19$m=65536,t=3,p=4$")
     assert store.authenticate("old", "old password") is not None
     with store.engine.connect() as conn:
         stored = conn.execute(select(UserRow.password_hash).where(UserRow.username == "old")).scalar_one()

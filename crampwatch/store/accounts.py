@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
@@ -49,7 +49,7 @@ class AccountStore(StoreBase):
             raise InputError("patient_id: required for role 'patient'", "patient_id")
         if role != "patient" and patient_id:
             raise InputError(f"patient_id: only for role 'patient' (role is {role!r})", "patient_id")
-        password_hash = security.hash_password(password)  # slow on purpose: outside the transaction
+        password_hash = security.hash_password(password, username)  # slow on purpose: outside the transaction
         with self._write() as s:
             if s.scalars(select(UserRow).where(UserRow.username == username)).first() is not None:
                 raise InputError(
@@ -64,7 +64,7 @@ class AccountStore(StoreBase):
 
     def set_password(self, username: str, password: str) -> int:
         """Replace the user's password and end all their login sessions; returns how many were ended."""
-        password_hash = security.hash_password(password)
+        password_hash = security.hash_password(password, username)
         with self._write() as s:
             row = _require_user(s, username)
             row.password_hash = password_hash
@@ -80,7 +80,7 @@ class AccountStore(StoreBase):
             return None
         assert row is not None
         if security.needs_rehash(row.password_hash):
-            new_hash = security.hash_password(password)  # same password: the sessions stay
+            new_hash = security.rehash(password)  # same password: the sessions stay
             with self._write() as s:
                 _require_user(s, username).password_hash = new_hash
         return _user_record(row)
@@ -96,14 +96,52 @@ class AccountStore(StoreBase):
 
     # ------------------------------------------------------------------------------------ login sessions
 
+    def record_failed_login(self, username: str) -> bool:
+        """Count a failed login against an existing account (told to its owner at the next login);
+        ``False`` when no account has that name."""
+        if not isinstance(username, str) or not username:
+            return False
+        with self._write() as s:
+            result = s.execute(
+                update(UserRow)
+                .where(UserRow.username == username)
+                .values(failed_logins=UserRow.failed_logins + 1, last_failed_login_at=utcnow())
+            )
+            return bool(result.rowcount)
+
+    def has_recent_login(self, username: str, client_ip: str) -> bool:
+        """Whether ``username`` logged in from ``client_ip`` within the kept session history (7 days)."""
+        with self._read() as s:
+            found = s.execute(
+                select(LoginSessionRow.token_hash)
+                .join(UserRow, UserRow.id == LoginSessionRow.user_id)
+                .where(UserRow.username == username, LoginSessionRow.client.startswith(f"{client_ip} "))
+                .limit(1)
+            ).first()
+        return found is not None
+
+    def clear_login_notice(self, token: str) -> None:
+        """The failed-login notice of this login session has been shown."""
+        with self._write() as s:
+            s.execute(
+                update(LoginSessionRow)
+                .where(LoginSessionRow.token_hash == token_hash(token))
+                .values(notice_failed_logins=0, notice_last_failed_at=None)
+            )
+
     def start_login_session(
         self, username: str, token: str, *, absolute_s: float, client: str = ""
     ) -> datetime:
-        """Record a new login session of ``username`` for ``token``; returns its absolute end (UTC)."""
+        """Record a new login session of ``username`` for ``token``; returns its absolute end (UTC).
+
+        The account's failed logins since its last login move to the new session (shown once to the user).
+        """
         now = utcnow()
         expires = now + timedelta(seconds=absolute_s)
         with self._write() as s:
             user = _require_user(s, username)
+            failed, last_failed = user.failed_logins or 0, user.last_failed_login_at
+            user.failed_logins, user.last_failed_login_at, user.last_login_at = 0, None, now
             s.execute(
                 delete(LoginSessionRow).where(
                     or_(
@@ -120,6 +158,8 @@ class AccountStore(StoreBase):
                     last_seen_at=now,
                     expires_at=expires,
                     client=str(client)[:200],
+                    notice_failed_logins=failed,
+                    notice_last_failed_at=last_failed,
                 )
             )
         return expires
@@ -149,6 +189,10 @@ class AccountStore(StoreBase):
             or (now - last_seen).total_seconds() > idle_s
         ):
             return None
+        notice = {
+            "notice_failed_logins": session.notice_failed_logins or 0,
+            "notice_last_failed_at": as_utc(session.notice_last_failed_at),
+        }
         if (now - last_seen).total_seconds() >= LAST_SEEN_RESOLUTION_S:
             with self._write() as s:
                 s.execute(
@@ -156,7 +200,7 @@ class AccountStore(StoreBase):
                     .where(LoginSessionRow.token_hash == key, LoginSessionRow.revoked_at.is_(None))
                     .values(last_seen_at=now)
                 )
-        return _user_record(user)
+        return _user_record(user, **notice)
 
     def end_login_session(self, token: str) -> bool:
         """Revoke one session (logout); ``False`` when there was no live session with that token."""
@@ -202,11 +246,12 @@ def _revoke(s: Session, user_id: int) -> int:
     return int(result.rowcount or 0)
 
 
-def _user_record(row: UserRow) -> UserRecord:
+def _user_record(row: UserRow, **notice: Any) -> UserRecord:
     return UserRecord(
         id=row.id,
         username=row.username,
         role=row.role,
         patient_id=row.patient_id,
         created_at=as_utc(row.created_at),
+        **notice,
     )

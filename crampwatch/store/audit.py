@@ -1,16 +1,57 @@
-"""The append-only audit log: who did what to which patient's data, and which accesses were refused."""
+"""The append-only audit log: who did what to which patient's data, and which accesses were refused.
+
+Entries of logged-in users are written one by one, at once. Anonymous refusals (failed logins, refused
+logins, missing CSRF tokens before login) arrive as counts per kind, client and minute
+(:meth:`AuditStore.audit_counts`), so that no client without an account can make the log grow by one row
+per request; such count rows are deleted after :data:`AGGREGATE_RETENTION` (every other entry is kept).
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from crampwatch.errors import require_range
+from sqlalchemy import and_, delete, or_, select
+from sqlalchemy.orm import Session
+
+from crampwatch.errors import InputError, require_range
 from crampwatch.store.base import StoreBase, as_utc
 from crampwatch.store.records import AuditRecord
-from crampwatch.store.schema import ID_LENGTH, AuditRow
+from crampwatch.store.schema import ID_LENGTH, AuditPatientRow, AuditRow, utcnow
 from crampwatch.store.validation import require_text
 
 MAX_AUDIT_DETAIL_CHARS = 4000
+#: Patient ids recorded for one view of a list (the largest unit's patient list; modelling choice).
+MAX_LISTED_PATIENTS = 5000
+#: Anonymous count rows are kept 90 days (modelling choice: a quarter, enough to trace an attack).
+AGGREGATE_RETENTION = timedelta(days=90)
+#: The most entries one page of the audit log holds.
+MAX_AUDIT_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class AuditCount:
+    """``count`` anonymous events of kind ``action`` from ``client`` in the minute starting at ``minute``."""
+
+    action: str
+    client: str
+    minute: datetime
+    count: int
+    accounts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """Filters and paging of :meth:`AuditStore.list_audit` (every filter optional)."""
+
+    limit: int = 100
+    before_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    username: str | None = None
+    action: str | None = None
+    patient_id: str | None = None
 
 #: What each audit action means, as the audit log view shows it (an action without an entry is shown as
 #: its words, never as its identifier).
@@ -71,39 +112,116 @@ class AuditStore(StoreBase):
     """Audit entries."""
 
     def audit(
-        self, *, username: str | None, action: str, patient_id: str | None = None, detail: str = ""
+        self,
+        *,
+        username: str | None,
+        action: str,
+        patient_id: str | None = None,
+        detail: str = "",
+        patient_ids: Iterable[str] = (),
     ) -> None:
-        """Append an audit entry (who did what to which patient's data)."""
+        """Append an audit entry (who did what to which patient's data; ``patient_ids``: the patients a
+        list view showed)."""
         action = require_text(action, "action", 64)
         detail = _printable(str(detail or ""))[:MAX_AUDIT_DETAIL_CHARS]
+        listed = sorted({_printable(str(p))[:ID_LENGTH] for p in patient_ids})[:MAX_LISTED_PATIENTS]
         with self._write() as s:
-            s.add(
-                AuditRow(
-                    username=None if username is None else _printable(str(username))[:64],
-                    action=action,
-                    patient_id=None if patient_id is None else _printable(str(patient_id))[:ID_LENGTH],
-                    detail=detail,
+            row = AuditRow(
+                username=None if username is None else _printable(str(username))[:64],
+                action=action,
+                patient_id=None if patient_id is None else _printable(str(patient_id))[:ID_LENGTH],
+                detail=detail,
+            )
+            s.add(row)
+            if listed:
+                s.flush()
+                s.add_all(AuditPatientRow(audit_id=row.id, patient_id=p) for p in listed)
+
+    def audit_counts(self, counts: Sequence[AuditCount]) -> None:
+        """Write anonymous events as one row per kind, client and minute (``count``), in one transaction;
+        count rows older than :data:`AGGREGATE_RETENTION` are deleted."""
+        if not counts:
+            return
+        with self._write() as s:
+            for c in counts:
+                detail = f"ip={_printable(c.client)[:100]}"
+                if c.accounts:
+                    detail += "; accounts: " + ", ".join(_printable(a)[:64] for a in c.accounts)
+                s.add(
+                    AuditRow(
+                        at=c.minute,
+                        username=None,
+                        action=require_text(c.action, "action", 64),
+                        detail=detail[:MAX_AUDIT_DETAIL_CHARS],
+                        count=int(c.count),
+                    )
+                )
+            s.execute(
+                delete(AuditRow).where(
+                    AuditRow.username.is_(None),
+                    AuditRow.action.in_(sorted({c.action for c in counts})),
+                    AuditRow.at < utcnow() - AGGREGATE_RETENTION,
                 )
             )
 
-    def list_audit(self, limit: int = 100, patient_id: str | None = None) -> list[AuditRecord]:
-        """The latest audit entries, newest first."""
-        limit = int(require_range("limit", limit, 1, 100_000))
-        query = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)
-        if patient_id is not None:
-            query = query.where(AuditRow.patient_id == patient_id)
+    def list_audit(
+        self, limit: int = 100, patient_id: str | None = None, *, query: AuditQuery | None = None
+    ) -> list[AuditRecord]:
+        """Audit entries, newest first, filtered and paged by ``query`` (``before_id``: entries older than
+        that one, for the next page). A patient filter also finds the list views that showed the patient."""
+        q = query or AuditQuery(limit=limit, patient_id=patient_id)
+        n = int(require_range("limit", q.limit, 1, 100_000))
+        stmt = select(AuditRow).where(*_filters(q)).order_by(AuditRow.id.desc()).limit(n)
         with self._read() as s:
-            return [
-                AuditRecord(
-                    id=r.id,
-                    at=as_utc(r.at),
-                    username=r.username,
-                    action=r.action,
-                    patient_id=r.patient_id,
-                    detail=r.detail,
-                )
-                for r in s.scalars(query)
-            ]
+            rows = list(s.scalars(stmt))
+            listed = _listed_patients(s, [r.id for r in rows])
+        return [
+            AuditRecord(
+                id=r.id,
+                at=as_utc(r.at),
+                username=r.username,
+                action=r.action,
+                patient_id=r.patient_id,
+                detail=r.detail,
+                count=r.count or 1,
+                patient_ids=listed.get(r.id, ()),
+            )
+            for r in rows
+        ]
+
+
+def _filters(q: AuditQuery) -> list[object]:
+    if q.since is not None and q.until is not None and q.since > q.until:
+        raise InputError("since: after until (allowed since <= until)", "since")
+    filters: list[object] = []
+    if q.before_id is not None:
+        filters.append(AuditRow.id < q.before_id)
+    if q.since is not None:
+        filters.append(AuditRow.at >= q.since)
+    if q.until is not None:
+        filters.append(AuditRow.at <= q.until)
+    if q.username is not None:
+        filters.append(AuditRow.username == q.username)
+    if q.action is not None:
+        filters.append(AuditRow.action == q.action)
+    if q.patient_id is not None:
+        shown = select(AuditPatientRow.audit_id).where(AuditPatientRow.patient_id == q.patient_id)
+        filters.append(or_(AuditRow.patient_id == q.patient_id, and_(AuditRow.id.in_(shown))))
+    return filters
+
+
+def _listed_patients(s: Session, ids: list[int]) -> dict[int, tuple[str, ...]]:
+    if not ids:
+        return {}
+    out: dict[int, list[str]] = {}
+    rows = s.execute(
+        select(AuditPatientRow.audit_id, AuditPatientRow.patient_id)
+        .where(AuditPatientRow.audit_id.in_(ids))
+        .order_by(AuditPatientRow.patient_id)
+    )
+    for audit_id, pid in rows:
+        out.setdefault(audit_id, []).append(pid)
+    return {k: tuple(v) for k, v in out.items()}
 
 
 def _printable(text: str) -> str:

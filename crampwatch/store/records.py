@@ -74,6 +74,9 @@ class UserRecord:
     role: str
     patient_id: str | None
     created_at: datetime
+    #: Failed logins of the account before this login session began, not yet shown to the user.
+    notice_failed_logins: int = 0
+    notice_last_failed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,10 @@ class AuditRecord:
     action: str
     patient_id: str | None
     detail: str
+    #: How many events the entry stands for (anonymous refusals are counted per client and minute).
+    count: int = 1
+    #: The patients a list view showed.
+    patient_ids: tuple[str, ...] = ()
 
 
 def session_scenario(patient: Patient, session: Any) -> Scenario:

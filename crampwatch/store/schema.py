@@ -149,19 +149,70 @@ class UserRow(Base):
     role: Mapped[str] = mapped_column(String(16))
     patient_id: Mapped[str | None] = mapped_column(ForeignKey("patients.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    failed_logins: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0", doc="failed logins since the last successful one"
+    )
+    last_failed_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AuditRow(Base):
-    """Append-only audit log; ``patient_id`` is plain text so entries outlive deleted patients."""
+    """Append-only audit log; ``patient_id`` is plain text so entries outlive deleted patients.
+
+    ``count`` > 1: one row standing for that many anonymous refusals of one kind from one client within
+    one minute (``at`` is the minute's first one).
+    """
 
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    username: Mapped[str | None] = mapped_column(String(64))
-    action: Mapped[str] = mapped_column(String(64))
+    username: Mapped[str | None] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(64), index=True)
     patient_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), index=True)
     detail: Mapped[str] = mapped_column(Text, default="")
+    count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+class AuditPatientRow(Base):
+    """The patients shown by one audited view of a list (patient list, unit overview)."""
+
+    __tablename__ = "audit_patients"
+
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audit_log.id", ondelete="CASCADE"), primary_key=True)
+    patient_id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, index=True)
+
+
+class AppSettingRow(Base):
+    """Settings the application generates once and keeps (the secret key shared by every server process)."""
+
+    __tablename__ = "app_settings"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class JobRow(Base):
+    """Heavy work that runs one at a time per subject (training per unit, a twin refit per patient).
+
+    ``active_key`` is ``kind:subject`` while the job is queued or running and NULL afterwards; its unique
+    constraint lets at most one job per subject be active, across every server process.
+    """
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(ID_LENGTH))
+    active_key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    state: Mapped[str] = mapped_column(String(16), doc="running, done or failed")
+    submitted_by: Mapped[str | None] = mapped_column(String(64))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str] = mapped_column(Text, default="")
 
 
 Index("ix_sessions_patient_started", SessionRow.patient_id, SessionRow.started_at)
@@ -179,6 +230,10 @@ class LoginSessionRow(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, doc="absolute end of the session")
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     client: Mapped[str] = mapped_column(String(200), default="", doc="client address and agent, for audit")
+    notice_failed_logins: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0", doc="failed logins before this login, not yet shown"
+    )
+    notice_last_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class TwinRow(Base):

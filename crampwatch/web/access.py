@@ -9,6 +9,7 @@ entry; the pages and the API only translate requests and answers.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -75,6 +76,12 @@ def list_reports(store: Any, user: Any, patient_id: str | None, where: str = "")
     return store.list_reports(patient_id)
 
 
+def scoped_idempotency_key(username: str, key: str) -> str:
+    """The stored form of a client's idempotency key: one key space per user, 66 characters whatever the
+    lengths of the username (up to 64) and the key (up to 128)."""
+    return "u:" + hashlib.sha256(f"{username}\n{key}".encode()).hexdigest()
+
+
 def create_report(
     store: Any,
     user: Any,
@@ -115,7 +122,7 @@ def create_report(
         note=note,
         session_id=session_id,
         t_min=t_min,
-        idempotency_key=f"{user.username}:{idempotency_key}",
+        idempotency_key=scoped_idempotency_key(user.username, idempotency_key),
     )
     if record.patient_id != patient_id:  # same key used for another patient: never leak that report
         raise InputError("idempotency_key: already used for another report", "idempotency_key")
@@ -168,7 +175,7 @@ def create_user(
     if role != "patient" and patient_id:
         raise InputError("patient_id: only patient users are linked to a patient", "patient_id")
     if store.get_user(username) is not None:
-        raise InputError(f"username: {username!r} already exists", "username")
+        raise InputError("username: already exists (allowed a new username)", "username")
     created = store.add_user(username, password, role, patient_id=patient_id)
     store.audit(username=admin.username, action="add_user", detail=f"{created.username} ({created.role})")
     return created

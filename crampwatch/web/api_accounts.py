@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from crampwatch.web import access
 from crampwatch.web.api_models import (
@@ -24,30 +25,36 @@ from crampwatch.web.api_models import (
 from crampwatch.web.auth import (
     AdminUser,
     CurrentUser,
-    attempt_login,
     change_password,
     check_csrf,
     csrf_token,
     current_user,
     get_store,
+    login,
     logout,
 )
+from crampwatch.web.security import session_token
 
 public_router = APIRouter(prefix="/api", tags=["auth"])
 router = APIRouter(prefix="/api", dependencies=[Depends(current_user), Depends(check_csrf)])
 
 
 @public_router.post("/login", response_model=MeOut, responses={401: {}, 429: {}})
-def api_login(request: Request, body: LoginIn) -> Any:
-    """Log in; sets the session cookie and returns the CSRF token for later unsafe requests."""
-    user = attempt_login(request, body.username, body.password)
+async def api_login(request: Request, body: LoginIn) -> Any:
+    """Log in; sets the session cookie and returns the CSRF token for later unsafe requests, and the
+    account's failed logins since its previous login (then no longer shown)."""
+    user = await login(request, body.username, body.password)
     if user is None:
         return JSONResponse({"detail": "wrong username or password"}, status_code=401)
+    if user.notice_failed_logins:
+        await run_in_threadpool(get_store(request).clear_login_notice, session_token(request))
     return MeOut(
         username=user.username,
         role=user.role,
         patient_id=user.patient_id,
         csrf_token=csrf_token(request),
+        failed_logins_before=user.notice_failed_logins,
+        last_failed_login_at=user.notice_last_failed_at,
     )
 
 

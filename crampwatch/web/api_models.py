@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
+import re
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StrictInt
 
 from crampwatch.errors import InputError
 from crampwatch.prescription_settings import SettingChanges
 from crampwatch.signals import MAX_T_MIN
+from crampwatch.store.security import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from crampwatch.store.validation import require_plain_text
 from crampwatch.web.services import cramp_frequency
 
@@ -25,6 +29,29 @@ def _plain_text(value: str) -> str:
     return value
 
 
+#: A number in a request: an int or a float, never ``true``/``false`` or text (pydantic's lax mode would
+#: read ``true`` as 1 and ``"5"`` as 5).
+StrictFloat = Annotated[float, Strict()]
+_INTEGER_TEXT = re.compile(r"^[+-]?[0-9]{1,18}$")
+
+
+def form_numbers(data: dict[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    """``data`` with the form fields ``names`` read as numbers (an int for integer text, else a float when
+    the text is one); other text stays text, so that strict validation refuses it naming the field."""
+    out = dict(data)
+    for name in names:
+        value = out.get(name)
+        if not isinstance(value, str):
+            continue
+        text = value.strip()
+        if _INTEGER_TEXT.match(text):
+            out[name] = int(text)
+            continue
+        with contextlib.suppress(ValueError):
+            out[name] = float(text)
+    return out
+
+
 class _Out(BaseModel):
     model_config = ConfigDict(extra="allow")
 
@@ -32,7 +59,7 @@ class _Out(BaseModel):
 class LoginIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     username: str = Field(..., min_length=1, max_length=64)
-    password: str = Field(..., min_length=1, max_length=256)
+    password: str = Field(..., min_length=1, max_length=MAX_PASSWORD_LENGTH)
 
 
 class MeOut(BaseModel):
@@ -40,6 +67,10 @@ class MeOut(BaseModel):
     role: str
     patient_id: str | None = None
     csrf_token: str
+    failed_logins_before: int = Field(
+        0, description="failed logins of the account between its previous login and this one (login answer)"
+    )
+    last_failed_login_at: datetime | None = Field(None, description="the latest of them (UTC)")
 
 
 class PatientSummaryOut(BaseModel):
@@ -177,9 +208,9 @@ class ReportIn(BaseModel):
     reported_at: Annotated[datetime | None, AfterValidator(plausible_report_time)] = Field(
         None, description="when the cramp happened (within the past 366 days); default now (UTC)"
     )
-    t_min: float | None = Field(None, ge=0, le=MAX_T_MIN, description="minutes from session start")
+    t_min: StrictFloat | None = Field(None, ge=0, le=MAX_T_MIN, description="minutes from session start")
     muscle: Literal[MUSCLE_GROUPS] = Field(..., description="muscle group")  # type: ignore[valid-type]
-    severity: int = Field(..., ge=0, le=10)
+    severity: StrictInt = Field(..., ge=0, le=10, description="0 (none) to 10 (worst)")
     note: Annotated[str, AfterValidator(_plain_text)] = Field("", max_length=2000)
     idempotency_key: str = Field(
         ..., min_length=8, max_length=128, description="one per report; retries reuse it"
@@ -202,15 +233,15 @@ class ReportOut(BaseModel):
 class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     username: str = Field(..., min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
-    password: str = Field(..., min_length=10, max_length=256)
+    password: str = Field(..., min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
     role: Literal["clinician", "admin", "patient", "nurse"]
     patient_id: str | None = Field(None, max_length=64)
 
 
 class PasswordChangeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    current_password: str = Field(..., min_length=1, max_length=1024)
-    new_password: str = Field(..., min_length=8, max_length=1024)
+    current_password: str = Field(..., min_length=1, max_length=MAX_PASSWORD_LENGTH)
+    new_password: str = Field(..., min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
 
 
 class EndedSessionsOut(BaseModel):

@@ -36,6 +36,7 @@ from crampwatch.web import (
     trend_pages,
     twin_pages,
 )
+from crampwatch.web.audit_counts import AnonymousAudit
 from crampwatch.web.auth import current_user
 from crampwatch.web.handlers import install_error_handlers
 from crampwatch.web.ratelimit import LoginRateLimiter
@@ -105,6 +106,7 @@ def create_app(
     app.state.store = store
     app.state.login_limiter = LoginRateLimiter()
     app.state.live = LiveService(store, live_settings, make_engine or store_engine_factory(store))
+    app.state.anonymous_audit = AnonymousAudit()
     #: Rendered session charts (HTML), keyed by everything they show: a stored trace never changes.
     app.state.chart_cache = LRUCache(CHART_CACHE_SIZE)
     app.add_middleware(StrictInputMiddleware)

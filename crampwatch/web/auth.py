@@ -6,13 +6,17 @@ store; login sessions live in the store (``login_sessions``) and the cookie carr
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from crampwatch.errors import InputError
+from crampwatch.store.security import check_password_policy
 from crampwatch.web import access
 from crampwatch.web.errors import CsrfFailed, NotAuthenticated, RateLimited
+from crampwatch.web.ratelimit import ACCOUNT_SLOWDOWN_S
 from crampwatch.web.security import (
     CSRF_FORM_FIELD,
     CSRF_HEADER,
@@ -94,8 +98,9 @@ async def check_csrf(request: Request) -> None:
         raise CsrfFailed()
 
 
-def _start_session(request: Request, user: Any) -> None:
-    """End this client's previous session, if any, and start a new one under a new token."""
+def _start_session(request: Request, user: Any) -> Any:
+    """End this client's previous session, if any, and start a new one under a new token; returns the
+    user as the new session sees them (with the failed logins before it, to be told)."""
     store = get_store(request)
     store.end_login_session(session_token(request))
     token = new_token()
@@ -106,34 +111,62 @@ def _start_session(request: Request, user: Any) -> None:
         client=client_description(request),
     )
     set_session_token(request, token)
-    request.state.session_user = user
+    seen = store.resolve_login_session(token, idle_s=settings(request).session_idle_s) or user
+    request.state.session_user = seen
+    return seen
 
 
-def _check_limit(request: Request, username: str, action: str) -> None:
-    """Raise :class:`RateLimited` (and audit it) while this account or client is over its limit."""
+def anonymous_audit(request: Request, action: str, account: str | None = None) -> None:
+    """Count an anonymous refusal (one audit row per kind, client and minute; see ``audit_counts``)."""
+    request.app.state.anonymous_audit.record(get_store(request), action, client_ip(request), account)
+
+
+def _check_limit(request: Request, username: str, action: str, *, anonymous: bool) -> None:
+    """Raise :class:`RateLimited` (and audit it) while this client is over a limit for this account."""
     ip = client_ip(request)
     wait = request.app.state.login_limiter.retry_after_s(username, ip)
     if wait:
-        get_store(request).audit(
-            username=username[:64] or "-", action=action, detail=f"ip={ip} retry={wait}s"
-        )
+        if anonymous:
+            anonymous_audit(request, action)
+        else:
+            get_store(request).audit(username=username, action=action, detail=f"ip={ip} retry={wait}s")
         raise RateLimited(wait)
 
 
+def login_delay_s(request: Request, username: str) -> float:
+    """Before a login attempt: :class:`RateLimited` when this client is over its limits; else the seconds
+    to wait first (an account under distributed guessing, a client it has not logged in from lately)."""
+    _check_limit(request, username, "login_limited", anonymous=True)
+    if not request.app.state.login_limiter.slowed(username):
+        return 0.0
+    if get_store(request).has_recent_login(username, client_ip(request)):
+        return 0.0
+    return ACCOUNT_SLOWDOWN_S
+
+
 def attempt_login(request: Request, username: str, password: str) -> Any | None:
-    """Check credentials under the login limits; on success start a new session and audit the login."""
-    _check_limit(request, username, "login_limited")
+    """Check credentials (the caller applied :func:`login_delay_s`); on success start a new session and
+    audit the login. A failure counts against the limits and the account (told to its owner)."""
     store = get_store(request)
     ip = client_ip(request)
     user = store.authenticate(username, password) if username and password else None
     if user is None:
         request.app.state.login_limiter.record_failure(username, ip)
-        store.audit(username=username[:64] or "-", action="login_failed", detail=f"ip={ip}")
+        existing = store.record_failed_login(username)
+        anonymous_audit(request, "login_failed", username if existing else None)
         return None
     request.app.state.login_limiter.reset(username, ip)
-    _start_session(request, user)
+    seen = _start_session(request, user)
     store.audit(username=user.username, action="login", detail=f"ip={ip}")
-    return user
+    return seen
+
+
+async def login(request: Request, username: str, password: str) -> Any | None:
+    """The login limits, the slow-down (without holding a server thread), then the password check."""
+    delay = await run_in_threadpool(login_delay_s, request, username)
+    if delay:
+        await asyncio.sleep(delay)
+    return await run_in_threadpool(attempt_login, request, username, password)
 
 
 def logout(request: Request) -> None:
@@ -152,7 +185,7 @@ def change_password(request: Request, user: Any, current_password: str, new_pass
     Every session of the user ends, this one included; this client continues in a new session. Returns
     the number of other sessions that were ended.
     """
-    _check_limit(request, user.username, "password_change_limited")
+    _check_limit(request, user.username, "password_change_limited", anonymous=False)
     store = get_store(request)
     ip = client_ip(request)
     if store.authenticate(user.username, current_password) is None:
@@ -161,6 +194,7 @@ def change_password(request: Request, user: Any, current_password: str, new_pass
         raise InputError("current_password: not the current password", "current_password")
     if new_password == current_password:
         raise InputError("new_password: same as the current password (choose a new one)", "new_password")
+    check_password_policy(new_password, user.username, "new_password")
     ended = store.set_password(user.username, new_password)
     _start_session(request, user)
     store.audit(

@@ -18,7 +18,7 @@ from starlette.routing import Match
 
 from crampwatch.errors import InputError
 from crampwatch.web import pages
-from crampwatch.web.auth import get_store, session_user
+from crampwatch.web.auth import anonymous_audit, get_store, session_user
 from crampwatch.web.errors import CsrfFailed, Forbidden, NotAuthenticated, NotFound, RateLimited
 
 logger = logging.getLogger("crampwatch.web")
@@ -35,8 +35,12 @@ def _error_page(request: Request, status_code: int, message: str) -> Response:
 
 
 def audit_refusal(request: Request, action: str, reason: str) -> None:
-    """Record a refused request: who (if logged in), what, and which patient's record it aimed at."""
+    """Record a refused request: who (if logged in), what, and which patient's record it aimed at;
+    anonymous refusals are counted per client and minute."""
     user = getattr(request.state, "user", None) or session_user(request)
+    if user is None:
+        anonymous_audit(request, action)
+        return
     get_store(request).audit(
         username=None if user is None else user.username,
         action=action,

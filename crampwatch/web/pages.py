@@ -19,23 +19,25 @@ from crampwatch.model import format_validation_error
 from crampwatch.prescription_settings import change_error_text
 from crampwatch.quantities import display_label
 from crampwatch.store.audit import audit_action_label
+from crampwatch.store.security import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from crampwatch.web import access, charts, services, wording
-from crampwatch.web.api_models import MUSCLE_GROUPS, ReportIn, UserIn, WhatIfIn
+from crampwatch.web.api_models import MUSCLE_GROUPS, ReportIn, UserIn, WhatIfIn, form_numbers
 from crampwatch.web.auth import (
     AdminUser,
     ClinicianUser,
     CurrentUser,
     PatientUser,
-    attempt_login,
     check_csrf,
     csrf_token,
     current_user,
     get_store,
+    login,
     logout,
     session_user,
 )
 from crampwatch.web.display import format_number, iso_time, local_time, time_text
 from crampwatch.web.errors import Forbidden, RateLimited
+from crampwatch.web.security import session_token
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.auto_reload = False  # templates ship with the package: no file-time check on every render
@@ -71,10 +73,20 @@ def render(request: Request, name: str, status_code: int = 200, **context: Any) 
             "user": user,
             "csrf_token": csrf_token(request),
             "plain_cause": services.plain_cause,
+            "login_notice": _login_notice(request, user),
             **context,
         },
         status_code=status_code,
     )
+
+
+def _login_notice(request: Request, user: Any) -> dict[str, Any] | None:
+    """Failed logins of the account before this login session, shown once (then cleared)."""
+    count = getattr(user, "notice_failed_logins", 0) if user is not None else 0
+    if not count:
+        return None
+    get_store(request).clear_login_notice(session_token(request))
+    return {"count": count, "last_at": user.notice_last_failed_at}
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -96,14 +108,14 @@ def login_page(request: Request, next: str | None = None) -> Response:
 
 
 @router.post("/login", dependencies=[Depends(check_csrf)])
-def login_submit(
+async def login_submit(
     request: Request,
     username: Annotated[str, Form(max_length=64)] = "",
-    password: Annotated[str, Form(max_length=256)] = "",
+    password: Annotated[str, Form(max_length=MAX_PASSWORD_LENGTH)] = "",
     next: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     try:
-        user = attempt_login(request, username.strip(), password)
+        user = await login(request, username.strip(), password)
     except RateLimited as exc:
         response = render(
             request,
@@ -280,8 +292,9 @@ def _whatif_changes(form: dict[str, Any]) -> dict[str, Any]:
                 data[name] = json.loads(value)
             except ValueError:
                 raise InputError(f"{name}: not a list of [t_min, value] points", name) from None
+    numeric = [n for n, s in services.ALL_FIELDS.items() if s.kind in ("number", "integer")]
     try:
-        return WhatIfIn.model_validate(data).model_dump(exclude_none=True)
+        return WhatIfIn.model_validate(form_numbers(data, numeric)).model_dump(exclude_none=True)
     except ValidationError as exc:
         raise InputError(change_error_text(exc), None) from None
 
@@ -419,14 +432,15 @@ def me_report_submit(
             offset = offset if abs(offset) <= MAX_TZ_OFFSET_MIN else 0
             # JavaScript getTimezoneOffset(): minutes to add to local time to get UTC.
             when = (local + timedelta(minutes=offset)).replace(tzinfo=UTC) if local.tzinfo is None else local
-        body = ReportIn(
-            idempotency_key=idempotency_key,
-            muscle=muscle,
-            severity=severity,
-            note=note,
-            reported_at=when,
-            session_id=session_id or None,
-        )
+        fields = {
+            "idempotency_key": idempotency_key,
+            "muscle": muscle,
+            "severity": severity,
+            "note": note,
+            "reported_at": when,
+            "session_id": session_id or None,
+        }
+        body = ReportIn.model_validate(form_numbers(fields, ["severity"]))
     except (ValueError, OverflowError) as exc:  # includes pydantic's ValidationError
         field = (
             str((exc.errors()[0].get("loc") or ("",))[0])
@@ -457,7 +471,8 @@ def _render_admin(
     request: Request, user: Any, *, error: str | None = None, status_code: int = 200
 ) -> Response:
     overview = access.admin_overview(get_store(request), user, request.url.path)
-    return render(request, "admin.html", status_code=status_code, error=error, **overview)
+    context = {"error": error, "min_length": MIN_PASSWORD_LENGTH, **overview}
+    return render(request, "admin.html", status_code=status_code, **context)
 
 
 @protected.post("/admin/users")
@@ -465,7 +480,7 @@ def admin_add_user(
     request: Request,
     user: AdminUser,
     username: Annotated[str, Form(max_length=64)],
-    password: Annotated[str, Form(max_length=256)],
+    password: Annotated[str, Form(max_length=MAX_PASSWORD_LENGTH)],
     role: Annotated[str, Form(max_length=16)],
     patient_id: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
@@ -473,7 +488,7 @@ def admin_add_user(
         body = UserIn(username=username, password=password, role=role, patient_id=patient_id or None)
         access.create_user(get_store(request), user, **body.model_dump())
     except ValidationError as exc:
-        return _admin_error(request, user, format_validation_error(exc, UserIn))
+        return _admin_error(request, user, format_validation_error(exc, UserIn, echo_input=False))
     except InputError as exc:
         return _admin_error(request, user, exc.message)
     return RedirectResponse("/admin", status_code=303)

@@ -1,11 +1,16 @@
-"""Login limiting: failed attempts counted per account and client, per client, and per account.
+"""Login limiting that cannot be turned against the account's owner.
 
-Three sliding windows (in memory, per server process) bound password guessing (OWASP Authentication Cheat
-Sheet, "login throttling"):
+Failed attempts are counted in sliding windows (in memory, per server process) after the OWASP
+Authentication Cheat Sheet ("login throttling") and ASVS 4.0 §2.2.1 (anti-automation that does not let an
+attacker lock a user out):
 
-* one account from one client: :data:`MAX_FAILURES_ACCOUNT_CLIENT` failures;
-* one client, any accounts (username spraying): :data:`MAX_FAILURES_CLIENT` failures;
-* one account, any clients (distributed guessing): :data:`MAX_FAILURES_ACCOUNT` failures.
+* one account from one client: :data:`MAX_FAILURES_ACCOUNT_CLIENT` failures, then that client is refused
+  for that account (429 with ``Retry-After``); other clients are not;
+* one client, any accounts (username spraying): :data:`MAX_FAILURES_CLIENT` failures, then that client is
+  refused;
+* one account, any clients (distributed guessing): beyond :data:`MAX_FAILURES_ACCOUNT` failures every
+  further attempt on the account from a client it has not logged in from recently is **slowed** by
+  :data:`ACCOUNT_SLOWDOWN_S`, never refused: the right password still logs in.
 
 The client is the connecting address; a forwarded address counts only when the application trusts the
 proxy that sent it (``CRAMPWATCH_TRUSTED_PROXIES``). A successful login clears only its own
@@ -23,6 +28,9 @@ WINDOW_S = 300.0
 MAX_FAILURES_ACCOUNT_CLIENT = 5
 MAX_FAILURES_CLIENT = 20
 MAX_FAILURES_ACCOUNT = 10
+#: Wait before each attempt on an account under distributed guessing from a client it has not logged in
+#: from (modelling choice: short for a person, long for a guessing script).
+ACCOUNT_SLOWDOWN_S = 2.0
 #: Keys kept before stale ones are dropped (bounds memory under a spraying attack).
 MAX_KEYS = 100_000
 
@@ -55,15 +63,24 @@ class LoginRateLimiter:
         return q
 
     def retry_after_s(self, username: str, ip: str) -> int:
-        """Seconds until another attempt is allowed (0 = allowed now)."""
+        """Seconds until this client may try this account again (0 = now): the per-account-and-client
+        and per-client limits only; the per-account count never refuses (see :meth:`slowed`)."""
         now = time.monotonic()
         wait = 0
+        keys = self._keys(username, ip)
         with self._lock:
-            for kind, key in self._keys(username, ip).items():
-                q = self._recent(key, now)
+            for kind in ("pair", "client"):
+                q = self._recent(keys[kind], now)
                 if len(q) >= self.limits[kind]:
                     wait = max(wait, int(self.window_s - (now - q[-self.limits[kind]])) + 1)
         return wait
+
+    def slowed(self, username: str) -> bool:
+        """Whether the account has had more failed logins than :data:`MAX_FAILURES_ACCOUNT` in the window
+        (attempts from clients it has not logged in from are then slowed)."""
+        now = time.monotonic()
+        with self._lock:
+            return len(self._recent(self._keys(username, "")["account"], now)) >= self.limits["account"]
 
     def record_failure(self, username: str, ip: str) -> None:
         now = time.monotonic()

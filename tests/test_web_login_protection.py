@@ -1,0 +1,120 @@
+"""Login protection that cannot be turned against the account's owner, and an audit log that anonymous
+clients cannot flood."""
+
+from __future__ import annotations
+
+import types
+
+import pytest
+from fastapi.testclient import TestClient
+from test_web_helpers import PASSWORDS, form_csrf
+
+from crampwatch.web import auth
+from crampwatch.web.audit_counts import MAX_CLIENTS_PER_MINUTE
+from crampwatch.web.ratelimit import MAX_FAILURES_ACCOUNT, MAX_FAILURES_ACCOUNT_CLIENT
+
+pytest_plugins = ["test_web_helpers"]  # the db and app fixtures
+
+
+def _client(app, ip: str) -> TestClient:
+    return TestClient(app, client=(ip, 50000))
+
+
+def _login(client: TestClient, username: str, password: str):
+    return client.post("/api/login", json={"username": username, "password": password})
+
+
+@pytest.fixture()
+def sleeps(monkeypatch):
+    """The slow-downs the login applied (seconds), recorded instead of slept."""
+    slept: list[float] = []
+
+    async def record(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr(auth, "asyncio", types.SimpleNamespace(sleep=record))
+    return slept
+
+
+def _guess_from_two_clients(app) -> list[TestClient]:
+    """Two attacking clients, each with as many wrong passwords for ``clin`` as it may try."""
+    attackers = [_client(app, "198.51.100.1"), _client(app, "198.51.100.2")]
+    for attacker in attackers:
+        for _ in range(MAX_FAILURES_ACCOUNT_CLIENT):
+            assert _login(attacker, "clin", "wrong-guess-1").status_code == 401
+    return attackers
+
+
+def test_guessing_from_two_clients_cannot_lock_out_the_owner(app, sleeps):
+    attackers = _guess_from_two_clients(app)
+    assert 2 * MAX_FAILURES_ACCOUNT_CLIENT >= MAX_FAILURES_ACCOUNT  # the account-wide count is reached
+    # the attackers are refused for this account ...
+    for attacker in attackers:
+        r = _login(attacker, "clin", PASSWORDS["clin"])
+        assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+    # ... the owner, from a client the account never used, is slowed but logged in
+    owner = _client(app, "203.0.113.20")
+    r = _login(owner, "clin", PASSWORDS["clin"])
+    assert r.status_code == 200, r.text
+    assert sleeps == [auth.ACCOUNT_SLOWDOWN_S]
+    # ... and told of the failed attempts, in the login answer and once on the next page
+    assert r.json()["failed_logins_before"] == 2 * MAX_FAILURES_ACCOUNT_CLIENT
+    assert r.json()["last_failed_login_at"]
+    assert 'id="login-notice"' not in owner.get("/patients").text  # the API answer already told it
+    owner.post("/api/logout", headers={"X-CSRF-Token": r.json()["csrf_token"]})
+    _login(attackers[0], "clin", "wrong-guess-2")  # refused (429): no longer counted as a guess
+    _login(_client(app, "198.51.100.3"), "clin", "wrong-guess-3")  # a third client's guess counts
+    page = _client(app, "203.0.113.20")
+    token = form_csrf(page.get("/login").text)
+    form = {"username": "clin", "password": PASSWORDS["clin"], "csrf_token": token}
+    assert page.post("/login", data=form, follow_redirects=False).status_code == 303
+    first = page.get("/patients").text
+    assert 'id="login-notice"' in first and "1 failed login attempt on this account" in first
+    assert 'id="login-notice"' not in page.get("/patients").text
+
+
+def test_owner_on_a_client_it_logged_in_from_is_not_slowed(app, sleeps):
+    owner = _client(app, "203.0.113.21")
+    r = _login(owner, "clin", PASSWORDS["clin"])
+    owner.post("/api/logout", headers={"X-CSRF-Token": r.json()["csrf_token"]})
+    _guess_from_two_clients(app)
+    assert _login(owner, "clin", PASSWORDS["clin"]).status_code == 200
+    assert sleeps == []
+    # a new client is slowed, and a wrong password from it still fails
+    assert _login(_client(app, "203.0.113.22"), "clin", "wrong-guess-4").status_code == 401
+    assert sleeps == [auth.ACCOUNT_SLOWDOWN_S]
+
+
+def test_failed_logins_are_audited_for_the_account(app, db):
+    _guess_from_two_clients(app)
+    app.state.anonymous_audit.flush(db.store)
+    rows = [a for a in db.store.list_audit(limit=50) if a.action == "login_failed"]
+    assert sorted((a.detail, a.count) for a in rows) == [
+        ("ip=198.51.100.1; accounts: clin", 5),
+        ("ip=198.51.100.2; accounts: clin", 5),
+    ]
+
+
+def test_anonymous_floods_add_a_bounded_number_of_audit_rows(app, db):
+    before = len(db.store.list_audit(limit=100_000))
+    attacker = _client(app, "198.51.100.9")
+    for _ in range(300):
+        assert _login(attacker, "clin", "wrong-guess-5").status_code in (401, 429)
+    for _ in range(100):  # the login form without its CSRF token
+        assert attacker.post("/login", data={"username": "clin", "password": "x"}).status_code == 403
+    for i in range(MAX_CLIENTS_PER_MINUTE + 50):  # many clients, one refusal each
+        assert _client(app, f"10.9.{i // 250}.{i % 250}").post("/login", data={}).status_code == 403
+    app.state.anonymous_audit.flush(db.store)
+    rows = db.store.list_audit(limit=100_000)
+    new = rows[: len(rows) - before]
+    # one row per kind, client and minute (at most two minutes were touched), the overflow shared
+    assert len(new) <= 2 * (3 + MAX_CLIENTS_PER_MINUTE + 1)
+    totals: dict[str, int] = {}
+    for a in new:
+        totals[a.action] = totals.get(a.action, 0) + a.count
+    assert totals == {
+        "login_failed": MAX_FAILURES_ACCOUNT_CLIENT,
+        "login_limited": 300 - MAX_FAILURES_ACCOUNT_CLIENT,
+        "csrf_refused": 100 + MAX_CLIENTS_PER_MINUTE + 50,
+    }
+    assert any("ip=other" in a.detail for a in new)
