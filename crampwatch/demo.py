@@ -79,6 +79,15 @@ def demo_credentials(n_patients: int) -> list[tuple[str, str, str]]:
     return creds
 
 
+def demo_accounts_in_use(store: Any) -> list[str]:
+    """Usernames of the demo's accounts that still log in with the password the demo prints."""
+    names = []
+    for _role, username, password in demo_credentials(N_PATIENT_USERS):
+        if store.get_user(username) is not None and store.authenticate(username, password) is not None:
+            names.append(username)
+    return names
+
+
 def _analysis() -> tuple[Any, Any, Any, Any]:
     """(virtual_population, simulate, assess, assess_history); InputError when one is missing."""
     try:

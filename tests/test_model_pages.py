@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -13,6 +14,7 @@ from crampwatch.learn.inputs import input_table
 from crampwatch.learn.virtual import rule_drivers, rule_logit, unit_scenarios
 from crampwatch.optimizer.evaluate import SimulatorEvaluator
 from crampwatch.simulator import simulate_batch
+from crampwatch.store.kept import latest_jobs
 from crampwatch.store.unit_models import active_unit_model, session_labels
 from crampwatch.trace import Trace
 from crampwatch.web import model_service
@@ -80,13 +82,28 @@ def test_labels_come_from_events_and_linked_reports(unit_db):
     assert labels[unit_db.s1] and not labels[unit_db.s2]  # the helper database: cramp event / none
 
 
+def train_and_wait(admin: TestClient, store) -> str:
+    """Start a training from the model card and wait (bounded) until its job has ended; the card."""
+    card = admin.get("/model").text
+    r = admin.post("/model/train", data={"csrf_token": form_csrf(card)}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/model"
+    deadline = time.monotonic() + 300
+    while latest_jobs(store, "train_unit_model")[0].state == "running":
+        assert time.monotonic() < deadline, "training did not finish"
+        time.sleep(0.2)
+    return admin.get("/model").text
+
+
 def test_admin_trains_and_clinicians_see_the_unit_model(unit_db, app):
     admin = TestClient(app)
     page_login(admin, "adm")
     card = admin.get("/model").text
     assert "No unit model is active" in card
-    r = admin.post("/model/train", data={"csrf_token": form_csrf(card)}, follow_redirects=False)
-    assert r.status_code == 303 and r.headers["location"] == "/model/1"
+    card = train_and_wait(admin, unit_db.store)
+    assert "stored as model 1; it is used only once an administrator makes it active" in card
+    assert active_unit_model(unit_db.store) is None  # trained, not active
+    r = admin.post("/model/1/activate", data={"csrf_token": form_csrf(card)}, follow_redirects=False)
+    assert r.status_code == 303
     card = admin.get("/model/1").text
     assert "</span>62</div>" in card and "</span>22</div>" in card  # sessions, patients
     assert "Analyzer risk (prior)" in card and "Unit model, held-out patients" in card
@@ -168,7 +185,9 @@ def test_calibrate_from_the_database_stores_the_active_model(unit_db, tmp_path):
 def test_a_model_trained_on_too_few_sessions_keeps_the_analyzer_risk(db, app):
     admin = TestClient(app)
     page_login(admin, "adm")
-    r = admin.post("/model/train", data={"csrf_token": form_csrf(admin.get("/model").text)})
+    card = train_and_wait(admin, db.store)
+    admin.post("/model/1/activate", data={"csrf_token": form_csrf(card)})
+    r = admin.get("/model/1")
     assert r.status_code == 200
     assert "too few labelled sessions" in r.text and "not run (too few sessions)" in r.text
     assert "keeps the analyzer" in r.text

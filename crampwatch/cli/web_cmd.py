@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import shutil
+import signal
 import socket
 import tempfile
 import threading
@@ -60,25 +61,102 @@ def _web_app(store: object, host: str, mllp_port: int | None) -> object:
     return create_app(store, live_settings=live_settings_from_env(mllp_host=host, mllp_port=mllp_port))
 
 
-def _run(web_app: object, host: str, port: int) -> None:
+def _run(web_app: object, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     from crampwatch.web.app import uvicorn_options
 
     # Forwarded headers are applied by the application, from CRAMPWATCH_TRUSTED_PROXIES only.
-    uvicorn.run(web_app, host=host, port=port, log_level="info", **uvicorn_options())
+    if workers > 1:  # each worker process builds the app from the environment (CRAMPWATCH_DATABASE_URL)
+        options = {"factory": True, "workers": workers, **uvicorn_options()}
+        uvicorn.run(FACTORY, host=host, port=port, log_level="info", **options)
+    else:
+        uvicorn.run(web_app, host=host, port=port, log_level="info", **uvicorn_options())
+
+
+#: The application factory every worker process of a multi-process server imports.
+FACTORY = "crampwatch.web.app:app_from_env"
+#: Default number of server processes: pages stay responsive while another process renders or computes
+#: (modelling choice: the two cores of a small clinic server).
+DEFAULT_WORKERS = 2
+WorkersOpt = Annotated[
+    int | None, typer.Option("--workers", help="server processes (1-32; default 2, 1 with --mllp-port)")
+]
+AllowDemoOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-demo-accounts", help="serve even though demo accounts with their published passwords exist"
+    ),
+]
+
+
+def _check_workers(workers: int | None, store: object, mllp_port: int | None) -> int:
+    """The number of server processes: ``workers``, else 2 (1 with the HL7 listener)."""
+    if workers is None:
+        workers = 1 if mllp_port is not None else DEFAULT_WORKERS
+    if not 1 <= workers <= 32:
+        raise InputError(f"workers: {workers} is out of range (allowed 1–32)", "workers")
+    if workers > 1 and mllp_port is not None:
+        raise InputError(
+            "workers: the HL7 listener (--mllp-port) runs in one server process (allowed --workers 1)",
+            "workers",
+        )
+    if workers > 1 and getattr(store, "in_memory", False):
+        raise InputError(
+            "workers: an in-memory database cannot be shared by several processes (allowed 1 worker, or a "
+            "database file or server)",
+            "workers",
+        )
+    return workers
+
+
+def _refuse_demo_accounts(store: object) -> None:
+    """InputError when accounts of the demo still log in with the passwords the demo prints."""
+    from crampwatch.demo import demo_accounts_in_use
+
+    names = sorted(demo_accounts_in_use(store))
+    if names:
+        raise InputError(
+            "database: accounts with the demo's published passwords exist ("
+            + ", ".join(names)
+            + "); change their passwords with `crampwatch user passwd NAME` (allowed with "
+            "--allow-demo-accounts)",
+            "database",
+        )
+
+
+def _secret_key_source(store: object) -> str:
+    """Where the CSRF key comes from, shared by every worker: the environment or the database."""
+    import os
+
+    from crampwatch.store.kept import shared_secret_key
+
+    if os.environ.get("CRAMPWATCH_SECRET_KEY"):
+        return "CRAMPWATCH_SECRET_KEY"
+    shared_secret_key(store)  # made and kept now, before the workers start
+    return "kept in the database (generated once, shared by every worker)"
 
 
 @app.command("serve")
 @handle_input_errors
 def serve(
-    host: HostOpt = "127.0.0.1", port: PortOpt = 8000, database_url: DbOpt = None, mllp_port: MllpOpt = None
+    host: HostOpt = "127.0.0.1",
+    port: PortOpt = 8000,
+    database_url: DbOpt = None,
+    mllp_port: MllpOpt = None,
+    workers: WorkersOpt = None,
+    allow_demo_accounts: AllowDemoOpt = False,
 ) -> None:
-    """Serve the web application on a real database.
+    """Serve the web application on a real database with --workers processes (default 2; 1 with the HL7
+    listener, which runs in one process).
 
     Behind a TLS reverse proxy set CRAMPWATCH_TRUSTED_PROXIES to its address (e.g. 127.0.0.1): only then are
-    its X-Forwarded-For/-Proto believed. Set CRAMPWATCH_SECRET_KEY to keep CSRF tokens valid across restarts.
+    its X-Forwarded-For/-Proto believed. The CSRF key is CRAMPWATCH_SECRET_KEY, else a key generated once
+    and kept in the database. A database that still has the demo's accounts with their published passwords
+    is refused unless --allow-demo-accounts.
     """
+    import os
+
     _check_port(port)
     _ensure_port_free(host, port)
     if mllp_port is not None:
@@ -87,8 +165,22 @@ def serve(
     from crampwatch.store import Store
 
     store = Store.open(url=database_url)
-    typer.echo(f"crampwatch: serving {store.url} at http://{host}:{port}/")
-    _run(_web_app(store, host, mllp_port), host, port)
+    try:
+        workers = _check_workers(workers, store, mllp_port)
+        if not allow_demo_accounts:
+            _refuse_demo_accounts(store)
+        source = _secret_key_source(store)
+    except InputError:
+        store.close()
+        raise
+    typer.echo(f"crampwatch: serving {store.url} at http://{host}:{port}/ with {workers} worker(s)")
+    typer.echo(f"crampwatch: CSRF key {source}")
+    if workers > 1:
+        os.environ["CRAMPWATCH_DATABASE_URL"] = store.engine.url.render_as_string(hide_password=False)
+        store.close()
+        _run(None, host, port, workers)
+    else:
+        _run(_web_app(store, host, mllp_port), host, port)
 
 
 @app.command("demo")
@@ -118,11 +210,19 @@ def demo(
     if database_url is None:
         temp_dir = Path(tempfile.mkdtemp(prefix="crampwatch-demo-"))
         database_url = f"sqlite:///{temp_dir / 'demo.db'}"
+    # SIGTERM (a service manager, `kill`) ends the demo like Ctrl-C: the server stops, then the temporary
+    # database (password hashes, audit log) is removed. uvicorn re-raises the signal after its shutdown.
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         _demo(database_url, host, port, no_browser, patients, weeks, seed, mllp_port)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         if temp_dir is not None:
             shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _demo(

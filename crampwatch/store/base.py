@@ -62,6 +62,14 @@ class StoreBase:
         return self._engine
 
     @property
+    def in_memory(self) -> bool:
+        """Whether the database lives in this process's memory only (SQLite ``:memory:``)."""
+        database = self._engine.url.database
+        return is_sqlite(self._engine) and (
+            database in (None, "", ":memory:") or str(database).startswith("file::memory:")
+        )
+
+    @property
     def url(self) -> str:
         """The database URL with any password hidden."""
         return self._engine.url.render_as_string(hide_password=True)

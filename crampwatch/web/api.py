@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from crampwatch.web import access, services
+from crampwatch.web import access, heavy, services
 from crampwatch.web.api_models import (
     AssessmentOut,
     OptimizationOut,
@@ -91,11 +91,13 @@ def api_whatif(request: Request, session_id: str, body: WhatIfIn, user: Clinicia
     )
 
 
-@router.post("/sessions/{session_id}/optimize", response_model=OptimizationOut, tags=["sessions"])
-def api_optimize(request: Request, session_id: str, user: ClinicianUser) -> Any:
-    """Prescription search for this session (the Optimization result JSON)."""
-    rec, patient = access.load_session(get_store(request), user, session_id, "optimize", request.url.path)
-    return services.optimize_session(patient.patient, rec, get_store(request))
+@router.post(
+    "/sessions/{session_id}/optimize", response_model=OptimizationOut, tags=["sessions"], responses={429: {}}
+)
+async def api_optimize(request: Request, session_id: str, user: ClinicianUser) -> Any:
+    """Prescription search for this session (the Optimization result JSON), run as a bounded job: 429 with
+    ``Retry-After`` while this server process has its share of heavy work."""
+    return await heavy.optimize(request, user, session_id)
 
 
 @router.post(

@@ -9,7 +9,11 @@ uvicorn's own ``--proxy-headers`` (on by default, trusting 127.0.0.1) must be of
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +28,9 @@ from crampwatch.chairside.applier import EngineFactory
 from crampwatch.chairside.engines import store_engine_factory
 from crampwatch.chairside.service import LiveService
 from crampwatch.chairside.settings import LiveSettings, live_settings_from_env
+from crampwatch.store import Store
 from crampwatch.store.cache import LRUCache
+from crampwatch.store.kept import shared_secret_key
 from crampwatch.web import (
     account_pages,
     api,
@@ -39,11 +45,13 @@ from crampwatch.web import (
 from crampwatch.web.audit_counts import AnonymousAudit
 from crampwatch.web.auth import current_user
 from crampwatch.web.handlers import install_error_handlers
+from crampwatch.web.jobs import JobRunner
 from crampwatch.web.ratelimit import LoginRateLimiter
 from crampwatch.web.security import SecurityHeadersMiddleware, SessionCookieMiddleware
-from crampwatch.web.settings import WebSettings, settings_from_env
+from crampwatch.web.settings import WebSettings, settings_from_env, several_processes, unshared_key_warning
 from crampwatch.web.strict_input import StrictInputMiddleware
 
+logger = logging.getLogger("crampwatch.web")
 STATIC_DIR = Path(__file__).parent / "static"
 API_TITLE = "crampwatch"
 #: Session charts kept in memory, ~50 kB of HTML each (modelling choice).
@@ -87,10 +95,19 @@ def create_app(
     settings = settings or settings_from_env(secret_key)
     live_settings = live_settings or live_settings_from_env()
     if store is None:
-        from crampwatch.store import Store
-
         store = Store.open(url=database_url)
+    if settings.secret_key is None:
+        settings = replace(settings, secret_key=shared_secret_key(store))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        async with chairs.live_lifespan(_app):
+            yield
+        _app.state.anonymous_audit.flush(store)  # counts of the current minute
+        _app.state.jobs.shutdown()
+
     app = ClinicApp(
+        lifespan=lifespan,
         title=API_TITLE,
         description="Why a hemodialysis patient cramps, and what to change. Log in with POST /api/login; "
         "send the returned csrf_token as the X-CSRF-Token header on every POST.",
@@ -99,7 +116,6 @@ def create_app(
         openapi_url=None,
         max_body_size=settings.max_body_bytes,
         redirect_slashes=False,
-        lifespan=chairs.live_lifespan,
     )
     app.settings = settings
     app.state.settings = settings
@@ -107,10 +123,11 @@ def create_app(
     app.state.login_limiter = LoginRateLimiter()
     app.state.live = LiveService(store, live_settings, make_engine or store_engine_factory(store))
     app.state.anonymous_audit = AnonymousAudit()
+    app.state.jobs = JobRunner()
     #: Rendered session charts (HTML), keyed by everything they show: a stored trace never changes.
     app.state.chart_cache = LRUCache(CHART_CACHE_SIZE)
     app.add_middleware(StrictInputMiddleware)
-    app.add_middleware(SessionCookieMiddleware)
+    app.add_middleware(SessionCookieMiddleware, always_secure=settings.hsts)
     app.add_middleware(
         GZipMiddleware, minimum_size=static_files.GZIP_MIN_BYTES, compresslevel=static_files.GZIP_LEVEL
     )
@@ -140,8 +157,20 @@ def create_app(
 
 
 def app_from_env() -> FastAPI:
-    """Factory for ``uvicorn --factory``: configuration from ``CRAMPWATCH_*`` environment variables."""
-    return create_app(database_url=os.environ.get("CRAMPWATCH_DATABASE_URL") or None)
+    """Factory for ``uvicorn --factory``: configuration from ``CRAMPWATCH_*`` environment variables.
+
+    Warns (log and stderr) when this is one of several server processes whose CSRF key is not shared.
+    """
+    store = Store.open(url=os.environ.get("CRAMPWATCH_DATABASE_URL") or None)
+    settings = settings_from_env()
+    warning = unshared_key_warning(
+        key_configured=settings.secret_key is not None,
+        database_in_memory=store.in_memory,
+        processes_several=several_processes(),
+    )
+    if warning:
+        logger.warning(warning)
+    return create_app(store, settings=settings)
 
 
 __all__ = ["create_app", "app_from_env"]

@@ -20,6 +20,7 @@ from crampwatch.errors import InputError
 from crampwatch.web import pages
 from crampwatch.web.auth import anonymous_audit, get_store, session_user
 from crampwatch.web.errors import CsrfFailed, Forbidden, NotAuthenticated, NotFound, RateLimited
+from crampwatch.web.jobs import JobsBusy
 
 logger = logging.getLogger("crampwatch.web")
 #: Validation messages are cut to this length (they never include the input; loc paths can be long).
@@ -102,6 +103,16 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             {"detail": str(exc)}, status_code=429, headers={"Retry-After": str(exc.retry_after_s)}
         )
+
+    @app.exception_handler(JobsBusy)
+    def jobs_busy(request: Request, exc: JobsBusy) -> Response:
+        headers = {"Retry-After": str(exc.retry_after_s)}
+        message = f"{exc.reason}; try again in {exc.retry_after_s} s"
+        if _is_api(request):
+            return JSONResponse({"detail": message}, status_code=429, headers=headers)
+        response = _error_page(request, 429, message[0].upper() + message[1:] + ".")
+        response.headers.update(headers)
+        return response
 
     @app.exception_handler(InputError)
     def input_error(request: Request, exc: InputError) -> Response:

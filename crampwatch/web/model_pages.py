@@ -7,17 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 
-from crampwatch.errors import InputError
 from crampwatch.learn.inputs import FEATURE_LABELS
-from crampwatch.store.unit_models import (
-    get_unit_model,
-    list_unit_models,
-    save_unit_model,
-    set_active_unit_model,
-)
-from crampwatch.web import charts, model_service
+from crampwatch.store.unit_models import get_unit_model, list_unit_models, set_active_unit_model
+from crampwatch.web import charts, heavy, model_service
 from crampwatch.web.auth import AdminUser, check_csrf, current_user, get_store, require_role
 from crampwatch.web.pages import render
 
@@ -96,12 +89,14 @@ def _card(request: Request, record: Any, *, error: str | None = None, status_cod
         ),
         reliability_rows=reliability_rows(data["training"]) if data else [],
         labels=FEATURE_LABELS,
+        trainings=heavy.training_jobs(store),
         error=error,
     )
 
 
 @router.get("/model")
 def model_card(request: Request, user: CardUser) -> Response:
+    get_store(request).audit(username=user.username, action="view_unit_model", detail=request.url.path)
     active = model_service.active_model(get_store(request))
     records = list_unit_models(get_store(request))
     shown = active.record if active is not None else (records[0] if records else None)
@@ -110,6 +105,7 @@ def model_card(request: Request, user: CardUser) -> Response:
 
 @router.get("/model/{model_id}")
 def model_card_of(request: Request, model_id: int, user: CardUser) -> Response:
+    get_store(request).audit(username=user.username, action="view_unit_model", detail=request.url.path)
     record = get_unit_model(get_store(request), model_id)
     if record is None:
         return render(request, "error.html", status_code=404, status=404, message="No such unit model.")
@@ -117,19 +113,11 @@ def model_card_of(request: Request, model_id: int, user: CardUser) -> Response:
 
 
 @router.post("/model/train")
-async def model_train(request: Request, user: AdminUser) -> Response:
-    store = get_store(request)
-
-    def work() -> Response:
-        try:
-            model = model_service.train_from_store(store)
-        except InputError as exc:
-            return _card(request, None, error=exc.message, status_code=422)
-        model_id = save_unit_model(store, model.to_dict(), trained_by=user.username, activate=True)
-        store.audit(username=user.username, action="train_unit_model", detail=f"unit model {model_id}")
-        return RedirectResponse(f"/model/{model_id}", status_code=303)
-
-    return await run_in_threadpool(work)
+def model_train(request: Request, user: AdminUser) -> Response:
+    """Start training in the background (one training per unit at a time; 429 while one runs). The new
+    model is stored inactive: the card lists it with "Make active"."""
+    heavy.start_training(request, user)
+    return RedirectResponse("/model", status_code=303)
 
 
 @router.post("/model/{model_id}/activate")

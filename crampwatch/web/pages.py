@@ -20,7 +20,7 @@ from crampwatch.prescription_settings import change_error_text
 from crampwatch.quantities import display_label
 from crampwatch.store.audit import audit_action_label
 from crampwatch.store.security import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
-from crampwatch.web import access, charts, services, wording
+from crampwatch.web import access, charts, heavy, services, wording
 from crampwatch.web.api_models import MUSCLE_GROUPS, ReportIn, UserIn, WhatIfIn, form_numbers
 from crampwatch.web.auth import (
     AdminUser,
@@ -347,10 +347,9 @@ async def whatif_panel(request: Request, session_id: str, user: ClinicianUser) -
 
 
 @protected.post("/sessions/{session_id}/optimize")
-def optimize_panel(request: Request, session_id: str, user: ClinicianUser) -> Response:
-    rec, patient = access.load_session(get_store(request), user, session_id, "optimize", request.url.path)
+async def optimize_panel(request: Request, session_id: str, user: ClinicianUser) -> Response:
     try:
-        result = services.optimize_session(patient.patient, rec, get_store(request))
+        result = await heavy.optimize(request, user, session_id)
     except InputError as exc:
         return render(request, "optimize_result.html", status_code=422, error=exc.message)
     return render(

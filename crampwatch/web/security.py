@@ -4,10 +4,12 @@ The session cookie ``cw_session`` holds one random token (256 bits) and nothing 
 server-side login session (``login_sessions``, kept as a SHA-256) once its holder has logged in; before that
 it only anchors the CSRF token of the login form. Logging in issues a new token (no session fixation);
 logging out, a password change and an administrator's "end sessions" revoke the server-side session, so a
-copied cookie stops working at once. The cookie is ``HttpOnly``, ``SameSite=Lax``, and ``Secure`` whenever
-the request arrived over https; it has no ``Max-Age`` (the browser drops it when closed) and is never
-renewed: the server ends sessions after :data:`SESSION_IDLE_S` without a request and at
-:data:`SESSION_ABSOLUTE_S` after login.
+copied cookie stops working at once. The cookie is ``HttpOnly`` and ``SameSite=Lax``; whenever the request
+arrived over https or the server sends HSTS on every answer (``CRAMPWATCH_HSTS=1``, behind a TLS proxy) it
+is also ``Secure`` and named ``__Host-cw_session`` (RFC 6265bis §4.1.3.2: a browser accepts such a cookie
+only from a secure origin, for the whole host, never set by a sibling domain). It has no ``Max-Age`` (the
+browser drops it when closed) and is never renewed: the server ends sessions after :data:`SESSION_IDLE_S`
+without a request and at :data:`SESSION_ABSOLUTE_S` after login.
 
 CSRF tokens are an HMAC of the session token under the application's secret key: forms carry it in a
 hidden ``csrf_token`` field, API clients in the ``X-CSRF-Token`` header of every unsafe request.
@@ -26,6 +28,8 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SESSION_COOKIE = "cw_session"
+#: The cookie's name whenever it is ``Secure``.
+SECURE_SESSION_COOKIE = "__Host-cw_session"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FORM_FIELD = "csrf_token"
 #: A session ends after 30 min without a request (OWASP Session Management Cheat Sheet: 15–30 min idle
@@ -66,27 +70,38 @@ def csrf_valid(secret_key: str, token: str, supplied: str | None) -> bool:
     return bool(supplied) and hmac.compare_digest(csrf_for(secret_key, token), str(supplied))
 
 
-class SessionCookieMiddleware:
-    """Read the session token from the cookie (a new one when absent or malformed); send it when changed."""
+def cookie_name(secure: bool) -> str:
+    """The session cookie's name: ``__Host-`` prefixed when the cookie is ``Secure``."""
+    return SECURE_SESSION_COOKIE if secure else SESSION_COOKIE
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class SessionCookieMiddleware:
+    """Read the session token from the cookie (a new one when absent or malformed); send it when changed.
+
+    ``always_secure``: the server sends HSTS on every answer, so every client reaches it over https (a TLS
+    proxy that does not forward the scheme): the cookie is ``Secure`` and ``__Host-`` named on every answer.
+    """
+
+    def __init__(self, app: ASGIApp, *, always_secure: bool = False) -> None:
         self.app = app
+        self.always_secure = always_secure
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        raw = HTTPConnection(scope).cookies.get(SESSION_COOKIE)
+        secure = self.always_secure or scope.get("scheme") == "https"
+        name = cookie_name(secure)
+        raw = HTTPConnection(scope).cookies.get(name)
         received = raw if raw and _TOKEN_RE.match(raw) else None
         state = scope.setdefault("state", {})
         state[STATE_TOKEN] = received or new_token()
-        secure = scope.get("scheme") == "https"
         # Static files need no session: a fresh anonymous token is not sent for them.
         is_static = scope.get("path", "").startswith("/static/")
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start" and state[STATE_TOKEN] != received and not is_static:
-                cookie = f"{SESSION_COOKIE}={state[STATE_TOKEN]}; Path=/; HttpOnly; SameSite=Lax"
+                cookie = f"{name}={state[STATE_TOKEN]}; Path=/; HttpOnly; SameSite=Lax"
                 MutableHeaders(scope=message).append("Set-Cookie", cookie + ("; Secure" if secure else ""))
             await send(message)
 
@@ -163,10 +178,12 @@ __all__ = [
     "CSRF_HEADER",
     "MAX_BODY_BYTES",
     "SESSION_ABSOLUTE_S",
+    "SECURE_SESSION_COOKIE",
     "SESSION_COOKIE",
     "SESSION_IDLE_S",
     "SecurityHeadersMiddleware",
     "SessionCookieMiddleware",
+    "cookie_name",
     "csrf_for",
     "csrf_valid",
     "new_token",

@@ -1,7 +1,7 @@
 """Settings of the web application, from arguments or ``CRAMPWATCH_*`` environment variables.
 
-* ``CRAMPWATCH_SECRET_KEY``: key of the CSRF tokens; when unset a random key is drawn at start (then run
-  one worker process, or give every worker the same key).
+* ``CRAMPWATCH_SECRET_KEY``: key of the CSRF tokens; when unset, the key kept in the database is used (a
+  random one is made and kept the first time), so every server process on the database shares it.
 * ``CRAMPWATCH_SESSION_IDLE_S`` / ``CRAMPWATCH_SESSION_ABSOLUTE_S``: idle and absolute session lifetime.
 * ``CRAMPWATCH_MAX_BODY_BYTES``: the largest request body accepted (413 above it).
 * ``CRAMPWATCH_TRUSTED_PROXIES``: comma-separated addresses or networks of reverse proxies whose
@@ -13,8 +13,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
-import secrets
 from dataclasses import dataclass
 
 from crampwatch.chairside.settings import env_number
@@ -24,7 +24,8 @@ from crampwatch.web.security import MAX_BODY_BYTES, SESSION_ABSOLUTE_S, SESSION_
 
 @dataclass(frozen=True)
 class WebSettings:
-    secret_key: str
+    #: ``None``: the key kept in the database (:func:`crampwatch.store.kept.shared_secret_key`).
+    secret_key: str | None = None
     session_idle_s: float = SESSION_IDLE_S
     session_absolute_s: float = SESSION_ABSOLUTE_S
     max_body_bytes: int = MAX_BODY_BYTES
@@ -50,10 +51,31 @@ def settings_from_env(secret_key: str | None = None, trusted_proxies: str | None
         trusted_proxies if trusted_proxies is not None else os.environ.get("CRAMPWATCH_TRUSTED_PROXIES", "")
     )
     return WebSettings(
-        secret_key=secret_key or os.environ.get("CRAMPWATCH_SECRET_KEY") or secrets.token_urlsafe(32),
+        secret_key=secret_key or os.environ.get("CRAMPWATCH_SECRET_KEY") or None,
         session_idle_s=env_number("CRAMPWATCH_SESSION_IDLE_S", SESSION_IDLE_S),
         session_absolute_s=env_number("CRAMPWATCH_SESSION_ABSOLUTE_S", SESSION_ABSOLUTE_S),
         max_body_bytes=int(env_number("CRAMPWATCH_MAX_BODY_BYTES", MAX_BODY_BYTES)),
         trusted_proxies=tuple(p.strip() for p in proxies.split(",") if p.strip()),
         hsts=os.environ.get("CRAMPWATCH_HSTS", "").strip().lower() in ("1", "true", "yes"),
     )
+
+
+def several_processes() -> bool:
+    """Whether this server process is one of several (uvicorn ``--workers``, ``WEB_CONCURRENCY``)."""
+    try:
+        concurrency = int(os.environ.get("WEB_CONCURRENCY", "1") or 1)
+    except ValueError:
+        concurrency = 1
+    return multiprocessing.parent_process() is not None or concurrency > 1
+
+
+def unshared_key_warning(*, key_configured: bool, database_in_memory: bool, processes_several: bool) -> str:
+    """The warning for a server of several processes whose CSRF key is not shared ("" when it is): only
+    an in-memory database, which each process has for itself, cannot share the kept key."""
+    if processes_several and not key_configured and database_in_memory:
+        return (
+            "crampwatch: several server processes, no CRAMPWATCH_SECRET_KEY and an in-memory database: "
+            "each process has its own CSRF key and forms will fail; set CRAMPWATCH_SECRET_KEY or use a "
+            "database file"
+        )
+    return ""

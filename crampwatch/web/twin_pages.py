@@ -16,12 +16,13 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from crampwatch.errors import InputError
 from crampwatch.signals import RBV_PCT, SBP_MMHG
-from crampwatch.store.twins import StoredTwin, fit_and_store_twin, latest_twin
+from crampwatch.store.twins import StoredTwin, latest_twin
 from crampwatch.twin.priors import CI_LEVEL
-from crampwatch.web import access, charts
+from crampwatch.web import access, charts, heavy
 from crampwatch.web.auth import ClinicianUser, check_csrf, current_user, get_store
 from crampwatch.web.display import iso_time
 from crampwatch.web.errors import NotFound
@@ -134,13 +135,13 @@ def twin_panel(request: Request, patient_id: str, user: ClinicianUser) -> Respon
 
 
 @router.post("/patients/{patient_id}/twin", include_in_schema=False)
-def twin_refit(request: Request, patient_id: str, user: ClinicianUser) -> Response:
-    _load_patient(request, user, patient_id, "refit_twin")
+async def twin_refit(request: Request, patient_id: str, user: ClinicianUser) -> Response:
+    """Refit as a bounded job (429 with ``Retry-After`` while busy or while this patient's refit runs)."""
     try:
-        fit_and_store_twin(get_store(request), patient_id, fitted_by=user.username)
+        await heavy.refit_twin(request, user, patient_id)
     except InputError as exc:
-        return _panel(request, patient_id, error=exc.message, status_code=422)
-    return _panel(request, patient_id)
+        return await run_in_threadpool(_panel, request, patient_id, error=exc.message, status_code=422)
+    return await run_in_threadpool(_panel, request, patient_id)
 
 
 def _twin_json(stored: StoredTwin) -> dict[str, Any]:
@@ -157,9 +158,9 @@ def api_twin(request: Request, patient_id: str, user: ClinicianUser) -> dict[str
     return _twin_json(stored)
 
 
-@router.post("/api/patients/{patient_id}/twin", tags=["twin"])
-def api_twin_refit(request: Request, patient_id: str, user: ClinicianUser) -> Response:
-    """Refit the patient's twin on all stored sessions and store it as the next version."""
-    _load_patient(request, user, patient_id, "refit_twin")
-    stored = fit_and_store_twin(get_store(request), patient_id, fitted_by=user.username)
+@router.post("/api/patients/{patient_id}/twin", tags=["twin"], responses={429: {}})
+async def api_twin_refit(request: Request, patient_id: str, user: ClinicianUser) -> Response:
+    """Refit the patient's twin on all stored sessions and store it as the next version (a bounded job:
+    429 with ``Retry-After`` while the server is busy or this patient's refit runs)."""
+    stored = await heavy.refit_twin(request, user, patient_id)
     return JSONResponse(_twin_json(stored))

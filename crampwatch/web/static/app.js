@@ -171,8 +171,13 @@
     var p = document.createElement("p");
     p.className = "error";
     p.setAttribute("role", "alert");
-    p.textContent = status ? "The server could not answer (HTTP " + status + "). No result is shown for these inputs."
-      : "The server could not be reached. No result is shown for these inputs.";
+    var retry = ev.detail.xhr ? ev.detail.xhr.getResponseHeader("Retry-After") : null;
+    if (status === 429 && retry) {
+      p.textContent = "The server is busy with other computations. Try again in " + retry + " s.";
+    } else {
+      p.textContent = status ? "The server could not answer (HTTP " + status + "). No result is shown for these inputs."
+        : "The server could not be reached. No result is shown for these inputs.";
+    }
     target.appendChild(p);
   }
   document.addEventListener("htmx:responseError", failed);
