@@ -21,7 +21,8 @@ from crampwatch.io.manifest import write_session_manifest
 from crampwatch.io.traces import write_trace
 from crampwatch.model import EVENT_KINDS, Labs, load_scenario
 from crampwatch.prescription_settings import SETTINGS, UF_PROFILE_NAMES
-from crampwatch.signals import QUANTITIES, SIGNAL_SPECS
+from crampwatch.quantities import QUANTITY_SPECS
+from crampwatch.signals import FIELD_LABELS, SIGNAL_SPECS
 from crampwatch.simulator import simulate
 from crampwatch.store.audit import AUDIT_ACTION_LABELS
 from crampwatch.twin.virtual import virtual_sessions
@@ -34,7 +35,8 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 IDENTIFIERS = sorted(
     {
         *SIGNAL_SPECS,
-        *QUANTITIES,
+        *QUANTITY_SPECS,
+        *FIELD_LABELS,
         *CAUSES,
         *(s.name for s in SETTINGS),
         *THRESHOLDS,
