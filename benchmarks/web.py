@@ -8,9 +8,11 @@ Builds the demo database (10 patients, 3 weeks of sessions, every session assess
 2. saturation: ``--users`` users request the three pages back to back (closed loop) for ``--seconds``
    seconds; throughput in requests/s.
 
-Every page view is audited (a committed write), as in production.
+Every page view is audited (a committed write), as in production. The machine's load average (1, 5 and
+15 minutes, as ``uptime`` prints it) is printed before the run and with each figure: on a shared machine
+the figures mean little without it.
 
-    python3 benchmarks/web.py [--users 50] [--seconds 20] [--workers 2]
+    PYTHONPATH=$PWD python3 benchmarks/web.py [--users 50] [--seconds 20] [--workers 2]
 """
 
 from __future__ import annotations
@@ -137,6 +139,12 @@ def _ms(q: float) -> str:
     return f"{q * 1000:.0f} ms"
 
 
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, as ``uptime`` prints them."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="clinic pages under concurrent load")
     parser.add_argument("--users", type=int, default=50)
@@ -154,7 +162,7 @@ def main() -> None:
             print(
                 f"{args.users} users, each loading a page per second, {args.seconds:.0f} s per page; "
                 f"{os.cpu_count()} CPUs, {args.workers} uvicorn workers, SQLite; load generator in a "
-                "separate process"
+                f"separate process; before the run: {load_average()}"
             )
             for kind, path in paths.items():
                 lat, errors = asyncio.run(
@@ -163,10 +171,14 @@ def main() -> None:
                 q = statistics.quantiles(sorted(lat), n=100)
                 print(
                     f"  {kind:8s} p50 {_ms(q[49])}  p95 {_ms(q[94])}  p99 {_ms(q[98])}  "
-                    f"({len(lat)} requests, {len(lat) / args.seconds:.1f}/s offered, errors {errors})"
+                    f"({len(lat)} requests, {len(lat) / args.seconds:.1f}/s offered, errors {errors}; "
+                    f"{load_average()})"
                 )
             n, errors, wall = asyncio.run(closed_loop(server.url, cookies, paths, args.users, args.seconds))
-            print(f"  saturation (all three pages back to back): {n / wall:.1f} requests/s, errors {errors}")
+            print(
+                f"  saturation (all three pages back to back): {n / wall:.1f} requests/s, errors {errors}; "
+                f"{load_average()}"
+            )
 
         finally:
             server.stop()

@@ -42,6 +42,8 @@ class SessionRecord:
     assessment: dict[str, Any] | None
     assessment_model_version: str | None = None
     created_at: datetime | None = None
+    #: Row id of the stored assessment (a new assessment gets a new id).
+    assessment_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -119,6 +119,7 @@ class SessionStore(StoreBase):
             assessment=None if assessment is None else assessment.data,
             assessment_model_version=None if assessment is None else assessment.model_version,
             created_at=as_utc(row.created_at),
+            assessment_id=None if assessment is None else assessment.id,
         )
 
     def list_sessions(self, patient_id: str) -> list[SessionSummary]:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from crampwatch.errors import InputError
+from crampwatch.store.audit import AuditQuery
 from crampwatch.web.errors import Forbidden, NotFound
 
 
@@ -62,8 +63,9 @@ def patient_summary(store: Any, patient_id: str) -> Any | None:
 def list_patients(store: Any, user: Any) -> list[Any]:
     """Every patient with session counts (clinicians only); audited."""
     require_role(user, "clinician")
-    store.audit(username=user.username, action="list_patients")
-    return store.list_patients()
+    patients = store.list_patients()
+    store.audit(username=user.username, action="list_patients", patient_ids=[p.id for p in patients])
+    return patients
 
 
 def list_reports(store: Any, user: Any, patient_id: str | None, where: str = "") -> list[Any]:
@@ -139,17 +141,20 @@ def create_report(
 def list_users(store: Any, admin: Any, where: str = "") -> list[Any]:
     """Every user (administrators only); the view is audited."""
     require_role(admin, "admin")
-    store.audit(username=admin.username, action="list_users", detail=where)
-    return store.list_users()
+    users = store.list_users()
+    shown = [u.patient_id for u in users if u.patient_id]
+    store.audit(username=admin.username, action="list_users", detail=where, patient_ids=shown)
+    return users
 
 
-def list_audit(
-    store: Any, admin: Any, *, limit: int, patient_id: str | None = None, where: str = ""
-) -> list[Any]:
-    """The latest audit entries (administrators only); reading the log is itself audited."""
+def list_audit(store: Any, admin: Any, query: AuditQuery, where: str = "") -> list[Any]:
+    """Audit entries by ``query`` (administrators only); reading the log is itself audited, with the
+    filters used."""
     require_role(admin, "admin")
-    entries = store.list_audit(limit=max(1, min(limit, 1000)), patient_id=patient_id)
-    store.audit(username=admin.username, action="view_audit", patient_id=patient_id, detail=where)
+    entries = store.list_audit(query=query)
+    filters = {k: v for k, v in vars(query).items() if v is not None and k != "limit"}
+    detail = where + ("?" + "&".join(f"{k}={v}" for k, v in filters.items()) if filters else "")
+    store.audit(username=admin.username, action="view_audit", patient_id=query.patient_id, detail=detail)
     return entries
 
 
@@ -161,7 +166,9 @@ def admin_overview(store: Any, admin: Any, where: str = "") -> dict[str, list[An
         "audit": store.list_audit(limit=200),
         "patients": store.list_patients(),
     }
-    store.audit(username=admin.username, action="view_admin", detail=where)
+    shown = [p.id for p in overview["patients"]] + [u.patient_id for u in overview["users"] if u.patient_id]
+    shown += [a.patient_id for a in overview["audit"] if a.patient_id]
+    store.audit(username=admin.username, action="view_admin", detail=where, patient_ids=shown)
     return overview
 
 

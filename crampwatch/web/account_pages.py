@@ -1,15 +1,19 @@
-"""Pages for the user's own account (password change) and the administrator's "end sessions" action."""
+"""Pages for the user's own account (password change) and the administration page (users, the latest
+audit entries, adding users, ending a user's sessions)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 
 from crampwatch.errors import InputError
+from crampwatch.model import format_validation_error
 from crampwatch.store.security import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from crampwatch.web import access
+from crampwatch.web.api_models import UserIn
 from crampwatch.web.auth import AdminUser, CurrentUser, change_password, check_csrf, current_user, get_store
 from crampwatch.web.errors import RateLimited
 from crampwatch.web.pages import render
@@ -55,3 +59,43 @@ def password_submit(
 def admin_end_sessions(request: Request, username: str, user: AdminUser) -> Response:
     access.end_user_sessions(get_store(request), user, username)
     return RedirectResponse("/admin", status_code=303)
+
+
+# --------------------------------------------------------------------------------------------- admin
+
+
+@router.get("/admin")
+def admin_page(request: Request, user: AdminUser) -> Response:
+    return _render_admin(request, user)
+
+
+def _render_admin(
+    request: Request, user: Any, *, error: str | None = None, status_code: int = 200
+) -> Response:
+    request.app.state.anonymous_audit.flush(get_store(request))
+    overview = access.admin_overview(get_store(request), user, request.url.path)
+    context = {"error": error, "min_length": MIN_PASSWORD_LENGTH, **overview}
+    return render(request, "admin.html", status_code=status_code, **context)
+
+
+@router.post("/admin/users")
+def admin_add_user(
+    request: Request,
+    user: AdminUser,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=MAX_PASSWORD_LENGTH)],
+    role: Annotated[str, Form(max_length=16)],
+    patient_id: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    try:
+        body = UserIn(username=username, password=password, role=role, patient_id=patient_id or None)
+        access.create_user(get_store(request), user, **body.model_dump())
+    except ValidationError as exc:
+        return _admin_error(request, user, format_validation_error(exc, UserIn, echo_input=False))
+    except InputError as exc:
+        return _admin_error(request, user, exc.message)
+    return RedirectResponse("/admin", status_code=303)
+
+
+def _admin_error(request: Request, user: Any, message: str) -> Response:
+    return _render_admin(request, user, error=message, status_code=422)

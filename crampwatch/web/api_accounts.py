@@ -6,12 +6,15 @@ Log in with ``POST /api/login`` (JSON body); the answer carries ``csrf_token``, 
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from crampwatch.store.audit import MAX_AUDIT_PAGE, AuditQuery
 from crampwatch.web import access
 from crampwatch.web.api_models import (
     AuditOut,
@@ -102,10 +105,36 @@ def api_create_user(request: Request, body: UserIn, user: AdminUser) -> Any:
 
 
 @router.get("/audit", response_model=list[AuditOut], tags=["admin"])
-def api_audit(request: Request, user: AdminUser, limit: int = 100, patient_id: str | None = None) -> Any:
-    entries = access.list_audit(
-        get_store(request), user, limit=limit, patient_id=patient_id, where=request.url.path
+def api_audit(
+    request: Request,
+    response: Response,
+    user: AdminUser,
+    limit: Annotated[int, Query(ge=1, le=MAX_AUDIT_PAGE, description="entries per page")] = 100,
+    before_id: Annotated[int | None, Query(ge=1, description="entries older than this id")] = None,
+    since: Annotated[datetime | None, Query(description="entries at or after this time (ISO 8601)")] = None,
+    until: Annotated[datetime | None, Query(description="entries at or before this time (ISO 8601)")] = None,
+    username: Annotated[str | None, Query(max_length=64)] = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    patient_id: Annotated[
+        str | None, Query(max_length=64, description="entries about the patient, list views that showed them")
+    ] = None,
+) -> Any:
+    """Audit entries, newest first, filtered; a full page carries ``Link: <...>; rel="next"``."""
+    store = get_store(request)
+    request.app.state.anonymous_audit.flush(store)
+    query = AuditQuery(
+        limit=limit,
+        before_id=before_id,
+        since=since,
+        until=until,
+        username=username,
+        action=action,
+        patient_id=patient_id,
     )
+    entries = access.list_audit(store, user, query, where=request.url.path)
+    if len(entries) == limit:
+        params = dict(request.query_params) | {"before_id": str(entries[-1].id)}
+        response.headers["Link"] = f'<{request.url.path}?{urlencode(params)}>; rel="next"'
     return [AuditOut.model_validate(a, from_attributes=True) for a in entries]
 
 

@@ -262,6 +262,8 @@ class AuditOut(_Out):
     patient_id: str | None = None
     detail: str = ""
     at: datetime | None = None
+    count: int = Field(1, description="events the entry stands for (anonymous: per client and minute)")
+    patient_ids: list[str] = Field([], description="the patients a list view showed")
 
 
 # --------------------------------------------------------------------------------------- converters

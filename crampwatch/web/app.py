@@ -36,8 +36,10 @@ from crampwatch.web import (
     api,
     api_accounts,
     chairs,
+    login_pages,
     model_pages,
     pages,
+    session_cache,
     static_files,
     trend_pages,
     twin_pages,
@@ -126,6 +128,7 @@ def create_app(
     app.state.jobs = JobRunner()
     #: Rendered session charts (HTML), keyed by everything they show: a stored trace never changes.
     app.state.chart_cache = LRUCache(CHART_CACHE_SIZE)
+    app.state.session_pages = session_cache.new_cache()
     app.add_middleware(StrictInputMiddleware)
     app.add_middleware(SessionCookieMiddleware, always_secure=settings.hsts)
     app.add_middleware(
@@ -146,6 +149,8 @@ def create_app(
     app.include_router(api_accounts.router)
     app.include_router(api.router)
     app.include_router(chairs.router)
+    app.include_router(login_pages.public_router)
+    app.include_router(login_pages.protected_router)
     app.include_router(pages.router)
     app.include_router(pages.protected)
     app.include_router(trend_pages.router)

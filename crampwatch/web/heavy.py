@@ -101,8 +101,8 @@ def start_training(request: Request, user: Any) -> JobRecord:
             return
         finally:
             jobs.done(job.id)
-        finish_job(store, job.id, result={"model_id": model_id})
         store.audit(username=user.username, action=TRAIN, detail=f"unit model {model_id} (not active)")
+        finish_job(store, job.id, result={"model_id": model_id})
 
     try:
         jobs.submit(work)

@@ -15,15 +15,12 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from crampwatch.errors import InputError
-from crampwatch.model import format_validation_error
 from crampwatch.prescription_settings import change_error_text
 from crampwatch.quantities import display_label
 from crampwatch.store.audit import audit_action_label
-from crampwatch.store.security import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
-from crampwatch.web import access, charts, heavy, services, wording
-from crampwatch.web.api_models import MUSCLE_GROUPS, ReportIn, UserIn, WhatIfIn, form_numbers
+from crampwatch.web import access, charts, heavy, services, session_cache, wording
+from crampwatch.web.api_models import MUSCLE_GROUPS, ReportIn, WhatIfIn, form_numbers
 from crampwatch.web.auth import (
-    AdminUser,
     ClinicianUser,
     CurrentUser,
     PatientUser,
@@ -31,12 +28,10 @@ from crampwatch.web.auth import (
     csrf_token,
     current_user,
     get_store,
-    login,
-    logout,
     session_user,
 )
 from crampwatch.web.display import format_number, iso_time, local_time, time_text
-from crampwatch.web.errors import Forbidden, RateLimited
+from crampwatch.web.errors import Forbidden
 from crampwatch.web.security import session_token
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -87,67 +82,6 @@ def _login_notice(request: Request, user: Any) -> dict[str, Any] | None:
         return None
     get_store(request).clear_login_notice(session_token(request))
     return {"count": count, "last_at": user.notice_last_failed_at}
-
-
-def _safe_next(target: str | None) -> str | None:
-    """Only same-site relative paths are followed after login (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
-
-
-# --------------------------------------------------------------------------------------------- login
-
-
-@router.get("/login")
-def login_page(request: Request, next: str | None = None) -> Response:
-    user = session_user(request)
-    if user is not None:
-        return RedirectResponse(HOME[user.role], status_code=303)
-    return render(request, "login.html", next=_safe_next(next) or "")
-
-
-@router.post("/login", dependencies=[Depends(check_csrf)])
-async def login_submit(
-    request: Request,
-    username: Annotated[str, Form(max_length=64)] = "",
-    password: Annotated[str, Form(max_length=MAX_PASSWORD_LENGTH)] = "",
-    next: Annotated[str, Form(max_length=500)] = "",
-) -> Response:
-    try:
-        user = await login(request, username.strip(), password)
-    except RateLimited as exc:
-        response = render(
-            request,
-            "login.html",
-            status_code=429,
-            next=_safe_next(next) or "",
-            error=f"Too many failed attempts. Try again in {exc.retry_after_s} seconds.",
-            username=username,
-        )
-        response.headers["Retry-After"] = str(exc.retry_after_s)
-        return response
-    if user is None:
-        return render(
-            request,
-            "login.html",
-            status_code=401,
-            next=_safe_next(next) or "",
-            error="Wrong username or password.",
-            username=username,
-        )
-    return RedirectResponse(_safe_next(next) or HOME[user.role], status_code=303)
-
-
-@protected.post("/logout")
-def logout_submit(request: Request) -> Response:
-    logout(request)
-    return RedirectResponse("/login", status_code=303)
-
-
-@protected.get("/")
-def home(user: CurrentUser) -> Response:
-    return RedirectResponse(HOME[user.role], status_code=303)
 
 
 # ----------------------------------------------------------------------------------------- clinician
@@ -260,26 +194,51 @@ def session_page(request: Request, session_id: str, user: CurrentUser) -> Respon
             top_cause=top,
             relief=services.RELIEF_TEXT,
         )
-    presc = rec.prescription
+    context = {"session": rec, "patient": patient, "assessment": assessment, "cramps": cramps}
+    key = session_cache.page_key(rec, patient, assessment, user.role)
+    if key is None or getattr(user, "notice_failed_logins", 0):
+        return render(request, "session.html", **_session_context(request, **context))
+
+    def render_page() -> str:
+        full = {
+            "request": request,
+            "user": session_cache.placeholder_user(user.role),
+            "csrf_token": session_cache.CSRF_PLACEHOLDER,
+            "plain_cause": services.plain_cause,
+            "login_notice": None,
+            **_session_context(request, **context),
+        }
+        return TEMPLATES.get_template("session.html").render(full)
+
+    html = session_cache.cached_page(
+        request.app.state.session_pages,
+        key,
+        render_page,
+        username=user.username,
+        csrf=csrf_token(request),
+    )
+    return HTMLResponse(html)
+
+
+def _session_context(request: Request, *, session: Any, patient: Any, **shown: Any) -> dict[str, Any]:
+    """What the clinician's session page shows besides the assessment and cramps."""
+    presc = session.prescription
     current = services.whatif_settings(presc.model_dump(mode="json"))
     current["uf_volume_l"] = presc.resolved_uf_volume_l(
-        services.session_scenario(patient.patient, rec).patient
+        services.session_scenario(patient.patient, session).patient
     )
     current["uf_profile"] = presc.uf_profile if isinstance(presc.uf_profile, str) else "custom"
-    weight = session_weight_kg(rec, patient)
-    return render(
-        request,
-        "session.html",
-        session=rec,
-        patient=patient,
-        assessment=assessment,
-        chart=_session_chart(request, rec, weight),
-        current=current,
-        fields=services.WHATIF_FIELDS,
-        inputs=whatif_inputs(),
-        uf_profiles=services.UF_PROFILES,
-        cramps=cramps,
-    )
+    weight = session_weight_kg(session, patient)
+    return {
+        "session": session,
+        "patient": patient,
+        "chart": _session_chart(request, session, weight),
+        "current": current,
+        "fields": services.WHATIF_FIELDS,
+        "inputs": whatif_inputs(),
+        "uf_profiles": services.UF_PROFILES,
+        **shown,
+    }
 
 
 def _whatif_changes(form: dict[str, Any]) -> dict[str, Any]:
@@ -456,45 +415,6 @@ def me_report_submit(
 
 def _me_error(request: Request, user: Any, message: str) -> Response:
     return _render_me(request, user, error=message, status_code=422)
-
-
-# --------------------------------------------------------------------------------------------- admin
-
-
-@protected.get("/admin")
-def admin_page(request: Request, user: AdminUser) -> Response:
-    return _render_admin(request, user)
-
-
-def _render_admin(
-    request: Request, user: Any, *, error: str | None = None, status_code: int = 200
-) -> Response:
-    overview = access.admin_overview(get_store(request), user, request.url.path)
-    context = {"error": error, "min_length": MIN_PASSWORD_LENGTH, **overview}
-    return render(request, "admin.html", status_code=status_code, **context)
-
-
-@protected.post("/admin/users")
-def admin_add_user(
-    request: Request,
-    user: AdminUser,
-    username: Annotated[str, Form(max_length=64)],
-    password: Annotated[str, Form(max_length=MAX_PASSWORD_LENGTH)],
-    role: Annotated[str, Form(max_length=16)],
-    patient_id: Annotated[str, Form(max_length=64)] = "",
-) -> Response:
-    try:
-        body = UserIn(username=username, password=password, role=role, patient_id=patient_id or None)
-        access.create_user(get_store(request), user, **body.model_dump())
-    except ValidationError as exc:
-        return _admin_error(request, user, format_validation_error(exc, UserIn, echo_input=False))
-    except InputError as exc:
-        return _admin_error(request, user, exc.message)
-    return RedirectResponse("/admin", status_code=303)
-
-
-def _admin_error(request: Request, user: Any, message: str) -> Response:
-    return _render_admin(request, user, error=message, status_code=422)
 
 
 __all__ = ["router", "protected"]

@@ -59,7 +59,7 @@ def trend_page(request: Request, patient_id: str, user: ClinicianUser) -> Respon
 def unit_page(request: Request, user: ClinicianUser) -> Response:
     store = get_store(request)
     access.require_role(user, "clinician")
-    store.audit(username=user.username, action="unit_overview")
     _, overview = _state(request)
     computed_at, rows = overview.get(store)
+    store.audit(username=user.username, action="unit_overview", patient_ids=[p.id for p in rows])
     return render(request, "unit.html", rows=rows, computed_at=computed_at, recent=trends.RECENT_SESSIONS)

@@ -1,0 +1,56 @@
+"""The clinician's session page is rendered once per version of what it shows: the same page for every
+clinician (with their own name and CSRF token), a new one when the session's events, its assessment,
+the patient's twin or the active unit model change."""
+
+from __future__ import annotations
+
+import pandas as pd
+from fastapi.testclient import TestClient
+from test_web_helpers import api_login
+
+from crampwatch.web import session_cache
+
+pytest_plugins = ["test_web_helpers"]  # the db and app fixtures
+
+
+def _clinician(app, name: str = "clin", password: str | None = None) -> tuple[TestClient, str]:
+    client = TestClient(app)
+    token = api_login(client, name, password)["X-CSRF-Token"]
+    return client, token
+
+
+def test_one_rendering_serves_every_clinician_with_their_own_token(app, db, monkeypatch):
+    db.store.add_user("dr.second", "second-clinician-pass", "clinician")
+    first, token1 = _clinician(app)
+    second, token2 = _clinician(app, "dr.second", "second-clinician-pass")
+    cache = app.state.session_pages
+    page1 = first.get(f"/sessions/{db.s1}").text  # assesses and stores: not cached yet
+    page1 = first.get(f"/sessions/{db.s1}").text
+    page2 = second.get(f"/sessions/{db.s1}").text
+    assert len(cache) == 1 and cache.hits >= 1
+    assert token1 in page1 and token2 not in page1 and token2 in page2 and token1 not in page2
+    assert ">clin (clinician)<" in page1 and ">dr.second (clinician)<" in page2
+    assert session_cache.CSRF_PLACEHOLDER not in page1 + page2
+    assert session_cache.USER_PLACEHOLDER not in page1 + page2
+    # the cached page is the page the ordinary rendering gives
+    monkeypatch.setattr(session_cache, "page_key", lambda *args: None)
+    assert first.get(f"/sessions/{db.s1}").text == page1
+
+
+def test_a_change_to_what_the_page_shows_renders_it_anew(app, db):
+    client, token = _clinician(app)
+    cache = app.state.session_pages
+    client.get(f"/sessions/{db.s1}")
+    before = client.get(f"/sessions/{db.s1}").text
+    misses = cache.misses
+    events = pd.DataFrame({"t_min": [200.0], "kind": ["cramp"], "severity": [3.0], "note": ["second cramp"]})
+    db.store.add_events(db.s1, events)
+    after = client.get(f"/sessions/{db.s1}").text
+    assert cache.misses > misses and after != before
+    misses = cache.misses
+    r = client.post(f"/api/patients/{db.p1}/twin", headers={"X-CSRF-Token": token})
+    assert r.status_code == 200
+    client.get(f"/sessions/{db.s1}")  # the assessment is redone with the twin (stored, new id)
+    with_twin = client.get(f"/sessions/{db.s1}").text
+    assert cache.misses > misses and with_twin != after
+    assert client.get(f"/sessions/{db.s1}").text == with_twin
