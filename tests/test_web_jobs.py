@@ -154,3 +154,20 @@ def test_pages_stay_fast_while_eight_jobs_are_asked_for(tmp_path):
     print(f"idle {idle * 1000:.1f} ms, busy {busy * 1000:.1f} ms, outcomes {sorted(set(outcomes))}")
     assert 429 in outcomes and 200 in outcomes
     assert busy <= MAX_SLOWDOWN * idle, (idle, busy)
+
+
+def test_the_job_queue_survives_an_application_restart():
+    from crampwatch.web.jobs import JobRunner
+
+    jobs = JobRunner(threads=1, max_waiting=1)
+    release = threading.Event()
+    jobs.submit(release.wait, 60)
+    waiting = jobs.submit(lambda: "never")
+    jobs.shutdown()  # the waiting job is dropped and no longer counted
+    assert waiting.cancelled() and jobs.in_flight == 1
+    release.set()
+    assert jobs.submit(lambda: "again").result(timeout=60) == "again"
+    deadline = time.monotonic() + 60
+    while jobs.in_flight and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert jobs.in_flight == 0

@@ -79,7 +79,7 @@ def test_serve_with_two_workers_accepts_every_post(tmp_path):
     port = free_port()
     proc = _crampwatch("serve", "--workers", "2", "--port", str(port), "--database-url", db.url)
     try:
-        _wait_until_served(proc, port)
+        _wait_until_served(proc, port, timeout_s=300)  # two processes import everything at once
         base = f"http://127.0.0.1:{port}"
         login = httpx.post(base + "/api/login", json={"username": "pat1", "password": PASSWORDS["pat1"]})
         assert login.status_code == 200

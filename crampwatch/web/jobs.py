@@ -62,9 +62,8 @@ class JobRunner:
     def __init__(self, *, threads: int = JOB_THREADS, max_waiting: int = MAX_WAITING) -> None:
         self.threads = threads
         self.capacity = threads + max_waiting
-        self._pool = ThreadPoolExecutor(
-            threads, thread_name_prefix="crampwatch-job", initializer=_lower_priority
-        )
+        self._pool: ThreadPoolExecutor | None = None  # made at the first job (again after a shutdown)
+        self._waiting: set[Future[Any]] = set()
         self._lock = threading.Lock()
         self._in_flight = 0
         self._durations: deque[float] = deque(maxlen=20)
@@ -87,12 +86,15 @@ class JobRunner:
             if self._in_flight >= self.capacity:
                 raise JobsBusy(self.retry_after_s(), "the server is busy with other computations")
             self._in_flight += 1
-        try:
-            return self._pool.submit(self._timed, fn, *args)
-        except RuntimeError:  # shut down
-            with self._lock:
-                self._in_flight -= 1
-            raise JobsBusy(MAX_RETRY_S, "the server is stopping") from None
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    self.threads, thread_name_prefix="crampwatch-job", initializer=_lower_priority
+                )
+            pool = self._pool
+        future = pool.submit(self._timed, fn, *args)
+        self._waiting.add(future)
+        future.add_done_callback(self._waiting.discard)
+        return future
 
     def _timed(self, fn: Callable[..., T], *args: Any) -> T:
         started = time.perf_counter()
@@ -137,4 +139,13 @@ class JobRunner:
                     logger.exception("job heartbeat failed")
 
     def shutdown(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """At the application's shutdown: waiting jobs are dropped; a later job starts a new pool (an
+        application object may be started again, as test clients do)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        for future in list(self._waiting):
+            if future.cancel():  # never started: no longer in flight
+                with self._lock:
+                    self._in_flight -= 1
+        if pool is not None:
+            pool.shutdown(wait=False)
