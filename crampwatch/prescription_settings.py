@@ -257,10 +257,11 @@ def change_error_text(exc: ValidationError) -> str:
     if s.kind == "na_profile":
         return f"{s.label}: not a list of time points with their Na"
     kind = str(err.get("type", ""))
+    # Text that is not a number is never repeated (it may be anything); a number is shown as read.
     if kind == "finite_number" or (_is_number_text(shown) and not math.isfinite(float(shown))):
-        return f"{s.label}: {str(shown)[:20]!r} is not a finite number (enter {allowed})"
+        return f"{s.label}: not a finite number (enter {allowed})"
     if "parsing" in kind or shown is None or not _is_number_text(shown):
-        return f"{s.label}: {str(shown or '')[:20]!r} is not a number (enter {allowed})"
+        return f"{s.label}: not a number (enter {allowed})"
     if kind.startswith("int_"):
         return f"{s.label}: {shown} is not a whole number (enter {allowed})"
     return f"{s.label}: {shown}{unit} is outside {allowed}"

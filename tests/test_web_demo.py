@@ -160,4 +160,4 @@ def test_demo_command_serves_and_prints_credentials(tmp_path):
         assert [c["patient_id"] for c in chairs] == [patients[0]["id"]]
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        proc.wait(timeout=60)  # a graceful stop removes the demo's files first
