@@ -168,6 +168,10 @@ def main() -> None:
                 lat, errors = asyncio.run(
                     open_loop(server.url, cookies, kind, path, args.users, args.seconds)
                 )
+                if len(lat) < 2:  # nothing answered within the time: the figure does not exist
+                    print(f"  {kind:8s} fewer than 2 answers in {args.seconds:.0f} s (errors {errors}; "
+                          f"{load_average()})")
+                    continue
                 q = statistics.quantiles(sorted(lat), n=100)
                 print(
                     f"  {kind:8s} p50 {_ms(q[49])}  p95 {_ms(q[94])}  p99 {_ms(q[98])}  "
