@@ -21,10 +21,15 @@ simulator plus the analyzer):
    profile; each change undone in turn, the minimal-change variant);
 5. the finalists over the whole ensemble: the best feasible candidates so far (at most
    ``PER_CHANGE_SET`` per set of changed settings) and, for each leading cause, the best candidate that
-   changes one of its levers and lowers it. The recommendations are the best of these by the ensemble
-   objective, one per set of changed settings; options that change the same settings with the same shown
-   risks are one option; a leading cause no option acts on gets the best option on its levers that lowers
-   the risk, or one line per lever saying why none does.
+   changes one of its levers and lowers it;
+6. the one-step neighbours (:func:`~crampwatch.optimizer.candidates.neighbours`) of the best finalist by
+   the ensemble objective, over the whole ensemble.
+
+The recommendations are the best of these by the ensemble objective, one per set of changed settings;
+options that change the same settings with the same shown risks are one option; a leading cause no option
+acts on gets the best option on its levers that lowers the risk, or one line per lever saying why none does.
+Ensemble member 0 is the patient as entered, so a candidate scored for the patient as entered is simulated
+over the other members only.
 
 The objective and its penalties are described in :mod:`crampwatch.optimizer.ranking`.
 
