@@ -120,21 +120,25 @@ class Candidate:
     scores: Scores | None = None
     ensemble: EnsembleScores | None = None
     reference: Knobs | None = None
-    changes: tuple[str, ...] = field(init=False, default=())
-    size: float = field(init=False, default=0.0)
+    changes: tuple[str, ...] | None = None
+    size: float | None = None
 
     def __post_init__(self) -> None:
-        if self.reference is not None:
+        if self.reference is not None and self.changes is None:  # stages keep them through replace()
             object.__setattr__(self, "changes", tuple(changed_knobs(self.reference, self.knobs)))
             object.__setattr__(self, "size", change_size(self.reference, self.knobs))
 
     def changes_from(self, current: Knobs) -> tuple[str, ...]:
         """The settings changed from ``current``."""
-        return self.changes if self.reference is current else tuple(changed_knobs(current, self.knobs))
+        if self.reference is current and self.changes is not None:
+            return self.changes
+        return tuple(changed_knobs(current, self.knobs))
 
     def size_from(self, current: Knobs) -> float:
         """The size of the change from ``current``."""
-        return self.size if self.reference is current else change_size(current, self.knobs)
+        if self.reference is current and self.size is not None:
+            return self.size
+        return change_size(current, self.knobs)
 
     @property
     def key(self) -> Knobs:

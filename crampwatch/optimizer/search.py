@@ -377,6 +377,7 @@ def search(
     current, current_ev = s.baseline()
     ctx = s.ctx
     base = project(ctx.current, options_for(scenario, c, allow_high_ca=False))
+    base = ctx.current if base == ctx.current else base  # the same value: one object, one set of changes
     options = options_for(scenario, c, allow_high_ca=ctx.allow_high_ca).only(
         base, _varied(ctx, current, current_ev)
     )
