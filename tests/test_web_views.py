@@ -157,3 +157,15 @@ def test_static_files_are_compressed(app):
     assert int(js.headers["content-length"]) < len(js.content) / 2
     css = client.get("/static/style.css", headers={"Accept-Encoding": "gzip"})
     assert css.headers.get("content-encoding") == "gzip"
+
+
+def test_reference_labels_stay_inside_their_panel_and_clear_of_each_other():
+    from crampwatch.web.charts import label_sides
+
+    # a critical RBV line near the bottom of its panel: its label goes above the line, not onto the time axis
+    assert label_sides(((88.0, "critical RBV 88 %", True),), [87.0, 101.0]) == ["bottom"]
+    # UF rate 10 and 13 mL/kg/h near the top with 12.6 mL/kg/h data: the labels must not face each other
+    sides = label_sides(((10.0, "10", False), (13.0, "13", False)), [-1.0, 14.0])
+    assert sides == ["top", "top"]
+    # close lines in the middle: one label above, one below
+    assert sorted(label_sides(((10.0, "10", False), (13.0, "13", False)), [5.0, 30.0])) == ["bottom", "top"]

@@ -290,6 +290,27 @@ def label_side(value: float, y_range: list[float] | None, below_abnormal: bool) 
     return prefer
 
 
+def label_sides(marks: tuple[tuple[float, str, bool], ...], y_range: list[float] | None) -> list[str]:
+    """:func:`label_side` of each mark, then two labels closer than a label's height moved apart: the lower
+    one goes under its line when there is room, else the upper one over its line."""
+    sides = [label_side(v, y_range, below) for v, _, below in marks]
+    if y_range is None or y_range[1] <= y_range[0] or len(marks) < 2:
+        return sides
+    span = y_range[1] - y_range[0]
+    order = sorted(range(len(marks)), key=lambda k: marks[k][0])
+    for lo, hi in zip(order, order[1:], strict=False):
+        gap = (marks[hi][0] - marks[lo][0]) / span
+        facing = sides[lo] == "bottom" and sides[hi] == "top" and gap < 2 * LABEL_ROOM
+        stacked = sides[lo] == sides[hi] and gap < LABEL_ROOM
+        if not (facing or stacked):
+            continue
+        if (marks[lo][0] - y_range[0]) / span >= LABEL_ROOM:
+            sides[lo] = "top"
+        elif (y_range[1] - marks[hi][0]) / span >= LABEL_ROOM:
+            sides[hi] = "bottom"
+    return sides
+
+
 def _reference_marks(
     layout: dict[str, Any],
     panel: Panel,
@@ -299,8 +320,9 @@ def _reference_marks(
     y_range: list[float] | None = None,
 ) -> None:
     """Dotted reference lines; with ``bottom``, the abnormal side below each line is shaded down to it.
-    Labels sit inside the panel (:func:`label_side` with the panel's ``y_range``)."""
-    for value, label, below_abnormal in panel.marks:
+    Labels sit inside the panel, clear of each other (:func:`label_sides` with the panel's ``y_range``)."""
+    sides = label_sides(panel.marks, y_range)
+    for (value, label, below_abnormal), side in zip(panel.marks, sides, strict=True):
         layout["shapes"].append(
             {
                 "type": "line",
@@ -336,7 +358,7 @@ def _reference_marks(
                 "yref": yref,
                 "y": value,
                 "xanchor": "right",
-                "yanchor": label_side(value, y_range, below_abnormal),
+                "yanchor": side,
                 "showarrow": False,
                 "font": {"size": 10, "color": "#4a5563"},
             }

@@ -379,9 +379,9 @@ def trend_figure(
             yaxis["rangemode"] = "tozero"
         elif y_range is not None:
             yaxis["range"] = y_range
-        for value, label in panel.marks:
-            mark = charts.Panel(panel.title, panel.unit, (), ((value, label, False),))
-            charts._reference_marks(layout, mark, xref, yref, y_range=y_range)
+        marks = tuple((v, label, False) for v, label in panel.marks)
+        marks_panel = charts.Panel(panel.title, panel.unit, (), marks)
+        charts._reference_marks(layout, marks_panel, xref, yref, y_range=y_range)
         _change_marks(layout, rows, xref, yref, row == 1)
     return {"data": data, "layout": layout}
 
