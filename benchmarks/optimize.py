@@ -1,11 +1,11 @@
 """Time to a recommendation for one patient (target: worst example <= 0.1 s on 2 cores).
 
-Usage: ``python benchmarks/optimize.py [SCENARIO.yaml ...] [--repeat N]``. Prints, per scenario, the
-wall-clock time (and the process CPU time) of ``crampwatch.optimizer.optimize`` with the default ensemble
-(8 plausible patients), the number of candidates and simulated sessions, and the best recommendation; then
-the worst median and the machine's load average (``os.getloadavg``, as ``uptime`` shows it) before and
-after, since other load inflates both times. The first call also pays for imports and is reported
-separately.
+Usage: ``python benchmarks/optimize.py [SCENARIO.yaml ...] [--repeat N] [--workers N]``. Prints, per
+scenario, the wall-clock time (and the process CPU time) of ``crampwatch.optimizer.optimize`` with the
+default ensemble (8 plausible patients), the number of candidates and simulated sessions, and the best
+recommendation; then the worst median and the machine's load average (``os.getloadavg``, as ``uptime``
+shows it) before and after, since other load inflates both times. The first call also pays for imports
+and is reported separately.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("scenarios", nargs="*", type=Path)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--workers", type=int, default=None, help="kernel threads (default: optimize's default)")
     args = ap.parse_args()
     paths = args.scenarios or sorted(EXAMPLES.glob("*.yaml"))
 
@@ -31,7 +32,8 @@ def main() -> None:
     from crampwatch.model import load_scenario
     from crampwatch.optimizer import optimize
 
-    first = optimize(load_scenario(paths[0]))
+    kw = {} if args.workers is None else {"workers": args.workers}
+    first = optimize(load_scenario(paths[0]), **kw)
     print(
         f"cores: {os.cpu_count()}  first call incl. imports: {time.perf_counter() - t0:.2f} s "
         f"({first.n_simulations} sessions)"
@@ -42,7 +44,7 @@ def main() -> None:
         times, cpu = [], []
         for _ in range(args.repeat):
             t, c = time.perf_counter(), time.process_time()
-            res = optimize(sc)
+            res = optimize(sc, **kw)
             times.append(time.perf_counter() - t)
             cpu.append(time.process_time() - c)
         med = statistics.median(times)
