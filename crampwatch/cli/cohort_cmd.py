@@ -17,8 +17,10 @@ from crampwatch.recorded.run import DEFAULT_MEMORY_MB, run_recorded
 @app.command("cohort")
 @handle_input_errors
 def cohort_command(
-    patients: int = typer.Option(1000, "--patients", help="Number of virtual patients (one session each)."),
-    partitions: int = typer.Option(8, "--partitions", help="Number of Dask partitions."),
+    patients: int = typer.Option(
+        1000, "--patients", min=1, max=100_000_000, help="Number of virtual patients (one session each)."
+    ),
+    partitions: int = typer.Option(8, "--partitions", min=1, help="Number of Dask partitions."),
     seed: int = typer.Option(0, "--seed", help="Seed of partition 0; partition k uses seed + k."),
     scheduler: str | None = typer.Option(
         None,

@@ -14,6 +14,7 @@ import typer
 import yaml
 
 from crampwatch.cli.app import app, fail, handle_input_errors
+from crampwatch.causes.sentences import plural
 from crampwatch.errors import InputError
 from crampwatch.io.consistency import mismatches
 from crampwatch.io.tables import read_table
@@ -102,10 +103,10 @@ def user_passwd(
     store = _open(database_url)
     try:
         ended = store.set_password(username, password)
-        store.audit(username=None, action="cli_set_password", detail=f"{username}; {ended} session(s) ended")
+        store.audit(username=None, action="cli_set_password", detail=f"{username}; {plural(ended, 'session', 'sessions')} ended")
     finally:
         store.close()
-    typer.echo(f"password of {username} changed; {ended} login session(s) ended")
+    typer.echo(f"password of {username} changed; {plural(ended, 'login session', 'login sessions')} ended")
 
 
 @user_app.command("end-sessions")
@@ -121,7 +122,7 @@ def user_end_sessions(
         store.audit(username=None, action="cli_end_sessions", detail=f"{username}: {ended} ended")
     finally:
         store.close()
-    typer.echo(f"{ended} login session(s) of {username} ended")
+    typer.echo(f"{plural(ended, 'login session', 'login sessions')} of {username} ended")
 
 
 @user_app.command("list")
