@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from crampwatch.causes.sentences import Direction
-from crampwatch.causes.thresholds import THRESHOLDS
+from crampwatch.causes.thresholds import CAUSE_THRESHOLDS, THRESHOLDS
 
 Confidence = Literal["high", "moderate", "low"]
 
@@ -111,9 +111,6 @@ class Finding:
         }
         if self.missing:
             out["missing_inputs"] = list(self.missing)
-        from crampwatch.causes.registry import CAUSE_REGISTRY  # the registry imports this module
-
-        spec = CAUSE_REGISTRY.get(self.cause)
         out["thresholds"] = [
             {
                 "name": n,
@@ -121,7 +118,7 @@ class Finding:
                 "unit": THRESHOLDS[n].unit,
                 "source": THRESHOLDS[n].source,
             }
-            for n in (spec.thresholds if spec is not None else ())
+            for n in CAUSE_THRESHOLDS.get(self.cause, ())
         ]
         return out
 

@@ -2,9 +2,10 @@
 
 Each :class:`CauseSpec` holds everything about one mechanism: its contract identifier (docs/formats.md), the
 clinician label and one-line description, the patient-language name and advice, the thresholds its
-evidence uses (values and sources in :mod:`crampwatch.causes.thresholds`), the vectorized scorer (sub-scores
-and score from the batch features), the finding builder, and its weight in the overall risk. Nothing about
-a cause is defined anywhere else.
+evidence uses (their names per cause, values and sources in :mod:`crampwatch.causes.thresholds`, which
+the findings read without importing this module), the vectorized scorer (sub-scores and score from the
+batch features), the finding builder, and its weight in the overall risk. Nothing about a cause is defined
+anywhere else.
 
 Risk weights are the noisy-OR weights of the overall cramp risk (modelling choices ordered by the strength
 of the evidence; calibration in :mod:`crampwatch.causes.scoring`). Patient texts: UF rate
@@ -46,6 +47,7 @@ from crampwatch.causes.ids import (
     OSMOTIC,
     UNDERDIALYSIS,
 )
+from crampwatch.causes.thresholds import CAUSE_THRESHOLDS
 from crampwatch.prescription_settings import SETTING_BY_NAME
 
 Parts = dict[str, np.ndarray]
@@ -88,32 +90,7 @@ CAUSE_SPECS: tuple[CauseSpec, ...] = (
         "Too much fluid removed too fast",
         "Drinking less between sessions so less fluid has to be removed, or a longer session, lets the "
         "blood volume refill while the machine removes water.",
-        (
-            "rbv_low_1h_pct",
-            "rbv_low_2h_pct",
-            "rbv_low_3h_pct",
-            "rbv_critical_pct",
-            "rbv_depth_span_pct",
-            "rbv_slope_steep_pct_h",
-            "blood_volume_ml_per_kg",
-            "ufr_10_ml_kg_h",
-            "ufr_13_ml_kg_h",
-            "ufr_severe_ml_kg_h",
-            "mermelstein_20pct",
-            "mermelstein_40pct",
-            "idwg_onset_kg",
-            "idwg_kg",
-            "idwg_pct",
-            "idwg_pct_high",
-            "below_dry_weight_kg",
-            "idh_nadir_sbp_mmhg",
-            "idh_nadir_sbp_high_pre_mmhg",
-            "idh_high_pre_sbp_mmhg",
-            "idh_sbp_fall_mmhg",
-            "idh_map_fall_mmhg",
-            "idh_sbp_fall_severe_mmhg",
-            "cramp_after_fall_window_min",
-        ),
+        CAUSE_THRESHOLDS[HYPOVOLEMIA],
         _from_features(hypovolemia.parts),
         hypovolemia.score,
         hypovolemia.finding,
@@ -133,16 +110,7 @@ CAUSE_SPECS: tuple[CauseSpec, ...] = (
         "Hemodilution, hyponatremia or a fall in effective osmolality: dialysate Na gradient",
         "Blood salt and concentration falling during the session",
         "The team can adjust the salt (sodium) level of the dialysis fluid.",
-        (
-            "na_gradient_neutral_mmol_l",
-            "na_gradient_severe_mmol_l",
-            "dialysate_na_low_mmol_l",
-            "plasma_na_fall_mmol_l",
-            "plasma_na_fall_severe_mmol_l",
-            "hyponatremia_mmol_l",
-            "eff_osm_fall_mosm_kg",
-            "eff_osm_fall_severe_mosm_kg",
-        ),
+        CAUSE_THRESHOLDS[OSMOTIC],
         _from_features(osmotic.parts),
         osmotic.score,
         osmotic.finding,
@@ -155,19 +123,7 @@ CAUSE_SPECS: tuple[CauseSpec, ...] = (
         "Low or falling ionized Ca: dialysate Ca, intradialytic alkalosis, vitamin D",
         "Low calcium in the blood",
         "The team can check your calcium and the calcium of the dialysis fluid, and your vitamin D tablets.",
-        (
-            "dialysate_ca_low_mmol_l",
-            "dialysate_ca_reference_mmol_l",
-            "ica_low_mmol_l",
-            "ica_severe_mmol_l",
-            "ica_fall_mmol_l",
-            "ica_fall_relevant_mmol_l",
-            "corrected_ca_low_mg_dl",
-            "hco3_high_pre_mmol_l",
-            "hco3_alkalosis_mmol_l",
-            "dialysate_hco3_high_mmol_l",
-            "early_vintage_months",
-        ),
+        CAUSE_THRESHOLDS[HYPOCALCEMIA],
         _from_features(calcium.ca_parts),
         calcium.ca_score,
         calcium.ca_finding,
@@ -180,7 +136,7 @@ CAUSE_SPECS: tuple[CauseSpec, ...] = (
         "Low serum Mg: dialysate Mg",
         "Low magnesium in the blood",
         "The team can check your magnesium and the magnesium of the dialysis fluid.",
-        ("dialysate_mg_low_mmol_l", "dialysate_mg_reference_mmol_l", "mg_low_mmol_l"),
+        CAUSE_THRESHOLDS[HYPOMAGNESEMIA],
         _from_features(calcium.mg_parts),
         calcium.mg_score,
         calcium.mg_finding,
@@ -194,18 +150,7 @@ CAUSE_SPECS: tuple[CauseSpec, ...] = (
         "The body adjusting to fast waste removal",
         "Gentler sessions (lower blood flow or shorter, more frequent sessions) help while you get used to "
         "dialysis.",
-        (
-            "dds_bun_mg_dl",
-            "dds_bun_onset_mg_dl",
-            "dds_urr_onset_pct",
-            "dds_urr_pct",
-            "dds_urr_span_pct",
-            "dds_first_sessions_months",
-            "brain_urea_gradient_onset_mmol_l",
-            "brain_urea_gradient_mmol_l",
-            "brain_osm_gradient_onset_mosm_kg",
-            "brain_osm_gradient_mosm_kg",
-        ),
+        CAUSE_THRESHOLDS[DISEQUILIBRIUM],
         _from_features(neurologic.dds_parts),
         neurologic.dds_score,
         neurologic.dds_finding,
@@ -218,7 +163,7 @@ CAUSE_SPECS: tuple[CauseSpec, ...] = (
         "Serum aluminium above the watch or toxic level",
         "Waste build-up affecting the nerves",
         "The team checks whether your dialysis removes enough waste.",
-        ("aluminium_watch_ug_l", "aluminium_toxic_ug_l"),
+        CAUSE_THRESHOLDS[ENCEPHALOPATHY],
         lambda F, C, S: {"aluminium": neurologic.enc_score(F, C)},
         lambda P: P["aluminium"],
         neurologic.enc_finding,
@@ -231,7 +176,7 @@ CAUSE_SPECS: tuple[CauseSpec, ...] = (
         "trigger explains the cramps",
         "Nerve damage (for example from diabetes)",
         "The team may check your nerves, vitamins and blood sugar control.",
-        (),
+        CAUSE_THRESHOLDS[NEUROPATHY],
         lambda F, C, S: neurologic.neuro_parts(C, np.maximum(S["hypovolemia"], S["osmotic"])),
         neurologic.neuro_score,
         neurologic.neuro_finding,
@@ -243,7 +188,7 @@ CAUSE_SPECS: tuple[CauseSpec, ...] = (
         "Uremic toxin accumulation: spKt/V, URR and weekly standard Kt/V below the KDOQI minimum",
         "Not enough waste removed",
         "Longer or more frequent sessions remove more waste; do not skip or shorten sessions.",
-        ("sp_ktv_min", "sp_ktv_severe", "urr_min_pct", "std_ktv_min", "dds_first_sessions_months"),
+        CAUSE_THRESHOLDS[UNDERDIALYSIS],
         _from_features(neurologic.under_parts),
         neurologic.under_score,
         neurologic.under_finding,

@@ -7,6 +7,16 @@ not published cut-offs: they place a score ramp or a fallback where the literatu
 
 from __future__ import annotations
 
+from crampwatch.causes.ids import (
+    DISEQUILIBRIUM,
+    ENCEPHALOPATHY,
+    HYPOCALCEMIA,
+    HYPOMAGNESEMIA,
+    HYPOVOLEMIA,
+    NEUROPATHY,
+    OSMOTIC,
+    UNDERDIALYSIS,
+)
 from crampwatch.kinetics.hemodynamics import MERMELSTEIN_INTERCEPT_ML_H
 from crampwatch.quantities import CUTOFFS, Cutoff
 
@@ -131,6 +141,77 @@ THRESHOLDS: dict[str, Threshold] = {
     "sp_ktv_severe": CUTOFFS["sp_ktv_severe"],
     "urr_min_pct": CUTOFFS["urr_min_pct"],
     "std_ktv_min": CUTOFFS["std_ktv_min"],
+}
+
+
+#: The thresholds each cause's evidence compares against, by cause identifier (the registry's
+#: ``CauseSpec.thresholds``; the Assessment JSON lists them under each finding).
+CAUSE_THRESHOLDS: dict[str, tuple[str, ...]] = {
+    HYPOVOLEMIA: (
+        "rbv_low_1h_pct",
+        "rbv_low_2h_pct",
+        "rbv_low_3h_pct",
+        "rbv_critical_pct",
+        "rbv_depth_span_pct",
+        "rbv_slope_steep_pct_h",
+        "blood_volume_ml_per_kg",
+        "ufr_10_ml_kg_h",
+        "ufr_13_ml_kg_h",
+        "ufr_severe_ml_kg_h",
+        "mermelstein_20pct",
+        "mermelstein_40pct",
+        "idwg_onset_kg",
+        "idwg_kg",
+        "idwg_pct",
+        "idwg_pct_high",
+        "below_dry_weight_kg",
+        "idh_nadir_sbp_mmhg",
+        "idh_nadir_sbp_high_pre_mmhg",
+        "idh_high_pre_sbp_mmhg",
+        "idh_sbp_fall_mmhg",
+        "idh_map_fall_mmhg",
+        "idh_sbp_fall_severe_mmhg",
+        "cramp_after_fall_window_min",
+    ),
+    OSMOTIC: (
+        "na_gradient_neutral_mmol_l",
+        "na_gradient_severe_mmol_l",
+        "dialysate_na_low_mmol_l",
+        "plasma_na_fall_mmol_l",
+        "plasma_na_fall_severe_mmol_l",
+        "hyponatremia_mmol_l",
+        "eff_osm_fall_mosm_kg",
+        "eff_osm_fall_severe_mosm_kg",
+    ),
+    HYPOCALCEMIA: (
+        "dialysate_ca_low_mmol_l",
+        "dialysate_ca_reference_mmol_l",
+        "ica_low_mmol_l",
+        "ica_severe_mmol_l",
+        "ica_fall_mmol_l",
+        "ica_fall_relevant_mmol_l",
+        "corrected_ca_low_mg_dl",
+        "hco3_high_pre_mmol_l",
+        "hco3_alkalosis_mmol_l",
+        "dialysate_hco3_high_mmol_l",
+        "early_vintage_months",
+    ),
+    HYPOMAGNESEMIA: ("dialysate_mg_low_mmol_l", "dialysate_mg_reference_mmol_l", "mg_low_mmol_l"),
+    DISEQUILIBRIUM: (
+        "dds_bun_mg_dl",
+        "dds_bun_onset_mg_dl",
+        "dds_urr_onset_pct",
+        "dds_urr_pct",
+        "dds_urr_span_pct",
+        "dds_first_sessions_months",
+        "brain_urea_gradient_onset_mmol_l",
+        "brain_urea_gradient_mmol_l",
+        "brain_osm_gradient_onset_mosm_kg",
+        "brain_osm_gradient_mosm_kg",
+    ),
+    ENCEPHALOPATHY: ("aluminium_watch_ug_l", "aluminium_toxic_ug_l"),
+    NEUROPATHY: (),
+    UNDERDIALYSIS: ("sp_ktv_min", "sp_ktv_severe", "urr_min_pct", "std_ktv_min", "dds_first_sessions_months"),
 }
 
 
