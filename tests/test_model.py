@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from crampwatch.errors import InputError, require_range
-from crampwatch.model import Event, estimate_ica_mmol_l, load_scenario, parse_scenario
+from crampwatch.labs import estimate_ica_mmol_l
+from crampwatch.model import Event, load_scenario, parse_scenario
 from crampwatch.units import BUN_MG_DL_PER_UREA_MMOL_L
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

@@ -13,7 +13,8 @@ import numpy as np
 
 from crampwatch.causes.thresholds import th
 from crampwatch.kinetics import michaels_clearance_ml_min, watson_volume_array
-from crampwatch.model import LAB_FIELDS, Scenario, resolve_lab_arrays
+from crampwatch.labs import LAB_FIELDS, resolve_lab_arrays
+from crampwatch.model import Scenario
 from crampwatch.quantities import post_weight_kg_array
 from crampwatch.scenario_table import NUMERIC_FIELDS, complete_columns, scenario_columns, uf_volume_l
 

@@ -21,7 +21,8 @@ from crampwatch.kinetics import (
     urea_generation_array,
     watson_volume_array,
 )
-from crampwatch.model import DEFAULT_NPCR_G_KG_DAY, LAB_FIELDS, Scenario, resolve_lab_arrays
+from crampwatch.labs import LAB_FIELDS, resolve_lab_arrays
+from crampwatch.model import DEFAULT_NPCR_G_KG_DAY, Scenario
 from crampwatch.physiology.parameters import P
 from crampwatch.quantities import post_weight_kg_array, uf_rate_ml_kg_h_array
 from crampwatch.scenario_table import (

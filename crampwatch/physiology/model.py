@@ -314,7 +314,7 @@ def rhs(y: Any, u: tuple[Any, Any, Any, Any], p: Any, s0: Any, n_iter: int, dy: 
             refill_ml_min=(lymph - j_f) * 1000.0,
             brain_osm_gradient_mosm_kg=brain_osm_gradient(u_br / p.v_br, c_u, brain_osm, eff_pl),
             # total Ca: (ionized + albumin-bound) / 0.9, bound 0.8 mg/dL per g/dL albumin (Payne 1973), the
-            # pH-driven shift moved to the bound fraction; inverse of crampwatch.model.estimate_ica_mmol_l
+            # pH-driven shift moved to the bound fraction; inverse of crampwatch.labs.estimate_ica_mmol_l
             total_ca_mmol_l=(ica + 0.8 * alb / CA_MG_DL_PER_MMOL_L + p.ph_slope * (ph - p.ph0)) / 0.9,
         )
         for k in range(len(o)):
