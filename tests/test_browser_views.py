@@ -362,3 +362,17 @@ def test_chart_labels_legends_and_titles_do_not_overlap(server, browser, size):
     overlaps = page.evaluate(OVERLAPS_JS, page.locator("#trend-chart .js-plotly-plot").element_handle())
     assert overlaps == [], ("trend", overlaps)
     context.close()
+
+
+def test_session_title_and_history_chart_use_the_viewers_day(server, browser):
+    # 11 h behind UTC, the session of 2026-11-02 08:00 UTC took place on the evening of 1 November
+    live, db = server
+    context, page = _login(browser, live, "clin", timezone_id="Pacific/Pago_Pago", **DESKTOP)
+    page.goto(f"{live.url}/sessions/{db.s1}")
+    page.wait_for_selector("h1 time[data-local]")
+    assert page.title().startswith("Session 2026-11-01"), page.title()
+    page.goto(f"{live.url}/patients/{db.p1}")
+    page.wait_for_selector("#history-chart .js-plotly-plot")
+    x = page.evaluate("() => document.querySelector('#history-chart .js-plotly-plot').data[0].x")
+    assert x == ["2026-11-01 21:00:00"], x
+    context.close()

@@ -29,6 +29,7 @@ from crampwatch.signals import (
     UF_CUM_L,
     UF_RATE_ML_H,
 )
+from crampwatch.web.display import iso_time
 from crampwatch.web.wording import signal_label
 
 
@@ -459,8 +460,9 @@ def history_figure(sessions: list[Any], height_px: int = 260) -> dict[str, Any]:
     trace = {
         "type": "scatter",
         "mode": "lines+markers",
-        "x": [s.started_at.isoformat() for s in ordered],
+        "x": [iso_time(s.started_at) for s in ordered],
         "y": [s.overall_risk for s in ordered],
+        "meta": {"local_x": True},
         "text": [s.top_cause or "not assessed" for s in ordered],
         "line": {"color": "#9aa7b4", "width": 1},
         "marker": {"color": [CRAMP_COLOUR if s.had_cramp else "#1f5f99" for s in ordered], "size": 10},

@@ -11,9 +11,18 @@
   }
 
   // A trace whose meta names a moment ({datetime: ISO, label: its UTC date}) shows that date in the viewer's zone.
+  // A trace with meta {local_x: true} has UTC moments (ISO 8601 with offset) on its x axis, drawn at the
+  // viewer's wall-clock time.
+  function wallClock(iso) {
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) { return iso; }
+    return d.getFullYear() + "-" + two(d.getMonth() + 1) + "-" + two(d.getDate()) + " " +
+      two(d.getHours()) + ":" + two(d.getMinutes()) + ":" + two(d.getSeconds());
+  }
   function localLabels(traces) {
     traces.forEach(function (tr) {
       var meta = tr.meta;
+      if (meta && meta.local_x && tr.x) { tr.x = tr.x.map(wallClock); }
       if (!meta || !meta.datetime || !meta.label) { return; }
       var d = new Date(meta.datetime);
       if (isNaN(d.getTime())) { return; }
@@ -65,6 +74,17 @@
       el.dataset.local = "1";
     });
     document.querySelectorAll(".tz-name").forEach(function (el) { el.textContent = zoneName(new Date()); });
+    localTitle();
+  }
+  // A heading <h1 data-title-prefix="Session "> whose <time> was localized names the page by the local date.
+  function localTitle() {
+    var heading = document.querySelector("h1[data-title-prefix]");
+    var moment = heading && heading.querySelector("time[datetime]");
+    if (!moment) { return; }
+    var d = new Date(moment.getAttribute("datetime"));
+    if (isNaN(d.getTime())) { return; }
+    var date = d.getFullYear() + "-" + two(d.getMonth() + 1) + "-" + two(d.getDate());
+    document.title = heading.dataset.titlePrefix + date + " · crampwatch";
   }
 
   // ---- what-if panel: clear a result as soon as the inputs change; errors replace the result
