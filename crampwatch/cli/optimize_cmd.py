@@ -91,7 +91,7 @@ def render(result: OptimizationResult, console: Console) -> None:
 @app.command("optimize")
 @handle_input_errors
 def optimize_command(
-    scenario: Path = typer.Argument(..., help="scenario file (YAML or JSON)"),
+    scenario: Path = typer.Argument(..., metavar="SCENARIO", help="scenario file (YAML or JSON)"),
     json_out: bool = typer.Option(False, "--json", help="print the result as JSON (docs/formats.md)"),
     plot: Path | None = typer.Option(None, "--plot", help="write current vs recommended traces to this PNG"),
     max_duration_min: float = typer.Option(

@@ -33,7 +33,7 @@ def _check_output(path: Path, option: str, suffixes: tuple[str, ...]) -> None:
 @app.command("simulate")
 @handle_input_errors
 def simulate_command(
-    scenario: Path = typer.Argument(..., help="scenario file (YAML or JSON)"),
+    scenario: Path = typer.Argument(..., metavar="SCENARIO", help="scenario file (YAML or JSON)"),
     out: Path = typer.Option(..., "--out", help="trace file to write (.csv or .parquet)"),
     plot: Path | None = typer.Option(None, "--plot", help="also write an overview figure (.png)"),
     after_min: float = typer.Option(

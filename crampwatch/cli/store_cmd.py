@@ -52,7 +52,7 @@ def _open(url: str | None) -> Store:
 @user_app.command("add")
 @handle_input_errors
 def user_add(
-    username: str = typer.Argument(..., help="Login name (letters, digits, _ . @ -)."),
+    username: str = typer.Argument(..., metavar="USERNAME", help="Login name (letters, digits, _ . @ -)."),
     role: str = typer.Option(..., "--role", help=f"One of: {', '.join(ROLES)}."),
     patient_id: str | None = typer.Option(None, "--patient-id", help="The patient's id (role patient only)."),
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from stdin."),
@@ -94,7 +94,7 @@ def _read_password(from_stdin: bool) -> str:
 @user_app.command("passwd")
 @handle_input_errors
 def user_passwd(
-    username: str = typer.Argument(..., help="The user whose password is set."),
+    username: str = typer.Argument(..., metavar="USERNAME", help="The user whose password is set."),
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from stdin."),
     database_url: str | None = typer.Option(None, "--database-url", help=DATABASE_HELP),
 ) -> None:
@@ -112,7 +112,7 @@ def user_passwd(
 @user_app.command("end-sessions")
 @handle_input_errors
 def user_end_sessions(
-    username: str = typer.Argument(..., help="The user whose login sessions end."),
+    username: str = typer.Argument(..., metavar="USERNAME", help="The user whose login sessions end."),
     database_url: str | None = typer.Option(None, "--database-url", help=DATABASE_HELP),
 ) -> None:
     """End every login session of a user (a lost device, a leaving employee)."""
@@ -444,7 +444,7 @@ def _fhir_export(
 @app.command("export")
 @handle_input_errors
 def export_cmd(
-    patient_id: str = typer.Argument(..., help="The patient to export."),
+    patient_id: str = typer.Argument(..., metavar="PATIENT_ID", help="The patient to export."),
     fmt: str = typer.Option(
         "json", "--format", help="json (all sessions and reports) or fhir (one session)."
     ),
