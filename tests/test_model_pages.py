@@ -162,7 +162,7 @@ def test_the_optimizer_scores_with_the_given_risk_model():
     assert np.allclose(unit.causes["osmotic"], plain.causes["osmotic"])  # the causes keep their scores
 
 
-def test_calibrate_from_the_database_stores_the_active_model(unit_db, tmp_path):
+def test_calibrate_from_the_database_stores_the_model_inactive_unless_asked(unit_db, tmp_path):
     import json
 
     from typer.testing import CliRunner
@@ -174,6 +174,10 @@ def test_calibrate_from_the_database_stores_the_active_model(unit_db, tmp_path):
     assert r.exit_code == 0, r.output
     written = json.loads(out.read_text())
     assert written["training"]["sessions"] == 62 and written["training"]["source"] == "clinic database"
+    assert active_unit_model(unit_db.store) is None  # stored, but activated only by an explicit action
+    r = CliRunner().invoke(cli, ["calibrate", "--database-url", unit_db.url, "--out", str(out), "--activate"])
+    assert r.exit_code == 0 and "made active" in r.output, r.output
+    written = json.loads(out.read_text())
     stored = active_unit_model(unit_db.store)
     assert (
         stored is not None

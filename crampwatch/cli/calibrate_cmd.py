@@ -28,12 +28,17 @@ def calibrate(
     database_url: str | None = typer.Option(
         None,
         "--database-url",
-        help="Train on the clinic database's sessions and make the model active there.",
+        help="Train on the clinic database's sessions and store the model there (inactive).",
+    ),
+    activate: bool = typer.Option(
+        False, "--activate", help="With --database-url: make the stored model the active one at once."
     ),
 ) -> None:
     """Learn the unit's own cramp pattern from labelled sessions (a session with a cramp event is "cramp")."""
     if (manifest is None) == (database_url is None):
         fail("give either MANIFEST or --database-url (exactly one)")
+    if activate and database_url is None:
+        fail("--activate: only with --database-url (a model is activated in the database it is stored in)")
     if out.exists() and out.is_dir():
         fail(f"--out: {out} is a directory (expected a file path)")
     stored = None
@@ -48,14 +53,14 @@ def calibrate(
         with Store.open(database_url) as store:
             model = train_from_store(store)
             model.save(out)
-            stored = save_unit_model(store, model.to_dict(), trained_by="cli", activate=True)
+            stored = save_unit_model(store, model.to_dict(), trained_by="cli", activate=activate)
     if as_json:
         typer.echo(model.to_json())
         return
-    _print(model, out, stored)
+    _print(model, out, stored, activate)
 
 
-def _print(model: UnitModel, out: Path, stored: int | None) -> None:
+def _print(model: UnitModel, out: Path, stored: int | None, active: bool = False) -> None:
     tr = model.training
     console = Console()
     console.print(
@@ -86,5 +91,13 @@ def _print(model: UnitModel, out: Path, stored: int | None) -> None:
         weights.add_row(label, f"{w['prior_weight']:.2f}", f"{w['learned_log_odds_per_score']:+.2f}")
     console.print(weights)
     console.print(
-        f"model written to {out}" + (f"; stored as unit model {stored} and made active" if stored else "")
+        f"model written to {out}" + _stored_text(stored, active)
     )
+
+
+def _stored_text(stored: int | None, active: bool) -> str:
+    if stored is None:
+        return ""
+    if active:
+        return f"; stored as unit model {stored} and made active"
+    return f"; stored as unit model {stored}, inactive (activate it on the model page or with --activate)"
