@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from crampwatch.causes import score_batch
+from crampwatch.causes.context import context_from_columns
 from crampwatch.errors import InputError
 from crampwatch.kinetics import sp_ktv_daugirdas_array
 from crampwatch.model import Scenario
 from crampwatch.physiology.derive import ParameterArrays, patient_parameters
+from crampwatch.scenario_table import Columns, scenario_columns, take
 from crampwatch.series import first_valid, last_valid
 from crampwatch.signals import UF_CUM_L, UREA_MMOL_L
 from crampwatch.simulator import session_controls, simulate_parameters
@@ -83,10 +85,11 @@ def simulator_rejection(scenario: Scenario) -> str | None:
     return None
 
 
-def _checked_parameters(scenarios: list[Scenario], scale: np.ndarray) -> ParameterArrays:
-    """Parameters with scaled body water, after the simulator's own checks at the entered body water."""
+def _checked_parameters(scenarios: list[Scenario], scale: np.ndarray, cols: Columns) -> ParameterArrays:
+    """Parameters with scaled body water, after the simulator's own checks at the entered body water
+    (``cols``: the scenario table of ``scenarios``)."""
     # raises InputError for what the simulator refuses (checked at the entered body water)
-    return patient_parameters(scenarios, tbw_scale=None if np.all(scale == 1.0) else scale)
+    return patient_parameters(scenarios, tbw_scale=None if np.all(scale == 1.0) else scale, columns=cols)
 
 
 class SimulatorEvaluator:
@@ -109,22 +112,31 @@ class SimulatorEvaluator:
         scenarios = list(scenarios)
         n = len(scenarios)
         scale = np.ones(n) if volume_scale is None else np.asarray(volume_scale, dtype=float)
+        cols = scenario_columns(scenarios)  # one table for the parameters and the analyzer's context
+        kept = scenarios
         try:
-            params = _checked_parameters(scenarios, scale)
+            params = _checked_parameters(scenarios, scale, cols)
             keep = np.arange(n)
             errors: dict[int, str] = {}
         except InputError:
             reasons = [simulator_rejection(s) for s in scenarios]
             errors = {i: r for i, r in enumerate(reasons) if r is not None}
             keep = np.array([i for i in range(n) if i not in errors], dtype=int)
-            params = _checked_parameters([scenarios[i] for i in keep], scale[keep]) if len(keep) else None
+            cols = take(cols, keep)
+            kept = [scenarios[i] for i in keep]
+            params = _checked_parameters(kept, scale[keep], cols) if len(keep) else None
         out = _empty(n, errors)
         if params is not None:
-            self._fill(out, [scenarios[i] for i in keep], keep, params)
+            self._fill(out, kept, keep, params, cols)
         return out
 
     def _fill(
-        self, out: Evaluation, scenarios: list[Scenario], keep: np.ndarray, params: ParameterArrays
+        self,
+        out: Evaluation,
+        scenarios: list[Scenario],
+        keep: np.ndarray,
+        params: ParameterArrays,
+        cols: Columns,
     ) -> None:
         ctrl = session_controls(scenarios, min(1.0, self.record_every_min))
         batch = simulate_parameters(
@@ -137,7 +149,7 @@ class SimulatorEvaluator:
         )
         batch.session_ids = [s.patient.id for s in scenarios]
         signals = batch.signals
-        scores = score_batch(batch.t_min, signals, scenarios)
+        scores = score_batch(batch.t_min, signals, context_from_columns(cols))
         _, uf_l = _first_last_finite(np.asarray(signals[UF_CUM_L], dtype=float))
         duration = np.asarray(batch.duration_min, dtype=float)
         pre_w = np.array([s.patient.pre_weight_kg for s in scenarios], dtype=float)

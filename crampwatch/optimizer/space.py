@@ -11,6 +11,7 @@ model's ranges, and the tests check that every candidate validates).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
 from typing import Any
 
 from crampwatch.model import Dialysate, Prescription, Scenario
@@ -22,6 +23,8 @@ from crampwatch.quantities import mean_dialysate_na_mmol_l
 UfShape = str | tuple[tuple[float, float], ...]
 #: A dialysate Na profile: ``((t_fraction, na_mmol_l), ...)`` with linear interpolation, or ``None``.
 NaShape = tuple[tuple[float, float], ...] | None
+#: Pairs of knobs whose changed settings are remembered (a search compares a few thousand pairs).
+CHANGED_CACHE_SIZE = 65536
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,13 @@ def change_size(old: Knobs, new: Knobs) -> float:
 
 def changed_knobs(old: Knobs, new: Knobs) -> list[str]:
     """Names of the knobs that differ (in :data:`KNOB_SETTINGS` order); a Na profile counts as Na."""
+    return list(_changed(old, new))
+
+
+@lru_cache(maxsize=CHANGED_CACHE_SIZE)
+def _changed(old: Knobs, new: Knobs) -> tuple[str, ...]:
+    """:func:`changed_knobs` of two (immutable, hashable) knobs, remembered: a search compares the same
+    pairs many times while ranking."""
     out: list[str] = []
     for name in KNOB_SETTINGS:
         if name == "na_mmol_l":
@@ -176,7 +186,7 @@ def changed_knobs(old: Knobs, new: Knobs) -> list[str]:
             same = abs(float(getattr(old, name)) - float(getattr(new, name))) < 1e-9
         if not same:
             out.append(name)
-    return out
+    return tuple(out)
 
 
 def describe_changes(

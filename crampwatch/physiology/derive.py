@@ -147,16 +147,20 @@ def _check_na_gradient(rx: list, plasma_na: np.ndarray) -> None:
 
 
 def patient_parameters(
-    scenarios: Sequence[Scenario], tbw_scale: np.ndarray | float | None = None
+    scenarios: Sequence[Scenario],
+    tbw_scale: np.ndarray | float | None = None,
+    *,
+    columns: Mapping[str, np.ndarray] | None = None,
 ) -> ParameterArrays:
     """Derive every patient- and prescription-specific parameter (arrays of length ``len(scenarios)``).
 
     ``tbw_scale`` multiplies the Watson body water (e.g. an ensemble of plausible patients, Watson's SD is
     ~9 % of TBW); the feasibility checks always use the entered body water. :class:`InputError` when a
-    session's UF or dialysate Na is beyond what the model simulates.
+    session's UF or dialysate Na is beyond what the model simulates. ``columns``: the scenario table of
+    ``scenarios`` (:func:`crampwatch.scenario_table.scenario_columns`) when the caller already has it.
     """
     sc = list(scenarios)
-    cols = scenario_columns(sc)
+    cols = scenario_columns(sc) if columns is None else columns
     tbw_dry = watson_dry_l(cols)
     _check_uf_feasible(
         uf_volume_l(cols),
