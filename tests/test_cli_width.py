@@ -1,4 +1,4 @@
-"""``analyze`` and ``optimize`` tables fit an 80-column terminal: cells fold, nothing is cut off."""
+"""``analyze``, ``optimize`` and ``validate`` tables fit an 80-column terminal: cells fold, nothing is cut off."""
 
 from __future__ import annotations
 
@@ -39,3 +39,10 @@ def test_analyze_table_fits_80_columns(tmp_path):
     assert r.exit_code == 0, r.output
     _check_80(r.stdout)
     assert "Hypovolemia" in r.stdout and "UF rate" in r.stdout
+
+
+def test_validate_table_fits_80_columns():
+    r = CliRunner().invoke(app, ["validate", "--check", "tv_watson"], env={"COLUMNS": "80"})
+    assert r.exit_code == 0, r.output
+    _check_80(r.stdout)
+    assert "Watson PE" in r.stdout and "1980;33:27" in r.stdout  # the source stays, under the check

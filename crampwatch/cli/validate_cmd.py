@@ -40,6 +40,6 @@ def validate(
     if as_json:
         typer.echo(to_json(results))
     else:
-        Console(width=200).print(rich_table(results))
+        Console().print(rich_table(results))
     if any(not r.passed and not r.check.gap for r in results):
         raise typer.Exit(EXIT_CHECK_FAILED)
