@@ -364,7 +364,7 @@ def test_chart_labels_legends_and_titles_do_not_overlap(server, browser, size):
     context.close()
 
 
-def test_session_title_and_history_chart_use_the_viewers_day(server, browser):
+def test_session_title_history_and_trend_charts_use_the_viewers_day(server, browser):
     # 11 h behind UTC, the session of 2026-11-02 08:00 UTC took place on the evening of 1 November
     live, db = server
     context, page = _login(browser, live, "clin", timezone_id="Pacific/Pago_Pago", **DESKTOP)
@@ -375,4 +375,11 @@ def test_session_title_and_history_chart_use_the_viewers_day(server, browser):
     page.wait_for_selector("#history-chart .js-plotly-plot")
     x = page.evaluate("() => document.querySelector('#history-chart .js-plotly-plot').data[0].x")
     assert x == ["2026-11-01 21:00:00"], x
+    page.goto(f"{live.url}/patients/{db.p1}/trend")
+    page.wait_for_selector("#trend-chart .js-plotly-plot")
+    first_x = page.evaluate(
+        "() => { const p = document.querySelector('#trend-chart .js-plotly-plot');"
+        " return [p.data[0].x[0], p.layout.xaxis.range[0]]; }"
+    )
+    assert first_x == ["2026-11-01 21:00:00", "2026-11-01 09:00:00"], first_x  # the session, half a day before
     context.close()

@@ -462,7 +462,6 @@ def history_figure(sessions: list[Any], height_px: int = 260) -> dict[str, Any]:
         "mode": "lines+markers",
         "x": [iso_time(s.started_at) for s in ordered],
         "y": [s.overall_risk for s in ordered],
-        "meta": {"local_x": True},
         "text": [s.top_cause or "not assessed" for s in ordered],
         "line": {"color": "#9aa7b4", "width": 1},
         "marker": {"color": [CRAMP_COLOUR if s.had_cramp else "#1f5f99" for s in ordered], "size": 10},
@@ -470,6 +469,7 @@ def history_figure(sessions: list[Any], height_px: int = 260) -> dict[str, Any]:
         "name": "risk",
     }
     layout = {
+        "meta": {"local_x": True},  # UTC moments, drawn at the viewer's wall-clock time (app.js)
         "height": height_px,
         "margin": {"l": 50, "r": 10, "t": 10, "b": 40},
         "template": TEMPLATE,

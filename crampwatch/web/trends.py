@@ -24,6 +24,7 @@ from crampwatch.series import last_valid
 from crampwatch.signals import RBV_PCT, SIGNAL_SPECS
 from crampwatch.store.cache import LRUCache
 from crampwatch.web import charts, services
+from crampwatch.web.display import iso_time
 
 #: Crit-Line blood-volume profiles (Crit-Line III profile guide; round-2 reference): A flat or rising
 #: (refill keeps up with UF), B gradual (the target), C steep (symptom risk). The guide gives no fixed
@@ -204,7 +205,7 @@ def _date_range(rows: list[SessionTrend]) -> list[str]:
     axis of hours)."""
     first, last = min(r.started_at for r in rows), max(r.started_at for r in rows)
     pad = timedelta(hours=12)
-    return [(first - pad).isoformat(), (last + pad).isoformat()]
+    return [iso_time(first - pad), iso_time(last + pad)]
 
 
 def _value_range(values: list[float]) -> list[float] | None:
@@ -275,7 +276,7 @@ def _trend_panels(rows: list[SessionTrend], solutes: list[str]) -> list[TrendPan
 
 
 def _panel_traces(panel: TrendPanel, rows: list[SessionTrend], xref: str, yref: str) -> list[dict[str, Any]]:
-    x = [r.started_at.isoformat() for r in rows]
+    x = [iso_time(r.started_at) for r in rows]
     out = []
     for label, values, colour in panel.lines:
         trace: dict[str, Any] = {
@@ -316,7 +317,7 @@ def _change_marks(
     for r in rows:
         if not r.rx_changes:
             continue
-        at = r.started_at.isoformat()
+        at = iso_time(r.started_at)
         layout["shapes"].append(
             {
                 "type": "line",
@@ -383,6 +384,7 @@ def trend_figure(
         marks_panel = charts.Panel(panel.title, panel.unit, (), marks)
         charts._reference_marks(layout, marks_panel, xref, yref, y_range=y_range)
         _change_marks(layout, rows, xref, yref, row == 1)
+    layout["meta"] = {"local_x": True}  # UTC moments, drawn at the viewer's wall-clock time (app.js)
     return {"data": data, "layout": layout}
 
 

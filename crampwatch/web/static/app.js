@@ -11,9 +11,10 @@
   }
 
   // A trace whose meta names a moment ({datetime: ISO, label: its UTC date}) shows that date in the viewer's zone.
-  // A trace with meta {local_x: true} has UTC moments (ISO 8601 with offset) on its x axis, drawn at the
-  // viewer's wall-clock time.
+  // A figure whose layout.meta is {local_x: true} has UTC moments (ISO 8601 with offset) on its x axes:
+  // traces, axis ranges, shapes and annotations are drawn at the viewer's wall-clock time.
   function wallClock(iso) {
+    if (typeof iso !== "string") { return iso; }
     var d = new Date(iso);
     if (isNaN(d.getTime())) { return iso; }
     return d.getFullYear() + "-" + two(d.getMonth() + 1) + "-" + two(d.getDate()) + " " +
@@ -22,7 +23,6 @@
   function localLabels(traces) {
     traces.forEach(function (tr) {
       var meta = tr.meta;
-      if (meta && meta.local_x && tr.x) { tr.x = tr.x.map(wallClock); }
       if (!meta || !meta.datetime || !meta.label) { return; }
       var d = new Date(meta.datetime);
       if (isNaN(d.getTime())) { return; }
@@ -30,6 +30,20 @@
       if (tr.name) { tr.name = tr.name.split(meta.label).join(local); }
       if (tr.hovertemplate) { tr.hovertemplate = tr.hovertemplate.split(meta.label).join(local); }
     });
+  }
+
+  function onDateAxis(ref) { return /^x\d*$/.test(ref || "x"); }
+  function localFigure(fig) {
+    var layout = fig.layout || {};
+    if (!layout.meta || !layout.meta.local_x) { return; }
+    (fig.data || []).forEach(function (tr) { if (tr.x) { tr.x = tr.x.map(wallClock); } });
+    Object.keys(layout).forEach(function (key) {
+      if (/^xaxis\d*$/.test(key) && layout[key].range) { layout[key].range = layout[key].range.map(wallClock); }
+    });
+    (layout.shapes || []).forEach(function (s) {
+      if (onDateAxis(s.xref)) { s.x0 = wallClock(s.x0); s.x1 = wallClock(s.x1); }
+    });
+    (layout.annotations || []).forEach(function (a) { if (onDateAxis(a.xref)) { a.x = wallClock(a.x); } });
   }
 
   // ---- charts: <div class="plot"><script type="application/json" class="plot-figure">{...}</script></div>
@@ -41,6 +55,7 @@
       if (!block) { return; }
       var fig = JSON.parse(block.textContent);
       localLabels(fig.data || []);
+      localFigure(fig);
       var target = document.createElement("div");
       box.appendChild(target);
       box.dataset.drawn = "1";
