@@ -18,7 +18,8 @@ from crampwatch.io.manifest import write_session_manifest
 from crampwatch.simulator import simulate_batch
 from crampwatch.trace import Trace
 from crampwatch.twin import PatientTwin, SessionRecord, fit_twin, personal_thresholds, read_manifest
-from crampwatch.twin.virtual import virtual_sessions
+from crampwatch.twin.priors import population_blood_volume_l
+from crampwatch.twin.virtual import RecordErrors, virtual_sessions
 from tests import store_fixtures
 
 database_url = store_fixtures.database_url  # SQLite and PostgreSQL
@@ -185,3 +186,75 @@ def test_store_fits_and_versions_twins(store, low_refill: list[SessionRecord]) -
     assert [v["version"] for v in list_twins(store, patient.id)] == [2, 1]
     with pytest.raises(InputError, match="not in the database"):
         fit_and_store_twin(store, "NOBODY")
+
+
+# ------------------------------------------------------------------------------------------------------------
+# records that are wrong in realistic ways (benchmarks/twin.py runs the same arms at full size)
+
+ARM_REFILLS = (0.45, 0.9, 1.5, 2.4)
+
+
+def _arm_fits(errors: list[RecordErrors], rbv: bool = True) -> list[tuple[dict, PatientTwin, float]]:
+    """Four virtual patients spanning the refill range, each recorded with its ``errors``; truth in litres
+    for the blood volume (at the true dry weight)."""
+    out = []
+    for i, (refill, err) in enumerate(zip(ARM_REFILLS, errors, strict=True)):
+        truth = {"refill_capacity": refill, "vascular_reserve": 1.0, "blood_volume": 1.0}
+        recs = virtual_sessions(truth, 6, seed=21, patient_index=i, rbv=rbv, errors=err)
+        p = recs[0].scenario.patient
+        true_bv_l = population_blood_volume_l(p.sex, p.dry_weight_kg / (1.0 + err.dry_weight_error))
+        out.append((truth, fit_twin(recs), true_bv_l))
+    return out
+
+
+def _covered(fits: list[tuple[dict, PatientTwin, float]]) -> dict[str, int]:
+    counts = {"refill_capacity": 0, "vascular_reserve": 0, "blood_volume_l": 0}
+    for truth, twin, bv_l in fits:
+        values = (truth["refill_capacity"], 1.0, bv_l)
+        for key, value in zip(counts, values, strict=True):
+            lo, hi = twin.parameters[key]["ci"]
+            counts[key] += int(lo <= value <= hi)
+    return counts
+
+
+def _refill_order_kept(fits: list[tuple[dict, PatientTwin, float]]) -> bool:
+    values = [twin.parameters["refill_capacity"]["value"] for _, twin, _ in fits]
+    return values == sorted(values)
+
+
+@pytest.mark.parametrize(
+    "arm",
+    [
+        [RecordErrors(machine_noise=True)] * 4,
+        [RecordErrors(missing_fraction=0.2)] * 4,
+        [RecordErrors(dry_weight_error=e) for e in (0.05, -0.05, 0.03, -0.03)],
+        [RecordErrors(albumin_error_g_dl=e) for e in (0.4, -0.4, 0.8, -0.8)],
+        [RecordErrors(hct_error_pct=e) for e in (3.4, -3.4, 6.8, -6.8)],
+    ],
+    ids=["machine-noise", "missing-20pct", "dry-weight-5pct", "albumin-0.4", "hematocrit-3.4"],
+)
+def test_intervals_hold_the_truth_when_the_record_is_wrong(arm: list[RecordErrors]) -> None:
+    """At the nominal 95 % coverage, 3 or more of 4 intervals hold the truth with probability 0.986."""
+    fits = _arm_fits(arm)
+    assert min(_covered(fits).values()) >= 3, _covered(fits)
+    assert _refill_order_kept(fits)
+
+
+def test_refill_is_ranked_when_rbv_follows_another_refill_law() -> None:
+    """RBV from a refill proportional to the blood-volume deficit: the fitted refill keeps the order."""
+    assert _refill_order_kept(_arm_fits([RecordErrors(refill_law="deficit")] * 4))
+
+
+def test_uncertain_inputs_widen_the_intervals(low_refill: list[SessionRecord], low_refill_twin) -> None:
+    exact = fit_twin(low_refill, uncertain_inputs=False)
+
+    def width(t: PatientTwin, key: str) -> float:
+        lo, hi = t.parameters[key]["ci"]
+        return hi / lo
+
+    for key in ("refill_capacity", "blood_volume_l"):
+        assert width(low_refill_twin, key) > width(exact, key)
+    inputs = low_refill_twin.fit["uncertain_inputs"]
+    assert set(inputs) == {"dry_weight", "albumin", "hematocrit", "pre_sbp"}
+    assert all(0 < v["sd"] <= v["prior_sd"] * 1.001 for v in inputs.values())
+    assert exact.fit["uncertain_inputs"] == {}

@@ -16,6 +16,7 @@ from crampwatch.twin.priors import (
     FITTED,
     NA_SET_POINT_PRIOR_MMOL_L,
     NA_WITHIN_PATIENT_SD_MMOL_L,
+    UNCERTAIN_INPUTS,
     population_blood_volume_l,
 )
 from crampwatch.twin.result import PatientTwin
@@ -28,10 +29,12 @@ from crampwatch.version import MODEL_VERSION
 MIN_SESSIONS = 3
 
 
-def fit_twin(records: Sequence[SessionRecord]) -> PatientTwin:
-    """Fit the twin of one patient to all ``records`` (see :mod:`crampwatch.twin.fit`)."""
+def fit_twin(records: Sequence[SessionRecord], *, uncertain_inputs: bool = True) -> PatientTwin:
+    """Fit the twin of one patient to all ``records`` (see :mod:`crampwatch.twin.fit`); the intervals are
+    marginal over the errors of the entered dry weight, albumin and hematocrit (``uncertain_inputs=False``:
+    these inputs are taken as exact)."""
     patient_id = check_one_patient(records)
-    result = fit_parameters(records)
+    result = fit_parameters(records, uncertain_inputs=uncertain_inputs)
     sd = np.sqrt(np.diag(result.log_cov))
     patient = records[-1].scenario.patient
     params: dict[str, dict] = {}
@@ -86,6 +89,7 @@ def fit_twin(records: Sequence[SessionRecord]) -> PatientTwin:
             "n_samples": result.n_samples,
             "sessions": result.session_ids,
             "curves": dict(zip(result.session_ids, result.curves, strict=True)),
+            "uncertain_inputs": _input_errors(result.input_mean, result.input_sd),
             "evaluations": result.n_evaluations,
             "converged": result.success,
         },
@@ -125,3 +129,20 @@ def _na_set_point(records: Sequence[SessionRecord]) -> dict:
     if not values:
         entry["note"] = "no pre-dialysis Na measured: population value"
     return entry
+
+
+def _input_errors(mean: np.ndarray, sd: np.ndarray) -> dict[str, dict]:
+    """The fitted error of each uncertain input (what the sessions suggest about the entered value, with
+    its SD next to the prior SD); the dry weight's in % of the entered dry weight."""
+    out: dict[str, dict] = {}
+    for u, m, s in zip(UNCERTAIN_INPUTS[: len(mean)], mean, sd, strict=True):
+        factor, unit = (100.0, "%") if u.scale == "log" else (1.0, u.unit)
+        out[u.name] = {
+            "label": u.label,
+            "unit": unit,
+            "shift": round(float(m) * factor, 3),
+            "sd": round(float(s) * factor, 3),
+            "prior_sd": round(u.prior_sd * factor, 3),
+            "source": u.source,
+        }
+    return out

@@ -1,18 +1,22 @@
 """Fit a patient twin to all of a patient's sessions at once (maximum a posteriori, Laplace uncertainty).
 
 Parameters (:data:`crampwatch.twin.priors.FITTED`) are log multiples of the population value; each has a
-log-normal population prior, which enters the objective as a residual ``log(theta) / prior_sd``. Every
-objective evaluation simulates all sessions -- each with its own prescription, labs and weights -- in one
-call of :func:`crampwatch.simulator.simulate_batch`; the Jacobian's forward differences are simulated in the
-same call (``(1 + n_parameters) x n_sessions`` sessions). ``scipy.optimize.least_squares`` (trust region,
-bounded) finds the optimum.
+log-normal population prior, which enters the objective as a residual ``log(theta) / prior_sd``. Inputs that
+are often wrong in the record (:data:`crampwatch.twin.priors.UNCERTAIN_INPUTS`: dry weight, albumin,
+hematocrit) get a per-patient error each, fitted beside them with its real-world spread as prior, so that
+the intervals of the physiology are marginal over these errors. Every objective evaluation simulates all
+sessions -- each with its own prescription, labs and weights -- in one call of
+:func:`crampwatch.simulator.simulate_batch`; the Jacobian's forward differences are simulated in the same call
+(``(1 + n_parameters) x n_sessions`` sessions). ``scipy.optimize.least_squares`` (trust region, bounded)
+finds the optimum.
 
 Residuals: each measured RBV sample ``(obs - sim) / sd``; each SBP sample likewise after a per-session level
 offset (a random effect with SD 10 mmHg, profiled out in closed form). Uncertainty: the Laplace approximation
 ``(J^T J)^-1`` at the optimum, with the data rows of each signal down-weighted by the residual variance
 above the nominal one and by the lag-1 autocorrelation of the residuals (effective sample size,
 ``(1 + rho) / (1 - rho)``), and a floor for the session-to-session variation of each parameter
-(``between_session_log_sd^2 / n_sessions``, added to the data covariance before the prior).
+(``between_session_log_sd^2 / n_sessions``, added to the data covariance before the prior). The
+physiology's covariance is the marginal one: its block of the joint covariance with the input errors.
 """
 
 from __future__ import annotations
@@ -25,10 +29,16 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from crampwatch.errors import InputError
-from crampwatch.model import Scenario
+from crampwatch.model import DEFAULT_LABS, Scenario
 from crampwatch.signals import RBV_PCT, SBP_MMHG
 from crampwatch.simulator import simulate_batch
-from crampwatch.twin.priors import FITTED, OBSERVED, ObservedSignal, population_blood_volume_ml_kg
+from crampwatch.twin.priors import (
+    FITTED,
+    OBSERVED,
+    UNCERTAIN_INPUTS,
+    ObservedSignal,
+    population_blood_volume_ml_kg,
+)
 from crampwatch.twin.sessions import Observations, SessionRecord, observations, pre_dialysis_value
 
 #: Forward-difference step of the Jacobian, on the log scale (modelling choice: 2 % changes are far above
@@ -48,6 +58,9 @@ class FitResult:
 
     log_mean: np.ndarray
     log_cov: np.ndarray
+    #: posterior mean and SD of the input errors (order of UNCERTAIN_INPUTS; empty when inputs are exact)
+    input_mean: np.ndarray
+    input_sd: np.ndarray
     prior_sd: np.ndarray
     identified: np.ndarray
     rmse: dict[str, float]
@@ -71,11 +84,50 @@ def apply_multipliers(scenario: Scenario, theta: Sequence[float]) -> Scenario:
     return scenario.model_copy(update={"patient": p.model_copy(update=update)})
 
 
-class _Problem:
-    """Residuals of all sessions for any set of parameter vectors, simulated together."""
+#: Ranges the labs are held in when an input error is applied (those of :class:`crampwatch.model.Labs`).
+_LAB_RANGES = {"albumin_g_dl": (1.0, 6.0), "hct_pct": (15.0, 60.0)}
+_LAB_OF_INPUT = {"albumin": "albumin_g_dl", "hematocrit": "hct_pct"}
 
-    def __init__(self, records: Sequence[SessionRecord]) -> None:
+
+def apply_input_errors(scenario: Scenario, errors: Sequence[float]) -> Scenario:
+    """``scenario`` with the entered inputs corrected by ``errors`` (order of :data:`UNCERTAIN_INPUTS`): the
+    dry weight times ``exp(error)``, albumin, hematocrit and pre-dialysis SBP plus the error (a missing lab:
+    its default; a missing SBP: the model's estimate, unchanged). The blood volume in litres stays as it
+    was (it is a fitted parameter of its own)."""
+    p = scenario.patient
+    update: dict = {}
+    labs: dict[str, float] = {}
+    for u, e in zip(UNCERTAIN_INPUTS, errors, strict=True):
+        e = float(e)
+        if e == 0.0:
+            continue
+        if u.name == "dry_weight":
+            update["dry_weight_kg"] = p.dry_weight_kg * math.exp(e)
+            per_kg = p.blood_volume_ml_kg or population_blood_volume_ml_kg(p.sex)
+            update["blood_volume_ml_kg"] = per_kg * math.exp(-e)
+        elif u.name == "pre_sbp":
+            if p.pre_sbp_mmhg is not None:
+                update["pre_sbp_mmhg"] = min(max(p.pre_sbp_mmhg + e, 60.0), 260.0)
+        else:
+            field = _LAB_OF_INPUT[u.name]
+            given = getattr(p.labs, field)
+            lo, hi = _LAB_RANGES[field]
+            labs[field] = min(max((DEFAULT_LABS[field] if given is None else given) + e, lo), hi)
+    if labs:
+        update["labs"] = p.labs.model_copy(update=labs)
+    if not update:
+        return scenario
+    return scenario.model_copy(update={"patient": p.model_copy(update=update)})
+
+
+class _Problem:
+    """Residuals of all sessions for any set of parameter vectors, simulated together. A parameter vector is
+    the log multipliers of :data:`FITTED` followed (with ``uncertain_inputs``) by the errors of
+    :data:`UNCERTAIN_INPUTS`."""
+
+    def __init__(self, records: Sequence[SessionRecord], uncertain_inputs: bool = True) -> None:
         self.records = list(records)
+        self.inputs = UNCERTAIN_INPUTS if uncertain_inputs else ()
         self.obs: list[Observations] = [observations(r) for r in self.records]
         self.use = [i for i, o in enumerate(self.obs) if o.n > 0]
         if not self.use:
@@ -84,34 +136,48 @@ class _Problem:
                 f"sessions: no session has usable measured signals ({names}, at least 2 samples each)",
                 "sessions",
             )
-        self.base = [self._baseline(self.records[i]) for i in self.use]
-        self.prior_sd = np.array([p.prior_log_sd for p in FITTED])
-        self.lower = np.log([p.lower for p in FITTED])
-        self.upper = np.log([p.upper for p in FITTED])
+        readings = [pre_dialysis_value(r, SBP_MMHG) for r in self.records]
+        usable = [v for v in readings if v is not None and 60.0 <= v <= 260.0]
+        typical = float(np.median(usable)) if usable else None
+        self.base = [self._baseline(self.records[i], typical) for i in self.use]
+        self.prior_sd = np.array([p.prior_log_sd for p in FITTED] + [u.prior_sd for u in self.inputs])
+        self.lower = np.concatenate([np.log([p.lower for p in FITTED]), [-u.limit for u in self.inputs]])
+        self.upper = np.concatenate([np.log([p.upper for p in FITTED]), [u.limit for u in self.inputs]])
+        self.steps = np.array([JACOBIAN_STEP] * len(FITTED) + [u.step for u in self.inputs])
         self.n_evaluations = 0
         self._cache: tuple[bytes, np.ndarray, np.ndarray] | None = None
 
     @staticmethod
-    def _baseline(record: SessionRecord) -> Scenario:
-        """The session's scenario with its measured pre-dialysis SBP as the model's starting BP."""
+    def _baseline(record: SessionRecord, typical_pre_sbp: float | None) -> Scenario:
+        """The session's scenario with its measured pre-dialysis SBP as the model's starting BP (missing:
+        the median of the patient's other sessions' readings)."""
         sc = record.scenario
         if sc.patient.pre_sbp_mmhg is None:
             pre = pre_dialysis_value(record, SBP_MMHG)
-            if pre is not None and 60.0 <= pre <= 260.0:
+            if pre is None or not 60.0 <= pre <= 260.0:
+                pre = typical_pre_sbp
+            if pre is not None:
                 sc = sc.model_copy(update={"patient": sc.patient.model_copy(update={"pre_sbp_mmhg": pre})})
         return sc
 
     # ------------------------------------------------------------------------------------------ model
 
-    def simulate(self, thetas: np.ndarray) -> tuple[np.ndarray, dict[str, list[np.ndarray]]]:
-        """Simulated samples for each row of ``thetas`` (multipliers): ``{signal: [k][session] array}``."""
-        scenarios = [apply_multipliers(sc, th) for th in thetas for sc in self.base]
+    def scenarios(self, x: np.ndarray) -> list[Scenario]:
+        """The sessions' scenarios for parameter vector ``x``."""
+        theta, errors = np.exp(x[: len(FITTED)]), x[len(FITTED) :]
+        if not self.inputs:
+            return [apply_multipliers(sc, theta) for sc in self.base]
+        return [apply_input_errors(apply_multipliers(sc, theta), errors) for sc in self.base]
+
+    def simulate(self, xs: np.ndarray) -> tuple[np.ndarray, dict[str, list[np.ndarray]]]:
+        """Simulated samples for each parameter vector (row of ``xs``): ``{signal: [k][session] array}``."""
+        scenarios = [sc for x in xs for sc in self.scenarios(x)]
         batch = simulate_batch(scenarios, record_every_min=1.0)
         self.n_evaluations += 1
         grid = batch.t_min
         out: dict[str, list[np.ndarray]] = {s.name: [] for s in OBSERVED}
         m = len(self.base)
-        for k in range(len(thetas)):
+        for k in range(len(xs)):
             for sig in OBSERVED:
                 per_session = []
                 for j, i in enumerate(self.use):
@@ -144,7 +210,7 @@ class _Problem:
         return np.concatenate(parts), layout
 
     def residuals_many(self, xs: np.ndarray) -> np.ndarray:
-        _, sim = self.simulate(np.exp(xs))
+        _, sim = self.simulate(xs)
         rows = []
         for k, x in enumerate(xs):
             data, _ = self.data_residuals(sim, k)
@@ -156,9 +222,9 @@ class _Problem:
     def _evaluate(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         key = np.asarray(x, dtype=float).tobytes()
         if self._cache is None or self._cache[0] != key:
-            steps = np.eye(len(x)) * JACOBIAN_STEP
+            steps = np.diag(self.steps)
             # step inward at the upper bound so that every point stays within the bounds
-            steps = np.where((x + JACOBIAN_STEP > self.upper)[None, :] & (steps > 0), -steps, steps)
+            steps = np.where((x + self.steps > self.upper)[None, :] & (steps > 0), -steps, steps)
             xs = np.vstack([x, x + steps])
             res = self.residuals_many(xs)
             jac = (res[1:] - res[0]).T / np.diag(steps)[None, :]
@@ -208,10 +274,14 @@ def _information_scale(res: np.ndarray, layout: list[tuple]) -> np.ndarray:
     return scale
 
 
-def fit_parameters(records: Sequence[SessionRecord], *, max_evaluations: int = 40) -> FitResult:
-    """Fit :data:`FITTED` to ``records`` (one patient) and return the optimum with its uncertainty."""
-    prob = _Problem(records)
-    x0 = np.zeros(len(FITTED))
+def fit_parameters(
+    records: Sequence[SessionRecord], *, max_evaluations: int = 40, uncertain_inputs: bool = True
+) -> FitResult:
+    """Fit :data:`FITTED` to ``records`` (one patient) and return the optimum with its uncertainty,
+    marginal over the errors of :data:`UNCERTAIN_INPUTS` (``uncertain_inputs=False``: the entered inputs
+    are taken as exact)."""
+    prob = _Problem(records, uncertain_inputs)
+    x0 = np.zeros(len(prob.prior_sd))
     sol = least_squares(
         prob.fun,
         x0,
@@ -226,14 +296,14 @@ def fit_parameters(records: Sequence[SessionRecord], *, max_evaluations: int = 4
     )
     x = sol.x
     res, jac = prob._evaluate(x)
-    _, sim = prob.simulate(np.exp(x)[None, :])
+    _, sim = prob.simulate(x[None, :])
     data, layout = prob.data_residuals(sim, 0)
     n_data = len(data)
     deflate = _information_scale(res[:n_data], layout)
     j_data = jac[:n_data] / np.sqrt(deflate)[:, None]
     h_data = j_data.T @ j_data
     n_sessions = len(prob.use)
-    omega = np.diag([p.between_session_log_sd**2 for p in FITTED]) / n_sessions
+    omega = np.diag([p.between_session_log_sd**2 for p in FITTED] + [0.0] * len(prob.inputs)) / n_sessions
     # information of the patient's typical value: (H^-1 + Omega/n)^-1 = H (I + Omega/n H)^-1
     h_eff = h_data @ np.linalg.inv(np.eye(len(x)) + omega @ h_data)
     h_eff = 0.5 * (h_eff + h_eff.T)
@@ -241,17 +311,20 @@ def fit_parameters(records: Sequence[SessionRecord], *, max_evaluations: int = 4
     cov = 0.5 * (cov + cov.T)
     sd = np.sqrt(np.diag(cov))
     rmse, counts = _rmse(prob, sim)
+    k = len(FITTED)
     return FitResult(
-        log_mean=x,
-        log_cov=cov,
-        prior_sd=prob.prior_sd,
-        identified=sd < IDENTIFIED_SD_RATIO * prob.prior_sd,
+        log_mean=x[:k],
+        log_cov=cov[:k, :k],
+        input_mean=x[k:],
+        input_sd=sd[k:],
+        prior_sd=prob.prior_sd[:k],
+        identified=sd[:k] < IDENTIFIED_SD_RATIO * prob.prior_sd[:k],
         rmse=rmse,
         n_samples=counts,
         session_ids=[prob.records[i].session_id for i in prob.use],
         n_evaluations=prob.n_evaluations,
         success=bool(sol.success),
-        curves=_curves(prob, np.exp(x)),
+        curves=_curves(prob, x),
     )
 
 
@@ -280,11 +353,9 @@ def _rmse(prob: _Problem, sim: dict[str, list[np.ndarray]]) -> tuple[dict[str, f
 CURVE_EVERY_MIN = 5.0
 
 
-def _curves(prob: _Problem, theta: np.ndarray) -> list[dict[str, list[float]]]:
+def _curves(prob: _Problem, x: np.ndarray) -> list[dict[str, list[float]]]:
     """Twin-simulated RBV and SBP of every fitted session on a 5-min grid (for plots)."""
-    batch = simulate_batch(
-        [apply_multipliers(sc, theta) for sc in prob.base], record_every_min=CURVE_EVERY_MIN
-    )
+    batch = simulate_batch(prob.scenarios(x), record_every_min=CURVE_EVERY_MIN)
     out = []
     for j in range(len(prob.base)):
         keep = np.isfinite(batch.signals[RBV_PCT][j])

@@ -80,6 +80,84 @@ FITTED: tuple[TwinParameter, ...] = (
 NAMES: tuple[str, ...] = tuple(p.name for p in FITTED)
 BY_NAME: dict[str, TwinParameter] = {p.name: p for p in FITTED}
 
+
+@dataclass(frozen=True)
+class UncertainInput:
+    """An input of every session that is often wrong in the record: a per-patient error with a normal prior
+    (``prior_sd``, in ``unit``), fitted beside :data:`FITTED` and marginalised out of their intervals.
+
+    ``scale`` is ``"log"`` (the error multiplies the entered value) or ``"add"`` (it is added to it);
+    ``step`` is the Jacobian's difference step, ``limit`` the largest error considered (both in ``unit``).
+    """
+
+    name: str
+    label: str
+    unit: str
+    scale: str
+    prior_sd: float
+    step: float
+    limit: float
+    source: str
+
+
+#: Inputs the fit treats as uncertain, in the order of the nuisance part of the parameter vector. (The
+#: level of the SBP *during* the session is free per session anyway: the per-session offset of
+#: :data:`OBSERVED`, integrated out in closed form.)
+UNCERTAIN_INPUTS: tuple[UncertainInput, ...] = (
+    UncertainInput(
+        name="dry_weight",
+        label="dry weight (true euvolemic weight relative to the entered one)",
+        unit="log",
+        scale="log",
+        prior_sd=0.04,
+        step=0.01,
+        limit=0.16,
+        source="post-dialysis overhydration by bioimpedance spectroscopy 1.3 +- 2.8 L in 49 patients of "
+        "68 kg, i.e. SD about 4 % of body weight (Nephrology (Carlton) 2016;21(5), 'Changes in hydration "
+        "following haemodialysis estimated with bioimpedance spectroscopy'); at least half of the patients "
+        "finished dialysis fluid-depleted by bioimpedance (Keane DF et al. ASAIO J 2018, "
+        "doi 10.1097/MAT.0000000000000795); the weight on the scale is taken as exact",
+    ),
+    UncertainInput(
+        name="albumin",
+        label="serum albumin",
+        unit="g/dL",
+        scale="add",
+        prior_sd=0.4,
+        step=0.1,
+        limit=1.6,
+        source="bromocresol green reads 0.55 g/dL above bromocresol purple (Clase CM et al. NDT "
+        "2001;16:1925) and laboratories use either; albumin is measured monthly; SD 0.4 g/dL modelling "
+        "choice (also the between-patient SD, for an albumin that was not entered)",
+    ),
+    UncertainInput(
+        name="hematocrit",
+        label="hematocrit",
+        unit="%",
+        scale="add",
+        prior_sd=3.4,
+        step=0.8,
+        limit=13.6,
+        source="within-patient residual SD of hemoglobin 1.13 g/dL in 6644 incident hemodialysis patients "
+        "(Brunelli SM et al. CJASN 2008;3:1733), about 3.4 %-points of hematocrit (Hct ~ 3 x Hb); measured "
+        "monthly",
+    ),
+)
+PRE_SBP_INPUT = UncertainInput(
+    name="pre_sbp",
+    label="pre-dialysis systolic BP (the pressure the session starts from)",
+    unit="mmHg",
+    scale="add",
+    prior_sd=8.0,
+    step=2.0,
+    limit=32.0,
+    source="oscillometric reading error SD <= 8 mmHg (AAMI/ISO 81060-2); pre-dialysis readings are "
+    "imprecise estimates of the patient's pressure (Agarwal R et al. CJASN 2006;1:389); a per-patient "
+    "error of SD 8 mmHg is a modelling choice. The capillary pressure, hence the refill, starts from it",
+)
+UNCERTAIN_INPUTS = (*UNCERTAIN_INPUTS, PRE_SBP_INPUT)
+INPUT_NAMES: tuple[str, ...] = tuple(u.name for u in UNCERTAIN_INPUTS)
+
 #: Pre-dialysis plasma Na "set point" across patients, mean and SD (the registry's cut-offs: Trinh E & Weber
 #: C, Nephron Extra 2017; 132-patient cohort, Munoz Mendoza J et al. NDT 2011).
 NA_SET_POINT_PRIOR_MMOL_L = (cutoff("na_set_point_mmol_l"), cutoff("na_set_point_sd_mmol_l"))
@@ -104,9 +182,10 @@ OBSERVED: tuple[ObservedSignal, ...] = (
     ObservedSignal(
         RBV_PCT,
         0.7,
-        0.0,
+        0.7,
         "relative blood volume monitors: about +-1 %-point between readings (modelling choice from "
-        "the Crit-Line / BVM specifications)",
+        "the Crit-Line / BVM specifications); RBV is relative to the session's first reading, whose own "
+        "error shifts the whole course: a per-session offset with the SD of one reading (modelling choice)",
     ),
     ObservedSignal(
         SBP_MMHG,

@@ -18,6 +18,7 @@ import pandas as pd
 
 from crampwatch.errors import InputError
 from crampwatch.io.manifest import RecordedSession, read_session_manifest
+from crampwatch.signals import RBV_PCT
 from crampwatch.twin.priors import OBSERVED
 
 #: Fewest samples of a signal that make it usable in one session (a course needs two points).
@@ -77,6 +78,8 @@ def observations(record: SessionRecord) -> Observations:
             continue
         v = pd.to_numeric(trace.data[sig.name], errors="coerce").to_numpy(dtype=float)
         ok = np.isfinite(t) & np.isfinite(v) & (t >= 0.0) & (t <= duration + 1e-9)
+        if sig.name == RBV_PCT:  # 100 % at the start by definition (the reference), not a measurement
+            ok &= t > 0.0
         if ok.sum() >= MIN_SAMPLES:
             order = np.argsort(t[ok], kind="stable")
             out[sig.name] = (t[ok][order], v[ok][order])
