@@ -29,7 +29,8 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from crampwatch.errors import InputError
-from crampwatch.model import DEFAULT_LABS, Scenario
+from crampwatch.labs import DEFAULT_LABS
+from crampwatch.model import Scenario
 from crampwatch.signals import RBV_PCT, SBP_MMHG
 from crampwatch.simulator import simulate_batch
 from crampwatch.twin.priors import (
