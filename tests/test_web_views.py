@@ -160,7 +160,7 @@ def test_static_files_are_compressed(app):
 
 
 def test_reference_labels_stay_inside_their_panel_and_clear_of_each_other():
-    from crampwatch.web.charts import label_sides
+    from crampwatch.web.chart_layout import label_sides
 
     # a critical RBV line near the bottom of its panel: its label goes above the line, not onto the time axis
     assert label_sides(((88.0, "critical RBV 88 %", True),), [87.0, 101.0]) == ["bottom"]

@@ -23,7 +23,7 @@ from crampwatch.prescription_settings import describe_changes
 from crampwatch.series import last_valid
 from crampwatch.signals import RBV_PCT, SIGNAL_SPECS
 from crampwatch.store.cache import LRUCache
-from crampwatch.web import charts, services
+from crampwatch.web import chart_layout, charts, services
 from crampwatch.web.display import iso_time
 
 #: Crit-Line blood-volume profiles (Crit-Line III profile guide; round-2 reference): A flat or rising
@@ -369,10 +369,10 @@ def trend_figure(
     # dates on one line: a second line (the year) ran into the next panel's title
     date_axis = {"type": "date", "tickformat": "%b %d", **({"range": _date_range(rows)} if rows else {})}
     for row, panel in enumerate(panels, start=1):
-        xref, yref, top = charts.stack_axes(layout, row, height, gap, date_axis)
+        xref, yref, top = chart_layout.stack_axes(layout, row, height, gap, date_axis)
         yaxis = layout["yaxis" + yref[1:]]
         key = [(label, colour) for label, _, colour in panel.lines] if len(panel.lines) > 1 else []
-        layout["annotations"].append(charts._panel_title(f"{panel.title} ({panel.unit})", top, key))
+        layout["annotations"].append(chart_layout.panel_title(f"{panel.title} ({panel.unit})", top, key))
         data += _panel_traces(panel, rows, xref, yref)
         values = [v for _, vs, _ in panel.lines for v in vs if v is not None]
         y_range = _value_range(values + [m[0] for m in panel.marks])
@@ -381,8 +381,8 @@ def trend_figure(
         elif y_range is not None:
             yaxis["range"] = y_range
         marks = tuple((v, label, False) for v, label in panel.marks)
-        marks_panel = charts.Panel(panel.title, panel.unit, (), marks)
-        charts._reference_marks(layout, marks_panel, xref, yref, y_range=y_range)
+        marks_panel = chart_layout.Panel(panel.title, panel.unit, (), marks)
+        chart_layout.reference_marks(layout, marks_panel, xref, yref, y_range=y_range)
         _change_marks(layout, rows, xref, yref, row == 1)
     layout["meta"] = {"local_x": True}  # UTC moments, drawn at the viewer's wall-clock time (app.js)
     return {"data": data, "layout": layout}
