@@ -7,7 +7,7 @@ import pytest
 
 from crampwatch.causes.context import build_context, context_from_columns
 from crampwatch.model import parse_scenario
-from crampwatch.physiology.derive import infeasible_rows
+from crampwatch.physiology.feasibility import infeasible_rows
 from crampwatch.population import virtual_population
 from crampwatch.scenario_table import complete_columns, invalid_rows, scenario_columns, take
 from crampwatch.simulator import simulate_batch

@@ -12,23 +12,20 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from crampwatch.errors import InputError
 from crampwatch.kinetics import (
     effective_blood_water_flow_array,
     interstitial_oncotic_pressure_mmhg,
     michaels_clearance_array,
     plasma_oncotic_pressure_mmhg,
     urea_generation_array,
-    watson_volume_array,
 )
 from crampwatch.labs import LAB_FIELDS, resolve_lab_arrays
 from crampwatch.model import DEFAULT_NPCR_G_KG_DAY, Scenario
+from crampwatch.physiology.feasibility import check_na_gradient, check_uf_feasible, watson_dry_l
 from crampwatch.physiology.parameters import P
-from crampwatch.quantities import post_weight_kg_array, uf_rate_ml_kg_h_array
 from crampwatch.scenario_table import (
     NUMERIC_FIELDS,
     complete_columns,
-    invalid_rows,
     scenario_columns,
     uf_volume_l,
 )
@@ -70,82 +67,6 @@ MODEL_LABS = (
 )
 
 
-#: Limits of what a session can remove (modelling choices far beyond clinical practice, where > 13 mL/kg/h is
-#: already high-risk; Flythe 2011): UF rate <= 50 mL/kg/h and UF volume <= 40 % of the pre-dialysis ECF.
-MAX_UF_RATE_ML_KG_H = 50.0
-MAX_UF_FRACTION_OF_ECF = 0.4
-
-
-def uf_infeasible(
-    uf_volume_l: np.ndarray, dur_min: np.ndarray, pre_w: np.ndarray, dry_w: np.ndarray, tbw_dry: np.ndarray
-) -> tuple[np.ndarray, list[str]]:
-    """Sessions whose UF the model cannot remove (rate above :data:`MAX_UF_RATE_ML_KG_H`, or volume above
-    :data:`MAX_UF_FRACTION_OF_ECF` of the extracellular water): mask, and a message per flagged session."""
-    rate = uf_rate_ml_kg_h_array(uf_volume_l, dur_min, post_weight_kg_array(pre_w, uf_volume_l))
-    ecf = tbw_dry * (1.0 - P["icv_fraction_of_tbw"]) + np.maximum(pre_w - dry_w, 0.0)
-    fast = rate > MAX_UF_RATE_ML_KG_H
-    large = ~fast & (uf_volume_l > MAX_UF_FRACTION_OF_ECF * ecf)
-    messages = []
-    for i in np.flatnonzero(fast | large):
-        if fast[i]:
-            messages.append(
-                f"prescription.uf_volume_l: {uf_volume_l[i]:g} L in {dur_min[i]:g} min is "
-                f"{rate[i]:.0f} mL/kg/h "
-                f"(allowed up to {MAX_UF_RATE_ML_KG_H:g} mL/kg/h)"
-            )
-        else:
-            messages.append(
-                f"prescription.uf_volume_l: {uf_volume_l[i]:g} L exceeds 40 % of this patient's "
-                "extracellular water "
-                f"(allowed 0–{MAX_UF_FRACTION_OF_ECF * ecf[i]:.1f} L)"
-            )
-    return fast | large, messages
-
-
-def _check_uf_feasible(
-    uf_volume_l: np.ndarray, dur_min: np.ndarray, pre_w: np.ndarray, dry_w: np.ndarray, tbw_dry: np.ndarray
-) -> None:
-    bad, messages = uf_infeasible(uf_volume_l, dur_min, pre_w, dry_w, tbw_dry)
-    if bad.any():
-        raise InputError(messages[0], "prescription.uf_volume_l")
-
-
-#: Largest dialysate-plasma Na difference simulated (modelling choice: far beyond practice, where the
-#: gradient is a few mmol/L and a change of plasma Na > 8-10 mmol/L/day risks osmotic demyelination).
-MAX_NA_GRADIENT_MMOL_L = 25.0
-
-
-def _na_range(r: object) -> tuple[float, float]:
-    """Lowest and highest dialysate Na of a prescription (mmol/L)."""
-    prof = r.dialysate.na_profile
-    if prof is None:
-        return r.dialysate.na_mmol_l, r.dialysate.na_mmol_l
-    values = [v for _, v in prof]
-    return min(values), max(values)
-
-
-def na_gradient_too_large(
-    lo: np.ndarray, hi: np.ndarray, plasma_na: np.ndarray
-) -> tuple[np.ndarray, list[str]]:
-    """Sessions whose dialysate Na (lowest ``lo`` and highest ``hi`` over the session) lies more than
-    :data:`MAX_NA_GRADIENT_MMOL_L` from plasma Na: mask, and a message per flagged session."""
-    worst = np.where(np.abs(lo - plasma_na) >= np.abs(hi - plasma_na), lo, hi)
-    bad = np.abs(worst - plasma_na) > MAX_NA_GRADIENT_MMOL_L
-    messages = [
-        f"prescription.dialysate.na_mmol_l: {worst[i]:g} mmol/L is {worst[i] - plasma_na[i]:+.0f} from "
-        f"plasma Na {plasma_na[i]:g} (allowed within ±{MAX_NA_GRADIENT_MMOL_L:g} mmol/L of plasma Na)"
-        for i in np.flatnonzero(bad)
-    ]
-    return bad, messages
-
-
-def _check_na_gradient(rx: list, plasma_na: np.ndarray) -> None:
-    lo, hi = np.array([_na_range(r) for r in rx], dtype=float).reshape(-1, 2).T
-    bad, messages = na_gradient_too_large(lo, hi, plasma_na)
-    if bad.any():
-        raise InputError(messages[0], "prescription.dialysate.na_mmol_l")
-
-
 def patient_parameters(
     scenarios: Sequence[Scenario],
     tbw_scale: np.ndarray | float | None = None,
@@ -162,7 +83,7 @@ def patient_parameters(
     sc = list(scenarios)
     cols = scenario_columns(sc) if columns is None else columns
     tbw_dry = watson_dry_l(cols)
-    _check_uf_feasible(
+    check_uf_feasible(
         uf_volume_l(cols),
         cols["prescription.duration_min"],
         cols["patient.pre_weight_kg"],
@@ -170,58 +91,16 @@ def patient_parameters(
         tbw_dry,
     )
     labs, _ = resolve_lab_arrays({k: cols[f"patient.labs.{k}"] for k in LAB_FIELDS})
-    _check_na_gradient([s.prescription for s in sc], labs["na_mmol_l"])
+    check_na_gradient([s.prescription for s in sc], labs["na_mmol_l"])
     return parameters_from_columns(cols, tbw_scale)
-
-
-def watson_dry_l(cols: Mapping[str, np.ndarray]) -> np.ndarray:
-    """Watson body water at dry weight, L, of each row of a scenario table (:mod:`crampwatch.scenario_table`;
-    the scenario model holds age, height and weight inside Watson's range)."""
-    male = np.asarray(cols["patient.sex"]) == "male"
-    return np.asarray(
-        watson_volume_array(
-            male, cols["patient.age_years"], cols["patient.height_cm"], cols["patient.dry_weight_kg"]
-        ),
-        dtype=float,
-    )
-
-
-def infeasible_rows(cols: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of a complete scenario table the model does not simulate: outside the scenario model's ranges
-    (:func:`crampwatch.scenario_table.invalid_rows`), UF beyond the model's limits, or dialysate Na too far
-    from plasma Na. A mask and the first reason per row (``""`` where the row is simulated)."""
-    bad, why = invalid_rows(cols)
-    checks = []
-    ok = ~bad
-    if ok.any():
-        sub = {k: np.asarray(v)[ok] for k, v in cols.items()}
-        labs, _ = resolve_lab_arrays({k: np.asarray(sub[f"patient.labs.{k}"], float) for k in LAB_FIELDS})
-        na = np.asarray(sub["prescription.dialysate.na_mmol_l"], dtype=float)
-        checks = [
-            uf_infeasible(
-                uf_volume_l(sub),
-                np.asarray(sub["prescription.duration_min"], float),
-                np.asarray(sub["patient.pre_weight_kg"], float),
-                np.asarray(sub["patient.dry_weight_kg"], float),
-                watson_dry_l(sub),
-            ),
-            na_gradient_too_large(na, na, labs["na_mmol_l"]),
-        ]
-    rows = np.flatnonzero(ok)
-    for mask, messages in checks:
-        new = mask & ~bad[rows]
-        for i, text in zip(np.flatnonzero(mask), messages, strict=True):
-            if new[i]:
-                why[rows[i]] = text
-        bad[rows[new]] = True
-    return bad, why
 
 
 def parameters_from_columns(
     cols: Mapping[str, np.ndarray], tbw_scale: np.ndarray | float | None = None
 ) -> ParameterArrays:
     """:func:`patient_parameters` of a scenario table (:mod:`crampwatch.scenario_table`, completed with
-    the model's defaults), without the feasibility checks (:func:`infeasible_rows` gives them per row)."""
+    the model's defaults), without the feasibility checks (:func:`crampwatch.physiology.feasibility.
+    infeasible_rows` gives them per row)."""
     n = len(cols["patient.pre_weight_kg"])
     c = complete_columns(cols, n)
     num = {k: np.asarray(v, dtype=float) for k, v in c.items() if k in NUMERIC_FIELDS}
@@ -289,6 +168,31 @@ def derive_arrays(
     a = SimpleNamespace()
     a.weight_dry_kg = dry_w
     a.uf_volume_l = uf_volume_l
+    f = _fluid_compartments(a, male, pre_w, dry_w, tbw_dry, labs, bv_ml_kg)
+    cp0 = _proteins_and_starling(a, labs, dry_w, refill, f)
+    _circulation(a, age, pre_w, dry_w, diabetes, baro, labs, cp0, f, pre_sbp, pre_hr)
+    _temperature(a, dry_w, qb, dial_temp)
+    c = _solutes(a, labs, dry_w, tbw_dry, kr_l_min, uf_volume_l, qb, npcr, f)
+    _dialyzer(a, labs, qb, qd, koa, catheter, f.hct_wb, dial_k, dial_ca, dial_mg, dial_hco3)
+    _initial_state(a, f, c)
+    n = dry_w.shape[0]
+    out = {}
+    for k, v in vars(a).items():
+        arr = np.asarray(v, dtype=float)
+        out[k] = np.full(n, arr) if arr.ndim == 0 else arr
+    return ParameterArrays(**out)
+
+
+def _fluid_compartments(
+    a: SimpleNamespace,
+    male: np.ndarray,
+    pre_w: np.ndarray,
+    dry_w: np.ndarray,
+    tbw_dry: np.ndarray,
+    labs: dict[str, np.ndarray],
+    bv_ml_kg: np.ndarray | None,
+) -> SimpleNamespace:
+    """Pre-dialysis fluid compartments; returns the volumes the later sections read."""
     # ---- fluid compartments (pre-dialysis) ------------------------------------------------------------
     icv_dry = P["icv_fraction_of_tbw"] * tbw_dry
     v_ex_dry = tbw_dry - icv_dry
@@ -312,6 +216,23 @@ def derive_arrays(
     a.v_rbc = hct_wb * bv_dry
     a.bv0 = pv0 + a.v_rbc
     a.hct0_pct = labs["hct_pct"]
+    return SimpleNamespace(
+        v_ic0=v_ic0,
+        v_br=v_br,
+        v_ex0=v_ex0,
+        v_is_dry=v_is_dry,
+        v_is0=v_is0,
+        pv0=pv0,
+        bv_dry=bv_dry,
+        hct_wb=hct_wb,
+    )
+
+
+def _proteins_and_starling(
+    a: SimpleNamespace, labs: dict[str, np.ndarray], dry_w: np.ndarray, refill: np.ndarray, f: SimpleNamespace
+) -> np.ndarray:
+    """Plasma and interstitial protein and the Starling constants; returns the plasma protein, g/dL."""
+    pv0, v_is_dry, v_is0 = f.pv0, f.v_is_dry, f.v_is0
     # ---- proteins and Starling ------------------------------------------------------------------------
     cp0 = labs["albumin_g_dl"] + P["globulin_g_dl"]
     a.m_prot_pl = cp0 * pv0
@@ -324,8 +245,14 @@ def derive_arrays(
     a.lymph0 = P["lymph_flow_ml_min"] / 1000.0
     a.lymph_slope = P["lymph_slope_ml_min_mmhg"] / 1000.0
     a.rho0 = P["precap_postcap_resistance_ratio"] * np.ones_like(dry_w)
-    # ---- circulation ----------------------------------------------------------------------------------
-    idwg = pre_w - dry_w
+    return cp0
+
+
+def _pre_sbp_mmhg(
+    age: np.ndarray, idwg: np.ndarray, diabetes: np.ndarray, pre_sbp: np.ndarray | None
+) -> np.ndarray:
+    """Pre-dialysis SBP: the measured one where given, else the model's estimate from age, weight gain and
+    diabetes."""
     sbp_model = (
         P["pre_sbp_base_mmhg"]
         + P["pre_sbp_age_slope"] * (age - 60.0)
@@ -334,11 +261,31 @@ def derive_arrays(
     )
     sbp_model = np.clip(sbp_model, 100.0, 200.0)
     # a measured pre-dialysis SBP (optional patient field ``pre_sbp_mmhg``) replaces the model's estimate
-    sbp0 = (
+    return (
         sbp_model
         if pre_sbp is None
         else np.where(np.isfinite(pre_sbp), np.clip(pre_sbp, 70.0, 260.0), sbp_model)
     )
+
+
+def _circulation(
+    a: SimpleNamespace,
+    age: np.ndarray,
+    pre_w: np.ndarray,
+    dry_w: np.ndarray,
+    diabetes: np.ndarray,
+    baro: np.ndarray,
+    labs: dict[str, np.ndarray],
+    cp0: np.ndarray,
+    f: SimpleNamespace,
+    pre_sbp: np.ndarray | None,
+    pre_hr: np.ndarray | None,
+) -> None:
+    """Heart, vessels and baroreflex at the pre-dialysis steady state."""
+    bv_dry, v_is0 = f.bv_dry, f.v_is0
+    # ---- circulation ----------------------------------------------------------------------------------
+    idwg = pre_w - dry_w
+    sbp0 = _pre_sbp_mmhg(age, idwg, diabetes, pre_sbp)
     pp0 = P["pulse_pressure_base_mmhg"] + P["pulse_pressure_age_slope"] * (age - 60.0) + 5.0 * diabetes
     pp0 = np.clip(pp0, 30.0, 0.6 * sbp0)
     a.pp0 = pp0
@@ -382,6 +329,10 @@ def derive_arrays(
     # the sub-glycocalyx oncotic pressure is not the bulk interstitial one; Levick & Michel, Cardiovasc Res
     # 2010;87:198)
     a.dp0 = (a.p_c0 - 0.0) - (pi_pl0 - pi_is0) - a.lymph0 / a.kf
+
+
+def _temperature(a: SimpleNamespace, dry_w: np.ndarray, qb: np.ndarray, dial_temp: np.ndarray) -> None:
+    """Core temperature and extracorporeal heat exchange."""
     # ---- temperature ----------------------------------------------------------------------------------
     a.t_core0 = P["core_temp_pre_c"] * np.ones_like(dry_w)
     a.c_body = P["body_heat_capacity_kj_kg_k"] * dry_w
@@ -391,6 +342,22 @@ def derive_arrays(
     a.t_iuf = P["isolated_uf_equivalent_temp_c"] * np.ones_like(dry_w)
     a.g_temp_r = P["temp_resistance_gain_per_k"]
     a.g_temp_v = P["temp_venous_gain_per_k"]
+
+
+def _solutes(
+    a: SimpleNamespace,
+    labs: dict[str, np.ndarray],
+    dry_w: np.ndarray,
+    tbw_dry: np.ndarray,
+    kr_l_min: np.ndarray,
+    uf_volume_l: np.ndarray,
+    qb: np.ndarray,
+    npcr: np.ndarray | None,
+    f: SimpleNamespace,
+) -> SimpleNamespace:
+    """Solute constants and initial ECF-water concentrations; returns the concentrations and cell contents the
+    initial state reads."""
+    v_ic0, v_ex0, v_br = f.v_ic0, f.v_ex0, f.v_br
     # ---- solutes: initial ECF-water concentrations ------------------------------------------------------
     fp = P["plasma_water_fraction"]
     a.f_cation = fp / P["donnan_cation"]  # measured plasma conc = f * ECF-water conc
@@ -446,6 +413,25 @@ def derive_arrays(
     a.x_ic = osm_ex0 * v_ic0 - (2.0 * (na_ic0 + k_ic0) + a.sigma_u * c_u0 * v_ic0)
     tau_w = P["cell_water_time_constant_min"]
     a.k_w = 1.0 / (tau_w * osm_ex0 * (1.0 / v_ic0 + 1.0 / v_ex0))
+    return SimpleNamespace(
+        c_u0=c_u0, c_na0=c_na0, c_k0=c_k0, c_hco30=c_hco30, c_mg0=c_mg0, na_ic0=na_ic0, k_ic0=k_ic0
+    )
+
+
+def _dialyzer(
+    a: SimpleNamespace,
+    labs: dict[str, np.ndarray],
+    qb: np.ndarray,
+    qd: np.ndarray,
+    koa: np.ndarray,
+    catheter: np.ndarray,
+    hct_wb: np.ndarray,
+    dial_k: np.ndarray,
+    dial_ca: np.ndarray,
+    dial_mg: np.ndarray,
+    dial_hco3: np.ndarray,
+) -> None:
+    """Dialyzer clearances of each solute and the dialysate."""
     # ---- dialyzer -------------------------------------------------------------------------------------
     # urea: the clearance convention shared with the weekly model (crampwatch.weekly.clearance.SESSION);
     # ions are carried in plasma water only (gamma = 0; Ursino 2000)
@@ -475,6 +461,13 @@ def derive_arrays(
     a.dial_mg = dial_mg
     a.dial_hco3 = dial_hco3
     a.dial_ca = dial_ca
+
+
+def _initial_state(a: SimpleNamespace, f: SimpleNamespace, c: SimpleNamespace) -> None:
+    """The state vector at the start of the session."""
+    v_ic0, v_is0, pv0, v_ex0 = f.v_ic0, f.v_is0, f.pv0, f.v_ex0
+    c_u0, c_na0, c_k0, c_mg0, c_hco30 = c.c_u0, c.c_na0, c.c_k0, c.c_mg0, c.c_hco30
+    na_ic0, k_ic0 = c.na_ic0, c.k_ic0
     # ---- initial state --------------------------------------------------------------------------------
     a.y0_v_ic = v_ic0
     a.y0_v_is = v_is0
@@ -490,9 +483,3 @@ def derive_arrays(
     a.y0_mg_ex = c_mg0 * v_ex0
     a.y0_hco3_ex = c_hco30 * v_ex0
     a.y0_brain_osm = 2.0 * (c_na0 + c_k0)
-    n = dry_w.shape[0]
-    out = {}
-    for k, v in vars(a).items():
-        arr = np.asarray(v, dtype=float)
-        out[k] = np.full(n, arr) if arr.ndim == 0 else arr
-    return ParameterArrays(**out)

@@ -33,7 +33,7 @@ from crampwatch.causes.context import context_from_columns
 from crampwatch.causes.registry import CAUSES
 from crampwatch.causes.scoring import evaluate, overall_risk
 from crampwatch.learn.inputs import table_from_evaluation
-from crampwatch.physiology.derive import infeasible_rows
+from crampwatch.physiology.feasibility import infeasible_rows
 from crampwatch.recorded.prepare import PreparedPartition
 from crampwatch.scenario_table import Columns, complete_columns, take, uf_volume_l
 from crampwatch.signals import UREA_MMOL_L

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from crampwatch.physiology.derive import infeasible_rows
+from crampwatch.physiology.feasibility import infeasible_rows
 from crampwatch.population import virtual_population
 from crampwatch.recorded.layout import (
     MONITOR_COLUMNS,

@@ -4,7 +4,7 @@
 The same model, parameters and scheme as :func:`crampwatch.simulator.simulate_batch` (equal to round-off
 on the same sessions); UF is removed at a constant rate and dialysate Na is constant within each session.
 Rows the model does not simulate (outside the scenario model's ranges, or beyond its UF and Na limits) are
-found with :func:`crampwatch.physiology.derive.infeasible_rows` and must be left out by the caller.
+found with :func:`crampwatch.physiology.feasibility.infeasible_rows` and must be left out by the caller.
 """
 
 from __future__ import annotations
