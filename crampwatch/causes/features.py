@@ -118,13 +118,30 @@ def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: 
             REFILL_ML_MIN,
         )
     }
-    v: dict[str, np.ndarray] = {}
-    src: dict[str, np.ndarray] = {}
+    put = _Put()
+    _blood_volume(put, s, t, ctx)
+    _blood_pressure(put, s, t, ctx)
+    _ultrafiltration(put, s, t, ctx)
+    _sodium_osmolality(put, s, t, ctx)
+    _minerals(put, s, t, ctx)
+    _urea(put, s, t, ctx)
+    return Features(values=put.values, from_signal=put.from_signal)
 
-    def put(name: str, value: np.ndarray, from_sig: np.ndarray | None = None) -> None:
-        v[name] = value
-        src[name] = ~np.isnan(value) if from_sig is None else from_sig
 
+class _Put:
+    """The features of a batch in the order they are computed: value, and where it comes from a signal."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, np.ndarray] = {}
+        self.from_signal: dict[str, np.ndarray] = {}
+
+    def __call__(self, name: str, value: np.ndarray, from_sig: np.ndarray | None = None) -> None:
+        self.values[name] = value
+        self.from_signal[name] = ~np.isnan(value) if from_sig is None else from_sig
+
+
+def _blood_volume(put: _Put, s: Mapping[str, np.ndarray], t: np.ndarray, ctx: Context) -> None:
+    """Relative blood volume at 1, 2 and 3 h, its nadir and slope, and when it left the safe range."""
     # relative blood volume
     rbv = s[RBV_PCT]
     for h in (1, 2, 3):
@@ -139,6 +156,10 @@ def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: 
     lower = np.interp(t, [60.0, 120.0, 180.0], [th(f"rbv_low_{h}h_pct") for h in (1, 2, 3)])
     low = (rbv < crit[:, None] + 1.0) | ((rbv < lower[None, :]) & (t >= 60.0)[None, :])
     put("rbv_fall_at_min", first_time(low, t))
+
+
+def _blood_pressure(put: _Put, s: Mapping[str, np.ndarray], t: np.ndarray, ctx: Context) -> None:
+    """Pre-dialysis, nadir and end SBP, when it fell, and the MAP course."""
     # blood pressure
     sbp = s[SBP_MMHG]
     sbp_pre, _ = first_valid(sbp, t)
@@ -158,6 +179,10 @@ def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: 
     put("map_pre_mmhg", map_pre)
     put("map_nadir_mmhg", map_nadir)
     put("map_nadir_at_min", map_nadir_t)
+
+
+def _ultrafiltration(put: _Put, s: Mapping[str, np.ndarray], t: np.ndarray, ctx: Context) -> None:
+    """UF rate and volume (cumulative volume, else rate, else the prescription), post-weight and refill."""
     # ultrafiltration: cumulative volume, else rate, else the prescription
     uf0, t0 = first_valid(s[UF_CUM_L], t)
     uf1, t1 = last_valid(s[UF_CUM_L], t)
@@ -179,15 +204,19 @@ def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: 
     put("uf_rate_ml_h", ufr, ~np.isnan(ufr_cum) | rate_ok)
     put("uf_total_l", uf_total, ~np.isnan(uf1) | rate_ok)
     post_w = post_weight_kg_array(ctx.pre_weight_kg, uf_total)
-    put("post_weight_kg", post_w, src["uf_total_l"])
-    put("uf_rate_ml_kg_h", uf_rate_per_kg_array(ufr, post_w), src["uf_rate_ml_h"])
+    put("post_weight_kg", post_w, put.from_signal["uf_total_l"])
+    put("uf_rate_ml_kg_h", uf_rate_per_kg_array(ufr, post_w), put.from_signal["uf_rate_ml_h"])
     # refill: measured, else from the RBV slope: refill = UF + d(BV)/dt, BV0 = 70 mL/kg (modelling choice)
     refill_meas = row_mean(s[REFILL_ML_MIN])
     bv0_ml = th("blood_volume_ml_per_kg") * ctx.dry_weight_kg
-    refill_est = ufr / 60.0 + bv0_ml * v["rbv_slope_pct_h"] / 100.0 / 60.0
+    refill_est = ufr / 60.0 + bv0_ml * put.values["rbv_slope_pct_h"] / 100.0 / 60.0
     refill = np.where(~np.isnan(refill_meas), refill_meas, refill_est)
     with np.errstate(invalid="ignore", divide="ignore"):
         put("refill_fraction", np.where(ufr > 0, refill / (ufr / 60.0), np.nan))
+
+
+def _sodium_osmolality(put: _Put, s: Mapping[str, np.ndarray], t: np.ndarray, ctx: Context) -> None:
+    """Plasma Na course, dialysate Na and its gradient, effective and total osmolality falls."""
     # sodium and osmolality
     na = s[PLASMA_NA_MMOL_L]
     na_pre_sig, _ = first_valid(na, t)
@@ -206,14 +235,14 @@ def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: 
         np.where(~np.isnan(dia_na_cond), dia_na_cond, ctx.dialysate_na_mmol_l),
     )
     put("dialysate_na_mmol_l", dia_na, np.ones(ctx.n, dtype=bool))
-    put("na_gradient_mmol_l", dia_na - v["plasma_na_pre_mmol_l"], np.ones(ctx.n, dtype=bool))
+    put("na_gradient_mmol_l", dia_na - put.values["plasma_na_pre_mmol_l"], np.ones(ctx.n, dtype=bool))
     osm = s[OSM_MOSM_KG]
     urea = s[UREA_MMOL_L]
     eff = np.where(np.isnan(urea), np.nan, osm - urea)  # effective osmolality: urea crosses cells
     eff_pre, _ = first_valid(eff, t)
     eff_min, eff_min_t = row_min(eff, t)
     eff_fall = np.fmax(
-        eff_pre - eff_min, 2.0 * v["plasma_na_fall_mmol_l"]
+        eff_pre - eff_min, 2.0 * put.values["plasma_na_fall_mmol_l"]
     )  # 2 Na is the effective part (Worthley 1987)
     put("effective_osm_fall_mosm_kg", eff_fall)
     put("effective_osm_min_at_min", np.where(np.isnan(eff_min_t), na_min_t, eff_min_t))
@@ -223,8 +252,12 @@ def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: 
     put("osm_min_at_min", osm_min_t)
     # no urea signal: subtract the urea fall expected from the prescription (single pool, pre-BUN from labs)
     urea_fall_est = ctx.labs["urea_mmol_l"] * (1.0 - np.exp(-ctx.est_ktv))
-    eff_est = np.where(np.all(np.isnan(urea), axis=1), v["osm_fall_mosm_kg"] - urea_fall_est, np.nan)
+    eff_est = np.where(np.all(np.isnan(urea), axis=1), put.values["osm_fall_mosm_kg"] - urea_fall_est, np.nan)
     put("effective_osm_fall_estimated_mosm_kg", eff_est, np.zeros(ctx.n, dtype=bool))
+
+
+def _minerals(put: _Put, s: Mapping[str, np.ndarray], t: np.ndarray, ctx: Context) -> None:
+    """Ionized Ca, Mg and bicarbonate courses."""
     # calcium, magnesium, bicarbonate
     ica_pre, _ = first_valid(s[ICA_MMOL_L], t)
     ica_min, ica_min_t = row_min(s[ICA_MMOL_L], t)
@@ -241,7 +274,12 @@ def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: 
     hco3_max, hco3_max_t = row_max(s[HCO3_MMOL_L], t)
     put("hco3_max_mmol_l", hco3_max)
     put("hco3_max_at_min", hco3_max_t)
+
+
+def _urea(put: _Put, s: Mapping[str, np.ndarray], t: np.ndarray, ctx: Context) -> None:
+    """URR and session length from the urea signal; brain-plasma urea and osmolality gradients."""
     # urea: URR from the signal; brain-plasma gradient
+    urea = s[UREA_MMOL_L]
     u_pre, _ = first_valid(urea, t)
     u_post, u_post_t = last_valid(urea, t)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -261,4 +299,3 @@ def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: 
     grad_o, grad_o_t = row_max(s[BRAIN_OSM_GRADIENT_MOSM_KG], t)
     put("brain_osm_gradient_max_mosm_kg", grad_o)
     put("brain_osm_gradient_max_at_min", grad_o_t)
-    return Features(values=v, from_signal=src)
