@@ -157,31 +157,20 @@ def simulate_week(
     W. Meyer's simulator); catheter recirculation applies with a catheter ``access`` (or ``catheter=True``).
     ``post_weight_kg`` only enters the UF term of the Daugirdas estimate (default V/0.58, a modelling choice).
     """
-    t_min = require_range("duration_h", duration_h, 0.25, 24, "h") * 60.0
-    require_range("qb_ml_min", qb_ml_min, 10, 2000, "mL/min")
-    require_range("qd_ml_min", qd_ml_min, 10, 3000, "mL/min")
-    require_range("koa_ml_min", koa_ml_min, 10, 5000, "mL/min")
-    require_range("hct_pct", hct_pct, 5, 70, "%")
-    g_mg_min = (
-        require_range("generation_mg_day", generation_mg_day, GENERATION_MIN_MG_DAY, 50000, "mg/day") / 1440.0
+    t_min, g_mg_min, v_ml, kr, gain_ml_min, m, day_idx, gaps_before = _checked_inputs(
+        duration_h,
+        qb_ml_min,
+        qd_ml_min,
+        koa_ml_min,
+        hct_pct,
+        generation_mg_day,
+        v_l,
+        kr_ml_min,
+        days,
+        model,
+        fluid_gain_l_day,
     )
-    v_ml = require_range("v_l", v_l, 5, 150, "L") * 1000.0
-    kr = require_range("kr_ml_min", kr_ml_min, 0, 100, "mL/min")
-    gain_ml_min = require_range("fluid_gain_l_day", fluid_gain_l_day, 0, 10, "L/day") * 1000.0 / 1440.0
-    m = str(model).strip().lower()
-    if m not in MODELS:
-        raise InputError(f"model: {model!r} is not one of {', '.join(MODELS)}", "model")
-    if m == "single_pool" and gain_ml_min > 0:
-        raise InputError("fluid_gain_l_day: the fixed-volume single_pool model has no fluid gain", "model")
-    day_idx = parse_days(days)
     n = len(day_idx)
-    gaps_before = gaps_before_min(day_idx)
-    if t_min > float(np.min(gaps_before)) + 1e-9:
-        raise InputError(
-            f"duration_h: {duration_h!r} is longer than the shortest gap between sessions "
-            f"({float(np.min(gaps_before)) / 60:g} h)",
-            "duration_h",
-        )
 
     # per-session UF and clearance (catheter recirculation follows the access unless given)
     is_catheter = (
@@ -202,7 +191,70 @@ def simulate_week(
     kc = TWO_POOL_KC_PER_MIN * v_ml  # mL/min (0.016 /min x V_post in mL)
     dim = 2 if two else 1
 
-    # intervals: session i (from its start), then the gap to the next session start
+    intervals = _week_intervals(n, gaps_before, t_min, ve_post, uf_ml, gain_ml_min, qf, kd, kr)
+    maps = _interval_maps(intervals, two, vi, kc, g_mg_min, two_pool_substeps)
+    pre, post, tac_mg_ml = _periodic_steady_state(intervals, maps, dim, n)
+
+    return _weekly_result(
+        m, day_idx, kd, t_min, v_ml, g_mg_min, access, uf_ml, post_weight_kg, pre, post, tac_mg_ml
+    )
+
+
+def _checked_inputs(
+    duration_h: float,
+    qb_ml_min: float,
+    qd_ml_min: float,
+    koa_ml_min: float,
+    hct_pct: float,
+    generation_mg_day: float,
+    v_l: float,
+    kr_ml_min: float,
+    days: str | Sequence[str | int],
+    model: str,
+    fluid_gain_l_day: float,
+) -> tuple[float, float, float, float, float, str, tuple[int, ...], np.ndarray]:
+    """The inputs of :func:`simulate_week`, checked, in the units it integrates in: session length (min),
+    urea generation (mg/min), volume (mL), residual clearance (mL/min), fluid gain (mL/min), the model, the
+    session days and the gap before each session (min)."""
+    t_min = require_range("duration_h", duration_h, 0.25, 24, "h") * 60.0
+    require_range("qb_ml_min", qb_ml_min, 10, 2000, "mL/min")
+    require_range("qd_ml_min", qd_ml_min, 10, 3000, "mL/min")
+    require_range("koa_ml_min", koa_ml_min, 10, 5000, "mL/min")
+    require_range("hct_pct", hct_pct, 5, 70, "%")
+    g_mg_min = (
+        require_range("generation_mg_day", generation_mg_day, GENERATION_MIN_MG_DAY, 50000, "mg/day") / 1440.0
+    )
+    v_ml = require_range("v_l", v_l, 5, 150, "L") * 1000.0
+    kr = require_range("kr_ml_min", kr_ml_min, 0, 100, "mL/min")
+    gain_ml_min = require_range("fluid_gain_l_day", fluid_gain_l_day, 0, 10, "L/day") * 1000.0 / 1440.0
+    m = str(model).strip().lower()
+    if m not in MODELS:
+        raise InputError(f"model: {model!r} is not one of {', '.join(MODELS)}", "model")
+    if m == "single_pool" and gain_ml_min > 0:
+        raise InputError("fluid_gain_l_day: the fixed-volume single_pool model has no fluid gain", "model")
+    day_idx = parse_days(days)
+    gaps_before = gaps_before_min(day_idx)
+    if t_min > float(np.min(gaps_before)) + 1e-9:
+        raise InputError(
+            f"duration_h: {duration_h!r} is longer than the shortest gap between sessions "
+            f"({float(np.min(gaps_before)) / 60:g} h)",
+            "duration_h",
+        )
+    return t_min, g_mg_min, v_ml, kr, gain_ml_min, m, day_idx, gaps_before
+
+
+def _week_intervals(
+    n: int,
+    gaps_before: np.ndarray,
+    t_min: float,
+    ve_post: float,
+    uf_ml: np.ndarray,
+    gain_ml_min: float,
+    qf: np.ndarray,
+    kd: np.ndarray,
+    kr: float,
+) -> list[Interval]:
+    """The week as intervals: session i (from its start), then the gap to the next session start."""
     intervals: list[Interval] = []
     for i in range(n):
         gap = gaps_before[(i + 1) % n] - t_min
@@ -211,6 +263,13 @@ def simulate_week(
         if gap > 1e-9:
             intervals.append(Interval(gap, ve_post, gain_ml_min, kr, False, i))
 
+    return intervals
+
+
+def _interval_maps(
+    intervals: list[Interval], two: bool, vi: float, kc: float, g_mg_min: float, two_pool_substeps: int
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, float]]:
+    """The affine map of each interval (start state -> end state) and its concentration integral."""
     maps = []
     for iv in intervals:
         if two:
@@ -222,6 +281,14 @@ def simulate_week(
             pm, pv, ps, om = np.array([[a]]), np.array([b]), np.array([c]), d
         maps.append((pm, pv, ps, om))
 
+    return maps
+
+
+def _periodic_steady_state(
+    intervals: list[Interval], maps: list[tuple[np.ndarray, np.ndarray, np.ndarray, float]], dim: int, n: int
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Pre- and post-dialysis concentrations of each session (mg/mL) at the periodic steady state, and the
+    time-averaged concentration of the week (mg/mL)."""
     # compose the one-week map and solve its fixed point x* = P x* + p
     big_p = np.eye(dim)
     small_p = np.zeros(dim)
@@ -242,6 +309,25 @@ def simulate_week(
             post[iv.session] = x[0]
     tac_mg_ml = integral / MINUTES_PER_WEEK
 
+    return pre, post, tac_mg_ml
+
+
+def _weekly_result(
+    m: str,
+    day_idx: tuple[int, ...],
+    kd: np.ndarray,
+    t_min: float,
+    v_ml: float,
+    g_mg_min: float,
+    access: str,
+    uf_ml: np.ndarray,
+    post_weight_kg: float | None,
+    pre: np.ndarray,
+    post: np.ndarray,
+    tac_mg_ml: float,
+) -> WeeklyResult:
+    """The dose measures of the week from its periodic steady state."""
+    n = len(day_idx)
     # dose measures (C in mg/mL -> mg/dL: x 100)
     sp = kd * t_min / v_ml
     ekt = np.asarray(ekt_v_rate(sp, t_min / 60.0, access), dtype=float)
