@@ -159,18 +159,7 @@ def clean_frame(
 ) -> tuple[Trace, DataQualityReport]:
     """Validate a raw trace table and build a :class:`Trace` (see module docstring)."""
     report = DataQualityReport(n_rows_read=len(raw))
-    raw = raw.rename(columns=lambda c: str(c).strip().lower())
-    if raw.columns.duplicated().any():
-        dup = raw.columns[raw.columns.duplicated()][0]
-        raise InputError(f"{name}: column {dup!r} appears twice", dup)
-    converted: dict[str, float] = {}
-    for alias, (target, factor) in UNIT_ALIASES.items():
-        if alias in raw.columns and target not in raw.columns:
-            raw = raw.rename(columns={alias: target})
-            converted[target] = factor
-            report.add(
-                target, f"column {alias!r} is in other units", f"converted to {target} (x {factor:.4g})"
-            )
+    raw, converted = _named_columns(raw, name, report)
     if "t_min" not in raw.columns:
         raise InputError(f"{name}: missing required column 't_min' (minutes from session start)", "t_min")
     if len(raw) == 0:
@@ -185,8 +174,46 @@ def clean_frame(
     for c in known:
         df[c] = to_numeric(raw[c], c, report, strict) * converted.get(c, 1.0)
     row_no = np.arange(1, len(df) + 1)
-    t = df["t_min"].to_numpy()
-    drop = np.zeros(len(df), dtype=bool)
+    drop = _bad_times(df["t_min"].to_numpy(), row_no, strict, report)
+    _fix_values(df, known, row_no, report)
+    row_src = _row_sources(raw, source, row_no, report)
+    if drop.any():
+        report.dropped_rows = row_no[drop].tolist()
+    keep = ~drop
+    df = df.loc[keep].copy()
+    if row_src is not None:
+        row_src = row_src.loc[keep]
+    if len(df) == 0:
+        raise InputError(f"{name}: no row has a valid t_min (allowed 0–{MAX_T_MIN:g} min)", "t_min")
+    df, row_src = _sorted_unique_times(df, row_no[keep], row_src, report)
+    report.n_rows_used = len(df)
+    sources = _column_sources(df, known, source, sidecar, row_src)
+    return Trace(df, empty_events(), sources, session_id=None), report
+
+
+def _named_columns(
+    raw: pd.DataFrame, name: str, report: DataQualityReport
+) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Column names lower-cased and stripped, columns in other units renamed to the signal; the factor that
+    converts each renamed column."""
+    raw = raw.rename(columns=lambda c: str(c).strip().lower())
+    if raw.columns.duplicated().any():
+        dup = raw.columns[raw.columns.duplicated()][0]
+        raise InputError(f"{name}: column {dup!r} appears twice", dup)
+    converted: dict[str, float] = {}
+    for alias, (target, factor) in UNIT_ALIASES.items():
+        if alias in raw.columns and target not in raw.columns:
+            raw = raw.rename(columns={alias: target})
+            converted[target] = factor
+            report.add(
+                target, f"column {alias!r} is in other units", f"converted to {target} (x {factor:.4g})"
+            )
+    return raw, converted
+
+
+def _bad_times(t: np.ndarray, row_no: np.ndarray, strict: bool, report: DataQualityReport) -> np.ndarray:
+    """Rows whose time is negative, beyond :data:`MAX_T_MIN` (an error when ``strict``) or missing."""
+    drop = np.zeros(len(t), dtype=bool)
     for bad_t, why, problem in (
         (t < 0, "is negative", "negative time"),
         (t > MAX_T_MIN, "is out of range", f"time beyond {MAX_T_MIN:g} min"),
@@ -204,7 +231,11 @@ def clean_frame(
     if nan_t.any():
         report.add("t_min", "missing time", "row dropped", row_no[nan_t].tolist())
         drop |= nan_t
-    # unit mix-ups, then impossible values
+    return drop
+
+
+def _fix_values(df: pd.DataFrame, known: list[str], row_no: np.ndarray, report: DataQualityReport) -> None:
+    """Unit mix-ups converted, then impossible values set to missing (in place)."""
     for c in known:
         x = df[c].to_numpy(copy=True)
         fix = UNIT_FIXES.get(c)
@@ -223,29 +254,31 @@ def clean_frame(
             )
             x[bad] = np.nan
         df[c] = x
-    # row sources
-    row_src = None
-    if "source" in raw.columns and source is None:
-        row_src = raw["source"].astype(str).str.strip().str.lower()
-        bad_src = ~row_src.isin(SOURCES) & ~row_src.isin(NA_TOKENS)
-        if bad_src.any():
-            report.add(
-                "source",
-                f"unknown source (e.g. {row_src[bad_src].iloc[0]!r}; allowed {', '.join(SOURCES)})",
-                "treated as measured",
-                (row_no[bad_src.to_numpy()]).tolist(),
-            )
-            row_src = row_src.where(~bad_src, "measured")
-        row_src = row_src.where(row_src.isin(SOURCES), "measured")
-    if drop.any():
-        report.dropped_rows = row_no[drop].tolist()
-    keep = ~drop
-    df = df.loc[keep].copy()
-    kept_rows = row_no[keep]
-    if row_src is not None:
-        row_src = row_src.loc[keep]
-    if len(df) == 0:
-        raise InputError(f"{name}: no row has a valid t_min (allowed 0–{MAX_T_MIN:g} min)", "t_min")
+
+
+def _row_sources(
+    raw: pd.DataFrame, source: str | None, row_no: np.ndarray, report: DataQualityReport
+) -> pd.Series | None:
+    """The ``source`` column of each row (unknown values read as measured), unless ``source`` is given."""
+    if "source" not in raw.columns or source is not None:
+        return None
+    row_src = raw["source"].astype(str).str.strip().str.lower()
+    bad_src = ~row_src.isin(SOURCES) & ~row_src.isin(NA_TOKENS)
+    if bad_src.any():
+        report.add(
+            "source",
+            f"unknown source (e.g. {row_src[bad_src].iloc[0]!r}; allowed {', '.join(SOURCES)})",
+            "treated as measured",
+            (row_no[bad_src.to_numpy()]).tolist(),
+        )
+        row_src = row_src.where(~bad_src, "measured")
+    return row_src.where(row_src.isin(SOURCES), "measured")
+
+
+def _sorted_unique_times(
+    df: pd.DataFrame, kept_rows: np.ndarray, row_src: pd.Series | None, report: DataQualityReport
+) -> tuple[pd.DataFrame, pd.Series | None]:
+    """Rows sorted by time (stable) and later duplicates of a time dropped; the index reset."""
     tk = df["t_min"].to_numpy()
     if np.any(np.diff(tk) < 0):
         order = np.argsort(tk, kind="stable")
@@ -264,8 +297,18 @@ def clean_frame(
         df = df.loc[~dup]
         if row_src is not None:
             row_src = row_src.loc[~dup]
-    df = df.reset_index(drop=True)
-    report.n_rows_used = len(df)
+    return df.reset_index(drop=True), row_src
+
+
+def _column_sources(
+    df: pd.DataFrame,
+    known: list[str],
+    source: str | None,
+    sidecar: dict[str, str] | None,
+    row_src: pd.Series | None,
+) -> dict[str, str]:
+    """The source of each signal with a value: the sidecar's, else ``source``, else the most common row
+    source, else measured."""
     sources: dict[str, str] = {}
     for c in known:
         present = df[c].notna().to_numpy()
@@ -280,4 +323,4 @@ def clean_frame(
             sources[c] = pd.Series(vals).mode().iloc[0] if len(vals) else "measured"
         else:
             sources[c] = "measured"
-    return Trace(df, empty_events(), sources, session_id=None), report
+    return sources
