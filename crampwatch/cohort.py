@@ -99,10 +99,10 @@ def _sp_ktv_from_urea(urea: np.ndarray | None, cols: Columns) -> np.ndarray:
     post = urea[np.arange(n), last] * BUN_MG_DL_PER_UREA_MMOL_L
     hours = np.asarray(cols["prescription.duration_min"], dtype=float) / 60.0
     uf = uf_volume_l(cols)
-    post_w = np.asarray(cols["patient.pre_weight_kg"], dtype=float) - uf
+    post_w = post_weight_kg_array(cols["patient.pre_weight_kg"], uf)
     with np.errstate(invalid="ignore", divide="ignore"):
         r = post / pre
-        ok = (pre > 0) & (post > 0) & (r <= 1) & (post_w >= 10)
+        ok = (pre > 0) & (post > 0) & (r <= 1)
         out[ok] = sp_ktv_daugirdas_array(r[ok], hours[ok], uf[ok], post_w[ok])
     return out
 

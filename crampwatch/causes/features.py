@@ -16,6 +16,7 @@ from crampwatch.causes.context import Context
 from crampwatch.causes.thresholds import th
 from crampwatch.quantities import (
     idh_nadir_sbp_threshold_mmhg_array,
+    na_gradient_mmol_l_array,
     post_weight_kg_array,
     uf_rate_ml_h_array,
     uf_rate_per_kg_array,
@@ -235,7 +236,11 @@ def _sodium_osmolality(put: _Put, s: Mapping[str, np.ndarray], t: np.ndarray, ct
         np.where(~np.isnan(dia_na_cond), dia_na_cond, ctx.dialysate_na_mmol_l),
     )
     put("dialysate_na_mmol_l", dia_na, np.ones(ctx.n, dtype=bool))
-    put("na_gradient_mmol_l", dia_na - put.values["plasma_na_pre_mmol_l"], np.ones(ctx.n, dtype=bool))
+    put(
+        "na_gradient_mmol_l",
+        na_gradient_mmol_l_array(dia_na, put.values["plasma_na_pre_mmol_l"]),
+        np.ones(ctx.n, dtype=bool),
+    )
     osm = s[OSM_MOSM_KG]
     urea = s[UREA_MMOL_L]
     eff = np.where(np.isnan(urea), np.nan, osm - urea)  # effective osmolality: urea crosses cells

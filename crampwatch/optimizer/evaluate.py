@@ -18,6 +18,7 @@ from crampwatch.errors import InputError
 from crampwatch.kinetics import sp_ktv_daugirdas_array
 from crampwatch.model import Scenario
 from crampwatch.physiology.derive import ParameterArrays, patient_parameters
+from crampwatch.quantities import post_weight_kg_array
 from crampwatch.scenario_table import Columns, scenario_columns, take
 from crampwatch.series import first_valid, last_valid
 from crampwatch.signals import UF_CUM_L, UREA_MMOL_L
@@ -70,7 +71,7 @@ def dose_from_urea(
     with np.errstate(invalid="ignore", divide="ignore"):
         r = post / pre
         t_h = np.asarray(duration_min, dtype=float) / 60.0
-        w_post = np.asarray(pre_weight_kg, dtype=float) - np.asarray(uf_l, dtype=float)
+        w_post = post_weight_kg_array(pre_weight_kg, np.asarray(uf_l, dtype=float))
         sp = np.where(r > 0, sp_ktv_daugirdas_array(r, t_h, uf_l, w_post), np.nan)
         urr = 100.0 * (1.0 - r)
     return sp, urr

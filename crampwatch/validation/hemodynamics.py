@@ -8,6 +8,7 @@ from functools import cache
 import numpy as np
 
 from crampwatch.kinetics import idh_nadir
+from crampwatch.quantities import uf_rate_ml_kg_h_array
 from crampwatch.signals import MAP_MMHG, RBV_PCT, SBP_MMHG
 from crampwatch.simulator import patient_parameters, simulate_batch
 from crampwatch.validation.fixtures import at, end, population, run, start, variant
@@ -25,7 +26,7 @@ def _rbv_3h_stable_10() -> tuple[float, str]:
 def _rbv_3h_population() -> tuple[float, str]:
     pop, res = population()
     ufr = np.array(
-        [s.uf_volume_l * 1000 / (s.prescription.duration_min / 60) / s.post_weight_kg for s in pop]
+        [uf_rate_ml_kg_h_array(s.uf_volume_l, s.prescription.duration_min, s.post_weight_kg) for s in pop]
     )
     dur = np.array([s.prescription.duration_min for s in pop])
     sel = (ufr >= 9.0) & (ufr <= 11.0) & (dur == 240.0)

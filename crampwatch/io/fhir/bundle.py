@@ -45,6 +45,7 @@ from crampwatch.io.fhir.questionnaire import (
     questionnaire_response_to_cramp_report,
 )
 from crampwatch.model import Patient, Prescription, Scenario, format_validation_error
+from crampwatch.quantities import post_weight_kg_array
 from crampwatch.signals import UF_CUM_L
 from crampwatch.trace import SIGNALS, Trace, empty_events
 from crampwatch.units import S_PER_MIN
@@ -127,7 +128,7 @@ def session_to_bundle(
     post_weight = scenario.post_weight_kg
     if trace is not None and trace.has(UF_CUM_L):
         uf = trace.signal(UF_CUM_L)
-        post_weight = patient.pre_weight_kg - float(uf[~np.isnan(uf)][-1])
+        post_weight = float(post_weight_kg_array(patient.pre_weight_kg, float(uf[~np.isnan(uf)][-1])))
     add_weights(b, patient.pre_weight_kg, post_weight, patient.dry_weight_kg, end_min)
     if trace is not None:
         add_trace(b, trace, extra_signals, sampled=series == "sampled")
