@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from crampwatch.model import load_scenario
+from crampwatch.physiology.model import KERNEL_FUNCTIONS, rhs
 from crampwatch.population import virtual_population
 from crampwatch.simulator import kernel, simulate, simulate_batch
 
@@ -23,6 +25,24 @@ def _assert_same(a: object, b: object) -> None:
         np.testing.assert_allclose(a.states[name], b.states[name], rtol=1e-9, atol=1e-9, err_msg=name)
     for name in a.summary:
         np.testing.assert_allclose(a.summary[name], b.summary[name], rtol=1e-9, err_msg=name)
+
+
+def test_the_kernel_compiles_exactly_the_listed_functions() -> None:
+    """KERNEL_FUNCTIONS names every crampwatch function the right-hand side calls (directly or through another
+    listed one), and nothing it does not call: a new call fails here, not inside numba."""
+    listed = set(KERNEL_FUNCTIONS)
+    called: set[object] = set()
+    todo = [rhs]
+    while todo:
+        fn = todo.pop()
+        for name in fn.__code__.co_names:
+            obj = fn.__globals__.get(name)
+            if inspect.isfunction(obj) and obj.__module__.startswith("crampwatch.") and obj not in called:
+                called.add(obj)
+                todo.append(obj)
+    assert {f.__qualname__ for f in called - listed} == set()
+    assert {f.__qualname__ for f in listed - called - {rhs}} == set()
+    assert len(KERNEL_FUNCTIONS) == len(listed)
 
 
 def test_kernel_is_used_by_default() -> None:

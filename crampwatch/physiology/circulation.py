@@ -21,7 +21,7 @@ import numpy as np
 Circulation = namedtuple("Circulation", ("map", "sbp", "dbp", "hr", "co", "pms", "tpr", "s"))
 
 
-def _tanh(x: Any) -> Any:
+def fast_tanh(x: Any) -> Any:
     """``tanh`` through one ``expm1`` (about two thirds the cost of ``tanh`` in compiled code; exact to
     round-off), saturated beyond |x| = 20 where tanh is 1 to double precision."""
     e = np.expm1(-2.0 * np.minimum(np.abs(x), 20.0))
@@ -53,7 +53,7 @@ def circulation(p: Any, bv: Any, ica_rel: Any, temp_dev: Any, s0: Any, n_iter: i
         mp = co * tpr + pra
         if i == n_iter:
             break
-        th = _tanh(p.baro_a * (p.map_set - mp))
+        th = fast_tanh(p.baro_a * (p.map_set - mp))
         dpms = 0.5 * (1.0 + vs / root) * vu_t * p.g_v / p.c_sys
         dq = p.k_fs * (p.hr0 * p.g_hr * e + hr * p.g_e * cf)
         drt = -dq / (q * q)

@@ -10,21 +10,19 @@ from typing import Any
 
 import numpy as np
 
-# Landis-Pappenheimer oncotic polynomials (Lim 2008 App. 1); identical to
-# crampwatch.kinetics.plasma_/interstitial_oncotic_pressure_mmhg (checked in tests), inlined here because the
-# hot loop cannot afford input validation on every call.
-PI_PL = (2.1, 0.16, 0.009)
-PI_IS = (2.8, 0.18, 0.012)
+from crampwatch.kinetics.fluids import LANDIS_INTERSTITIAL, LANDIS_PLASMA, oncotic_pressure_array
 
 
 def oncotic_plasma_mmhg(c_g_dl: Any) -> Any:
-    """Plasma colloid osmotic pressure, mmHg (c in g/dL)."""
-    return c_g_dl * (PI_PL[0] + c_g_dl * (PI_PL[1] + c_g_dl * PI_PL[2]))
+    """Plasma colloid osmotic pressure, mmHg (c in g/dL): the array core of
+    :func:`crampwatch.kinetics.plasma_oncotic_pressure_mmhg` (Landis-Pappenheimer, Lim 2008 App. 1)."""
+    return oncotic_pressure_array(c_g_dl, LANDIS_PLASMA)
 
 
 def oncotic_interstitial_mmhg(c_g_dl: Any) -> Any:
-    """Interstitial colloid osmotic pressure, mmHg (c in g/dL)."""
-    return c_g_dl * (PI_IS[0] + c_g_dl * (PI_IS[1] + c_g_dl * PI_IS[2]))
+    """Interstitial colloid osmotic pressure, mmHg (c in g/dL): the array core of
+    :func:`crampwatch.kinetics.interstitial_oncotic_pressure_mmhg`."""
+    return oncotic_pressure_array(c_g_dl, LANDIS_INTERSTITIAL)
 
 
 def cell_water_flux_l_min(k_w: Any, osm_ic: Any, osm_ex: Any) -> Any:

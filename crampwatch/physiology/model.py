@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from crampwatch.kinetics.fluids import oncotic_pressure_array
 from crampwatch.physiology.brain import brain_osm_gradient, brain_urea_flux_mmol_min
-from crampwatch.physiology.circulation import circulation
+from crampwatch.physiology.circulation import circulation, fast_tanh
 from crampwatch.physiology.dialyzer import solute_removal_mmol_min, uf_factor, urea_clearance_l_min
 from crampwatch.physiology.fluid import (
     capillary_pressure_mmhg,
@@ -320,3 +321,32 @@ def rhs(y: Any, u: tuple[Any, Any, Any, Any], p: Any, s0: Any, n_iter: int, dy: 
         for k in range(len(o)):
             out[k] = o[k]
     return circ.s
+
+
+#: Every function the compiled kernel runs: the right-hand side and each function it calls, directly or
+#: through another. :mod:`crampwatch.simulator.kernel` compiles these and nothing else (the numpy integrator
+#: runs the same sources as they are); tests/test_simulate_kernel.py checks the list against the calls in
+#: their sources.
+KERNEL_FUNCTIONS = (
+    rhs,
+    cell_water_flux_l_min,
+    oncotic_plasma_mmhg,
+    oncotic_interstitial_mmhg,
+    oncotic_pressure_array,
+    plasma_ph,
+    ionized_ca_mmol_l,
+    circulation,
+    fast_tanh,
+    capillary_pressure_mmhg,
+    starling_filtration_l_min,
+    lymph_flow_l_min,
+    uf_factor,
+    solute_removal_mmol_min,
+    cell_exchange_mmol_min,
+    brain_urea_flux_mmol_min,
+    core_temp_rate_k_min,
+    extracorporeal_heat_kj_min,
+    urea_clearance_l_min,
+    na_to_conductivity_ms_cm,
+    brain_osm_gradient,
+)

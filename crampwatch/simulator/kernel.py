@@ -20,9 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from crampwatch import units
 from crampwatch.physiology.derive import ParameterArrays
-from crampwatch.physiology.model import IDX, N_OUTPUTS, N_STATES, initial_state, rhs
+from crampwatch.physiology.model import IDX, KERNEL_FUNCTIONS, N_OUTPUTS, N_STATES, initial_state, rhs
 from crampwatch.simulator.controls import Controls, substeps_each
 from crampwatch.simulator.output import RANGE_SIGNALS, out_of_range
 
@@ -33,16 +32,18 @@ except ImportError:  # pragma: no cover - numba is a declared dependency
     numba = None
 
 _PHYSIOLOGY_DIR = Path(rhs.__code__.co_filename).parent
-#: Modules whose functions the compiled right-hand side may call (unit relations such as conductivity).
-_COMPILED_PACKAGES = ("crampwatch.physiology", "crampwatch.units")
 _LOCK = threading.Lock()
 _STATUS: dict[str, object] = {"ok": None, "error": None}
 
 
 def _sources_fingerprint() -> bytes:
-    """Hash of the kernel's and the physiology package's sources (the compiled code depends on both)."""
+    """Hash of the sources the compiled code depends on: this module, the physiology package and the module
+    of every compiled function."""
     h = hashlib.sha256()
-    for path in [Path(__file__), Path(units.__file__), *sorted(_PHYSIOLOGY_DIR.glob("*.py"))]:
+    modules = sorted(
+        {Path(inspect.getsourcefile(fn) or "") for fn in KERNEL_FUNCTIONS} - {*_PHYSIOLOGY_DIR.glob("*.py")}
+    )
+    for path in [Path(__file__), *sorted(_PHYSIOLOGY_DIR.glob("*.py")), *modules]:
         h.update(path.name.encode())
         h.update(path.read_bytes())
     return h.digest()
@@ -52,19 +53,6 @@ def _sources_fingerprint() -> bytes:
 #: repeated divisions by the same value (results differ from the numpy execution only by round-off; NaN and
 #: infinity keep their meaning, which the range check relies on).
 FASTMATH = frozenset({"contract", "arcp"})
-
-
-def _make_jitable(fn: object, seen: set) -> None:
-    """Let compiled code call ``fn`` and every physiology function it calls (their sources stay plain
-    Python, run by the numpy integrator as they are)."""
-    from numba.extending import register_jitable
-
-    for name in fn.__code__.co_names:
-        obj = fn.__globals__.get(name)
-        if inspect.isfunction(obj) and obj.__module__.startswith(_COMPILED_PACKAGES) and obj not in seen:
-            seen.add(obj)
-            register_jitable(fastmath=set(FASTMATH))(obj)
-            _make_jitable(obj, seen)
 
 
 def _install_cache_locator() -> None:
@@ -97,8 +85,8 @@ if numba is not None:
         _install_cache_locator()
     from numba.extending import register_jitable
 
-    register_jitable(fastmath=set(FASTMATH))(rhs)
-    _make_jitable(rhs, {rhs})
+    for _fn in KERNEL_FUNCTIONS:  # compiled code may call these (their sources stay plain Python)
+        register_jitable(fastmath=set(FASTMATH))(_fn)
 
     _jit = njit(cache=True, error_model="numpy", fastmath=set(FASTMATH))
 
@@ -110,7 +98,20 @@ if numba is not None:
 
     @_jit
     def _session(  # noqa: ANN202
-        p, y, on_t, w_t, dif_t, na_t, uf_volume_l, n_sub, dt, stride, heun, n_iter, keep_states, rec  # noqa: ANN001
+        p,
+        y,
+        on_t,
+        w_t,
+        dif_t,
+        na_t,
+        uf_volume_l,
+        n_sub,
+        dt,
+        stride,
+        heun,
+        n_iter,
+        keep_states,
+        rec,  # noqa: ANN001
     ):
         """Integrate one session from state ``y`` (updated in place); records go to ``rec`` [planes, records].
         Same scheme, operation for operation, as :func:`crampwatch.simulator.numpy_batch.integrate_chunk`.
@@ -152,7 +153,22 @@ if numba is not None:
 
     @_jit
     def _session_i(
-        i, P, Y, on_t, w_t, dif_t, uf_idx, na_t, na_idx, uf_volume_l, n_sub, dt, stride, heun, n_iter, keep,
+        i,
+        P,
+        Y,
+        on_t,
+        w_t,
+        dif_t,
+        uf_idx,
+        na_t,
+        na_idx,
+        uf_volume_l,
+        n_sub,
+        dt,
+        stride,
+        heun,
+        n_iter,
+        keep,
         out,
     ):  # noqa: ANN001, ANN202, N803
         """Session ``i`` of the batch, its state copied out of ``Y`` [states, n] and back."""
@@ -160,7 +176,19 @@ if numba is not None:
         k = uf_idx[i]
         on_i, w_i, dif_i, na_i = on_t[k], w_t[k], dif_t[k], na_t[na_idx[i]]
         _session(
-            P[i], y, on_i, w_i, dif_i, na_i, uf_volume_l[i], n_sub[i], dt, stride, heun, n_iter, keep,
+            P[i],
+            y,
+            on_i,
+            w_i,
+            dif_i,
+            na_i,
+            uf_volume_l[i],
+            n_sub[i],
+            dt,
+            stride,
+            heun,
+            n_iter,
+            keep,
             out[:, i, :],
         )
         Y[:, i] = y
