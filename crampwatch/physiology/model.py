@@ -226,15 +226,9 @@ def rhs(y: Any, u: tuple[Any, Any, Any, Any], p: Any, s0: Any, n_iter: int, dy: 
     p_c = capillary_pressure_mmhg(circ.pms, circ.map, p.rho0 * p.tpr0 / circ.tpr)
     j_f = starling_filtration_l_min(p.kf, p_c, dp_is, pi_pl, pi_is, p.dp0)
     lymph = lymph_flow_l_min(p.lymph0, p.lymph_slope, dp_is)
-    # dialyzer (mmol/min removed): diffusion while dialysate flows (dif), convection while UF runs
-    f_u = dif * uf_factor(p.qe_u, qf_i)
-    f_ion = dif * uf_factor(p.qe_ion, qf_i)
-    j_u = solute_removal_mmol_min(p.kd_u, f_u, qf, c_u, 0.0)
-    j_na = solute_removal_mmol_min(p.kd_na, f_ion, qf, c_na, na_d * p.na_d_scale)
-    j_k = solute_removal_mmol_min(p.kd_k, f_ion, qf, c_k, p.dial_k)
-    j_ca = solute_removal_mmol_min(p.kd_ca, f_ion, qf, ica, p.dial_ca_ion)
-    j_mg = solute_removal_mmol_min(p.kd_mg, f_ion, qf, c_mg, p.dial_mg)
-    j_h = solute_removal_mmol_min(p.kd_hco3, f_ion, qf, c_h, p.dial_hco3)
+    f_u, j_u, j_na, j_k, j_ca, j_mg, j_h = _dialyzer_removal(
+        p, dif, qf_i, qf, na_d, c_u, c_na, c_k, ica, c_mg, c_h
+    )
     # cell membranes, brain, pools
     phi_u = p.kc_u * (c_u - u_ic / v_ic)
     phi_na = cell_exchange_mmol_min(p.k_na_cell, p.beta_na, c_na, na_ic / v_ic)
@@ -284,43 +278,96 @@ def rhs(y: Any, u: tuple[Any, Any, Any, Any], p: Any, s0: Any, n_iter: int, dy: 
     for k in range(len(d)):
         dy[k] = d[k]
     if out is not None:
-        na_m = c_na * p.f_cation
-        urea_m = c_u * p.f_urea
-        alb = p.albumin0 * cp / p.cp0
-        o = Outputs(
-            sbp_mmhg=circ.sbp,
-            dbp_mmhg=circ.dbp,
-            map_mmhg=circ.map,
-            hr_bpm=circ.hr,
-            rbv_pct=100.0 * bv / p.bv0,
-            uf_cum_l=y[18],
-            uf_rate_ml_h=qf * 60000.0,
-            plasma_na_mmol_l=na_m,
-            plasma_k_mmol_l=c_k * p.f_cation,
-            # calculated osmolality 2 Na + glucose + urea, all in mmol/L (= 2 Na + glucose/18 + BUN/2.8)
-            osm_mosm_kg=2.0 * na_m + p.glucose_mg_dl / GLUCOSE_MG_DL_PER_MMOL_L + urea_m,
-            ica_mmol_l=ica,
-            mg_mmol_l=c_mg / p.f_mg,
-            hco3_mmol_l=hco3_m,
-            urea_mmol_l=urea_m,
-            brain_urea_mmol_l=u_br / p.v_br,
-            dialysate_na_mmol_l=na_d,
-            dialysate_temp_c=p.dial_temp + 0.0 * on,
-            qb_ml_min=p.qb_ml_min * on,
-            conductivity_ms_cm=na_to_conductivity_ms_cm(na_d),
-            hct_pct=p.hct0_pct * p.bv0 / bv,
-            plasma_volume_l=v_pl,
-            interstitial_volume_l=v_is,
-            intracellular_volume_l=v_ic,
-            refill_ml_min=(lymph - j_f) * 1000.0,
-            brain_osm_gradient_mosm_kg=brain_osm_gradient(u_br / p.v_br, c_u, brain_osm, eff_pl),
-            # total Ca: (ionized + albumin-bound) / 0.9, bound 0.8 mg/dL per g/dL albumin (Payne 1973), the
-            # pH-driven shift moved to the bound fraction; inverse of crampwatch.labs.estimate_ica_mmol_l
-            total_ca_mmol_l=(ica + 0.8 * alb / CA_MG_DL_PER_MMOL_L + p.ph_slope * (ph - p.ph0)) / 0.9,
-        )
-        for k in range(len(o)):
-            out[k] = o[k]
+        _write_outputs(out, y, u, p, circ, c_na, c_u, c_k, c_mg, cp, bv, ica, hco3_m, ph, j_f, lymph, eff_pl)
     return circ.s
+
+
+def _dialyzer_removal(
+    p: Any,
+    dif: Any,
+    qf_i: Any,
+    qf: Any,
+    na_d: Any,
+    c_u: Any,
+    c_na: Any,
+    c_k: Any,
+    ica: Any,
+    c_mg: Any,
+    c_h: Any,
+) -> tuple[Any, Any, Any, Any, Any, Any, Any]:
+    """Solutes the dialyzer removes (mmol/min): diffusion while dialysate flows (``dif``), convection while UF
+    runs. Returns the urea UF factor and the removal of urea, Na, K, ionized Ca, Mg and bicarbonate."""
+    f_u = dif * uf_factor(p.qe_u, qf_i)
+    f_ion = dif * uf_factor(p.qe_ion, qf_i)
+    j_u = solute_removal_mmol_min(p.kd_u, f_u, qf, c_u, 0.0)
+    j_na = solute_removal_mmol_min(p.kd_na, f_ion, qf, c_na, na_d * p.na_d_scale)
+    j_k = solute_removal_mmol_min(p.kd_k, f_ion, qf, c_k, p.dial_k)
+    j_ca = solute_removal_mmol_min(p.kd_ca, f_ion, qf, ica, p.dial_ca_ion)
+    j_mg = solute_removal_mmol_min(p.kd_mg, f_ion, qf, c_mg, p.dial_mg)
+    j_h = solute_removal_mmol_min(p.kd_hco3, f_ion, qf, c_h, p.dial_hco3)
+    return f_u, j_u, j_na, j_k, j_ca, j_mg, j_h
+
+
+def _write_outputs(
+    out: Any,
+    y: Any,
+    u: tuple[Any, Any, Any, Any],
+    p: Any,
+    circ: Any,
+    c_na: Any,
+    c_u: Any,
+    c_k: Any,
+    c_mg: Any,
+    cp: Any,
+    bv: Any,
+    ica: Any,
+    hco3_m: Any,
+    ph: Any,
+    j_f: Any,
+    lymph: Any,
+    eff_pl: Any,
+) -> None:
+    """Write the output signals (:data:`OUTPUTS` order) of state ``y`` under controls ``u`` into ``out``, from
+    the quantities :func:`rhs` computed on the way."""
+    v_ic, v_is, v_pl, u_br, brain_osm = y[0], y[1], y[2], y[5], y[16]  # STATES order
+    on, qf_i, na_d, _dif = u
+    qf = on * qf_i
+    na_m = c_na * p.f_cation
+    urea_m = c_u * p.f_urea
+    alb = p.albumin0 * cp / p.cp0
+    o = Outputs(
+        sbp_mmhg=circ.sbp,
+        dbp_mmhg=circ.dbp,
+        map_mmhg=circ.map,
+        hr_bpm=circ.hr,
+        rbv_pct=100.0 * bv / p.bv0,
+        uf_cum_l=y[18],
+        uf_rate_ml_h=qf * 60000.0,
+        plasma_na_mmol_l=na_m,
+        plasma_k_mmol_l=c_k * p.f_cation,
+        # calculated osmolality 2 Na + glucose + urea, all in mmol/L (= 2 Na + glucose/18 + BUN/2.8)
+        osm_mosm_kg=2.0 * na_m + p.glucose_mg_dl / GLUCOSE_MG_DL_PER_MMOL_L + urea_m,
+        ica_mmol_l=ica,
+        mg_mmol_l=c_mg / p.f_mg,
+        hco3_mmol_l=hco3_m,
+        urea_mmol_l=urea_m,
+        brain_urea_mmol_l=u_br / p.v_br,
+        dialysate_na_mmol_l=na_d,
+        dialysate_temp_c=p.dial_temp + 0.0 * on,
+        qb_ml_min=p.qb_ml_min * on,
+        conductivity_ms_cm=na_to_conductivity_ms_cm(na_d),
+        hct_pct=p.hct0_pct * p.bv0 / bv,
+        plasma_volume_l=v_pl,
+        interstitial_volume_l=v_is,
+        intracellular_volume_l=v_ic,
+        refill_ml_min=(lymph - j_f) * 1000.0,
+        brain_osm_gradient_mosm_kg=brain_osm_gradient(u_br / p.v_br, c_u, brain_osm, eff_pl),
+        # total Ca: (ionized + albumin-bound) / 0.9, bound 0.8 mg/dL per g/dL albumin (Payne 1973), the
+        # pH-driven shift moved to the bound fraction; inverse of crampwatch.labs.estimate_ica_mmol_l
+        total_ca_mmol_l=(ica + 0.8 * alb / CA_MG_DL_PER_MMOL_L + p.ph_slope * (ph - p.ph0)) / 0.9,
+    )
+    for k in range(len(o)):
+        out[k] = o[k]
 
 
 #: Every function the compiled kernel runs: the right-hand side and each function it calls, directly or
@@ -329,6 +376,8 @@ def rhs(y: Any, u: tuple[Any, Any, Any, Any], p: Any, s0: Any, n_iter: int, dy: 
 #: their sources.
 KERNEL_FUNCTIONS = (
     rhs,
+    _dialyzer_removal,
+    _write_outputs,
     cell_water_flux_l_min,
     oncotic_plasma_mmhg,
     oncotic_interstitial_mmhg,
