@@ -34,9 +34,10 @@ from crampwatch.io.scenario_frames import (
 from crampwatch.kinetics import sp_ktv_daugirdas_array
 from crampwatch.model import Scenario
 from crampwatch.prescription_settings import SETTING_BY_NAME, SETTINGS, table_column, table_value
-from crampwatch.quantities import post_weight_kg_array, uf_rate_ml_kg_h_array
+from crampwatch.quantities import idh_array, post_weight_kg_array, uf_rate_ml_kg_h_array
 from crampwatch.scenario_table import Columns, complete_columns, scenario_columns, take, uf_volume_l
-from crampwatch.signals import UREA_MMOL_L
+from crampwatch.series import first_valid, row_min
+from crampwatch.signals import SBP_MMHG, UREA_MMOL_L
 from crampwatch.units import BUN_MG_DL_PER_UREA_MMOL_L
 
 #: Cause identifiers of docs/formats.md, in the order of the score columns.
@@ -124,7 +125,7 @@ def analyze_columns(cols: Columns, *, chunk: int = DEFAULT_CHUNK) -> pd.DataFram
         batch = simulate_columns(part)
         ctx = context_from_columns(part)
         scores = score_batch(batch.t_min, batch.signals, ctx)
-        frames.append(_rows(part, ctx, batch.signals, scores))
+        frames.append(_rows(part, ctx, batch.t_min, batch.signals, scores))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -147,7 +148,7 @@ def analyze_scenarios(scenarios: Sequence[Scenario], *, chunk: int = DEFAULT_CHU
         cols = complete_columns(scenario_columns(part), len(part))
         ctx = context_from_columns(cols)
         batch = simulate_batch(part)
-        table = _rows(cols, ctx, batch.signals, score_batch(batch.t_min, batch.signals, ctx))
+        table = _rows(cols, ctx, batch.t_min, batch.signals, score_batch(batch.t_min, batch.signals, ctx))
         table["uf_profile"] = [table_value(UF_PROFILE, s) for s in part]
         frames.append(table)
     return pd.concat(frames, ignore_index=True)
@@ -159,7 +160,7 @@ def _profiled(s: Scenario) -> bool:
 
 
 def _rows(
-    cols: Columns, ctx: Context, signals: dict[str, np.ndarray], scores: dict[str, Any]
+    cols: Columns, ctx: Context, t_min: np.ndarray, signals: dict[str, np.ndarray], scores: dict[str, Any]
 ) -> pd.DataFrame:
     n = ctx.n
     out: dict[str, Any] = _patient_columns(cols, ctx)
@@ -183,6 +184,11 @@ def _rows(
     post_w = post_weight_kg_array(ctx.pre_weight_kg, uf)
     out.setdefault("uf_rate_ml_kg_h", uf_rate_ml_kg_h_array(uf, duration, post_w))
     out.setdefault("sp_ktv", _sp_ktv_from_urea(signals.get(UREA_MMOL_L), cols))
+    sbp = signals.get(SBP_MMHG)
+    if sbp is not None:  # the session met the IDH definition (nadir SBP below it; NaN without SBP)
+        pre, _ = first_valid(sbp, t_min)
+        nadir, _ = row_min(sbp, t_min)
+        out["idh"] = np.where(np.isnan(nadir), np.nan, idh_array(pre, nadir).astype(float))
     for name in ("overall_risk", "idh_risk"):
         if name not in out:
             raise InputError(f"score_batch: result lacks {name!r}", name)
@@ -382,7 +388,9 @@ def summarize_cohort(df: pd.DataFrame) -> pd.DataFrame:
 
     Groups: ``sessions`` (count), ``top_cause`` (% of sessions whose highest-scoring cause it is; ``none``
     when no cause scores above 0), ``mean_score`` (mean score of each cause), ``overall_risk`` (mean and
-    percentiles, % above 0.5), ``idh`` (expected IDH % = mean ``idh_risk``, % with ``idh_risk`` > 0.5),
+    percentiles, % above 0.5), ``idh`` (% of sessions whose simulated or recorded SBP meets the IDH
+    definition, :func:`crampwatch.quantities.idh_array`, where SBP is known; mean ``idh_risk`` in %, and %
+    with ``idh_risk`` > 0.5),
     ``dose`` (% UF rate > 13 mL/kg/h, % spKt/V < 1.2, medians).
     """
     needed = {"top_cause", "overall_risk", "idh_risk"}
@@ -405,7 +413,9 @@ def summarize_cohort(df: pd.DataFrame) -> pd.DataFrame:
         rows.append(("overall_risk", f"p{q}", float(risk.quantile(q / 100))))
     rows.append(("overall_risk", f"gt_{HIGH_RISK:g}_pct", 100.0 * float((risk > HIGH_RISK).mean())))
     idh = df["idh_risk"].astype(float)
-    rows.append(("idh", "expected_pct", 100.0 * float(idh.mean())))
+    if "idh" in df.columns and df["idh"].notna().any():
+        rows.append(("idh", "sessions_pct", 100.0 * float(df["idh"].astype(float).dropna().mean())))
+    rows.append(("idh", "mean_risk_pct", 100.0 * float(idh.mean())))
     rows.append(("idh", f"risk_gt_{HIGH_RISK:g}_pct", 100.0 * float((idh > HIGH_RISK).mean())))
     if "uf_rate_ml_kg_h" in df.columns:
         ufr = df["uf_rate_ml_kg_h"].astype(float)
@@ -445,7 +455,8 @@ def metric_label(group: str, metric: str) -> str:
         "n": "number",
         "mean": "mean",
         f"gt_{HIGH_RISK:g}_pct": f"% of sessions above {HIGH_RISK:g}",
-        "expected_pct": "expected, % of sessions",
+        "sessions_pct": "% of sessions with nadir SBP below the IDH definition",
+        "mean_risk_pct": "mean predicted IDH risk, %",
         f"risk_gt_{HIGH_RISK:g}_pct": f"% of sessions with a risk above {HIGH_RISK:g}",
         "uf_rate_median_ml_kg_h": "median UF rate, mL/kg/h",
         f"uf_rate_gt_{HIGH_UF_RATE_ML_KG_H:g}_pct": (
