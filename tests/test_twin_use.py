@@ -106,3 +106,12 @@ def test_cli_analyze_text_says_the_twin_was_used_and_what_it_changed(tmp_path, p
     refill = twin.parameters["refill_capacity"]["value"]
     assert f"changed the result: plasma refill capacity {number(refill)} × population" in text, text
     assert "Hypovolemia" in text.split("changed the result: plasma refill capacity")[1]
+
+
+def test_the_twin_is_what_the_analyzer_asks_for() -> None:
+    """The analyzer names a typed protocol, not the twin layer above it; the twin satisfies it."""
+    from crampwatch.causes.personal import PersonalModel
+    from crampwatch.twin import PatientTwin
+
+    assert issubclass(PatientTwin, PersonalModel)
+    assert not issubclass(dict, PersonalModel)

@@ -18,6 +18,7 @@ from crampwatch.causes.common import SessionInput
 from crampwatch.causes.context import build_context
 from crampwatch.causes.findings import Assessment, Evidence, Finding
 from crampwatch.causes.ids import DISEQUILIBRIUM, UNDERDIALYSIS
+from crampwatch.causes.personal import PersonalModel
 from crampwatch.causes.registry import CAUSE_SPECS
 from crampwatch.causes.scoring import Evaluation, evaluate, overall_risk
 from crampwatch.errors import InputError
@@ -183,14 +184,15 @@ def assess(
     events: pd.DataFrame | Sequence[Any] | None = None,
     history: Sequence[Any] | None = None,
     fill_missing: bool = True,
-    twin: Any | None = None,
+    twin: PersonalModel | None = None,
 ) -> Assessment:
     """Ranked cramp mechanisms of one session.
 
     ``events`` replaces the trace's events (DataFrame or list of :class:`crampwatch.model.Event`);
     ``history`` holds previous Assessments (or their dicts) of the same patient, used for recurrent
     underdialysis; ``fill_missing`` lets the simulator estimate missing signals (flagged ``estimated``).
-    ``twin`` (a :class:`crampwatch.twin.PatientTwin`) puts the patient's fitted physiology and personal
+    ``twin`` (a :class:`~crampwatch.causes.personal.PersonalModel`, e.g. a
+    :class:`crampwatch.twin.PatientTwin`) puts the patient's fitted physiology and personal
     thresholds in place of the population patient; each finding then cites the twin values it used.
     """
     if not isinstance(trace, Trace):

@@ -10,7 +10,7 @@ guideline ranges). See :mod:`crampwatch.optimizer.search` for the method.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from crampwatch.errors import require_range
 from crampwatch.model import Scenario
@@ -18,6 +18,9 @@ from crampwatch.optimizer.constraints import Constraints
 from crampwatch.optimizer.evaluate import Evaluation, SimulatorEvaluator
 from crampwatch.optimizer.result import OptimizationResult, Outcome, Recommendation
 from crampwatch.optimizer.search import search
+
+if TYPE_CHECKING:  # the twin is imported by the callers that have one
+    from crampwatch.twin.result import PatientTwin
 
 #: Output resolution of the simulated traces scored by the analyzer, minutes: the simulator's default, so
 #: that every whole-minute session ends on a recorded sample (exact post-dialysis urea and UF).
@@ -36,7 +39,7 @@ def optimize(
     top_k: int = 3,
     seed: int = 0,
     risk_model: Callable | None = None,
-    twin: Any | None = None,
+    twin: PatientTwin | None = None,
     workers: int = DEFAULT_WORKERS,
 ) -> OptimizationResult:
     """The ``top_k`` lowest-risk prescriptions for ``scenario`` that satisfy ``constraints``.

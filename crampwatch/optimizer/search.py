@@ -45,7 +45,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -91,6 +91,9 @@ from crampwatch.optimizer.result import OptimizationResult, Outcome
 from crampwatch.optimizer.scoring import score_rows
 from crampwatch.optimizer.space import Knobs, Options, apply_knobs, changed_knobs, prescription_with
 from crampwatch.trace import Trace
+
+if TYPE_CHECKING:  # the twin is imported by the callers that have one
+    from crampwatch.twin.result import PatientTwin
 
 #: Options whose one-step neighbours are scored over the ensemble (the best first; modelling choice).
 N_POLISHED = 1
@@ -358,7 +361,7 @@ def search(
     n_ensemble: int = 8,
     top_k: int = 3,
     seed: int = 0,
-    twin: Any | None = None,
+    twin: PatientTwin | None = None,
 ) -> OptimizationResult:
     """Run the staged search with ``evaluator`` (see the module docstring); with a ``twin``
     (:class:`crampwatch.twin.PatientTwin`) the patient is the fitted twin and the ensemble is drawn from
