@@ -60,7 +60,6 @@ def test_whatif_errors_replace_the_result_and_inputs_carry_ranges(server, browse
 
 
 def test_show_in_whatif_fills_the_form_with_the_suggestion(server, browser):
-    pytest.importorskip("crampwatch.optimizer")
     live, db = server
     context, page = _session_page(browser, live, db)
     page.click("#optimize button[type=submit]")

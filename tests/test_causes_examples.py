@@ -8,11 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from crampwatch import simulator as simulate
 from crampwatch.causes import assess, score_batch
 from crampwatch.model import load_scenario
 from crampwatch.trace import Trace
-
-simulate = pytest.importorskip("crampwatch.simulator")
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

@@ -6,7 +6,6 @@ import html
 import json
 import re
 
-import pytest
 from fastapi.testclient import TestClient
 from test_web_helpers import form_csrf, page_login, patient_report_form
 
@@ -164,7 +163,6 @@ def test_static_assets_are_local(app):
 
 
 def test_optimizer_panel(app, db):
-    pytest.importorskip("crampwatch.optimizer")
     client = TestClient(app)
     page_login(client, "clin")
     token = form_csrf(client.get(f"/sessions/{db.s1}").text)
