@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,16 @@ def test_example_top_cause(runs: dict, name: str, expected: set[str]) -> None:
     # osmole at cell membranes) and alkalosis holds K in cells
     assert a.top_cause.score >= 0.5 and a.overall_risk >= 0.45
     assert a.estimated_signals == []  # a simulated trace needs no fill-in
+
+
+def test_an_assessment_is_not_changed_after_it_is_built(runs: dict) -> None:
+    trace, sc = runs["high_uf"]
+    a = assess(trace, sc)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        a.overall_risk = 0.0  # type: ignore[misc]
+    b = dataclasses.replace(a, data_quality=["note", *a.data_quality])
+    assert b.data_quality[0] == "note" and "note" not in a.data_quality
+    assert [f.cause for f in b.causes] == [f.cause for f in a.causes]
 
 
 def test_low_ca_example_ranks_calcium_then_magnesium(runs: dict) -> None:

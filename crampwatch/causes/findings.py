@@ -123,9 +123,10 @@ class Finding:
         return out
 
 
-@dataclass
+@dataclass(frozen=True)
 class Assessment:
-    """Ranked causes of cramps for one session plus session metrics."""
+    """Ranked causes of cramps for one session plus session metrics. Immutable once built: a calibrated or
+    annotated assessment is a new one (``dataclasses.replace``)."""
 
     session_id: str
     overall_risk: float
@@ -142,7 +143,7 @@ class Assessment:
     risk_model: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        self.causes = sorted(self.causes, key=lambda f: f.score, reverse=True)
+        object.__setattr__(self, "causes", sorted(self.causes, key=lambda f: f.score, reverse=True))
 
     @property
     def top_cause(self) -> Finding | None:

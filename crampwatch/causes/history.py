@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -87,7 +87,7 @@ def assess_history(
             tr, sc = item
             a = assess(tr, sc, history=list(assessments), fill_missing=fill_missing)
             if not tr.session_id:
-                a.session_id = f"{a.session_id}#{k + 1}"
+                a = replace(a, session_id=f"{a.session_id}#{k + 1}")
         assessments.append(a)
         cramps.append(_had_cramp(a, tr))
     rows = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +54,9 @@ def analyze(
     twin = None if twin_path is None else load_twin(twin_path)
     result = assess(trace, sc, events=ev, fill_missing=not no_fill, twin=twin)
     twin_lines = [] if twin is None or as_json else _twin_lines(trace, sc, twin, result, ev, not no_fill)
-    result.data_quality = quality.messages() + result.data_quality
+    result = replace(result, data_quality=quality.messages() + result.data_quality)
     if unit_model is not None:
-        apply_unit_model(result, trace, sc, unit_model)
+        result = apply_unit_model(result, trace, sc, unit_model)
     if report is not None:
         from crampwatch.causes.assess import filled_trace
         from crampwatch.report import render_html

@@ -3,6 +3,7 @@ their scores, and every finding's evidence names the unit model and that cause's
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from crampwatch.causes.findings import Assessment, Evidence
@@ -40,9 +41,16 @@ def risk_model_summary(
 
 
 def apply_unit_model(
-    assessment: Assessment, trace: Trace, scenario: Scenario, model: UnitModel
+    assessment: Assessment,
+    trace: Trace,
+    scenario: Scenario,
+    model: UnitModel,
+    *,
+    model_id: int | None = None,
 ) -> Assessment:
-    """``assessment`` with its overall risk from ``model`` (in place; also returned).
+    """A new assessment: ``assessment`` with its overall risk from ``model``, each finding citing the
+    model's weight of its cause, and ``risk_model`` saying what produced the risk (with ``model_id``, the
+    stored model's id). ``assessment`` itself is not changed.
 
     The unit model reads the session's signals and context as in training (events ignored: they are the
     label). When the model keeps the prior, the analyzer's overall risk stands unchanged.
@@ -51,26 +59,25 @@ def apply_unit_model(
     risk = float(model.risk(row)[0])
     contrib = {k: float(v) for k, v in model.contributions(row).iloc[0].items()}
     analyzer_risk = float(assessment.overall_risk)
-    if not model.uses_prior:
-        assessment.overall_risk = risk
+    overall = analyzer_risk if model.uses_prior else risk
     source = model.label()
+    causes = []
     for finding in assessment.causes:
         weight = model.coefficients[score_column(finding.cause)]
-        finding.evidence.append(
-            Evidence(
-                signal=WEIGHT_EVIDENCE,
-                value=weight,
-                threshold=None,
-                source=source,
-                note=(
-                    f"learned log-odds per unit of {finding.cause} score in this unit, beyond the analyzer's "
-                    f"risk; adds {contrib[score_column(finding.cause)]:+.2f} to this session's log-odds"
-                    if not model.uses_prior
-                    else "not used: the unit model keeps the analyzer's risk"
-                ),
-            )
+        cited = Evidence(
+            signal=WEIGHT_EVIDENCE,
+            value=weight,
+            threshold=None,
+            source=source,
+            note=(
+                f"learned log-odds per unit of {finding.cause} score in this unit, beyond the analyzer's "
+                f"risk; adds {contrib[score_column(finding.cause)]:+.2f} to this session's log-odds"
+                if not model.uses_prior
+                else "not used: the unit model keeps the analyzer's risk"
+            ),
         )
-    assessment.risk_model = risk_model_summary(
-        model, analyzer_risk, float(row[PRIOR_COLUMN].iloc[0]), float(assessment.overall_risk), contrib
-    )
-    return assessment
+        causes.append(replace(finding, evidence=[*finding.evidence, cited]))
+    summary = risk_model_summary(model, analyzer_risk, float(row[PRIOR_COLUMN].iloc[0]), overall, contrib)
+    if model_id is not None:
+        summary["model_id"] = model_id
+    return replace(assessment, overall_risk=overall, causes=causes, risk_model=summary)

@@ -66,6 +66,4 @@ def apply_active(store: Any, assessment: Any, trace: Any, scenario: Any) -> Any:
     active = active_model(store)
     if active is None or active.model is None:
         return assessment
-    apply_unit_model(assessment, trace, scenario, active.model)
-    assessment.risk_model["model_id"] = active.record.id
-    return assessment
+    return apply_unit_model(assessment, trace, scenario, active.model, model_id=active.record.id)

@@ -68,7 +68,7 @@ def assessment_for(store: Any, session: Any, patient: Patient) -> dict[str, Any]
         return session.assessment
     scenario = session_scenario(patient, session)
     assessment = assess(session.trace, scenario, events=session.trace.events, twin=twin)
-    model_service.apply_active(store, assessment, session.trace, scenario)
+    assessment = model_service.apply_active(store, assessment, session.trace, scenario)
     result = {**assessment.to_dict(), "session_id": session.id}
     store.save_assessment(session.id, result, version)
     return result
