@@ -27,6 +27,7 @@ class StandInEngine:
     acknowledgement turns the episode's alert into ``watch``. Deterministic, like the engine."""
 
     session: Any = None
+    t_now: float = 0.0
     rbv: float = 100.0
     acknowledged: bool = False
     calls: list[tuple[str, float]] = field(default_factory=list)
@@ -44,9 +45,14 @@ class StandInEngine:
         )  # fmt: skip
 
     def observe(self, t_min: float, values: Mapping[str, float]) -> StandInUpdate:
-        self.calls.append(("observe", t_min))
-        self.rbv = values.get("rbv_pct", self.rbv)
+        self.assimilate(t_min, values)
+        self.calls[-1] = ("observe", t_min)
         return self._update(t_min)
+
+    def assimilate(self, t_min: float, values: Mapping[str, float]) -> None:
+        self.calls.append(("assimilate", t_min))
+        self.t_now = t_min
+        self.rbv = values.get("rbv_pct", self.rbv)
 
     def acknowledge(self, t_min: float, reason: str, snooze_min: float = 0) -> StandInUpdate:
         self.calls.append(("acknowledge", t_min))

@@ -12,7 +12,7 @@ import pytest
 import crampwatch as cw
 from crampwatch.causes import CAUSES
 from crampwatch.errors import InputError
-from crampwatch.live import AlertPolicy, LiveEngine, observe_many
+from crampwatch.live import AlertPolicy, LiveEngine, assimilate_many, observe_many
 from crampwatch.live.policy import LEVELS
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -87,6 +87,23 @@ def test_batch_updates_equal_single_updates(high_uf) -> None:
         batched_a.append(ua.to_dict())
         batched_b.append(ub.to_dict())
     assert batched_a == single_a and batched_b == single_b
+
+
+def test_assimilated_observations_give_the_forecast_of_observing_each(high_uf) -> None:
+    """Folding observations into a later update (a service behind its input) loses none of them: the
+    forecast and risk after it are those of observing each in turn; the alert policy counts one update."""
+    sc, tr = high_uf
+    obs = stream(tr, 24, seed=5)
+    each = replay(LiveEngine(sc, seed=5), obs)
+    folded = LiveEngine(sc, seed=5)
+    replay(folded, obs[:10])
+    assimilate_many([(folded, t, v) for t, v in obs[10:24]])
+    last = folded.observe(*obs[24]).to_dict()
+    for key in ("t_min", "cramp_risk_30min", "cause", "forecast_30min", "forecast"):
+        assert last[key] == each[24][key]
+    skipped = LiveEngine(sc, seed=5)  # dropping the folded observations changes the forecast
+    replay(skipped, obs[:10])
+    assert skipped.observe(*obs[24]).to_dict()["forecast_30min"] != last["forecast_30min"]
 
 
 def test_an_update_never_uses_later_observations(high_uf) -> None:

@@ -55,13 +55,15 @@ def test_tile_updates_alert_fires_and_is_acknowledged(chairside, browser):
 
     send(mllp_port, oru("B1", db.p1, 0, {"rbv_pct": 99.0, "sbp_mmhg": 132, "dbp_mmhg": 78}))
     tile = page.locator(".chair").first
-    tile.wait_for()
+    tile.wait_for()  # the measured values come first, then the engine's update
     assert "Alma Berg" in tile.inner_text() and "No warning" in tile.inner_text()
     assert tile.locator('[data-field="bp"]').inner_text() == "132/78.0"
+    page.wait_for_selector('.chair:not([data-seq=""])')
 
     send(mllp_port, oru("B2", db.p1, 5, {"rbv_pct": 94.0}))
     page.wait_for_selector('.chair [data-field="t_min"]:has-text("5.00 min")')
-    assert "Watch" in tile.inner_text()
+    page.wait_for_selector(".chair.level-watch")
+    assert tile.locator('[data-field="rbv"]').inner_text() == "94.0"
 
     send(mllp_port, oru("B3", db.p1, 10, {"rbv_pct": 88.0}))
     page.wait_for_selector(".chair.level-alert")

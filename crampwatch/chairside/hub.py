@@ -1,19 +1,25 @@
 """In-process fan-out of engine updates to the open chairside screens (server-sent events).
 
-Updates may arrive more than once (a worker that died after storing an update but before acknowledging its
-stream entry has the update published again by the worker that claims the entry); the hub passes each
-session's updates on once, in ``seq`` order, by remembering the last ``seq`` it sent per session.
+Two kinds of event reach the screens: a message's measured values as soon as it is stored
+(``"event": "measured"``) and the engine's update after it (no ``event`` key). Either may arrive more than
+once (a worker that died after storing an update but before acknowledging its stream entry has the update
+published again by the worker that claims the entry; a web process gets its own measured values back from
+Redis); the hub passes each session's events of each kind on once, in ``seq`` order, by remembering the last
+``seq`` it sent per session and kind.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
 #: Updates a slow screen may fall behind before the oldest are dropped (it reloads the tiles on reconnect).
-QUEUE_SIZE = 2048
+QUEUE_SIZE = 4096
+#: ``event`` of a message's measured values (shown before the engine's update).
+MEASURED = "measured"
 
 
 class LiveHub:
@@ -21,7 +27,7 @@ class LiveHub:
 
     def __init__(self) -> None:
         self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
-        self._last_seq: dict[str, int] = {}
+        self._last_seq: dict[tuple[str, str], int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -36,12 +42,14 @@ class LiveHub:
 
     def _fanout(self, data: dict[str, Any]) -> None:
         live_id, seq = data.get("live_session_id"), data.get("seq")
+        key = (str(live_id), str(data.get("event", "update")))
         if isinstance(live_id, str) and isinstance(seq, int):
-            if seq <= self._last_seq.get(live_id, -1):
+            if seq <= self._last_seq.get(key, -1):
                 return
-            self._last_seq[live_id] = seq
-        if data.get("closed"):
-            self._last_seq.pop(str(live_id), None)
+            self._last_seq[key] = seq
+        if data.get("closed") or data.get("ended"):
+            # nothing of a closed session is shown again (late copies from Redis)
+            self._last_seq[key] = self._last_seq[(str(live_id), MEASURED)] = sys.maxsize
         for queue in list(self._subscribers):
             if queue.full():
                 with contextlib.suppress(asyncio.QueueEmpty):

@@ -4,9 +4,11 @@ engine, show.
 Every input (MLLP, ``POST /api/live/...`` JSON or FHIR) hands a :class:`MachineMessage` to
 :meth:`LiveService.submit`. Messages that arrive together are stored in one transaction (one disk sync for
 all, :meth:`crampwatch.store.Store.ingest_messages`); ``submit`` returns only once its message is durably
-stored, so the HL7 ``AA`` follows storage. The stored messages then go to the engine: in this process
-(:class:`~crampwatch.chairside.applier.Applier`), or, with a Redis URL, to Redis Streams for ``crampwatch
-worker`` processes. Updates reach the screens through the :class:`~crampwatch.chairside.hub.LiveHub`.
+stored, so the HL7 ``AA`` follows storage and never waits for the engine. The measured values go to the
+screens at once (:func:`measured_event`); the stored messages go to the engine: in this process
+(:class:`~crampwatch.chairside.applier.Applier`, which folds the messages of one chair that arrived while it
+was busy into one update), or, with a Redis URL, to Redis Streams for ``crampwatch worker`` processes.
+Updates reach the screens through the :class:`~crampwatch.chairside.hub.LiveHub`.
 Running sessions with no message for the timeout are closed; on start the engine catches up on any stored
 message without an update (a restart mid-session).
 """
@@ -20,8 +22,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from crampwatch.chairside.applier import Applier, EngineFactory
-from crampwatch.chairside.hub import LiveHub
+from crampwatch.chairside.applier import TILE_SIGNALS, UPDATE, Applier, EngineFactory
+from crampwatch.chairside.hub import MEASURED, LiveHub
 from crampwatch.chairside.settings import LiveSettings
 from crampwatch.io.machine.messages import ERROR, MachineMessage, Refusal
 from crampwatch.store.live import IngestOutcome, LiveMessageRecord
@@ -30,6 +32,33 @@ log = logging.getLogger("crampwatch.live")
 
 #: Messages stored in one transaction at most (modelling choice: bounds the ACK delay of a burst).
 MAX_BATCH = 256
+
+
+def measured_event(outcome: IngestOutcome) -> dict[str, Any] | None:
+    """What the screens show of a message as soon as it is stored (before the engine's update): its
+    measured values of the tile's signals, ``{"event": "measured", ..., "values": {signal: [t_min, v]}}``."""
+    message = outcome.message
+    values = {name: [t, v] for t, name, v in sorted(message.values) if name in TILE_SIGNALS}
+    if not values:
+        return None
+    return {
+        "event": MEASURED,
+        "live_session_id": message.live_session_id,
+        "patient_id": outcome.patient_id,
+        "seq": message.seq,
+        "message_t_min": message.t_min,
+        "values": values,
+    }
+
+
+def screen_events(message: LiveMessageRecord, data: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the screens get of a stored engine row: the update itself, or, for a refused end of treatment,
+    that the session closed (markers of folded messages show nothing)."""
+    if data.get("step", UPDATE) == UPDATE:
+        return [data]
+    if message.end_of_treatment:
+        return [{"live_session_id": message.live_session_id, "closed": True}]
+    return []
 
 
 class LiveService:
@@ -45,6 +74,7 @@ class LiveService:
         self.streams: Any = None
         self._queue: asyncio.Queue[tuple[MachineMessage, asyncio.Future[Any]]] | None = None
         self._apply_queue: asyncio.Queue[list[LiveMessageRecord]] | None = None
+        self._publish_queue: asyncio.Queue[tuple[list[Any], list[dict[str, Any]]]] | None = None
         self._tasks: list[asyncio.Task[Any]] = []
 
     # ------------------------------------------------------------------ lifecycle
@@ -55,6 +85,7 @@ class LiveService:
         self.streams = streams
         self._queue = asyncio.Queue()
         self._apply_queue = asyncio.Queue()
+        self._publish_queue = asyncio.Queue()
         self._tasks = [
             asyncio.create_task(self._ingest_loop(), name="live-ingest"),
             asyncio.create_task(self._timeout_loop(), name="live-timeouts"),
@@ -63,7 +94,8 @@ class LiveService:
             self._tasks.append(asyncio.create_task(self._apply_loop(), name="live-apply"))
         else:
             self._tasks.append(asyncio.create_task(streams.forward_updates(self.hub), name="live-updates"))
-        await self._dispatch(await asyncio.to_thread(self.unapplied_messages))
+            self._tasks.append(asyncio.create_task(self._publish_loop(), name="live-publish"))
+        self._dispatch(await asyncio.to_thread(self.unapplied_messages))
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -100,16 +132,37 @@ class LiveService:
             for (_, future), result in zip(batch, results, strict=True):
                 if not future.done():
                     future.set_result(result)
-            stored = [r.message for r in results if isinstance(r, IngestOutcome) and not r.duplicate]
-            await self._dispatch(stored)
+            stored = [r for r in results if isinstance(r, IngestOutcome) and not r.duplicate]
+            measured = [m for m in map(measured_event, stored) if m is not None]
+            for event in measured:
+                self.hub.publish(event)
+            self._dispatch([r.message for r in stored], measured)
 
-    async def _dispatch(self, messages: Sequence[LiveMessageRecord]) -> None:
+    def _dispatch(
+        self, messages: Sequence[LiveMessageRecord], measured: Sequence[dict[str, Any]] = ()
+    ) -> None:
+        """Hand stored messages to the engine (never waits: the next group commit goes on meanwhile)."""
         if not messages:
             return
-        if self.streams is not None:
-            await asyncio.to_thread(self.streams.publish, list(messages))
+        if self.streams is not None and self._publish_queue is not None:
+            self._publish_queue.put_nowait((list(messages), list(measured)))
         elif self._apply_queue is not None:
-            await self._apply_queue.put(list(messages))
+            self._apply_queue.put_nowait(list(messages))
+
+    async def _publish_loop(self) -> None:
+        """Add stored messages to the workers' streams (and their measured values to the updates stream,
+        for the other web processes), whatever has gathered in one round trip."""
+        assert self._publish_queue is not None
+        while True:
+            messages, measured = await self._publish_queue.get()
+            while not self._publish_queue.empty():
+                more, more_measured = self._publish_queue.get_nowait()
+                messages += more
+                measured += more_measured
+            try:
+                await asyncio.to_thread(self.streams.publish, messages, measured)
+            except Exception:  # noqa: BLE001  (Redis away: the messages are stored; caught up on start)
+                log.exception("live: handing %d message(s) to the engine workers failed", len(messages))
 
     async def acknowledge(
         self, live_session_id: str, *, reason: str, snooze_min: float, username: str
@@ -120,7 +173,7 @@ class LiveService:
                 live_session_id, reason=reason, snooze_min=snooze_min, username=username
             )
         )
-        await self._dispatch([outcome.message])
+        self._dispatch([outcome.message])
         return outcome
 
     async def audit_refusal(self, refusal: Refusal, who: str, channel: str) -> None:
@@ -138,10 +191,12 @@ class LiveService:
 
     # ------------------------------------------------------------------ engine (embedded)
     async def _apply_loop(self) -> None:
+        """Apply whatever has been stored since the last round (several messages of one chair are folded
+        into one update when the engine is behind)."""
         assert self._apply_queue is not None
         while True:
             batch = await self._apply_queue.get()
-            while not self._apply_queue.empty() and len(batch) < MAX_BATCH:
+            while not self._apply_queue.empty():
                 batch.extend(self._apply_queue.get_nowait())
             try:
                 await asyncio.to_thread(self.apply_and_publish, batch)
@@ -149,11 +204,12 @@ class LiveService:
                 log.exception("live: applying %d message(s) failed", len(batch))
 
     def apply_and_publish(self, messages: Sequence[LiveMessageRecord]) -> list[dict[str, Any]]:
-        """Engine updates for stored messages, stored once each and published; returns the updates."""
+        """Engine updates for stored messages, stored once each and published; returns the stored rows."""
         results = self.applier.apply(messages)
         self.store.save_live_updates((m.seq, m.live_session_id, m.t_min, data) for m, data in results)
-        for _, data in results:
-            self.hub.publish(data)
+        for message, data in results:
+            for event in screen_events(message, data):
+                self.hub.publish(event)
         return [data for _, data in results]
 
     def unapplied_messages(self) -> list[LiveMessageRecord]:

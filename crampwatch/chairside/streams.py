@@ -33,6 +33,7 @@ import redis
 
 from crampwatch.chairside.applier import Applier, EngineFactory
 from crampwatch.chairside.hub import LiveHub
+from crampwatch.chairside.service import screen_events
 from crampwatch.store.live import LiveMessageRecord
 
 log = logging.getLogger("crampwatch.worker")
@@ -48,6 +49,8 @@ LEASE_MS = 3000
 #: Longest wait for new entries in one read, and entries per read (modelling choice).
 BLOCK_MS = 200
 READ_COUNT = 200
+#: Seconds between checks for sessions closed elsewhere, whose engines are dropped (modelling choice).
+PRUNE_S = 30.0
 
 _RENEW = (
     "if redis.call('get', KEYS[1]) == ARGV[1] then "
@@ -81,10 +84,14 @@ class RedisStreams:
         self.redis = redis.Redis.from_url(url)
         self.partitions = partitions
 
-    def publish(self, messages: Sequence[LiveMessageRecord]) -> None:
+    def publish(self, messages: Sequence[LiveMessageRecord], measured: Sequence[dict[str, Any]] = ()) -> None:
+        """Add stored messages to their partitions' streams, and their measured values (already shown by this
+        process) to the updates stream for the other web processes; one round trip."""
         pipe = self.redis.pipeline(transaction=False)
         for m in messages:
             pipe.xadd(stream_of(partition_of(m.live_session_id, self.partitions)), {"m": encode(m)})
+        for event in measured:
+            pipe.xadd(UPDATES, {"u": json.dumps(event)}, maxlen=UPDATES_MAXLEN, approximate=True)
         pipe.execute()
 
     async def forward_updates(self, hub: LiveHub) -> None:
@@ -126,7 +133,8 @@ class EngineWorker:
         self.lease_ms = lease_ms
         self.applier = Applier(store, make_engine)
         self.owned: set[int] = set()
-        self.applied = 0  # updates this worker stored
+        self.applied = 0  # message rows (updates and markers) this worker stored
+        self._pruned_at = time.monotonic()
         self.processed = 0  # stream entries it handled
         self._renew = self.redis.register_script(_RENEW)
         self._release = self.redis.register_script(_RELEASE)
@@ -139,12 +147,19 @@ class EngineWorker:
 
     def run(self, stop: threading.Event) -> None:
         """Work until ``stop`` is set, then give the partitions back."""
-        while not stop.is_set():
-            try:
-                self.step()
-            except redis.RedisError:
-                log.exception("worker %s: Redis failed; retrying", self.name)
-                time.sleep(1.0)
+        done = threading.Event()
+        beat = threading.Thread(target=self._keep_alive, args=(done,), name="worker-leases", daemon=True)
+        beat.start()
+        try:
+            while not stop.is_set():
+                try:
+                    self.step()
+                except redis.RedisError:
+                    log.exception("worker %s: Redis failed; retrying", self.name)
+                    time.sleep(1.0)
+        finally:
+            done.set()
+            beat.join()
         for p in list(self.owned):
             self._release(keys=[self._lease(p)], args=[self.name])
         self.redis.zrem(WORKERS, self.name)
@@ -162,10 +177,23 @@ class EngineWorker:
             count=READ_COUNT,
             block=BLOCK_MS,
         )
-        handled = 0
-        for stream, entries in found or []:
-            handled += self._process(stream.decode() if isinstance(stream, bytes) else stream, entries)
-        return handled
+        batch = {
+            stream.decode() if isinstance(stream, bytes) else stream: entries
+            for stream, entries in found or []
+        }
+        self._prune()
+        return self._process(batch)
+
+    def _keep_alive(self, done: threading.Event) -> None:
+        """Renew the heartbeat and the leases while a long batch is computed (a live worker keeps its
+        partitions however long the engine takes; a killed one loses them after the lease)."""
+        while not done.wait(self.lease_ms / 3000):
+            try:
+                self.redis.zadd(WORKERS, {self.name: int(time.time() * 1000)})
+                for p in sorted(tuple(self.owned)):
+                    self._renew(keys=[self._lease(p)], args=[self.name, self.lease_ms])
+            except redis.RedisError:
+                log.exception("worker %s: renewing leases failed", self.name)
 
     def _lease(self, partition: int) -> str:
         return f"{PREFIX}:lease:{partition}"
@@ -184,13 +212,16 @@ class EngineWorker:
             self._release(keys=[self._lease(p)], args=[self.name])
             self.owned.discard(p)
         start = zlib.crc32(self.name.encode()) % self.partitions
+        taken = []
         for k in range(self.partitions):
             if len(self.owned) >= share:
                 break
             p = (start + k) % self.partitions
             if p not in self.owned and self.redis.set(self._lease(p), self.name, nx=True, px=self.lease_ms):
                 self.owned.add(p)
-                self._claim(p)
+                taken.append(p)
+        for p in taken:  # after taking them all: a long claim leaves no partition without an owner
+            self._claim(p)
 
     def _claim(self, partition: int) -> None:
         """Take over what the partition's previous owner read but did not acknowledge."""
@@ -206,25 +237,40 @@ class EngineWorker:
                     len(entries),
                     partition,
                 )
-                self._process(stream_of(partition), entries)
+                self._process({stream_of(partition): entries})
             if cursor in (b"0-0", "0-0"):
                 return
 
-    def _process(self, stream: str, entries: Sequence[tuple[Any, dict[bytes, bytes]]]) -> int:
-        entries = [(i, f) for i, f in entries if f]  # a claimed entry may have been trimmed away
-        if not entries:
+    def _prune(self) -> None:
+        """Every :data:`PRUNE_S`, drop the engines of sessions closed since (a timeout closes a session in
+        the web process, without a message through the stream)."""
+        now = time.monotonic()
+        if now - self._pruned_at < PRUNE_S or not self.applier.sessions:
+            return
+        self._pruned_at = now
+        self.applier.forget_all_but({s.id for s in self.store.open_live_sessions()})
+
+    def _process(self, batch: dict[str, Sequence[tuple[Any, dict[bytes, bytes]]]]) -> int:
+        """Apply the entries read from several streams together (one engine update per chair), store the
+        rows of the messages not applied before, publish the updates, acknowledge the entries."""
+        batch = {st: [(i, f) for i, f in entries if f] for st, entries in batch.items()}  # claimed: trimmed?
+        messages = [decode(fields[b"m"]) for entries in batch.values() for _, fields in entries]
+        if not messages:
             return 0
-        messages = [decode(fields[b"m"]) for _, fields in entries]
         done = self.store.applied_seqs([m.seq for m in messages])
-        results = self.applier.apply(messages)
-        fresh = [(m.seq, m.live_session_id, m.t_min, data) for m, data in results if m.seq not in done]
-        if fresh:
-            added = self.store.save_live_updates(fresh)
+        results = self.applier.apply([m for m in messages if m.seq not in done])
+        if results:
+            added = self.store.save_live_updates((m.seq, m.live_session_id, m.t_min, d) for m, d in results)
             self.applied += sum(added)
+        events = [e for m, d in results for e in screen_events(m, d)]
+        if done:  # applied by a worker that died before publishing: publish the stored updates again
+            events += self.store.stored_live_updates(sorted(done))
         pipe = self.redis.pipeline(transaction=False)
-        for _, data in results:
+        for data in events:
             pipe.xadd(UPDATES, {"u": json.dumps(data)}, maxlen=UPDATES_MAXLEN, approximate=True)
-        pipe.xack(stream, GROUP, *[i for i, _ in entries])
+        for stream, entries in batch.items():
+            if entries:
+                pipe.xack(stream, GROUP, *[i for i, _ in entries])
         pipe.execute()
-        self.processed += len(entries)
-        return len(entries)
+        self.processed += len(messages)
+        return len(messages)

@@ -175,6 +175,12 @@ def serve(
         raise
     typer.echo(f"crampwatch: serving {store.url} at http://{host}:{port}/ with {workers} worker(s)")
     typer.echo(f"crampwatch: CSRF key {source}")
+    if workers > 1 and not os.environ.get("CRAMPWATCH_REDIS_URL", "").strip():
+        typer.echo(
+            "crampwatch: live chair data (POST /api/live/...) reach the screens of the process that "
+            "received them; set CRAMPWATCH_REDIS_URL (docs/chairside.md) or --workers 1 for every screen "
+            "to show every chair"
+        )
     if workers > 1:
         os.environ["CRAMPWATCH_DATABASE_URL"] = store.engine.url.render_as_string(hide_password=False)
         store.close()

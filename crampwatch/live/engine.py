@@ -7,7 +7,9 @@ scores the cramp risk of the next 30 minutes (:mod:`crampwatch.live.risk`), appl
 during a warning, simulates the actions for the leading cause. ``acknowledge`` changes the policy state
 only. Everything is seeded: replaying the same calls in the same order gives the same updates (a restarted
 service resumes a session that way). :func:`observe_many` updates many engines with one kernel call per
-stage; each engine's result is the one its own ``observe`` gives.
+stage; each engine's result is the one its own ``observe`` gives. :func:`assimilate_many` only advances and
+corrects the members (no forecast, risk or policy step): a service that is behind folds several observations
+of one session into its next update that way without losing any of them.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -101,6 +104,10 @@ class LiveEngine:
         """Assimilate the observations ``values`` (signal-registry names) at ``t_min`` and update the
         warning; only what was observed at or before ``t_min`` is used."""
         return observe_many([(self, t_min, values)])[0]
+
+    def assimilate(self, t_min: float, values: Mapping[str, float]) -> None:
+        """Take the observations ``values`` at ``t_min`` in without an update (:func:`assimilate_many`)."""
+        assimilate_many([(self, t_min, values)])
 
     def acknowledge(self, t_min: float, reason: str, snooze_min: float = 0.0) -> LiveUpdate:
         """A nurse's acknowledgement with ``reason`` (and a snooze of ``snooze_min`` minutes); policy state
@@ -279,7 +286,20 @@ def _run_all(runs: Sequence[_Run]) -> list[np.ndarray]:
 def observe_many(calls: Sequence[tuple[LiveEngine, float, Mapping[str, float]]]) -> list[LiveUpdate]:
     """Update many engines (``(engine, t_min, values)`` each); an engine that appears several times is
     updated in order. The same result as calling each engine's ``observe`` in turn."""
-    results: list[LiveUpdate | None] = [None] * len(calls)
+    return _in_rounds(calls, _observe_round)
+
+
+def assimilate_many(calls: Sequence[tuple[LiveEngine, float, Mapping[str, float]]]) -> None:
+    """Advance many engines to their ``t_min`` and assimilate their ``values`` without forecasting, scoring
+    or stepping the alert policy (in order for an engine that appears several times). An ``observe`` after
+    it gives the forecast and risk that observing each call in turn would have given; the alert policy
+    counts that one update only."""
+    _in_rounds(calls, _assimilate_round)
+
+
+def _in_rounds(calls: Sequence[tuple[LiveEngine, float, Mapping[str, float]]], run_round: Any) -> list[Any]:
+    """``run_round`` over the calls, each engine at most once per round, in call order per engine."""
+    results: list[Any] = [None] * len(calls)
     pending = list(range(len(calls)))
     while pending:
         seen: set[int] = set()
@@ -287,18 +307,31 @@ def observe_many(calls: Sequence[tuple[LiveEngine, float, Mapping[str, float]]])
         for i in pending:
             (batch if id(calls[i][0]) not in seen else later).append(i)
             seen.add(id(calls[i][0]))
-        for i, u in zip(batch, _observe_round([calls[i] for i in batch]), strict=True):
+        for i, u in zip(batch, run_round([calls[i] for i in batch]), strict=True):
             results[i] = u
         pending = later
-    return results  # type: ignore[return-value]
+    return results
 
 
-def _observe_round(calls: Sequence[tuple[LiveEngine, float, Mapping[str, float]]]) -> list[LiveUpdate]:
+def _advanced(
+    calls: Sequence[tuple[LiveEngine, float, Mapping[str, float]]],
+) -> list[tuple[LiveEngine, float, dict[str, float]]]:
+    """The calls checked (before any engine changes), their members advanced and corrected."""
     checked = [(e, checked_time(t, e.t_now), checked_values(v)) for e, t, v in calls]
     runs = [e._advance_run(t) for e, t, _ in checked]
     outs = _run_all(runs)
     for (e, t, v), out in zip(checked, outs, strict=True):
         e._after_advance(t, out, v)
+    return checked
+
+
+def _assimilate_round(calls: Sequence[tuple[LiveEngine, float, Mapping[str, float]]]) -> list[None]:
+    _advanced(calls)
+    return [None] * len(calls)
+
+
+def _observe_round(calls: Sequence[tuple[LiveEngine, float, Mapping[str, float]]]) -> list[LiveUpdate]:
+    checked = _advanced(calls)
     forecasts = _run_all([e._forecast_run(fc.FORECAST_MIN) for e, _, _ in checked])
     risks = []
     for (e, t, v), out in zip(checked, forecasts, strict=True):

@@ -40,6 +40,11 @@ __all__ = [
 ]
 
 
+#: ``step`` of a stored update row (rows from before steps were stored are updates).
+UPDATE = "update"
+_STEP = func.coalesce(LiveUpdateRow.data["step"].as_string(), UPDATE)
+
+
 class LiveStore(StoreBase):
     """Live sessions, their messages and the engine's updates."""
 
@@ -108,17 +113,34 @@ class LiveStore(StoreBase):
                 )
             )
 
-    def live_messages(self, live_session_id: str, upto_seq: int | None = None) -> list[LiveMessageRecord]:
-        """The session's messages in order (those with ``seq <= upto_seq`` when given)."""
+    def live_messages(
+        self, live_session_id: str, upto_seq: int | None = None, after_seq: int | None = None
+    ) -> list[LiveMessageRecord]:
+        """The session's messages in order (those with ``after_seq < seq <= upto_seq`` when given)."""
         query = select(LiveMessageRow).where(LiveMessageRow.live_session_id == live_session_id)
         if upto_seq is not None:
             query = query.where(LiveMessageRow.seq <= upto_seq)
+        if after_seq is not None:
+            query = query.where(LiveMessageRow.seq > after_seq)
         with self._read() as s:
             rows = list(s.scalars(query.order_by(LiveMessageRow.seq)))
         out: list[LiveMessageRecord] = []
         for row in rows:
-            out.append(message_record(row, out[-1].seq if out else None))
+            out.append(message_record(row, out[-1].seq if out else after_seq))
         return out
+
+    def live_update_steps(
+        self, live_session_id: str, upto_seq: int | None = None, after_seq: int | None = None
+    ) -> dict[int, str]:
+        """How the engine took each of the session's messages in: seq -> ``update``, ``coalesced`` (folded
+        into a later update) or ``failed`` (refused); messages without a stored update are missing."""
+        query = select(LiveUpdateRow.seq, _STEP).where(LiveUpdateRow.live_session_id == live_session_id)
+        if upto_seq is not None:
+            query = query.where(LiveUpdateRow.seq <= upto_seq)
+        if after_seq is not None:
+            query = query.where(LiveUpdateRow.seq > after_seq)
+        with self._read() as s:
+            return {seq: step for seq, step in s.execute(query)}
 
     def save_live_updates(self, updates: Iterable[tuple[int, str, float, dict[str, Any]]]) -> list[bool]:
         """Store engine updates ``(seq, live_session_id, t_min, data)`` once each: per update, whether it was
@@ -158,7 +180,7 @@ class LiveStore(StoreBase):
             return {}
         newest = (
             select(LiveUpdateRow.live_session_id, func.max(LiveUpdateRow.seq).label("seq"))
-            .where(LiveUpdateRow.live_session_id.in_(list(live_session_ids)))
+            .where(LiveUpdateRow.live_session_id.in_(list(live_session_ids)), _STEP == UPDATE)
             .group_by(LiveUpdateRow.live_session_id)
             .subquery()
         )
@@ -167,11 +189,22 @@ class LiveStore(StoreBase):
             return {r.live_session_id: dict(r.data) for r in rows}
 
     def live_updates(self, live_session_id: str) -> list[dict[str, Any]]:
-        """Every update of a session in message order (the live timeline)."""
+        """Every update of a session in message order (the live timeline; not the rows of messages folded
+        into a later update or refused by the engine)."""
         with self._read() as s:
             rows = s.scalars(
                 select(LiveUpdateRow)
-                .where(LiveUpdateRow.live_session_id == live_session_id)
+                .where(LiveUpdateRow.live_session_id == live_session_id, _STEP == UPDATE)
+                .order_by(LiveUpdateRow.seq)
+            )
+            return [dict(r.data) for r in rows]
+
+    def stored_live_updates(self, seqs: Sequence[int]) -> list[dict[str, Any]]:
+        """The stored engine updates (not markers) of these messages, in message order."""
+        with self._read() as s:
+            rows = s.scalars(
+                select(LiveUpdateRow)
+                .where(LiveUpdateRow.seq.in_(list(seqs)), _STEP == UPDATE)
                 .order_by(LiveUpdateRow.seq)
             )
             return [dict(r.data) for r in rows]

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
+from crampwatch.chairside.hub import MEASURED
 from crampwatch.chairside.mllp import MllpListener
 from crampwatch.chairside.streams import RedisStreams
 from crampwatch.io.machine import gateway
@@ -118,6 +119,19 @@ def tile(update: dict[str, Any] | None, session: Any, name: str | None) -> dict[
     return data
 
 
+def measured_tile(data: dict[str, Any], session: Any, name: str | None) -> dict[str, Any]:
+    """A message's measured values as the event stream gives them, before the engine's update:
+    ``values``: signal -> [t_min, value]; ``t_min``: the message's minutes since the first observation."""
+    return {
+        "patient_id": session.patient_id,
+        "patient_name": name,
+        "session_id": session.id,
+        "seq": data.get("seq"),
+        "t_min": float(data.get("message_t_min") or 0.0),
+        "values": data.get("values") or {},
+    }
+
+
 def _chairs(store: Any) -> list[dict[str, Any]]:
     sessions = store.open_live_sessions()
     latest = store.latest_live_updates([s.id for s in sessions])
@@ -156,8 +170,9 @@ def chair_timeline_page(request: Request, session_id: str, user: ChairsUser) -> 
 
 @router.get("/api/chairs/stream", include_in_schema=False)
 async def chairs_stream(request: Request, user: ChairsUser) -> EventSourceResponse:
-    """Server-sent events: ``update`` (one chair's tile, JSON) after every applied message, ``closed``
-    when a session ends."""
+    """Server-sent events: ``measured`` (a chair's measured values, JSON) as soon as a message is stored,
+    ``update`` (one chair's tile with the engine's forecast and risk) after the engine has taken the message
+    in, ``closed`` when a session ends."""
     store = get_store(request)
     await run_in_threadpool(store.audit, username=user.username, action="view_chairs", detail="stream")
     return EventSourceResponse(_events(request), ping=PING_S)
@@ -179,7 +194,10 @@ async def _events(request: Request) -> AsyncIterator[dict[str, str]]:
             patient = await run_in_threadpool(store.get_patient, session.patient_id)
             sessions[live_id] = (session, patient.name if patient else None)
         session, name = sessions[live_id]
-        yield {"event": "update", "data": json.dumps(tile(data, session, name))}
+        if data.get("event") == MEASURED:
+            yield {"event": "measured", "data": json.dumps(measured_tile(data, session, name))}
+        else:
+            yield {"event": "update", "data": json.dumps(tile(data, session, name))}
 
 
 @router.post("/api/chairs/{session_id}/acknowledge", tags=["chairside"])

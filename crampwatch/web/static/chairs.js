@@ -30,6 +30,28 @@
     if (el) el.textContent = text;
   }
 
+  // The latest measured value of each signal on a tile (signal -> [t_min, value]): from the measured values
+  // of each stored message (at once) and from the engine's updates (which may come later), newest wins.
+  function merged(tile, values) {
+    var have = tile._latest || (tile._latest = {});
+    Object.keys(values || {}).forEach(function (k) {
+      if (!have[k] || values[k][0] >= have[k][0]) have[k] = values[k];
+    });
+    return { latest: have };
+  }
+
+  function showMeasured(tile, t, values) {
+    var m = merged(tile, values);
+    var shownT = parseFloat(tile.getAttribute("data-t-min"));
+    if (isNaN(shownT) || t >= shownT) {
+      tile.setAttribute("data-t-min", t);
+      setField(tile, "t_min", num(t) + " min");
+    }
+    if (m.latest.rbv_pct) setField(tile, "rbv", num(latest(m, "rbv_pct")));
+    if (m.latest.sbp_mmhg) setField(tile, "bp", num(latest(m, "sbp_mmhg")) + "/" + num(latest(m, "dbp_mmhg")));
+    if (m.latest.uf_rate_ml_h) setField(tile, "uf", num(latest(m, "uf_rate_ml_h")));
+  }
+
   function fill(tile, c) {
     var before = tile.getAttribute("data-level");
     tile.className = "chair level-" + (c.level || "none");
@@ -38,15 +60,12 @@
     var who = tile.querySelector(".who");
     who.textContent = c.patient_name || c.patient_id;
     who.setAttribute("href", "/chairs/" + c.session_id);
-    setField(tile, "t_min", num(c.t_min) + " min");
     setField(tile, "level", LEVEL_TEXT[c.level] || c.level);
     setField(tile, "risk", pct(c.cramp_risk_30min));
-    setField(tile, "rbv", num(latest(c, "rbv_pct")));
     var f = c.forecast_30min;
     setField(tile, "rbv_band", f ? num(f.rbv_pct) + " (" + num(f.rbv_pct_lo) + "–" + num(f.rbv_pct_hi) + ")" : "–");
-    var sbp = latest(c, "sbp_mmhg"), dbp = latest(c, "dbp_mmhg");
-    setField(tile, "bp", sbp === null ? "–" : num(sbp) + "/" + num(dbp));
-    setField(tile, "uf", num(latest(c, "uf_rate_ml_h")));
+    tile.setAttribute("data-forecast-t-min", c.t_min);
+    showMeasured(tile, c.t_min, c.latest);
     setField(tile, "cause", c.cause_label || "none identified");
     setField(tile, "action", c.action || "–");
     setField(tile, "effect", c.action_effect ? String(c.action_effect.text || c.action_effect) : "");
@@ -114,6 +133,20 @@
     } else if (timeline.getAttribute("data-session") === c.session_id) {
       addRow(c);
     }
+  });
+  source.addEventListener("measured", function (ev) {
+    if (!grid) return;
+    var c = JSON.parse(ev.data);
+    var tile = tileFor(c);
+    if (!tile.getAttribute("data-seq") && !tile.querySelector(".who").textContent) {
+      var who = tile.querySelector(".who");
+      who.textContent = c.patient_name || c.patient_id;
+      who.setAttribute("href", "/chairs/" + c.session_id);
+    }
+    var seq = parseInt(tile.getAttribute("data-measured-seq"), 10);
+    if (!isNaN(seq) && c.seq <= seq) return;
+    tile.setAttribute("data-measured-seq", c.seq);
+    showMeasured(tile, c.t_min, c.values);
   });
   source.addEventListener("closed", function (ev) {
     var id = JSON.parse(ev.data).session_id;
