@@ -54,3 +54,38 @@ def test_a_change_to_what_the_page_shows_renders_it_anew(app, db):
     with_twin = client.get(f"/sessions/{db.s1}").text
     assert cache.misses > misses and with_twin != after
     assert client.get(f"/sessions/{db.s1}").text == with_twin
+
+
+def _views(db) -> int:
+    return sum(1 for a in db.store.list_audit(1000) if a.action == "view_session" and a.patient_id == db.p1)
+
+
+def test_every_view_of_a_cached_page_is_checked_and_audited(app, db):
+    client, _ = _clinician(app)
+    cache = app.state.session_pages
+    client.get(f"/sessions/{db.s1}")
+    client.get(f"/sessions/{db.s1}")
+    hits, views = cache.hits, _views(db)
+    assert client.get(f"/sessions/{db.s1}").status_code == 200
+    assert cache.hits == hits + 1 and _views(db) == views + 1
+    for name in ("adm", "pat2"):  # no access to this patient: refused although the page is cached
+        other = TestClient(app)
+        api_login(other, name)
+        assert other.get(f"/sessions/{db.s1}").status_code == 403
+    assert _views(db) == views + 1
+
+
+def test_a_changed_patient_record_renders_the_page_anew(app, db):
+    client, _ = _clinician(app)
+    cache = app.state.session_pages
+    client.get(f"/sessions/{db.s1}")
+    version = db.store.session_view_version(db.s1)
+    before = client.get(f"/sessions/{db.s1}").text
+    assert db.store.session_view_version(db.s1) == version  # viewing changes nothing the page shows
+    misses = cache.misses
+    record = db.store.get_patient(db.p1)
+    db.store.update_patient(record.patient, name="Alma Berg-Lind")
+    assert db.store.session_view_version(db.s1) != version
+    after = client.get(f"/sessions/{db.s1}").text
+    assert cache.misses == misses + 1 and "Alma Berg-Lind" in after and "Alma Berg-Lind" not in before
+    assert db.store.session_view_version("no-such-session") is None

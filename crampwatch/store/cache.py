@@ -26,6 +26,16 @@ class LRUCache(Generic[V]):
         self.hits = 0
         self.misses = 0
 
+    def get(self, key: Hashable) -> V | None:
+        """The cached value of ``key`` (counted as a hit), else ``None`` (not counted: a caller that then
+        creates the value counts the miss with :meth:`get_or_create`)."""
+        with self._lock:
+            if key not in self._data:
+                return None
+            self._data.move_to_end(key)
+            self.hits += 1
+            return self._data[key]
+
     def get_or_create(self, key: Hashable, create: Callable[[], V]) -> V:
         """The cached value of ``key``, else ``create()`` (called outside the lock) stored under ``key``."""
         with self._lock:

@@ -47,6 +47,30 @@ class SessionRecord:
 
 
 @dataclass(frozen=True)
+class SessionViewVersion:
+    """What a rendered view of a stored session depends on, without the trace itself: the session's stored
+    version (``created_at``, trace size, post-dialysis weight) and its events, its latest assessment, the
+    patient record, the patient's newest twin and the active unit model. Equal versions show the same."""
+
+    session_id: str
+    patient_id: str
+    created_at: datetime
+    trace_bytes: int
+    post_weight_kg: float | None
+    #: ``(id, t_min, kind, severity, note)`` of each event, in stored order.
+    events: tuple[tuple[Any, ...], ...]
+    assessment_id: int | None
+    assessment_model_version: str | None
+    patient_name: str | None
+    recurring_cause: str | None
+    #: The patient record's data as canonical JSON text.
+    patient_data: str
+    twin_version: int | None
+    #: ``(id, created_at)`` of the active unit model, or ``None``.
+    unit_model: tuple[int, datetime] | None
+
+
+@dataclass(frozen=True)
 class SessionSummary:
     id: str
     started_at: datetime

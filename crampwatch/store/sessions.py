@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import copy
+import json
 from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, defer
 
 from crampwatch.errors import InputError, require_range
@@ -15,8 +16,15 @@ from crampwatch.model import Event, Labs, Prescription
 from crampwatch.store import codec
 from crampwatch.store.base import StoreBase, as_utc, new_id, require_patient, require_session
 from crampwatch.store.patients import cramp_sessions_query
-from crampwatch.store.records import SessionRecord, SessionSummary
-from crampwatch.store.schema import AssessmentRow, EventRow, SessionRow
+from crampwatch.store.records import SessionRecord, SessionSummary, SessionViewVersion
+from crampwatch.store.schema import (
+    AssessmentRow,
+    EventRow,
+    PatientRow,
+    SessionRow,
+    TwinRow,
+    UnitModelRow,
+)
 from crampwatch.store.validation import require_datetime, require_id, require_text, validate_model
 from crampwatch.trace import Trace
 
@@ -122,6 +130,32 @@ class SessionStore(StoreBase):
             assessment_id=None if assessment is None else assessment.id,
         )
 
+    def session_view_version(self, session_id: str) -> SessionViewVersion | None:
+        """What a view of the session shows, as a small value read in one transaction (two indexed
+        queries, no trace, no assessment JSON): a page rendered for one version is valid for every equal
+        version. ``None`` when there is no such stored session."""
+        with self._read() as s:
+            found = s.execute(_VIEW_VERSION, {"session_id": session_id}).first()
+            if found is None:
+                return None
+            events = s.execute(_VIEW_EVENTS, {"session_id": session_id}).all()
+        pid, created, size, post_w, a_id, a_version, name, cause, data, twin_v, m_id, m_at = found
+        return SessionViewVersion(
+            session_id=session_id,
+            patient_id=pid,
+            created_at=as_utc(created),
+            trace_bytes=int(size or 0),
+            post_weight_kg=post_w,
+            events=tuple(tuple(e) for e in events),
+            assessment_id=a_id,
+            assessment_model_version=a_version,
+            patient_name=name,
+            recurring_cause=cause,
+            patient_data=json.dumps(data, sort_keys=True),
+            twin_version=twin_v,
+            unit_model=None if m_id is None else (m_id, m_at),
+        )
+
     def list_sessions(self, patient_id: str) -> list[SessionSummary]:
         """The patient's sessions, oldest first (``had_cramp``: a cramp event or a linked cramp report)."""
         with self._read() as s:
@@ -190,6 +224,48 @@ class SessionStore(StoreBase):
                     data=data,
                 )
             )
+
+
+def _newest(*columns: Any, where: Any, order: Any) -> list[Any]:
+    """Scalar subqueries for ``columns`` of the row with the highest ``order`` where ``where`` holds."""
+    query = select(*columns).where(where).order_by(order.desc()).limit(1)
+    return [query.with_only_columns(c).scalar_subquery() for c in columns]
+
+
+#: The statements of :meth:`SessionStore.session_view_version`, built once (parameter ``session_id``).
+_VIEW_VERSION = (
+    select(
+        SessionRow.patient_id,
+        SessionRow.created_at,
+        func.length(SessionRow.trace_parquet),
+        SessionRow.post_weight_kg,
+        *_newest(
+            AssessmentRow.id,
+            AssessmentRow.model_version,
+            where=AssessmentRow.session_id == SessionRow.id,
+            order=AssessmentRow.id,
+        ),
+        PatientRow.name,
+        PatientRow.recurring_cause,
+        PatientRow.data,
+        select(func.max(TwinRow.version))
+        .where(TwinRow.patient_id == SessionRow.patient_id)
+        .scalar_subquery(),
+        *_newest(
+            UnitModelRow.id,
+            UnitModelRow.created_at,
+            where=UnitModelRow.active.is_(True),
+            order=UnitModelRow.id,
+        ),
+    )
+    .join(PatientRow, PatientRow.id == SessionRow.patient_id)
+    .where(SessionRow.id == bindparam("session_id"))
+)
+_VIEW_EVENTS = (
+    select(EventRow.id, EventRow.t_min, EventRow.kind, EventRow.severity, EventRow.note)
+    .where(EventRow.session_id == bindparam("session_id"))
+    .order_by(EventRow.t_min, EventRow.id)
+)
 
 
 def insert_session(s: Session, row: SessionRow, events: list[Event]) -> None:

@@ -45,6 +45,13 @@ def load_patient(store: Any, user: Any, patient_id: str, action: str, where: str
     return rec
 
 
+def record_view(store: Any, user: Any, patient_id: str, action: str, where: str = "") -> None:
+    """For a view whose content is at hand: 403 unless this user may see the patient's record, then the
+    view is written to the audit log."""
+    ensure_patient_access(user, patient_id)
+    store.audit(username=user.username, action=action, patient_id=patient_id, detail=where)
+
+
 def load_session(store: Any, user: Any, session_id: str, action: str, where: str = "") -> tuple[Any, Any]:
     """(session, patient record) if this user may see the session's patient; audited."""
     rec = store.get_session(session_id)

@@ -174,29 +174,25 @@ def _session_chart(request: Request, rec: Any, weight_kg: float | None) -> dict[
 @protected.get("/sessions/{session_id}")
 def session_page(request: Request, session_id: str, user: CurrentUser) -> Response:
     store = get_store(request)
-    if store.get_session(session_id) is None and store.get_live_session(session_id) is not None:
+    version = store.session_view_version(session_id)
+    if version is None and store.get_live_session(session_id) is not None:
         return RedirectResponse(f"/chairs/{session_id}", status_code=303)  # running: its live timeline
+    cache = request.app.state.session_pages
+    key = None
+    if user.role != "patient" and not getattr(user, "notice_failed_logins", 0):
+        key = session_cache.page_key(version, user.role)
+    html = None if key is None else cache.get(key)
+    if html is not None:  # rendered for this version of what it shows: only the access check and audit
+        access.record_view(store, user, version.patient_id, "view_session", request.url.path)
+        return HTMLResponse(session_cache.personalize(html, username=user.username, csrf=csrf_token(request)))
     rec, patient = access.load_session(store, user, session_id, "view_session", request.url.path)
     assessment = services.assessment_for(store, rec, patient.patient)
     events = rec.trace.events
     cramps = [] if events.empty else events[events["kind"] == "cramp"].to_dict("records")
     if user.role == "patient":
-        top = assessment["causes"][0]["cause"] if assessment and assessment.get("causes") else None
-        if assessment and assessment["causes"][0]["score"] < wording.SUPPORTED_SCORE:
-            top = None
-        reported = any(r.session_id == rec.id for r in store.list_reports(patient.id))
-        return render(
-            request,
-            "session_patient.html",
-            session=rec,
-            cramps=cramps,
-            had_cramp=bool(cramps) or reported,
-            top_cause=top,
-            relief=services.RELIEF_TEXT,
-        )
+        return _patient_session_page(request, store, rec, patient, assessment, cramps)
     context = {"session": rec, "patient": patient, "assessment": assessment, "cramps": cramps}
-    key = session_cache.page_key(rec, patient, assessment, user.role)
-    if key is None or getattr(user, "notice_failed_logins", 0):
+    if key is None or assessment is not rec.assessment:  # a fresh assessment: cached from the next view on
         return render(request, "session.html", **_session_context(request, **context))
 
     def render_page() -> str:
@@ -211,13 +207,28 @@ def session_page(request: Request, session_id: str, user: CurrentUser) -> Respon
         return TEMPLATES.get_template("session.html").render(full)
 
     html = session_cache.cached_page(
-        request.app.state.session_pages,
-        key,
-        render_page,
-        username=user.username,
-        csrf=csrf_token(request),
+        cache, key, render_page, username=user.username, csrf=csrf_token(request)
     )
     return HTMLResponse(html)
+
+
+def _patient_session_page(
+    request: Request, store: Any, rec: Any, patient: Any, assessment: Any, cramps: list[dict[str, Any]]
+) -> Response:
+    """The patient's own view of a session: whether they cramped, the likely cause in plain words."""
+    top = assessment["causes"][0]["cause"] if assessment and assessment.get("causes") else None
+    if assessment and assessment["causes"][0]["score"] < wording.SUPPORTED_SCORE:
+        top = None
+    reported = any(r.session_id == rec.id for r in store.list_reports(patient.id))
+    return render(
+        request,
+        "session_patient.html",
+        session=rec,
+        cramps=cramps,
+        had_cramp=bool(cramps) or reported,
+        top_cause=top,
+        relief=services.RELIEF_TEXT,
+    )
 
 
 def _session_context(request: Request, *, session: Any, patient: Any, **shown: Any) -> dict[str, Any]:
