@@ -5,14 +5,16 @@ Builds the demo database (10 patients, 3 weeks of sessions, every session assess
 
 1. open loop, per page: ``--users`` users each request the page once per second (jittered start) for
    ``--seconds`` seconds; p50/p95/p99 latency of the answered requests;
-2. saturation: ``--users`` users request the three pages back to back (closed loop) for ``--seconds``
+2. saturation: ``--users`` users request the pages back to back (closed loop) for ``--seconds``
    seconds; throughput in requests/s.
+
+``--pages session`` measures only the session page (default: all three).
 
 Every page view is audited (a committed write), as in production. The machine's load average (1, 5 and
 15 minutes, as ``uptime`` prints it) is printed before the run and with each figure: on a shared machine
 the figures mean little without it.
 
-    PYTHONPATH=$PWD python3 benchmarks/web.py [--users 50] [--seconds 20] [--workers 2]
+    PYTHONPATH=$PWD python3 benchmarks/web.py [--users 50] [--seconds 20] [--workers 2] [--pages session]
 """
 
 from __future__ import annotations
@@ -150,10 +152,18 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--pages", default="session,trend,unit", help="pages to measure, comma-separated (default: all)"
+    )
     args = parser.parse_args()
+    chosen = [p.strip() for p in args.pages.split(",") if p.strip()]
+    unknown = sorted(set(chosen) - set(MARKERS))
+    if unknown or not chosen:
+        parser.error(f"--pages: {', '.join(unknown) or 'none'} not among {', '.join(MARKERS)}")
     with tempfile.TemporaryDirectory(prefix="crampwatch-bench-") as tmp:
         started = time.perf_counter()
         url, paths = build_db(Path(tmp) / "bench.db")
+        paths = {kind: path for kind, path in paths.items() if kind in chosen}
         print(f"demo database built in {time.perf_counter() - started:.0f} s")
         server = LiveServer(url, secret_key=SECRET_KEY, workers=args.workers).start(timeout_s=120)
         try:
@@ -169,8 +179,10 @@ def main() -> None:
                     open_loop(server.url, cookies, kind, path, args.users, args.seconds)
                 )
                 if len(lat) < 2:  # nothing answered within the time: the figure does not exist
-                    print(f"  {kind:8s} fewer than 2 answers in {args.seconds:.0f} s (errors {errors}; "
-                          f"{load_average()})")
+                    print(
+                        f"  {kind:8s} fewer than 2 answers in {args.seconds:.0f} s (errors {errors}; "
+                        f"{load_average()})"
+                    )
                     continue
                 q = statistics.quantiles(sorted(lat), n=100)
                 print(
@@ -180,8 +192,8 @@ def main() -> None:
                 )
             n, errors, wall = asyncio.run(closed_loop(server.url, cookies, paths, args.users, args.seconds))
             print(
-                f"  saturation (all three pages back to back): {n / wall:.1f} requests/s, errors {errors}; "
-                f"{load_average()}"
+                f"  saturation ({', '.join(paths)} back to back): {n / wall:.1f} requests/s, "
+                f"errors {errors}; {load_average()}"
             )
 
         finally:
