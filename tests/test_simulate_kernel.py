@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from crampwatch.model import load_scenario
-from crampwatch.physiology.model import KERNEL_FUNCTIONS, rhs
+from crampwatch.physiology.model import KERNEL_FUNCTIONS, KERNEL_INLINED, rhs
 from crampwatch.population import virtual_population
 from crampwatch.simulator import kernel, simulate, simulate_batch
 
@@ -43,6 +43,7 @@ def test_the_kernel_compiles_exactly_the_listed_functions() -> None:
     assert {f.__qualname__ for f in called - listed} == set()
     assert {f.__qualname__ for f in listed - called - {rhs}} == set()
     assert len(KERNEL_FUNCTIONS) == len(listed)
+    assert set(KERNEL_INLINED) <= listed
 
 
 def test_kernel_is_used_by_default() -> None:

@@ -171,26 +171,8 @@ def rhs(y: Any, u: tuple[Any, Any, Any, Any], p: Any, s0: Any, n_iter: int, dy: 
     (diffusion and extracorporeal heat exchange; 0 during isolated UF, at most ``on``). ``s0`` warm-starts
     the baroreflex solve with ``n_iter`` Newton iterations.
     """
-    (
-        v_ic,
-        v_is,
-        v_pl,
-        u_ex,
-        u_ic,
-        u_br,
-        na_ex,
-        na_ic,
-        k_ex,
-        k_ic,
-        ca_ex,
-        ca_pool,
-        mg_ex,
-        mg_pool,
-        hco3_ex,
-        hco3_buf,
-        brain_osm,
-        t_core,
-    ) = y[:18]
+    v_ic, v_is, v_pl, u_ex, u_ic, u_br, na_ex, na_ic, k_ex, k_ic = y[:10]
+    ca_ex, ca_pool, mg_ex, mg_pool, hco3_ex, hco3_buf, brain_osm, t_core = y[10:18]
     on, qf_i, na_d, dif = u
     qf = on * qf_i
     v_ex = v_is + v_pl
@@ -226,9 +208,15 @@ def rhs(y: Any, u: tuple[Any, Any, Any, Any], p: Any, s0: Any, n_iter: int, dy: 
     p_c = capillary_pressure_mmhg(circ.pms, circ.map, p.rho0 * p.tpr0 / circ.tpr)
     j_f = starling_filtration_l_min(p.kf, p_c, dp_is, pi_pl, pi_is, p.dp0)
     lymph = lymph_flow_l_min(p.lymph0, p.lymph_slope, dp_is)
-    f_u, j_u, j_na, j_k, j_ca, j_mg, j_h = _dialyzer_removal(
-        p, dif, qf_i, qf, na_d, c_u, c_na, c_k, ica, c_mg, c_h
-    )
+    # dialyzer (mmol/min removed): diffusion while dialysate flows (dif), convection while UF runs
+    f_u = dif * uf_factor(p.qe_u, qf_i)
+    f_ion = dif * uf_factor(p.qe_ion, qf_i)
+    j_u = solute_removal_mmol_min(p.kd_u, f_u, qf, c_u, 0.0)
+    j_na = solute_removal_mmol_min(p.kd_na, f_ion, qf, c_na, na_d * p.na_d_scale)
+    j_k = solute_removal_mmol_min(p.kd_k, f_ion, qf, c_k, p.dial_k)
+    j_ca = solute_removal_mmol_min(p.kd_ca, f_ion, qf, ica, p.dial_ca_ion)
+    j_mg = solute_removal_mmol_min(p.kd_mg, f_ion, qf, c_mg, p.dial_mg)
+    j_h = solute_removal_mmol_min(p.kd_hco3, f_ion, qf, c_h, p.dial_hco3)
     # cell membranes, brain, pools
     phi_u = p.kc_u * (c_u - u_ic / v_ic)
     phi_na = cell_exchange_mmol_min(p.k_na_cell, p.beta_na, c_na, na_ic / v_ic)
@@ -280,32 +268,6 @@ def rhs(y: Any, u: tuple[Any, Any, Any, Any], p: Any, s0: Any, n_iter: int, dy: 
     if out is not None:
         _write_outputs(out, y, u, p, circ, c_na, c_u, c_k, c_mg, cp, bv, ica, hco3_m, ph, j_f, lymph, eff_pl)
     return circ.s
-
-
-def _dialyzer_removal(
-    p: Any,
-    dif: Any,
-    qf_i: Any,
-    qf: Any,
-    na_d: Any,
-    c_u: Any,
-    c_na: Any,
-    c_k: Any,
-    ica: Any,
-    c_mg: Any,
-    c_h: Any,
-) -> tuple[Any, Any, Any, Any, Any, Any, Any]:
-    """Solutes the dialyzer removes (mmol/min): diffusion while dialysate flows (``dif``), convection while UF
-    runs. Returns the urea UF factor and the removal of urea, Na, K, ionized Ca, Mg and bicarbonate."""
-    f_u = dif * uf_factor(p.qe_u, qf_i)
-    f_ion = dif * uf_factor(p.qe_ion, qf_i)
-    j_u = solute_removal_mmol_min(p.kd_u, f_u, qf, c_u, 0.0)
-    j_na = solute_removal_mmol_min(p.kd_na, f_ion, qf, c_na, na_d * p.na_d_scale)
-    j_k = solute_removal_mmol_min(p.kd_k, f_ion, qf, c_k, p.dial_k)
-    j_ca = solute_removal_mmol_min(p.kd_ca, f_ion, qf, ica, p.dial_ca_ion)
-    j_mg = solute_removal_mmol_min(p.kd_mg, f_ion, qf, c_mg, p.dial_mg)
-    j_h = solute_removal_mmol_min(p.kd_hco3, f_ion, qf, c_h, p.dial_hco3)
-    return f_u, j_u, j_na, j_k, j_ca, j_mg, j_h
 
 
 def _write_outputs(
@@ -376,7 +338,6 @@ def _write_outputs(
 #: their sources.
 KERNEL_FUNCTIONS = (
     rhs,
-    _dialyzer_removal,
     _write_outputs,
     cell_water_flux_l_min,
     oncotic_plasma_mmhg,
@@ -399,3 +360,7 @@ KERNEL_FUNCTIONS = (
     na_to_conductivity_ms_cm,
     brain_osm_gradient,
 )
+#: Functions numba inlines into their caller before compiling (its intermediate representation), so that the
+#: compiled right-hand side is the code of one function, as before they were split out of :func:`rhs`: the
+#: same floating-point contractions, bit-for-bit the same results.
+KERNEL_INLINED = (_write_outputs,)

@@ -21,7 +21,15 @@ from pathlib import Path
 import numpy as np
 
 from crampwatch.physiology.derive import ParameterArrays
-from crampwatch.physiology.model import IDX, KERNEL_FUNCTIONS, N_OUTPUTS, N_STATES, initial_state, rhs
+from crampwatch.physiology.model import (
+    IDX,
+    KERNEL_FUNCTIONS,
+    KERNEL_INLINED,
+    N_OUTPUTS,
+    N_STATES,
+    initial_state,
+    rhs,
+)
 from crampwatch.simulator.controls import Controls, substeps_each
 from crampwatch.simulator.output import RANGE_SIGNALS, out_of_range
 
@@ -86,7 +94,7 @@ if numba is not None:
     from numba.extending import register_jitable
 
     for _fn in KERNEL_FUNCTIONS:  # compiled code may call these (their sources stay plain Python)
-        register_jitable(fastmath=set(FASTMATH))(_fn)
+        register_jitable(fastmath=set(FASTMATH), inline="always" if _fn in KERNEL_INLINED else "never")(_fn)
 
     _jit = njit(cache=True, error_model="numpy", fastmath=set(FASTMATH))
 
