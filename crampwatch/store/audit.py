@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from crampwatch.errors import InputError, require_range
@@ -110,6 +110,10 @@ def audit_action_label(action: str) -> str:
     return words[:1].upper() + words[1:]
 
 
+#: The statement that appends one entry (``at`` and ``count`` take their column defaults).
+_INSERT_ENTRY = insert(AuditRow.__table__)
+
+
 class AuditStore(StoreBase):
     """Audit entries."""
 
@@ -127,17 +131,18 @@ class AuditStore(StoreBase):
         action = require_text(action, "action", 64)
         detail = _printable(str(detail or ""))[:MAX_AUDIT_DETAIL_CHARS]
         listed = sorted({_printable(str(p))[:ID_LENGTH] for p in patient_ids})[:MAX_LISTED_PATIENTS]
+        entry = {
+            "username": None if username is None else _printable(str(username))[:64],
+            "action": action,
+            "patient_id": None if patient_id is None else _printable(str(patient_id))[:ID_LENGTH],
+            "detail": detail,
+        }
         with self._write() as s:
-            row = AuditRow(
-                username=None if username is None else _printable(str(username))[:64],
-                action=action,
-                patient_id=None if patient_id is None else _printable(str(patient_id))[:ID_LENGTH],
-                detail=detail,
-            )
-            s.add(row)
+            # one prebuilt INSERT (no unit of work): every page view writes an entry
+            inserted = s.connection().execute(_INSERT_ENTRY, entry)
             if listed:
-                s.flush()
-                s.add_all(AuditPatientRow(audit_id=row.id, patient_id=p) for p in listed)
+                audit_id = inserted.inserted_primary_key[0]
+                s.add_all(AuditPatientRow(audit_id=audit_id, patient_id=p) for p in listed)
 
     def audit_counts(self, counts: Sequence[AuditCount]) -> None:
         """Write anonymous events as one row per kind, client and minute (``count``), in one transaction;
