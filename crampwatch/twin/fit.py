@@ -3,20 +3,22 @@
 Parameters (:data:`crampwatch.twin.priors.FITTED`) are log multiples of the population value; each has a
 log-normal population prior, which enters the objective as a residual ``log(theta) / prior_sd``. Inputs that
 are often wrong in the record (:data:`crampwatch.twin.priors.UNCERTAIN_INPUTS`: dry weight, albumin,
-hematocrit) get a per-patient error each, fitted beside them with its real-world spread as prior, so that
-the intervals of the physiology are marginal over these errors. Every objective evaluation simulates all
-sessions -- each with its own prescription, labs and weights -- in one call of
-:func:`crampwatch.simulator.simulate_batch`; the Jacobian's forward differences are simulated in the same call
-(``(1 + n_parameters) x n_sessions`` sessions). ``scipy.optimize.least_squares`` (trust region, bounded)
-finds the optimum.
+hematocrit, pre-dialysis SBP) get a per-patient error each, fitted beside them with its real-world spread as
+prior, so that the intervals of the physiology are marginal over these errors. Every objective evaluation
+simulates all sessions -- each with its own prescription, labs and weights -- in one call of
+:func:`crampwatch.simulator.simulate_batch`; the Jacobian's forward differences are simulated in the same
+call (``(1 + n_parameters) x n_sessions`` sessions). ``scipy.optimize.least_squares`` (trust region,
+bounded) finds the optimum.
 
-Residuals: each measured RBV sample ``(obs - sim) / sd``; each SBP sample likewise after a per-session level
-offset (a random effect with SD 10 mmHg, profiled out in closed form). Uncertainty: the Laplace approximation
-``(J^T J)^-1`` at the optimum, with the data rows of each signal down-weighted by the residual variance
-above the nominal one and by the lag-1 autocorrelation of the residuals (effective sample size,
-``(1 + rho) / (1 - rho)``), and a floor for the session-to-session variation of each parameter
-(``between_session_log_sd^2 / n_sessions``, added to the data covariance before the prior). The
-physiology's covariance is the marginal one: its block of the joint covariance with the input errors.
+Residuals: each measured RBV and SBP sample ``(obs - sim - offset) / sd`` after a per-session offset (a
+random effect profiled out in closed form: SD 0.7 %-points for RBV, the error of the first reading the RBV
+is relative to; 10 mmHg for the SBP level). Uncertainty: the Laplace approximation ``(J^T J)^-1`` at the
+optimum, with the data rows of each signal down-weighted by the residual variance above the nominal one
+and by the autocorrelation of the residuals (effective sample size of white noise plus a first-order
+autoregressive part, from the lag-1 and lag-2 autocorrelations), and a floor for the session-to-session
+variation of each parameter (``between_session_log_sd^2 / n_sessions``, added to the data covariance
+before the prior). The physiology's covariance is the marginal one: its block of the joint covariance
+with the input errors.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from scipy.optimize import least_squares
 from crampwatch.errors import InputError
 from crampwatch.labs import DEFAULT_LABS
 from crampwatch.model import Scenario
+from crampwatch.physiology.derive import patient_parameters
 from crampwatch.signals import RBV_PCT, SBP_MMHG
 from crampwatch.simulator import simulate_batch
 from crampwatch.twin.priors import (
@@ -173,9 +176,8 @@ class _Problem:
     def simulate(self, xs: np.ndarray) -> tuple[np.ndarray, dict[str, list[np.ndarray]]]:
         """Simulated samples for each parameter vector (row of ``xs``): ``{signal: [k][session] array}``."""
         scenarios = [sc for x in xs for sc in self.scenarios(x)]
-        batch = simulate_batch(scenarios, record_every_min=1.0)
+        grid, signals = _simulate_feasible(scenarios)
         self.n_evaluations += 1
-        grid = batch.t_min
         out: dict[str, list[np.ndarray]] = {s.name: [] for s in OBSERVED}
         m = len(self.base)
         for k in range(len(xs)):
@@ -186,7 +188,7 @@ class _Problem:
                     if samples is None:
                         per_session.append(np.empty(0))
                         continue
-                    row = batch.signals[sig.name][k * m + j]
+                    row = signals[sig.name][k * m + j]
                     ok = np.isfinite(row)
                     per_session.append(
                         np.interp(samples[0], grid[ok], row[ok])
@@ -239,6 +241,34 @@ class _Problem:
         return self._evaluate(x)[1]
 
 
+def _simulate_feasible(scenarios: list[Scenario]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Time grid and fitted signals (``[n, steps]``) of ``scenarios``, one batch; a scenario the model
+    does not simulate (e.g. an input error that makes its UF exceed 40 % of the extracellular water) gets
+    NaN signals, the residual of a failed simulation."""
+    names = [s.name for s in OBSERVED]
+    try:
+        batch = simulate_batch(scenarios, record_every_min=1.0)
+        return batch.t_min, {n: batch.signals[n] for n in names}
+    except InputError:
+        ok = []
+        for sc in scenarios:
+            try:
+                patient_parameters([sc])
+                ok.append(True)
+            except InputError:
+                ok.append(False)
+        if not any(ok):
+            raise
+    batch = simulate_batch([sc for sc, good in zip(scenarios, ok, strict=True) if good], record_every_min=1.0)
+    rows = np.flatnonzero(ok)
+    signals = {}
+    for n in names:
+        full = np.full((len(scenarios), batch.t_min.size), np.nan)
+        full[rows] = batch.signals[n]
+        signals[n] = full
+    return batch.t_min, signals
+
+
 def _signal_residuals(sig: ObservedSignal, observed: np.ndarray, simulated: np.ndarray) -> np.ndarray:
     """``(obs - sim) / sd`` per sample; with a per-session offset, the offset (its MAP value under an
     ``N(0, offset_sd)`` prior) is removed and its own standardised residual appended."""
@@ -254,7 +284,8 @@ def _signal_residuals(sig: ObservedSignal, observed: np.ndarray, simulated: np.n
 
 def _information_scale(res: np.ndarray, layout: list[tuple]) -> np.ndarray:
     """Per data row, the factor by which its information is deflated: residual variance above the nominal
-    one times the effective-sample-size factor of lag-1 autocorrelated residuals, per signal."""
+    one times the effective-sample-size factor of autocorrelated residuals, per signal
+    (:func:`_autocorrelation_factor`)."""
     scale = np.ones(len(res))
     pos = 0
     spans: dict[str, list[tuple[int, int]]] = {}
@@ -266,13 +297,30 @@ def _information_scale(res: np.ndarray, layout: list[tuple]) -> np.ndarray:
         keep = [res[a : b - (1 if sig.offset_sd > 0 else 0)] for a, b in segments]
         allr = np.concatenate(keep)
         var = max(1.0, float(np.mean(allr**2))) if allr.size else 1.0
-        num = sum(float(np.sum(r[1:] * r[:-1])) for r in keep if len(r) > 1)
-        den = sum(float(np.sum(r[:-1] ** 2)) for r in keep if len(r) > 1)
-        rho = min(max(num / den, 0.0), MAX_AUTOCORRELATION) if den > 0 else 0.0
-        factor = var * (1.0 + rho) / (1.0 - rho)
+        factor = var * _autocorrelation_factor(_lag_correlation(keep, 1), _lag_correlation(keep, 2))
         for a, b in segments:
             scale[a:b] = factor
     return scale
+
+
+def _lag_correlation(series: list[np.ndarray], lag: int) -> float:
+    """Autocorrelation at ``lag`` samples, pooled over the sessions' residual series."""
+    num = sum(float(np.sum(r[lag:] * r[:-lag])) for r in series if len(r) > lag)
+    den = sum(float(np.sum(r[:-lag] ** 2)) for r in series if len(r) > lag)
+    return num / den if den > 0 else 0.0
+
+
+def _autocorrelation_factor(rho1: float, rho2: float) -> float:
+    """Long-run variance over the variance of residuals that are white noise plus a first-order
+    autoregressive part (a drifting monitor): the part's correlation per sample ``phi = rho2 / rho1`` and its
+    share of the variance ``rho1 / phi``; never below the factor of a pure AR(1) with ``rho1``."""
+    rho1 = min(max(rho1, 0.0), MAX_AUTOCORRELATION)
+    factor = (1.0 + rho1) / (1.0 - rho1)
+    if rho1 > 0.0 and rho2 > 0.0:
+        phi = min(rho2 / rho1, MAX_AUTOCORRELATION)
+        share = min(rho1 / phi, 1.0)
+        factor = max(factor, (1.0 - share) + share * (1.0 + phi) / (1.0 - phi))
+    return factor
 
 
 def fit_parameters(
