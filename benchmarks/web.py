@@ -3,6 +3,8 @@
 Builds the demo database (10 patients, 3 weeks of sessions, every session assessed), starts
 ``uvicorn --workers 2`` in its own process and drives it from this process over loopback:
 
+0. one request at a time, per page (``--single`` requests): latency p50/p95 and the server's CPU time
+   per request (all its processes, from ``/proc``; far less sensitive to other load than latency);
 1. open loop, per page: ``--users`` users each request the page once per second (jittered start) for
    ``--seconds`` seconds; p50/p95/p99 latency of the answered requests;
 2. saturation: ``--users`` users request the pages back to back (closed loop) for ``--seconds``
@@ -137,6 +139,40 @@ async def closed_loop(
     return done, errors, time.perf_counter() - t_start
 
 
+async def one_at_a_time(
+    base: str, cookies: list[dict[str, str]], kind: str, path: str, n: int
+) -> list[float]:
+    """One user requesting ``path`` ``n`` times, each after the previous answer; the latencies."""
+    latencies: list[float] = []
+    async with httpx.AsyncClient(base_url=base, cookies=cookies[0], timeout=60.0) as c:
+        for _ in range(n):
+            t0 = time.perf_counter()
+            r = await c.get(path)
+            latencies.append(time.perf_counter() - t0)
+            if not _ok(kind, r):
+                raise RuntimeError(f"{kind}: status {r.status_code}")
+    return latencies
+
+
+def process_tree_cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) used so far by process ``pid`` and its descendants (Linux ``/proc``;
+    ``None`` elsewhere)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    try:
+        while todo:
+            p = todo.pop()
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo += [int(c) for c in f.read().split()]
+    except (OSError, ValueError, IndexError):
+        return None
+    return total
+
+
 def _ms(q: float) -> str:
     return f"{q * 1000:.0f} ms"
 
@@ -154,6 +190,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
         "--pages", default="session,trend,unit", help="pages to measure, comma-separated (default: all)"
+    )
+    parser.add_argument(
+        "--single", type=int, default=100, help="requests per page sent one at a time first (latency, CPU)"
     )
     args = parser.parse_args()
     chosen = [p.strip() for p in args.pages.split(",") if p.strip()]
@@ -174,6 +213,16 @@ def main() -> None:
                 f"{os.cpu_count()} CPUs, {args.workers} uvicorn workers, SQLite; load generator in a "
                 f"separate process; before the run: {load_average()}"
             )
+            for kind, path in paths.items():  # one request at a time: latency and server CPU per request
+                cpu0 = process_tree_cpu_s(server.proc.pid)
+                lat = asyncio.run(one_at_a_time(server.url, cookies, kind, path, args.single))
+                cpu1 = process_tree_cpu_s(server.proc.pid)
+                cpu = "n/a" if cpu0 is None or cpu1 is None else _ms((cpu1 - cpu0) / len(lat))
+                q = statistics.quantiles(sorted(lat), n=100)
+                print(
+                    f"  {kind:8s} one request at a time: p50 {_ms(q[49])}  p95 {_ms(q[94])}  "
+                    f"({len(lat)} requests); server CPU {cpu} per request; {load_average()}"
+                )
             for kind, path in paths.items():
                 lat, errors = asyncio.run(
                     open_loop(server.url, cookies, kind, path, args.users, args.seconds)

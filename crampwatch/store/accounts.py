@@ -11,7 +11,7 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from crampwatch.errors import InputError
@@ -174,25 +174,14 @@ class AccountStore(StoreBase):
         key = token_hash(token)
         now = utcnow()
         with self._read() as s:
-            found = s.execute(
-                select(LoginSessionRow, UserRow)
-                .join(UserRow, UserRow.id == LoginSessionRow.user_id)
-                .where(LoginSessionRow.token_hash == key)
-            ).first()
+            found = s.execute(_RESOLVE_SESSION, {"token_hash": key}).first()
         if found is None:
             return None
-        session, user = found
-        last_seen = as_utc(session.last_seen_at)
-        if (
-            session.revoked_at is not None
-            or now >= as_utc(session.expires_at)
-            or (now - last_seen).total_seconds() > idle_s
-        ):
+        revoked_at, expires_at, last_seen_at, failed, last_failed_at, *user = found
+        last_seen = as_utc(last_seen_at)
+        if revoked_at is not None or now >= as_utc(expires_at) or (now - last_seen).total_seconds() > idle_s:
             return None
-        notice = {
-            "notice_failed_logins": session.notice_failed_logins or 0,
-            "notice_last_failed_at": as_utc(session.notice_last_failed_at),
-        }
+        notice = {"notice_failed_logins": failed or 0, "notice_last_failed_at": as_utc(last_failed_at)}
         if (now - last_seen).total_seconds() >= LAST_SEEN_RESOLUTION_S:
             with self._write() as s:
                 s.execute(
@@ -200,7 +189,15 @@ class AccountStore(StoreBase):
                     .where(LoginSessionRow.token_hash == key, LoginSessionRow.revoked_at.is_(None))
                     .values(last_seen_at=now)
                 )
-        return _user_record(user, **notice)
+        user_id, username, role, patient_id, created_at = user
+        return UserRecord(
+            id=user_id,
+            username=username,
+            role=role,
+            patient_id=patient_id,
+            created_at=as_utc(created_at),
+            **notice,
+        )
 
     def end_login_session(self, token: str) -> bool:
         """Revoke one session (logout); ``False`` when there was no live session with that token."""
@@ -244,6 +241,26 @@ def _revoke(s: Session, user_id: int) -> int:
         .values(revoked_at=utcnow())
     )
     return int(result.rowcount or 0)
+
+
+#: The login session and its user by token hash (parameter ``token_hash``), built once: every request
+#: of a logged-in user reads it.
+_RESOLVE_SESSION = (
+    select(
+        LoginSessionRow.revoked_at,
+        LoginSessionRow.expires_at,
+        LoginSessionRow.last_seen_at,
+        LoginSessionRow.notice_failed_logins,
+        LoginSessionRow.notice_last_failed_at,
+        UserRow.id,
+        UserRow.username,
+        UserRow.role,
+        UserRow.patient_id,
+        UserRow.created_at,
+    )
+    .join(UserRow, UserRow.id == LoginSessionRow.user_id)
+    .where(LoginSessionRow.token_hash == bindparam("token_hash"))
+)
 
 
 def _user_record(row: UserRow, **notice: Any) -> UserRecord:
