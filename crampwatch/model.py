@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypeVar, get_args
 
 import numpy as np
 import yaml
@@ -41,7 +41,18 @@ MAX_INTERDIALYTIC_GAIN_KG = 12.0
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+    """Unknown fields refused; immutable once validated (a change is a new model: :func:`with_changes`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def with_changes(model: ModelT, **changes: Any) -> ModelT:
+    """A new ``model`` with ``changes`` (field name -> value), validated like the original: a value out of its
+    range raises pydantic's ``ValidationError`` naming the field."""
+    return type(model).model_validate({**dict(model), **changes})
 
 
 class Labs(_Strict):

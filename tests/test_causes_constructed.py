@@ -11,6 +11,7 @@ from helpers_traces import drop, make, scenario, stable_signals
 
 from crampwatch.causes import CAUSES, THRESHOLDS, assess, score_batch
 from crampwatch.causes.findings import Assessment
+from crampwatch.model import with_changes
 from crampwatch.trace import Trace
 
 EXPECTED_TOP = {
@@ -168,7 +169,9 @@ def test_aluminium_levels(al: float, lo: float, hi: float) -> None:
 def test_unmeasured_aluminium_is_low_confidence_not_a_finding() -> None:
     trace, _ = make("stable")
     sc = scenario()
-    sc.patient.labs.aluminium_ug_l = None
+    sc = with_changes(
+        sc, patient=with_changes(sc.patient, labs=with_changes(sc.patient.labs, aluminium_ug_l=None))
+    )
     f = assess(trace, sc, fill_missing=False).finding("encephalopathy")
     assert f.score == 0.0 and f.confidence == "low" and f.missing
 
@@ -179,8 +182,9 @@ def test_neuropathy_is_damped_by_hemodynamic_trigger() -> None:
     calm = assess(calm_trace, scenario(neuro), fill_missing=False).finding("neuropathy").score
     hypo_trace, hypo_sc = make("hypovolemia")
     sc = hypo_sc.model_copy(deep=True)
-    sc.patient.peripheral_neuropathy = True
-    sc.patient.cramps_outside_sessions = True
+    sc = with_changes(
+        sc, patient=with_changes(sc.patient, peripheral_neuropathy=True, cramps_outside_sessions=True)
+    )
     with_trigger = assess(hypo_trace, sc, fill_missing=False)
     assert with_trigger.finding("neuropathy").score < 0.5 * calm
     assert with_trigger.top_cause.cause == "hypovolemia"
@@ -316,8 +320,7 @@ def test_every_threshold_in_the_table_is_listed_in_the_json() -> None:
 def test_first_session_low_urr_is_not_underdialysis() -> None:
     trace, sc = make("underdialysis")
     established = assess(trace, sc, fill_missing=False).finding("underdialysis").score
-    first = sc.model_copy(deep=True)
-    first.patient.vintage_months = 0
+    first = with_changes(sc, patient=with_changes(sc.patient, vintage_months=0))
     assert established >= 0.4
     assert assess(trace, first, fill_missing=False).finding("underdialysis").score == 0.0
 

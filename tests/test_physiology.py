@@ -14,7 +14,7 @@ from crampwatch.kinetics import (
     sp_ktv_daugirdas,
     watson_volume_l,
 )
-from crampwatch.model import load_scenario, parse_scenario
+from crampwatch.model import load_scenario, parse_scenario, with_changes
 from crampwatch.physiology import PARAMETERS, initial_state, parameter_table_markdown, patient_parameters, rhs
 from crampwatch.physiology.fluid import oncotic_interstitial_mmhg, oncotic_plasma_mmhg
 from crampwatch.physiology.model import IDX, N_OUTPUTS, N_STATES, OUTPUTS, STATES
@@ -207,12 +207,14 @@ def test_urea_generation_follows_the_patients_npcr() -> None:
     v = watson_volume_l("male", 50, 175, 75.0)
     default = patient_parameters([sc]).g_urea[0]
     assert default * UREA_N_MG_PER_MMOL == pytest.approx((1.0 * v / 0.58 - 0.294 * v) / 9.35, rel=1e-12)
-    sc.patient.npcr_g_kg_d = 1.4
+    sc = with_changes(sc, patient=with_changes(sc.patient, npcr_g_kg_d=1.4))
     assert patient_parameters([sc]).g_urea[0] * UREA_N_MG_PER_MMOL == pytest.approx(
         (1.4 * v / 0.58 - 0.294 * v) / 9.35, rel=1e-12
     )
     with pytest.raises(ValueError, match="npcr_g_kg_d"):
-        sc.patient.npcr_g_kg_d = 4.0
+        with_changes(sc.patient, npcr_g_kg_d=4.0)
+    with pytest.raises(ValueError, match="frozen"):
+        sc.patient.npcr_g_kg_d = 1.0  # type: ignore[misc]
 
 
 def test_docs_carry_the_current_parameter_table() -> None:

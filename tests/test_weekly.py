@@ -11,7 +11,7 @@ from scipy.integrate import solve_ivp
 
 from crampwatch.errors import InputError
 from crampwatch.kinetics import michaels_clearance_ml_min, watson_volume_l
-from crampwatch.model import parse_scenario
+from crampwatch.model import parse_scenario, with_changes
 from crampwatch.units import BUN_MG_DL_PER_UREA_MMOL_L
 from crampwatch.weekly import (
     dialyzer_urea_clearance_ml_min,
@@ -406,7 +406,7 @@ def test_weekly_dose_generates_urea_from_the_patients_npcr() -> None:
         g_default / 1440 * 10080 / (base.avg_peak_mg_dl / 100 * v * 1000)
     )
     sc = _scenario()
-    sc.patient.npcr_g_kg_d = 1.3
+    sc = with_changes(sc, patient=with_changes(sc.patient, npcr_g_kg_d=1.3))
     high = weekly_dose(sc)
     g_high = (1.3 * v / 0.58 - 0.294 * v) / 9.35 * 1440
     # the mass balance is linear in G: concentrations scale with it, the dose does not change

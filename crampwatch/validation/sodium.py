@@ -6,6 +6,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from crampwatch.model import with_changes
 from crampwatch.population import virtual_population
 from crampwatch.signals import PLASMA_NA_MMOL_L
 from crampwatch.simulator import simulate_batch
@@ -29,9 +30,16 @@ def cohort() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     pop = virtual_population(COHORT_N, COHORT_SEED)
     baths = rng.choice(np.array(COHORT_BATHS), size=COHORT_N, p=np.array(COHORT_BATH_P))
     pre = np.clip(rng.normal(*COHORT_PRE_NA, COHORT_N), 125.0, 150.0).round(1)
-    for s, b, p in zip(pop, baths, pre, strict=True):
-        s.patient.labs.na_mmol_l = float(p)
-        s.prescription.dialysate.na_mmol_l = float(b)
+    pop = [
+        with_changes(
+            s,
+            patient=with_changes(s.patient, labs=with_changes(s.patient.labs, na_mmol_l=float(p))),
+            prescription=with_changes(
+                s.prescription, dialysate=with_changes(s.prescription.dialysate, na_mmol_l=float(b))
+            ),
+        )
+        for s, b, p in zip(pop, baths, pre, strict=True)
+    ]
     res = simulate_batch(pop)
     na = res.signals[PLASMA_NA_MMOL_L]
     ok = ~res.failed
