@@ -81,16 +81,6 @@ def na_to_conductivity_ms_cm(na_mmol_l: Any) -> Any:
 # ------------------------------------------------------------------------------------------ conversions
 
 
-def bun_mg_dl_to_urea_mmol_l(bun_mg_dl: Any) -> Any:
-    """Blood urea nitrogen (mg/dL) to urea (mmol/L)."""
-    return bun_mg_dl / BUN_MG_DL_PER_UREA_MMOL_L
-
-
-def urea_mmol_l_to_bun_mg_dl(urea_mmol_l: Any) -> Any:
-    """Urea (mmol/L) to blood urea nitrogen (mg/dL)."""
-    return urea_mmol_l * BUN_MG_DL_PER_UREA_MMOL_L
-
-
 def fahrenheit_to_celsius(deg_f: Any) -> Any:
     """Temperature in °F to °C."""
     return (deg_f - 32.0) * 5.0 / 9.0

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import crampwatch
-from crampwatch import quantities, signals, units
+from crampwatch import kinetics, quantities, signals, units
 from crampwatch.errors import InputError
 from crampwatch.io import fhir
 from crampwatch.io.traces import read_hemobp, read_trace, write_trace
@@ -28,7 +28,7 @@ START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 def test_molar_conversions() -> None:
     # urea carries two N (14.007 g/mol): 28.014 mg N per mmol -> 2.8014 mg/dL BUN per mmol/L urea
     assert abs(units.BUN_MG_DL_PER_UREA_MMOL_L - 2.8014) < 1e-12
-    assert units.bun_mg_dl_to_urea_mmol_l(units.urea_mmol_l_to_bun_mg_dl(21.3)) == pytest.approx(21.3)
+    assert kinetics.bun_mg_dl_to_urea_mmol_l(kinetics.urea_mmol_l_to_bun_mg_dl(21.3)) == pytest.approx(21.3)
     assert round(units.UREA_MMOL_L_PER_BUN_MG_DL, 3) == 0.357  # the clinical rounding
     assert units.MG_MG_DL_PER_MMOL_L == 2.4305 and units.CA_MG_DL_PER_MMOL_L == 4.008
     assert units.fahrenheit_to_celsius(98.6) == pytest.approx(37.0)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from crampwatch.errors import InputError
-from crampwatch.kinetics import michaels_clearance_array
+from crampwatch.kinetics import effective_blood_water_flow_array, michaels_clearance_array
 
 
 @dataclass(frozen=True)
@@ -78,10 +78,12 @@ def blood_water_constants(blood_water: str | BloodWaterConstants) -> BloodWaterC
 
 
 def urea_blood_water_flow_array(qb_ml_min, hct_pct, c: BloodWaterConstants = SESSION) -> np.ndarray:
-    """Effective blood-water flow that carries urea to the dialyzer, mL/min (array core, no checking)."""
+    """Effective blood-water flow that carries urea to the dialyzer, mL/min (array core, no checking): the
+    blood-water formula of :func:`crampwatch.kinetics.effective_blood_water_flow_array` with this convention's
+    water fractions, at the whole-body hematocrit."""
     h = np.asarray(hct_pct, dtype=float) / 100.0 * c.whole_body_hct_ratio
-    return np.asarray(qb_ml_min, dtype=float) * (
-        c.plasma_water_fraction * (1.0 - h) + c.red_cell_water_fraction * h
+    return effective_blood_water_flow_array(
+        qb_ml_min, h, 1.0, c.plasma_water_fraction, c.red_cell_water_fraction
     )
 
 
