@@ -380,5 +380,6 @@ def test_session_title_history_and_trend_charts_use_the_viewers_day(server, brow
         "() => { const p = document.querySelector('#trend-chart .js-plotly-plot');"
         " return [p.data[0].x[0], p.layout.xaxis.range[0]]; }"
     )
-    assert first_x == ["2026-11-01 21:00:00", "2026-11-01 09:00:00"], first_x  # the session, half a day before
+    # the session, and the axis starting half a day before it
+    assert first_x == ["2026-11-01 21:00:00", "2026-11-01 09:00:00"], first_x
     context.close()

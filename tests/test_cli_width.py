@@ -1,4 +1,5 @@
-"""``analyze``, ``optimize`` and ``validate`` tables fit an 80-column terminal: cells fold, nothing is cut off."""
+"""``analyze``, ``optimize`` and ``validate`` tables fit an 80-column terminal: cells fold, nothing is cut
+off."""
 
 from __future__ import annotations
 

@@ -13,8 +13,8 @@ import pandas as pd
 import typer
 import yaml
 
-from crampwatch.cli.app import app, fail, handle_input_errors
 from crampwatch.causes.sentences import plural
+from crampwatch.cli.app import app, fail, handle_input_errors
 from crampwatch.errors import InputError
 from crampwatch.io.consistency import mismatches
 from crampwatch.io.tables import read_table
@@ -103,7 +103,8 @@ def user_passwd(
     store = _open(database_url)
     try:
         ended = store.set_password(username, password)
-        store.audit(username=None, action="cli_set_password", detail=f"{username}; {plural(ended, 'session', 'sessions')} ended")
+        ended_text = plural(ended, "session", "sessions")
+        store.audit(username=None, action="cli_set_password", detail=f"{username}; {ended_text} ended")
     finally:
         store.close()
     typer.echo(f"password of {username} changed; {plural(ended, 'login session', 'login sessions')} ended")
