@@ -58,11 +58,21 @@ class LiveHub:
 
     async def subscribe(self) -> AsyncIterator[dict[str, Any]]:
         """Updates from now on, until the consumer stops iterating."""
+        async for batch in self.subscribe_batches():
+            for data in batch:
+                yield data
+
+    async def subscribe_batches(self) -> AsyncIterator[list[dict[str, Any]]]:
+        """Updates from now on, as lists of whatever has arrived since the consumer last asked (a screen
+        sends them in one write)."""
         queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE_SIZE)
         self._subscribers.add(queue)
         try:
             while True:
-                yield await queue.get()
+                batch = [await queue.get()]
+                while not queue.empty():
+                    batch.append(queue.get_nowait())
+                yield batch
         finally:
             self._subscribers.discard(queue)
 

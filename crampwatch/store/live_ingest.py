@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from crampwatch.io.machine.messages import ERROR, MachineMessage, Refusal
 from crampwatch.signals import MAX_T_MIN, SIGNAL_SPECS
@@ -27,6 +27,14 @@ from crampwatch.store.schema import LiveMessageRow, LiveSessionRow, PatientRow, 
 from crampwatch.store.sessions import insert_session
 from crampwatch.trace import Trace
 
+#: What ingest reads of a running session.
+_RUNNING_COLUMNS = (
+    LiveSessionRow.id,
+    LiveSessionRow.patient_id,
+    LiveSessionRow.opened_at,
+    LiveSessionRow.last_seq,
+    LiveSessionRow.closed_at,
+)
 #: Minutes an observation may predate the session's first one (clock jitter between devices; modelling
 #: choice).
 EARLY_TOLERANCE_MIN = 1.0
@@ -60,9 +68,9 @@ def _round(
     running = {
         r.patient_id: r
         for r in s.scalars(
-            select(LiveSessionRow).where(
-                LiveSessionRow.patient_id.in_(patients), LiveSessionRow.closed_at.is_(None)
-            )
+            select(LiveSessionRow)
+            .options(load_only(*_RUNNING_COLUMNS))  # not the prescription: read on close only
+            .where(LiveSessionRow.patient_id.in_(patients), LiveSessionRow.closed_at.is_(None))
         )
     }
     rows: list[dict[str, Any]] = []

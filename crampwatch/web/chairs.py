@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sse_starlette.sse import EventSourceResponse
+from sse_starlette.sse import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
 from crampwatch.chairside.hub import MEASURED
@@ -178,26 +178,31 @@ async def chairs_stream(request: Request, user: ChairsUser) -> EventSourceRespon
     return EventSourceResponse(_events(request), ping=PING_S)
 
 
-async def _events(request: Request) -> AsyncIterator[dict[str, str]]:
+async def _events(request: Request) -> AsyncIterator[bytes]:
+    """The hub's events as server-sent events; whatever has gathered is sent in one write."""
     store = get_store(request)
     sessions: dict[str, tuple[Any, str | None]] = {}
-    async for data in _live(request).hub.subscribe():
-        live_id = str(data.get("live_session_id"))
-        if data.get("closed") or data.get("ended"):
-            sessions.pop(live_id, None)
-            yield {"event": "closed", "data": json.dumps({"session_id": live_id})}
-            continue
-        if live_id not in sessions:
-            session = await run_in_threadpool(store.get_live_session, live_id)
-            if session is None:
+    async for batch in _live(request).hub.subscribe_batches():
+        out = []
+        for data in batch:
+            live_id = str(data.get("live_session_id"))
+            if data.get("closed") or data.get("ended"):
+                sessions.pop(live_id, None)
+                out.append(ServerSentEvent(json.dumps({"session_id": live_id}), event="closed"))
                 continue
-            patient = await run_in_threadpool(store.get_patient, session.patient_id)
-            sessions[live_id] = (session, patient.name if patient else None)
-        session, name = sessions[live_id]
-        if data.get("event") == MEASURED:
-            yield {"event": "measured", "data": json.dumps(measured_tile(data, session, name))}
-        else:
-            yield {"event": "update", "data": json.dumps(tile(data, session, name))}
+            if live_id not in sessions:
+                session = await run_in_threadpool(store.get_live_session, live_id)
+                if session is None:
+                    continue
+                patient = await run_in_threadpool(store.get_patient, session.patient_id)
+                sessions[live_id] = (session, patient.name if patient else None)
+            session, name = sessions[live_id]
+            if data.get("event") == MEASURED:
+                out.append(ServerSentEvent(json.dumps(measured_tile(data, session, name)), event="measured"))
+            else:
+                out.append(ServerSentEvent(json.dumps(tile(data, session, name)), event="update"))
+        if out:
+            yield b"".join(e.encode() for e in out)
 
 
 @router.post("/api/chairs/{session_id}/acknowledge", tags=["chairside"])

@@ -31,9 +31,22 @@ ACCEPTED_TYPES = {("ORU", "R01")}
 MSA_TEXT_CHARS = 80
 
 
-def _field(msg: Any, path: str) -> str:
+def _segment(msg: Any, name: str) -> Any:
+    """The first ``name`` segment, or None."""
     try:
-        return str(msg[path]).strip()
+        return msg.segment(name)
+    except (KeyError, IndexError):
+        return None
+
+
+def _value(segment: Any, n: int, component: int | None = None) -> str:
+    """Field ``n`` of a segment (HL7 numbering; component ``component`` of its first repetition), "" when
+    absent."""
+    try:
+        if segment is None or len(segment) <= n:
+            return ""
+        field = segment(n)
+        return _component(field, component) if component else str(field).strip()
     except (IndexError, KeyError, TypeError, ValueError):
         return ""
 
@@ -66,23 +79,25 @@ def read(text: str) -> Any:
 
 def sender(msg: Any) -> tuple[str, str]:
     """(sending application MSH-3, sending facility MSH-4)."""
-    return _field(msg, "MSH.F3"), _field(msg, "MSH.F4")
+    msh = _segment(msg, "MSH")
+    return _value(msh, 3), _value(msh, 4)
 
 
 def machine_message(msg: Any, received_at: datetime | None = None) -> MachineMessage:
     """The :class:`MachineMessage` of a parsed ORU^R01; a :class:`Refusal` when crampwatch cannot store it
     (AR: type, control id; AE: patient, values, units, times)."""
     received_at = received_at or datetime.now(UTC)
-    kind = (_field(msg, "MSH.F9.R1.C1"), _field(msg, "MSH.F9.R1.C2"))
-    control_id = _field(msg, "MSH.F10")
+    msh, obr = _segment(msg, "MSH"), _segment(msg, "OBR")
+    kind = (_value(msh, 9, 1), _value(msh, 9, 2))
+    control_id = _value(msh, 10)
     if kind not in ACCEPTED_TYPES:
         raise Refusal(REJECT, f"message type {'^'.join(kind)!r} is not accepted (allowed ORU^R01)")
     if not control_id:
         raise Refusal(REJECT, "MSH-10 message control id: missing")
     source = "|".join(sender(msg))
-    patient_id = _field(msg, "PID.F3.R1.C1") if _has(msg, "PID") else ""
-    sent_at = _time(_field(msg, "MSH.F7"), received_at)
-    default_time = _time(_field(msg, "OBR.F7"), sent_at) if _has(msg, "OBR") else sent_at
+    patient_id = _value(_segment(msg, "PID"), 3, 1)
+    sent_at = _time(_value(msh, 7), received_at)
+    default_time = _time(_value(obr, 7), sent_at) if obr is not None else sent_at
     observations, ended = _observations(msg, default_time, patient_id)
     return MachineMessage(
         key=f"hl7:{source}|{control_id}",
