@@ -4,6 +4,8 @@ the patient's twin or the active unit model change."""
 
 from __future__ import annotations
 
+import gzip
+
 import pandas as pd
 from fastapi.testclient import TestClient
 from test_web_helpers import api_login
@@ -89,3 +91,17 @@ def test_a_changed_patient_record_renders_the_page_anew(app, db):
     after = client.get(f"/sessions/{db.s1}").text
     assert cache.misses == misses + 1 and "Alma Berg-Lind" in after and "Alma Berg-Lind" not in before
     assert db.store.session_view_version("no-such-session") is None
+
+
+def test_a_cached_page_is_the_same_compressed_or_not(app, db):
+    client, token = _clinician(app)
+    client.get(f"/sessions/{db.s1}")
+    client.get(f"/sessions/{db.s1}")
+    packed = client.get(f"/sessions/{db.s1}", headers={"Accept-Encoding": "gzip"})
+    plain = client.get(f"/sessions/{db.s1}", headers={"Accept-Encoding": "identity"})
+    assert packed.headers["content-encoding"] == "gzip" and "content-encoding" not in plain.headers
+    assert packed.text == plain.text and token in plain.text  # httpx decompresses the gzip answer
+    user, csrf = session_cache.USER_PLACEHOLDER, session_cache.CSRF_PLACEHOLDER
+    page = session_cache.split_page(f"<p>{user}</p>{csrf}")
+    body = session_cache.personalized_gzip(page, username="dr. <b>", csrf="tok")
+    assert gzip.decompress(body).decode() == "<p>dr. &lt;b&gt;</p>tok"

@@ -12,7 +12,11 @@ serves every clinician; the view is checked and audited on every request.
 
 from __future__ import annotations
 
+import re
+import struct
+import zlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
@@ -20,11 +24,16 @@ from markupsafe import escape
 
 from crampwatch.store.cache import LRUCache
 from crampwatch.store.records import SessionViewVersion
+from crampwatch.web.static_files import GZIP_LEVEL
 
 #: Rendered session pages kept per process (~70 kB each; modelling choice: a unit's sessions of a week).
 SESSION_PAGE_CACHE_SIZE = 128
 CSRF_PLACEHOLDER = "csrf-placeholder-5b0d8e"
 USER_PLACEHOLDER = "user-placeholder-5b0d8e"
+_PLACEHOLDERS = re.compile(f"({CSRF_PLACEHOLDER}|{USER_PLACEHOLDER})")
+#: gzip member header (RFC 1952): deflate, no flags, no time, unknown OS; and an empty final deflate block.
+_GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
+_FINAL_BLOCK = b"\x03\x00"
 
 
 def page_key(version: SessionViewVersion | None, role: str) -> tuple[Any, ...] | None:
@@ -41,17 +50,64 @@ def placeholder_user(role: str) -> Any:
     return SimpleNamespace(username=USER_PLACEHOLDER, role=role, notice_failed_logins=0, patient_id=None)
 
 
-def personalize(html: str, *, username: str, csrf: str) -> str:
-    """A cached page with the viewer's name and CSRF token written in."""
-    return html.replace(CSRF_PLACEHOLDER, csrf).replace(USER_PLACEHOLDER, str(escape(username)))
+@dataclass(frozen=True)
+class RenderedPage:
+    """A rendered page split at its placeholders: ``pieces`` alternate between page text and a placeholder,
+    and ``deflated`` holds each text piece compressed on its own (raw deflate ending on a full flush, so
+    that pieces compressed apart join into one valid stream). A viewer's gzip answer is these pieces with
+    their name and token compressed between them: the page is compressed once, not at every view."""
+
+    pieces: tuple[str, ...]
+    deflated: tuple[bytes, ...]
+
+
+def _deflate(text: str, level: int) -> bytes:
+    """``text`` as raw deflate blocks that end byte-aligned and refer to nothing before them."""
+    packer = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return packer.compress(text.encode()) + packer.flush(zlib.Z_FULL_FLUSH)
+
+
+def split_page(html: str) -> RenderedPage:
+    """``html`` (rendered with the placeholders) ready to be personalized, plain or gzip-compressed."""
+    pieces = tuple(_PLACEHOLDERS.split(html))
+    return RenderedPage(pieces, tuple(_deflate(text, GZIP_LEVEL) for text in pieces[::2]))
+
+
+def _values(username: str, csrf: str) -> dict[str, str]:
+    return {CSRF_PLACEHOLDER: csrf, USER_PLACEHOLDER: str(escape(username))}
+
+
+def personalize(page: RenderedPage, *, username: str, csrf: str) -> str:
+    """The page with the viewer's name and CSRF token written in."""
+    values = _values(username, csrf)
+    return "".join(values[p] if i % 2 else p for i, p in enumerate(page.pieces))
+
+
+def personalized_gzip(page: RenderedPage, *, username: str, csrf: str) -> bytes:
+    """:func:`personalize` as a gzip member (RFC 1952), from the pieces compressed once."""
+    values = _values(username, csrf)
+    body, crc, size = [_GZIP_HEADER], 0, 0
+    for i, piece in enumerate(page.pieces):
+        data = piece.encode() if i % 2 == 0 else values[piece].encode()
+        crc, size = zlib.crc32(data, crc), size + len(data)
+        body.append(page.deflated[i // 2] if i % 2 == 0 else _deflate(values[piece], 1))
+    body.append(_FINAL_BLOCK)
+    body.append(struct.pack("<II", crc, size & 0xFFFFFFFF))
+    return b"".join(body)
 
 
 def cached_page(
-    cache: LRUCache[str], key: tuple[Any, ...], render: Callable[[], str], *, username: str, csrf: str
+    cache: LRUCache[RenderedPage],
+    key: tuple[Any, ...],
+    render: Callable[[], str],
+    *,
+    username: str,
+    csrf: str,
 ) -> str:
     """The page for this viewer: rendered once per key, then the viewer's name and token written in."""
-    return personalize(cache.get_or_create(key, render), username=username, csrf=csrf)
+    page = cache.get_or_create(key, lambda: split_page(render()))
+    return personalize(page, username=username, csrf=csrf)
 
 
-def new_cache() -> LRUCache[str]:
+def new_cache() -> LRUCache[RenderedPage]:
     return LRUCache(SESSION_PAGE_CACHE_SIZE)
