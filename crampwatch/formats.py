@@ -18,7 +18,7 @@ from crampwatch.causes.registry import CAUSES
 from crampwatch.io.fhir.codes import LAB_SPECS, TRACE_SPECS
 from crampwatch.io.hemobp import HEMOBP_COLUMNS
 from crampwatch.io.tables import UNIT_ALIASES, UNIT_FIXES
-from crampwatch.model import EVENT_KINDS, Dialysate, Labs, Patient, Prescription
+from crampwatch.model import EVENT_KINDS, Dialysate, Labs, Patient, Prescription, info_range
 from crampwatch.prescription_settings import SETTINGS
 from crampwatch.quantities import CUTOFFS, QUANTITY_SPECS, computed_by, label_and_unit
 from crampwatch.recorded.batch import SCENARIO_COLUMNS, TABLE_METRICS
@@ -57,10 +57,7 @@ def _type_name(annotation: Any) -> str:
 
 
 def _range(field: Any) -> str:
-    low, high = -math.inf, math.inf
-    for meta in field.metadata:
-        low = meta.ge if getattr(meta, "ge", None) is not None else low
-        high = meta.le if getattr(meta, "le", None) is not None else high
+    low, high = info_range(field)
     if math.isinf(low) and math.isinf(high):
         return ""
     return f"{low:g}–{high:g}"

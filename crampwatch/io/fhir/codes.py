@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from crampwatch.model import Labs, Patient
+from crampwatch.model import Labs, Patient, field_range
 from crampwatch.signals import (
     DBP_MMHG,
     HR_BPM,
@@ -94,12 +94,9 @@ def _lab(
 
 
 def model_range(model: type[BaseModel], name: str) -> tuple[float, float]:
-    """The ``ge``/``le`` bounds of a pydantic field (infinite where unbounded)."""
-    low, high = -math.inf, math.inf
-    for meta in model.model_fields[name].metadata:
-        low = getattr(meta, "ge", None) if getattr(meta, "ge", None) is not None else low
-        high = getattr(meta, "le", None) if getattr(meta, "le", None) is not None else high
-    return float(low), float(high)
+    """The ``ge``/``le`` bounds of a pydantic field (infinite where unbounded):
+    :func:`crampwatch.model.field_range`."""
+    return field_range(model, name)
 
 
 # Conversion factors from crampwatch.units (molar masses with their sources there).
