@@ -3,9 +3,8 @@
 Two kinds of event reach the screens: a message's measured values as soon as it is stored
 (``"event": "measured"``) and the engine's update after it (no ``event`` key). Either may arrive more than
 once (a worker that died after storing an update but before acknowledging its stream entry has the update
-published again by the worker that claims the entry; a web process gets its own measured values back from
-Redis); the hub passes each session's events of each kind on once, in ``seq`` order, by remembering the last
-``seq`` it sent per session and kind.
+published again by the worker that claims the entry); the hub passes each session's events of each kind
+on once, in ``seq`` order, by remembering the last ``seq`` it sent per session and kind.
 """
 
 from __future__ import annotations
@@ -13,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 #: Updates a slow screen may fall behind before the oldest are dropped (it reloads the tiles on reconnect).
@@ -29,16 +29,31 @@ class LiveHub:
         self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
         self._last_seq: dict[tuple[str, str], int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Serve subscribers on ``loop`` (called from the loop's thread)."""
         self._loop = loop
+        self._loop_thread = threading.get_ident()
 
     def publish(self, data: dict[str, Any]) -> None:
         """Send an update (or a ``closed`` notice) to every subscriber, from any thread."""
-        if self._loop is None or self._loop.is_closed():
+        self.publish_many([data])
+
+    def publish_many(self, events: Sequence[dict[str, Any]]) -> None:
+        """Send several events, in order, from any thread (one wake-up of the loop from another thread)."""
+        if self._loop is None or self._loop.is_closed() or not events:
+            return
+        if threading.get_ident() == self._loop_thread:
+            for data in events:
+                self._fanout(data)
             return
         with contextlib.suppress(RuntimeError):  # loop shutting down
-            self._loop.call_soon_threadsafe(self._fanout, data)
+            self._loop.call_soon_threadsafe(self._fanout_all, list(events))
+
+    def _fanout_all(self, events: list[dict[str, Any]]) -> None:
+        for data in events:
+            self._fanout(data)
 
     def _fanout(self, data: dict[str, Any]) -> None:
         live_id, seq = data.get("live_session_id"), data.get("seq")

@@ -134,8 +134,7 @@ class LiveService:
                     future.set_result(result)
             stored = [r for r in results if isinstance(r, IngestOutcome) and not r.duplicate]
             measured = [m for m in map(measured_event, stored) if m is not None]
-            for event in measured:
-                self.hub.publish(event)
+            self.hub.publish_many(measured)
             self._dispatch([r.message for r in stored], measured)
 
     def _dispatch(
@@ -207,9 +206,7 @@ class LiveService:
         """Engine updates for stored messages, stored once each and published; returns the stored rows."""
         results = self.applier.apply(messages)
         self.store.save_live_updates((m.seq, m.live_session_id, m.t_min, data) for m, data in results)
-        for message, data in results:
-            for event in screen_events(message, data):
-                self.hub.publish(event)
+        self.hub.publish_many([e for m, data in results for e in screen_events(m, data)])
         return [data for _, data in results]
 
     def unapplied_messages(self) -> list[LiveMessageRecord]:

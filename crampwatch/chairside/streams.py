@@ -25,6 +25,7 @@ import logging
 import math
 import threading
 import time
+import uuid
 import zlib
 from collections.abc import Sequence
 from typing import Any
@@ -83,6 +84,7 @@ class RedisStreams:
     def __init__(self, url: str, partitions: int) -> None:
         self.redis = redis.Redis.from_url(url)
         self.partitions = partitions
+        self.origin = uuid.uuid4().hex.encode()  # marks the events this process added itself
 
     def publish(self, messages: Sequence[LiveMessageRecord], measured: Sequence[dict[str, Any]] = ()) -> None:
         """Add stored messages to their partitions' streams, and their measured values (already shown by this
@@ -91,7 +93,8 @@ class RedisStreams:
         for m in messages:
             pipe.xadd(stream_of(partition_of(m.live_session_id, self.partitions)), {"m": encode(m)})
         for event in measured:
-            pipe.xadd(UPDATES, {"u": json.dumps(event)}, maxlen=UPDATES_MAXLEN, approximate=True)
+            fields = {"u": json.dumps(event), "o": self.origin}
+            pipe.xadd(UPDATES, fields, maxlen=UPDATES_MAXLEN, approximate=True)  # type: ignore[arg-type]
         pipe.execute()
 
     async def forward_updates(self, hub: LiveHub) -> None:
@@ -104,10 +107,13 @@ class RedisStreams:
                 log.exception("reading engine updates from Redis failed; retrying")
                 await asyncio.sleep(1.0)
                 continue
+            events = []
             for _stream, entries in found or []:
                 for entry_id, fields in entries:
                     last = entry_id
-                    hub.publish(json.loads(fields[b"u"]))
+                    if fields.get(b"o") != self.origin:  # this process showed its own measured values
+                        events.append(json.loads(fields[b"u"]))
+            hub.publish_many(events)
 
     def close(self) -> None:
         self.redis.close()
