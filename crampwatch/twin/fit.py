@@ -149,6 +149,8 @@ class _Problem:
         self.upper = np.concatenate([np.log([p.upper for p in FITTED]), [u.limit for u in self.inputs]])
         self.steps = np.array([JACOBIAN_STEP] * len(FITTED) + [u.step for u in self.inputs])
         self.n_evaluations = 0
+        #: per signal, the residuals' correlation between neighbouring samples that the fit whitens
+        self.phi: dict[str, float] = {}
         self._cache: tuple[bytes, np.ndarray, np.ndarray] | None = None
 
     @staticmethod
@@ -207,7 +209,7 @@ class _Problem:
                 samples = self.obs[i].samples.get(sig.name)
                 if samples is None:
                     continue
-                r = _signal_residuals(sig, samples[1], sim[sig.name][k][j])
+                r = _signal_residuals(sig, samples, sim[sig.name][k][j], self.phi.get(sig.name, 0.0))
                 parts.append(r)
                 layout.append((sig.name, j, len(r)))
         return np.concatenate(parts), layout
@@ -269,17 +271,25 @@ def _simulate_feasible(scenarios: list[Scenario]) -> tuple[np.ndarray, dict[str,
     return batch.t_min, signals
 
 
-def _signal_residuals(sig: ObservedSignal, observed: np.ndarray, simulated: np.ndarray) -> np.ndarray:
+def _signal_residuals(
+    sig: ObservedSignal, samples: tuple[np.ndarray, np.ndarray], simulated: np.ndarray, phi: float = 0.0
+) -> np.ndarray:
     """``(obs - sim) / sd`` per sample; with a per-session offset, the offset (its MAP value under an
-    ``N(0, offset_sd)`` prior) is removed and its own standardised residual appended."""
+    ``N(0, offset_sd)`` prior) is removed and its own standardised residual appended. With ``phi`` > 0 the
+    residuals are whitened as a first-order autoregressive series (correlation ``phi`` per typical sample
+    spacing, ``phi ** (gap / spacing)`` across a longer gap)."""
+    t, observed = samples
     d = observed - simulated
     if not np.all(np.isfinite(d)):
         n = len(d) + (1 if sig.offset_sd > 0 else 0)
         return np.full(n, FAILED_RESIDUAL)
-    if sig.offset_sd <= 0:
-        return d / sig.sd
-    offset = d.sum() / (len(d) + (sig.sd / sig.offset_sd) ** 2)
-    return np.append((d - offset) / sig.sd, offset / sig.offset_sd)
+    offset = d.sum() / (len(d) + (sig.sd / sig.offset_sd) ** 2) if sig.offset_sd > 0 else 0.0
+    r = (d - offset) / sig.sd
+    if phi > 0.0 and len(r) > 1:
+        gaps = np.diff(t)
+        ph = phi ** (gaps / max(float(np.median(gaps)), 1e-9))
+        r = np.concatenate([r[:1], (r[1:] - ph * r[:-1]) / np.sqrt(1.0 - ph**2)])
+    return np.append(r, offset / sig.offset_sd) if sig.offset_sd > 0 else r
 
 
 def _information_scale(res: np.ndarray, layout: list[tuple]) -> np.ndarray:
@@ -330,19 +340,14 @@ def fit_parameters(
     marginal over the errors of :data:`UNCERTAIN_INPUTS` (``uncertain_inputs=False``: the entered inputs
     are taken as exact)."""
     prob = _Problem(records, uncertain_inputs)
-    x0 = np.zeros(len(prob.prior_sd))
-    sol = least_squares(
-        prob.fun,
-        x0,
-        jac=prob.jac,
-        bounds=(prob.lower, prob.upper),
-        method="trf",
-        x_scale=1.0,
-        ftol=1e-4,
-        xtol=1e-4,
-        gtol=1e-6,
-        max_nfev=max_evaluations,
-    )
+    sol = _solve(prob, np.zeros(len(prob.prior_sd)), max_evaluations)
+    # second pass: whiten the residuals of each signal by their autocorrelation at the first optimum
+    _, sim = prob.simulate(sol.x[None, :])
+    data, layout = prob.data_residuals(sim, 0)
+    prob.phi = _lag1_by_signal(data, layout)
+    if any(v > 0.0 for v in prob.phi.values()):
+        prob._cache = None
+        sol = _solve(prob, sol.x, max_evaluations)
     x = sol.x
     res, jac = prob._evaluate(x)
     _, sim = prob.simulate(x[None, :])
@@ -375,6 +380,40 @@ def fit_parameters(
         success=bool(sol.success),
         curves=_curves(prob, x),
     )
+
+
+def _solve(prob: _Problem, x0: np.ndarray, max_evaluations: int):
+    return least_squares(
+        prob.fun,
+        np.clip(x0, prob.lower, prob.upper),
+        jac=prob.jac,
+        bounds=(prob.lower, prob.upper),
+        method="trf",
+        x_scale=1.0,
+        ftol=1e-4,
+        xtol=1e-4,
+        gtol=1e-6,
+        max_nfev=max_evaluations,
+    )
+
+
+#: Autocorrelation below which residuals are not whitened (modelling choice: noise of the estimate).
+MIN_WHITENED_AUTOCORRELATION = 0.2
+
+
+def _lag1_by_signal(res: np.ndarray, layout: list[tuple]) -> dict[str, float]:
+    """Lag-1 autocorrelation of each signal's residual series (offset rows left out), for whitening."""
+    series: dict[str, list[np.ndarray]] = {}
+    pos = 0
+    for name, _j, n in layout:
+        sig = next(s for s in OBSERVED if s.name == name)
+        series.setdefault(name, []).append(res[pos : pos + n - (1 if sig.offset_sd > 0 else 0)])
+        pos += n
+    out = {}
+    for name, parts in series.items():
+        rho = _lag_correlation(parts, 1)
+        out[name] = min(rho, MAX_AUTOCORRELATION) if rho >= MIN_WHITENED_AUTOCORRELATION else 0.0
+    return out
 
 
 def _rmse(prob: _Problem, sim: dict[str, list[np.ndarray]]) -> tuple[dict[str, float], dict[str, int]]:
