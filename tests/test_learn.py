@@ -24,7 +24,16 @@ SEEDS = {"prior": 2, "sodium": 2, "magnesium": 4}
 
 @functools.cache
 def unit(rule: str, n_patients: int = 60, sessions: int = 6, seed: int | None = None):
-    return virtual_unit(rule, n_patients, sessions, seed=SEEDS[rule] if seed is None else seed)
+    """An idealised unit (noise-free signals, exact labs, every cramp reported): the machinery's test bed."""
+    return virtual_unit(
+        rule, n_patients, sessions, seed=SEEDS[rule] if seed is None else seed, measured=False
+    )
+
+
+@functools.cache
+def measured(rule: str, n_patients: int = 80, sessions: int = 6, seed: int = 3):
+    """A unit as recorded: noisy, partly missing signals and labs, an unmeasured factor, missed reports."""
+    return virtual_unit(rule, n_patients, sessions, seed=seed)
 
 
 def _cv(u):
@@ -169,3 +178,68 @@ def test_missing_inputs_take_the_training_mean():
     filled["na_gradient_mmol_l"] = model.fill["na_gradient_mmol_l"]
     assert model.risk(row)[0] == pytest.approx(model.risk(filled)[0])
     assert np.isfinite(model.risk(pd.concat([row] * 3))).all()
+
+
+def test_a_measured_unit_reports_10_to_20_percent_and_misses_some_cramps():
+    u = measured("potassium")
+    assert 0.10 <= u.cramp.mean() <= 0.20
+    assert u.true_cramp.mean() > u.cramp.mean()
+    assert not (u.cramp & ~u.true_cramp.astype(bool)).any()  # reports are true cramps (some missed)
+    # the unmeasured session factor: the rule's driver alone ranks worse than the whole rule
+    assert u.driver_ceiling_auroc() < u.ceiling_auroc()
+    # monthly labs are missing for some patients; the model reads them as missing, not as defaults
+    assert 0.0 < u.table["serum_k_mmol_l"].isna().mean() < 0.5
+
+
+def test_measured_inputs_are_not_the_truth():
+    """The machine's signals are noisy and sparse and the labs monthly: the model's Na gradient and UF rate
+    differ from the idealised unit's, session by session (same patients, same seed)."""
+    a, b = measured("sodium"), virtual_unit("sodium", 80, 6, seed=3, measured=False)
+    assert len(a.table) == len(b.table)
+    diff = np.abs(a.table["na_gradient_mmol_l"] - b.table["na_gradient_mmol_l"])
+    assert diff.median() > 0.1
+    assert np.abs(a.table["uf_rate_ml_kg_h"] - b.table["uf_rate_ml_kg_h"]).max() > 0.1
+
+
+def test_prescription_settings_and_labs_are_inputs():
+    from crampwatch.learn.inputs import KEY_FEATURES
+    from crampwatch.prescription_settings import SETTINGS
+
+    names = {k.name for k in KEY_FEATURES}
+    numeric = {s.name for s in SETTINGS if s.kind in ("number", "integer")} - {"uf_volume_l"}
+    assert numeric <= names
+    assert {"serum_na_mmol_l", "serum_k_mmol_l", "serum_mg_mmol_l", "serum_albumin_g_dl"} <= names
+
+
+def test_threshold_terms_enter_only_when_grouped_cv_supports_them():
+    """Cramps that follow the UF rate above 13 mL/kg/h only: the threshold terms are kept and the UF-rate
+    term above 13 mL/kg/h gets a positive weight; in a unit without a threshold they stay out (weight 0)."""
+    from crampwatch.learn.inputs import THRESHOLD_NAMES
+
+    u = unit("prior")
+    ufr = u.table["uf_rate_ml_kg_h"].to_numpy()
+    rng = np.random.default_rng(5)
+    p = 1.0 / (1.0 + np.exp(-(-2.2 + 1.2 * np.maximum(ufr - 13.0, 0.0))))
+    y = (rng.random(len(p)) < p).astype(int)
+    model = train_unit_model(u.table, y, u.patient_ids)
+    thr = model.training["thresholds"]
+    assert (ufr > 13).sum() >= 20  # enough sessions above the cut-off to show it
+    assert thr["used"], thr
+    assert model.coefficients["uf_rate_ml_kg_h_above_ufr_13_ml_kg_h"] > 0
+    plain = train_unit_model(u.table, u.cramp, u.patient_ids)
+    if not plain.training["thresholds"]["used"]:
+        assert all(plain.coefficients[t] == 0.0 for t in THRESHOLD_NAMES)
+
+
+def test_the_decision_holds_on_a_held_out_unit():
+    """A unit model trained on one measured unit and used: on new patients under the same rule it beats the
+    analyzer's log loss."""
+    from crampwatch.learn.fit import metrics
+
+    train = measured("potassium", n_patients=150)
+    model = train_unit_model(train.table, train.cramp, train.patient_ids)
+    assert not model.uses_prior, model.decision
+    test = virtual_unit("potassium", 100, 6, seed=1003)
+    learned = metrics(test.cramp, model.risk(test.table))
+    prior = metrics(test.cramp, test.table[PRIOR_COLUMN].to_numpy())
+    assert learned["log_loss"] < prior["log_loss"]

@@ -15,6 +15,7 @@ from crampwatch.causes.thresholds import th
 from crampwatch.kinetics import michaels_clearance_ml_min, watson_volume_array
 from crampwatch.labs import LAB_FIELDS, resolve_lab_arrays
 from crampwatch.model import Scenario
+from crampwatch.prescription_settings import SETTINGS, table_column
 from crampwatch.quantities import post_weight_kg_array
 from crampwatch.scenario_table import NUMERIC_FIELDS, complete_columns, scenario_columns, uf_volume_l
 
@@ -38,6 +39,8 @@ LAB_NAMES = (
 #: KoA 0.537 x the in-vitro value; used only to estimate the dose when no urea signal is recorded.
 SPEEDY_BLOOD_WATER_FRACTION = 0.894
 SPEEDY_IN_VIVO_KOA_FACTOR = 0.537
+#: Kinds of prescription settings that are numbers (profiles are not).
+NUMERIC_KINDS = ("number", "integer")
 
 
 @dataclass
@@ -70,6 +73,8 @@ class Context:
     est_ktv: np.ndarray  # K t / V estimated from the prescription (SPEEDY/Michaels, Watson V)
     labs: dict[str, np.ndarray]
     lab_assumed: dict[str, np.ndarray]
+    #: every numeric prescription setting of the registry (:mod:`crampwatch.prescription_settings`), by name
+    settings: dict[str, np.ndarray]
 
     def take(self, index: np.ndarray | slice) -> Context:
         """The context of a subset of sessions."""
@@ -141,6 +146,9 @@ def context_from_columns(cols: Mapping[str, np.ndarray]) -> Context:
         est_ktv=kd * duration / (watson * 1000.0),
         labs={k: labs[k] for k in LAB_NAMES},
         lab_assumed={k: assumed.get(k, np.zeros(n, dtype=bool)) for k in LAB_NAMES},
+        settings={
+            s.name: np.asarray(table_column(s, c), dtype=float) for s in SETTINGS if s.kind in NUMERIC_KINDS
+        },
     )
 
 

@@ -46,11 +46,16 @@ class Standardiser:
     scale: np.ndarray
 
     @classmethod
-    def fit(cls, X: np.ndarray) -> Standardiser:
+    def fit(cls, X: np.ndarray, penalty: np.ndarray | None = None) -> Standardiser:
+        """Means and SDs of the columns of ``X``; ``penalty`` (per column, default 1) multiplies each
+        column's ridge penalty: a standardised column divided by sqrt(penalty) has its coefficient
+        penalised ``penalty`` times as strongly."""
         mean = np.nanmean(X, axis=0) if len(X) else np.zeros(X.shape[1])
         mean = np.where(np.isfinite(mean), mean, 0.0)
         scale = np.nanstd(X, axis=0) if len(X) else np.ones(X.shape[1])
         scale = np.where(np.isfinite(scale) & (scale > 1e-9), scale, 1.0)
+        if penalty is not None:
+            scale = scale * np.sqrt(np.asarray(penalty, dtype=float))
         return cls(mean, scale)
 
     def apply(self, X: np.ndarray) -> np.ndarray:
@@ -121,7 +126,9 @@ def _folds(groups: np.ndarray, n_splits: int) -> list[tuple[np.ndarray, np.ndarr
     return list(GroupKFold(n_splits=k).split(np.zeros(len(groups)), groups=groups))
 
 
-def choose_alpha(X: np.ndarray, y: np.ndarray, prior: np.ndarray, groups: np.ndarray) -> float:
+def choose_alpha(
+    X: np.ndarray, y: np.ndarray, prior: np.ndarray, groups: np.ndarray, penalty: np.ndarray | None = None
+) -> float:
     """The strongest ridge whose patient-grouped CV log loss is within one standard error of the best.
 
     The one-standard-error rule (Breiman L et al. 1984, Classification and Regression Trees; Hastie T et
@@ -134,7 +141,7 @@ def choose_alpha(X: np.ndarray, y: np.ndarray, prior: np.ndarray, groups: np.nda
     _, patient = np.unique(groups, return_inverse=True)
     per_patient = np.zeros((len(ALPHA_GRID), patient.max() + 1))
     for train, test in folds:
-        st = Standardiser.fit(X[train])
+        st = Standardiser.fit(X[train], penalty)
         Zt, Zv = st.apply(X[train]), st.apply(X[test])
         off_t, off_v = prior_logit(prior[train]), prior_logit(prior[test])
         coef = None
@@ -165,9 +172,12 @@ class Fitted:
         return prior_logit(prior) + self.intercept + X @ self.coef
 
 
-def fit_final(X: np.ndarray, y: np.ndarray, prior: np.ndarray, alpha: float) -> Fitted:
-    """Fit on every session; coefficients converted to raw units."""
-    st = Standardiser.fit(X)
+def fit_final(
+    X: np.ndarray, y: np.ndarray, prior: np.ndarray, alpha: float, penalty: np.ndarray | None = None
+) -> Fitted:
+    """Fit on every session (``penalty``: per-column multiplier of the ridge); coefficients converted to
+    raw units."""
+    st = Standardiser.fit(X, penalty)
     b = fit_penalised(st.apply(X), y, prior_logit(prior), alpha)
     coef = b[1:] / st.scale
     intercept = float(b[0] - np.sum(coef * st.mean))
@@ -184,15 +194,18 @@ class CrossValidation:
     n_folds: int
 
 
-def cross_validate(X: np.ndarray, y: np.ndarray, prior: np.ndarray, groups: np.ndarray) -> CrossValidation:
-    """Nested patient-grouped CV: penalty chosen within each training part, scored on held-out patients."""
+def cross_validate(
+    X: np.ndarray, y: np.ndarray, prior: np.ndarray, groups: np.ndarray, penalty: np.ndarray | None = None
+) -> CrossValidation:
+    """Nested patient-grouped CV: penalty chosen within each training part, scored on held-out patients
+    (``penalty``: per-column multiplier of the ridge)."""
     folds = _folds(groups, OUTER_FOLDS)
     out = np.full(len(y), np.nan)
     alphas = []
     for train, test in folds:
-        alpha = choose_alpha(X[train], y[train], prior[train], groups[train])
+        alpha = choose_alpha(X[train], y[train], prior[train], groups[train], penalty)
         alphas.append(alpha)
-        fitted = fit_final(X[train], y[train], prior[train], alpha)
+        fitted = fit_final(X[train], y[train], prior[train], alpha, penalty)
         out[test] = expit(fitted.logit(prior[test], X[test][:, 1:]))
     return CrossValidation(
         model_risk=out, prior_risk=np.asarray(prior, float), alphas=alphas, n_folds=len(folds)

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from crampwatch.causes.context import Context, build_context
+from crampwatch.causes.calcium import corrected_ca_mg_dl
+from crampwatch.causes.context import NUMERIC_KINDS, Context, build_context
 from crampwatch.causes.registry import CAUSES
 from crampwatch.causes.scoring import Evaluation, evaluate, stack_traces
 from crampwatch.model import Scenario
-from crampwatch.quantities import label_and_unit
+from crampwatch.prescription_settings import SETTINGS, PrescriptionSetting
+from crampwatch.quantities import cutoff, label_and_unit
 from crampwatch.trace import Trace
 
 #: Column of the analyzer's overall risk (the prior) in an input table.
@@ -31,19 +33,23 @@ TRACE_CHUNK = 256
 
 @dataclass(frozen=True)
 class KeyFeature:
-    """A mechanistic feature the model may weigh beside the cause scores: a quantity name (its label and unit
-    come from :func:`crampwatch.quantities.label_and_unit`) and how to read it from an evaluated batch."""
+    """A feature the model may weigh beside the cause scores: a quantity name and how to read it from an
+    evaluated batch. Its label and unit come from :func:`crampwatch.quantities.label_and_unit`, or from the
+    prescription-setting registry for a setting (``label``/``unit`` given)."""
 
     name: str
     read: Callable[[Evaluation], np.ndarray]
+    label_text: str = ""
+    unit_text: str = ""
+    penalty: float = 1.0
 
     @property
     def label(self) -> str:
-        return label_and_unit(self.name)[0]
+        return self.label_text or label_and_unit(self.name)[0]
 
     @property
     def unit(self) -> str:
-        return label_and_unit(self.name)[1]
+        return self.unit_text if self.label_text else label_and_unit(self.name)[1]
 
 
 def _feature(name: str) -> KeyFeature:
@@ -51,17 +57,80 @@ def _feature(name: str) -> KeyFeature:
     return KeyFeature(name, lambda e: e.features[name])
 
 
-#: Key features: the session quantities a unit's practice varies most (UF rate, sodium gradient, dialysate
-#: temperature, weight gain, dialysate Ca and Mg, serum Mg); each already enters a cause score, so its
-#: weight says how much more (or less) it matters in this unit than the prior assumes.
+#: Ridge penalty of the prescription settings, labs and threshold terms relative to the cause scores and the
+#: core features (modelling choice: the many extra inputs must not dilute the mechanisms in a small unit;
+#: they enter where the unit's data show them).
+EXTRA_PENALTY = 16.0
+
+
+def _setting(s: PrescriptionSetting) -> KeyFeature:
+    """A prescription setting of the registry as a key feature."""
+    return KeyFeature(s.name, lambda e: e.ctx.settings[s.name], s.label, s.unit, EXTRA_PENALTY)
+
+
+def _lab(name: str, lab: str) -> KeyFeature:
+    """A pre-dialysis lab as a key feature; missing (an assumed default) where the lab was not given, so the
+    model fills it with the training mean instead of reading a default as a measurement."""
+    return KeyFeature(
+        name, lambda e: np.where(e.ctx.lab_assumed[lab], np.nan, e.ctx.labs[lab]), penalty=EXTRA_PENALTY
+    )
+
+
+def _corrected_ca(ctx: Context) -> np.ndarray:
+    """Albumin-corrected total Ca (Payne 1973, :func:`crampwatch.causes.calcium.corrected_ca_mg_dl`); missing
+    where total Ca was not given."""
+    corr = corrected_ca_mg_dl(ctx.labs["ca_total_mg_dl"], ctx.labs["albumin_g_dl"])
+    return np.where(ctx.lab_assumed["ca_total_mg_dl"], np.nan, corr)
+
+
+#: Prescription settings that enter as inputs: every numeric setting of the registry except the UF volume
+#: (the UF rate per kg carries it).
+SETTING_INPUTS: tuple[PrescriptionSetting, ...] = tuple(
+    s for s in SETTINGS if s.kind in NUMERIC_KINDS and s.name != "uf_volume_l"
+)
+#: Key features: the session quantities a unit's practice varies most (UF rate, sodium gradient, weight
+#: gain), every numeric prescription setting, and the key pre-dialysis labs. Each coefficient is a
+#: departure from the prior, shrunk toward 0 by the ridge penalty, so a setting or lab the analyzer weighs
+#: little can still carry a unit's cramps when its data show it.
 KEY_FEATURES: tuple[KeyFeature, ...] = (
     _feature("uf_rate_ml_kg_h"),
     _feature("na_gradient_mmol_l"),
-    KeyFeature("dialysate_temp_c", lambda e: e.ctx.dialysate_temp_c),
     KeyFeature("idwg_pct", lambda e: e.ctx.idwg_pct),
-    KeyFeature("dialysate_ca_mmol_l", lambda e: e.ctx.dialysate_ca_mmol_l),
-    KeyFeature("dialysate_mg_mmol_l", lambda e: e.ctx.dialysate_mg_mmol_l),
-    KeyFeature("serum_mg_mmol_l", lambda e: e.ctx.labs["mg_mmol_l"]),
+    *(_setting(s) for s in SETTING_INPUTS),
+    _lab("serum_na_mmol_l", "na_mmol_l"),
+    _lab("serum_k_mmol_l", "k_mmol_l"),
+    _lab("serum_mg_mmol_l", "mg_mmol_l"),
+    _lab("serum_hco3_mmol_l", "hco3_mmol_l"),
+    _lab("serum_albumin_g_dl", "albumin_g_dl"),
+    _lab("pre_hct_pct", "hct_pct"),
+    KeyFeature("corrected_ca_mg_dl", lambda e: _corrected_ca(e.ctx), penalty=EXTRA_PENALTY),
+)
+
+
+@dataclass(frozen=True)
+class ThresholdTerm:
+    """A threshold (hinge) term: how far a key feature lies above a published cut-off,
+    ``max(0, x - cut-off)``. Such terms enter only when patient-grouped CV shows they help
+    (:func:`crampwatch.learn.train.train_unit_model`)."""
+
+    feature: str
+    cutoff_name: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.feature}_above_{self.cutoff_name}"
+
+    def values(self, x: np.ndarray) -> np.ndarray:
+        return np.maximum(np.asarray(x, dtype=float) - cutoff(self.cutoff_name), 0.0)
+
+
+#: Candidate thresholds at the registry's cut-offs (crampwatch.quantities): UF rate above 10 and 13 mL/kg/h
+#: (Flythe 2011; KDOQI 2015), weight gain above 3.9 % of dry weight, Na gradient above -2 mmol/L.
+THRESHOLD_TERMS: tuple[ThresholdTerm, ...] = (
+    ThresholdTerm("uf_rate_ml_kg_h", "ufr_10_ml_kg_h"),
+    ThresholdTerm("uf_rate_ml_kg_h", "ufr_13_ml_kg_h"),
+    ThresholdTerm("idwg_pct", "idwg_pct"),
+    ThresholdTerm("na_gradient_mmol_l", "na_gradient_neutral_mmol_l"),
 )
 
 
@@ -71,16 +140,44 @@ def score_column(cause: str) -> str:
 
 
 #: The model's input features, in order: the eight cause scores, then the key features. The prior risk
-#: enters separately (as the offset and the logit-prior term).
+#: enters separately (as the offset and the logit-prior term); threshold terms are computed from them.
 FEATURE_NAMES: tuple[str, ...] = (
     *(score_column(c) for c in CAUSES),
     *(k.name for k in KEY_FEATURES),
 )
+#: Names of the threshold terms, after the features.
+THRESHOLD_NAMES: tuple[str, ...] = tuple(t.name for t in THRESHOLD_TERMS)
 #: Label and unit of each input for the model card.
 FEATURE_LABELS: dict[str, tuple[str, str]] = {
     **{score_column(c): (f"{c} score", "0-1") for c in CAUSES},
     **{k.name: (k.label, k.unit) for k in KEY_FEATURES},
+    **{
+        t.name: (
+            f"{label_and_unit(t.feature)[0]} above {cutoff(t.cutoff_name):g} {label_and_unit(t.feature)[1]}",
+            label_and_unit(t.feature)[1],
+        )
+        for t in THRESHOLD_TERMS
+    },
 }
+
+
+def penalty_weights(thresholds: bool) -> np.ndarray:
+    """Ridge multiplier of each design column: the prior's logit, :data:`FEATURE_NAMES` and (``thresholds``)
+    the threshold terms."""
+    weights = [1.0, *(1.0 for c in CAUSES), *(k.penalty for k in KEY_FEATURES)]
+    weights += [EXTRA_PENALTY] * (len(THRESHOLD_TERMS) if thresholds else 0)
+    return np.array(weights)
+
+
+def threshold_columns(features: np.ndarray) -> np.ndarray:
+    """Threshold terms ([n, len(THRESHOLD_TERMS)]) of a feature matrix in :data:`FEATURE_NAMES` order
+    (NaN where the feature is missing)."""
+    cols = [t.values(features[:, FEATURE_NAMES.index(t.feature)]) for t in THRESHOLD_TERMS]
+    cols = [
+        np.where(np.isnan(features[:, FEATURE_NAMES.index(t.feature)]), np.nan, c)
+        for t, c in zip(THRESHOLD_TERMS, cols, strict=True)
+    ]
+    return np.column_stack(cols) if cols else np.empty((len(features), 0))
 
 
 def table_from_evaluation(E: Evaluation) -> pd.DataFrame:

@@ -16,8 +16,22 @@ import numpy as np
 import pandas as pd
 
 from crampwatch.errors import InputError
-from crampwatch.learn.fit import clustered_gain, cross_validate, design, fit_final, metrics, reliability
-from crampwatch.learn.inputs import FEATURE_NAMES, PRIOR_COLUMN
+from crampwatch.learn.fit import (
+    CrossValidation,
+    clustered_gain,
+    cross_validate,
+    design,
+    fit_final,
+    metrics,
+    reliability,
+)
+from crampwatch.learn.inputs import (
+    FEATURE_NAMES,
+    PRIOR_COLUMN,
+    THRESHOLD_NAMES,
+    penalty_weights,
+    threshold_columns,
+)
 from crampwatch.learn.unit_model import TERMS, UnitModel
 
 #: Fewest patients, cramp sessions and cramp-free sessions for which a unit model is considered
@@ -65,7 +79,9 @@ def train_unit_model(
     groups = np.asarray(pd.Series(patient_ids).astype(str))
     _check(table, y, groups)
     prior = table[PRIOR_COLUMN].to_numpy(dtype=float)
-    X = design(prior, table[list(FEATURE_NAMES)].to_numpy(dtype=float))
+    features = table[list(FEATURE_NAMES)].to_numpy(dtype=float)
+    X = design(prior, features)
+    X_thr = np.column_stack([X, threshold_columns(features)])
     n_patients = len(np.unique(groups))
     n_cramp = int(y.sum())
     summary: dict[str, Any] = {
@@ -83,7 +99,7 @@ def train_unit_model(
     prior_metrics = metrics(y, prior)
     summary["prior"] = {**prior_metrics, "reliability": reliability(y, prior)}
     if not enough:
-        fitted = fit_final(X, y, prior, alpha=max(1024.0, float(len(y))))
+        fitted = fit_final(X, y, prior, alpha=max(1024.0, float(len(y))), penalty=penalty_weights(False))
         decision = (
             f"keeps the analyzer's risk: too few labelled sessions to learn from ({n_patients} patients, "
             f"{n_cramp} cramp and {len(y) - n_cramp} cramp-free sessions; needs at least {MIN_PATIENTS}, "
@@ -92,7 +108,7 @@ def train_unit_model(
         uses_prior = True
         summary["folds"] = 0
     else:
-        cv = cross_validate(X, y, prior, groups)
+        cv, X, thresholds = _with_supported_thresholds(X, X_thr, y, prior, groups, summary)
         gain, z = clustered_gain(y, cv.model_risk, prior, groups)
         model_metrics = metrics(y, cv.model_risk)
         summary["folds"] = cv.n_folds
@@ -101,7 +117,7 @@ def train_unit_model(
         summary["gain_z"] = z
         summary["cv_alphas"] = cv.alphas
         alpha = float(np.median(cv.alphas))
-        fitted = fit_final(X, y, prior, alpha)
+        fitted = fit_final(X, y, prior, alpha, penalty_weights(thresholds))
         auc_m, auc_p = model_metrics["auroc"], prior_metrics["auroc"]
         ranks_as_well = auc_m is None or auc_p is None or auc_m >= auc_p - AUROC_TOLERANCE
         uses_prior = not (gain > 0 and z >= GAIN_Z and ranks_as_well)
@@ -110,6 +126,8 @@ def train_unit_model(
             f"{model_metrics['brier']:.4f} vs {prior_metrics['brier']:.4f}, log loss "
             f"{model_metrics['log_loss']:.4f} vs {prior_metrics['log_loss']:.4f} (unit model vs analyzer)"
         )
+        if summary["thresholds"]["used"]:
+            figures += f"; with threshold terms (CV gain z = {summary['thresholds']['gain_z']:.2f})"
         if uses_prior:
             decision = (
                 f"keeps the analyzer's risk: cross-validation shows no reliable gain (z = {z:.2f}); {figures}"
@@ -117,16 +135,50 @@ def train_unit_model(
         else:
             decision = f"uses the unit model: {figures}; gain z = {z:.2f}"
     summary["training_seconds"] = time.perf_counter() - t0
+    coef, fill = _all_terms(fitted.coef, fitted.fill, X_thr)
     return UnitModel(
         intercept=fitted.intercept,
-        coefficients={t: float(c) for t, c in zip(TERMS, fitted.coef, strict=True)},
-        fill={t: float(f) for t, f in zip(TERMS, fitted.fill, strict=True)},
+        coefficients={t: float(c) for t, c in zip(TERMS, coef, strict=True)},
+        fill={t: float(f) for t, f in zip(TERMS, fill, strict=True)},
         uses_prior=uses_prior,
         decision=decision,
         created_at=datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
         training=summary,
         alpha=fitted.alpha,
     )
+
+
+def _with_supported_thresholds(
+    X: np.ndarray, X_thr: np.ndarray, y: np.ndarray, prior: np.ndarray, groups: np.ndarray, summary: dict
+) -> tuple[CrossValidation, np.ndarray, bool]:
+    """Cross-validate the linear model and the model with threshold terms; the threshold terms are kept
+    only when their out-of-fold log loss beats the linear model's with a patient-clustered one-sided
+    z >= :data:`GAIN_Z`. Returns the chosen model's CV, its design matrix, and whether it has thresholds.
+    (The choice is made on the same folds, so the chosen model's CV figures can be slightly optimistic;
+    held-out units check it, ``benchmarks/learn.py``.)"""
+    cv_lin = cross_validate(X, y, prior, groups, penalty_weights(False))
+    cv_thr = cross_validate(X_thr, y, prior, groups, penalty_weights(True))
+    gain, z = clustered_gain(y, cv_thr.model_risk, cv_lin.model_risk, groups)
+    use = gain > 0 and z >= GAIN_Z
+    summary["thresholds"] = {
+        "terms": list(THRESHOLD_NAMES),
+        "used": bool(use),
+        "log_loss_gain_per_session": gain,
+        "gain_z": z,
+    }
+    return (cv_thr, X_thr, True) if use else (cv_lin, X, False)
+
+
+def _all_terms(coef: np.ndarray, fill: np.ndarray, X_thr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Coefficients and fill values of every term of :data:`TERMS`: threshold terms the model does not use
+    get coefficient 0 (and their training mean as fill)."""
+    n = len(TERMS)
+    if len(coef) == n:
+        return coef, fill
+    with np.errstate(invalid="ignore"):
+        means = np.nanmean(X_thr[:, len(coef) :], axis=0) if len(X_thr) else np.zeros(n - len(coef))
+    means = np.where(np.isfinite(means), means, 0.0)
+    return np.concatenate([coef, np.zeros(n - len(coef))]), np.concatenate([fill, means])
 
 
 def _f(value: float | None) -> str:
