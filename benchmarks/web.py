@@ -224,9 +224,11 @@ def main() -> None:
                     f"({len(lat)} requests); server CPU {cpu} per request; {load_average()}"
                 )
             for kind, path in paths.items():
+                cpu0, client0 = process_tree_cpu_s(server.proc.pid), time.process_time()
                 lat, errors = asyncio.run(
                     open_loop(server.url, cookies, kind, path, args.users, args.seconds)
                 )
+                cpu1, client1 = process_tree_cpu_s(server.proc.pid), time.process_time()
                 if len(lat) < 2:  # nothing answered within the time: the figure does not exist
                     print(
                         f"  {kind:8s} fewer than 2 answers in {args.seconds:.0f} s (errors {errors}; "
@@ -234,10 +236,12 @@ def main() -> None:
                     )
                     continue
                 q = statistics.quantiles(sorted(lat), n=100)
+                server_cpu = "n/a" if cpu0 is None or cpu1 is None else _ms((cpu1 - cpu0) / len(lat))
                 print(
                     f"  {kind:8s} p50 {_ms(q[49])}  p95 {_ms(q[94])}  p99 {_ms(q[98])}  "
                     f"({len(lat)} requests, {len(lat) / args.seconds:.1f}/s offered, errors {errors}; "
-                    f"{load_average()})"
+                    f"CPU per request: server {server_cpu}, load generator "
+                    f"{_ms((client1 - client0) / len(lat))}; {load_average()})"
                 )
             n, errors, wall = asyncio.run(closed_loop(server.url, cookies, paths, args.users, args.seconds))
             print(
