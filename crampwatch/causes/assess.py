@@ -229,11 +229,15 @@ def assess(
         bare = {k: v for k, v in sig.items() if status.get(k) != "estimated"}
         bare_findings, _, _ = _findings(t, bare, ctx, scenario, status, ev_df, common)
         bare_score = {f.cause: f.score for f in bare_findings}
-        for f in findings:
-            f.score = ESTIMATED_WEIGHT * f.score + (1.0 - ESTIMATED_WEIGHT) * bare_score[f.cause]
+        findings = [
+            replace(f, score=ESTIMATED_WEIGHT * f.score + (1.0 - ESTIMATED_WEIGHT) * bare_score[f.cause])
+            for f in findings
+        ]
     if twin is not None:
-        for f in findings:
-            f.evidence += [Evidence(**e) for e in twin.evidence(f.cause)]
+        findings = [
+            replace(f, evidence=[*f.evidence, *(Evidence(**e) for e in twin.evidence(f.cause))])
+            for f in findings
+        ]
     scores = {f.cause: np.array([f.score]) for f in findings}
     risk = float(overall_risk(scores)[0])
     metrics = _metrics(E, si)

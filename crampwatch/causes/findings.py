@@ -40,7 +40,7 @@ def jsonable(value: Any, number: Callable[[Any], Any] = _num) -> Any:
     return number(value)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Evidence:
     """One observation compared against a threshold: signal (or context field), value, time, threshold,
     source, and whether it supports the cause, argues against it or is context (``direction``,
@@ -77,7 +77,7 @@ class Evidence:
         return out
 
 
-@dataclass
+@dataclass(frozen=True)
 class Recommendation:
     """A prescription change or measure with the evidence behind it."""
 
@@ -88,7 +88,7 @@ class Recommendation:
         return {"action": self.action, "evidence": self.evidence}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Finding:
     """How strongly one mechanism explains cramps in this session (score 0-1), and why."""
 
