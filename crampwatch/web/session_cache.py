@@ -26,7 +26,8 @@ from crampwatch.store.cache import LRUCache
 from crampwatch.store.records import SessionViewVersion
 from crampwatch.web.static_files import GZIP_LEVEL
 
-#: Rendered session pages kept per process (~70 kB each; modelling choice: a unit's sessions of a week).
+#: Rendered session pages kept per process (~90 kB each with their compressed pieces; modelling choice: a
+#: unit's sessions of a week).
 SESSION_PAGE_CACHE_SIZE = 128
 CSRF_PLACEHOLDER = "csrf-placeholder-5b0d8e"
 USER_PLACEHOLDER = "user-placeholder-5b0d8e"
