@@ -2,14 +2,14 @@
 
 Virtual patients (``crampwatch.twin.virtual``) have known refill capacity (log-uniform 0.4-2.5 x population,
 a 6-fold range), vascular reserve (log-normal, sigma 0.3) and blood volume (log-normal, sigma 0.1), a
-day-to-day refill variation of 10 %, and are recorded like machine exports (RBV every 5 min, SBP every
-30 min, with noise). Each arm makes the record worse in one way (``ARMS``); every arm fits the same patients
+day-to-day refill variation of 10 %, and are recorded like machine exports (RBV every 5 min, SBP every 30
+min, with noise). Each arm makes the record worse in one way (``ARMS``); every arm fits the same patients
 (same truths per seed). Reported per arm and parameter: coverage of the 95 % intervals (share of patients
 whose interval holds the truth) with its Wilson 95 % interval, Spearman rank correlation of fitted and true
 values (over all seeds' patients, and the lowest of the seeds), median absolute log error. The blood volume
-is compared as the twin's litres over the population value at the true dry weight (so that neither body
-size nor a wrong dry weight ranks it). ``--exact-inputs`` fits
-with the entered inputs taken as exact (the twin before its input errors were modelled).
+is compared as the twin's litres over the population value at the true dry weight (so that neither body size
+nor a wrong dry weight ranks it). ``--exact-inputs`` fits with the entered inputs taken as exact (the rest
+of the fit unchanged).
 
     python3 benchmarks/twin.py [--patients 30] [--seeds 3] [--sessions 12] [--arms exact,albumin] [--json F]
 """
