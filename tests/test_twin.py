@@ -230,8 +230,12 @@ def _refill_order_kept(fits: list[tuple[dict, PatientTwin, float]]) -> bool:
         [RecordErrors(dry_weight_error=e) for e in (0.05, -0.05, 0.03, -0.03)],
         [RecordErrors(albumin_error_g_dl=e) for e in (0.4, -0.4, 0.8, -0.8)],
         [RecordErrors(hct_error_pct=e) for e in (3.4, -3.4, 6.8, -6.8)],
+        [
+            RecordErrors(True, 0.2, dry_weight_error=w, albumin_error_g_dl=a, hct_error_pct=h)
+            for w, a, h in ((0.05, -0.4, 3.4), (-0.05, 0.4, -3.4), (0.03, 0.8, -6.8), (-0.03, -0.8, 6.8))
+        ],
     ],
-    ids=["machine-noise", "missing-20pct", "dry-weight-5pct", "albumin-0.4", "hematocrit-3.4"],
+    ids=["machine-noise", "missing-20pct", "dry-weight-5pct", "albumin-0.4", "hematocrit-3.4", "combined"],
 )
 def test_intervals_hold_the_truth_when_the_record_is_wrong(arm: list[RecordErrors]) -> None:
     """At the nominal 95 % coverage, 3 or more of 4 intervals hold the truth with probability 0.986."""
