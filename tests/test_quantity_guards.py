@@ -46,6 +46,9 @@ CUTOFF_WORDS: dict[tuple[str, ...], tuple[str, ...]] = {
     ): ("rbv",),
     ("idwg_kg", "idwg_onset_kg", "idwg_pct", "idwg_pct_high"): ("idwg", "weight_gain"),
     ("eff_osm_fall_mosm_kg", "eff_osm_fall_severe_mosm_kg"): ("eff_osm", "osm_fall"),
+    ("kcqa_short_session_min",): ("kcqa", "short_session"),
+    ("below_dry_weight_kg",): ("below_dry", "under_dry"),
+    ("plasma_na_fall_mmol_l", "plasma_na_fall_severe_mmol_l"): ("na_fall",),
 }
 #: Cut-off values distinctive enough to be a copy wherever they appear as a number.
 DISTINCTIVE = {"137.9"}
@@ -152,6 +155,12 @@ def retyped_formulas(package: Path) -> list[str]:
             if kind is not None:
                 found.add(f"{rel}:{node.lineno} {kind}")
     return sorted(found)
+
+
+def test_every_registered_cutoff_is_guarded() -> None:
+    """A new cut-off in crampwatch/quantities.py needs the words of its quantity here."""
+    guarded = [name for names in CUTOFF_WORDS for name in names]
+    assert sorted(guarded) == sorted(CUTOFFS)
 
 
 def test_no_registered_cutoff_is_typed_outside_quantities() -> None:
