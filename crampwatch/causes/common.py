@@ -38,7 +38,7 @@ def noisy_or(*parts: np.ndarray) -> np.ndarray:
     return out
 
 
-@dataclass
+@dataclass(frozen=True)
 class SessionInput:
     """Everything a finding builder needs for one session (index ``i`` of a batch)."""
 

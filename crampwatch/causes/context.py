@@ -43,7 +43,7 @@ SPEEDY_IN_VIVO_KOA_FACTOR = 0.537
 NUMERIC_KINDS = ("number", "integer")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Context:
     """Per-session context arrays (length ``n``) built once from the scenarios."""
 

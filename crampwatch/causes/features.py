@@ -60,7 +60,7 @@ from crampwatch.units import conductivity_to_na_mmol_l
 # --------------------------------------------------------------------------------------------- features
 
 
-@dataclass
+@dataclass(frozen=True)
 class Features:
     """Signal features per session (arrays of length ``n``); NaN where the signal was absent."""
 

@@ -35,7 +35,7 @@ COMPARED_METRICS = (
 )
 
 
-@dataclass
+@dataclass(frozen=True)
 class HistorySummary:
     """A patient's sessions: per-session table, recurring mechanisms and cramp vs no-cramp differences."""
 

@@ -37,7 +37,7 @@ Parts = dict[str, np.ndarray]
 RISK_SCORE_EXPONENT = 2.5
 
 
-@dataclass
+@dataclass(frozen=True)
 class Evaluation:
     """Features, sub-scores and scores of a batch."""
 

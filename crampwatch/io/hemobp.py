@@ -3,13 +3,14 @@ a reader that derives dialysate Na from conductivity and cumulative UF from the 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from crampwatch.errors import InputError
-from crampwatch.io.quality import DataQualityReport
+from crampwatch.io.quality import DataQualityReport, IssueLog
 from crampwatch.io.tables import clean_frame, read_table, to_numeric
 from crampwatch.signals import (
     CONDUCTIVITY_MS_CM,
@@ -36,7 +37,7 @@ HEMOBP_COLUMNS: dict[str, tuple[str, float]] = {
 }
 
 
-def hemobp_to_frame(raw: pd.DataFrame, report: DataQualityReport) -> pd.DataFrame:
+def hemobp_to_frame(raw: pd.DataFrame, log: IssueLog) -> pd.DataFrame:
     """Map a HEMOBP monitor table to contract columns; keep the first session when several are present.
 
     ``dialysate_na_mmol_l`` is derived from conductivity (:func:`conductivity_to_na_mmol_l`) and
@@ -57,7 +58,7 @@ def hemobp_to_frame(raw: pd.DataFrame, report: DataQualityReport) -> pd.DataFram
             keys = keys + "|" + raw["datatime"].astype(str).str.slice(0, 10)
         first = keys.iloc[0]
         if (keys != first).any():
-            report.add("pid", f"{keys.nunique()} sessions in the file", f"kept the first ({first})")
+            log.add("pid", f"{keys.nunique()} sessions in the file", f"kept the first ({first})")
             raw = raw.loc[keys == first]
     out = pd.DataFrame(index=raw.index)
     for src_col, (dst, _) in HEMOBP_COLUMNS.items():
@@ -84,14 +85,13 @@ def read_hemobp(path: str | Path, *, strict: bool = False) -> tuple[Trace, DataQ
     dia_temp_value, time``) as a Trace (see :data:`HEMOBP_COLUMNS`)."""
     p = Path(path)
     raw = read_table(p)
-    pre = DataQualityReport()
+    pre = IssueLog()
     mapped = hemobp_to_frame(raw, pre)
     for src_col, (dst, factor) in HEMOBP_COLUMNS.items():
         if factor != 1.0 and dst in mapped.columns:
             mapped[dst] = to_numeric(mapped[dst], src_col, pre, strict) * factor
     trace, report = clean_frame(mapped, source="measured", strict=strict, name=f"HEMOBP file {p.name}")
-    report.issues = pre.issues + report.issues
-    report.n_rows_read = len(raw)
+    report = replace(report, issues=pre.issues + report.issues, n_rows_read=len(raw))
     data = trace.data
     t = data["t_min"].to_numpy(dtype=float)
     derived = derived_signals(

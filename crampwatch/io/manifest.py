@@ -52,7 +52,7 @@ class Manifest:
             raise InputError(f"manifest {self.path.name}: missing column {column} ({why})", column)
 
 
-@dataclass
+@dataclass(frozen=True)
 class RecordedSession:
     """One recorded session: scenario, trace, events (``t_min, kind, ...``) and identifier."""
 

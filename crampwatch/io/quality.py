@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass
+@dataclass(frozen=True)
 class DataIssue:
     """One data-quality finding: the rows (1-based data rows) and column concerned, what and what was done."""
 
@@ -24,7 +24,18 @@ class DataIssue:
         return f"{where}: {self.problem}; {self.action}"
 
 
-@dataclass
+class IssueLog:
+    """The issues a reader finds while it cleans a file, in the order found (its steps add to one log; the
+    reader returns them in a :class:`DataQualityReport`)."""
+
+    def __init__(self) -> None:
+        self.issues: list[DataIssue] = []
+
+    def add(self, column: str | None, problem: str, action: str, rows: list[int] | None = None) -> None:
+        self.issues.append(DataIssue(column, problem, action, list(rows or [])))
+
+
+@dataclass(frozen=True)
 class DataQualityReport:
     """What a reader found and did: rows read/used, dropped rows, and every issue."""
 
@@ -37,9 +48,6 @@ class DataQualityReport:
     @property
     def ok(self) -> bool:
         return not self.issues
-
-    def add(self, column: str | None, problem: str, action: str, rows: list[int] | None = None) -> None:
-        self.issues.append(DataIssue(column, problem, action, list(rows or [])))
 
     def messages(self) -> list[str]:
         out = [i.message() for i in self.issues]

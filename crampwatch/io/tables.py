@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from crampwatch.errors import InputError
-from crampwatch.io.quality import DataQualityReport
+from crampwatch.io.quality import DataQualityReport, IssueLog
 from crampwatch.signals import (
     DIALYSATE_TEMP_C,
     HCT_PCT,
@@ -130,7 +130,7 @@ def read_table(path: Path, *, max_rows: int = MAX_ROWS) -> pd.DataFrame:
     return df
 
 
-def to_numeric(series: pd.Series, column: str, report: DataQualityReport, strict: bool) -> pd.Series:
+def to_numeric(series: pd.Series, column: str, log: IssueLog, strict: bool) -> pd.Series:
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         return series.astype(float)
     text = series.astype(str).str.strip()
@@ -145,7 +145,7 @@ def to_numeric(series: pd.Series, column: str, report: DataQualityReport, strict
                 f"{column}: text {example!r} in a numeric column at row {rows[0]} (allowed numbers or empty)",
                 column,
             )
-        report.add(column, f"text in a numeric column (e.g. {example!r})", "set to missing", rows)
+        log.add(column, f"text in a numeric column (e.g. {example!r})", "set to missing", rows)
     return values.astype(float)
 
 
@@ -158,8 +158,9 @@ def clean_frame(
     sidecar: dict[str, str] | None = None,
 ) -> tuple[Trace, DataQualityReport]:
     """Validate a raw trace table and build a :class:`Trace` (see module docstring)."""
-    report = DataQualityReport(n_rows_read=len(raw))
-    raw, converted = _named_columns(raw, name, report)
+    n_rows_read = len(raw)
+    log = IssueLog()
+    raw, converted = _named_columns(raw, name, log)
     if "t_min" not in raw.columns:
         raise InputError(f"{name}: missing required column 't_min' (minutes from session start)", "t_min")
     if len(raw) == 0:
@@ -167,33 +168,36 @@ def clean_frame(
     if source is not None and source not in SOURCES:
         raise InputError(f"source: {source!r} is not one of {', '.join(SOURCES)}", "source")
     known = [c for c in raw.columns if c in SIGNALS]
-    report.ignored_columns = [c for c in raw.columns if c not in SIGNALS and c not in {"t_min", "source"}]
-    df = pd.DataFrame(
-        {"t_min": to_numeric(raw["t_min"], "t_min", report, strict) * converted.get("t_min", 1.0)}
-    )
+    ignored = [c for c in raw.columns if c not in SIGNALS and c not in {"t_min", "source"}]
+    df = pd.DataFrame({"t_min": to_numeric(raw["t_min"], "t_min", log, strict) * converted.get("t_min", 1.0)})
     for c in known:
-        df[c] = to_numeric(raw[c], c, report, strict) * converted.get(c, 1.0)
+        df[c] = to_numeric(raw[c], c, log, strict) * converted.get(c, 1.0)
     row_no = np.arange(1, len(df) + 1)
-    drop = _bad_times(df["t_min"].to_numpy(), row_no, strict, report)
-    _fix_values(df, known, row_no, report)
-    row_src = _row_sources(raw, source, row_no, report)
-    if drop.any():
-        report.dropped_rows = row_no[drop].tolist()
+    drop = _bad_times(df["t_min"].to_numpy(), row_no, strict, log)
+    _fix_values(df, known, row_no, log)
+    row_src = _row_sources(raw, source, row_no, log)
+    dropped = row_no[drop].tolist() if drop.any() else []
     keep = ~drop
     df = df.loc[keep].copy()
     if row_src is not None:
         row_src = row_src.loc[keep]
     if len(df) == 0:
         raise InputError(f"{name}: no row has a valid t_min (allowed 0–{MAX_T_MIN:g} min)", "t_min")
-    df, row_src = _sorted_unique_times(df, row_no[keep], row_src, report)
-    report.n_rows_used = len(df)
+    df, row_src, duplicates = _sorted_unique_times(df, row_no[keep], row_src, log)
+    if duplicates:
+        dropped = sorted(set(dropped) | set(duplicates))
+    report = DataQualityReport(
+        n_rows_read=n_rows_read,
+        n_rows_used=len(df),
+        dropped_rows=dropped,
+        issues=log.issues,
+        ignored_columns=ignored,
+    )
     sources = _column_sources(df, known, source, sidecar, row_src)
     return Trace(df, empty_events(), sources, session_id=None), report
 
 
-def _named_columns(
-    raw: pd.DataFrame, name: str, report: DataQualityReport
-) -> tuple[pd.DataFrame, dict[str, float]]:
+def _named_columns(raw: pd.DataFrame, name: str, log: IssueLog) -> tuple[pd.DataFrame, dict[str, float]]:
     """Column names lower-cased and stripped, columns in other units renamed to the signal; the factor that
     converts each renamed column."""
     raw = raw.rename(columns=lambda c: str(c).strip().lower())
@@ -205,13 +209,11 @@ def _named_columns(
         if alias in raw.columns and target not in raw.columns:
             raw = raw.rename(columns={alias: target})
             converted[target] = factor
-            report.add(
-                target, f"column {alias!r} is in other units", f"converted to {target} (x {factor:.4g})"
-            )
+            log.add(target, f"column {alias!r} is in other units", f"converted to {target} (x {factor:.4g})")
     return raw, converted
 
 
-def _bad_times(t: np.ndarray, row_no: np.ndarray, strict: bool, report: DataQualityReport) -> np.ndarray:
+def _bad_times(t: np.ndarray, row_no: np.ndarray, strict: bool, log: IssueLog) -> np.ndarray:
     """Rows whose time is negative, beyond :data:`MAX_T_MIN` (an error when ``strict``) or missing."""
     drop = np.zeros(len(t), dtype=bool)
     for bad_t, why, problem in (
@@ -225,16 +227,16 @@ def _bad_times(t: np.ndarray, row_no: np.ndarray, strict: bool, report: DataQual
             raise InputError(
                 f"t_min: {t[bad_t][0]:g} at row {r} {why} (allowed 0–{MAX_T_MIN:g} min)", "t_min"
             )
-        report.add("t_min", problem, "row dropped", row_no[bad_t].tolist())
+        log.add("t_min", problem, "row dropped", row_no[bad_t].tolist())
         drop |= bad_t
     nan_t = np.isnan(t)
     if nan_t.any():
-        report.add("t_min", "missing time", "row dropped", row_no[nan_t].tolist())
+        log.add("t_min", "missing time", "row dropped", row_no[nan_t].tolist())
         drop |= nan_t
     return drop
 
 
-def _fix_values(df: pd.DataFrame, known: list[str], row_no: np.ndarray, report: DataQualityReport) -> None:
+def _fix_values(df: pd.DataFrame, known: list[str], row_no: np.ndarray, log: IssueLog) -> None:
     """Unit mix-ups converted, then impossible values set to missing (in place)."""
     for c in known:
         x = df[c].to_numpy(copy=True)
@@ -244,12 +246,12 @@ def _fix_values(df: pd.DataFrame, known: list[str], row_no: np.ndarray, report: 
             hit = (x >= lo) & (x <= hi)
             if hit.any():
                 x[hit] = fahrenheit_to_celsius(x[hit]) if factor is None else x[hit] * factor
-                report.add(
+                log.add(
                     c, "unit mix-up: " + what.split(":")[0], what.split(": ", 1)[-1], row_no[hit].tolist()
                 )
         bad = implausible(c, x)
         if bad.any():
-            report.add(
+            log.add(
                 c, f"impossible value: {range_message(c, x[bad][0])}", "set to missing", row_no[bad].tolist()
             )
             x[bad] = np.nan
@@ -257,7 +259,7 @@ def _fix_values(df: pd.DataFrame, known: list[str], row_no: np.ndarray, report: 
 
 
 def _row_sources(
-    raw: pd.DataFrame, source: str | None, row_no: np.ndarray, report: DataQualityReport
+    raw: pd.DataFrame, source: str | None, row_no: np.ndarray, log: IssueLog
 ) -> pd.Series | None:
     """The ``source`` column of each row (unknown values read as measured), unless ``source`` is given."""
     if "source" not in raw.columns or source is not None:
@@ -265,7 +267,7 @@ def _row_sources(
     row_src = raw["source"].astype(str).str.strip().str.lower()
     bad_src = ~row_src.isin(SOURCES) & ~row_src.isin(NA_TOKENS)
     if bad_src.any():
-        report.add(
+        log.add(
             "source",
             f"unknown source (e.g. {row_src[bad_src].iloc[0]!r}; allowed {', '.join(SOURCES)})",
             "treated as measured",
@@ -276,28 +278,28 @@ def _row_sources(
 
 
 def _sorted_unique_times(
-    df: pd.DataFrame, kept_rows: np.ndarray, row_src: pd.Series | None, report: DataQualityReport
-) -> tuple[pd.DataFrame, pd.Series | None]:
-    """Rows sorted by time (stable) and later duplicates of a time dropped; the index reset."""
+    df: pd.DataFrame, kept_rows: np.ndarray, row_src: pd.Series | None, log: IssueLog
+) -> tuple[pd.DataFrame, pd.Series | None, list[int]]:
+    """Rows sorted by time (stable) and later duplicates of a time dropped, the index reset; and the file
+    rows of the dropped duplicates."""
     tk = df["t_min"].to_numpy()
     if np.any(np.diff(tk) < 0):
         order = np.argsort(tk, kind="stable")
         out_of_order = kept_rows[np.flatnonzero(np.diff(tk) < 0) + 1].tolist()
-        report.add("t_min", "times not in increasing order", "rows sorted by t_min", out_of_order)
+        log.add("t_min", "times not in increasing order", "rows sorted by t_min", out_of_order)
         df = df.iloc[order]
         kept_rows = kept_rows[order]
         if row_src is not None:
             row_src = row_src.iloc[order]
     dup = df["t_min"].duplicated(keep="first").to_numpy()
+    duplicates: list[int] = []
     if dup.any():
-        report.add(
-            "t_min", "duplicated time", "later duplicate dropped (first kept)", kept_rows[dup].tolist()
-        )
-        report.dropped_rows = sorted(set(report.dropped_rows) | set(kept_rows[dup].tolist()))
+        log.add("t_min", "duplicated time", "later duplicate dropped (first kept)", kept_rows[dup].tolist())
+        duplicates = kept_rows[dup].tolist()
         df = df.loc[~dup]
         if row_src is not None:
             row_src = row_src.loc[~dup]
-    return df.reset_index(drop=True), row_src
+    return df.reset_index(drop=True), row_src, duplicates
 
 
 def _column_sources(

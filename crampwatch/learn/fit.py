@@ -38,7 +38,7 @@ def prior_logit(prior: np.ndarray) -> np.ndarray:
     return logit(np.clip(np.asarray(prior, dtype=float), EPS, 1.0 - EPS))
 
 
-@dataclass
+@dataclass(frozen=True)
 class Standardiser:
     """Column means (NaN filled with them) and scales of a design matrix."""
 
@@ -157,7 +157,7 @@ def choose_alpha(
     return ALPHA_GRID[max(ok)]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Fitted:
     """A fitted model in raw units: ``logit p = logit(prior) + intercept + coef . x`` (x raw, NaN = mean)."""
 
@@ -184,7 +184,7 @@ def fit_final(
     return Fitted(alpha=alpha, intercept=intercept, coef=coef, fill=st.mean)
 
 
-@dataclass
+@dataclass(frozen=True)
 class CrossValidation:
     """Out-of-fold predictions of the learned model and the prior's, per session."""
 

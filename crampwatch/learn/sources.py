@@ -19,7 +19,7 @@ from crampwatch.model import Scenario
 from crampwatch.trace import Trace
 
 
-@dataclass
+@dataclass(frozen=True)
 class LabelledSessions:
     """Input table, cramp labels, patient and session identifiers of a training set."""
 

@@ -48,7 +48,7 @@ def prior_signature() -> dict[str, Any]:
     return {"risk_weights": dict(RISK_WEIGHTS), "score_exponent": RISK_SCORE_EXPONENT}
 
 
-@dataclass
+@dataclass(frozen=True)
 class UnitModel:
     """A unit's cramp-risk model: ``logit p = logit(prior) + intercept + sum coef_k x_k``.
 

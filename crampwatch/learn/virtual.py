@@ -138,7 +138,7 @@ def recorded_scenarios(truth: list[Scenario], seed: int = 0) -> tuple[list[Scena
     return recorded, true_sessions
 
 
-@dataclass
+@dataclass(frozen=True)
 class VirtualUnit:
     """Input table, reported labels, patients and the rule's own risk of a unit; ``driver_risk`` is the
     rule's risk without the unmeasured session factor, ``true_cramp`` the cramps before missed reports."""

@@ -8,7 +8,7 @@ spKt/V by Daugirdas' second-generation formula (Daugirdas JT, JASN 1993;4:1205) 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -26,7 +26,7 @@ from crampwatch.simulator import session_controls, simulate_parameters
 from crampwatch.trace import Trace
 
 
-@dataclass
+@dataclass(frozen=True)
 class Evaluation:
     """Per-scenario outcome arrays (length n) of one evaluated batch."""
 
@@ -128,7 +128,7 @@ class SimulatorEvaluator:
             params = _checked_parameters(kept, scale[keep], cols) if len(keep) else None
         out = _empty(n, errors)
         if params is not None:
-            self._fill(out, kept, keep, params, cols)
+            out = self._fill(out, kept, keep, params, cols)
         return out
 
     def _fill(
@@ -138,7 +138,7 @@ class SimulatorEvaluator:
         keep: np.ndarray,
         params: ParameterArrays,
         cols: Columns,
-    ) -> None:
+    ) -> Evaluation:
         ctrl = session_controls(scenarios, min(1.0, self.record_every_min))
         batch = simulate_parameters(
             params,
@@ -148,7 +148,7 @@ class SimulatorEvaluator:
             dose_summary=False,
             workers=self.workers,
         )
-        batch.session_ids = [s.patient.id for s in scenarios]
+        batch = replace(batch, session_ids=[s.patient.id for s in scenarios])
         signals = batch.signals
         scores = score_batch(batch.t_min, signals, context_from_columns(cols))
         _, uf_l = _first_last_finite(np.asarray(signals[UF_CUM_L], dtype=float))
@@ -165,7 +165,7 @@ class SimulatorEvaluator:
                 out.causes.setdefault(k, np.full(len(out), np.nan))[keep] = np.asarray(v, dtype=float)
         out.sp_ktv[keep], out.urr_pct[keep], out.uf_l[keep], out.duration_min[keep] = sp, urr, uf_l, duration
         position = {int(i): j for j, i in enumerate(keep)}
-        out.trace = lambda i: batch.trace(position[i]) if i in position else None
+        return replace(out, trace=lambda i: batch.trace(position[i]) if i in position else None)
 
 
 def _empty(n: int, errors: dict[int, str]) -> Evaluation:

@@ -114,7 +114,7 @@ class LeadingCause:
         }
 
 
-@dataclass
+@dataclass(frozen=True)
 class OptimizationResult:
     """Current prescription, the top recommendations (lowest risk first) and, if none, why not."""
 

@@ -57,7 +57,7 @@ TABLE_METRICS = (
 )
 
 
-@dataclass
+@dataclass(frozen=True)
 class GridBatch:
     """Sessions of one chunk on a shared time grid."""
 

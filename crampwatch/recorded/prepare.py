@@ -49,7 +49,7 @@ DERIVED = (DIALYSATE_NA_MMOL_L, UF_CUM_L)
 MAX_GAP_DAYS = 7
 
 
-@dataclass
+@dataclass(frozen=True)
 class PreparedPartition:
     """Sessions of a partition: ``ids`` (one row per session, with ``status``), the scenario table of the
     analysable ones (``cols``, in the order of ``ids[ids.status == 'analysed']``), their cleaned records

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import replace
 
 from crampwatch.errors import InputError
 from crampwatch.model import Patient, Prescription, Scenario, as_scenario
@@ -127,8 +128,7 @@ def simulate_batch(
         method=method,
         backend=backend,
     )
-    res.session_ids = [s.patient.id for s in sc]
-    return res
+    return replace(res, session_ids=[s.patient.id for s in sc])
 
 
 def simulate(
@@ -158,5 +158,4 @@ def simulate(
         backend=backend,
         dose_summary=False,  # a trace does not carry it
     )
-    res.session_ids = [scenario.patient.id]
-    return res.trace(0)
+    return replace(res, session_ids=[scenario.patient.id]).trace(0)

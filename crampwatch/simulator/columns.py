@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 
 import numpy as np
 
@@ -93,5 +94,4 @@ def simulate_columns(
         method=method,
         backend=backend,
     )
-    res.session_ids = [str(x) for x in c["patient.id"]]
-    return res
+    return replace(res, session_ids=[str(x) for x in c["patient.id"]])

@@ -25,7 +25,7 @@ DEFAULT_DT_MIN = 1.0
 MAX_AFTER_MIN = 120.0
 
 
-@dataclass
+@dataclass(frozen=True)
 class Controls:
     """Piecewise-constant controls on a step grid, stored as shared templates.
 

@@ -33,7 +33,7 @@ TRACE_COLUMNS = pd.Index(["t_min", *SIGNAL_NAMES])
 RANGE_SIGNALS = tuple(SIGNAL_NAMES.index(n) for n in (PLASMA_VOLUME_L, INTERSTITIAL_VOLUME_L, SBP_MMHG))
 
 
-@dataclass
+@dataclass(frozen=True)
 class BatchResult:
     """Signals of n sessions on a shared time grid (NaN after each session's end and post-dialysis phase).
 

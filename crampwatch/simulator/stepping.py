@@ -24,7 +24,7 @@ from crampwatch.simulator.batch import NEWTON_ITERATIONS
 from crampwatch.simulator.controls import substeps_each
 
 
-@dataclass
+@dataclass(frozen=True)
 class StepControls:
     """Controls of ``n`` members over ``k`` steps: on-fraction (blood pump and UF running), UF rate while
     running (L/min), dialysate Na (mmol/L) and dialysate-contact fraction (0 during isolated UF), each

@@ -56,7 +56,7 @@ MAX_AUTOCORRELATION = 0.9
 IDENTIFIED_SD_RATIO = 0.7
 
 
-@dataclass
+@dataclass(frozen=True)
 class FitResult:
     """The optimum and its uncertainty on the log-multiplier scale, plus diagnostics."""
 

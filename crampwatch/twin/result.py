@@ -31,7 +31,7 @@ CITED_BY_CAUSE: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass
+@dataclass(frozen=True)
 class PatientTwin:
     """A fitted patient twin. ``parameters[name]`` has ``value, ci, population, unit`` (+ label,
     identified, note, source); ``log_mean``/``log_cov`` are the posterior of the log multipliers of

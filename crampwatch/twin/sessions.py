@@ -27,7 +27,7 @@ MIN_SAMPLES = 2
 PRE_WINDOW_MIN = 15.0
 
 
-@dataclass
+@dataclass(frozen=True)
 class SessionRecord(RecordedSession):
     """One recorded session of the patient: scenario, trace, events (``t_min, kind, ...``), identifier."""
 
@@ -41,7 +41,7 @@ class SessionRecord(RecordedSession):
         )
 
 
-@dataclass
+@dataclass(frozen=True)
 class Observations:
     """Samples of one session per fitted signal: ``t_min`` and ``value`` arrays (measured, finite, within
     the session)."""

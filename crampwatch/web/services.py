@@ -74,7 +74,7 @@ def assessment_for(store: Any, session: Any, patient: Patient) -> dict[str, Any]
     return result
 
 
-@dataclass
+@dataclass(frozen=True)
 class WhatIf:
     """Baseline and changed prescription, both simulated and assessed the same way."""
 

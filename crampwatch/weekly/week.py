@@ -61,7 +61,7 @@ MODEL_LABELS: dict[str, str] = {
 }
 
 
-@dataclass
+@dataclass(frozen=True)
 class WeeklyResult:
     """Periodic steady state of one week. Concentrations are BUN in mg/dL; clearances in mL/min."""
 

@@ -152,7 +152,7 @@ def session_to_bundle(
 # ----------------------------------------------------------------------------------------------- import
 
 
-@dataclass
+@dataclass(frozen=True)
 class SessionImport:
     """A session read from a FHIR Bundle.
 
