@@ -10,7 +10,8 @@ chosen on the training patients (most sensitive with <= 0.2 false alert episodes
 unchanged to the test patients; baselines get their own thresholds chosen the same way. Then the speed of
 one update and the chairs one core serves at one update per minute.
 
-    python3 benchmarks/warning.py [--train-patients 30] [--test-patients 40] [--sessions 2] [--workers 2]
+    python3 benchmarks/warning.py [--train-patients 30] [--train-sessions 6] [--test-patients 40]
+        [--sessions 2] [--workers 2] [--save-runs FILE] [--load-runs FILE]
 """
 
 from __future__ import annotations
@@ -26,11 +27,13 @@ from warning_cohort import MISMATCH, RBV_SD, SBP_SD, Session, make_patients, mak
 from warning_metrics import (
     Series,
     alert_scores,
+    auroc_ci,
     choose_policy,
     coverage,
     discrimination,
     logistic,
     rbv_alone,
+    rise,
     train_logistic,
 )
 
@@ -80,20 +83,20 @@ def _task(job: tuple[str, list[int]]) -> tuple[str, list[int], list[Series], flo
     return arm, idx, series, time.process_time() - start
 
 
-def run_arms(workers: int, chunk: int) -> tuple[dict[str, list[Series]], float, int]:
+def run_arms(workers: int, chunk: int, arms: list[str]) -> tuple[dict[str, list[Series]], float, int]:
     jobs = [
-        (arm, list(range(k, min(k + chunk, len(s)))))
-        for arm, (s, _) in ARMS.items()
-        for k in range(0, len(s), chunk)
+        (arm, list(range(k, min(k + chunk, len(ARMS[arm][0])))))
+        for arm in arms
+        for k in range(0, len(ARMS[arm][0]), chunk)
     ]
-    results: dict[str, list] = {arm: [None] * len(s) for arm, (s, _) in ARMS.items()}
+    results: dict[str, list] = {arm: [None] * len(ARMS[arm][0]) for arm in arms}
     cpu = 0.0
     with mp.get_context("fork").Pool(workers) as pool:
         for arm, idx, series, used in pool.imap_unordered(_task, jobs):
             cpu += used
             for i, s in zip(idx, series, strict=True):
                 results[arm][i] = s
-    updates = sum(len(s.stream) for sessions, _ in ARMS.values() for s in sessions)
+    updates = sum(len(s.stream) for arm in arms for s in ARMS[arm][0])
     return results, cpu, updates
 
 
@@ -148,15 +151,25 @@ HEADER = (
     "SBP band coverage / width (mmHg) |\n"
     "|---|---|---|---|---|---|---|---|---|---|"
 )
-POLICY_KEYS = ("watch_on", "watch_off", "alert_on", "consecutive_updates", "escalate_on_cuff_bp")
+POLICY_KEYS = (
+    "watch_on",
+    "watch_off",
+    "alert_on",
+    "consecutive_updates",
+    "escalate_on_cuff_bp",
+    "relative_to_start",
+)
 
 
-def _cohort_line(train_p, test_p, test, mism, per: int) -> str:
+def _cohort_line(train_p, test_p, train, test, mism, per: int) -> str:
     causes = ", ".join(
         f"{c} {sum(s.cramp_cause == c for s in test)}" for c in ("hypovolemia", "osmotic", "other")
     )
     return (
-        f"cohort: {len(train_p)} training / {len(test_p)} test patients, {per} streamed sessions each; "
+        f"cohort: {len(train_p)} training patients ({len(train)} streamed sessions, cramps in "
+        f"{sum(s.cramp_t is not None for s in train)}) / {len(test_p)} test patients "
+        f"({per} streamed sessions "
+        "each); "
         f"cramps in {sum(s.cramp_t is not None for s in test)} of {len(test)} test sessions ({causes}); "
         "mismatch arm "
         f"{sum(s.cramp_t is not None for s in mism)} of {len(mism)}"
@@ -187,6 +200,7 @@ def _report(res: dict, train: list, test: list, mism: list, seed: int) -> None:
     print(_policy_line(policy, train_scores))
     print(HEADER)
     noise = {"test": (RBV_SD, SBP_SD), "mismatch": (MISMATCH["rbv_sd"], MISMATCH["sbp_sd"])}
+    extra = []
     for name, arm, sessions, kind in (
         ("engine + twin", "test", test, "test"),
         ("engine, no twin", "test_no_twin", test, "test"),
@@ -196,6 +210,7 @@ def _report(res: dict, train: list, test: list, mism: list, seed: int) -> None:
         s = res[arm]
         cov = coverage(s, sessions, *noise[kind], seed)
         print(_row(name, discrimination(s, sessions), alert_scores(policy, s, sessions), cov))
+        extra.append((name, s, sessions))
     for suffix, sessions in (("", test), (", mismatch arm", mism)):
         for name, series, pol in (
             ("current RBV alone", [rbv_alone(s) for s in sessions], rbv_policy),
@@ -206,11 +221,26 @@ def _report(res: dict, train: list, test: list, mism: list, seed: int) -> None:
                     name + suffix, discrimination(series, sessions), alert_scores(pol, series, sessions), None
                 )
             )
+            extra.append((name + suffix, series, sessions))
+    for name, series, sessions in extra:
+        lo, hi = auroc_ci(series, sessions, seed=seed)
+        line = f"{name}: AUROC 95 % interval over test patients (bootstrap of patients) {lo:.3f}-{hi:.3f}"
+        if name.startswith("engine"):
+            auroc, auprc, _ = discrimination([rise(s) for s in series], sessions)
+            line += (
+                f"; rise of the risk above the session's first update: AUROC {auroc:.3f}, AUPRC {auprc:.3f}"
+            )
+        print(line)
     print(
         f"baseline policies (chosen the same way): RBV alone alert_on {rbv_policy.alert_on:.3g} x "
-        f"{rbv_policy.consecutive_updates}; logistic alert_on {log_policy.alert_on:.3g} x "
-        f"{log_policy.consecutive_updates}"
+        f"{rbv_policy.consecutive_updates} ({_mode(rbv_policy)}); "
+        f"logistic alert_on {log_policy.alert_on:.3g} x "
+        f"{log_policy.consecutive_updates} ({_mode(log_policy)})"
     )
+
+
+def _mode(policy: AlertPolicy) -> str:
+    return "rise above the session's first update" if policy.relative_to_start else "absolute"
 
 
 def _speed_line(sp: dict) -> str:
@@ -226,18 +256,21 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--train-patients", type=int, default=30)
     ap.add_argument("--test-patients", type=int, default=40)
-    ap.add_argument("--sessions", type=int, default=2, help="streamed sessions per patient")
+    ap.add_argument("--sessions", type=int, default=2, help="streamed sessions per test patient")
+    ap.add_argument("--train-sessions", type=int, default=6, help="streamed sessions per training patient")
     ap.add_argument("--seed", type=int, default=19)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--save-runs", help="pickle the engine runs to this file")
-    ap.add_argument("--load-runs", help="reuse a pickle of --save-runs (same arguments) instead of running")
+    ap.add_argument(
+        "--load-runs", help="reuse the arms of a pickle of --save-runs (arms of another size are run again)"
+    )
     args = ap.parse_args()
     wall = time.perf_counter()
     load0 = os.getloadavg()[0]
     train_p = make_patients(args.train_patients, args.seed, first_index=0)
     test_p = make_patients(args.test_patients, args.seed, first_index=10_000)
     TWINS.update({p.index: p.twin for p in train_p + test_p})
-    train = make_sessions(train_p, args.sessions, args.seed)
+    train = make_sessions(train_p, args.train_sessions, args.seed)
     test = make_sessions(test_p, args.sessions, args.seed + 1)
     mism = make_sessions(test_p, args.sessions, args.seed + 1, mismatch=True)
     ARMS.update({
@@ -245,19 +278,30 @@ def main() -> None:
         "mismatch": (mism, True), "mismatch_no_twin": (mism, False),
     })  # fmt: skip
     cohort_s = time.perf_counter() - wall
+    res, cpu, updates = {}, 0.0, 0
     if args.load_runs:
         with open(args.load_runs, "rb") as fh:
-            res, cpu, updates = pickle.load(fh)
-    else:
-        res, cpu, updates = run_arms(args.workers, chunk=max(4, len(test) // 4))
+            saved, cpu, updates = pickle.load(fh)
+        res = {arm: s for arm, s in saved.items() if arm in ARMS and len(s) == len(ARMS[arm][0])}
+        print(
+            f"reused runs of {args.load_runs}: {', '.join(res)} "
+            f"(all its arms: {updates} updates, {cpu:.0f} s CPU)"
+        )
+        cpu, updates = 0.0, 0
+    missing = [arm for arm in ARMS if arm not in res]
+    if missing:
+        ran, cpu_now, updates_now = run_arms(args.workers, max(4, len(test) // 4), missing)
+        res.update(ran)
+        cpu, updates = cpu_now, updates_now
     if args.save_runs:
         with open(args.save_runs, "wb") as fh:
             pickle.dump((res, cpu, updates), fh)
-    print(_cohort_line(train_p, test_p, test, mism, args.sessions))
+    print(_cohort_line(train_p, test_p, train, test, mism, args.sessions))
     _report(res, train, test, mism, args.seed)
     print(_speed_line(speed(test, n_single=2, n_batch=64)))
     print(
-        f"accuracy runs: {updates} updates, {cpu:.0f} s CPU ({1e3 * cpu / updates:.1f} ms per update in "
+        f"accuracy runs now: {updates} updates, {cpu:.0f} s CPU "
+        f"({1e3 * cpu / max(updates, 1):.1f} ms per update in "
         f"batches); cohort {cohort_s:.0f} s; total wall {time.perf_counter() - wall:.0f} s with "
         f"{args.workers} workers; load average {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
     )

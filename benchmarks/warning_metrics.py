@@ -62,6 +62,30 @@ def discrimination(series: list[Series], sessions: list) -> tuple[float, float, 
     return float(roc_auc_score(y, score)), float(average_precision_score(y, score)), float(y.mean())
 
 
+def auroc_ci(series: list[Series], sessions: list, n_boot: int = 200, seed: int = 0) -> tuple[float, float]:
+    """95 % interval of the AUROC over every kept update, resampling whole patients (the split's unit)."""
+    by_patient: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for s, ses in zip(series, sessions, strict=True):
+        y, keep = labels(s.t, ses.cramp_t)
+        by_patient.setdefault(ses.patient, []).append((y[keep], s.risk[keep]))
+    groups = list(by_patient.values())
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(n_boot):
+        pick = [groups[k] for k in rng.integers(0, len(groups), len(groups))]
+        y = np.concatenate([a for g in pick for a, _ in g])
+        score = np.concatenate([b for g in pick for _, b in g])
+        if 0 < y.sum() < y.size:
+            values.append(roc_auc_score(y, score))
+    lo, hi = np.percentile(values, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def rise(s: Series) -> Series:
+    """The series' risk as its rise above the session's first update (what a start-relative policy reads)."""
+    return Series(s.t, s.risk - s.risk[0], s.cause, s.confirming, s.bands)
+
+
 def replay(policy: AlertPolicy, s: Series) -> list[tuple[float, int]]:
     """The alerts fired under ``policy``: (time, update index)."""
     state = PolicyState()
@@ -118,13 +142,18 @@ def alert_scores(policy: AlertPolicy, series: list[Series], sessions: list) -> A
 
 
 def choose_policy(series: list[Series], sessions: list, max_false: float) -> tuple:
-    """The most sensitive policy of :func:`policy_grid` (thresholds at quantiles of the training risk) with
-    at most ``max_false`` false alert episodes per session (ties: fewer false alerts, then the earlier grid
-    entry); when none qualifies, the one with the fewest false alerts."""
+    """The most sensitive policy of :func:`policy_grid` with at most ``max_false`` false alert episodes per
+    session (ties: fewer false alerts, then the earlier grid entry); when none qualifies, the one with the
+    fewest false alerts. Thresholds are quantiles of the training risk (absolute policies) and of its rise
+    above each session's first update (policies relative to the start)."""
     risk = np.concatenate([s.risk for s in series])
-    thresholds = sorted({float(q) for q in np.quantile(risk, QUANTILES) if q > 0})
+    rise = np.concatenate([s.risk - s.risk[0] for s in series])
+    grids = {
+        relative: sorted({float(q) for q in np.quantile(values, QUANTILES) if q > 0})
+        for relative, values in ((False, risk), (True, rise))
+    }
     best, fallback = None, None
-    for k, policy in enumerate(policy_grid(thresholds)):
+    for k, policy in enumerate(policy_grid(grids)):
         sc = alert_scores(policy, series, sessions)
         if fallback is None or sc.false_per_session < fallback[2].false_per_session:
             fallback = (None, policy, sc)
@@ -137,27 +166,30 @@ def choose_policy(series: list[Series], sessions: list, max_false: float) -> tup
     return chosen[1], chosen[2]
 
 
-#: Quantiles of the training risk tried as alert thresholds.
+#: Quantiles of the training risk (or of its rise) tried as alert thresholds.
 QUANTILES = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.925, 0.95, 0.965, 0.975, 0.985, 0.99, 0.995)
 
 
-def policy_grid(thresholds: list[float]) -> list[AlertPolicy]:
-    """Fire thresholds x consecutive updates x escalation on a confirming cuff BP; watch at half the alert
-    threshold, cleared at half the watch threshold (the hysteresis ratios are modelling choices)."""
+def policy_grid(grids: dict[bool, list[float]]) -> list[AlertPolicy]:
+    """Absolute and start-relative thresholds x fire thresholds x consecutive updates x escalation on a
+    confirming cuff BP; watch at half the alert threshold, cleared at half the watch threshold (the
+    hysteresis ratios are modelling choices)."""
     grid = []
-    for alert_on in thresholds:
-        for n in (1, 2, 3, 5):
-            for escalate in (False, True):
-                watch_on = alert_on / 2.0
-                grid.append(
-                    AlertPolicy(
-                        watch_on=watch_on,
-                        watch_off=watch_on / 2.0,
-                        alert_on=alert_on,
-                        consecutive_updates=n,
-                        escalate_on_cuff_bp=escalate,
+    for relative, thresholds in grids.items():
+        for alert_on in thresholds:
+            for n in (1, 2, 3, 5):
+                for escalate in (False, True):
+                    watch_on = alert_on / 2.0
+                    grid.append(
+                        AlertPolicy(
+                            watch_on=watch_on,
+                            watch_off=watch_on / 2.0,
+                            alert_on=alert_on,
+                            consecutive_updates=n,
+                            escalate_on_cuff_bp=escalate,
+                            relative_to_start=relative,
+                        )
                     )
-                )
     return grid
 
 
