@@ -9,7 +9,16 @@ from crampwatch.errors import InputError
 from crampwatch.live import AlertPolicy, PolicyState
 from crampwatch.live.policy import acknowledged, step
 
-POLICY = AlertPolicy(watch_on=0.1, watch_off=0.05, alert_on=0.2, consecutive_updates=3, clear_updates=4)
+POLICY = AlertPolicy(
+    watch_on=0.1,
+    watch_off=0.05,
+    alert_on=0.2,
+    consecutive_updates=3,
+    clear_updates=4,
+    escalate_on_cuff_bp=True,
+    relative_to_start=False,
+)
+RISE = POLICY.model_copy(update={"relative_to_start": True})
 
 
 def run(risks: list[float], confirming: set[int] = frozenset(), state: PolicyState | None = None):
@@ -51,6 +60,17 @@ def test_one_alert_per_episode_and_a_new_one_after_it_closes() -> None:
     assert fired == [2, 13]  # the rise at 4-6 inside the first episode does not fire again
     assert not states[12].in_episode and states[13].episode == 2
     assert levels[3] == "alert"  # the fired alert stands through the dip
+
+
+def test_relative_thresholds_count_the_rise_above_the_first_update() -> None:
+    state, levels = PolicyState(), []
+    for k, r in enumerate([0.3] * 5 + [0.45] * 3 + [0.55] * 3):
+        state = step(state, RISE, float(k), r, False)
+        levels.append(state.level)
+    assert state.start_risk == 0.3
+    assert levels == ["none"] * 5 + ["none", "none", "watch"] + ["watch", "watch", "alert"]
+    levels, _ = run([0.3] * 11)
+    assert levels[-1] == "alert"  # the same series against absolute thresholds alerts from the start
 
 
 def test_confirming_cuff_bp_escalates_a_watch_at_once() -> None:

@@ -56,7 +56,15 @@ def high_uf_lines(tmp_path_factory) -> list[dict]:
     trace = sparse_trace(ROOT / "examples" / "high_uf.yaml", tmp, every_min=2)
     policy = tmp / "policy.json"
     policy.write_text(
-        json.dumps({"watch_on": 0.02, "watch_off": 0.01, "alert_on": 0.04, "consecutive_updates": 2})
+        json.dumps(
+            {
+                "watch_on": 0.02,
+                "watch_off": 0.01,
+                "alert_on": 0.04,
+                "consecutive_updates": 2,
+                "relative_to_start": False,
+            }
+        )  # fmt: skip
     )
     return lines(
         invoke(trace, "--scenario", ROOT / "examples" / "high_uf.yaml", "--policy", policy, "--json")

@@ -13,10 +13,16 @@ Common practice in monitoring software (IEC 60601-1-8 vocabulary) shapes it:
   least 20 mmHg from the first reading, or a reading less than 5 mmHg above the nadir threshold of
   intradialytic hypotension: the analyzer's thresholds) fires the alert at once;
 * **acknowledge and snooze** -- a nurse acknowledges with a reason; a snooze keeps the risk from firing an
-  alert until it ends (a confirming cuff BP still escalates); everything is still computed and returned.
+  alert until it ends (a confirming cuff BP still escalates); everything is still computed and returned;
+* **relative to the start** (``relative_to_start``) -- the thresholds apply to the rise of the risk above its
+  value at the session's first update. That first value rests on the patient and the prescription (known
+  before the session, and shown by ``analyze`` and ``optimize``); the rise is what the running session adds.
 
-Defaults were chosen on the training patients of ``benchmarks/warning.py`` (docs/warning.md): the most
-sensitive setting with at most 0.2 false alert episodes per session. A unit may set its own
+Defaults were chosen on the training patients of ``benchmarks/warning.py`` (docs/warning.md, "Alert
+policy"): the most sensitive setting of the benchmark's grid with at most 0.2 false alert episodes per
+session -- thresholds relative to the start (a rise of 0.0235 in the 30-min risk fires, 0.0118 opens a
+watch, 0.0059 clears it), 3 consecutive updates, no escalation on a cuff BP (on the training patients it
+added false alerts without adding detected cramps within the limit). A unit may set its own
 (:meth:`AlertPolicy.from_json`).
 """
 
@@ -41,13 +47,34 @@ class AlertPolicy(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    watch_on: float = Field(0.10, ge=0.0, le=1.0, description="risk (0-1) that counts toward a watch")
-    watch_off: float = Field(0.05, ge=0.0, le=1.0, description="risk (0-1) below which an episode clears")
-    alert_on: float = Field(0.20, ge=0.0, le=1.0, description="risk (0-1) that counts toward the alert")
+    watch_on: float = Field(
+        0.0118,
+        ge=0.0,
+        le=1.0,
+        description="risk (0-1; its rise with relative_to_start) that counts toward a watch",
+    )
+    watch_off: float = Field(
+        0.0059,
+        ge=0.0,
+        le=1.0,
+        description="risk (0-1; its rise with relative_to_start) below which an episode clears",
+    )
+    alert_on: float = Field(
+        0.0235,
+        ge=0.0,
+        le=1.0,
+        description="risk (0-1; its rise with relative_to_start) that counts toward the alert",
+    )
     consecutive_updates: int = Field(3, ge=1, le=30, description="updates at or above a threshold to fire")
     clear_updates: int = Field(10, ge=1, le=120, description="updates below watch_off that close an episode")
-    escalate_on_cuff_bp: bool = Field(True, description="a confirming cuff BP fires the alert during a watch")
+    escalate_on_cuff_bp: bool = Field(
+        False, description="a confirming cuff BP fires the alert during a watch"
+    )
     max_snooze_min: float = Field(60.0, ge=0.0, le=240.0, description="longest snooze, minutes")
+    relative_to_start: bool = Field(
+        True,
+        description="thresholds apply to the rise of the risk above its value at the session's first update",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> AlertPolicy:
@@ -81,6 +108,7 @@ class PolicyState:
     """Where the policy stands after an update (streaks count distinct update times)."""
 
     level: Level = "none"
+    start_risk: float | None = None
     episode: int = 0
     in_episode: bool = False
     above_watch: int = 0
@@ -103,10 +131,12 @@ def step(
 ) -> PolicyState:
     """The state after an update at ``t_min`` with 30-min risk ``risk``; ``confirming_bp``: a cuff BP of this
     update confirms a hypovolemic forecast."""
-    above_w = state.above_watch + 1 if risk >= policy.watch_on else 0
-    above_a = state.above_alert + 1 if risk >= policy.alert_on else 0
-    below = state.below_off + 1 if risk < policy.watch_off else 0
-    s = replace(state, above_watch=above_w, above_alert=above_a, below_off=below)
+    start = risk if state.start_risk is None else state.start_risk
+    value = risk - start if policy.relative_to_start else risk
+    above_w = state.above_watch + 1 if value >= policy.watch_on else 0
+    above_a = state.above_alert + 1 if value >= policy.alert_on else 0
+    below = state.below_off + 1 if value < policy.watch_off else 0
+    s = replace(state, start_risk=start, above_watch=above_w, above_alert=above_a, below_off=below)
     if not s.in_episode:
         if above_w < policy.consecutive_updates:
             return s
