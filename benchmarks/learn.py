@@ -7,7 +7,8 @@ it trains the unit model, then checks the decision on a held-out unit (new patie
 
 Printed per unit: reported cramp rate; the ceiling (AUROC of the rule's session risk on the reported
 cramps, the patient effect left out) and the driver ceiling (the rule's measurable part alone); the
-analyzer's AUROC; the unit model's patient-grouped CV AUROC; whether threshold terms were kept; the
+analyzer's AUROC; the unit model's patient-grouped CV AUROC; whether threshold and interaction terms were
+kept; the
 decision; on the held-out unit the AUROC, Brier score and log loss of the analyzer and of the unit model,
 the clustered z of the unit model's log-loss gain, and whether the decision was right there (the unit
 model is used and beats the analyzer on the held-out unit, or the analyzer is kept and the unit model does
@@ -70,6 +71,8 @@ def run_unit(rule: str, n_patients: int, n_holdout: int, seed: int) -> dict[str,
         "cv_auroc": tr["cv_model"]["auroc"],
         "thresholds": tr["thresholds"]["used"],
         "thr_z": tr["thresholds"]["gain_z"],
+        "interactions": tr["interactions"]["used"],
+        "int_z": tr["interactions"]["gain_z"],
         "used": "analyzer" if model.uses_prior else "unit model",
         "cv_z": tr["gain_z"],
         "holdout": h,
@@ -97,10 +100,14 @@ def _largest_weights(model, table, k: int = 5) -> list[tuple[str, float]]:  # no
     return sorted(per_sd, key=lambda fw: -abs(fw[1]))[:k]
 
 
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
 def _print(rows: list[dict]) -> None:
     print(
         f"{'unit':<10}{'sessions':>9}{'reported':>9}{'ceiling':>8}{'driver':>7}{'analyzer':>9}{'CV':>7}"
-        f"{'thresh.':>8}  {'decision':<11}|{'held-out:':>10}{'ceiling':>8}{'analyzer':>9}{'model':>7}"
+        f"{'thr/int':>8}  {'decision':<11}|{'held-out:':>10}{'ceiling':>8}{'analyzer':>9}{'model':>7}"
         f"{'Brier a/m':>15}{'logloss a/m':>15}{'z':>6}  right"
     )
     for r in rows:
@@ -108,7 +115,8 @@ def _print(rows: list[dict]) -> None:
         print(
             f"{r['rule']:<10}{r['sessions']:>9}{100 * r['cramp_rate']:>8.1f}%{r['ceiling']:>8.3f}"
             f"{r['driver_ceiling']:>7.3f}{r['prior_auroc']:>9.3f}{r['cv_auroc']:>7.3f}"
-            f"{'yes' if r['thresholds'] else 'no':>8}  {r['used']:<11}|{'':>10}{h['ceiling']:>8.3f}"
+            f"{_yes(r['thresholds']) + '/' + _yes(r['interactions']):>8}  {r['used']:<11}|{'':>10}"
+            f"{h['ceiling']:>8.3f}"
             f"{h['prior']['auroc']:>9.3f}{h['model']['auroc']:>7.3f}"
             f"{h['prior']['brier']:>8.4f}/{h['model']['brier']:.4f}"
             f"{h['prior']['log_loss']:>8.4f}/{h['model']['log_loss']:.4f}{h['z']:>6.1f}  "
@@ -141,7 +149,8 @@ def main() -> None:
         print(
             f"{r['rule']} unit: true cramps {100 * r['true_rate']:.1f} %, "
             f"reported {100 * r['cramp_rate']:.1f} %; "
-            f"CV gain z {r['cv_z']:.2f}; thresholds z {r['thr_z']:.2f}; held-out gap to the ceiling "
+            f"CV gain z {r['cv_z']:.2f}; thresholds z {r['thr_z']:.2f}, interactions z {r['int_z']:.2f}; "
+            f"held-out gap to the ceiling "
             f"{gap:.3f} (used risk's held-out AUROC {used:.3f}); input table {r['table_s']:.1f} s wall / "
             f"{r['table_cpu_s']:.1f} s CPU; training "
             f"{r['train_s']:.1f} s / {r['train_cpu_s']:.1f} s CPU"

@@ -243,3 +243,21 @@ def test_the_decision_holds_on_a_held_out_unit():
     learned = metrics(test.cramp, model.risk(test.table))
     prior = metrics(test.cramp, test.table[PRIOR_COLUMN].to_numpy())
     assert learned["log_loss"] < prior["log_loss"]
+
+
+def test_interaction_terms_enter_only_when_grouped_cv_supports_them():
+    """Cramps that follow the product of the UF rate and the Na gradient (each alone does nothing): the
+    interaction terms are kept and the UF-rate x Na-gradient term has the largest weight per SD among them."""
+    from crampwatch.learn.inputs import INTERACTION_NAMES, extra_columns
+
+    u = unit("prior")
+    z = u.table[["uf_rate_ml_kg_h", "na_gradient_mmol_l"]].to_numpy()
+    z = (z - z.mean(axis=0)) / z.std(axis=0)
+    rng = np.random.default_rng(7)
+    y = (rng.random(len(z)) < 1.0 / (1.0 + np.exp(-(-1.6 + 1.5 * z[:, 0] * z[:, 1])))).astype(int)
+    model = train_unit_model(u.table, y, u.patient_ids)
+    assert model.training["interactions"]["used"], model.training["interactions"]
+    cols = extra_columns(u.table[list(FEATURE_NAMES)].to_numpy(), "interactions")
+    per_sd = {n: abs(model.coefficients[n]) * cols[:, j].std() for j, n in enumerate(INTERACTION_NAMES)}
+    assert max(per_sd, key=per_sd.get) == "uf_rate_ml_kg_h_x_na_gradient_mmol_l"
+    assert "interaction terms" in model.decision

@@ -145,8 +145,36 @@ FEATURE_NAMES: tuple[str, ...] = (
     *(score_column(c) for c in CAUSES),
     *(k.name for k in KEY_FEATURES),
 )
-#: Names of the threshold terms, after the features.
+
+
+@dataclass(frozen=True)
+class InteractionTerm:
+    """An interaction term: the product of two key features. Such terms enter only when patient-grouped
+    CV shows they help (:func:`crampwatch.learn.train.train_unit_model`)."""
+
+    a: str
+    b: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.a}_x_{self.b}"
+
+
+#: Candidate interactions (modelling choice: pairs whose effects plausibly multiply): UF rate with the Na
+#: gradient (volume and osmotic stress together) and with the dialysate temperature (cool dialysate keeps
+#: the blood pressure up at a high UF rate; Selby NM & McIntyre CW, Nephrol Dial Transplant 2006), and each
+#: dialysate electrolyte with its pre-dialysis level (K and Mg gradients).
+INTERACTION_TERMS: tuple[InteractionTerm, ...] = (
+    InteractionTerm("uf_rate_ml_kg_h", "na_gradient_mmol_l"),
+    InteractionTerm("uf_rate_ml_kg_h", "dialysate_temp_c"),
+    InteractionTerm("serum_k_mmol_l", "dialysate_k_mmol_l"),
+    InteractionTerm("serum_mg_mmol_l", "dialysate_mg_mmol_l"),
+)
+#: Names of the threshold and interaction terms, after the features.
 THRESHOLD_NAMES: tuple[str, ...] = tuple(t.name for t in THRESHOLD_TERMS)
+INTERACTION_NAMES: tuple[str, ...] = tuple(t.name for t in INTERACTION_TERMS)
+#: The candidate blocks of extra terms, in file order: each enters only when grouped CV supports it.
+EXTRA_BLOCKS: tuple[str, ...] = ("thresholds", "interactions")
 #: Label and unit of each input for the model card.
 FEATURE_LABELS: dict[str, tuple[str, str]] = {
     **{score_column(c): (f"{c} score", "0-1") for c in CAUSES},
@@ -158,15 +186,39 @@ FEATURE_LABELS: dict[str, tuple[str, str]] = {
         )
         for t in THRESHOLD_TERMS
     },
+    **{
+        t.name: (
+            f"{label_and_unit(t.a)[0]} × {label_and_unit(t.b)[0]}",
+            f"{label_and_unit(t.a)[1]}·{label_and_unit(t.b)[1]}",
+        )
+        for t in INTERACTION_TERMS
+    },
 }
 
 
-def penalty_weights(thresholds: bool) -> np.ndarray:
-    """Ridge multiplier of each design column: the prior's logit, :data:`FEATURE_NAMES` and (``thresholds``)
-    the threshold terms."""
+def penalty_weights(blocks: tuple[str, ...] = ()) -> np.ndarray:
+    """Ridge multiplier of each design column: the prior's logit, :data:`FEATURE_NAMES`, then the extra
+    ``blocks`` (of :data:`EXTRA_BLOCKS`, in that order) at :data:`EXTRA_PENALTY`."""
     weights = [1.0, *(1.0 for c in CAUSES), *(k.penalty for k in KEY_FEATURES)]
-    weights += [EXTRA_PENALTY] * (len(THRESHOLD_TERMS) if thresholds else 0)
+    sizes = {"thresholds": len(THRESHOLD_TERMS), "interactions": len(INTERACTION_TERMS)}
+    for block in EXTRA_BLOCKS:
+        weights += [EXTRA_PENALTY] * (sizes[block] if block in blocks else 0)
     return np.array(weights)
+
+
+def extra_columns(features: np.ndarray, block: str) -> np.ndarray:
+    """The columns of an extra block (``"thresholds"`` or ``"interactions"``) of a feature matrix in
+    :data:`FEATURE_NAMES` order."""
+    if block == "thresholds":
+        return threshold_columns(features)
+    col = FEATURE_NAMES.index
+    cols = [features[:, col(t.a)] * features[:, col(t.b)] for t in INTERACTION_TERMS]
+    return np.column_stack(cols) if cols else np.empty((len(features), 0))
+
+
+def all_extra_columns(features: np.ndarray) -> np.ndarray:
+    """Every extra block's columns, in :data:`EXTRA_BLOCKS` order."""
+    return np.column_stack([extra_columns(features, b) for b in EXTRA_BLOCKS])
 
 
 def threshold_columns(features: np.ndarray) -> np.ndarray:

@@ -18,6 +18,7 @@ import pandas as pd
 from crampwatch.errors import InputError
 from crampwatch.learn.fit import (
     CrossValidation,
+    Fitted,
     clustered_gain,
     cross_validate,
     design,
@@ -26,11 +27,13 @@ from crampwatch.learn.fit import (
     reliability,
 )
 from crampwatch.learn.inputs import (
+    EXTRA_BLOCKS,
     FEATURE_NAMES,
+    INTERACTION_NAMES,
     PRIOR_COLUMN,
     THRESHOLD_NAMES,
+    extra_columns,
     penalty_weights,
-    threshold_columns,
 )
 from crampwatch.learn.unit_model import TERMS, UnitModel
 
@@ -81,7 +84,8 @@ def train_unit_model(
     prior = table[PRIOR_COLUMN].to_numpy(dtype=float)
     features = table[list(FEATURE_NAMES)].to_numpy(dtype=float)
     X = design(prior, features)
-    X_thr = np.column_stack([X, threshold_columns(features)])
+    blocks = {b: extra_columns(features, b) for b in EXTRA_BLOCKS}
+    X_all = np.column_stack([X, *blocks.values()])
     n_patients = len(np.unique(groups))
     n_cramp = int(y.sum())
     summary: dict[str, Any] = {
@@ -97,9 +101,10 @@ def train_unit_model(
         and len(y) - n_cramp >= MIN_CLEAN_SESSIONS
     )
     prior_metrics = metrics(y, prior)
+    used: tuple[str, ...] = ()
     summary["prior"] = {**prior_metrics, "reliability": reliability(y, prior)}
     if not enough:
-        fitted = fit_final(X, y, prior, alpha=max(1024.0, float(len(y))), penalty=penalty_weights(False))
+        fitted = fit_final(X, y, prior, alpha=max(1024.0, float(len(y))), penalty=penalty_weights())
         decision = (
             f"keeps the analyzer's risk: too few labelled sessions to learn from ({n_patients} patients, "
             f"{n_cramp} cramp and {len(y) - n_cramp} cramp-free sessions; needs at least {MIN_PATIENTS}, "
@@ -108,7 +113,7 @@ def train_unit_model(
         uses_prior = True
         summary["folds"] = 0
     else:
-        cv, X, thresholds = _with_supported_thresholds(X, X_thr, y, prior, groups, summary)
+        cv, X, used = _with_supported_terms(X, blocks, y, prior, groups, summary)
         gain, z = clustered_gain(y, cv.model_risk, prior, groups)
         model_metrics = metrics(y, cv.model_risk)
         summary["folds"] = cv.n_folds
@@ -117,7 +122,7 @@ def train_unit_model(
         summary["gain_z"] = z
         summary["cv_alphas"] = cv.alphas
         alpha = float(np.median(cv.alphas))
-        fitted = fit_final(X, y, prior, alpha, penalty_weights(thresholds))
+        fitted = fit_final(X, y, prior, alpha, penalty_weights(used))
         auc_m, auc_p = model_metrics["auroc"], prior_metrics["auroc"]
         ranks_as_well = auc_m is None or auc_p is None or auc_m >= auc_p - AUROC_TOLERANCE
         uses_prior = not (gain > 0 and z >= GAIN_Z and ranks_as_well)
@@ -126,8 +131,8 @@ def train_unit_model(
             f"{model_metrics['brier']:.4f} vs {prior_metrics['brier']:.4f}, log loss "
             f"{model_metrics['log_loss']:.4f} vs {prior_metrics['log_loss']:.4f} (unit model vs analyzer)"
         )
-        if summary["thresholds"]["used"]:
-            figures += f"; with threshold terms (CV gain z = {summary['thresholds']['gain_z']:.2f})"
+        for block in used:
+            figures += f"; with {block[:-1]} terms (CV gain z = {summary[block]['gain_z']:.2f})"
         if uses_prior:
             decision = (
                 f"keeps the analyzer's risk: cross-validation shows no reliable gain (z = {z:.2f}); {figures}"
@@ -135,7 +140,7 @@ def train_unit_model(
         else:
             decision = f"uses the unit model: {figures}; gain z = {z:.2f}"
     summary["training_seconds"] = time.perf_counter() - t0
-    coef, fill = _all_terms(fitted.coef, fitted.fill, X_thr)
+    coef, fill = _all_terms(fitted, X_all, used)
     return UnitModel(
         intercept=fitted.intercept,
         coefficients={t: float(c) for t, c in zip(TERMS, coef, strict=True)},
@@ -148,37 +153,54 @@ def train_unit_model(
     )
 
 
-def _with_supported_thresholds(
-    X: np.ndarray, X_thr: np.ndarray, y: np.ndarray, prior: np.ndarray, groups: np.ndarray, summary: dict
-) -> tuple[CrossValidation, np.ndarray, bool]:
-    """Cross-validate the linear model and the model with threshold terms; the threshold terms are kept
-    only when their out-of-fold log loss beats the linear model's with a patient-clustered one-sided
-    z >= :data:`GAIN_Z`. Returns the chosen model's CV, its design matrix, and whether it has thresholds.
-    (The choice is made on the same folds, so the chosen model's CV figures can be slightly optimistic;
-    held-out units check it, ``benchmarks/learn.py``.)"""
-    cv_lin = cross_validate(X, y, prior, groups, penalty_weights(False))
-    cv_thr = cross_validate(X_thr, y, prior, groups, penalty_weights(True))
-    gain, z = clustered_gain(y, cv_thr.model_risk, cv_lin.model_risk, groups)
-    use = gain > 0 and z >= GAIN_Z
-    summary["thresholds"] = {
-        "terms": list(THRESHOLD_NAMES),
-        "used": bool(use),
-        "log_loss_gain_per_session": gain,
-        "gain_z": z,
-    }
-    return (cv_thr, X_thr, True) if use else (cv_lin, X, False)
+def _with_supported_terms(
+    X: np.ndarray,
+    blocks: dict[str, np.ndarray],
+    y: np.ndarray,
+    prior: np.ndarray,
+    groups: np.ndarray,
+    summary: dict,
+) -> tuple[CrossValidation, np.ndarray, tuple[str, ...]]:
+    """Cross-validate the linear model and the model with each block of extra terms (thresholds,
+    interactions); a block is kept only when its out-of-fold log loss beats the linear model's with a
+    patient-clustered one-sided z >= :data:`GAIN_Z`. Returns the chosen model's CV, its design matrix and the
+    kept blocks. (The choice is made on the same folds, so the chosen model's CV figures can be slightly
+    optimistic; held-out units check it, ``benchmarks/learn.py``.)"""
+    cv_lin = cross_validate(X, y, prior, groups, penalty_weights())
+    kept, cvs = [], {}
+    names = {"thresholds": THRESHOLD_NAMES, "interactions": INTERACTION_NAMES}
+    for block, cols in blocks.items():
+        cvs[block] = cross_validate(np.column_stack([X, cols]), y, prior, groups, penalty_weights((block,)))
+        gain, z = clustered_gain(y, cvs[block].model_risk, cv_lin.model_risk, groups)
+        use = gain > 0 and z >= GAIN_Z
+        summary[block] = {"terms": list(names[block]), "used": bool(use), "log_loss_gain_per_session": gain,
+                          "gain_z": z}  # fmt: skip
+        if use:
+            kept.append(block)
+    used = tuple(kept)
+    X_used = np.column_stack([X, *(blocks[b] for b in used)])
+    if not used:
+        return cv_lin, X, used
+    cv = cvs[used[0]] if len(used) == 1 else cross_validate(X_used, y, prior, groups, penalty_weights(used))
+    return cv, X_used, used
 
 
-def _all_terms(coef: np.ndarray, fill: np.ndarray, X_thr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Coefficients and fill values of every term of :data:`TERMS`: threshold terms the model does not use
-    get coefficient 0 (and their training mean as fill)."""
-    n = len(TERMS)
-    if len(coef) == n:
-        return coef, fill
+def _all_terms(fitted: Fitted, X_all: np.ndarray, used: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Coefficients and fill values of every term of :data:`TERMS` (columns of ``X_all``): terms of blocks
+    the model does not use get coefficient 0 (and their training mean as fill)."""
+    n_base = len(TERMS) - len(THRESHOLD_NAMES) - len(INTERACTION_NAMES)
+    sizes = {"thresholds": len(THRESHOLD_NAMES), "interactions": len(INTERACTION_NAMES)}
+    keep = [True] * n_base
+    for block in EXTRA_BLOCKS:
+        keep += [block in used] * sizes[block]
+    keep_mask = np.array(keep)
     with np.errstate(invalid="ignore"):
-        means = np.nanmean(X_thr[:, len(coef) :], axis=0) if len(X_thr) else np.zeros(n - len(coef))
-    means = np.where(np.isfinite(means), means, 0.0)
-    return np.concatenate([coef, np.zeros(n - len(coef))]), np.concatenate([fill, means])
+        means = np.nanmean(X_all, axis=0) if len(X_all) else np.zeros(len(TERMS))
+    fill = np.where(np.isfinite(means), means, 0.0)
+    coef = np.zeros(len(TERMS))
+    coef[keep_mask] = fitted.coef
+    fill[keep_mask] = fitted.fill
+    return coef, fill
 
 
 def _f(value: float | None) -> str:

@@ -25,20 +25,21 @@ from crampwatch.learn.fit import prior_logit
 from crampwatch.learn.inputs import (
     FEATURE_LABELS,
     FEATURE_NAMES,
+    INTERACTION_NAMES,
     PRIOR_COLUMN,
     THRESHOLD_NAMES,
+    all_extra_columns,
     input_table,
     score_column,
-    threshold_columns,
 )
 
 FORMAT = "crampwatch-unit-model"
 FORMAT_VERSION = 1
 #: Name of the logit-of-the-prior term among the coefficients.
 PRIOR_TERM = "prior_logit"
-#: Coefficient names in file order: the prior term, :data:`FEATURE_NAMES`, then the threshold terms (their
-#: coefficients are 0 unless cross-validation supported them).
-TERMS: tuple[str, ...] = (PRIOR_TERM, *FEATURE_NAMES, *THRESHOLD_NAMES)
+#: Coefficient names in file order: the prior term, :data:`FEATURE_NAMES`, then the threshold and interaction
+#: terms (their coefficients are 0 unless cross-validation supported them).
+TERMS: tuple[str, ...] = (PRIOR_TERM, *FEATURE_NAMES, *THRESHOLD_NAMES, *INTERACTION_NAMES)
 #: Largest model file read (modelling choice: a model is a few kB).
 MAX_FILE_BYTES = 2_000_000
 
@@ -74,7 +75,7 @@ class UnitModel:
             raise InputError(f"inputs: missing column {missing[0]!r}", missing[0])
         prior = table[PRIOR_COLUMN].to_numpy(dtype=float)
         features = table[list(FEATURE_NAMES)].to_numpy(dtype=float)
-        X = np.column_stack([prior_logit(prior), features, threshold_columns(features)])
+        X = np.column_stack([prior_logit(prior), features, all_extra_columns(features)])
         fill = np.array([self.fill[t] for t in TERMS])
         return prior, np.where(np.isnan(X), fill, X)
 
@@ -122,7 +123,7 @@ class UnitModel:
                 "learned_log_odds_per_unit": self.coefficients[PRIOR_TERM],
             }
         ]
-        for name in (*FEATURE_NAMES, *THRESHOLD_NAMES):
+        for name in (*FEATURE_NAMES, *THRESHOLD_NAMES, *INTERACTION_NAMES):
             if name.startswith("score_"):
                 continue
             label, unit = FEATURE_LABELS[name]
