@@ -1,4 +1,6 @@
-"""What the unit model reads: the analyzer's prior risk, its eight cause scores and a few key features.
+"""What the unit model reads: the analyzer's prior risk, its eight cause scores, the session quantities a unit
+varies most, every numeric prescription setting, the key pre-dialysis labs, and candidate threshold and
+interaction terms built from them.
 
 Every input comes from the analyzer's batch scoring core (:func:`crampwatch.causes.scoring.evaluate`, the
 core behind :func:`crampwatch.causes.score_batch`) applied to a session's recorded signals and its
