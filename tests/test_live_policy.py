@@ -3,6 +3,8 @@ on a confirming cuff BP, acknowledgement and snooze."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from crampwatch.errors import InputError
@@ -112,3 +114,20 @@ def test_policy_round_trips_through_json() -> None:
     assert AlertPolicy.from_json(p.model_dump_json()) == p
     with pytest.raises(InputError, match="policy: not valid JSON"):
         AlertPolicy.from_json("{")
+
+
+def test_docs_and_readme_quote_the_default_policy() -> None:
+    """The defaults have one home (AlertPolicy); docs/warning.md and the README quote them."""
+    root = Path(__file__).resolve().parents[1]
+    card = (root / "docs" / "warning.md").read_text(encoding="utf-8")
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    p = AlertPolicy()
+    assert p.relative_to_start and "| `relative_to_start` | yes |" in card
+    assert f"| `watch_on` | rise {p.watch_on:g} |" in card
+    assert f"| `alert_on`, `consecutive_updates` | rise {p.alert_on:g}, {p.consecutive_updates} |" in card
+    assert f"| `watch_off`, `clear_updates` | rise {p.watch_off:g}, {p.clear_updates} |" in card
+    assert f"| `escalate_on_cuff_bp` | {'on' if p.escalate_on_cuff_bp else 'off'} |" in card
+    assert f"| `max_snooze_min` | {p.max_snooze_min:g} min |" in card
+    for value in (p.alert_on, p.watch_on, p.watch_off):
+        assert f"+{value:g}" in readme
+    assert f"{p.consecutive_updates} consecutive updates" in readme
