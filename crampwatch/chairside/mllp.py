@@ -72,7 +72,8 @@ class MllpListener:
     async def _serve(self, reader: Any, writer: Any, who: str) -> None:
         while True:
             try:
-                block = await asyncio.wait_for(reader.readblock(), self.settings.idle_timeout_s)
+                async with asyncio.timeout(self.settings.idle_timeout_s):
+                    block = await reader.readblock()
             except (TimeoutError, asyncio.IncompleteReadError):
                 return  # idle or closed by the client
             except InvalidBlockError:

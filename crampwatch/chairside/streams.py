@@ -68,8 +68,11 @@ def partition_of(live_session_id: str, partitions: int) -> int:
     return zlib.crc32(live_session_id.encode()) % partitions
 
 
+_FIELDS = tuple(f.name for f in dataclasses.fields(LiveMessageRecord))
+
+
 def encode(message: LiveMessageRecord) -> str:
-    return json.dumps(dataclasses.asdict(message))
+    return json.dumps({name: getattr(message, name) for name in _FIELDS})  # values: tuples become lists
 
 
 def decode(text: str | bytes) -> LiveMessageRecord:
