@@ -263,19 +263,13 @@ def _sodium_osmolality(put: _Put, s: Mapping[str, np.ndarray], t: np.ndarray, ct
 
 def _minerals(put: _Put, s: Mapping[str, np.ndarray], t: np.ndarray, ctx: Context) -> None:
     """Ionized Ca, Mg and bicarbonate courses."""
-    # calcium, magnesium, bicarbonate
-    ica_pre, _ = first_valid(s[ICA_MMOL_L], t)
-    ica_min, ica_min_t = row_min(s[ICA_MMOL_L], t)
-    put("ica_pre_mmol_l", ica_pre)
-    put("ica_min_mmol_l", ica_min)
-    put("ica_min_at_min", ica_min_t)
-    put("ica_end_mmol_l", session_end(s[ICA_MMOL_L], t, ctx.duration_min)[0])
-    mg_pre, _ = first_valid(s[MG_MMOL_L], t)
-    mg_min, mg_min_t = row_min(s[MG_MMOL_L], t)
-    put("mg_pre_mmol_l", mg_pre)
-    put("mg_min_mmol_l", mg_min)
-    put("mg_min_at_min", mg_min_t)
-    put("mg_end_mmol_l", session_end(s[MG_MMOL_L], t, ctx.duration_min)[0])
+    for signal, name in ((ICA_MMOL_L, "ica"), (MG_MMOL_L, "mg")):
+        x = s[signal]
+        x_min, x_min_t = row_min(x, t)
+        put(f"{name}_pre_mmol_l", first_valid(x, t)[0])
+        put(f"{name}_min_mmol_l", x_min)
+        put(f"{name}_min_at_min", x_min_t)
+        put(f"{name}_end_mmol_l", session_end(x, t, ctx.duration_min)[0])
     hco3_max, hco3_max_t = row_max(s[HCO3_MMOL_L], t)
     put("hco3_max_mmol_l", hco3_max)
     put("hco3_max_at_min", hco3_max_t)

@@ -27,7 +27,9 @@ session factor nothing records (the rules depend partly on something the model d
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -50,6 +52,10 @@ from crampwatch.signals import (
     RBV_PCT,
     SBP_MMHG,
 )
+
+if TYPE_CHECKING:
+    from crampwatch.causes.context import Context
+    from crampwatch.simulator.output import BatchResult
 
 RULES = ("prior", "sodium", "magnesium", "potassium")
 #: Rate of true cramps the rules are tuned to (~20 % of sessions: cramps accompany about one session in
@@ -180,14 +186,21 @@ def simulate_unit(scenarios: list[Scenario]) -> tuple[pd.DataFrame, pd.DataFrame
     tables, drivers = [], []
     for start in range(0, len(scenarios), SIM_CHUNK):
         part = scenarios[start : start + SIM_CHUNK]
-        batch = simulate_batch(part)
-        index = np.arange(start, start + len(part))
-        tab = input_table(batch.t_min, batch.signals, part).set_axis(index)
-        drv = rule_drivers(batch.t_min, batch.signals).set_axis(index)
-        ok = np.ones(len(part), bool) if batch.failed is None else ~np.asarray(batch.failed, bool)
-        tables.append(tab[ok])
-        drivers.append(drv[ok])
+        tab, drv = batch_inputs(simulate_batch(part), part, np.arange(start, start + len(part)))
+        tables.append(tab)
+        drivers.append(drv)
     return pd.concat(tables), pd.concat(drivers)
+
+
+def batch_inputs(
+    batch: BatchResult, scenarios: Sequence[Scenario] | Context, index: np.ndarray
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Input table and rule drivers of one simulated batch of ``scenarios`` (or their context), indexed by
+    ``index``; the sessions the simulation lost are dropped."""
+    tab = input_table(batch.t_min, batch.signals, scenarios).set_axis(index)
+    drv = rule_drivers(batch.t_min, batch.signals).set_axis(index)
+    ok = np.ones(len(index), bool) if batch.failed is None else ~np.asarray(batch.failed, bool)
+    return tab[ok], drv[ok]
 
 
 def measured_signals(

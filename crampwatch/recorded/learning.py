@@ -17,8 +17,7 @@ import pandas as pd
 
 from crampwatch.causes.context import context_from_columns
 from crampwatch.cohort import dask_scheduler, split_sizes
-from crampwatch.learn.inputs import input_table
-from crampwatch.learn.virtual import SIM_CHUNK, rule_drivers
+from crampwatch.learn.virtual import SIM_CHUNK, batch_inputs
 from crampwatch.model import Scenario
 from crampwatch.scenario_table import Columns, complete_columns, scenario_columns, take
 from crampwatch.simulator.columns import simulate_columns
@@ -31,13 +30,10 @@ def inputs_of_columns(cols: Columns, first: int) -> tuple[pd.DataFrame, pd.DataF
     tables, found = [], []
     for start in range(0, n, SIM_CHUNK):
         part = take(cols, slice(start, start + SIM_CHUNK))
-        batch = simulate_columns(part)
         index = np.arange(first + start, first + start + len(part["patient.pre_weight_kg"]))
-        table = input_table(batch.t_min, batch.signals, context_from_columns(part)).set_axis(index)
-        drv = rule_drivers(batch.t_min, batch.signals).set_axis(index)
-        ok = np.ones(len(index), bool) if batch.failed is None else ~np.asarray(batch.failed, bool)
-        tables.append(table[ok])
-        found.append(drv[ok])
+        table, drv = batch_inputs(simulate_columns(part), context_from_columns(part), index)
+        tables.append(table)
+        found.append(drv)
     return pd.concat(tables), pd.concat(found)
 
 
