@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from crampwatch.model import Labs, Patient, field_range
+from crampwatch.model import Labs, Patient, field_range, with_changes
 
 #: Log-normal sigma of the uncertain patient parameters (modelling choice, see module docstring).
 PARAM_LOG_SIGMA = 0.3
@@ -61,7 +61,7 @@ def perturb_labs(labs: Labs, rng: np.random.Generator) -> Labs:
         if value is None:
             continue
         update[name] = _clip_to_field(Labs, name, value + rng.normal(0.0, sd(float(value))))
-    return labs.model_copy(update=update)
+    return with_changes(labs, **update)
 
 
 def patient_ensemble(patient: Patient, n: int, seed: int = 0) -> list[Patient]:
@@ -74,12 +74,11 @@ def patient_ensemble(patient: Patient, n: int, seed: int = 0) -> list[Patient]:
         refill = patient.refill_capacity * float(np.exp(rng.normal(0.0, PARAM_LOG_SIGMA)))
         baro = patient.baroreflex_strength * float(np.exp(rng.normal(0.0, PARAM_LOG_SIGMA)))
         members.append(
-            patient.model_copy(
-                update={
-                    "refill_capacity": _clip_to_field(Patient, "refill_capacity", refill),
-                    "baroreflex_strength": _clip_to_field(Patient, "baroreflex_strength", baro),
-                    "labs": perturb_labs(patient.labs, rng),
-                }
+            with_changes(
+                patient,
+                refill_capacity=_clip_to_field(Patient, "refill_capacity", refill),
+                baroreflex_strength=_clip_to_field(Patient, "baroreflex_strength", baro),
+                labs=perturb_labs(patient.labs, rng),
             )
         )
     return members

@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from crampwatch.errors import InputError
-from crampwatch.model import Patient, Scenario
+from crampwatch.model import Patient, Scenario, with_changes
 from crampwatch.optimizer.assemble import (
     MAX_EQUIVALENTS,
     current_outcome,
@@ -109,9 +109,7 @@ class Search:
     ) -> None:
         self.ctx = ctx
         self.evaluator = evaluator
-        self.member_scenarios = [ctx.scenario] + [
-            ctx.scenario.model_copy(update={"patient": p}) for p in members[1:]
-        ]
+        self.member_scenarios = [ctx.scenario] + [with_changes(ctx.scenario, patient=p) for p in members[1:]]
         self.v_scales = v_scales
         self.cache: dict[Knobs, Candidate] = {}
         self.n_simulations = 0
@@ -231,7 +229,7 @@ class Search:
                 members = self.member_scenarios[first:]
                 rows.append(slice(len(scenarios), len(scenarios) + len(members)))
                 rx = prescription_with(self.ctx.scenario.prescription, cd.knobs, cd.uf_required_l)
-                scenarios += [member.model_copy(update={"prescription": rx}) for member in members]
+                scenarios += [with_changes(member, prescription=rx) for member in members]
                 scales.append(self.v_scales[first:])
             ev = self._run(scenarios, np.concatenate(scales)) if scenarios else None
             unscored = [(cd, row.start) for cd, row in zip(pending, rows, strict=True) if cd.scores is None]

@@ -4,8 +4,8 @@ A candidate is a :class:`Knobs` value: the handful of prescription settings the 
 (session time, UF profile, dialysate Na / Ca / Mg / bicarbonate / temperature, blood and dialysate flow,
 sessions per week). Time points of UF and Na profiles are stored as *fractions of the session* so that a
 profile keeps its shape when the session length changes. :func:`apply_knobs` turns knobs into a
-:class:`Scenario` with ``model_copy`` (no re-validation: the lattice only produces values inside the
-model's ranges, and the tests check that every candidate validates).
+:class:`Scenario` by validated copies (:func:`crampwatch.model.with_changes`), so a candidate outside the
+model's ranges raises ``ValidationError`` naming the setting.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 from typing import Any
 
-from crampwatch.model import Dialysate, Prescription, Scenario
+from crampwatch.model import Dialysate, Prescription, Scenario, with_changes
 from crampwatch.prescription_settings import SETTING_BY_NAME, Change, PrescriptionSetting
 from crampwatch.prescription_settings import describe_changes as describe_prescription_changes
 from crampwatch.quantities import mean_dialysate_na_mmol_l
@@ -92,14 +92,12 @@ def knobs_from(scenario: Scenario) -> Knobs:
 
 
 def apply_knobs(scenario: Scenario, knobs: Knobs, uf_volume_l: float) -> Scenario:
-    """A copy of ``scenario`` with ``knobs`` and a per-session UF volume (cheap: no re-validation)."""
-    return scenario.model_copy(
-        update={"prescription": prescription_with(scenario.prescription, knobs, uf_volume_l)}
-    )
+    """A validated copy of ``scenario`` with ``knobs`` and a per-session UF volume."""
+    return with_changes(scenario, prescription=prescription_with(scenario.prescription, knobs, uf_volume_l))
 
 
 def prescription_with(rx: Prescription, knobs: Knobs, uf_volume_l: float) -> Prescription:
-    """A copy of prescription ``rx`` with ``knobs`` and a per-session UF volume (no re-validation)."""
+    """A validated copy of prescription ``rx`` with ``knobs`` and a per-session UF volume."""
     dur = knobs.duration_min
     uf_profile: Any = knobs.uf_profile
     if not isinstance(uf_profile, str):
@@ -107,27 +105,25 @@ def prescription_with(rx: Prescription, knobs: Knobs, uf_volume_l: float) -> Pre
     na_profile = None
     if knobs.na_profile is not None:
         na_profile = [(round(t * dur, 3), na) for t, na in knobs.na_profile]
-    dialysate: Dialysate = rx.dialysate.model_copy(
-        update={
-            "na_mmol_l": knobs.na_mmol_l,
-            "na_profile": na_profile,
-            "ca_mmol_l": knobs.ca_mmol_l,
-            "mg_mmol_l": knobs.mg_mmol_l,
-            "hco3_mmol_l": knobs.hco3_mmol_l,
-            "temp_c": knobs.temp_c,
-        }
+    dialysate: Dialysate = with_changes(
+        rx.dialysate,
+        na_mmol_l=knobs.na_mmol_l,
+        na_profile=na_profile,
+        ca_mmol_l=knobs.ca_mmol_l,
+        mg_mmol_l=knobs.mg_mmol_l,
+        hco3_mmol_l=knobs.hco3_mmol_l,
+        temp_c=knobs.temp_c,
     )
-    return rx.model_copy(
-        update={
-            "duration_min": dur,
-            "uf_volume_l": round(float(uf_volume_l), 4),
-            "uf_profile": uf_profile,
-            "qb_ml_min": knobs.qb_ml_min,
-            "qd_ml_min": knobs.qd_ml_min,
-            "sessions_per_week": knobs.sessions_per_week,
-            "isolated_uf_min": knobs.isolated_uf_min,
-            "dialysate": dialysate,
-        }
+    return with_changes(
+        rx,
+        duration_min=dur,
+        uf_volume_l=round(float(uf_volume_l), 4),
+        uf_profile=uf_profile,
+        qb_ml_min=knobs.qb_ml_min,
+        qd_ml_min=knobs.qd_ml_min,
+        sessions_per_week=knobs.sessions_per_week,
+        isolated_uf_min=knobs.isolated_uf_min,
+        dialysate=dialysate,
     )
 
 
