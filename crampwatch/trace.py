@@ -41,7 +41,7 @@ def empty_events() -> pd.DataFrame:
     return _EVENTS_TEMPLATE.copy()  # copying a template is several times cheaper than building one
 
 
-@dataclass
+@dataclass(frozen=True)
 class Trace:
     """Signals of one session: ``data`` has ``t_min`` plus any of :data:`SIGNALS` (NaN = not measured).
 

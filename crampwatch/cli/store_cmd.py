@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -307,8 +308,7 @@ def read_trace_file(path: Path) -> Trace:
     trace, report = read_trace(path)
     for message in report.messages():
         typer.echo(f"note: {path.name}: {message}", err=True)
-    trace.session_id = None
-    return trace
+    return replace(trace, session_id=None)
 
 
 def _check_matches(path: Path, trace: Trace, scenario: Scenario, strict: bool) -> None:

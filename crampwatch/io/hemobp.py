@@ -104,8 +104,7 @@ def read_hemobp(path: str | Path, *, strict: bool = False) -> tuple[Trace, DataQ
         if not np.isnan(values).all():
             data[name] = values
             trace.sources[name] = "estimated"
-    trace.session_id = p.stem
-    return trace, report
+    return replace(trace, session_id=p.stem), report
 
 
 def derived_signals(

@@ -7,6 +7,7 @@ Validation against the signal registry is in :mod:`crampwatch.io.tables`; events
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -41,8 +42,7 @@ def read_trace(
     trace, report = clean_frame(
         raw, source=source, strict=strict, name=f"trace file {p.name}", sidecar=sidecar
     )
-    trace.session_id = p.stem
-    return trace, report
+    return replace(trace, session_id=p.stem), report
 
 
 def write_trace(trace: Trace, path: str | Path) -> Path:

@@ -55,7 +55,7 @@ def integrate_numpy(
     return out, extra[0], extra[1] > 0.5
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Job:
     """Everything a worker needs to integrate chunks of a batch."""
 

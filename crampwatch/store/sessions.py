@@ -292,11 +292,15 @@ def _decode_trace(s: Session, row: SessionRow) -> Trace:
 
 
 def _trace_copy(decoded: Trace, events: pd.DataFrame) -> Trace:
-    """A caller-owned copy of a cached trace with ``events`` (no re-validation: ``decoded`` was checked)."""
+    """A caller-owned copy of a cached trace with ``events`` (no re-validation: ``decoded`` was checked, so
+    the new trace is assembled field by field instead of through ``__init__``)."""
     trace = copy.copy(decoded)
-    trace.data = decoded.data.copy()
-    trace.sources = dict(decoded.sources)
-    trace.events = events
+    for name, value in (
+        ("data", decoded.data.copy()),
+        ("sources", dict(decoded.sources)),
+        ("events", events),
+    ):
+        object.__setattr__(trace, name, value)
     return trace
 
 

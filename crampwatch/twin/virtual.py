@@ -197,8 +197,9 @@ def _degrade(rec: SessionRecord, errors: RecordErrors, rng: np.random.Generator)
                 if col == RBV_PCT:
                     drop[0] = False
                 data[col] = np.where(drop, np.nan, v)
-    trace = Trace(data, sources={c: "measured" for c in data.columns if c != "t_min"})
-    trace.session_id = rec.session_id
+    trace = Trace(
+        data, sources={c: "measured" for c in data.columns if c != "t_min"}, session_id=rec.session_id
+    )
     return SessionRecord(scenario=rec.scenario, trace=trace, events=rec.events, session_id=rec.session_id)
 
 
@@ -214,8 +215,11 @@ def _record(batch, true_rbv_1min, k, sc, rng, rbv, critical_rbv_pct, sid) -> Ses
     sbp = np.interp(grid, t, batch.signals[SBP_MMHG][k]) + rng.normal(0.0, BP_NOISE_SD, grid.size)
     on_bp = np.isclose(np.mod(grid, BP_EVERY_MIN), 0.0) | np.isclose(grid, dur)
     data[SBP_MMHG] = np.where(on_bp, np.round(sbp), np.nan)
-    trace = Trace(pd.DataFrame(data), sources=dict.fromkeys([c for c in data if c != "t_min"], "measured"))
-    trace.session_id = sid
+    trace = Trace(
+        pd.DataFrame(data),
+        sources=dict.fromkeys([c for c in data if c != "t_min"], "measured"),
+        session_id=sid,
+    )
     events = empty_events()
     cramp_t = None
     if critical_rbv_pct is not None:
