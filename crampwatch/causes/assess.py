@@ -16,6 +16,7 @@ import pandas as pd
 
 from crampwatch.causes.common import SessionInput
 from crampwatch.causes.context import build_context
+from crampwatch.causes.features import KEY_SIGNALS
 from crampwatch.causes.findings import Assessment, Evidence, Finding
 from crampwatch.causes.ids import DISEQUILIBRIUM, UNDERDIALYSIS
 from crampwatch.causes.personal import PersonalModel
@@ -25,9 +26,7 @@ from crampwatch.errors import InputError
 from crampwatch.kinetics import ekt_v_rate, sp_ktv_daugirdas
 from crampwatch.model import EVENT_KINDS, Scenario
 from crampwatch.signals import (
-    BRAIN_OSM_GRADIENT_MOSM_KG,
     BRAIN_UREA_MMOL_L,
-    DBP_MMHG,
     HCO3_MMOL_L,
     ICA_MMOL_L,
     MG_MMOL_L,
@@ -40,20 +39,6 @@ from crampwatch.signals import (
 )
 from crampwatch.trace import Trace, empty_events
 
-#: Signals the findings use; the ones the simulator may fill when absent.
-KEY_SIGNALS: tuple[str, ...] = (
-    RBV_PCT,
-    SBP_MMHG,
-    DBP_MMHG,
-    PLASMA_NA_MMOL_L,
-    OSM_MOSM_KG,
-    ICA_MMOL_L,
-    MG_MMOL_L,
-    HCO3_MMOL_L,
-    UREA_MMOL_L,
-    BRAIN_UREA_MMOL_L,
-    BRAIN_OSM_GRADIENT_MOSM_KG,
-)
 #: Signals read together with plasma urea (effective osmolality = osm - urea; brain-plasma urea gradient):
 #: not estimated when urea itself is recorded.
 PAIRED_WITH_UREA = (OSM_MOSM_KG, BRAIN_UREA_MMOL_L)

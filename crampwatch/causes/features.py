@@ -85,6 +85,32 @@ def _sig(signals: Mapping[str, np.ndarray], name: str, shape: tuple[int, int]) -
     return a
 
 
+#: Signals the findings use; the ones the simulator may fill when absent (``assess``).
+KEY_SIGNALS: tuple[str, ...] = (
+    RBV_PCT,
+    SBP_MMHG,
+    DBP_MMHG,
+    PLASMA_NA_MMOL_L,
+    OSM_MOSM_KG,
+    ICA_MMOL_L,
+    MG_MMOL_L,
+    HCO3_MMOL_L,
+    UREA_MMOL_L,
+    BRAIN_UREA_MMOL_L,
+    BRAIN_OSM_GRADIENT_MOSM_KG,
+)
+#: Every signal the features read: the key signals and the machine's UF, dialysate and refill channels.
+FEATURE_SIGNALS = (
+    *KEY_SIGNALS,
+    MAP_MMHG,
+    UF_CUM_L,
+    UF_RATE_ML_H,
+    DIALYSATE_NA_MMOL_L,
+    CONDUCTIVITY_MS_CM,
+    REFILL_ML_MIN,
+)
+
+
 def time_of(feature: str) -> str:
     """Key of the time (minutes from the start) at which feature ``feature``, the extreme of a signal, was
     reached: the feature's stem with ``_at_min`` (``ica_min_mmol_l`` -> ``ica_min_at_min``)."""
@@ -97,28 +123,7 @@ def compute_features(t_min: np.ndarray, signals: Mapping[str, np.ndarray], ctx: 
     if t.size == 0:  # no samples: one empty time point, every signal missing
         t, signals = np.zeros(1), {}
     shape = (ctx.n, t.shape[0])
-    s = {
-        name: _sig(signals, name, shape)
-        for name in (
-            RBV_PCT,
-            SBP_MMHG,
-            DBP_MMHG,
-            MAP_MMHG,
-            UF_CUM_L,
-            UF_RATE_ML_H,
-            PLASMA_NA_MMOL_L,
-            OSM_MOSM_KG,
-            ICA_MMOL_L,
-            MG_MMOL_L,
-            HCO3_MMOL_L,
-            UREA_MMOL_L,
-            BRAIN_UREA_MMOL_L,
-            BRAIN_OSM_GRADIENT_MOSM_KG,
-            DIALYSATE_NA_MMOL_L,
-            CONDUCTIVITY_MS_CM,
-            REFILL_ML_MIN,
-        )
-    }
+    s = {name: _sig(signals, name, shape) for name in FEATURE_SIGNALS}
     put = _Put()
     _blood_volume(put, s, t, ctx)
     _blood_pressure(put, s, t, ctx)
