@@ -89,7 +89,14 @@ from crampwatch.optimizer.ranking import (
 )
 from crampwatch.optimizer.result import OptimizationResult, Outcome
 from crampwatch.optimizer.scoring import score_rows
-from crampwatch.optimizer.space import Knobs, Options, apply_knobs, changed_knobs, prescription_with
+from crampwatch.optimizer.space import (
+    Knobs,
+    Options,
+    apply_knobs,
+    changed_knobs,
+    prescription_with,
+    with_prescription,
+)
 from crampwatch.trace import Trace
 
 if TYPE_CHECKING:  # the twin is imported by the callers that have one
@@ -229,7 +236,7 @@ class Search:
                 members = self.member_scenarios[first:]
                 rows.append(slice(len(scenarios), len(scenarios) + len(members)))
                 rx = prescription_with(self.ctx.scenario.prescription, cd.knobs, cd.uf_required_l)
-                scenarios += [with_changes(member, prescription=rx) for member in members]
+                scenarios += [with_prescription(member, rx) for member in members]
                 scales.append(self.v_scales[first:])
             ev = self._run(scenarios, np.concatenate(scales)) if scenarios else None
             unscored = [(cd, row.start) for cd, row in zip(pending, rows, strict=True) if cd.scores is None]
