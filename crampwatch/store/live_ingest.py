@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, load_only
 
 from crampwatch.io.machine.messages import ERROR, MachineMessage, Refusal
@@ -113,9 +113,14 @@ def _insert(
 ) -> None:
     if not rows:
         return
-    seqs = s.scalars(
-        insert(LiveMessageRow).returning(LiveMessageRow.seq, sort_by_parameter_order=True), rows
-    ).all()
+    # Core statements on the tables (the ORM's bulk machinery costs more than the statements here)
+    messages = LiveMessageRow.__table__
+    sessions = LiveSessionRow.__table__
+    seqs = (
+        s.execute(insert(messages).returning(messages.c.seq, sort_by_parameter_order=True), rows)
+        .scalars()
+        .all()
+    )
     last: dict[str, int | None] = {}
     for (i, row, data, opened), seq in zip(placed, seqs, strict=True):
         prev = last.get(row.id, row.last_seq)
@@ -123,8 +128,10 @@ def _insert(
         record = message_record(_Row(seq=seq, **data), prev)
         results[i] = IngestOutcome(record, row.patient_id, opened=opened, closed=record.end_of_treatment)
     s.execute(
-        update(LiveSessionRow),
-        [{"id": sid, "last_seq": seq, "last_message_at": now} for sid, seq in last.items()],
+        update(sessions)
+        .where(sessions.c.id == bindparam("session_id"))
+        .values(last_seq=bindparam("seq"), last_message_at=bindparam("at")),
+        [{"session_id": sid, "seq": seq, "at": now} for sid, seq in last.items()],
     )
     for i, row, _data, _opened in placed:
         if results[i].closed:
