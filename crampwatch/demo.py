@@ -63,7 +63,7 @@ IDWG_SIGMA = 0.25
 REPORT_SHARE = 0.7
 
 
-@dataclass
+@dataclass(frozen=True)
 class DemoInfo:
     n_patients: int
     n_sessions: int
@@ -181,7 +181,7 @@ def build_demo(
     monday = datetime.combine(first_day, time(8, 0), tzinfo=UTC)
     dates = [monday + timedelta(days=7 * w + d) for w in range(weeks) for d in SESSION_WEEKDAYS]
     dates = [d for d in dates if d < now]
-    info = DemoInfo(n_patients=n_patients, n_sessions=0, n_cramp_sessions=0, n_reports=0)
+    n_sessions = n_cramp_sessions = n_reports = 0
     version = MODEL_VERSION
     patients = _cramp_clinic_patients(virtual_population, n_patients, seed, rng)
     for i, base in enumerate(patients):
@@ -215,10 +215,10 @@ def build_demo(
                 labs=scenario.patient.labs,
             )
             store.save_assessment(sid, {**assessment.to_dict(), "session_id": sid}, version)
-            info.n_sessions += 1
+            n_sessions += 1
             assessments.append(assessment)
             if cramped:
-                info.n_cramp_sessions += 1
+                n_cramp_sessions += 1
                 if rng.random() < REPORT_SHARE:
                     muscle = str(rng.choice(MUSCLES))
                     store.add_report(
@@ -231,14 +231,13 @@ def build_demo(
                         t_min=round(t_cramp, 1),
                         idempotency_key=f"demo-{sid}",
                     )
-                    info.n_reports += 1
+                    n_reports += 1
             if progress is not None:
-                progress(info.n_sessions, n_patients * len(dates))
+                progress(n_sessions, n_patients * len(dates))
         store.update_patient_summary(pid, recurring_cause(assessments, assess_history))
         if i < N_PATIENT_USERS:
             store.add_user(f"patient{i + 1}", f"demo-patient{i + 1}", "patient", patient_id=pid)
     store.add_user(*CLINICIAN, "clinician")
     store.add_user(*ADMIN, "admin")
     store.add_user(*NURSE, "nurse")
-    info.credentials = demo_credentials(n_patients)
-    return info
+    return DemoInfo(n_patients, n_sessions, n_cramp_sessions, n_reports, demo_credentials(n_patients))

@@ -232,17 +232,15 @@ def _parse_start(text: str | None) -> datetime:
 def _store_patient(store: Store, sc: Scenario, name: str | None) -> ImportResult:
     from crampwatch.store.transfer import ImportResult
 
-    result = ImportResult(patient_id=sc.patient.id)
     existing = store.get_patient(sc.patient.id)
     if existing is None:
         store.add_patient(sc.patient, name=name)
-        result.patient_created = True
     elif existing.patient != sc.patient:
         raise InputError(
             f"patient.id: {sc.patient.id!r} is stored with other data (allowed the same data or a new id)",
             "patient.id",
         )
-    return result
+    return ImportResult(patient_id=sc.patient.id, patient_created=existing is None)
 
 
 def _store_session(
@@ -254,9 +252,7 @@ def _store_session(
     content_hash = session_content_hash(sc.patient.id, sc.prescription, trace)
     stored = store.session_id_by_content_hash(content_hash)
     if stored is not None:
-        result = ImportResult(patient_id=sc.patient.id)
-        result.sessions_skipped.append(stored)
-        return result
+        return ImportResult(patient_id=sc.patient.id, sessions_skipped=[stored])
     if session_id is not None and store.get_session(session_id) is not None:
         raise InputError(f"--session-id: {session_id!r} already exists (allowed a new id)", "session_id")
     result = _store_patient_lenient(store, sc, name)
@@ -271,19 +267,17 @@ def _store_session(
         labs=sc.patient.labs,
         content_hash=content_hash,
     )
-    result.sessions_created.append(sid)
-    return result
+    return replace(result, sessions_created=[sid])
 
 
 def _store_patient_lenient(store: Store, sc: Scenario, name: str | None) -> ImportResult:
     """A recorded session of a known patient is added to that patient (the session carries its own labs)."""
     from crampwatch.store.transfer import ImportResult
 
-    result = ImportResult(patient_id=sc.patient.id)
-    if store.get_patient(sc.patient.id) is None:
+    new = store.get_patient(sc.patient.id) is None
+    if new:
         store.add_patient(sc.patient, name=name)
-        result.patient_created = True
-    return result
+    return ImportResult(patient_id=sc.patient.id, patient_created=new)
 
 
 def _post_weight(trace: Trace, sc: Scenario) -> float | None:
@@ -363,7 +357,7 @@ def _import_fhir(store: Store, bundle: dict[str, Any], name: str | None) -> Impo
         post_weight_kg=imp.post_weight_kg,
         labs=imp.scenario.patient.labs,
     )
-    result.sessions_created.append(sid)
+    n_created = 0
     for report in imp.reports:
         t_min = float(report["t_min"])
         reported_at = report.get("reported_at") or imp.started_at + timedelta(minutes=t_min)
@@ -380,9 +374,13 @@ def _import_fhir(store: Store, bundle: dict[str, Any], name: str | None) -> Impo
             t_min=t_min,
             idempotency_key="fhir:" + hashlib.sha256(key_text.encode()).hexdigest()[:40],
         )
-        result.reports_created += int(created)
-        result.reports_skipped += int(not created)
-    return result
+        n_created += int(created)
+    return replace(
+        result,
+        sessions_created=[sid],
+        reports_created=n_created,
+        reports_skipped=len(imp.reports) - n_created,
+    )
 
 
 def _fhir_export(

@@ -73,7 +73,7 @@ class Defects:
     day_without_session_row: float = 0.001  # monitor records of a day d1 does not list
 
 
-@dataclass
+@dataclass(frozen=True)
 class HistoryTruth:
     """What the generator put into the files (for tests and benchmarks)."""
 
@@ -333,7 +333,8 @@ def write_synthetic_hemobp(
     first_week, last_week = (0, (END - START).days // 7 - 1) if weeks is None else weeks
     counts = _session_counts(rng, patients, 3 * (last_week - first_week))
     dates = [d + 7 * first_week for d in _schedule(rng, counts, last_week - first_week)]
-    truth = HistoryTruth(patients=patients, single_session_patients=[str(base["patient.id"][0])])
+    n_records = n_sessions = 0
+    found: dict[str, int] = {}
     paths = {name: out / name for name in (MONITOR_FILE, SESSIONS_FILE, PATIENTS_FILE)}
     pd.DataFrame(columns=list(MONITOR_COLUMNS)).to_csv(paths[MONITOR_FILE], index=False)
     pd.DataFrame(columns=list(SESSION_COLUMNS)).to_csv(paths[SESSIONS_FILE], index=False)
@@ -341,12 +342,13 @@ def write_synthetic_hemobp(
         chunk = slice(first, first + patients_per_chunk)
         cols, facts = _patient_sessions(rng, take(base, chunk), dates[chunk])
         vip, d1 = _simulated(rng, cols, facts)
-        vip, d1 = _spoil(rng, vip, d1, defects, truth.defects)
+        vip, d1 = _spoil(rng, vip, d1, defects, found)
         vip = vip.astype({c: "Int64" for c in ("sbp", "dbp", "blood_flow", "time", "measuretime")})
         vip.to_csv(paths[MONITOR_FILE], mode="a", header=False, index=False, na_rep="NA")
         d1.to_csv(paths[SESSIONS_FILE], mode="a", header=False, index=False, na_rep="NA")
-        truth.records += len(vip)
-        truth.sessions += int((~d1.duplicated()).sum())
+        n_records += len(vip)
+        n_sessions += int((~d1.duplicated()).sum())
     first_dates = [START + timedelta(days=int(d[0])) for d in dates]
     _patients_frame(base, first_dates, rng).to_csv(paths[PATIENTS_FILE], index=False)
-    return truth
+    single = [str(base["patient.id"][0])]
+    return HistoryTruth(patients, n_sessions, n_records, single_session_patients=single, defects=found)

@@ -37,7 +37,7 @@ EXPORT_FORMAT = "crampwatch-export"
 EXPORT_VERSION = 1
 
 
-@dataclass
+@dataclass(frozen=True)
 class ImportResult:
     """What an import stored (ids) and what it left alone because it was already there."""
 
@@ -146,7 +146,6 @@ def import_patient_document(store: Store, doc: dict[str, Any]) -> ImportResult:
     for i, r in enumerate(reports):
         r["reported_at"] = _datetime(r.get("reported_at"), f"reports[{i}].reported_at")
 
-    result = ImportResult(patient_id=patient.id)
     existing = store.get_patient(patient.id)
     for s in sessions:  # check everything before the first write
         stored = store.get_session(s["session_id"])
@@ -154,19 +153,21 @@ def import_patient_document(store: Store, doc: dict[str, Any]) -> ImportResult:
             raise InputError(f"sessions: id {s['session_id']!r} belongs to another patient", "session_id")
     if existing is None:
         store.add_patient(patient, name=name)
-        result.patient_created = True
     if p.get("recurring_cause") and (existing is None or existing.recurring_cause is None):
         store.update_patient_summary(patient.id, str(p["recurring_cause"]))
+    created_ids: list[str] = []
+    skipped_ids: list[str] = []
     for s in sessions:
         if store.get_session(s["session_id"]) is not None:
-            result.sessions_skipped.append(s["session_id"])
+            skipped_ids.append(s["session_id"])
             continue
         assessment = s.pop("assessment")
         version = s.pop("assessment_model_version") or "imported"
         sid = store.add_session(patient.id, **s)
         if assessment:
             store.save_assessment(sid, assessment, version)
-        result.sessions_created.append(sid)
+        created_ids.append(sid)
+    n_created = 0
     for i, r in enumerate(reports):
         _rec, created = store.add_report(
             patient_id=patient.id,
@@ -178,11 +179,15 @@ def import_patient_document(store: Store, doc: dict[str, Any]) -> ImportResult:
             t_min=r.get("t_min"),
             idempotency_key=r.get("idempotency_key") or f"import:{patient.id}:{i}",
         )
-        if created:
-            result.reports_created += 1
-        else:
-            result.reports_skipped += 1
-    return result
+        n_created += int(created)
+    return ImportResult(
+        patient_id=patient.id,
+        patient_created=existing is None,
+        sessions_created=created_ids,
+        sessions_skipped=skipped_ids,
+        reports_created=n_created,
+        reports_skipped=len(reports) - n_created,
+    )
 
 
 # ----------------------------------------------------------------------------------------------- helpers
