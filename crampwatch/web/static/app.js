@@ -17,8 +17,7 @@
     if (typeof iso !== "string") { return iso; }
     var d = new Date(iso);
     if (isNaN(d.getTime())) { return iso; }
-    return d.getFullYear() + "-" + two(d.getMonth() + 1) + "-" + two(d.getDate()) + " " +
-      two(d.getHours()) + ":" + two(d.getMinutes()) + ":" + two(d.getSeconds());
+    return localDate(d) + " " + localClock(d) + ":" + two(d.getSeconds());
   }
   function localLabels(traces) {
     traces.forEach(function (tr) {
@@ -26,7 +25,7 @@
       if (!meta || !meta.datetime || !meta.label) { return; }
       var d = new Date(meta.datetime);
       if (isNaN(d.getTime())) { return; }
-      var local = d.getFullYear() + "-" + two(d.getMonth() + 1) + "-" + two(d.getDate());
+      var local = localDate(d);
       if (tr.name) { tr.name = tr.name.split(meta.label).join(local); }
       if (tr.hovertemplate) { tr.hovertemplate = tr.hovertemplate.split(meta.label).join(local); }
     });
@@ -65,6 +64,8 @@
 
   // ---- times: <time datetime="ISO" data-format="datetime|date|time"> shown in the viewer's zone, zone named
   function two(n) { return (n < 10 ? "0" : "") + n; }
+  function localDate(d) { return d.getFullYear() + "-" + two(d.getMonth() + 1) + "-" + two(d.getDate()); }
+  function localClock(d) { return two(d.getHours()) + ":" + two(d.getMinutes()); }
   function zoneName(d) {
     try {
       var parts = new Intl.DateTimeFormat("en-US", { timeZoneName: "short" }).formatToParts(d);
@@ -78,8 +79,8 @@
       if (el.dataset.local) { return; }
       var d = new Date(el.getAttribute("datetime") || el.dataset.datetime);
       if (isNaN(d.getTime())) { return; }
-      var date = d.getFullYear() + "-" + two(d.getMonth() + 1) + "-" + two(d.getDate());
-      var time = two(d.getHours()) + ":" + two(d.getMinutes());
+      var date = localDate(d);
+      var time = localClock(d);
       var fmt = el.dataset.format || "datetime";
       var days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
       var text = fmt === "date" ? date : fmt === "weekday" ? days[d.getDay()] + " " + date
@@ -98,7 +99,7 @@
     if (!moment) { return; }
     var d = new Date(moment.getAttribute("datetime"));
     if (isNaN(d.getTime())) { return; }
-    var date = d.getFullYear() + "-" + two(d.getMonth() + 1) + "-" + two(d.getDate());
+    var date = localDate(d);
     document.title = heading.dataset.titlePrefix + date + " · crampwatch";
   }
 
