@@ -451,9 +451,7 @@ def describe_changes(
             a, b = before.resolved_uf_volume_l(patient), after.resolved_uf_volume_l(patient)
         if a is None or b is None:
             if a != b:
-                out.append(
-                    Change(s, "–" if a is None else format_number(a), "–" if b is None else format_number(b))
-                )
+                out.append(Change(s, _shown(a), _shown(b)))
         elif round(float(a), 4) != round(float(b), 4):
             out.append(Change(s, format_number(a), format_number(b)))
     return out
