@@ -1,9 +1,10 @@
 """The signal registry: every trace signal once, with its unit, UCUM code, plausible range, clinical label and
-LOINC code, plus the labels of the derived quantities that findings and metrics report.
+LOINC code, plus the labels of the scenario fields that findings and tables show (:data:`FIELD_LABELS`).
 
 The readers (CSV, Parquet, HEMOBP, FHIR), the writers, the plots, the HTML report and the web pages take
-names, units, ranges and labels from here; :func:`display_label` gives the clinical label with its unit
-("Relative blood volume (%)") of any quantity name crampwatch shows.
+names, units, ranges and labels from here; derived quantities and their labels live in
+:mod:`crampwatch.quantities`, whose :func:`~crampwatch.quantities.display_label` gives the clinical label
+with its unit ("Relative blood volume (%)") of any quantity name crampwatch shows.
 
 LOINC codes are given where a code for the same property, specimen and scale exists (Regenstrief LOINC;
 the vital-sign panel of HL7 FHIR R4), each with where it was checked (``source``). The model's ionized
