@@ -19,7 +19,7 @@ from crampwatch.validation import REGISTRY, ROLES, Check, register, run_checks
 from crampwatch.validation.coverage import AFTER, COVERABLE, LEVERS, SIGNALS
 from crampwatch.validation.limitations import COMPARISONS, LIMITATIONS
 from crampwatch.validation.registry import REGISTRY as REG
-from crampwatch.validation.registry import source_conflicts
+from crampwatch.validation.registry import register_all, source_conflicts
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "validation.md"
 
@@ -93,6 +93,29 @@ def test_a_failing_check_fails_the_command() -> None:
             register(check)
     finally:
         REG.pop("test_always_fails", None)
+
+
+def test_a_gap_must_name_a_check_registered_with_it() -> None:
+    check = Check(
+        "test_with_gap",
+        "test",
+        "a check with a known shortfall",
+        "none",
+        "none",
+        "1",
+        "1",
+        0.0,
+        1.0,
+        lambda: (0.5, "constant"),
+        role="verification",
+    )
+    try:
+        register_all([check], {"test_with_gap": "known shortfall"})
+        assert REG["test_with_gap"].gap == "known shortfall"
+        with pytest.raises(ValueError, match="test_misspelt"):
+            register_all([], {"test_misspelt": "a gap for no check"})
+    finally:
+        REG.pop("test_with_gap", None)
 
 
 def test_no_validation_check_compares_the_model_with_a_source_of_its_parameters() -> None:

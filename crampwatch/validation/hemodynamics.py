@@ -12,7 +12,7 @@ from crampwatch.quantities import uf_rate_ml_kg_h_array
 from crampwatch.signals import MAP_MMHG, RBV_PCT, SBP_MMHG
 from crampwatch.simulator import BatchResult, patient_parameters, simulate_batch
 from crampwatch.validation.fixtures import at, end, population, run, start, variant
-from crampwatch.validation.registry import Check, register
+from crampwatch.validation.registry import Check, register_all
 
 #: Preciado 2019 gives the favourable RBV ranges at 1, 2 and 3 h; the checks read the model at 3 h.
 PRECIADO_MIN = 180
@@ -152,7 +152,7 @@ GAPS: dict[str, str] = {
     "hemodynamic fall; in a noise-free model fewer sessions cross the thresholds",
 }
 
-for _c in (
+CHECKS: tuple[Check, ...] = (
     Check(
         "rbv_end_10_ml_kg_h",
         "blood volume",
@@ -342,5 +342,5 @@ for _c in (
         "basis. Same crossover as the calibrated group IV fall",
         covers=("dialysate_mg_mmol_l", MAP_MMHG),
     ),
-):
-    register(_c, GAPS.get(_c.id, ""))
+)
+register_all(CHECKS, GAPS)

@@ -9,7 +9,7 @@ from crampwatch.signals import MAP_MMHG, OSM_MOSM_KG, RBV_PCT
 from crampwatch.simulator import simulate_batch
 from crampwatch.trace import Trace
 from crampwatch.validation.fixtures import at, run, start, variant
-from crampwatch.validation.registry import Check, register
+from crampwatch.validation.registry import Check, register_all
 
 #: Bos WJ et al. 2000: 500 mL of isolated UF in 30 min, then HD with UF. The stable example removes 2.5 L in
 #: 4 h: 1.0 L/h for the first 30 min (1.6 x the mean rate), the rest evenly (0.914 x).
@@ -72,7 +72,7 @@ GAPS: dict[str, str] = {
     "where Bos et al. measured a rise (heart rate +13, resistance +59 %)",
 }
 
-for _c in (
+CHECKS: tuple[Check, ...] = (
     Check(
         "isolated_uf_blood_volume",
         "isolated UF",
@@ -141,5 +141,5 @@ for _c in (
         "equivalent temperature during isolated UF (34.75 degC) comes from the same study",
         covers=("isolated_uf_min",),
     ),
-):
-    register(_c, GAPS.get(_c.id, ""))
+)
+register_all(CHECKS, GAPS)

@@ -7,7 +7,7 @@ import numpy as np
 
 from crampwatch.signals import ICA_MMOL_L, PLASMA_K_MMOL_L
 from crampwatch.validation.fixtures import end, run, start
-from crampwatch.validation.registry import Check, register
+from crampwatch.validation.registry import Check, register_all
 
 
 def _ica_change(ca_bath: float, **changes: object) -> float:
@@ -112,7 +112,7 @@ GAPS: dict[str, str] = {
     "interval; the exchangeable Mg pool (a modelling choice) holds plasma Mg less than measured",
 }
 
-for _c in (
+CHECKS: tuple[Check, ...] = (
     Check(
         "ica_low_ca_bath",
         "calcium",
@@ -218,5 +218,5 @@ for _c in (
         "say; SDs would give a narrower range), correlation ignored",
         covers=("dialysate_k_mmol_l", "plasma_k_mmol_l"),
     ),
-):
-    register(_c, GAPS.get(_c.id, ""))
+)
+register_all(CHECKS, GAPS)

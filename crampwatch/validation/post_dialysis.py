@@ -12,7 +12,7 @@ from crampwatch.kinetics import ekt_v_rate, sp_ktv_daugirdas
 from crampwatch.signals import PLASMA_K_MMOL_L, PLASMA_NA_MMOL_L, UREA_MMOL_L
 from crampwatch.simulator import BatchResult, patient_parameters, session_controls, simulate_parameters
 from crampwatch.validation.fixtures import POPULATION_N, POPULATION_SEED, at, run
-from crampwatch.validation.registry import Check, register
+from crampwatch.validation.registry import Check, register_all
 
 #: Population size of these checks (each session is simulated for 2 more hours).
 N_SESSIONS = min(POPULATION_N, 300)
@@ -98,7 +98,7 @@ def _na_k_after() -> tuple[float, str]:
 
 TATTERSALL = ("tattersall_1996",)
 
-for _c in (
+CHECKS: tuple[Check, ...] = (
     Check(
         "urea_rebound_size",
         "post-dialysis",
@@ -205,5 +205,5 @@ for _c in (
         covers=("after:plasma_na_mmol_l",),
         depends="session_population",
     ),
-):
-    register(_c)
+)
+register_all(CHECKS)

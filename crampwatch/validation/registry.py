@@ -16,7 +16,7 @@ Other modules add checks with :func:`register` (the check modules of this packag
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from crampwatch.errors import InputError
@@ -119,6 +119,16 @@ def register(check: Check, gap: str = "") -> Check:
         raise ValueError(f"validation check {check.id!r} is registered twice")
     REGISTRY[check.id] = check
     return check
+
+
+def register_all(checks: Iterable[Check], gaps: Mapping[str, str] | None = None) -> None:
+    """Register ``checks`` in order, each with its known shortfall from ``gaps`` (by check id); every id in
+    ``gaps`` must name one of ``checks``."""
+    gaps = gaps or {}
+    ids = [register(check, gaps.get(check.id, "")).id for check in checks]
+    stray = sorted(set(gaps) - set(ids))
+    if stray:
+        raise ValueError(f"gap for {stray[0]!r}, which is not one of the checks registered with it")
 
 
 def run_checks(ids: Iterable[str] | None = None) -> list[Result]:
