@@ -297,20 +297,30 @@ def _information_scale(res: np.ndarray, layout: list[tuple]) -> np.ndarray:
     one times the effective-sample-size factor of autocorrelated residuals, per signal
     (:func:`_autocorrelation_factor`)."""
     scale = np.ones(len(res))
-    pos = 0
-    spans: dict[str, list[tuple[int, int]]] = {}
-    for name, _j, n in layout:
-        spans.setdefault(name, []).append((pos, pos + n))
-        pos += n
-    for name, segments in spans.items():
-        sig = next(s for s in OBSERVED if s.name == name)
-        keep = [res[a : b - (1 if sig.offset_sd > 0 else 0)] for a, b in segments]
+    for segments, keep in _residual_series(res, layout).values():
         allr = np.concatenate(keep)
         var = max(1.0, float(np.mean(allr**2))) if allr.size else 1.0
         factor = var * _autocorrelation_factor(_lag_correlation(keep, 1), _lag_correlation(keep, 2))
         for a, b in segments:
             scale[a:b] = factor
     return scale
+
+
+def _residual_series(
+    res: np.ndarray, layout: list[tuple]
+) -> dict[str, tuple[list[tuple[int, int]], list[np.ndarray]]]:
+    """Per signal (``layout`` order), each session's rows of ``res`` (start, end; its offset row included)
+    and its sample residuals (the offset row left out)."""
+    spans: dict[str, list[tuple[int, int]]] = {}
+    pos = 0
+    for name, _j, n in layout:
+        spans.setdefault(name, []).append((pos, pos + n))
+        pos += n
+    out = {}
+    for name, segments in spans.items():
+        sig = next(s for s in OBSERVED if s.name == name)
+        out[name] = (segments, [res[a : b - (1 if sig.offset_sd > 0 else 0)] for a, b in segments])
+    return out
 
 
 def _lag_correlation(series: list[np.ndarray], lag: int) -> float:
@@ -403,14 +413,8 @@ MIN_WHITENED_AUTOCORRELATION = 0.2
 
 def _lag1_by_signal(res: np.ndarray, layout: list[tuple]) -> dict[str, float]:
     """Lag-1 autocorrelation of each signal's residual series (offset rows left out), for whitening."""
-    series: dict[str, list[np.ndarray]] = {}
-    pos = 0
-    for name, _j, n in layout:
-        sig = next(s for s in OBSERVED if s.name == name)
-        series.setdefault(name, []).append(res[pos : pos + n - (1 if sig.offset_sd > 0 else 0)])
-        pos += n
     out = {}
-    for name, parts in series.items():
+    for name, (_segments, parts) in _residual_series(res, layout).items():
         rho = _lag_correlation(parts, 1)
         out[name] = min(rho, MAX_AUTOCORRELATION) if rho >= MIN_WHITENED_AUTOCORRELATION else 0.0
     return out
