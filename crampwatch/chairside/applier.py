@@ -25,12 +25,13 @@ from typing import Any, Protocol
 
 from crampwatch.live import LiveEngine, assimilate_many, observe_many
 from crampwatch.live.inputs import checked_time, checked_values
-from crampwatch.store.live import ACKNOWLEDGEMENT, LiveMessageRecord, LiveSessionRecord
+from crampwatch.store.live import ACKNOWLEDGEMENT, UPDATE, LiveMessageRecord, LiveSessionRecord
 
 #: Signals the chairside tile shows with the engine's update (latest value and its time).
 TILE_SIGNALS = ("rbv_pct", "sbp_mmhg", "dbp_mmhg", "hr_bpm", "uf_rate_ml_h", "uf_cum_l")
-#: ``step`` of a stored update: the engine's update, folded into a later one, refused by the engine.
-UPDATE, COALESCED, FAILED = "update", "coalesced", "failed"
+#: ``step`` of a stored row without an update of its own (folded into a later update, refused by the engine);
+#: an update's is :data:`crampwatch.store.live.UPDATE`.
+COALESCED, FAILED = "coalesced", "failed"
 
 
 class Engine(Protocol):
