@@ -45,13 +45,12 @@ class LiveHub:
         if self._loop is None or self._loop.is_closed() or not events:
             return
         if threading.get_ident() == self._loop_thread:
-            for data in events:
-                self._fanout(data)
+            self._fanout_all(events)
             return
         with contextlib.suppress(RuntimeError):  # loop shutting down
             self._loop.call_soon_threadsafe(self._fanout_all, list(events))
 
-    def _fanout_all(self, events: list[dict[str, Any]]) -> None:
+    def _fanout_all(self, events: Sequence[dict[str, Any]]) -> None:
         for data in events:
             self._fanout(data)
 
