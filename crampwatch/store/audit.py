@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from crampwatch.errors import InputError, require_range
@@ -213,7 +213,7 @@ def _filters(q: AuditQuery) -> list[object]:
         filters.append(AuditRow.action == q.action)
     if q.patient_id is not None:
         shown = select(AuditPatientRow.audit_id).where(AuditPatientRow.patient_id == q.patient_id)
-        filters.append(or_(AuditRow.patient_id == q.patient_id, and_(AuditRow.id.in_(shown))))
+        filters.append(or_(AuditRow.patient_id == q.patient_id, AuditRow.id.in_(shown)))
     return filters
 
 
