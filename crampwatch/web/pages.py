@@ -184,7 +184,12 @@ def session_page(request: Request, session_id: str, user: CurrentUser) -> Respon
     html = None if key is None else cache.get(key)
     if html is not None:  # rendered for this version of what it shows: only the access check and audit
         access.record_view(store, user, version.patient_id, "view_session", request.url.path)
-        return HTMLResponse(session_cache.personalize(html, username=user.username, csrf=csrf_token(request)))
+        return session_cache.page_response(
+            html,
+            username=user.username,
+            csrf=csrf_token(request),
+            accept_encoding=request.headers.get("accept-encoding", ""),
+        )
     rec, patient = access.load_session(store, user, session_id, "view_session", request.url.path)
     assessment = services.assessment_for(store, rec, patient.patient)
     events = rec.trace.events

@@ -21,6 +21,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from markupsafe import escape
+from starlette.responses import HTMLResponse, Response
 
 from crampwatch.store.cache import LRUCache
 from crampwatch.store.records import SessionViewVersion
@@ -95,6 +96,18 @@ def personalized_gzip(page: RenderedPage, *, username: str, csrf: str) -> bytes:
     body.append(_FINAL_BLOCK)
     body.append(struct.pack("<II", crc, size & 0xFFFFFFFF))
     return b"".join(body)
+
+
+def page_response(page: RenderedPage, *, username: str, csrf: str, accept_encoding: str) -> Response:
+    """The cached page for this viewer: gzip-compressed from its pieces compressed once when the client
+    takes gzip (the GZip middleware passes on an answer that names its encoding), else plain."""
+    if "gzip" not in accept_encoding:  # the same test as the GZip middleware's
+        return HTMLResponse(personalize(page, username=username, csrf=csrf))
+    return Response(
+        personalized_gzip(page, username=username, csrf=csrf),
+        media_type="text/html",
+        headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"},
+    )
 
 
 def cached_page(
