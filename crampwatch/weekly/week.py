@@ -38,6 +38,7 @@ import numpy as np
 
 from crampwatch.errors import InputError, require_range
 from crampwatch.kinetics import ekt_v_rate, sp_ktv_daugirdas
+from crampwatch.kinetics.dose import VENOUS_ACCESS
 from crampwatch.weekly.clearance import BloodWaterConstants, dialyzer_urea_clearance_ml_min
 from crampwatch.weekly.intervals import Interval, one_pool_interval, two_pool_interval
 from crampwatch.weekly.schedule import DAY_NAMES, MINUTES_PER_WEEK, gaps_before_min, parse_days
@@ -173,9 +174,7 @@ def simulate_week(
     n = len(day_idx)
 
     # per-session UF and clearance (catheter recirculation follows the access unless given)
-    is_catheter = (
-        str(access).strip().lower() in {"catheter", "venous", "cvc"} if catheter is None else catheter
-    )
+    is_catheter = str(access).strip().lower() in VENOUS_ACCESS if catheter is None else catheter
     uf_ml = gain_ml_min * gaps_before  # each session removes what was gained since the previous start
     qf = uf_ml / t_min
     kd = np.asarray(
