@@ -115,18 +115,10 @@ def parse(text: str, received_at: datetime | None = None) -> tuple[Any, MachineM
     return msg, machine_message(msg, received_at)
 
 
-def _has(msg: Any, segment: str) -> bool:
-    try:
-        msg.segment(segment)
-        return True
-    except KeyError:
-        return False
-
-
 def _observations(msg: Any, default_time: datetime, patient_id: str) -> tuple[list[Observation], bool]:
     out: list[Observation] = []
     ended = False
-    for k, seg in enumerate(msg.segments("OBX") if _has(msg, "OBX") else [], start=1):
+    for k, seg in enumerate(msg.segments("OBX") if _segment(msg, "OBX") is not None else [], start=1):
         code = seg(3) if len(seg) > 3 else ""
         identifier, text, system = (_component(code, n) for n in (1, 2, 3))
         value = str(seg(5)).strip() if len(seg) > 5 else ""
