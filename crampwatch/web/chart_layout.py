@@ -26,6 +26,15 @@ class Panel:
     marks: tuple[tuple[float, str, bool], ...] = ()
 
 
+def value_range(values: list[float]) -> list[float] | None:
+    """A y range holding ``values`` (data and reference lines) with 8 % room on each side."""
+    if not values:
+        return None
+    low, high = min(values), max(values)
+    pad = 0.08 * (high - low) or 1.0
+    return [low - pad, high + pad]
+
+
 def stack_axes(
     layout: dict[str, Any], row: int, height: float, gap: float, x_extra: dict[str, Any]
 ) -> tuple[str, str, float]:

@@ -28,7 +28,14 @@ from crampwatch.signals import (
     UF_CUM_L,
     UF_RATE_ML_H,
 )
-from crampwatch.web.chart_layout import Panel, panel_key, panel_title, reference_marks, stack_axes
+from crampwatch.web.chart_layout import (
+    Panel,
+    panel_key,
+    panel_title,
+    reference_marks,
+    stack_axes,
+    value_range,
+)
 from crampwatch.web.display import iso_time
 from crampwatch.web.wording import signal_label
 
@@ -206,9 +213,7 @@ def session_figure(
                         + "</extra>",
                     }
                 )
-        low, high = min(shown), max(shown)
-        pad = 0.08 * (high - low) or 1.0
-        y_range = [low - pad, high + pad]
+        y_range = value_range(shown)
         layout["yaxis" + yref[1:]]["range"] = y_range  # fixed: the shaded bands must not stretch the axis
         reference_marks(layout, panel, xref, yref, y_range[0], y_range)
         if panel.signals[0][0] == RBV_PCT:

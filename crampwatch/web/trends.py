@@ -208,15 +208,6 @@ def _date_range(rows: list[SessionTrend]) -> list[str]:
     return [iso_time(first - pad), iso_time(last + pad)]
 
 
-def _value_range(values: list[float]) -> list[float] | None:
-    """A y range holding ``values`` and their reference lines with 8 % room on each side."""
-    if not values:
-        return None
-    low, high = min(values), max(values)
-    pad = 0.08 * (high - low) or 1.0
-    return [low - pad, high + pad]
-
-
 @dataclass(frozen=True)
 class TrendPanel:
     """One panel of the trend chart: its lines (label, values, colour; the first is the main one) and
@@ -375,7 +366,7 @@ def trend_figure(
         layout["annotations"].append(chart_layout.panel_title(f"{panel.title} ({panel.unit})", top, key))
         data += _panel_traces(panel, rows, xref, yref)
         values = [v for _, vs, _ in panel.lines for v in vs if v is not None]
-        y_range = _value_range(values + [m[0] for m in panel.marks])
+        y_range = chart_layout.value_range(values + [m[0] for m in panel.marks])
         if panel.title == "Cramps":
             yaxis["rangemode"] = "tozero"
         elif y_range is not None:
