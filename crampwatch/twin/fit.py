@@ -32,7 +32,7 @@ from scipy.optimize import least_squares
 
 from crampwatch.errors import InputError
 from crampwatch.labs import DEFAULT_LABS
-from crampwatch.model import Scenario
+from crampwatch.model import Labs, Patient, Scenario, field_range
 from crampwatch.physiology.derive import patient_parameters
 from crampwatch.signals import RBV_PCT, SBP_MMHG
 from crampwatch.simulator import simulate_batch
@@ -88,8 +88,9 @@ def apply_multipliers(scenario: Scenario, theta: Sequence[float]) -> Scenario:
     return scenario.model_copy(update={"patient": p.model_copy(update=update)})
 
 
-#: Ranges the labs are held in when an input error is applied (those of :class:`crampwatch.model.Labs`).
-_LAB_RANGES = {"albumin_g_dl": (1.0, 6.0), "hct_pct": (15.0, 60.0)}
+#: Ranges the labs and the pre-dialysis SBP are held in when an input error is applied (the model's).
+_LAB_RANGES = {name: field_range(Labs, name) for name in ("albumin_g_dl", "hct_pct")}
+_PRE_SBP_RANGE = field_range(Patient, "pre_sbp_mmhg")
 _LAB_OF_INPUT = {"albumin": "albumin_g_dl", "hematocrit": "hct_pct"}
 
 
@@ -111,7 +112,7 @@ def apply_input_errors(scenario: Scenario, errors: Sequence[float]) -> Scenario:
             update["blood_volume_ml_kg"] = per_kg * math.exp(-e)
         elif u.name == "pre_sbp":
             if p.pre_sbp_mmhg is not None:
-                update["pre_sbp_mmhg"] = min(max(p.pre_sbp_mmhg + e, 60.0), 260.0)
+                update["pre_sbp_mmhg"] = min(max(p.pre_sbp_mmhg + e, _PRE_SBP_RANGE[0]), _PRE_SBP_RANGE[1])
         else:
             field = _LAB_OF_INPUT[u.name]
             given = getattr(p.labs, field)
@@ -141,7 +142,7 @@ class _Problem:
                 "sessions",
             )
         readings = [pre_dialysis_value(r, SBP_MMHG) for r in self.records]
-        usable = [v for v in readings if v is not None and 60.0 <= v <= 260.0]
+        usable = [v for v in readings if v is not None and _PRE_SBP_RANGE[0] <= v <= _PRE_SBP_RANGE[1]]
         typical = float(np.median(usable)) if usable else None
         self.base = [self._baseline(self.records[i], typical) for i in self.use]
         self.prior_sd = np.array([p.prior_log_sd for p in FITTED] + [u.prior_sd for u in self.inputs])
@@ -160,7 +161,7 @@ class _Problem:
         sc = record.scenario
         if sc.patient.pre_sbp_mmhg is None:
             pre = pre_dialysis_value(record, SBP_MMHG)
-            if pre is None or not 60.0 <= pre <= 260.0:
+            if pre is None or not _PRE_SBP_RANGE[0] <= pre <= _PRE_SBP_RANGE[1]:
                 pre = typical_pre_sbp
             if pre is not None:
                 sc = sc.model_copy(update={"patient": sc.patient.model_copy(update={"pre_sbp_mmhg": pre})})

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from crampwatch.model import Labs, field_range
 from crampwatch.population import draw_na_set_point_mmol_l, virtual_population
 from crampwatch.signals import RBV_PCT, SBP_MMHG
 from crampwatch.simulator import simulate_batch
@@ -49,6 +50,9 @@ DEFICIT_REFILL_PER_MIN = 0.02
 #: Share of the fluid above dry weight that sits in the blood at the start (the deficit law; modelling
 #: choice: plasma is about a fifth of the extracellular water).
 EXCESS_IN_BLOOD = 0.2
+
+#: The ranges the entered labs are held in (the model's).
+ALBUMIN_RANGE, HCT_RANGE = field_range(Labs, "albumin_g_dl"), field_range(Labs, "hct_pct")
 
 
 @dataclass(frozen=True)
@@ -140,8 +144,10 @@ def _entered(sc, errors: RecordErrors):
     p = sc.patient
     labs = p.labs.model_copy(
         update={
-            "albumin_g_dl": round(float(np.clip(p.labs.albumin_g_dl + errors.albumin_error_g_dl, 1, 6)), 1),
-            "hct_pct": round(float(np.clip(p.labs.hct_pct + errors.hct_error_pct, 15, 60)), 1),
+            "albumin_g_dl": round(
+                float(np.clip(p.labs.albumin_g_dl + errors.albumin_error_g_dl, *ALBUMIN_RANGE)), 1
+            ),
+            "hct_pct": round(float(np.clip(p.labs.hct_pct + errors.hct_error_pct, *HCT_RANGE)), 1),
         }
     )
     dry = round(p.dry_weight_kg * (1.0 + errors.dry_weight_error), 1)
