@@ -177,7 +177,7 @@ class AccountStore(StoreBase):
             found = s.execute(_RESOLVE_SESSION, {"token_hash": key}).first()
         if found is None:
             return None
-        revoked_at, expires_at, last_seen_at, failed, last_failed_at, *user = found
+        revoked_at, expires_at, last_seen_at, failed, last_failed_at = found[:5]
         last_seen = as_utc(last_seen_at)
         if revoked_at is not None or now >= as_utc(expires_at) or (now - last_seen).total_seconds() > idle_s:
             return None
@@ -189,15 +189,7 @@ class AccountStore(StoreBase):
                     .where(LoginSessionRow.token_hash == key, LoginSessionRow.revoked_at.is_(None))
                     .values(last_seen_at=now)
                 )
-        user_id, username, role, patient_id, created_at = user
-        return UserRecord(
-            id=user_id,
-            username=username,
-            role=role,
-            patient_id=patient_id,
-            created_at=as_utc(created_at),
-            **notice,
-        )
+        return _user_record(found, **notice)
 
     def end_login_session(self, token: str) -> bool:
         """Revoke one session (logout); ``False`` when there was no live session with that token."""
@@ -263,7 +255,8 @@ _RESOLVE_SESSION = (
 )
 
 
-def _user_record(row: UserRow, **notice: Any) -> UserRecord:
+def _user_record(row: Any, **notice: Any) -> UserRecord:
+    """The user of a :class:`UserRow` or of a result row with the same column names."""
     return UserRecord(
         id=row.id,
         username=row.username,
