@@ -35,9 +35,11 @@ def recorded_duration_min(trace: Trace) -> float | None:
         running = np.isfinite(qb) & (np.asarray(qb, dtype=float) > 0)
         if running.any():
             last = int(np.flatnonzero(running)[-1])
-            # the pump ran until about one sampling step after its last running sample
-            end = t[last] + float(np.median(np.diff(t))) if last + 1 < t.size else t[last]
-            return float(min(end, t[last + 1]) if last + 1 < t.size else end) - float(t[0])
+            end = t[last]
+            if last + 1 < t.size:
+                # the pump ran until about one sampling step after its last running sample
+                end = min(end + float(np.median(np.diff(t))), t[last + 1])
+            return float(end) - float(t[0])
     return float(t.max() - t[0])
 
 
