@@ -36,14 +36,14 @@ def _error_page(request: Request, status_code: int, message: str) -> Response:
 
 
 def audit_refusal(request: Request, action: str, reason: str) -> None:
-    """Record a refused request: who (if logged in), what, and which patient's record it aimed at;
+    """Record a refused request: who, what, and which patient's record it aimed at;
     anonymous refusals are counted per client and minute."""
     user = getattr(request.state, "user", None) or session_user(request)
     if user is None:
         anonymous_audit(request, action)
         return
     get_store(request).audit(
-        username=None if user is None else user.username,
+        username=user.username,
         action=action,
         patient_id=request.path_params.get("patient_id"),
         detail=f"{request.method} {request.url.path[:200]}: {reason}",
