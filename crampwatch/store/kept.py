@@ -25,6 +25,8 @@ SECRET_KEY = "secret_key"
 #: four heartbeats).
 JOB_STALE_AFTER = timedelta(seconds=120)
 JOB_HEARTBEAT_S = 30.0
+#: The error of a running job found without a heartbeat.
+JOB_STOPPED = "the server process stopped"
 
 
 def kept_value(store: StoreBase, name: str, make: Callable[[], str]) -> str:
@@ -91,7 +93,7 @@ def start_job(store: StoreBase, kind: str, subject: str, submitted_by: str | Non
             s.execute(
                 update(JobRow)
                 .where(JobRow.active_key == key, JobRow.heartbeat_at < now - JOB_STALE_AFTER)
-                .values(state="failed", active_key=None, finished_at=now, error="the server process stopped")
+                .values(state="failed", active_key=None, finished_at=now, error=JOB_STOPPED)
             )
             if s.scalars(select(JobRow.id).where(JobRow.active_key == key)).first() is not None:
                 return None
@@ -150,7 +152,7 @@ def latest_jobs(store: StoreBase, kind: str, subject: str | None = None, limit: 
     for row in rows:
         rec = _job(row)
         if rec.state == "running" and as_utc(row.heartbeat_at) < stale:
-            rec = replace(rec, state="failed", error="the server process stopped")
+            rec = replace(rec, state="failed", error=JOB_STOPPED)
         out.append(rec)
     return out
 
