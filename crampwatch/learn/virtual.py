@@ -37,6 +37,7 @@ from scipy.optimize import brentq
 from scipy.special import expit
 from sklearn.metrics import roc_auc_score
 
+from crampwatch.labs import DEFAULT_LABS
 from crampwatch.learn.fit import prior_logit
 from crampwatch.learn.inputs import PRIOR_COLUMN, input_table
 from crampwatch.model import Prescription, Scenario, dump_scenario, field_range, parse_scenario
@@ -99,7 +100,6 @@ def unit_scenarios(n_patients: int, sessions_per_patient: int, seed: int = 0) ->
     with the session's true weight and labs."""
     rng = np.random.default_rng(seed + 7919)
     lo_hi = {"na_mmol_l": (126, 149, 1), "k_mmol_l": (2.5, 7.5, 1), "mg_mmol_l": (0.5, 1.6, 2)}
-    defaults = {"na_mmol_l": 138.0, "k_mmol_l": 5.0, "mg_mmol_l": 0.9}
     out = []
     for base in virtual_population(n_patients, seed=seed):
         data = dump_scenario(base)
@@ -112,7 +112,7 @@ def unit_scenarios(n_patients: int, sessions_per_patient: int, seed: int = 0) ->
             session = {**patient, "pre_weight_kg": round(dry * (1.0 + idwg / 100.0), 2)}
             session["labs"] = dict(labs)
             for lab, (lo, hi, digits) in lo_hi.items():
-                value = labs.get(lab, defaults[lab]) + rng.normal(0.0, SESSION_LAB_SD[lab])
+                value = labs.get(lab, DEFAULT_LABS[lab]) + rng.normal(0.0, SESSION_LAB_SD[lab])
                 session["labs"][lab] = round(float(np.clip(value, lo, hi)), digits)
             out.append(parse_scenario({"patient": session, "prescription": data["prescription"]}))
     return out
