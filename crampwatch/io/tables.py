@@ -273,7 +273,6 @@ def _row_sources(
             "treated as measured",
             (row_no[bad_src.to_numpy()]).tolist(),
         )
-        row_src = row_src.where(~bad_src, "measured")
     return row_src.where(row_src.isin(SOURCES), "measured")
 
 
