@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from crampwatch.signals import HCO3_MMOL_L, HCT_PCT, ICA_MMOL_L, MG_MMOL_L, UREA_MMOL_L
 from crampwatch.units import BUN_MG_DL_PER_UREA_MMOL_L, CA_MG_DL_PER_MMOL_L
 
 #: Typical pre-dialysis values used when a lab is missing (flagged as assumed by ``Labs.resolved``).
@@ -20,15 +21,15 @@ DEFAULT_LABS: dict[str, float] = {
     "bun_mg_dl": 65.0,
     "ca_total_mg_dl": 9.0,
     "albumin_g_dl": 3.8,
-    "mg_mmol_l": 0.9,
-    "hco3_mmol_l": 22.0,
-    "hct_pct": 33.0,
+    MG_MMOL_L: 0.9,
+    HCO3_MMOL_L: 22.0,
+    HCT_PCT: 33.0,
     "glucose_mg_dl": 110.0,
     "aluminium_ug_l": 5.0,
 }
 
 #: The given lab fields of :class:`crampwatch.model.Labs` (the input of :func:`resolve_lab_arrays`).
-LAB_FIELDS: tuple[str, ...] = (*DEFAULT_LABS, "urea_mmol_l", "ica_mmol_l")
+LAB_FIELDS: tuple[str, ...] = (*DEFAULT_LABS, UREA_MMOL_L, ICA_MMOL_L)
 
 
 def resolve_lab_arrays(raw: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -39,7 +40,7 @@ def resolve_lab_arrays(raw: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray
     counts as assumed when total Ca was not given either."""
     given = {name: np.asarray(raw[name], dtype=float) for name in LAB_FIELDS}
     given["bun_mg_dl"] = np.where(
-        np.isnan(given["bun_mg_dl"]), given["urea_mmol_l"] * BUN_MG_DL_PER_UREA_MMOL_L, given["bun_mg_dl"]
+        np.isnan(given["bun_mg_dl"]), given[UREA_MMOL_L] * BUN_MG_DL_PER_UREA_MMOL_L, given["bun_mg_dl"]
     )
     values: dict[str, np.ndarray] = {}
     assumed: dict[str, np.ndarray] = {}
@@ -47,12 +48,12 @@ def resolve_lab_arrays(raw: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray
         missing = np.isnan(given[name])
         values[name] = np.where(missing, default, given[name])
         assumed[name] = missing
-    ica = given["ica_mmol_l"]
-    values["ica_mmol_l"] = np.where(
+    ica = given[ICA_MMOL_L]
+    values[ICA_MMOL_L] = np.where(
         np.isnan(ica), estimate_ica_mmol_l(values["ca_total_mg_dl"], values["albumin_g_dl"]), ica
     )
-    assumed["ica_mmol_l"] = np.isnan(ica) & np.isnan(given["ca_total_mg_dl"])
-    values["urea_mmol_l"] = values["bun_mg_dl"] / BUN_MG_DL_PER_UREA_MMOL_L
+    assumed[ICA_MMOL_L] = np.isnan(ica) & np.isnan(given["ca_total_mg_dl"])
+    values[UREA_MMOL_L] = values["bun_mg_dl"] / BUN_MG_DL_PER_UREA_MMOL_L
     return values, assumed
 
 

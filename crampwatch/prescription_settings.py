@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, crea
 from crampwatch.errors import InputError
 from crampwatch.model import UF_PROFILE_NAMES, Dialysate, Patient, Prescription, Scenario, field_range
 from crampwatch.scenario_table import uf_volume_l
+from crampwatch.signals import DIALYSATE_NA_MMOL_L, DIALYSATE_TEMP_C, QB_ML_MIN
 
 SettingKind = Literal["number", "integer", "uf_profile", "na_profile"]
 
@@ -109,7 +110,7 @@ SETTINGS: tuple[PrescriptionSetting, ...] = (
         description="a named profile or [[t_min, fraction_of_mean_rate], ...]",
     ),
     _setting(
-        "dialysate_na_mmol_l",
+        DIALYSATE_NA_MMOL_L,
         ("dialysate", "na_mmol_l"),
         "Dialysate Na",
         "mmol/L",
@@ -158,7 +159,7 @@ SETTINGS: tuple[PrescriptionSetting, ...] = (
         search_source="> 38 mmol/L: higher mortality (DOPPS, Tentori 2013); 30 floor a modelling choice",
     ),
     _setting(
-        "dialysate_temp_c",
+        DIALYSATE_TEMP_C,
         ("dialysate", "temp_c"),
         "Dialysate temperature",
         "°C",
@@ -168,8 +169,8 @@ SETTINGS: tuple[PrescriptionSetting, ...] = (
         search_source="cool dialysate < 36 °C cuts IDH (Selby & McIntyre 2006; Tsujimoto 2019)",
     ),
     _setting(
-        "qb_ml_min",
-        ("qb_ml_min",),
+        QB_ML_MIN,
+        (QB_ML_MIN,),
         "Blood flow (Qb)",
         "mL/min",
         "number",
@@ -287,7 +288,7 @@ def apply_changes(
         prescription.model_dump(mode="json") if isinstance(prescription, Prescription) else dict(prescription)
     )
     data = {**data, "dialysate": dict(data.get("dialysate") or {})}
-    new_na = changes.get("dialysate_na_mmol_l")
+    new_na = changes.get(DIALYSATE_NA_MMOL_L)
     replaces_profile = new_na not in (None, "") and new_na != data["dialysate"].get("na_mmol_l")
     if replaces_profile and not changes.get("dialysate_na_profile"):
         data["dialysate"]["na_profile"] = None
@@ -327,7 +328,7 @@ def table_value(s: PrescriptionSetting, scenario: Scenario) -> Any:
         return rx.uf_profile if isinstance(rx.uf_profile, str) else "custom"
     if s.name == "uf_volume_l":
         return float(scenario.uf_volume_l)
-    if s.name == "dialysate_na_mmol_l":
+    if s.name == DIALYSATE_NA_MMOL_L:
         return rx.mean_dialysate_na()
     value = s.get(rx)
     return int(value) if s.kind == "integer" else float(value)
@@ -343,7 +344,7 @@ def table_column(s: PrescriptionSetting, cols: Mapping[str, Any]) -> Any:
         return np.full(n, "constant", dtype=object)
     if s.name == "uf_volume_l":
         return uf_volume_l(cols)
-    if s.name == "dialysate_na_mmol_l":
+    if s.name == DIALYSATE_NA_MMOL_L:
         return np.asarray(cols["prescription.dialysate.na_mean_mmol_l"], dtype=float)
     values = np.asarray(cols["prescription." + ".".join(s.path)], dtype=float)
     return values.astype(np.int64) if s.kind == "integer" else values
@@ -432,7 +433,7 @@ def describe_changes(
     for s in SETTINGS:
         if s.name == "dialysate_na_profile":
             continue
-        if s.name == "dialysate_na_mmol_l":
+        if s.name == DIALYSATE_NA_MMOL_L:
             a_prof, b_prof = before.dialysate.na_profile, after.dialysate.na_profile
             if a_prof is None and b_prof is None:
                 if abs(before.dialysate.na_mmol_l - after.dialysate.na_mmol_l) > 1e-9:

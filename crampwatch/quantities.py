@@ -25,6 +25,7 @@ import numpy as np
 from crampwatch.errors import ArrayLike, FloatOrArray, check, out
 from crampwatch.series import first_valid, last_valid, row_max, row_min, slope_per_h
 from crampwatch.signals import (
+    DIALYSATE_NA_MMOL_L,
     FIELD_LABELS,
     HCO3_MMOL_L,
     ICA_MMOL_L,
@@ -34,6 +35,7 @@ from crampwatch.signals import (
     SBP_MMHG,
     SIGNAL_SPECS,
     TIME,
+    UF_RATE_ML_H,
     signal,
     split_unit,
 )
@@ -281,7 +283,7 @@ _QUANTITIES: tuple[Quantity, ...] = (
         uf_rate_ml_kg_h,
         cutoffs=("ufr_10_ml_kg_h", "ufr_13_ml_kg_h", "ufr_severe_ml_kg_h", "kcqa_short_session_min"),
     ),
-    _Q("uf_rate_ml_h", "Mean UF rate", "mL/h", uf_rate_ml_h_array),
+    _Q(UF_RATE_ML_H, "Mean UF rate", "mL/h", uf_rate_ml_h_array),
     _Q("uf_total_l", "Total ultrafiltration", "L"),
     _Q("post_weight_kg", "Post-dialysis weight", "kg", post_weight_kg),
     _Q(
@@ -298,7 +300,7 @@ _QUANTITIES: tuple[Quantity, ...] = (
         cutoffs=("idwg_pct", "idwg_pct_high"),
     ),
     _Q(
-        "dialysate_na_mmol_l",
+        DIALYSATE_NA_MMOL_L,
         "Dialysate Na (session mean)",
         "mmol/L",
         mean_dialysate_na_mmol_l,

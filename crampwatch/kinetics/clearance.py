@@ -12,6 +12,7 @@ import numpy as np
 
 from crampwatch.errors import InputError, require_range
 from crampwatch.kinetics.checks import ArrayLike, FloatOrArray, check, out
+from crampwatch.signals import QB_ML_MIN
 
 #: Blood-water fractions for the effective dialyzer flow (Ursino et al. Ann Biomed Eng 2000;28:204, via
 #: Lim et al. Yonsei Med J 2008;49:581, App. 1 eq. 27): plasma water 0.94, red-cell water 0.72.
@@ -46,7 +47,7 @@ def michaels_clearance_ml_min(
     Accepts numpy arrays (broadcast).
     """
     koa = np.asarray(check("koa_ml_min", koa_ml_min, 0, 5000, "mL/min", low_open=True))
-    qb = np.asarray(check("qb_ml_min", qb_ml_min, 0, 2000, "mL/min", low_open=True))
+    qb = np.asarray(check(QB_ML_MIN, qb_ml_min, 0, 2000, "mL/min", low_open=True))
     qd = np.asarray(check("qd_ml_min", qd_ml_min, 0, 3000, "mL/min", low_open=True))
     return out(michaels_clearance_array(koa, qb, qd))
 
@@ -58,7 +59,7 @@ def michaels_koa_ml_min(kd: ArrayLike, qb: ArrayLike, qd: ArrayLike) -> FloatOrA
     2018;33:1046); at Qb = Qd, ``KoA = Kd/(1 - Kd/Qb)``. Requires Kd < min(Qb, Qd).
     """
     k = np.asarray(check("kd_ml_min", kd, 0, 2000, "mL/min", low_open=True))
-    b = np.asarray(check("qb_ml_min", qb, 0, 2000, "mL/min", low_open=True))
+    b = np.asarray(check(QB_ML_MIN, qb, 0, 2000, "mL/min", low_open=True))
     d = np.asarray(check("qd_ml_min", qd, 0, 3000, "mL/min", low_open=True))
     k, b, d = np.broadcast_arrays(k, b, d)
     if np.any(k >= np.minimum(b, d)):
@@ -75,7 +76,7 @@ def sargent_gotch_clearance(kd: ArrayLike, qb: ArrayLike, qf: ArrayLike) -> Floa
     """Total clearance with ultrafiltration, ``K = Kd (1 - Qf/Qb) + Qf`` (Sargent & Gotch, in Replacement of
     Renal Function by Dialysis, 1989), mL/min."""
     k = np.asarray(check("kd_ml_min", kd, 0, 2000, "mL/min"))
-    b = np.asarray(check("qb_ml_min", qb, 0, 2000, "mL/min", low_open=True))
+    b = np.asarray(check(QB_ML_MIN, qb, 0, 2000, "mL/min", low_open=True))
     f = np.asarray(check("qf_ml_min", qf, 0, 500, "mL/min"))
     return out(k * (1.0 - f / b) + f)
 
@@ -111,7 +112,7 @@ def speedy_clearance(
     ``K_tot = (Kd + K_conv)(Qbw - Q_pre)/Qbw``. The KoA given is used as is (SPEEDY's in-vivo factors
     0.537 and the Qd factor are not applied here).
     """
-    qb = require_range("qb_ml_min", qb_ml_min, 1, 2000, "mL/min")
+    qb = require_range(QB_ML_MIN, qb_ml_min, 1, 2000, "mL/min")
     fb = require_range("blood_water_fraction", blood_water_fraction, 0.5, 1.0)
     qf = require_range("qf_ml_min", qf_ml_min, 0, 500, "mL/min")
     pre = require_range("q_hdf_pre_ml_min", q_hdf_pre_ml_min, 0, 1000, "mL/min")
@@ -132,7 +133,7 @@ def effective_blood_water_flow_ml_min(qb: ArrayLike, hct: ArrayLike, solute: str
     red-cell term is used (omitting the Hct factor, as one public implementation does, gives Qe > Qb).
     ``hct`` is a fraction (0-0.8), not a percentage.
     """
-    q = np.asarray(check("qb_ml_min", qb, 0, 2000, "mL/min", low_open=True))
+    q = np.asarray(check(QB_ML_MIN, qb, 0, 2000, "mL/min", low_open=True))
     h = np.asarray(check("hct", hct, 0, 0.8, "(fraction)"))
     s = str(solute).strip().lower()
     if s == "urea":

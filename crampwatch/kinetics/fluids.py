@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from crampwatch.kinetics.checks import ArrayLike, FloatOrArray, check, out
+from crampwatch.signals import HCT_PCT, UREA_MMOL_L
 from crampwatch.units import (
     BUN_MG_DL_PER_UREA_MMOL_L,
     CA_MG_DL_PER_MMOL_L,
@@ -36,7 +37,7 @@ def bun_mg_dl_to_urea_mmol_l(x: ArrayLike) -> FloatOrArray:
 
 def urea_mmol_l_to_bun_mg_dl(x: ArrayLike) -> FloatOrArray:
     """Urea (mmol/L) to blood urea nitrogen (mg/dL): x 2.8014 (/ 0.357)."""
-    return out(np.asarray(check("urea_mmol_l", x, 0, 400, "mmol/L")) / UREA_MMOL_L_PER_BUN_MG_DL)
+    return out(np.asarray(check(UREA_MMOL_L, x, 0, 400, "mmol/L")) / UREA_MMOL_L_PER_BUN_MG_DL)
 
 
 def ca_mg_dl_to_mmol_l(x: ArrayLike) -> FloatOrArray:
@@ -119,7 +120,7 @@ def plasma_hemoconcentration(hct0_pct: ArrayLike, hct_pct: ArrayLike) -> FloatOr
     """Plasma hemoconcentration ``h_p = H1(100 - H0)/[H0(100 - H1)]``, H in %
     (Schneditz, ASAIO J 2012;58:160)."""
     h0 = np.asarray(check("hct0_pct", hct0_pct, 0, 90, "%", low_open=True))
-    h1 = np.asarray(check("hct_pct", hct_pct, 0, 90, "%", low_open=True))
+    h1 = np.asarray(check(HCT_PCT, hct_pct, 0, 90, "%", low_open=True))
     return out(h1 * (100.0 - h0) / (h0 * (100.0 - h1)))
 
 

@@ -29,6 +29,7 @@ from crampwatch.scenario_table import (
     scenario_columns,
     uf_volume_l,
 )
+from crampwatch.signals import HCO3_MMOL_L, HCT_PCT, ICA_MMOL_L, MG_MMOL_L, UREA_MMOL_L
 from crampwatch.units import GLUCOSE_MG_DL_PER_MMOL_L, UREA_N_MG_PER_MMOL
 from crampwatch.weekly.clearance import (
     SESSION,
@@ -57,13 +58,13 @@ MODEL_LABS = (
     "na_mmol_l",
     "k_mmol_l",
     "bun_mg_dl",
-    "ica_mmol_l",
+    ICA_MMOL_L,
     "albumin_g_dl",
-    "mg_mmol_l",
-    "hco3_mmol_l",
-    "hct_pct",
+    MG_MMOL_L,
+    HCO3_MMOL_L,
+    HCT_PCT,
     "glucose_mg_dl",
-    "urea_mmol_l",
+    UREA_MMOL_L,
 )
 
 
@@ -204,7 +205,7 @@ def _fluid_compartments(
     if bv_ml_kg is not None:  # the patient's own blood volume (e.g. fitted by a twin) replaces Nadler's
         bv_kg = np.where(np.isfinite(bv_ml_kg), bv_ml_kg / 1000.0, bv_kg)
     bv_dry = bv_kg * dry_w
-    hct_lv = labs["hct_pct"] / 100.0
+    hct_lv = labs[HCT_PCT] / 100.0
     hct_wb = P["f_cells"] * hct_lv
     pv_dry = bv_dry * (1.0 - hct_wb)
     pv_dry = np.minimum(pv_dry, 0.5 * v_ex_dry)
@@ -215,7 +216,7 @@ def _fluid_compartments(
     v_ex0 = pv0 + v_is0
     a.v_rbc = hct_wb * bv_dry
     a.bv0 = pv0 + a.v_rbc
-    a.hct0_pct = labs["hct_pct"]
+    a.hct0_pct = labs[HCT_PCT]
     return SimpleNamespace(
         v_ic0=v_ic0,
         v_br=v_br,
@@ -320,7 +321,7 @@ def _circulation(
     a.ca_tone_exp = P["tone_ica_exponent"]
     a.mg_cv_weight = P["mg_cardiovascular_weight"]
     a.mg_cv_ref = P["mg_cardiovascular_reference_mmol_l"]
-    a.mg_cv_deficit0 = np.maximum(a.mg_cv_ref - labs["mg_mmol_l"], 0.0)  # serum Mg below it before dialysis
+    a.mg_cv_deficit0 = np.maximum(a.mg_cv_ref - labs[MG_MMOL_L], 0.0)  # serum Mg below it before dialysis
     a.pms0 = pms0 * np.ones_like(dry_w)
     a.p_c0 = (pms0 + a.rho0 * map0) / (1.0 + a.rho0)
     pi_pl0 = np.asarray(plasma_oncotic_pressure_mmhg(cp0))
@@ -363,14 +364,14 @@ def _solutes(
     a.f_cation = fp / P["donnan_cation"]  # measured plasma conc = f * ECF-water conc
     a.f_anion = fp / P["donnan_anion"]
     a.f_urea = fp
-    c_u0 = labs["urea_mmol_l"] / fp
+    c_u0 = labs[UREA_MMOL_L] / fp
     c_na0 = labs["na_mmol_l"] / a.f_cation
     c_k0 = labs["k_mmol_l"] / a.f_cation
-    c_hco30 = labs["hco3_mmol_l"] / a.f_anion
+    c_hco30 = labs[HCO3_MMOL_L] / a.f_anion
     a.f_mg = P["mg_ultrafilterable_fraction"]
-    c_mg0 = a.f_mg * labs["mg_mmol_l"]
-    a.ica0 = labs["ica_mmol_l"]
-    a.hco3_meas0 = labs["hco3_mmol_l"]
+    c_mg0 = a.f_mg * labs[MG_MMOL_L]
+    a.ica0 = labs[ICA_MMOL_L]
+    a.hco3_meas0 = labs[HCO3_MMOL_L]
     a.glucose_mg_dl = labs["glucose_mg_dl"]
     a.v_tbw0 = v_ic0 + v_ex0 + v_br  # urea distribution volume before dialysis (incl. brain water)
     a.kc_u = P["urea_kc_per_v_min"] * np.maximum(a.v_tbw0 - uf_volume_l, 0.5 * a.v_tbw0)
@@ -397,7 +398,7 @@ def _solutes(
     a.acid_gen = P["acid_generation_mmol_kg_d"] * dry_w / 1440.0
     a.ph_slope = P["ica_ph_slope_mmol_l_per_ph"]
     a.pco2 = P["pco2_mmhg"]
-    a.ph0 = 6.1 + np.log10(labs["hco3_mmol_l"] / (0.0307 * a.pco2))
+    a.ph0 = 6.1 + np.log10(labs[HCO3_MMOL_L] / (0.0307 * a.pco2))
     a.qb_ml_min = qb
     # cell osmotic balance: Na and K count with an accompanying anion (x2) on both sides of the cell
     # membrane, so a cation crossing it moves two osmoles (osmoles are conserved); the rest of the ICF
@@ -435,7 +436,7 @@ def _dialyzer(
     # ---- dialyzer -------------------------------------------------------------------------------------
     # urea: the clearance convention shared with the weekly model (crampwatch.weekly.clearance.SESSION);
     # ions are carried in plasma water only (gamma = 0; Ursino 2000)
-    qe_u = urea_blood_water_flow_array(qb, labs["hct_pct"], SESSION)
+    qe_u = urea_blood_water_flow_array(qb, labs[HCT_PCT], SESSION)
     qe_ion = effective_blood_water_flow_array(qb, hct_wb, 0.0, SESSION.plasma_water_fraction)
     rec = SESSION.catheter_recirculation * catheter
 

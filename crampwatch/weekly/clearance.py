@@ -21,6 +21,7 @@ import numpy as np
 
 from crampwatch.errors import InputError
 from crampwatch.kinetics import effective_blood_water_flow_array, michaels_clearance_array
+from crampwatch.signals import HCT_PCT, QB_ML_MIN
 
 
 @dataclass(frozen=True)
@@ -125,9 +126,9 @@ def dialyzer_urea_clearance_ml_min(
     c = blood_water_constants(blood_water)
     hct = np.asarray(hct_pct, dtype=float)
     if np.any(~np.isfinite(hct) | (hct < 0) | (hct > 80)):
-        raise InputError(f"hct_pct: {hct_pct!r} is out of range (allowed 0–80 %)", "hct_pct")
+        raise InputError(f"{HCT_PCT}: {hct_pct!r} is out of range (allowed 0–80 %)", HCT_PCT)
     for name, v, hi in (
-        ("qb_ml_min", qb_ml_min, 2000),
+        (QB_ML_MIN, qb_ml_min, 2000),
         ("qd_ml_min", qd_ml_min, 3000),
         ("koa_ml_min", koa_ml_min, 5000),
     ):

@@ -39,6 +39,7 @@ import numpy as np
 from crampwatch.errors import InputError, require_range
 from crampwatch.kinetics import ekt_v_rate, sp_ktv_daugirdas
 from crampwatch.kinetics.dose import VENOUS_ACCESS
+from crampwatch.signals import HCT_PCT, QB_ML_MIN
 from crampwatch.weekly.clearance import BloodWaterConstants, dialyzer_urea_clearance_ml_min
 from crampwatch.weekly.intervals import Interval, one_pool_interval, two_pool_interval
 from crampwatch.weekly.schedule import DAY_NAMES, MINUTES_PER_WEEK, gaps_before_min, parse_days
@@ -216,10 +217,10 @@ def _checked_inputs(
     urea generation (mg/min), volume (mL), residual clearance (mL/min), fluid gain (mL/min), the model, the
     session days and the gap before each session (min)."""
     t_min = require_range("duration_h", duration_h, 0.25, 24, "h") * 60.0
-    require_range("qb_ml_min", qb_ml_min, 10, 2000, "mL/min")
+    require_range(QB_ML_MIN, qb_ml_min, 10, 2000, "mL/min")
     require_range("qd_ml_min", qd_ml_min, 10, 3000, "mL/min")
     require_range("koa_ml_min", koa_ml_min, 10, 5000, "mL/min")
-    require_range("hct_pct", hct_pct, 5, 70, "%")
+    require_range(HCT_PCT, hct_pct, 5, 70, "%")
     g_mg_min = (
         require_range("generation_mg_day", generation_mg_day, GENERATION_MIN_MG_DAY, 50000, "mg/day") / 1440.0
     )

@@ -16,10 +16,15 @@ from pydantic import BaseModel
 from crampwatch.model import Labs, Patient, field_range
 from crampwatch.signals import (
     DBP_MMHG,
+    HCO3_MMOL_L,
+    HCT_PCT,
     HR_BPM,
+    ICA_MMOL_L,
     MAP_MMHG,
+    MG_MMOL_L,
     SBP_MMHG,
     SIGNAL_SPECS,
+    UREA_MMOL_L,
     plausible_range,
 )
 from crampwatch.units import (
@@ -117,7 +122,7 @@ LAB_SPECS: tuple[QuantitySpec, ...] = (
         "mg/dL",
         {"mmol/L": BUN_MG_DL_PER_UREA_MMOL_L},
     ),
-    _lab("urea_mmol_l", "22664-7", "Urea [Moles/volume] in Serum or Plasma", "mmol/L", {}),
+    _lab(UREA_MMOL_L, "22664-7", "Urea [Moles/volume] in Serum or Plasma", "mmol/L", {}),
     _lab(
         "ca_total_mg_dl",
         "17861-6",
@@ -127,7 +132,7 @@ LAB_SPECS: tuple[QuantitySpec, ...] = (
         ("2000-8",),
     ),
     _lab(
-        "ica_mmol_l",
+        ICA_MMOL_L,
         "1995-0",
         "Calcium.ionized [Moles/volume] in Serum or Plasma",
         "mmol/L",
@@ -142,16 +147,16 @@ LAB_SPECS: tuple[QuantitySpec, ...] = (
         {"g/L": 1 / G_L_PER_G_DL},
     ),
     _lab(
-        "mg_mmol_l",
+        MG_MMOL_L,
         "2601-3",
         "Magnesium [Moles/volume] in Serum or Plasma",
         "mmol/L",
         {"mg/dL": 1 / MG_MG_DL_PER_MMOL_L, "meq/L": 1 / MEQ_PER_MMOL_DIVALENT},
         ("19123-9",),
     ),
-    _lab("hco3_mmol_l", "1963-8", "Bicarbonate [Moles/volume] in Serum or Plasma", "mmol/L", {"meq/L": 1.0}),
+    _lab(HCO3_MMOL_L, "1963-8", "Bicarbonate [Moles/volume] in Serum or Plasma", "mmol/L", {"meq/L": 1.0}),
     _lab(
-        "hct_pct",
+        HCT_PCT,
         "4544-3",
         "Hematocrit [Volume Fraction] of Blood by Automated count",
         "%",

@@ -21,7 +21,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from crampwatch.signals import SIGNAL_SPECS
+from crampwatch.signals import (
+    CONDUCTIVITY_MS_CM,
+    DBP_MMHG,
+    DIALYSATE_TEMP_C,
+    HCT_PCT,
+    HR_BPM,
+    MAP_MMHG,
+    QB_ML_MIN,
+    RBV_PCT,
+    SBP_MMHG,
+    SIGNAL_SPECS,
+    UF_CUM_L,
+    UF_RATE_ML_H,
+)
 
 LOCAL_SYSTEM = "99CW"
 MDC_SYSTEM = "MDC"
@@ -44,26 +57,26 @@ class MachineCode:
 
 
 MDC_CODES: tuple[MachineCode, ...] = (
-    MachineCode("MDC_PRESS_BLD_NONINV_SYS", "sbp_mmhg"),
-    MachineCode("MDC_PRESS_BLD_NONINV_DIA", "dbp_mmhg"),
-    MachineCode("MDC_PRESS_BLD_NONINV_MEAN", "map_mmhg"),
-    MachineCode("MDC_PULS_RATE_NON_INV", "hr_bpm"),
-    MachineCode("MDC_ECG_HEART_RATE", "hr_bpm"),
-    MachineCode("MDC_HDIALY_BLD_PUMP_BLOOD_FLOW_RATE", "qb_ml_min", verified=False),
-    MachineCode("MDC_HDIALY_UF_RATE", "uf_rate_ml_h", verified=False),
-    MachineCode("MDC_HDIALY_UF_ACTUAL_REMOVED_VOL", "uf_cum_l", verified=False),
-    MachineCode("MDC_HDIALY_DIALYSATE_TEMP", "dialysate_temp_c", verified=False),
-    MachineCode("MDC_HDIALY_DIALYSATE_CONDUCTIVITY", "conductivity_ms_cm", verified=False),
-    MachineCode("MDC_HDIALY_BLD_VOL_RELATIVE", "rbv_pct", verified=False),
-    MachineCode("MDC_HDIALY_BLD_HCT", "hct_pct", verified=False),
+    MachineCode("MDC_PRESS_BLD_NONINV_SYS", SBP_MMHG),
+    MachineCode("MDC_PRESS_BLD_NONINV_DIA", DBP_MMHG),
+    MachineCode("MDC_PRESS_BLD_NONINV_MEAN", MAP_MMHG),
+    MachineCode("MDC_PULS_RATE_NON_INV", HR_BPM),
+    MachineCode("MDC_ECG_HEART_RATE", HR_BPM),
+    MachineCode("MDC_HDIALY_BLD_PUMP_BLOOD_FLOW_RATE", QB_ML_MIN, verified=False),
+    MachineCode("MDC_HDIALY_UF_RATE", UF_RATE_ML_H, verified=False),
+    MachineCode("MDC_HDIALY_UF_ACTUAL_REMOVED_VOL", UF_CUM_L, verified=False),
+    MachineCode("MDC_HDIALY_DIALYSATE_TEMP", DIALYSATE_TEMP_C, verified=False),
+    MachineCode("MDC_HDIALY_DIALYSATE_CONDUCTIVITY", CONDUCTIVITY_MS_CM, verified=False),
+    MachineCode("MDC_HDIALY_BLD_VOL_RELATIVE", RBV_PCT, verified=False),
+    MachineCode("MDC_HDIALY_BLD_HCT", HCT_PCT, verified=False),
 )
 
 #: Units accepted per signal besides its registry UCUM code: UCUM code -> factor to the registry unit.
 _EXTRA_UNITS: dict[str, dict[str, float]] = {
-    "uf_cum_l": {"mL": 0.001},
-    "uf_rate_ml_h": {"L/h": 1000.0},
-    "hr_bpm": {"{beats}/min": 1.0, "{beat}/min": 1.0},
-    "dialysate_temp_c": {"cel": 1.0},
+    UF_CUM_L: {"mL": 0.001},
+    UF_RATE_ML_H: {"L/h": 1000.0},
+    HR_BPM: {"{beats}/min": 1.0, "{beat}/min": 1.0},
+    DIALYSATE_TEMP_C: {"cel": 1.0},
 }
 #: Common non-UCUM spellings sent by devices, mapped to UCUM.
 UNIT_ALIASES = {"mmhg": "mm[Hg]", "bpm": "/min", "1/min": "/min", "ml/min": "mL/min", "ml/h": "mL/h",
