@@ -15,6 +15,7 @@ from crampwatch.causes.thresholds import th
 from crampwatch.kinetics import KDOQI_TARGET_SP_KTV
 from crampwatch.prescription_settings import setting
 from crampwatch.quantities import duration_for_uf_rate_min_array
+from crampwatch.signals import DIALYSATE_NA_MMOL_L, DIALYSATE_TEMP_C, QB_ML_MIN
 
 #: Dialysate Na gradient window (time-averaged dialysate Na - pre-dialysis plasma Na), mmol/L: the lower
 #: end is the analyzer's neutral gradient (-2: no more cramps, Arramreddy 2012 Hemodial Int 16:473); the
@@ -47,7 +48,7 @@ def _fmt(x: float) -> str:
 
 def dialysate_na_window(plasma_na_mmol_l: float) -> tuple[float, float]:
     """The dialysate Na range (mmol/L) the rules allow for this plasma Na, inside the model's range."""
-    lo, hi = setting("dialysate_na_mmol_l").valid_range or (float("-inf"), float("inf"))
+    lo, hi = setting(DIALYSATE_NA_MMOL_L).valid_range or (float("-inf"), float("inf"))
     g_lo, g_hi = NA_GRADIENT_RANGE_MMOL_L
     return max(lo, plasma_na_mmol_l + g_lo), min(hi, plasma_na_mmol_l + g_hi)
 
@@ -67,7 +68,7 @@ def raise_na_action(plasma_na_mmol_l: float, dialysate_na_mmol_l: float) -> str 
 
 def cool_dialysate_range_c() -> tuple[float, float]:
     """Cool-dialysate temperatures, °C: the optimizer's lowest temperature up to 36 °C."""
-    lo = (setting("dialysate_temp_c").search_range or (COOL_DIALYSATE_MAX_C, COOL_DIALYSATE_MAX_C))[0]
+    lo = (setting(DIALYSATE_TEMP_C).search_range or (COOL_DIALYSATE_MAX_C, COOL_DIALYSATE_MAX_C))[0]
     return lo, COOL_DIALYSATE_MAX_C
 
 
@@ -189,7 +190,7 @@ def gentle_first_sessions_action(qb_ml_min: float, duration_min: float) -> str:
 def increase_dose_action(sp_ktv: float, duration_min: float, qb_ml_min: float, koa_ml_min: float) -> str:
     """A higher dose, naming the session time and blood flow the optimizer could still raise."""
     d_hi = (setting("duration_min").search_range or (duration_min, duration_min))[1]
-    q_hi = (setting("qb_ml_min").search_range or (qb_ml_min, qb_ml_min))[1]
+    q_hi = (setting(QB_ML_MIN).search_range or (qb_ml_min, qb_ml_min))[1]
     ways = []
     if duration_min < d_hi:
         ways.append(f"a session longer than {_fmt(duration_min)} min")

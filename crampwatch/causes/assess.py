@@ -27,6 +27,7 @@ from crampwatch.kinetics import ekt_v_rate, sp_ktv_daugirdas
 from crampwatch.model import EVENT_KINDS, Scenario
 from crampwatch.signals import (
     BRAIN_UREA_MMOL_L,
+    DIALYSATE_NA_MMOL_L,
     HCO3_MMOL_L,
     ICA_MMOL_L,
     MG_MMOL_L,
@@ -35,6 +36,7 @@ from crampwatch.signals import (
     RBV_PCT,
     SBP_MMHG,
     UF_CUM_L,
+    UF_RATE_ML_H,
     UREA_MMOL_L,
 )
 from crampwatch.trace import Trace, empty_events
@@ -321,7 +323,7 @@ def _findings(
 #: (:mod:`crampwatch.quantities`); all but those in :func:`metric_arrays`' table are the features' own.
 METRICS: tuple[str, ...] = (
     "uf_rate_ml_kg_h",
-    "uf_rate_ml_h",
+    UF_RATE_ML_H,
     "uf_total_l",
     "post_weight_kg",
     "idwg_kg",
@@ -331,7 +333,7 @@ METRICS: tuple[str, ...] = (
     "urr_estimated",
     "std_ktv",
     "na_gradient_mmol_l",
-    "dialysate_na_mmol_l",
+    DIALYSATE_NA_MMOL_L,
     "plasma_na_fall_mmol_l",
     "effective_osm_fall_mosm_kg",
     "rbv_min_pct",

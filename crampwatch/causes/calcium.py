@@ -52,7 +52,7 @@ def ca_parts(F: Features, C: Context) -> dict[str, np.ndarray]:
     d_ca = C.dialysate_ca_mmol_l
     ref, low = th("dialysate_ca_reference_mmol_l"), th("dialysate_ca_low_mmol_l")
     dialysate = 0.1 * ramp(ref - d_ca, 0.0, ref - low) + 0.45 * ramp(low - d_ca, 0.0, 0.25)
-    ica_pre, ica_assumed = C.signal_or_lab(F["ica_pre_mmol_l"], "ica_mmol_l")
+    ica_pre, ica_assumed = C.signal_or_lab(F["ica_pre_mmol_l"], ICA_MMOL_L)
     corr = corrected_ca_mg_dl(C.labs["ca_total_mg_dl"], C.labs["albumin_g_dl"])
     corr_part = np.where(
         C.lab_assumed["ca_total_mg_dl"], 0.0, ramp(th("corrected_ca_low_mg_dl") - corr, 0.0, 1.0)
@@ -73,7 +73,7 @@ def ca_parts(F: Features, C: Context) -> dict[str, np.ndarray]:
             th("ica_fall_relevant_mmol_l") - th("ica_low_mmol_l"),
         ),
     )
-    hco3_pre = np.where(C.lab_assumed["hco3_mmol_l"], np.nan, C.labs["hco3_mmol_l"])
+    hco3_pre = np.where(C.lab_assumed[HCO3_MMOL_L], np.nan, C.labs[HCO3_MMOL_L])
     alkalosis = 0.35 * np.maximum.reduce(
         [
             ramp(hco3_pre, th("hco3_high_pre_mmol_l"), th("hco3_high_pre_mmol_l") + 4.0),
@@ -107,7 +107,7 @@ def mg_parts(F: Features, C: Context) -> dict[str, np.ndarray]:
     d_mg = C.dialysate_mg_mmol_l
     ref, low = th("dialysate_mg_reference_mmol_l"), th("dialysate_mg_low_mmol_l")
     dialysate = 0.25 * ramp(ref - d_mg, 0.0, ref - low) + 0.3 * ramp(low - d_mg, 0.0, 0.125)
-    mg_pre, mg_assumed = C.signal_or_lab(F["mg_pre_mmol_l"], "mg_mmol_l")
+    mg_pre, mg_assumed = C.signal_or_lab(F["mg_pre_mmol_l"], MG_MMOL_L)
     pre = 0.4 * ramp(th("mg_low_mmol_l") - mg_pre, 0.0, 0.15)
     pre = np.where(mg_assumed, 0.5 * pre, pre)
     trajectory = 0.6 * ramp(th("mg_low_mmol_l") - F["mg_min_mmol_l"], 0.0, 0.15)
@@ -129,7 +129,7 @@ def ca_evidence(si: SessionInput, s: float) -> list[Evidence]:
     d_ca = si.c("dialysate_ca_mmol_l")
     vintage = si.c("vintage_months")
     corr_assumed = si.lab_assumed("ca_total_mg_dl")
-    hco3_assumed = si.lab_assumed("hco3_mmol_l")
+    hco3_assumed = si.lab_assumed(HCO3_MMOL_L)
     return [
         ev("dialysate_ca_mmol_l", d_ca, tiered(d_ca, DIALYSATE_CA_LIMITS, "low"), sense="low"),
         pre_ev(
@@ -153,7 +153,7 @@ def ca_evidence(si: SessionInput, s: float) -> list[Evidence]:
         *feature_ev(si, ICA_MMOL_L, "ica_min_mmol_l", "ica_low_mmol_l", note="nadir", sense="low"),
         ev(
             HCO3_MMOL_L,
-            si.lab("hco3_mmol_l"),
+            si.lab(HCO3_MMOL_L),
             "hco3_high_pre_mmol_l",
             estimated=hco3_assumed,
             note="pre-dialysis",
@@ -227,7 +227,7 @@ def ca_finding(si: SessionInput) -> Finding:
     vitamin_d = bool(si.ctx.active_vitamin_d[si.i])
     evidence = ca_evidence(si, s)
     conf = confidence(
-        [si.status(ICA_MMOL_L), si.lab_status("ica_mmol_l"), si.status(HCO3_MMOL_L)], [1.0, 1.0, 0.5]
+        [si.status(ICA_MMOL_L), si.lab_status(ICA_MMOL_L), si.status(HCO3_MMOL_L)], [1.0, 1.0, 0.5]
     )
     expl = explain(
         _ca_bits(si, evidence),
@@ -277,7 +277,7 @@ def mg_finding(si: SessionInput) -> Finding:
         pre_ev(si, MG_MMOL_L, "mg_pre_mmol_l", si.p("mg_pre_used"), "mg_low_mmol_l", sense="low"),
         *feature_ev(si, MG_MMOL_L, "mg_min_mmol_l", "mg_low_mmol_l", note="nadir", sense="low"),
     ]
-    conf = confidence([si.status(MG_MMOL_L), si.lab_status("mg_mmol_l")])
+    conf = confidence([si.status(MG_MMOL_L), si.lab_status(MG_MMOL_L)])
     supports = [e for e in evidence if e.direction == "supports"]
     subjects = {
         "": "the dialysate magnesium",

@@ -18,6 +18,7 @@ from crampwatch.model import Scenario
 from crampwatch.prescription_settings import SETTINGS, table_column
 from crampwatch.quantities import post_weight_kg_array
 from crampwatch.scenario_table import NUMERIC_FIELDS, complete_columns, scenario_columns, uf_volume_l
+from crampwatch.signals import HCO3_MMOL_L, HCT_PCT, ICA_MMOL_L, MG_MMOL_L, UREA_MMOL_L
 
 #: Labs used by the scores (resolved by ``Labs.resolved``; default values are flagged as assumed).
 LAB_NAMES = (
@@ -26,13 +27,13 @@ LAB_NAMES = (
     "bun_mg_dl",
     "ca_total_mg_dl",
     "albumin_g_dl",
-    "mg_mmol_l",
-    "hco3_mmol_l",
-    "hct_pct",
+    MG_MMOL_L,
+    HCO3_MMOL_L,
+    HCT_PCT,
     "glucose_mg_dl",
     "aluminium_ug_l",
-    "ica_mmol_l",
-    "urea_mmol_l",
+    ICA_MMOL_L,
+    UREA_MMOL_L,
 )
 
 #: SPEEDY in-vivo corrections (Casino & Basile NDT 2018;33:1046): blood-water flow 0.894 Qb and in-vivo

@@ -31,7 +31,7 @@ from crampwatch.causes.sentences import course, number, plural, statement
 from crampwatch.causes.thresholds import th
 from crampwatch.kinetics.hemodynamics import mermelstein_thresholds_core
 from crampwatch.quantities import idh_nadir_sbp_threshold_mmhg_array, unit_of
-from crampwatch.signals import RBV_PCT, SBP_MMHG, UF_CUM_L, UF_RATE_ML_H
+from crampwatch.signals import DIALYSATE_TEMP_C, RBV_PCT, SBP_MMHG, UF_CUM_L, UF_RATE_ML_H
 
 #: Limits of the UF-rate and weight-gain evidence, mildest first (the score counts from the first).
 UFR_LIMITS = ("ufr_10_ml_kg_h", "ufr_13_ml_kg_h")
@@ -60,9 +60,7 @@ def parts(F: Features, C: Context) -> dict[str, np.ndarray]:
     load_ufr = 0.3 * ramp(ufr_kg, th("ufr_10_ml_kg_h"), th("ufr_13_ml_kg_h")) + 0.4 * ramp(
         ufr_kg, th("ufr_13_ml_kg_h"), th("ufr_severe_ml_kg_h")
     )
-    load_merm = 0.3 * ramp(F["uf_rate_ml_h"], m20, m40) + 0.2 * ramp(
-        F["uf_rate_ml_h"], m40, m40 + (m40 - m20)
-    )
+    load_merm = 0.3 * ramp(F[UF_RATE_ML_H], m20, m40) + 0.2 * ramp(F[UF_RATE_ML_H], m40, m40 + (m40 - m20))
     load_idwg = 0.3 * np.maximum(
         ramp(C.idwg_kg, th("idwg_onset_kg"), th("idwg_kg")),
         ramp(C.idwg_pct, th("idwg_pct"), th("idwg_pct_high")),
@@ -167,7 +165,7 @@ def _load_evidence(si: SessionInput, est_uf: bool) -> list[Evidence]:
         ),
         ev(
             UF_RATE_ML_H,
-            si.f("uf_rate_ml_h"),
+            si.f(UF_RATE_ML_H),
             "mermelstein_20pct",
             threshold=float(m20[0]),
             estimated=est_uf,
@@ -404,7 +402,7 @@ def _recommend(si: SessionInput, ufr_kg: float) -> list[Recommendation]:
                 "AJKD 1996;27:525 (symptoms 26 % vs 57 % of sessions with Hct-guided UF); Preciado 2019",
             )
         )
-        cool = cool_dialysate_action(si.c("dialysate_temp_c"))
+        cool = cool_dialysate_action(si.c(DIALYSATE_TEMP_C))
         if cool:
             recs.append(
                 Recommendation(

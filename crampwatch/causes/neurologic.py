@@ -37,14 +37,14 @@ from crampwatch.causes.sentences import Direction, statement
 from crampwatch.causes.thresholds import th
 from crampwatch.kinetics import sp_ktv_daugirdas_array
 from crampwatch.quantities import unit_of
-from crampwatch.signals import BRAIN_OSM_GRADIENT_MOSM_KG, BRAIN_UREA_MMOL_L, UREA_MMOL_L
+from crampwatch.signals import BRAIN_OSM_GRADIENT_MOSM_KG, BRAIN_UREA_MMOL_L, QB_ML_MIN, UREA_MMOL_L
 from crampwatch.units import BUN_MG_DL_PER_UREA_MMOL_L
 
 #: Limits of the disequilibrium evidence, mildest first: where the score starts to count, the cited limit.
 DDS_BUN_LIMITS = ("dds_bun_onset_mg_dl", "dds_bun_mg_dl")
 DDS_URR_LIMITS = ("dds_urr_onset_pct", "dds_urr_pct")
 BRAIN_UREA_LIMITS = ("brain_urea_gradient_onset_mmol_l", "brain_urea_gradient_mmol_l")
-BRAIN_OSM_LIMITS = ("brain_osm_gradient_onset_mosm_kg", "brain_osm_gradient_mosm_kg")
+BRAIN_OSM_LIMITS = ("brain_osm_gradient_onset_mosm_kg", BRAIN_OSM_GRADIENT_MOSM_KG)
 
 
 # ---------------------------------------------------------------------------------------- disequilibrium
@@ -68,7 +68,7 @@ def dds_parts(F: Features, C: Context) -> dict[str, np.ndarray]:
         ramp(
             F["brain_osm_gradient_max_mosm_kg"],
             th("brain_osm_gradient_onset_mosm_kg"),
-            1.5 * th("brain_osm_gradient_mosm_kg"),
+            1.5 * th(BRAIN_OSM_GRADIENT_MOSM_KG),
         ),
     )
     return {
@@ -175,7 +175,7 @@ def dds_finding(si: SessionInput) -> Finding:
     if s > 0.1:
         recs.append(
             Recommendation(
-                gentle_first_sessions_action(si.c("qb_ml_min"), si.c("duration_min")),
+                gentle_first_sessions_action(si.c(QB_ML_MIN), si.c("duration_min")),
                 "Daugirdas Handbook of Dialysis (SUN > 125 mg/dL: URR < 40 %); CJASN DDS prevention "
                 "table (2-2.5 h, Qb 200-250)",
             )
@@ -445,7 +445,7 @@ def under_finding(si: SessionInput) -> Finding:
         recs.append(
             Recommendation(
                 increase_dose_action(
-                    sp, si.c("duration_min"), si.c("qb_ml_min"), si.scenario.prescription.dialyzer_koa_ml_min
+                    sp, si.c("duration_min"), si.c(QB_ML_MIN), si.scenario.prescription.dialyzer_koa_ml_min
                 ),
                 "KDOQI 2006 CPG 4 / KDOQI 2015 AJKD 66:884 (minimum 1.2, target 1.4; URR >= 65 %)",
             )

@@ -67,10 +67,10 @@ def _evidence(si: SessionInput) -> list[Evidence]:
             "na_gradient_neutral_mmol_l",
             estimated=na_est,
             sense="low",
-            note=f"dialysate {number(si.f('dialysate_na_mmol_l'))} minus pre-dialysis plasma "
+            note=f"dialysate {number(si.f(DIALYSATE_NA_MMOL_L))} minus pre-dialysis plasma "
             f"{number(si.f('plasma_na_pre_mmol_l'))}",
         ),
-        ev(DIALYSATE_NA_MMOL_L, si.f("dialysate_na_mmol_l"), "dialysate_na_low_mmol_l", direction="context"),
+        ev(DIALYSATE_NA_MMOL_L, si.f(DIALYSATE_NA_MMOL_L), "dialysate_na_low_mmol_l", direction="context"),
     ]
     if np.isfinite(si.f("plasma_na_min_mmol_l")):
         est, t_min = si.estimated(PLASMA_NA_MMOL_L), si.f("plasma_na_min_at_min")
@@ -141,7 +141,7 @@ def _explain(si: SessionInput, evidence: list[Evidence]) -> str:
             continue
         if e.signal == "na_gradient_mmol_l":
             bits.append(
-                f"the dialysate sodium ({with_unit(si.f('dialysate_na_mmol_l'), 'mmol/L')}) was "
+                f"the dialysate sodium ({with_unit(si.f(DIALYSATE_NA_MMOL_L), 'mmol/L')}) was "
                 f"{with_unit(-float(e.value), 'mmol/L')} below the pre-dialysis plasma sodium "
                 f"({with_unit(si.f('plasma_na_pre_mmol_l'), 'mmol/L')})"
             )
@@ -188,7 +188,7 @@ def _explain(si: SessionInput, evidence: list[Evidence]) -> str:
 def _recommend(si: SessionInput) -> list[Recommendation]:
     recs = []
     if si.p("gradient") > 0 or si.p("fall") > 0 or si.p("hypona") > 0:
-        raise_na = raise_na_action(si.f("plasma_na_pre_mmol_l"), si.c("dialysate_na_mmol_l"))
+        raise_na = raise_na_action(si.f("plasma_na_pre_mmol_l"), si.c(DIALYSATE_NA_MMOL_L))
         if raise_na:
             recs.append(
                 Recommendation(

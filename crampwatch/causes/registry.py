@@ -49,6 +49,7 @@ from crampwatch.causes.ids import (
 )
 from crampwatch.causes.thresholds import CAUSE_THRESHOLDS
 from crampwatch.prescription_settings import SETTING_BY_NAME
+from crampwatch.signals import DIALYSATE_NA_MMOL_L, DIALYSATE_TEMP_C, QB_ML_MIN
 
 Parts = dict[str, np.ndarray]
 #: Sub-scores of a batch from its features, context and the scores of the causes before it in the registry.
@@ -100,8 +101,8 @@ CAUSE_SPECS: tuple[CauseSpec, ...] = (
             "sessions_per_week",
             "uf_profile",
             "isolated_uf_min",
-            "dialysate_temp_c",
-            "dialysate_na_mmol_l",
+            DIALYSATE_TEMP_C,
+            DIALYSATE_NA_MMOL_L,
         ),
     ),
     CauseSpec(
@@ -115,7 +116,7 @@ CAUSE_SPECS: tuple[CauseSpec, ...] = (
         osmotic.score,
         osmotic.finding,
         0.68,
-        levers=("dialysate_na_mmol_l",),
+        levers=(DIALYSATE_NA_MMOL_L,),
     ),
     CauseSpec(
         HYPOCALCEMIA,
@@ -155,7 +156,7 @@ CAUSE_SPECS: tuple[CauseSpec, ...] = (
         neurologic.dds_score,
         neurologic.dds_finding,
         0.68,
-        levers=("qb_ml_min", "duration_min", "qd_ml_min"),
+        levers=(QB_ML_MIN, "duration_min", "qd_ml_min"),
     ),
     CauseSpec(
         ENCEPHALOPATHY,
@@ -177,7 +178,7 @@ CAUSE_SPECS: tuple[CauseSpec, ...] = (
         "Nerve damage (for example from diabetes)",
         "The team may check your nerves, vitamins and blood sugar control.",
         CAUSE_THRESHOLDS[NEUROPATHY],
-        lambda F, C, S: neurologic.neuro_parts(C, np.maximum(S["hypovolemia"], S["osmotic"])),
+        lambda F, C, S: neurologic.neuro_parts(C, np.maximum(S[HYPOVOLEMIA], S[OSMOTIC])),
         neurologic.neuro_score,
         neurologic.neuro_finding,
         0.48,
@@ -193,7 +194,7 @@ CAUSE_SPECS: tuple[CauseSpec, ...] = (
         neurologic.under_score,
         neurologic.under_finding,
         0.4,
-        levers=("duration_min", "qb_ml_min", "sessions_per_week"),
+        levers=("duration_min", QB_ML_MIN, "sessions_per_week"),
     ),
 )
 

@@ -19,7 +19,7 @@ import math
 from typing import Any, Literal
 
 from crampwatch.quantities import label_and_unit
-from crampwatch.signals import SIGNAL_SPECS
+from crampwatch.signals import DIALYSATE_NA_MMOL_L, SIGNAL_SPECS
 
 Direction = Literal["supports", "against", "context"]
 #: Evidence directions in display order (docs/formats.md, Assessment JSON ``direction``).
@@ -179,7 +179,7 @@ def _difference(diff: float, unit: str, reference: str) -> str:
 def _plasma_na(metrics: dict[str, Any] | None) -> float | None:
     if not metrics:
         return None
-    na, gradient = metrics.get("dialysate_na_mmol_l"), metrics.get("na_gradient_mmol_l")
+    na, gradient = metrics.get(DIALYSATE_NA_MMOL_L), metrics.get("na_gradient_mmol_l")
     if _is_number(na) and _is_number(gradient):
         return float(na) - float(gradient)
     return None
@@ -238,10 +238,10 @@ def evidence_text(item: dict[str, Any], metrics: dict[str, Any] | None = None) -
         text += f" at {number(t_min)} min"
     parts = [text]
     plasma = _plasma_na(metrics)
-    if name == "dialysate_na_mmol_l" and plasma is not None:
+    if name == DIALYSATE_NA_MMOL_L and plasma is not None:
         parts.append(_difference(float(value) - plasma, unit, "plasma"))
     if name == "na_gradient_mmol_l":
-        parts[0] = f"{short_label('dialysate_na_mmol_l')[0]} {_difference(float(value), unit, 'plasma')}"
+        parts[0] = f"{short_label(DIALYSATE_NA_MMOL_L)[0]} {_difference(float(value), unit, 'plasma')}"
     if not _is_number(threshold) and note and not _names_aspect(note):
         parts.append(note)
     if _is_number(threshold):

@@ -19,6 +19,7 @@ from crampwatch.causes.ids import (
 )
 from crampwatch.kinetics.hemodynamics import MERMELSTEIN_INTERCEPT_ML_H
 from crampwatch.quantities import CUTOFFS, Cutoff
+from crampwatch.signals import BRAIN_OSM_GRADIENT_MOSM_KG
 
 #: A threshold is a :class:`crampwatch.quantities.Cutoff` (value, unit, source).
 Threshold = Cutoff
@@ -130,7 +131,7 @@ THRESHOLDS: dict[str, Threshold] = {
     "brain_osm_gradient_onset_mosm_kg": T(
         5.0, "mOsm/kg", "modelling choice: the gradient score ramps from half the 10 mOsm/kg gradient"
     ),
-    "brain_osm_gradient_mosm_kg": T(
+    BRAIN_OSM_GRADIENT_MOSM_KG: T(
         10.0, "mOsm/kg", "modelling choice: brain-plasma effective osmolality gradient 10 mOsm/kg"
     ),
     # ---- encephalopathy ----------------------------------------------------------------------------------
@@ -207,7 +208,7 @@ CAUSE_THRESHOLDS: dict[str, tuple[str, ...]] = {
         "brain_urea_gradient_onset_mmol_l",
         "brain_urea_gradient_mmol_l",
         "brain_osm_gradient_onset_mosm_kg",
-        "brain_osm_gradient_mosm_kg",
+        BRAIN_OSM_GRADIENT_MOSM_KG,
     ),
     ENCEPHALOPATHY: ("aluminium_watch_ug_l", "aluminium_toxic_ug_l"),
     NEUROPATHY: (),
