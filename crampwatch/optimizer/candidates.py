@@ -13,6 +13,7 @@ from scipy.stats import qmc
 
 from crampwatch.optimizer.ranking import MAX_COMBINATIONS, Candidate, rank_key
 from crampwatch.optimizer.space import KNOB_SETTINGS, Knobs, Options, changed_knobs, grid
+from crampwatch.signals import QB_ML_MIN
 
 #: Free piecewise UF profile: fractions of the mean UF rate over four equal parts of the session, each
 #: within these bounds and rounded to the step (modelling choices); a scrambled Sobol design of
@@ -23,7 +24,7 @@ FREE_PROFILE_PARTS = 4
 N_FREE_PROFILES = 16
 
 #: Settings that trade dose against UF rate, combined as one group; the other groups vary alone.
-TIME_GROUP = ("duration_min", "uf_profile", "qb_ml_min", "qd_ml_min", "sessions_per_week", "isolated_uf_min")
+TIME_GROUP = ("duration_min", "uf_profile", QB_ML_MIN, "qd_ml_min", "sessions_per_week", "isolated_uf_min")
 SINGLE_GROUPS = ("na_mmol_l", "ca_mmol_l", "mg_mmol_l", "hco3_mmol_l", "temp_c")
 #: Steps of the finer time and Qb grids of the refinements, min and mL/min (modelling choice).
 FINE_DURATION_STEP_MIN = 5.0
@@ -161,7 +162,7 @@ def refinements(cands: Iterable[Candidate], options: Options, current: Knobs) ->
 def _step(name: str) -> float | None:
     if name == "duration_min":
         return FINE_DURATION_STEP_MIN
-    if name == "qb_ml_min":
+    if name == QB_ML_MIN:
         return FINE_QB_STEP_ML_MIN
     return KNOB_SETTINGS[name].search_step
 

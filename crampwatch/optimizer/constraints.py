@@ -49,6 +49,7 @@ from crampwatch.model import UF_PROFILE_NAMES, Scenario
 from crampwatch.optimizer.space import Knobs, NaShape, Options, UfShape, grid
 from crampwatch.prescription_settings import FREE_UF_PROFILES, setting
 from crampwatch.quantities import SP_KTV_MIN_BY_SESSIONS_PER_WEEK, cutoff
+from crampwatch.signals import DIALYSATE_NA_MMOL_L, DIALYSATE_TEMP_C, QB_ML_MIN
 
 #: KDOQI 2006 CPG 4 minimum spKt/V per session by schedule (the registry's table), used relative to the
 #: 3/week value.
@@ -88,8 +89,8 @@ class Constraints:
     ca_max_if_hypocalcemia_mmol_l: float = CA_MAX_IF_HYPOCALCEMIA_MMOL_L
     mg_range_mmol_l: tuple[float, float] = _search_range("dialysate_mg_mmol_l")
     hco3_range_mmol_l: tuple[float, float] = _search_range("dialysate_hco3_mmol_l")
-    temp_range_c: tuple[float, float] = _search_range("dialysate_temp_c")
-    qb_range_ml_min: tuple[float, float] = _search_range("qb_ml_min")
+    temp_range_c: tuple[float, float] = _search_range(DIALYSATE_TEMP_C)
+    qb_range_ml_min: tuple[float, float] = _search_range(QB_ML_MIN)
     first_session_limits: bool = True
     first_session_max_urr_pct: float = FIRST_SESSION_MAX_URR_PCT
     first_session_qb_range_ml_min: tuple[float, float] = FIRST_SESSION_QB_RANGE_ML_MIN
@@ -177,7 +178,7 @@ def _na_options(scenario: Scenario, c: Constraints) -> list[tuple[float, NaShape
     cur = scenario.prescription
     plasma = plasma_na_mmol_l(scenario)
     g_lo, g_hi = c.na_gradient_range_mmol_l
-    valid_lo, valid_hi = setting("dialysate_na_mmol_l").valid_range or (-math.inf, math.inf)
+    valid_lo, valid_hi = setting(DIALYSATE_NA_MMOL_L).valid_range or (-math.inf, math.inf)
     na_lo, na_hi = max(valid_lo, plasma + g_lo), min(valid_hi, plasma + g_hi)
     na_values = [float(v) for v in range(math.ceil(na_lo - 1e-9), math.floor(na_hi + 1e-9) + 1)]
     if not na_values:  # a sub-1 mmol/L window: the plasma-matched value, rounded to 0.5
@@ -227,10 +228,10 @@ def options_for(scenario: Scenario, constraints: Constraints, *, allow_high_ca: 
         include=(cur.dialysate.mg_mmol_l,),
     )
     temps = grid(
-        c.temp_range_c[0], c.temp_range_c[1], _step("dialysate_temp_c"), include=(cur.dialysate.temp_c,)
+        c.temp_range_c[0], c.temp_range_c[1], _step(DIALYSATE_TEMP_C), include=(cur.dialysate.temp_c,)
     )
     q_lo, q_hi = c.qb_bounds(scenario)
-    qb_step = _step("qb_ml_min")
+    qb_step = _step(QB_ML_MIN)
     qbs = grid(q_lo, q_hi, qb_step / 2 if first else qb_step, include=(cur.qb_ml_min,))
     # A lower dialysate flow is the other lever that lowers a first session's efficiency (Handbook of
     # Dialysis: "lower-efficiency" first treatment); otherwise Qd stays as prescribed.

@@ -25,6 +25,7 @@ from collections.abc import Callable
 import numpy as np
 
 from crampwatch.model import Labs, Patient, field_range, with_changes
+from crampwatch.signals import HCO3_MMOL_L, HCT_PCT, ICA_MMOL_L, MG_MMOL_L, UREA_MMOL_L
 
 #: Log-normal sigma of the uncertain patient parameters (modelling choice, see module docstring).
 PARAM_LOG_SIGMA = 0.3
@@ -36,13 +37,13 @@ LAB_SD: dict[str, Callable[[float], float]] = {
     "na_mmol_l": lambda v: 2.0,
     "k_mmol_l": lambda v: 0.15,
     "bun_mg_dl": lambda v: max(0.09 * v, 2.0) / 2,
-    "urea_mmol_l": lambda v: max(0.09 * v, 0.714) / 2,
+    UREA_MMOL_L: lambda v: max(0.09 * v, 0.714) / 2,
     "ca_total_mg_dl": lambda v: 0.5,
-    "ica_mmol_l": lambda v: 0.025 * v,
+    ICA_MMOL_L: lambda v: 0.025 * v,
     "albumin_g_dl": lambda v: 0.04 * v,
-    "mg_mmol_l": lambda v: 0.075 * v,
-    "hco3_mmol_l": lambda v: 0.025 * v,
-    "hct_pct": lambda v: 0.02 * v,
+    MG_MMOL_L: lambda v: 0.075 * v,
+    HCO3_MMOL_L: lambda v: 0.025 * v,
+    HCT_PCT: lambda v: 0.02 * v,
     "glucose_mg_dl": lambda v: max(0.08 * v, 6.0) / 2,
 }
 

@@ -11,6 +11,7 @@ from crampwatch.optimizer.result import Outcome
 from crampwatch.optimizer.space import KNOB_SETTINGS, Knobs, apply_knobs, changed_knobs
 from crampwatch.prescription_settings import format_number, na_text, uf_profile_words
 from crampwatch.quantities import uf_rate_ml_kg_h
+from crampwatch.signals import QB_ML_MIN
 
 #: A cause counts as addressed when its ensemble-mean score falls by at least this much from a current
 #: score of at least ``MIN_CAUSE_SCORE`` (modelling choices).
@@ -146,7 +147,7 @@ _SENTENCES = {
     "duration_min": _duration_sentence,
     "uf_profile": _uf_profile_sentence,
     "na_mmol_l": _na_sentence,
-    "qb_ml_min": _qb_sentence,
+    QB_ML_MIN: _qb_sentence,
     "sessions_per_week": _sessions_sentence,
 }
 

@@ -24,6 +24,7 @@ from crampwatch.optimizer.explain import MIN_CAUSE_DROP, MIN_CAUSE_SCORE
 from crampwatch.optimizer.ranking import Candidate, rank_key
 from crampwatch.optimizer.space import KNOB_SETTINGS, Knobs, Options, changed_knobs, describe_changes
 from crampwatch.prescription_settings import format_number
+from crampwatch.signals import QB_ML_MIN
 
 #: The knob of each prescription setting the optimizer varies (a Na profile is the dialysate Na knob).
 SETTING_KNOB: dict[str, str] = {spec.name: knob for knob, spec in KNOB_SETTINGS.items()}
@@ -38,8 +39,8 @@ MAX_LEADING_CAUSES = 3
 NO_CHANGE = 0.005
 #: Settings an unmet outcome constraint needs, whatever the causes.
 UF_GOAL_KNOBS = ("duration_min", "sessions_per_week", "uf_profile")
-DOSE_KNOBS = ("duration_min", "qb_ml_min", "sessions_per_week")
-FIRST_SESSION_KNOBS = ("duration_min", "qb_ml_min", "qd_ml_min")
+DOSE_KNOBS = ("duration_min", QB_ML_MIN, "sessions_per_week")
+FIRST_SESSION_KNOBS = ("duration_min", QB_ML_MIN, "qd_ml_min")
 
 
 def lever_knobs(cause: str) -> tuple[str, ...]:

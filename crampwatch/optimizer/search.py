@@ -49,6 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from crampwatch.causes.ids import HYPOCALCEMIA, HYPOVOLEMIA
 from crampwatch.errors import InputError
 from crampwatch.model import Patient, Scenario, with_changes
 from crampwatch.optimizer.assemble import (
@@ -256,9 +257,7 @@ class Search:
         ev = self._run(self.member_scenarios, self.v_scales)
         if 0 in ev.errors:  # the prescription as entered cannot be simulated for this patient
             raise InputError(ev.errors[0], "prescription")
-        hypocalcemia = (
-            float(np.nanmean(ev.causes["hypocalcemia"][:n_m])) if "hypocalcemia" in ev.causes else 0.0
-        )
+        hypocalcemia = float(np.nanmean(ev.causes[HYPOCALCEMIA][:n_m])) if HYPOCALCEMIA in ev.causes else 0.0
         self.ctx = replace(
             self.ctx,
             ref_ktv=float(ev.sp_ktv[0]),
@@ -307,7 +306,7 @@ def _nominal_stages(
     if (
         best1
         and len(options.uf_profile) > 1
-        and current.causes.get("hypovolemia", 0.0) >= FREE_PROFILE_MIN_HYPOVOLEMIA
+        and current.causes.get(HYPOVOLEMIA, 0.0) >= FREE_PROFILE_MIN_HYPOVOLEMIA
     ):
         combos += free_profiles(best1[0].knobs, seed)
     stage2 = s.evaluate_nominal(s.candidates(combos))

@@ -20,6 +20,7 @@ from crampwatch.model import Prescription, Scenario, with_changes
 from crampwatch.prescription_settings import SETTING_BY_NAME, Change, PrescriptionSetting
 from crampwatch.prescription_settings import describe_changes as describe_prescription_changes
 from crampwatch.quantities import mean_dialysate_na_mmol_l
+from crampwatch.signals import DIALYSATE_NA_MMOL_L, DIALYSATE_TEMP_C, QB_ML_MIN
 
 #: A UF profile: a named profile or piecewise-constant ``((t_fraction, rate_fraction), ...)``.
 UfShape = str | tuple[tuple[float, float], ...]
@@ -145,12 +146,12 @@ KNOB_SETTINGS: dict[str, PrescriptionSetting] = {
     for knob, name in {
         "duration_min": "duration_min",
         "uf_profile": "uf_profile",
-        "na_mmol_l": "dialysate_na_mmol_l",
+        "na_mmol_l": DIALYSATE_NA_MMOL_L,
         "ca_mmol_l": "dialysate_ca_mmol_l",
         "mg_mmol_l": "dialysate_mg_mmol_l",
         "hco3_mmol_l": "dialysate_hco3_mmol_l",
-        "temp_c": "dialysate_temp_c",
-        "qb_ml_min": "qb_ml_min",
+        "temp_c": DIALYSATE_TEMP_C,
+        QB_ML_MIN: QB_ML_MIN,
         "qd_ml_min": "qd_ml_min",
         "sessions_per_week": "sessions_per_week",
         "isolated_uf_min": "isolated_uf_min",
@@ -243,7 +244,7 @@ class Options:
             "mg_mmol_l",
             "hco3_mmol_l",
             "temp_c",
-            "qb_ml_min",
+            QB_ML_MIN,
             "qd_ml_min",
             "sessions_per_week",
             "isolated_uf_min",
