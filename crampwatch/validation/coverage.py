@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from crampwatch.signals import (
+    DIALYSATE_NA_MMOL_L,
+    DIALYSATE_TEMP_C,
     HCO3_MMOL_L,
     HR_BPM,
     ICA_MMOL_L,
@@ -15,6 +17,7 @@ from crampwatch.signals import (
     OSM_MOSM_KG,
     PLASMA_K_MMOL_L,
     PLASMA_NA_MMOL_L,
+    QB_ML_MIN,
     RBV_PCT,
     SBP_MMHG,
     UREA_MMOL_L,
@@ -29,16 +32,16 @@ LEVERS: dict[str, str] = {
     "uf_rate": "UF rate",
     "uf_profile": "UF profile",
     "duration_min": "session time",
-    "qb_ml_min": "Qb",
+    QB_ML_MIN: "Qb",
     "qd_ml_min": "Qd",
     "dialyzer_koa_ml_min": "KoA",
-    "dialysate_na_mmol_l": "dialysate Na",
+    DIALYSATE_NA_MMOL_L: "dialysate Na",
     "dialysate_na_profile": "Na profile",
     "dialysate_k_mmol_l": "dialysate K",
     "dialysate_ca_mmol_l": "dialysate Ca",
     "dialysate_mg_mmol_l": "dialysate Mg",
     "dialysate_hco3_mmol_l": "dialysate HCO3",
-    "dialysate_temp_c": "dialysate temperature",
+    DIALYSATE_TEMP_C: "dialysate temperature",
     "isolated_uf_min": "isolated UF",
 }
 SIGNALS: dict[str, str] = {

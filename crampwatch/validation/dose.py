@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from crampwatch.causes.ids import DISEQUILIBRIUM
 from crampwatch.kinetics import ekt_v_rate, michaels_clearance_ml_min, sp_ktv_daugirdas, watson_volume_l
-from crampwatch.signals import UREA_MMOL_L
+from crampwatch.signals import QB_ML_MIN, UREA_MMOL_L
 from crampwatch.simulator import patient_parameters
 from crampwatch.units import BUN_MG_DL_PER_UREA_MMOL_L
 from crampwatch.validation.fixtures import examples, last_values, population, run
@@ -196,7 +197,7 @@ CHECKS: tuple[Check, ...] = (
         role="verification",
         publications=("meyer_dialsim",),
         range_basis="the tolerance of the simulator's own test suite (1 %)",
-        covers=("duration_min", "qb_ml_min", "qd_ml_min", "dialyzer_koa_ml_min", "urea_mmol_l"),
+        covers=("duration_min", QB_ML_MIN, "qd_ml_min", "dialyzer_koa_ml_min", UREA_MMOL_L),
         depends="weekly",
     ),
     Check(
@@ -243,12 +244,12 @@ CHECKS: tuple[Check, ...] = (
         role="calibration",
         publications=("alsahow_2021",),
         range_basis="the published range between countries; the population's titration was tuned to it",
-        covers=("urea_mmol_l",),
+        covers=(UREA_MMOL_L,),
         depends="session_population",
     ),
     Check(
         "first_session_urr",
-        "disequilibrium",
+        DISEQUILIBRIUM,
         "URR of a gentle first session",
         "Daugirdas Handbook of Dialysis (acute prescription): first session URR < 40 % with Qb 200, 2 h",
         "BUN 165 mg/dL, 2 h, Qb 200",
@@ -261,7 +262,7 @@ CHECKS: tuple[Check, ...] = (
         publications=("daugirdas_handbook",),
         range_basis="the handbook's bound (< 40 %); no lower bound is published. Calibration: the model sits "
         "at the bound, as if chosen to it (which parameter was tuned is not recorded)",
-        covers=("qb_ml_min", "duration_min", "urea_mmol_l"),
+        covers=(QB_ML_MIN, "duration_min", UREA_MMOL_L),
     ),
     Check(
         "ekt_v_rate_equation",

@@ -9,7 +9,7 @@ import numpy as np
 
 from crampwatch.kinetics import idh_nadir
 from crampwatch.quantities import uf_rate_ml_kg_h_array
-from crampwatch.signals import MAP_MMHG, RBV_PCT, SBP_MMHG
+from crampwatch.signals import DIALYSATE_TEMP_C, MAP_MMHG, RBV_PCT, SBP_MMHG
 from crampwatch.simulator import BatchResult, patient_parameters, simulate_batch
 from crampwatch.validation.fixtures import at, end, population, run, start, variant
 from crampwatch.validation.registry import Check, register_all
@@ -240,7 +240,7 @@ CHECKS: tuple[Check, ...] = (
         range_basis="the published 95 % CI of the pooled difference; the vascular temperature gain was "
         "fitted "
         "to it",
-        covers=("dialysate_temp_c", MAP_MMHG),
+        covers=(DIALYSATE_TEMP_C, MAP_MMHG),
     ),
     Check(
         "cool_dialysate_max_map_decline",
@@ -257,7 +257,7 @@ CHECKS: tuple[Check, ...] = (
         publications=("van_der_sande_2001",),
         range_basis="95 % CI of the difference from the published SDs taken as unpaired (conservative; the "
         "paired SD is not given), t with 11 degrees of freedom",
-        covers=("dialysate_temp_c", MAP_MMHG),
+        covers=(DIALYSATE_TEMP_C, MAP_MMHG),
     ),
     Check(
         "dialysate_temp_energy_transfer",
@@ -274,7 +274,7 @@ CHECKS: tuple[Check, ...] = (
         publications=("van_der_sande_2001",),
         range_basis="95 % CI of the difference from the published SDs taken as unpaired, t with 11 degrees "
         "of freedom",
-        covers=("dialysate_temp_c",),
+        covers=(DIALYSATE_TEMP_C,),
     ),
     Check(
         "dialysate_ca_map",

@@ -87,7 +87,7 @@ CHECKS: tuple[Check, ...] = (
         role="validation",
         publications=("bos_2000",),
         range_basis="95 % CI of the published mean (SD 1.8, n 9, t with 8 degrees of freedom)",
-        covers=("isolated_uf_min", "uf_rate", "rbv_pct"),
+        covers=("isolated_uf_min", "uf_rate", RBV_PCT),
     ),
     Check(
         "isolated_uf_map_rise",
@@ -103,7 +103,7 @@ CHECKS: tuple[Check, ...] = (
         role="validation",
         publications=("bos_2000",),
         range_basis="95 % CI of the published mean (SD 8.4, n 9, t with 8 degrees of freedom)",
-        covers=("isolated_uf_min", "map_mmhg"),
+        covers=("isolated_uf_min", MAP_MMHG),
     ),
     Check(
         "isolated_uf_osmolality",
@@ -121,7 +121,7 @@ CHECKS: tuple[Check, ...] = (
         publications=("rodriguez_1985",),
         range_basis="direction only: the abstract reports a fall during dialysis and none during isolated UF "
         "without magnitudes",
-        covers=("isolated_uf_min", "osm_mosm_kg"),
+        covers=("isolated_uf_min", OSM_MOSM_KG),
     ),
     Check(
         "isolated_uf_core_temperature",

@@ -14,7 +14,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from crampwatch.physiology.publications import PUBLICATIONS
-from crampwatch.signals import HR_BPM, ICA_MMOL_L, PLASMA_VOLUME_L, RBV_PCT
+from crampwatch.signals import (
+    DIALYSATE_NA_MMOL_L,
+    DIALYSATE_TEMP_C,
+    HCO3_MMOL_L,
+    HR_BPM,
+    ICA_MMOL_L,
+    MAP_MMHG,
+    PLASMA_K_MMOL_L,
+    PLASMA_NA_MMOL_L,
+    PLASMA_VOLUME_L,
+    QB_ML_MIN,
+    RBV_PCT,
+    UREA_MMOL_L,
+)
 from crampwatch.simulator import patient_parameters, simulate_batch
 from crampwatch.validation.fixtures import at, population, run, start, variant
 
@@ -110,7 +123,7 @@ COMPARISONS: tuple[Comparison, ...] = (
         "K removed with dialysate K 0 / 1 / 2 mmol/L",
         "Zehnder C et al. NDT 2001;16:78 (12 patients, 4 h, Qb 300, glucose-free, bicarbonate 40)",
         ("zehnder_2001",),
-        ("dialysate_k_mmol_l", "plasma_k_mmol_l"),
+        ("dialysate_k_mmol_l", PLASMA_K_MMOL_L),
         "117.1 / 80.2 / 63.3 mmol (no spread in the abstract)",
         _k_removal,
     ),
@@ -119,7 +132,7 @@ COMPARISONS: tuple[Comparison, ...] = (
         "Dialysis dose gain with dialysate flow",
         "BMC Nephrol 2015;16:20 (31 patients, 637 sessions; first author not confirmed)",
         ("albalate_2015",),
-        ("qd_ml_min", "urea_mmol_l"),
+        ("qd_ml_min", UREA_MMOL_L),
         "Kt +4 % (400 -> 500) and +3 % (500 -> 700 mL/min)",
         _qd_kt,
     ),
@@ -128,7 +141,7 @@ COMPARISONS: tuple[Comparison, ...] = (
         "RBV slope at a mean UF volume of 1.7 L",
         "Keane DF et al. ASAIO J 2018 (47 patients)",
         ("keane_2018",),
-        ("uf_volume_l", "uf_rate", "rbv_pct"),
+        ("uf_volume_l", "uf_rate", RBV_PCT),
         "-3.2 %/h (no spread in the abstract)",
         _keane_slope,
     ),
@@ -137,7 +150,7 @@ COMPARISONS: tuple[Comparison, ...] = (
         "Plasma volume after 2 h of isolated UF vs dialysis removing ~2.5 L",
         "Rodriguez M et al. Kidney Int 1985;28:808 (5 patients)",
         ("rodriguez_1985",),
-        ("isolated_uf_min", "rbv_pct"),
+        ("isolated_uf_min", RBV_PCT),
         "no difference (no magnitudes in the abstract)",
         _rodriguez_plasma_volume,
     ),
@@ -146,7 +159,7 @@ COMPARISONS: tuple[Comparison, ...] = (
         "Ionized Ca with dialysate Ca 1.66 mmol/L, and after dialysis",
         "Rudnicki M et al. Clin Nephrol 1993;40:225 (10 patients)",
         ("rudnicki_1993",),
-        ("dialysate_ca_mmol_l", "ica_mmol_l", "after:ica_mmol_l"),
+        ("dialysate_ca_mmol_l", ICA_MMOL_L, "after:ica_mmol_l"),
         "1.19 -> 1.38 mmol/L (means); back to the pre-dialysis value within 5 h",
         _rudnicki,
     ),
@@ -155,7 +168,7 @@ COMPARISONS: tuple[Comparison, ...] = (
         "Heart rate during isolated UF (0.5 L in 30 min) and the following dialysis",
         "Bos WJ et al. AJKD 2000;35:819 (9 patients); the abstract does not say over which phase",
         ("bos_2000",),
-        ("hr_bpm", "isolated_uf_min"),
+        (HR_BPM, "isolated_uf_min"),
         "+13 +- 11 /min",
         _bos_heart_rate,
     ),
@@ -164,7 +177,7 @@ COMPARISONS: tuple[Comparison, ...] = (
 LIMITATIONS: tuple[Limitation, ...] = (
     Limitation(
         "na_lever_no_independent_data",
-        ("dialysate_na_mmol_l", "plasma_na_mmol_l"),
+        (DIALYSATE_NA_MMOL_L, PLASMA_NA_MMOL_L),
         "Every plasma-Na data set at hand (Munoz Mendoza 2011, Hecking 2011) was used to fit the Na "
         "equilibrium factor: the dialysate-Na lever and the Na signal have calibration checks only.",
     ),
@@ -176,21 +189,21 @@ LIMITATIONS: tuple[Limitation, ...] = (
     ),
     Limitation(
         "dose_levers_verification_only",
-        ("duration_min", "qb_ml_min", "qd_ml_min", "dialyzer_koa_ml_min"),
+        ("duration_min", QB_ML_MIN, "qd_ml_min", "dialyzer_koa_ml_min"),
         "Session time, Qb, Qd and KoA act through urea kinetics verified against T. W. Meyer's simulator "
         "(verification, not clinical data); the only clinical dose-lever comparison at hand (dialysate flow) "
         "has no spread and is reported, not judged.",
     ),
     Limitation(
         "k_transcellular_shift",
-        ("dialysate_k_mmol_l", "plasma_k_mmol_l"),
+        ("dialysate_k_mmol_l", PLASMA_K_MMOL_L),
         "K moves across cell membranes linearly in its gradient, scaled by pH (Adrogue & Madias 1981); "
         "insulin, catecholamines and glucose in the bath, which make K removal non-linear in bath K "
         "(Zehnder 2001: 117 / 80 / 63 mmol with 0 / 1 / 2 mmol/L), are not modelled.",
     ),
     Limitation(
         "low_pressure_baroreflex",
-        ("isolated_uf_min", "map_mmhg", "hr_bpm"),
+        ("isolated_uf_min", MAP_MMHG, HR_BPM),
         "The baroreflex reads arterial pressure only; the cardiopulmonary reflex that raises resistance and "
         "heart rate as central blood volume falls (Bos 2000: MAP +11, HR +13, resistance +59 % during "
         "isolated "
@@ -198,7 +211,7 @@ LIMITATIONS: tuple[Limitation, ...] = (
     ),
     Limitation(
         "extracorporeal_heat_offset",
-        ("dialysate_temp_c", "isolated_uf_min"),
+        (DIALYSATE_TEMP_C, "isolated_uf_min"),
         "During dialysis the circuit exchanges heat with the dialysate only: the model's energy transfer is "
         "about 13 W above the measured one at both 35.5 and 37.5 degC (van der Sande 2001: -26.6 and -3.5 W; "
         "model -13.5 and +11.1 W), because heat lost from the blood lines is not modelled; the difference "
@@ -206,7 +219,7 @@ LIMITATIONS: tuple[Limitation, ...] = (
     ),
     Limitation(
         "bicarbonate_no_independent_data",
-        ("dialysate_hco3_mmol_l", "hco3_mmol_l", "after:hco3_mmol_l"),
+        ("dialysate_hco3_mmol_l", HCO3_MMOL_L, "after:hco3_mmol_l"),
         "No independent bicarbonate comparison with a confirmed citation was found: cohorts with "
         "post-dialysis "
         "bicarbonate by bath (126 patients, bath 32 -> 28 mmol/L) and its stability for 20 h after dialysis "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from crampwatch.signals import ICA_MMOL_L, PLASMA_K_MMOL_L
+from crampwatch.signals import ICA_MMOL_L, MG_MMOL_L, PLASMA_K_MMOL_L
 from crampwatch.validation.fixtures import end, run, start
 from crampwatch.validation.registry import Check, register_all
 
@@ -57,7 +57,7 @@ def _crossover_check(ca: float, median: float, lo: float, hi: float) -> Check:
         publications=("citrate_2019",),
         range_basis="the published interquartile range of patients: the model's typical patient should lie "
         "in the central half",
-        covers=("dialysate_ca_mmol_l", "ica_mmol_l"),
+        covers=("dialysate_ca_mmol_l", ICA_MMOL_L),
     )
 
 
@@ -69,7 +69,7 @@ def _alkalosis_ica() -> tuple[float, str]:
 
 def _mg_end(pre_mg: float) -> float:
     return end(
-        run("stable", patient__labs__mg_mmol_l=pre_mg, prescription__dialysate__mg_mmol_l=0.5), "mg_mmol_l"
+        run("stable", patient__labs__mg_mmol_l=pre_mg, prescription__dialysate__mg_mmol_l=0.5), MG_MMOL_L
     )
 
 
@@ -95,7 +95,7 @@ HAN_PRE_K = 5.3
 
 def _k_fall() -> tuple[float, str]:
     tr = run("stable", patient__labs__k_mmol_l=HAN_PRE_K)
-    return start(tr, PLASMA_K_MMOL_L) - end(tr, "plasma_k_mmol_l"), "pre minus end K, pre 5.3, K 2 bath, 4 h"
+    return start(tr, PLASMA_K_MMOL_L) - end(tr, PLASMA_K_MMOL_L), "pre minus end K, pre 5.3, K 2 bath, 4 h"
 
 
 STABLE = "examples/stable.yaml (75 kg man, 4 h, Qb 350, KoA 1200)"
@@ -129,7 +129,7 @@ CHECKS: tuple[Check, ...] = (
         range_basis="direction from the publications; the bounds are the earlier card's (no published "
         "spread). "
         "Same crossovers as the fitted Ca exponents",
-        covers=("dialysate_ca_mmol_l", "ica_mmol_l"),
+        covers=("dialysate_ca_mmol_l", ICA_MMOL_L),
     ),
     Check(
         "ica_high_ca_bath",
@@ -147,7 +147,7 @@ CHECKS: tuple[Check, ...] = (
         range_basis="direction from the publication; the bounds are the earlier card's (no published "
         "spread). "
         "Same crossovers as the fitted Ca exponents",
-        covers=("dialysate_ca_mmol_l", "ica_mmol_l"),
+        covers=("dialysate_ca_mmol_l", ICA_MMOL_L),
     ),
     *(_crossover_check(ca, *published) for ca, published in CROSSOVER_DELTAS.items()),
     Check(
@@ -164,7 +164,7 @@ CHECKS: tuple[Check, ...] = (
         role="calibration",
         range_basis="the model's iCa-pH slope is the midpoint of the quoted range, so this restates a "
         "parameter; the bounds are the earlier card's",
-        covers=("dialysate_hco3_mmol_l", "ica_mmol_l"),
+        covers=("dialysate_hco3_mmol_l", ICA_MMOL_L),
     ),
     Check(
         "mg_decline_0_5_bath",
@@ -181,7 +181,7 @@ CHECKS: tuple[Check, ...] = (
         role="validation",
         publications=("leenders_2018",),
         range_basis="the published 95 % CI of the mean decline",
-        covers=("dialysate_mg_mmol_l", "mg_mmol_l"),
+        covers=("dialysate_mg_mmol_l", MG_MMOL_L),
     ),
     Check(
         "mg_post_on_pre_slope",
@@ -198,7 +198,7 @@ CHECKS: tuple[Check, ...] = (
         role="validation",
         publications=("leenders_2018",),
         range_basis="the published 95 % CI of the regression slope",
-        covers=("dialysate_mg_mmol_l", "mg_mmol_l"),
+        covers=("dialysate_mg_mmol_l", MG_MMOL_L),
     ),
     Check(
         "potassium_fall_session",
@@ -216,7 +216,7 @@ CHECKS: tuple[Check, ...] = (
         range_basis="95 % CI of the fall from the published +- read as standard errors (the abstract does "
         "not "
         "say; SDs would give a narrower range), correlation ignored",
-        covers=("dialysate_k_mmol_l", "plasma_k_mmol_l"),
+        covers=("dialysate_k_mmol_l", PLASMA_K_MMOL_L),
     ),
 )
 register_all(CHECKS, GAPS)

@@ -78,9 +78,7 @@ def _ekt_v_30() -> tuple[float, str]:
 def _k_rebound() -> tuple[float, str]:
     tr = run("stable", after_min=120.0, patient__labs__k_mmol_l=5.3)
     end_k = at(tr, PLASMA_K_MMOL_L, 240.0)
-    return at(
-        tr, "plasma_k_mmol_l", 360.0
-    ) - end_k, f"K 2 h after the session minus K at its end ({end_k:.2f})"
+    return at(tr, PLASMA_K_MMOL_L, 360.0) - end_k, f"K 2 h after the session minus K at its end ({end_k:.2f})"
 
 
 def _na_k_after() -> tuple[float, str]:

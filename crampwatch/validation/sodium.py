@@ -8,7 +8,7 @@ import numpy as np
 
 from crampwatch.model import with_changes
 from crampwatch.population import virtual_population
-from crampwatch.signals import PLASMA_NA_MMOL_L
+from crampwatch.signals import DIALYSATE_NA_MMOL_L, PLASMA_NA_MMOL_L
 from crampwatch.simulator import simulate_batch
 from crampwatch.validation.fixtures import end, last_values, run, start
 from crampwatch.validation.registry import Check, register_all
@@ -127,7 +127,7 @@ CHECKS: tuple[Check, ...] = (
         publications=("munoz_mendoza_2011",),
         range_basis="95 % interval of the difference between the published mean (SD 2.5, n 1 084) and the "
         "virtual cohort's (n 400); " + MUNOZ_CAL,
-        covers=("dialysate_na_mmol_l", "plasma_na_mmol_l"),
+        covers=(DIALYSATE_NA_MMOL_L, PLASMA_NA_MMOL_L),
         depends="session_population",
     ),
     Check(
@@ -145,7 +145,7 @@ CHECKS: tuple[Check, ...] = (
         publications=("munoz_mendoza_2011",),
         range_basis="95 % interval of the SD from both sample sizes (normal approximation); same data set as "
         "the fitted equilibrium factor",
-        covers=("plasma_na_mmol_l",),
+        covers=(PLASMA_NA_MMOL_L,),
         depends="session_population",
     ),
     Check(
@@ -163,7 +163,7 @@ CHECKS: tuple[Check, ...] = (
         publications=("munoz_mendoza_2011",),
         range_basis="binomial 95 % interval of the difference of shares (n 1 084 and 400); same data set as "
         "the fitted equilibrium factor",
-        covers=("dialysate_na_mmol_l", "plasma_na_mmol_l"),
+        covers=(DIALYSATE_NA_MMOL_L, PLASMA_NA_MMOL_L),
         depends="session_population",
     ),
     Check(
@@ -181,7 +181,7 @@ CHECKS: tuple[Check, ...] = (
         publications=("munoz_mendoza_2011",),
         range_basis="95 % CI of the published mean (SD 2.5, n 1 084): the cohort's mean patient; "
         + MUNOZ_CAL,
-        covers=("dialysate_na_mmol_l", "plasma_na_mmol_l"),
+        covers=(DIALYSATE_NA_MMOL_L, PLASMA_NA_MMOL_L),
     ),
     Check(
         "na_isonatric",
@@ -199,7 +199,7 @@ CHECKS: tuple[Check, ...] = (
         publications=("hecking_2011",),
         range_basis="the bound of the earlier tests before it was widened to +1.0 in the calibration commit; "
         "no published spread. The equilibrium factor was bounded by these sessions",
-        covers=("dialysate_na_mmol_l", "plasma_na_mmol_l"),
+        covers=(DIALYSATE_NA_MMOL_L, PLASMA_NA_MMOL_L),
     ),
     Check(
         "na_low_bath",
@@ -215,7 +215,7 @@ CHECKS: tuple[Check, ...] = (
         role="calibration",
         publications=("hecking_2011", "munoz_mendoza_2011"),
         range_basis="no published spread; the earlier card's range. Same sources as the fitted equilibrium",
-        covers=("dialysate_na_mmol_l", "plasma_na_mmol_l"),
+        covers=(DIALYSATE_NA_MMOL_L, PLASMA_NA_MMOL_L),
     ),
 )
 register_all(CHECKS, GAPS)
