@@ -138,6 +138,7 @@ def test_model_file_round_trip(tmp_path):
     [
         (lambda d: d.update(format_version=2), "format_version 2 is not supported"),
         (lambda d: d.update(features=d["features"][:-1]), "features differ"),
+        (lambda d: d.pop("inputs"), "trained on inputs computed another way"),
         (lambda d: d["prior"]["risk_weights"].update(hypovolemia=0.1), "another analyzer prior"),
         (lambda d: d["coefficients"].update(score_osmotic="x"), "coefficients.score_osmotic"),
         (lambda d: d.update(format="something"), "not a crampwatch unit model"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -164,6 +164,48 @@ def _history_sp_ktv(history: Sequence[Any] | None) -> list[float]:
     return values
 
 
+@dataclass(frozen=True)
+class Assessed:
+    """An :class:`Assessment` and the analyzer's evaluation of the session's recorded signals (its one
+    feature pass over them: the rows of the session, without the signals a reader or the simulator
+    estimated). The unit model reads its inputs from ``recorded``
+    (:func:`crampwatch.learn.inputs.table_from_evaluation`), so applying it computes no features again.
+    ``recorded`` is ``None`` when a patient twin personalised the session: the analyzer's context is then
+    the twin's, not the recorded session's the unit model was trained on."""
+
+    assessment: Assessment
+    recorded: Evaluation | None
+
+
+def session_rows(trace: Trace, scenario: Scenario) -> tuple[Trace, float | None, list[str]]:
+    """The rows the analyzer reads: sorted by ``t_min`` (rows without one left out) and up to the end of
+    dialysis; the equilibrated urea of the rows after the end (:func:`_post_dialysis`); and notes on what
+    was changed."""
+    data = trace.data
+    t_raw = pd.to_numeric(data["t_min"], errors="coerce")
+    if t_raw.isna().any() or not t_raw.is_monotonic_increasing:
+        bad = int(t_raw.isna().sum())
+        data = data.loc[t_raw.notna()].assign(t_min=t_raw[t_raw.notna()]).sort_values("t_min", kind="stable")
+        trace = Trace(data.reset_index(drop=True), trace.events, dict(trace.sources), trace.session_id)
+        unsorted_note = "rows sorted by t_min" + (f"; {bad} rows without t_min ignored" if bad else "")
+    else:
+        unsorted_note = ""
+    notes: list[str] = [unsorted_note] if unsorted_note else []
+    trace, urea_eq = _post_dialysis(trace, scenario, notes)
+    return trace, urea_eq, notes
+
+
+def recorded_trace(trace: Trace, scenario: Scenario) -> Trace:
+    """The session's recorded signals as the analyzer reads them (:func:`session_rows`), without the signals
+    a reader estimated: what :class:`Assessed` ``.recorded`` evaluates, for sessions analysed in a batch."""
+    rows, _, _ = session_rows(trace, scenario)
+    drop = [c for c in rows.data.columns if rows.sources.get(c) == "estimated"]
+    if not drop:
+        return rows
+    sources = {k: v for k, v in rows.sources.items() if k not in drop}
+    return Trace(rows.data.drop(columns=drop), rows.events, sources, rows.session_id)
+
+
 def assess(
     trace: Trace,
     scenario: Scenario,
@@ -182,22 +224,28 @@ def assess(
     :class:`crampwatch.twin.PatientTwin`) puts the patient's fitted physiology and personal
     thresholds in place of the population patient; each finding then cites the twin values it used.
     """
+    return assess_session(
+        trace, scenario, events=events, history=history, fill_missing=fill_missing, twin=twin
+    ).assessment
+
+
+def assess_session(
+    trace: Trace,
+    scenario: Scenario,
+    *,
+    events: pd.DataFrame | Sequence[Any] | None = None,
+    history: Sequence[Any] | None = None,
+    fill_missing: bool = True,
+    twin: PersonalModel | None = None,
+) -> Assessed:
+    """:func:`assess` (same arguments), with the evaluation of the session's recorded signals that the
+    analysis computed on the way (:class:`Assessed`)."""
     if not isinstance(trace, Trace):
         raise InputError("trace: expected a crampwatch.trace.Trace", "trace")
     if twin is not None:
         scenario = twin.personalize(scenario)
     ev_df = _normalise_events(events, trace)
-    data = trace.data
-    t_raw = pd.to_numeric(data["t_min"], errors="coerce")
-    if t_raw.isna().any() or not t_raw.is_monotonic_increasing:
-        bad = int(t_raw.isna().sum())
-        data = data.loc[t_raw.notna()].assign(t_min=t_raw[t_raw.notna()]).sort_values("t_min", kind="stable")
-        trace = Trace(data.reset_index(drop=True), trace.events, dict(trace.sources), trace.session_id)
-        unsorted_note = "rows sorted by t_min" + (f"; {bad} rows without t_min ignored" if bad else "")
-    else:
-        unsorted_note = ""
-    notes: list[str] = [unsorted_note] if unsorted_note else []
-    trace, urea_eq = _post_dialysis(trace, scenario, notes)
+    trace, urea_eq, notes = session_rows(trace, scenario)
     status = {name: trace.sources.get(name, "measured") for name in trace.signals}
     if trace.data.empty:
         notes.append("the trace has no rows: every signal is missing")
@@ -211,10 +259,11 @@ def assess(
         "history_sp_ktv": _history_sp_ktv(history),
     }
     findings, E, si = _findings(t, sig, ctx, scenario, status, ev_df, common)
+    recorded = E
     if any(v == "estimated" for v in status.values()):
         # estimated signals are weaker evidence than recorded ones: blend with the score obtained without them
         bare = {k: v for k, v in sig.items() if status.get(k) != "estimated"}
-        bare_findings, _, _ = _findings(t, bare, ctx, scenario, status, ev_df, common)
+        bare_findings, recorded, _ = _findings(t, bare, ctx, scenario, status, ev_df, common)
         bare_score = {f.cause: f.score for f in bare_findings}
         findings = [
             replace(f, score=ESTIMATED_WEIGHT * f.score + (1.0 - ESTIMATED_WEIGHT) * bare_score[f.cause])
@@ -231,7 +280,7 @@ def assess(
     metrics.update(_equilibrated_dose(metrics, si, scenario, urea_eq))
     missing = [s for s in REPORTED_SIGNALS if status.get(s, "missing") == "missing"]
     estimated = sorted(s for s, v in status.items() if v == "estimated")
-    return Assessment(
+    assessment = Assessment(
         session_id=str(trace.session_id or scenario.patient.id),
         overall_risk=risk,
         causes=findings,
@@ -242,6 +291,7 @@ def assess(
         idh_risk=float(E.scores["idh_risk"][0]),
         risk_kind=_risk_kind(status, ev_df, history),
     )
+    return Assessed(assessment, None if twin is not None else recorded)
 
 
 def _post_dialysis(trace: Trace, scenario: Scenario, notes: list[str]) -> tuple[Trace, float | None]:
@@ -301,7 +351,7 @@ def _findings(
     status: dict[str, str],
     ev_df: pd.DataFrame,
     common: dict[str, Any],
-) -> tuple[list[Finding], Any, SessionInput]:
+) -> tuple[list[Finding], Evaluation, SessionInput]:
     """The eight findings of one session from its signals."""
     E = evaluate(t, {k: v[None, :] for k, v in sig.items()}, ctx)
     si = SessionInput(

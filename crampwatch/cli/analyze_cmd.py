@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from crampwatch.causes import CAUSE_REGISTRY, Assessment, assess
+from crampwatch.causes.assess import assess_session
 from crampwatch.causes.risk_kinds import RISK_KINDS
 from crampwatch.causes.sentences import DIRECTION_HEADINGS, evidence_groups, evidence_text
 from crampwatch.cli.app import app, handle_input_errors
@@ -52,11 +53,12 @@ def analyze(
     trace, quality = read_hemobp(trace_path) if hemobp else read_trace(trace_path)
     ev = read_events(events) if events is not None else None
     twin = None if twin_path is None else load_twin(twin_path)
-    result = assess(trace, sc, events=ev, fill_missing=not no_fill, twin=twin)
+    assessed = assess_session(trace, sc, events=ev, fill_missing=not no_fill, twin=twin)
+    result = assessed.assessment
     twin_lines = [] if twin is None or as_json else _twin_lines(trace, sc, twin, result, ev, not no_fill)
     result = replace(result, data_quality=quality.messages() + result.data_quality)
     if unit_model is not None:
-        result = apply_unit_model(result, trace, sc, unit_model)
+        result = apply_unit_model(result, trace, sc, unit_model, recorded=assessed.recorded)
     if report is not None:
         from crampwatch.causes.assess import filled_trace
         from crampwatch.report import render_html

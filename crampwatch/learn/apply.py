@@ -7,7 +7,8 @@ from dataclasses import replace
 from typing import Any
 
 from crampwatch.causes.findings import Assessment, Evidence
-from crampwatch.learn.inputs import PRIOR_COLUMN, score_column, session_inputs
+from crampwatch.causes.scoring import Evaluation
+from crampwatch.learn.inputs import PRIOR_COLUMN, score_column, session_inputs, table_from_evaluation
 from crampwatch.learn.unit_model import UnitModel
 from crampwatch.model import Scenario
 from crampwatch.trace import Trace
@@ -47,15 +48,19 @@ def apply_unit_model(
     model: UnitModel,
     *,
     model_id: int | None = None,
+    recorded: Evaluation | None = None,
 ) -> Assessment:
     """A new assessment: ``assessment`` with its overall risk from ``model``, each finding citing the
     model's weight of its cause, and ``risk_model`` saying what produced the risk (with ``model_id``, the
     stored model's id). ``assessment`` itself is not changed.
 
-    The unit model reads the session's signals and context as in training (events ignored: they are the
-    label). When the model keeps the prior, the analyzer's overall risk stands unchanged.
+    The unit model reads the session's recorded signals and context as in training (events ignored: they
+    are the label). ``recorded`` is the analyzer's evaluation of them
+    (:attr:`crampwatch.causes.assess.Assessed.recorded`): given, no features are computed here; else they are
+    computed from ``trace`` and ``scenario`` by the training path (:func:`session_inputs`). When the model
+    keeps the prior, the analyzer's overall risk stands unchanged.
     """
-    row = session_inputs(trace, scenario)
+    row = session_inputs(trace, scenario) if recorded is None else table_from_evaluation(recorded)
     risk = float(model.risk(row)[0])
     contrib = {k: float(v) for k, v in model.contributions(row).iloc[0].items()}
     analyzer_risk = float(assessment.overall_risk)

@@ -2,11 +2,15 @@
 varies most, every numeric prescription setting, the key pre-dialysis labs, and candidate threshold and
 interaction terms built from them.
 
-Every input comes from the analyzer's batch scoring core (:func:`crampwatch.causes.scoring.evaluate`, the
-core behind :func:`crampwatch.causes.score_batch`) applied to a session's recorded signals and its
-scenario. Events are never read: a session's cramp events are its label, and the analyzer raises the
-hypovolemia score when a cramp follows a blood-pressure fall, so scores computed with events would leak the
-label into the inputs. Training and prediction therefore compute the inputs the same way, here.
+Every input is read by one function, :func:`table_from_evaluation`, from the analyzer's evaluation
+(:func:`crampwatch.causes.scoring.evaluate`, the core behind :func:`crampwatch.causes.score_batch`) of a
+session's recorded signals: the rows of the session (sorted, up to the end of dialysis) without the
+signals a reader or the simulator estimated (:func:`crampwatch.causes.assess.recorded_trace`). The
+analyzer computes that evaluation for its own findings (:func:`crampwatch.causes.assess.assess_session`), so
+applying a unit model to an analysed session computes no features again; training evaluates the same
+recorded signals in batches (:func:`traces_table`, the recorded-history batch, the virtual unit). Events are
+never read: a session's cramp events are its label, and the analyzer raises the hypovolemia score when a
+cramp follows a blood-pressure fall, so scores computed with events would leak the label into the inputs.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from crampwatch.causes.assess import recorded_trace
 from crampwatch.causes.calcium import corrected_ca_mg_dl
 from crampwatch.causes.context import NUMERIC_KINDS, Context, build_context
 from crampwatch.causes.registry import CAUSES
@@ -235,7 +240,8 @@ def threshold_columns(features: np.ndarray) -> np.ndarray:
 
 
 def table_from_evaluation(E: Evaluation) -> pd.DataFrame:
-    """Input table (one row per session) of an evaluated batch."""
+    """Input table (one row per session) of an evaluated batch: the one reader of the model's inputs, in
+    training and in application."""
     cols: dict[str, np.ndarray] = {PRIOR_COLUMN: np.asarray(E.scores["overall_risk"], dtype=float)}
     for cause in CAUSES:
         cols[score_column(cause)] = np.asarray(E.scores[cause], dtype=float)
@@ -253,17 +259,22 @@ def input_table(
 
 
 def traces_table(traces: Sequence[Trace], scenarios: Sequence[Scenario]) -> pd.DataFrame:
-    """Input table of recorded sessions (any time grids), :data:`TRACE_CHUNK` sessions per scoring call."""
+    """Input table of recorded sessions (any time grids): each session's recorded signals as the analyzer
+    reads them (:func:`~crampwatch.causes.assess.recorded_trace`), :data:`TRACE_CHUNK` sessions per scoring
+    call."""
     if len(traces) != len(scenarios):
         raise ValueError(f"traces: {len(traces)} traces for {len(scenarios)} scenarios")
     frames = []
     for start in range(0, len(traces), TRACE_CHUNK):
-        part = list(traces[start : start + TRACE_CHUNK])
+        stop = start + TRACE_CHUNK
+        part = [recorded_trace(t, s) for t, s in zip(traces[start:stop], scenarios[start:stop], strict=True)]
         grid, signals = stack_traces(part)
         frames.append(input_table(grid, signals, list(scenarios[start : start + TRACE_CHUNK])))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[PRIOR_COLUMN])
 
 
 def session_inputs(trace: Trace, scenario: Scenario) -> pd.DataFrame:
-    """Input row of one session (its events are ignored, as in training)."""
+    """Input row of one session computed from its trace (its events are ignored, as in training); an
+    analysed session has it without a second feature pass
+    (``table_from_evaluation(assess_session(...).recorded)``)."""
     return traces_table([trace], [scenario])

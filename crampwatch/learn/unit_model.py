@@ -1,7 +1,8 @@
 """The unit model and its JSON file: versioned, with its feature list, training summary and date (no pickle).
 
-A file is only used by the code that understands it: another ``format_version``, another feature list or
-a model trained on another analyzer prior (other risk weights or score exponent) raises
+A file is only used by the code that understands it: another ``format_version``, another feature list,
+inputs computed another way (:data:`INPUTS`) or a model trained on another analyzer prior (other risk
+weights or score exponent) raises
 :class:`~crampwatch.errors.InputError` with one line (CLI exit 2, HTTP 422).
 """
 
@@ -40,6 +41,13 @@ PRIOR_TERM = "prior_logit"
 #: Coefficient names in file order: the prior term, :data:`FEATURE_NAMES`, then the threshold and interaction
 #: terms (their coefficients are 0 unless cross-validation supported them).
 TERMS: tuple[str, ...] = (PRIOR_TERM, *FEATURE_NAMES, *THRESHOLD_NAMES, *INTERACTION_NAMES)
+#: What the inputs are computed from (:mod:`crampwatch.learn.inputs`). A file whose ``inputs`` differ (files
+#: written before it was recorded have none: their inputs kept rows after the end of dialysis and signals a
+#: reader estimated) was trained on other numbers and is refused.
+INPUTS = (
+    "analyzer features of the recorded signals: rows up to the end of dialysis, "
+    "signals a reader or the simulator estimated left out"
+)
 #: Largest model file read (modelling choice: a model is a few kB).
 MAX_FILE_BYTES = 2_000_000
 
@@ -152,6 +160,7 @@ class UnitModel:
             "created_at": self.created_at,
             "offset": "logit of the analyzer's overall_risk",
             "prior": prior_signature(),
+            "inputs": INPUTS,
             "features": list(TERMS),
             "uses_prior": self.uses_prior,
             "decision": self.decision,
@@ -186,6 +195,12 @@ class UnitModel:
                 "model file: features differ from this analyzer's "
                 f"({', '.join(TERMS)}); retrain with crampwatch calibrate",
                 "features",
+            )
+        if data.get("inputs") != INPUTS:
+            raise InputError(
+                "model file: trained on inputs computed another way (this analyzer reads the "
+                f"{INPUTS}); retrain with crampwatch calibrate",
+                "inputs",
             )
         if data.get("prior") != prior_signature():
             raise InputError(

@@ -31,7 +31,7 @@ from crampwatch.causes.assess import (
 )
 from crampwatch.causes.context import context_from_columns
 from crampwatch.causes.registry import CAUSES
-from crampwatch.causes.scoring import evaluate, overall_risk
+from crampwatch.causes.scoring import Evaluation, evaluate, overall_risk
 from crampwatch.learn.inputs import table_from_evaluation
 from crampwatch.physiology.feasibility import infeasible_rows
 from crampwatch.recorded.prepare import PreparedPartition
@@ -150,10 +150,22 @@ def fill_from_model(batch: GridBatch, cols: Columns) -> tuple[GridBatch, dict[st
     return batch, filled
 
 
-def score_sessions(
+@dataclass(frozen=True)
+class Evaluated:
+    """The two evaluations of a chunk of sessions: with the filled-in signals (``full``) and of the recorded
+    signals alone (``recorded``: no signal a reader or the model estimated; the unit model's inputs), which
+    signals were estimated per session, and whether any was."""
+
+    full: Evaluation
+    recorded: Evaluation
+    estimated: dict[str, np.ndarray]
+    any_estimated: np.ndarray
+
+
+def evaluate_sessions(
     batch: GridBatch, cols: Columns, estimated_by_source: Mapping[str, np.ndarray]
-) -> dict[str, np.ndarray]:
-    """Cause scores, overall and IDH risk and :data:`TABLE_METRICS` of every session (one array each).
+) -> Evaluated:
+    """Fill in and evaluate every session (:class:`Evaluated`).
 
     ``estimated_by_source[s]`` marks the sessions whose signal ``s`` the reader derived (``estimated``);
     signals the model fills are added here."""
@@ -175,6 +187,13 @@ def score_sessions(
         est = estimated.get(s)
         bare_signals[s] = a if est is None else np.where(est[:, None], np.nan, a)
     bare = evaluate(filled_batch.t_min, bare_signals, ctx)
+    return Evaluated(full, bare, estimated, any_estimated)
+
+
+def score_sessions(evaluated: Evaluated) -> dict[str, np.ndarray]:
+    """Cause scores, overall and IDH risk and :data:`TABLE_METRICS` of every session (one array each)."""
+    full, bare, estimated = evaluated.full, evaluated.recorded, evaluated.estimated
+    any_estimated, n = evaluated.any_estimated, full.ctx.n
     out: dict[str, np.ndarray] = {}
     for cause in CAUSES:
         blend = ESTIMATED_WEIGHT * full.scores[cause] + (1.0 - ESTIMATED_WEIGHT) * bare.scores[cause]
@@ -232,8 +251,8 @@ def analyze_prepared(
 ) -> pd.DataFrame:
     """The session table of a prepared partition: one row per session (those not analysed keep their
     ``status`` and empty scores), ``chunk`` sessions on one grid at a time. With a ``learning`` list, the
-    unit model's input table of the analysed sessions (their recorded signals, no fill-in, as
-    :func:`crampwatch.learn.inputs.traces_table` computes it) is appended to it."""
+    unit model's input table of the analysed sessions (read from the evaluation of their recorded signals,
+    as :func:`crampwatch.learn.inputs.traces_table` computes it) is appended to it."""
     analysed = (prep.ids["status"] == "analysed").to_numpy()
     ids = prep.ids.loc[analysed].reset_index(drop=True)
     n = len(ids)
@@ -257,15 +276,15 @@ def analyze_prepared(
             stop - start,
         )
         sub = take(cols, slice(start, stop))
+        evaluated = evaluate_sessions(grid, sub, {k: v[start:stop] for k, v in prep.estimated.items()})
         if learning is not None:
-            evaluation = evaluate(grid.t_min, dict(grid.signals), context_from_columns(sub))
-            inputs = table_from_evaluation(evaluation)
+            inputs = table_from_evaluation(evaluated.recorded)
             inputs.insert(0, "session_id", ids["session_id"].to_numpy()[start:stop])
             inputs.insert(1, "patient_id", ids["patient_id"].to_numpy()[start:stop])
             if "n_cramps" in ids:
                 inputs["cramp"] = (ids["n_cramps"].to_numpy()[start:stop] > 0).astype(int)
             learning.append(inputs)
-        scores = score_sessions(grid, sub, {k: v[start:stop] for k, v in prep.estimated.items()})
+        scores = score_sessions(evaluated)
         scenario = {out: np.asarray(sub[path], dtype=float) for path, out in SCENARIO_COLUMNS.items()}
         scenario["uf_volume_l"] = uf_volume_l(sub)
         frames.append(session_rows(ids.iloc[start:stop].assign(**scenario), scores))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from crampwatch.causes.assess import Assessed
+from crampwatch.causes.findings import Assessment
 from crampwatch.errors import InputError
 from crampwatch.learn import UnitModel
 from crampwatch.learn.apply import apply_unit_model
@@ -61,9 +63,13 @@ def usable_model_id(store: Any) -> int | None:
     return active.record.id if active is not None and active.model is not None else None
 
 
-def apply_active(store: Any, assessment: Any, trace: Any, scenario: Any) -> Any:
-    """``assessment`` (an :class:`~crampwatch.causes.Assessment`) with the active unit model applied."""
+def apply_active(store: Any, assessed: Assessed, trace: Any, scenario: Any) -> Assessment:
+    """The assessment of ``assessed`` with the active unit model applied (its inputs read from the
+    analyzer's evaluation of the recorded signals)."""
     active = active_model(store)
     if active is None or active.model is None:
-        return assessment
-    return apply_unit_model(assessment, trace, scenario, active.model, model_id=active.record.id)
+        return assessed.assessment
+    model, model_id = active.model, active.record.id
+    return apply_unit_model(
+        assessed.assessment, trace, scenario, model, model_id=model_id, recorded=assessed.recorded
+    )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crampwatch.causes import CAUSE_REGISTRY, assess
+from crampwatch.causes.assess import assess_session
 from crampwatch.model import Patient, Scenario, parse_scenario
 from crampwatch.optimizer import optimize
 from crampwatch.prescription_settings import (
@@ -67,8 +68,8 @@ def assessment_for(store: Any, session: Any, patient: Patient) -> dict[str, Any]
     ):
         return session.assessment
     scenario = session_scenario(patient, session)
-    assessment = assess(session.trace, scenario, events=session.trace.events, twin=twin)
-    assessment = model_service.apply_active(store, assessment, session.trace, scenario)
+    assessed = assess_session(session.trace, scenario, events=session.trace.events, twin=twin)
+    assessment = model_service.apply_active(store, assessed, session.trace, scenario)
     result = {**assessment.to_dict(), "session_id": session.id}
     store.save_assessment(session.id, result, version)
     return result
