@@ -37,7 +37,7 @@ from crampwatch.prescription_settings import SETTING_BY_NAME, SETTINGS, table_co
 from crampwatch.quantities import idh_array, post_weight_kg_array, uf_rate_ml_kg_h_array
 from crampwatch.scenario_table import Columns, complete_columns, scenario_columns, take, uf_volume_l
 from crampwatch.series import first_valid, row_min
-from crampwatch.signals import SBP_MMHG, UREA_MMOL_L
+from crampwatch.signals import ICA_MMOL_L, MG_MMOL_L, SBP_MMHG, UREA_MMOL_L
 from crampwatch.units import BUN_MG_DL_PER_UREA_MMOL_L
 
 #: Cause identifiers of docs/formats.md, in the order of the score columns.
@@ -79,7 +79,7 @@ def _patient_columns(cols: Columns, ctx: Context) -> dict[str, Any]:
         "diabetes": ctx.diabetes,
         "neuropathy": ctx.neuropathy,
     }
-    for lab in ("na_mmol_l", "k_mmol_l", "bun_mg_dl", "ica_mmol_l", "albumin_g_dl", "mg_mmol_l"):
+    for lab in ("na_mmol_l", "k_mmol_l", "bun_mg_dl", ICA_MMOL_L, "albumin_g_dl", MG_MMOL_L):
         out[f"lab_{lab}"] = ctx.labs[lab]
     for setting in SETTINGS:  # the prescription-setting registry names the columns
         if setting.kind != "na_profile":

@@ -18,7 +18,7 @@ from crampwatch.io.traces import looks_like_hemobp, read_hemobp, read_trace
 from crampwatch.learn import load_unit_model
 from crampwatch.live import AlertPolicy, LiveEngine, LiveUpdate
 from crampwatch.model import load_scenario
-from crampwatch.signals import SIGNAL_SPECS
+from crampwatch.signals import RBV_PCT, SBP_MMHG, SIGNAL_SPECS
 from crampwatch.trace import Trace
 from crampwatch.twin import load_twin
 
@@ -111,8 +111,8 @@ def _print(updates: list[LiveUpdate], quality: DataQualityReport) -> None:
             u.level,
             CAUSE_REGISTRY[u.cause].label if u.cause else "",
             u.action or "",
-            _band(f, "rbv_pct", "{:.1f}"),
-            _band(f, "sbp_mmhg", "{:.0f}"),
+            _band(f, RBV_PCT, "{:.1f}"),
+            _band(f, SBP_MMHG, "{:.0f}"),
         )
     console.print(table)
     alerts = [u for u in updates if u.new_alert]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from crampwatch.causes import advice
+from crampwatch.causes.ids import HYPOCALCEMIA, HYPOMAGNESEMIA, HYPOVOLEMIA, OSMOTIC
 from crampwatch.model import Scenario
 from crampwatch.physiology.parameters import P
 from crampwatch.prescription_settings import setting
@@ -58,7 +59,7 @@ def candidates(
 ) -> list[LiveAction]:
     """The candidate actions for ``cause`` (empty when it has no bedside action)."""
     dial = scenario.prescription.dialysate
-    if cause == "hypovolemia":
+    if cause == HYPOVOLEMIA:
         out = []
         if running_uf_ml_h > 0:
             lower = advice.lowered_uf_rate_ml_h(running_uf_ml_h)
@@ -70,11 +71,11 @@ def candidates(
                 LiveAction(cause, advice.cool_dialysate_now_action(cool), parameters=(("dial_temp", cool),))
             )
         return out
-    if cause == "osmotic":
+    if cause == OSMOTIC:
         plasma_na = scenario.patient.labs.resolved()[0]["na_mmol_l"]
         target = advice.dialysate_na_window(plasma_na)[1]
         return [LiveAction(cause, advice.raise_dialysate_na_now_action(target), dialysate_na_mmol_l=target)]
-    if cause == "hypocalcemia":
+    if cause == HYPOCALCEMIA:
         hi = (setting("dialysate_ca_mmol_l").search_range or (dial.ca_mmol_l, dial.ca_mmol_l))[1]
         if hi <= dial.ca_mmol_l:
             return []
@@ -82,7 +83,7 @@ def candidates(
         return [
             LiveAction(cause, advice.raise_ca_action(dial.ca_mmol_l), parameters=(("dial_ca_ion", ionized),))
         ]
-    if cause == "hypomagnesemia":
+    if cause == HYPOMAGNESEMIA:
         lo = (setting("dialysate_mg_mmol_l").search_range or (dial.mg_mmol_l, dial.mg_mmol_l))[0]
         if lo <= dial.mg_mmol_l:
             return []

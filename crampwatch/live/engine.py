@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from crampwatch.causes.context import build_context
+from crampwatch.causes.ids import HYPOVOLEMIA
 from crampwatch.causes.registry import CAUSES
 from crampwatch.causes.thresholds import th
 from crampwatch.learn import UnitModel
@@ -45,10 +46,11 @@ from crampwatch.live.update import ActionEffect, LiveUpdate
 from crampwatch.model import Scenario
 from crampwatch.physiology.model import OUTPUTS
 from crampwatch.quantities import idh_nadir_sbp_threshold_mmhg_array
+from crampwatch.signals import SBP_MMHG, UF_RATE_ML_H
 from crampwatch.simulator.stepping import StepControls, advance, substeps
 from crampwatch.twin import PatientTwin
 
-_J_UF = OUTPUTS.index("uf_rate_ml_h")
+_J_UF = OUTPUTS.index(UF_RATE_ML_H)
 
 
 @dataclass(frozen=True)
@@ -151,8 +153,8 @@ class LiveEngine:
     def _after_advance(self, t: float, out: np.ndarray, values: dict[str, float]) -> None:
         self.machine = self.machine.updated(t, values)
         self.t_now = t
-        if "sbp_mmhg" in values and self.first_sbp is None:
-            self.first_sbp = values["sbp_mmhg"]
+        if SBP_MMHG in values and self.first_sbp is None:
+            self.first_sbp = values[SBP_MMHG]
         observed = {name: (values[name], sd) for name, sd in ASSIMILATED.items() if name in values}
         self.ensemble.assimilate(out[:, -1], observed)
 
@@ -202,8 +204,8 @@ class LiveEngine:
 
     def _confirming_bp(self, values: dict[str, float], cause: str | None) -> bool:
         """A cuff SBP in ``values`` that confirms a hypovolemic forecast (the analyzer's fall criteria)."""
-        sbp = values.get("sbp_mmhg")
-        if sbp is None or cause != "hypovolemia" or self.first_sbp is None:
+        sbp = values.get(SBP_MMHG)
+        if sbp is None or cause != HYPOVOLEMIA or self.first_sbp is None:
             return False
         pre = np.array([self.first_sbp])
         fall = self.first_sbp - sbp >= th("idh_sbp_fall_mmhg")

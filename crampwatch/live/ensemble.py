@@ -26,13 +26,14 @@ import numpy as np
 from crampwatch.model import Scenario
 from crampwatch.physiology.model import IDX, OUTPUTS
 from crampwatch.physiology.parameters import P
+from crampwatch.signals import RBV_PCT, SBP_MMHG
 from crampwatch.simulator import patient_parameters
 from crampwatch.simulator.stepping import parameter_table, start_states
 from crampwatch.twin import PatientTwin
 from crampwatch.twin.fit import apply_multipliers
 from crampwatch.twin.priors import FITTED, OBSERVED
 
-_SBP_OBS = next(s for s in OBSERVED if s.name == "sbp_mmhg")
+_SBP_OBS = next(s for s in OBSERVED if s.name == SBP_MMHG)
 #: Rows of the filtered vector: the member's blood volume as % of its start (its modelled RBV; the plasma
 #: volume is its state), log refill capacity, log vascular reserve and the BP offset. Volumes are filtered
 #: relative to each member's own start: members differ in blood volume, so absolute volumes would mix
@@ -43,11 +44,11 @@ N_FILTERED = len(FILTERED)
 #: Mitchell, Mon Weather Rev 1998;126:796): RBV the plasma volume and the refill capacity; systolic BP the
 #: vascular reserve and the BP offset (RBV measures the volume far more closely than a cuff).
 CORRECTS: dict[str, tuple[str, ...]] = {
-    "rbv_pct": ("blood_volume_pct", "log_refill_capacity"),
-    "sbp_mmhg": ("log_vascular_reserve", "sbp_offset_mmhg"),
+    RBV_PCT: ("blood_volume_pct", "log_refill_capacity"),
+    SBP_MMHG: ("log_vascular_reserve", "sbp_offset_mmhg"),
 }
-J_RBV = OUTPUTS.index("rbv_pct")
-J_SBP = OUTPUTS.index("sbp_mmhg")
+J_RBV = OUTPUTS.index(RBV_PCT)
+J_SBP = OUTPUTS.index(SBP_MMHG)
 _LOG_LOWER = np.log([p.lower for p in FITTED])
 _LOG_UPPER = np.log([p.upper for p in FITTED])
 
@@ -163,7 +164,7 @@ class Ensemble:
 
     def predicted(self, outputs_now: np.ndarray, name: str) -> np.ndarray:
         """Each member's value of an assimilated signal at the current time (outputs [n, N_OUTPUTS])."""
-        if name == "rbv_pct":
+        if name == RBV_PCT:
             return outputs_now[:, J_RBV].copy()
         return outputs_now[:, J_SBP] + self.sbp_offset
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from crampwatch.live.ensemble import J_RBV, J_SBP
 from crampwatch.live.inputs import ASSIMILATED
+from crampwatch.signals import RBV_PCT, SBP_MMHG
 
 #: Forecast horizon, minutes (the tile chart shows it; the cramp risk uses its first 30 minutes).
 FORECAST_MIN = 60
@@ -23,7 +24,7 @@ FORECAST_EVERY_MIN = 5
 BAND_QUANTILES = (0.05, 0.5, 0.95)
 BAND_Z = 1.6448536269514722
 #: The forecast's signals with their rounding in the JSON (RBV to 0.1 %-point, SBP to whole mmHg).
-BAND_SIGNALS: dict[str, tuple[int, int]] = {"rbv_pct": (J_RBV, 1), "sbp_mmhg": (J_SBP, 0)}
+BAND_SIGNALS: dict[str, tuple[int, int]] = {RBV_PCT: (J_RBV, 1), SBP_MMHG: (J_SBP, 0)}
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ def member_values(outputs: np.ndarray, sbp_offset: np.ndarray, name: str) -> np.
     member's BP offset."""
     j, _ = BAND_SIGNALS[name]
     values = outputs[:, :, j]
-    return values + sbp_offset[:, None] if name == "sbp_mmhg" else values
+    return values + sbp_offset[:, None] if name == SBP_MMHG else values
 
 
 def bands(values: np.ndarray, name: str) -> Bands:

@@ -19,7 +19,18 @@ import numpy as np
 
 from crampwatch.errors import InputError
 from crampwatch.model import Scenario
-from crampwatch.signals import MAX_T_MIN, SIGNAL_SPECS, implausible, range_message
+from crampwatch.signals import (
+    CONDUCTIVITY_MS_CM,
+    DIALYSATE_NA_MMOL_L,
+    DIALYSATE_TEMP_C,
+    MAX_T_MIN,
+    QB_ML_MIN,
+    SIGNAL_SPECS,
+    UF_CUM_L,
+    UF_RATE_ML_H,
+    implausible,
+    range_message,
+)
 from crampwatch.simulator import session_controls
 from crampwatch.twin.priors import OBSERVED
 from crampwatch.units import MIN_PER_H, ML_PER_L, conductivity_to_na_mmol_l
@@ -28,12 +39,12 @@ from crampwatch.units import MIN_PER_H, ML_PER_L, conductivity_to_na_mmol_l
 ASSIMILATED: dict[str, float] = {s.name: s.sd for s in OBSERVED}
 #: Machine settings the forecast follows.
 SETTINGS = (
-    "uf_rate_ml_h",
-    "uf_cum_l",
-    "dialysate_na_mmol_l",
-    "conductivity_ms_cm",
-    "dialysate_temp_c",
-    "qb_ml_min",
+    UF_RATE_ML_H,
+    UF_CUM_L,
+    DIALYSATE_NA_MMOL_L,
+    CONDUCTIVITY_MS_CM,
+    DIALYSATE_TEMP_C,
+    QB_ML_MIN,
 )
 #: A setting within this fraction (UF rate) or distance (dialysate Na, mmol/L) of the prescription's value
 #: at the same time means the machine follows the prescription (modelling choice: machine display
@@ -123,19 +134,19 @@ class Settings:
     def updated(self, t_min: float, values: Mapping[str, float]) -> Settings:
         """The settings after the observations ``values`` at ``t_min``."""
         change: dict[str, object] = {}
-        if "uf_rate_ml_h" in values:
-            change["uf_rate_ml_h"] = values["uf_rate_ml_h"]
-        elif "uf_cum_l" in values:
+        if UF_RATE_ML_H in values:
+            change[UF_RATE_ML_H] = values[UF_RATE_ML_H]
+        elif UF_CUM_L in values:
             if self.uf_cum is not None and t_min - self.uf_cum[0] >= MIN_UF_CUM_SPAN_MIN:
-                rate = (values["uf_cum_l"] - self.uf_cum[1]) * ML_PER_L * MIN_PER_H / (t_min - self.uf_cum[0])
-                change["uf_rate_ml_h"] = max(0.0, rate)
+                rate = (values[UF_CUM_L] - self.uf_cum[1]) * ML_PER_L * MIN_PER_H / (t_min - self.uf_cum[0])
+                change[UF_RATE_ML_H] = max(0.0, rate)
             if self.uf_cum is None or t_min - self.uf_cum[0] >= MIN_UF_CUM_SPAN_MIN:
-                change["uf_cum"] = (t_min, values["uf_cum_l"])
-        if "dialysate_na_mmol_l" in values:
-            change["dialysate_na_mmol_l"] = values["dialysate_na_mmol_l"]
-        elif "conductivity_ms_cm" in values:
-            change["dialysate_na_mmol_l"] = float(conductivity_to_na_mmol_l(values["conductivity_ms_cm"]))
-        for name in ("dialysate_temp_c", "qb_ml_min"):
+                change["uf_cum"] = (t_min, values[UF_CUM_L])
+        if DIALYSATE_NA_MMOL_L in values:
+            change[DIALYSATE_NA_MMOL_L] = values[DIALYSATE_NA_MMOL_L]
+        elif CONDUCTIVITY_MS_CM in values:
+            change[DIALYSATE_NA_MMOL_L] = float(conductivity_to_na_mmol_l(values[CONDUCTIVITY_MS_CM]))
+        for name in (DIALYSATE_TEMP_C, QB_ML_MIN):
             if name in values:
                 change[name] = values[name]
         if not change:

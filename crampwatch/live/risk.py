@@ -33,6 +33,16 @@ from crampwatch.causes.scoring import RISK_SCORE_EXPONENT, RISK_WEIGHTS, evaluat
 from crampwatch.learn import UnitModel
 from crampwatch.learn.inputs import table_from_evaluation
 from crampwatch.physiology.model import OUTPUTS
+from crampwatch.signals import (
+    BRAIN_OSM_GRADIENT_MOSM_KG,
+    HCO3_MMOL_L,
+    ICA_MMOL_L,
+    MAP_MMHG,
+    MG_MMOL_L,
+    PLASMA_NA_MMOL_L,
+    RBV_PCT,
+    SBP_MMHG,
+)
 
 #: Minutes between the points of the scored traces (modelling choice: the analyzer's features are minima,
 #: values near 1-3 h and slopes, which a 5-min grid keeps).
@@ -41,18 +51,18 @@ SCORE_EVERY_MIN = 5.0
 RISK_WINDOW_MIN = 30.0
 #: Signals of the scored traces.
 SCORED_SIGNALS: tuple[str, ...] = (
-    "rbv_pct",
-    "sbp_mmhg",
-    "map_mmhg",
-    "plasma_na_mmol_l",
-    "ica_mmol_l",
-    "mg_mmol_l",
-    "hco3_mmol_l",
-    "brain_osm_gradient_mosm_kg",
+    RBV_PCT,
+    SBP_MMHG,
+    MAP_MMHG,
+    PLASMA_NA_MMOL_L,
+    ICA_MMOL_L,
+    MG_MMOL_L,
+    HCO3_MMOL_L,
+    BRAIN_OSM_GRADIENT_MOSM_KG,
 )
 _COLUMNS = np.array([OUTPUTS.index(name) for name in SCORED_SIGNALS])
-_J_SBP = SCORED_SIGNALS.index("sbp_mmhg")
-_J_MAP = SCORED_SIGNALS.index("map_mmhg")
+_J_SBP = SCORED_SIGNALS.index(SBP_MMHG)
+_J_MAP = SCORED_SIGNALS.index(MAP_MMHG)
 _WEIGHTS = np.array([RISK_WEIGHTS[c] for c in CAUSES])
 
 

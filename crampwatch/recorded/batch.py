@@ -36,7 +36,7 @@ from crampwatch.learn.inputs import table_from_evaluation
 from crampwatch.physiology.feasibility import infeasible_rows
 from crampwatch.recorded.prepare import PreparedPartition
 from crampwatch.scenario_table import Columns, complete_columns, take, uf_volume_l
-from crampwatch.signals import UREA_MMOL_L
+from crampwatch.signals import DIALYSATE_NA_MMOL_L, DIALYSATE_TEMP_C, QB_ML_MIN, UREA_MMOL_L
 from crampwatch.simulator.columns import simulate_columns
 from crampwatch.trace import SIGNALS
 
@@ -50,7 +50,7 @@ TABLE_METRICS = (
     "sp_ktv_estimated",
     "std_ktv",
     "na_gradient_mmol_l",
-    "dialysate_na_mmol_l",
+    DIALYSATE_NA_MMOL_L,
     "sbp_pre_mmhg",
     "sbp_nadir_mmhg",
     "rbv_min_pct",
@@ -240,9 +240,9 @@ SCENARIO_COLUMNS = {
     "patient.dry_weight_kg": "dry_weight_kg",
     "prescription.uf_volume_l": "uf_volume_l",
     "prescription.duration_min": "duration_min",
-    "prescription.qb_ml_min": "qb_ml_min",
+    "prescription.qb_ml_min": QB_ML_MIN,
     "prescription.dialysate.na_mmol_l": "dialysate_na_setting_mmol_l",
-    "prescription.dialysate.temp_c": "dialysate_temp_c",
+    "prescription.dialysate.temp_c": DIALYSATE_TEMP_C,
 }
 
 

@@ -23,6 +23,7 @@ from crampwatch.plotting import figure_svg
 from crampwatch.quantities import label_and_unit
 from crampwatch.recorded.prepare import ASSUMED_INPUTS
 from crampwatch.recorded.summary import CHANGE_STEPS, CHANGE_WINDOW, RECURRING_SCORE, TREND_DAYS
+from crampwatch.signals import DIALYSATE_TEMP_C
 
 #: Patients listed in the ranking.
 RANKED = 25
@@ -57,7 +58,7 @@ QUALITY_LABELS = {
 }
 SETTING_LABELS = {
     "dialysate_na_setting_mmol_l": "Dialysate Na (mmol/L)",
-    "dialysate_temp_c": "Dialysate temperature (°C)",
+    DIALYSATE_TEMP_C: "Dialysate temperature (°C)",
     "dry_weight_kg": "Dry weight (kg)",
 }
 

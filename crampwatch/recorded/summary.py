@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from crampwatch.signals import DIALYSATE_TEMP_C
+
 #: Top score from which a session's top cause counts toward the recurring cause (modelling choice).
 RECURRING_SCORE = 0.3
 #: Days of the patient's recent history the trend is fitted on, and the fewest sessions for a trend.
@@ -28,7 +30,7 @@ CHANGE_WINDOW = 12
 #: session-to-session scatter of the recorded value).
 CHANGE_STEPS = {
     "dialysate_na_setting_mmol_l": 1.0,
-    "dialysate_temp_c": 0.3,
+    DIALYSATE_TEMP_C: 0.3,
     "dry_weight_kg": 0.5,
 }
 
