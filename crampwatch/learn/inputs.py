@@ -29,6 +29,7 @@ from crampwatch.causes.scoring import Evaluation, evaluate, stack_traces
 from crampwatch.model import Scenario
 from crampwatch.prescription_settings import SETTINGS, PrescriptionSetting
 from crampwatch.quantities import cutoff, label_and_unit
+from crampwatch.signals import DIALYSATE_TEMP_C, HCO3_MMOL_L, HCT_PCT, MG_MMOL_L
 from crampwatch.trace import Trace
 
 #: Column of the analyzer's overall risk (the prior) in an input table.
@@ -106,10 +107,10 @@ KEY_FEATURES: tuple[KeyFeature, ...] = (
     *(_setting(s) for s in SETTING_INPUTS),
     _lab("serum_na_mmol_l", "na_mmol_l"),
     _lab("serum_k_mmol_l", "k_mmol_l"),
-    _lab("serum_mg_mmol_l", "mg_mmol_l"),
-    _lab("serum_hco3_mmol_l", "hco3_mmol_l"),
+    _lab("serum_mg_mmol_l", MG_MMOL_L),
+    _lab("serum_hco3_mmol_l", HCO3_MMOL_L),
     _lab("serum_albumin_g_dl", "albumin_g_dl"),
-    _lab("pre_hct_pct", "hct_pct"),
+    _lab("pre_hct_pct", HCT_PCT),
     KeyFeature("corrected_ca_mg_dl", lambda e: _corrected_ca(e.ctx), penalty=EXTRA_PENALTY),
 )
 
@@ -173,7 +174,7 @@ class InteractionTerm:
 #: dialysate electrolyte with its pre-dialysis level (K and Mg gradients).
 INTERACTION_TERMS: tuple[InteractionTerm, ...] = (
     InteractionTerm("uf_rate_ml_kg_h", "na_gradient_mmol_l"),
-    InteractionTerm("uf_rate_ml_kg_h", "dialysate_temp_c"),
+    InteractionTerm("uf_rate_ml_kg_h", DIALYSATE_TEMP_C),
     InteractionTerm("serum_k_mmol_l", "dialysate_k_mmol_l"),
     InteractionTerm("serum_mg_mmol_l", "dialysate_mg_mmol_l"),
 )

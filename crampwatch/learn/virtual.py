@@ -71,9 +71,9 @@ HIDDEN_SLOPE = 1.0
 #: SD of the patient random effect on the log-odds (modelling choice).
 PATIENT_SD = 0.5
 #: Session-to-session SD of a patient's pre-dialysis labs (modelling choice).
-SESSION_LAB_SD = {"na_mmol_l": 1.5, "k_mmol_l": 0.4, "mg_mmol_l": 0.05}
+SESSION_LAB_SD = {"na_mmol_l": 1.5, "k_mmol_l": 0.4, MG_MMOL_L: 0.05}
 #: Analytical error SD of the monthly labs (modelling choice: CVs ~1 % Na, ~2 % K, ~3 % Mg).
-LAB_ERROR_SD = {"na_mmol_l": 1.0, "k_mmol_l": 0.1, "mg_mmol_l": 0.03}
+LAB_ERROR_SD = {"na_mmol_l": 1.0, "k_mmol_l": 0.1, MG_MMOL_L: 0.03}
 #: Share of patients whose month's labs are not available (each lab independently; modelling choice).
 LAB_MISSING_RATE = 0.15
 #: Scale error SD of the pre-dialysis weight, kg (modelling choice).
@@ -99,7 +99,7 @@ def unit_scenarios(n_patients: int, sessions_per_patient: int, seed: int = 0) ->
     """Scenarios of a unit: each patient's sessions in turn (patient ids repeat across their sessions), each
     with the session's true weight and labs."""
     rng = np.random.default_rng(seed + 7919)
-    lo_hi = {"na_mmol_l": (126, 149, 1), "k_mmol_l": (2.5, 7.5, 1), "mg_mmol_l": (0.5, 1.6, 2)}
+    lo_hi = {"na_mmol_l": (126, 149, 1), "k_mmol_l": (2.5, 7.5, 1), MG_MMOL_L: (0.5, 1.6, 2)}
     out = []
     for base in virtual_population(n_patients, seed=seed):
         data = dump_scenario(base)
