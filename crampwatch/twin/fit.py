@@ -34,7 +34,7 @@ from crampwatch.errors import InputError
 from crampwatch.labs import DEFAULT_LABS
 from crampwatch.model import Labs, Patient, Scenario, field_range
 from crampwatch.physiology.derive import patient_parameters
-from crampwatch.signals import RBV_PCT, SBP_MMHG
+from crampwatch.signals import HCT_PCT, RBV_PCT, SBP_MMHG
 from crampwatch.simulator import simulate_batch
 from crampwatch.twin.priors import (
     FITTED,
@@ -89,9 +89,9 @@ def apply_multipliers(scenario: Scenario, theta: Sequence[float]) -> Scenario:
 
 
 #: Ranges the labs and the pre-dialysis SBP are held in when an input error is applied (the model's).
-_LAB_RANGES = {name: field_range(Labs, name) for name in ("albumin_g_dl", "hct_pct")}
+_LAB_RANGES = {name: field_range(Labs, name) for name in ("albumin_g_dl", HCT_PCT)}
 _PRE_SBP_RANGE = field_range(Patient, "pre_sbp_mmhg")
-_LAB_OF_INPUT = {"albumin": "albumin_g_dl", "hematocrit": "hct_pct"}
+_LAB_OF_INPUT = {"albumin": "albumin_g_dl", "hematocrit": HCT_PCT}
 
 
 def apply_input_errors(scenario: Scenario, errors: Sequence[float]) -> Scenario:

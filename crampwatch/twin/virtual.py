@@ -21,7 +21,7 @@ import pandas as pd
 
 from crampwatch.model import Labs, field_range
 from crampwatch.population import draw_na_set_point_mmol_l, virtual_population
-from crampwatch.signals import RBV_PCT, SBP_MMHG
+from crampwatch.signals import HCT_PCT, RBV_PCT, SBP_MMHG
 from crampwatch.simulator import simulate_batch
 from crampwatch.trace import Trace, empty_events
 from crampwatch.twin.fit import apply_multipliers
@@ -52,7 +52,7 @@ DEFICIT_REFILL_PER_MIN = 0.02
 EXCESS_IN_BLOOD = 0.2
 
 #: The ranges the entered labs are held in (the model's).
-ALBUMIN_RANGE, HCT_RANGE = field_range(Labs, "albumin_g_dl"), field_range(Labs, "hct_pct")
+ALBUMIN_RANGE, HCT_RANGE = field_range(Labs, "albumin_g_dl"), field_range(Labs, HCT_PCT)
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ def _entered(sc, errors: RecordErrors):
             "albumin_g_dl": round(
                 float(np.clip(p.labs.albumin_g_dl + errors.albumin_error_g_dl, *ALBUMIN_RANGE)), 1
             ),
-            "hct_pct": round(float(np.clip(p.labs.hct_pct + errors.hct_error_pct, *HCT_RANGE)), 1),
+            HCT_PCT: round(float(np.clip(p.labs.hct_pct + errors.hct_error_pct, *HCT_RANGE)), 1),
         }
     )
     dry = round(p.dry_weight_kg * (1.0 + errors.dry_weight_error), 1)
