@@ -25,10 +25,11 @@ from typing import Any, Protocol
 
 from crampwatch.live import LiveEngine, assimilate_many, observe_many
 from crampwatch.live.inputs import checked_time, checked_values
+from crampwatch.signals import DBP_MMHG, HR_BPM, RBV_PCT, SBP_MMHG, UF_CUM_L, UF_RATE_ML_H
 from crampwatch.store.live import ACKNOWLEDGEMENT, UPDATE, LiveMessageRecord, LiveSessionRecord
 
 #: Signals the chairside tile shows with the engine's update (latest value and its time).
-TILE_SIGNALS = ("rbv_pct", "sbp_mmhg", "dbp_mmhg", "hr_bpm", "uf_rate_ml_h", "uf_cum_l")
+TILE_SIGNALS = (RBV_PCT, SBP_MMHG, DBP_MMHG, HR_BPM, UF_RATE_ML_H, UF_CUM_L)
 #: ``step`` of a stored row without an update of its own (folded into a later update, refused by the engine);
 #: an update's is :data:`crampwatch.store.live.UPDATE`.
 COALESCED, FAILED = "coalesced", "failed"
