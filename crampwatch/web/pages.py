@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from crampwatch.errors import InputError
 from crampwatch.prescription_settings import change_error_text
 from crampwatch.quantities import display_label
+from crampwatch.signals import DIALYSATE_NA_MMOL_L, DIALYSATE_TEMP_C, QB_ML_MIN
 from crampwatch.store.audit import audit_action_label
 from crampwatch.web import access, charts, heavy, services, session_cache, wording
 from crampwatch.web.api_models import MUSCLE_GROUPS, ReportIn, WhatIfIn, form_numbers
@@ -124,11 +125,11 @@ def patient_page(request: Request, patient_id: str, user: CurrentUser) -> Respon
 WHATIF_STEPS = {
     "duration_min": 1,
     "uf_volume_l": 0.01,
-    "dialysate_na_mmol_l": 0.5,
+    DIALYSATE_NA_MMOL_L: 0.5,
     "dialysate_ca_mmol_l": 0.025,
     "dialysate_mg_mmol_l": 0.025,
-    "dialysate_temp_c": 0.1,
-    "qb_ml_min": 1,
+    DIALYSATE_TEMP_C: 0.1,
+    QB_ML_MIN: 1,
     "dialysate_k_mmol_l": 0.5,
     "dialysate_hco3_mmol_l": 1,
     "qd_ml_min": 1,

@@ -17,11 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from crampwatch.causes.ids import HYPOCALCEMIA, HYPOMAGNESEMIA, OSMOTIC
 from crampwatch.causes.sentences import number as format_number
 from crampwatch.causes.thresholds import THRESHOLDS
 from crampwatch.prescription_settings import describe_changes
 from crampwatch.series import last_valid
-from crampwatch.signals import RBV_PCT, SIGNAL_SPECS
+from crampwatch.signals import ICA_MMOL_L, MG_MMOL_L, PLASMA_NA_MMOL_L, RBV_PCT, SIGNAL_SPECS
 from crampwatch.store.cache import LRUCache
 from crampwatch.web import chart_layout, charts, services
 from crampwatch.web.display import iso_time
@@ -40,14 +41,14 @@ SESSION_SETTINGS = frozenset({"uf_volume_l"})
 RECENT_SESSIONS = 6
 #: Solute signals whose course the trend page shows when their cause leads, with the limit drawn.
 SOLUTE_SIGNALS: dict[str, str] = {
-    "hypocalcemia": "ica_mmol_l",
-    "hypomagnesemia": "mg_mmol_l",
-    "osmotic": "plasma_na_mmol_l",
+    HYPOCALCEMIA: ICA_MMOL_L,
+    HYPOMAGNESEMIA: MG_MMOL_L,
+    OSMOTIC: PLASMA_NA_MMOL_L,
 }
 SOLUTE_LIMITS: dict[str, str] = {
-    "ica_mmol_l": "ica_low_mmol_l",
-    "mg_mmol_l": "mg_low_mmol_l",
-    "plasma_na_mmol_l": "hyponatremia_mmol_l",
+    ICA_MMOL_L: "ica_low_mmol_l",
+    MG_MMOL_L: "mg_low_mmol_l",
+    PLASMA_NA_MMOL_L: "hyponatremia_mmol_l",
 }
 #: The unit overview is recomputed at most this often per server process (it reads every patient).
 OVERVIEW_TTL_S = 5.0
