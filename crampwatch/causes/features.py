@@ -207,11 +207,11 @@ def _ultrafiltration(put: _Put, s: Mapping[str, np.ndarray], t: np.ndarray, ctx:
         uf1 - np.nan_to_num(uf0),
         np.where(rate_ok & (uf_total_rate > 0), uf_total_rate, ctx.uf_volume_l),
     )
-    put("uf_rate_ml_h", ufr, ~np.isnan(ufr_cum) | rate_ok)
+    put(UF_RATE_ML_H, ufr, ~np.isnan(ufr_cum) | rate_ok)
     put("uf_total_l", uf_total, ~np.isnan(uf1) | rate_ok)
     post_w = post_weight_kg_array(ctx.pre_weight_kg, uf_total)
     put("post_weight_kg", post_w, put.from_signal["uf_total_l"])
-    put("uf_rate_ml_kg_h", uf_rate_per_kg_array(ufr, post_w), put.from_signal["uf_rate_ml_h"])
+    put("uf_rate_ml_kg_h", uf_rate_per_kg_array(ufr, post_w), put.from_signal[UF_RATE_ML_H])
     # refill: measured, else from the RBV slope: refill = UF + d(BV)/dt, BV0 = 70 mL/kg (modelling choice)
     refill_meas = row_mean(s[REFILL_ML_MIN])
     bv0_ml = th("blood_volume_ml_per_kg") * ctx.dry_weight_kg
@@ -240,7 +240,7 @@ def _sodium_osmolality(put: _Put, s: Mapping[str, np.ndarray], t: np.ndarray, ct
         dia_na_sig,
         np.where(~np.isnan(dia_na_cond), dia_na_cond, ctx.dialysate_na_mmol_l),
     )
-    put("dialysate_na_mmol_l", dia_na, np.ones(ctx.n, dtype=bool))
+    put(DIALYSATE_NA_MMOL_L, dia_na, np.ones(ctx.n, dtype=bool))
     put(
         "na_gradient_mmol_l",
         na_gradient_mmol_l_array(dia_na, put.values["plasma_na_pre_mmol_l"]),
@@ -261,7 +261,7 @@ def _sodium_osmolality(put: _Put, s: Mapping[str, np.ndarray], t: np.ndarray, ct
     put("osm_fall_mosm_kg", osm_pre - osm_min)
     put("osm_min_at_min", osm_min_t)
     # no urea signal: subtract the urea fall expected from the prescription (single pool, pre-BUN from labs)
-    urea_fall_est = ctx.labs["urea_mmol_l"] * (1.0 - np.exp(-ctx.est_ktv))
+    urea_fall_est = ctx.labs[UREA_MMOL_L] * (1.0 - np.exp(-ctx.est_ktv))
     eff_est = np.where(np.all(np.isnan(urea), axis=1), put.values["osm_fall_mosm_kg"] - urea_fall_est, np.nan)
     put("effective_osm_fall_estimated_mosm_kg", eff_est, np.zeros(ctx.n, dtype=bool))
 
