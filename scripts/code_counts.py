@@ -5,7 +5,8 @@ lines (first decorator to last line, nested functions included), modules over 50
 excepted, as in tests/test_code_size.py), import circles (strongly connected components of the grimp graph of
 every import statement, function-local and ``TYPE_CHECKING`` ones included), function-local import
 statements, and string literals (docstrings excepted) that spell a signal name outside crampwatch/signals.py
-or a cause id outside crampwatch/causes/ids.py.
+or a cause id outside crampwatch/causes/ids.py, and how many of those the allowlist of
+tests/test_name_constants.py does not name (the guard test fails on any).
 """
 
 from __future__ import annotations
@@ -113,6 +114,17 @@ def main(repo: Path) -> None:
     print(f"function-local import statements: {local_imports}")
     print(f"signal-name string literals: {signal_literals} in {len(signal_files)} files")
     print(f"cause-id string literals: {cause_literals} in {len(cause_files)} files")
+    print(f"name literals outside the allowlist of tests/test_name_constants.py: {_unlisted(repo)}")
+
+
+def _unlisted(repo: Path) -> int:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("name_guard", repo / "tests" / "test_name_constants.py")
+    assert spec is not None and spec.loader is not None
+    guard = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(guard)
+    return len(guard.unlisted_literals(repo / "crampwatch", guard.ALLOWED))
 
 
 if __name__ == "__main__":
