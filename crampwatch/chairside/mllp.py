@@ -98,7 +98,9 @@ class MllpListener:
             facility = hl7_oru.sender(msg)[1]
             if not self.settings.sender_allowed(facility):
                 raise Refusal(REJECT, f"sending facility {facility[:40]!r} (MSH-4) is not allowed")
-            await self.service.submit(hl7_oru.machine_message(msg))
+            message = hl7_oru.machine_message(msg)
+            msg = hl7_oru.header(msg)  # the rest of the parsed message is not kept while it is stored
+            await self.service.submit(message)
             return hl7_oru.acknowledgement(msg, ACCEPT)
         except Refusal as refusal:
             return await self._refuse(msg, refusal, who)

@@ -64,6 +64,7 @@ def _web_app(store: object, host: str, mllp_port: int | None) -> object:
 def _run(web_app: object, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
+    from crampwatch.chairside.runtime import freeze_startup_heap
     from crampwatch.web.app import uvicorn_options
 
     # Forwarded headers are applied by the application, from CRAMPWATCH_TRUSTED_PROXIES only.
@@ -71,6 +72,7 @@ def _run(web_app: object, host: str, port: int, workers: int = 1) -> None:
         options = {"factory": True, "workers": workers, **uvicorn_options()}
         uvicorn.run(FACTORY, host=host, port=port, log_level="info", **options)
     else:
+        freeze_startup_heap()
         uvicorn.run(web_app, host=host, port=port, log_level="info", **uvicorn_options())
 
 

@@ -28,6 +28,7 @@ def worker(
     workers on any machines that reach the database and Redis. A worker stops on SIGTERM or Ctrl-C.
     """
     from crampwatch.chairside.engines import store_engine_factory
+    from crampwatch.chairside.runtime import freeze_startup_heap
     from crampwatch.chairside.settings import PARTITIONS
     from crampwatch.chairside.streams import EngineWorker
     from crampwatch.store import Store
@@ -39,6 +40,7 @@ def worker(
         signal.signal(sig, lambda *_: stop.set())
     engine_worker = EngineWorker(store, redis_url, name, store_engine_factory(store), partitions=PARTITIONS)
     typer.echo(f"crampwatch worker {name}: {store.url}, {redis_url}")
+    freeze_startup_heap()
     try:
         engine_worker.run(stop)
     finally:

@@ -140,6 +140,12 @@ def _observations(msg: Any, default_time: datetime, patient_id: str) -> tuple[li
     return out, ended
 
 
+def header(msg: Any) -> Any:
+    """A python-hl7 message of ``msg``'s MSH segment alone: all its :func:`acknowledgement` needs (kept
+    instead of the whole message while the message waits for storage)."""
+    return msg.create_message([msg.segment("MSH")])
+
+
 def acknowledgement(msg: Any | None, code: str, reason: str = "") -> str:
     """The ACK of a parsed message (``msg`` None: of an unparseable one) with MSA-1 ``code`` and MSA-3
     ``reason``, as HL7 text (segments separated by carriage returns)."""
