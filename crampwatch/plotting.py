@@ -31,6 +31,7 @@ from crampwatch.signals import (
     PLASMA_NA_MMOL_L,
     RBV_PCT,
     SBP_MMHG,
+    T_MIN,
     UF_RATE_ML_H,
     UREA_MMOL_L,
     signal,
@@ -144,7 +145,7 @@ def _cramps(trace: Trace) -> list[tuple[float, float | None]]:
     sev = rows["severity"] if "severity" in rows else [np.nan] * len(rows)
     return [
         (float(t), None if s is None or np.isnan(float(s)) else float(s))
-        for t, s in zip(rows["t_min"], sev, strict=True)
+        for t, s in zip(rows[T_MIN], sev, strict=True)
     ]
 
 
@@ -163,7 +164,7 @@ def session_figure(
         text = "cramp" if severity is None else f"cramp {severity:g}/10"
         axes[0].annotate(text, (tc, 1.0), xycoords=("data", "axes fraction"), xytext=(2, 2),
                          textcoords="offset points", fontsize=7, color="#6a1b9a", va="bottom")  # fmt: skip
-    axes[-1].set_xlabel(display_label("t_min"))
+    axes[-1].set_xlabel(display_label(T_MIN))
     fig.suptitle(title or (f"Session {trace.session_id}" if trace.session_id else "Session"), fontsize=10)
     return fig
 

@@ -34,6 +34,8 @@ MAX_T_MIN = 720.0
 
 
 # Signal names, one constant each: code names a signal by its constant, so a misspelt name fails at import.
+#: The time axis of every trace, event, evidence item and forecast: minutes from session start.
+T_MIN = "t_min"
 SBP_MMHG = "sbp_mmhg"
 DBP_MMHG = "dbp_mmhg"
 MAP_MMHG = "map_mmhg"
@@ -159,7 +161,7 @@ _REGISTRY: tuple[Signal, ...] = (
 SIGNAL_SPECS: dict[str, Signal] = {s.name: s for s in _REGISTRY}
 
 #: The time axis (not a signal): minutes from session start, 0 to :data:`MAX_T_MIN`.
-TIME = Signal("t_min", "Time from session start", "Time", "min", "min", 0.0, MAX_T_MIN,
+TIME = Signal(T_MIN, "Time from session start", "Time", "min", "min", 0.0, MAX_T_MIN,
               "minutes from session start")  # fmt: skip
 
 #: Labels of the scenario fields that findings and tables show, name -> (clinical label, unit); derived
@@ -214,7 +216,7 @@ _SUFFIX_UNITS: dict[str, str] = {
 
 def signal(name: str) -> Signal:
     """The registry entry of a trace signal (``KeyError`` for an unknown name)."""
-    if name == "t_min":
+    if name == T_MIN:
         return TIME
     return SIGNAL_SPECS[name]
 
@@ -250,6 +252,7 @@ def range_message(name: str, value: float) -> str:
 
 
 __all__ = [
+    "T_MIN",
     "SBP_MMHG",
     "DBP_MMHG",
     "MAP_MMHG",

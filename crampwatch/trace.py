@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from crampwatch.signals import SIGNAL_SPECS
+from crampwatch.signals import SIGNAL_SPECS, T_MIN
 
 #: Public signal names (docs/formats.md) with their meaning and unit, from the signal registry
 #: (:mod:`crampwatch.signals`: unit, UCUM code, plausible range, clinical label, LOINC code).
@@ -19,13 +19,13 @@ SIGNALS: dict[str, str] = {name: spec.description for name, spec in SIGNAL_SPECS
 
 SOURCES = ("measured", "simulated", "estimated")
 
-EVENT_COLUMNS = ["t_min", "kind", "severity", "note"]
+EVENT_COLUMNS = [T_MIN, "kind", "severity", "note"]
 
 
 def _events_template() -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "t_min": pd.Series(dtype=float),
+            T_MIN: pd.Series(dtype=float),
             "kind": pd.Series(dtype=object),
             "severity": pd.Series(dtype=float),
             "note": pd.Series(dtype=object),
@@ -55,14 +55,14 @@ class Trace:
     session_id: str | None = None
 
     def __post_init__(self) -> None:
-        if "t_min" not in self.data.columns:
+        if T_MIN not in self.data.columns:
             raise ValueError("Trace.data needs a 't_min' column")
         for name in self.signals:
             self.sources.setdefault(name, "measured")
 
     @property
     def t_min(self) -> np.ndarray:
-        return self.data["t_min"].to_numpy(dtype=float)
+        return self.data[T_MIN].to_numpy(dtype=float)
 
     @property
     def signals(self) -> list[str]:
@@ -88,7 +88,7 @@ class Trace:
         """Times (min) of cramp events."""
         if self.events.empty:
             return np.empty(0)
-        return self.events.loc[self.events["kind"] == "cramp", "t_min"].to_numpy(dtype=float)
+        return self.events.loc[self.events["kind"] == "cramp", T_MIN].to_numpy(dtype=float)
 
     def with_events(self, events: pd.DataFrame) -> Trace:
         """A copy of this trace with ``events`` replacing its events."""

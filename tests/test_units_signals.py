@@ -91,8 +91,9 @@ def test_every_signal_has_a_name_constant() -> None:
     for name in signals.SIGNAL_SPECS:
         assert getattr(signals, name.upper()) == name
         assert name.upper() in signals.__all__
+    assert signals.TIME.name == signals.T_MIN and "T_MIN" in signals.__all__  # the time axis, not a signal
     constants = {k for k, v in vars(signals).items() if k.isupper() and isinstance(v, str)}
-    assert constants == {n.upper() for n in signals.SIGNAL_SPECS}
+    assert constants == {n.upper() for n in signals.SIGNAL_SPECS} | {"T_MIN"}
 
 
 def test_every_reported_quantity_has_a_clinical_label() -> None:

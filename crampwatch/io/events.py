@@ -10,7 +10,7 @@ import pandas as pd
 
 from crampwatch.errors import InputError
 from crampwatch.model import EVENT_KINDS
-from crampwatch.signals import MAX_T_MIN
+from crampwatch.signals import MAX_T_MIN, T_MIN
 from crampwatch.trace import empty_events
 
 
@@ -46,16 +46,15 @@ def validate_events(df: pd.DataFrame, *, name: str = "events") -> pd.DataFrame:
     if df.empty:
         return empty_events()
     df = df.rename(columns=lambda c: str(c).strip())
-    for col in ("t_min", "kind"):
+    for col in (T_MIN, "kind"):
         if col not in df.columns:
             raise InputError(f"{name}: missing required column {col!r}", f"events.{col}")
-    t = pd.to_numeric(df["t_min"].astype(str).str.strip(), errors="coerce")
+    t = pd.to_numeric(df[T_MIN].astype(str).str.strip(), errors="coerce")
     bad = t.isna() | (t < 0) | (t > MAX_T_MIN)
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise InputError(
-            f"events.t_min: {df['t_min'].iloc[i]!r} at row {i + 1} is not a time "
-            f"(allowed 0–{MAX_T_MIN:g} min)",
+            f"events.t_min: {df[T_MIN].iloc[i]!r} at row {i + 1} is not a time (allowed 0–{MAX_T_MIN:g} min)",
             "events.t_min",
         )
     kind = df["kind"].astype(str).str.strip().str.lower()
@@ -79,5 +78,5 @@ def validate_events(df: pd.DataFrame, *, name: str = "events") -> pd.DataFrame:
             "events.severity",
         )
     note = df["note"].astype(str) if "note" in df.columns else pd.Series("", index=df.index)
-    out = pd.DataFrame({"t_min": t.astype(float), "kind": kind, "severity": sev.astype(float), "note": note})
-    return out.sort_values("t_min", kind="stable").reset_index(drop=True)
+    out = pd.DataFrame({T_MIN: t.astype(float), "kind": kind, "severity": sev.astype(float), "note": note})
+    return out.sort_values(T_MIN, kind="stable").reset_index(drop=True)

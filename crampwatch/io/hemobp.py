@@ -19,6 +19,7 @@ from crampwatch.signals import (
     DIALYSATE_TEMP_C,
     QB_ML_MIN,
     SBP_MMHG,
+    T_MIN,
     UF_CUM_L,
     UF_RATE_ML_H,
 )
@@ -27,7 +28,7 @@ from crampwatch.units import MIN_PER_H, ML_PER_L, conductivity_to_na_mmol_l
 
 #: HEMOBP ``vip.csv`` (Lin et al. Sci Data 2019;6:313, figshare 6260654 v3, CC BY 4.0) -> contract names.
 HEMOBP_COLUMNS: dict[str, tuple[str, float]] = {
-    "time": ("t_min", 1.0),  # minutes from session start
+    "time": (T_MIN, 1.0),  # minutes from session start
     "sbp": (SBP_MMHG, 1.0),
     "dbp": (DBP_MMHG, 1.0),
     "uf": (UF_RATE_ML_H, ML_PER_L),  # L/h -> mL/h
@@ -77,7 +78,7 @@ def looks_like_hemobp(path: str | Path) -> bool:
             header = {c.strip().lower() for c in fh.readline().split(",")}
     except OSError:
         return False
-    return "t_min" not in header and {"time", "sbp", "dbp"} <= header
+    return T_MIN not in header and {"time", "sbp", "dbp"} <= header
 
 
 def read_hemobp(path: str | Path, *, strict: bool = False) -> tuple[Trace, DataQualityReport]:
@@ -93,7 +94,7 @@ def read_hemobp(path: str | Path, *, strict: bool = False) -> tuple[Trace, DataQ
     trace, report = clean_frame(mapped, source="measured", strict=strict, name=f"HEMOBP file {p.name}")
     report = replace(report, issues=pre.issues + report.issues, n_rows_read=len(raw))
     data = trace.data
-    t = data["t_min"].to_numpy(dtype=float)
+    t = data[T_MIN].to_numpy(dtype=float)
     derived = derived_signals(
         t,
         data[UF_RATE_ML_H].to_numpy(dtype=float) if UF_RATE_ML_H in data.columns else None,

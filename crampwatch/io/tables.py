@@ -23,6 +23,7 @@ from crampwatch.signals import (
     MAX_T_MIN,
     MG_MMOL_L,
     RBV_PCT,
+    T_MIN,
     UF_CUM_L,
     UF_RATE_ML_H,
     UREA_MMOL_L,
@@ -80,8 +81,8 @@ UNIT_ALIASES: dict[str, tuple[str, float]] = {
     "bun_mg_dl": (UREA_MMOL_L, UREA_MMOL_L_PER_BUN_MG_DL),
     "ica_mg_dl": (ICA_MMOL_L, 1 / CA_MG_DL_PER_MMOL_L),
     "mg_mg_dl": (MG_MMOL_L, 1 / MG_MG_DL_PER_MMOL_L),
-    "t_h": ("t_min", MIN_PER_H),
-    "t_s": ("t_min", 1 / S_PER_MIN),
+    "t_h": (T_MIN, MIN_PER_H),
+    "t_s": (T_MIN, 1 / S_PER_MIN),
 }
 
 
@@ -161,19 +162,19 @@ def clean_frame(
     n_rows_read = len(raw)
     log = IssueLog()
     raw, converted = _named_columns(raw, name, log)
-    if "t_min" not in raw.columns:
-        raise InputError(f"{name}: missing required column 't_min' (minutes from session start)", "t_min")
+    if T_MIN not in raw.columns:
+        raise InputError(f"{name}: missing required column 't_min' (minutes from session start)", T_MIN)
     if len(raw) == 0:
-        raise InputError(f"{name}: no data rows (needs at least one row with t_min)", "t_min")
+        raise InputError(f"{name}: no data rows (needs at least one row with t_min)", T_MIN)
     if source is not None and source not in SOURCES:
         raise InputError(f"source: {source!r} is not one of {', '.join(SOURCES)}", "source")
     known = [c for c in raw.columns if c in SIGNALS]
-    ignored = [c for c in raw.columns if c not in SIGNALS and c not in {"t_min", "source"}]
-    df = pd.DataFrame({"t_min": to_numeric(raw["t_min"], "t_min", log, strict) * converted.get("t_min", 1.0)})
+    ignored = [c for c in raw.columns if c not in SIGNALS and c not in {T_MIN, "source"}]
+    df = pd.DataFrame({T_MIN: to_numeric(raw[T_MIN], T_MIN, log, strict) * converted.get(T_MIN, 1.0)})
     for c in known:
         df[c] = to_numeric(raw[c], c, log, strict) * converted.get(c, 1.0)
     row_no = np.arange(1, len(df) + 1)
-    drop = _bad_times(df["t_min"].to_numpy(), row_no, strict, log)
+    drop = _bad_times(df[T_MIN].to_numpy(), row_no, strict, log)
     _fix_values(df, known, row_no, log)
     row_src = _row_sources(raw, source, row_no, log)
     dropped = row_no[drop].tolist() if drop.any() else []
@@ -182,7 +183,7 @@ def clean_frame(
     if row_src is not None:
         row_src = row_src.loc[keep]
     if len(df) == 0:
-        raise InputError(f"{name}: no row has a valid t_min (allowed 0–{MAX_T_MIN:g} min)", "t_min")
+        raise InputError(f"{name}: no row has a valid t_min (allowed 0–{MAX_T_MIN:g} min)", T_MIN)
     df, row_src, duplicates = _sorted_unique_times(df, row_no[keep], row_src, log)
     if duplicates:
         dropped = sorted(set(dropped) | set(duplicates))
@@ -224,14 +225,12 @@ def _bad_times(t: np.ndarray, row_no: np.ndarray, strict: bool, log: IssueLog) -
             continue
         if strict:
             r = int(row_no[bad_t][0])
-            raise InputError(
-                f"t_min: {t[bad_t][0]:g} at row {r} {why} (allowed 0–{MAX_T_MIN:g} min)", "t_min"
-            )
-        log.add("t_min", problem, "row dropped", row_no[bad_t].tolist())
+            raise InputError(f"t_min: {t[bad_t][0]:g} at row {r} {why} (allowed 0–{MAX_T_MIN:g} min)", T_MIN)
+        log.add(T_MIN, problem, "row dropped", row_no[bad_t].tolist())
         drop |= bad_t
     nan_t = np.isnan(t)
     if nan_t.any():
-        log.add("t_min", "missing time", "row dropped", row_no[nan_t].tolist())
+        log.add(T_MIN, "missing time", "row dropped", row_no[nan_t].tolist())
         drop |= nan_t
     return drop
 
@@ -281,19 +280,19 @@ def _sorted_unique_times(
 ) -> tuple[pd.DataFrame, pd.Series | None, list[int]]:
     """Rows sorted by time (stable) and later duplicates of a time dropped, the index reset; and the file
     rows of the dropped duplicates."""
-    tk = df["t_min"].to_numpy()
+    tk = df[T_MIN].to_numpy()
     if np.any(np.diff(tk) < 0):
         order = np.argsort(tk, kind="stable")
         out_of_order = kept_rows[np.flatnonzero(np.diff(tk) < 0) + 1].tolist()
-        log.add("t_min", "times not in increasing order", "rows sorted by t_min", out_of_order)
+        log.add(T_MIN, "times not in increasing order", "rows sorted by t_min", out_of_order)
         df = df.iloc[order]
         kept_rows = kept_rows[order]
         if row_src is not None:
             row_src = row_src.iloc[order]
-    dup = df["t_min"].duplicated(keep="first").to_numpy()
+    dup = df[T_MIN].duplicated(keep="first").to_numpy()
     duplicates: list[int] = []
     if dup.any():
-        log.add("t_min", "duplicated time", "later duplicate dropped (first kept)", kept_rows[dup].tolist())
+        log.add(T_MIN, "duplicated time", "later duplicate dropped (first kept)", kept_rows[dup].tolist())
         duplicates = kept_rows[dup].tolist()
         df = df.loc[~dup]
         if row_src is not None:

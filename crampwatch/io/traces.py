@@ -17,6 +17,7 @@ from crampwatch.io.events import read_events, validate_events
 from crampwatch.io.hemobp import HEMOBP_COLUMNS, hemobp_to_frame, looks_like_hemobp, read_hemobp
 from crampwatch.io.quality import DataIssue, DataQualityReport
 from crampwatch.io.tables import MAX_ROWS, UNIT_ALIASES, UNIT_FIXES, clean_frame, read_table
+from crampwatch.signals import T_MIN
 from crampwatch.trace import SIGNALS, Trace
 
 
@@ -50,7 +51,7 @@ def write_trace(trace: Trace, path: str | Path) -> Path:
     different sources a ``<file>.sources.json`` sidecar records each signal's source."""
     p = Path(path)
     df = trace.data.copy()
-    cols = ["t_min", *[c for c in df.columns if c in SIGNALS]]
+    cols = [T_MIN, *[c for c in df.columns if c in SIGNALS]]
     df = df[cols]
     srcs = {c: trace.sources.get(c, "measured") for c in cols[1:] if df[c].notna().any()}
     uniform = set(srcs.values())

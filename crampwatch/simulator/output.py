@@ -16,7 +16,7 @@ from crampwatch.errors import InputError
 from crampwatch.physiology.derive import ParameterArrays
 from crampwatch.physiology.model import OUTPUTS, STATES
 from crampwatch.physiology.ukm import single_pool_ktv
-from crampwatch.signals import INTERSTITIAL_VOLUME_L, PLASMA_VOLUME_L, SBP_MMHG, UREA_MMOL_L
+from crampwatch.signals import INTERSTITIAL_VOLUME_L, PLASMA_VOLUME_L, SBP_MMHG, T_MIN, UREA_MMOL_L
 from crampwatch.simulator.controls import Controls
 from crampwatch.trace import SIGNALS, Trace
 
@@ -29,7 +29,7 @@ OUT_OF_RANGE = (
 )
 #: Signals whose range :func:`out_of_range` checks (plasma volume, interstitial volume, SBP), as row indices.
 #: Columns of a simulated trace's table (an immutable index, built once).
-TRACE_COLUMNS = pd.Index(["t_min", *SIGNAL_NAMES])
+TRACE_COLUMNS = pd.Index([T_MIN, *SIGNAL_NAMES])
 RANGE_SIGNALS = tuple(SIGNAL_NAMES.index(n) for n in (PLASMA_VOLUME_L, INTERSTITIAL_VOLUME_L, SBP_MMHG))
 
 

@@ -46,7 +46,7 @@ from crampwatch.io.fhir.questionnaire import (
 )
 from crampwatch.model import Patient, Prescription, Scenario, format_validation_error
 from crampwatch.quantities import post_weight_kg_array
-from crampwatch.signals import UF_CUM_L
+from crampwatch.signals import T_MIN, UF_CUM_L
 from crampwatch.trace import SIGNALS, Trace, empty_events
 from crampwatch.units import S_PER_MIN
 
@@ -279,15 +279,15 @@ def bundle_to_session(bundle: dict[str, Any] | str | bytes) -> SessionImport:
         ) from None
 
     events = (
-        pd.DataFrame(reader.events, columns=["t_min", "kind", "severity", "note"])
+        pd.DataFrame(reader.events, columns=[T_MIN, "kind", "severity", "note"])
         if reader.events
         else (empty_events())
     )
     if reader.events:
-        events = events.astype({"t_min": float, "severity": float}).sort_values("t_min", kind="stable")
+        events = events.astype({T_MIN: float, "severity": float}).sort_values(T_MIN, kind="stable")
         events = events.reset_index(drop=True)
     trace = reader.trace(session_id, events)
-    reports.sort(key=lambda r: r["t_min"])
+    reports.sort(key=lambda r: r[T_MIN])
     return SessionImport(scenario, trace, events, reports, session_id, started_at, post, assumed, skipped)
 
 

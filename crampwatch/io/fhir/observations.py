@@ -50,7 +50,7 @@ from crampwatch.io.fhir.common import (
 )
 from crampwatch.io.fhir.sampled import sampled_observations, sampled_points
 from crampwatch.model import EVENT_KINDS, Labs
-from crampwatch.signals import HR_BPM, MAX_T_MIN, SIGNAL_SPECS
+from crampwatch.signals import HR_BPM, MAX_T_MIN, SIGNAL_SPECS, T_MIN
 from crampwatch.trace import SIGNALS, SOURCES, Trace
 from crampwatch.units import S_PER_MIN
 
@@ -245,7 +245,7 @@ def minutes_after_start(resource: dict[str, Any], started_at: datetime) -> float
     if moment is None and isinstance(resource.get("effectivePeriod"), dict):
         moment = resource["effectivePeriod"].get("start")
     if moment is None:
-        raise InputError(f"{where}.effectiveDateTime: required to place the value in the session", "t_min")
+        raise InputError(f"{where}.effectiveDateTime: required to place the value in the session", T_MIN)
     return (parse_datetime(moment, f"{where}.effectiveDateTime") - started_at).total_seconds() / S_PER_MIN
 
 
@@ -359,17 +359,17 @@ class ObservationReader:
         t_min = minutes_after_start(obs, self.started_at)
         if not 0 <= t_min <= MAX_T_MIN:
             raise InputError(
-                f"{where}.effectiveDateTime: {t_min:g} min after the start (allowed 0–{MAX_T_MIN:g})", "t_min"
+                f"{where}.effectiveDateTime: {t_min:g} min after the start (allowed 0–{MAX_T_MIN:g})", T_MIN
             )
         note = " ".join(n.get("text", "") for n in obs.get("note") or [])
-        self.events.append({"t_min": t_min, "kind": kind, "severity": severity, "note": note})
+        self.events.append({T_MIN: t_min, "kind": kind, "severity": severity, "note": note})
 
     def trace(self, session_id: str, events: pd.DataFrame) -> Trace | None:
         """The trace points read so far as a Trace (None when there are none)."""
         if not self.points:
             return None
         data = pd.DataFrame.from_dict(self.points, orient="index").sort_index()
-        data.index.name = "t_min"
+        data.index.name = T_MIN
         data = data.reset_index()
-        ordered = ["t_min", *[s for s in SIGNALS if s in data.columns]]
+        ordered = [T_MIN, *[s for s in SIGNALS if s in data.columns]]
         return Trace(data[ordered], events, dict(self.sources), session_id)

@@ -22,7 +22,7 @@ from crampwatch.io.fhir.common import (
     validate_resource,
     where_of,
 )
-from crampwatch.signals import MAX_T_MIN
+from crampwatch.signals import MAX_T_MIN, T_MIN
 
 
 def cramp_questionnaire() -> dict[str, Any]:
@@ -66,15 +66,15 @@ def _report_fields(report: dict[str, Any]) -> tuple[float, str, int, str, dateti
     if not isinstance(report, dict):
         raise InputError("report: expected a mapping with t_min, muscle, severity, note", "report")
     try:
-        t_min = float(report["t_min"])
+        t_min = float(report[T_MIN])
     except KeyError:
         raise InputError(
-            f"report.t_min: required field is missing (allowed 0–{MAX_T_MIN:g} min)", "t_min"
+            f"report.t_min: required field is missing (allowed 0–{MAX_T_MIN:g} min)", T_MIN
         ) from None
     except (TypeError, ValueError):
-        raise InputError(f"report.t_min: {report['t_min']!r} is not a number", "t_min") from None
+        raise InputError(f"report.t_min: {report[T_MIN]!r} is not a number", T_MIN) from None
     if not 0 <= t_min <= MAX_T_MIN:
-        raise InputError(f"report.t_min: {t_min:g} is out of range (allowed 0–{MAX_T_MIN:g} min)", "t_min")
+        raise InputError(f"report.t_min: {t_min:g} is out of range (allowed 0–{MAX_T_MIN:g} min)", T_MIN)
     sev = report.get("severity")
     if isinstance(sev, bool) or not isinstance(sev, int | float) or float(sev) != round(float(sev)):
         raise InputError(f"report.severity: {sev!r} is not a whole number (allowed 0–10)", "severity")
@@ -139,15 +139,15 @@ def questionnaire_response_to_cramp_report(resource: dict[str, Any]) -> dict[str
         if values:
             answers[item.get("linkId")] = values[0]
     report = {
-        "t_min": answers.get("time_min"),
+        T_MIN: answers.get("time_min"),
         "muscle": answers.get("muscle", ""),
         "severity": answers.get("severity"),
         "note": answers.get("note", ""),
         "reported_at": resource.get("authored"),
     }
-    if report["t_min"] is None:
+    if report[T_MIN] is None:
         raise InputError(
-            f"{where}.item[time_min]: required answer is missing (allowed 0–{MAX_T_MIN:g} min)", "t_min"
+            f"{where}.item[time_min]: required answer is missing (allowed 0–{MAX_T_MIN:g} min)", T_MIN
         )
     if report["severity"] is None:
         raise InputError(f"{where}.item[severity]: required answer is missing (allowed 0–10)", "severity")
@@ -155,4 +155,4 @@ def questionnaire_response_to_cramp_report(resource: dict[str, Any]) -> dict[str
         t_min, muscle, severity, note, reported_at = _report_fields(report)
     except InputError as exc:
         raise InputError(f"{where}: {exc.message.removeprefix('report.')}", exc.field) from None
-    return {"t_min": t_min, "muscle": muscle, "severity": severity, "note": note, "reported_at": reported_at}
+    return {T_MIN: t_min, "muscle": muscle, "severity": severity, "note": note, "reported_at": reported_at}
