@@ -35,6 +35,7 @@ from crampwatch.signals import (
     PLASMA_NA_MMOL_L,
     RBV_PCT,
     SBP_MMHG,
+    T_MIN,
     UF_CUM_L,
     UF_RATE_ML_H,
     UREA_MMOL_L,
@@ -74,7 +75,7 @@ def _normalise_events(events: Any, trace: Trace) -> pd.DataFrame:
     else:
         rows = [e.model_dump() if hasattr(e, "model_dump") else dict(e) for e in events]
         df = pd.DataFrame(rows) if rows else empty_events()
-    if "t_min" not in df.columns or "kind" not in df.columns:
+    if T_MIN not in df.columns or "kind" not in df.columns:
         raise InputError("events: need columns t_min and kind", "events")
     bad = ~df["kind"].isin(EVENT_KINDS)
     if bad.any():
@@ -97,7 +98,7 @@ def _fill(
 ) -> tuple[np.ndarray, dict]:
     """Time grid and signal rows, with missing key signals filled from the simulator (``estimated``)."""
     data = trace.data
-    t = data["t_min"].to_numpy(dtype=float)
+    t = data[T_MIN].to_numpy(dtype=float)
     sig = {name: data[name].to_numpy(dtype=float) for name in trace.signals}
     missing = [s for s in KEY_SIGNALS if status.get(s, "missing") == "missing"]
     if not missing:
@@ -137,7 +138,7 @@ def filled_trace(trace: Trace, scenario: Scenario) -> tuple[Trace, list[str]]:
     status = {name: trace.sources.get(name, "measured") for name in trace.signals}
     notes: list[str] = []
     t, sig = _fill(trace, scenario, status, notes)
-    data = pd.DataFrame({"t_min": t, **sig})
+    data = pd.DataFrame({T_MIN: t, **sig})
     sources = {k: v for k, v in status.items() if k in sig}
     return Trace(data, trace.events, sources, trace.session_id), notes
 
@@ -182,10 +183,10 @@ def session_rows(trace: Trace, scenario: Scenario) -> tuple[Trace, float | None,
     dialysis; the equilibrated urea of the rows after the end (:func:`_post_dialysis`); and notes on what
     was changed."""
     data = trace.data
-    t_raw = pd.to_numeric(data["t_min"], errors="coerce")
+    t_raw = pd.to_numeric(data[T_MIN], errors="coerce")
     if t_raw.isna().any() or not t_raw.is_monotonic_increasing:
         bad = int(t_raw.isna().sum())
-        data = data.loc[t_raw.notna()].assign(t_min=t_raw[t_raw.notna()]).sort_values("t_min", kind="stable")
+        data = data.loc[t_raw.notna()].assign(t_min=t_raw[t_raw.notna()]).sort_values(T_MIN, kind="stable")
         trace = Trace(data.reset_index(drop=True), trace.events, dict(trace.sources), trace.session_id)
         unsorted_note = "rows sorted by t_min" + (f"; {bad} rows without t_min ignored" if bad else "")
     else:
@@ -252,7 +253,7 @@ def assess_session(
     if fill_missing:
         t, sig = _fill(trace, scenario, status, notes)
     else:
-        t = trace.data["t_min"].to_numpy(dtype=float)
+        t = trace.data[T_MIN].to_numpy(dtype=float)
         sig = {name: trace.data[name].to_numpy(dtype=float) for name in trace.signals}
     ctx = build_context([scenario])
     common = {
@@ -299,7 +300,7 @@ def _post_dialysis(trace: Trace, scenario: Scenario, notes: list[str]) -> tuple[
     :data:`EQUILIBRATED_AFTER_MIN` after the end, from rows past the prescription's duration (the
     post-dialysis phase of a simulated or recorded trace). ``None`` when there is no such sample."""
     end = float(scenario.prescription.duration_min)
-    t = trace.data["t_min"].to_numpy(dtype=float)
+    t = trace.data[T_MIN].to_numpy(dtype=float)
     after = t > end + 1e-9
     if not after.any():
         return trace, None

@@ -20,6 +20,7 @@ from crampwatch.causes.sentences import Direction, Sense
 from crampwatch.causes.sentences import direction as direction_of
 from crampwatch.causes.thresholds import THRESHOLDS
 from crampwatch.model import Scenario
+from crampwatch.signals import T_MIN
 
 
 def ramp(x: np.ndarray | float, lo: float | np.ndarray, hi: float | np.ndarray) -> np.ndarray:
@@ -93,7 +94,7 @@ class SessionInput:
         if self.events is None or self.events.empty:
             return np.empty(0)
         ev = self.events
-        return ev.loc[ev["kind"] == "cramp", "t_min"].to_numpy(dtype=float)
+        return ev.loc[ev["kind"] == "cramp", T_MIN].to_numpy(dtype=float)
 
 
 def ev(

@@ -13,6 +13,7 @@ import pandas as pd
 
 from crampwatch.causes.sentences import Direction
 from crampwatch.causes.thresholds import CAUSE_THRESHOLDS, THRESHOLDS
+from crampwatch.signals import T_MIN
 
 Confidence = Literal["high", "moderate", "low"]
 
@@ -65,7 +66,7 @@ class Evidence:
         out: dict[str, Any] = {
             "signal": self.signal,
             "value": _num(self.value),
-            "t_min": _num(self.t_min),
+            T_MIN: _num(self.t_min),
             "threshold": _num(self.threshold),
             "source": self.source,
             "direction": self.direction,
@@ -198,5 +199,5 @@ class Assessment:
         """All evidence items as a table (cause, direction, signal, value, t_min, threshold, source,
         estimated, note)."""
         rows = [{"cause": f.cause, **e.to_dict()} for f in self.causes for e in f.evidence]
-        cols = ["cause", "direction", "signal", "value", "t_min", "threshold", "source", "estimated", "note"]
+        cols = ["cause", "direction", "signal", "value", T_MIN, "threshold", "source", "estimated", "note"]
         return pd.DataFrame(rows).reindex(columns=cols)

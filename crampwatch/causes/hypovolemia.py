@@ -31,7 +31,7 @@ from crampwatch.causes.sentences import course, number, plural, statement
 from crampwatch.causes.thresholds import th
 from crampwatch.kinetics.hemodynamics import mermelstein_thresholds_core
 from crampwatch.quantities import idh_nadir_sbp_threshold_mmhg_array, unit_of
-from crampwatch.signals import DIALYSATE_TEMP_C, RBV_PCT, SBP_MMHG, UF_CUM_L, UF_RATE_ML_H
+from crampwatch.signals import DIALYSATE_TEMP_C, RBV_PCT, SBP_MMHG, T_MIN, UF_CUM_L, UF_RATE_ML_H
 
 #: Limits of the UF-rate and weight-gain evidence, mildest first (the score counts from the first).
 UFR_LIMITS = ("ufr_10_ml_kg_h", "ufr_13_ml_kg_h")
@@ -146,7 +146,7 @@ def _hypotension_events(si: SessionInput) -> np.ndarray:
     if ev_df is None or ev_df.empty:
         return np.empty(0)
     kinds = {"hypotension_symptom", "saline_bolus", "uf_stopped"}
-    return np.sort(ev_df.loc[ev_df["kind"].isin(kinds), "t_min"].to_numpy(dtype=float))
+    return np.sort(ev_df.loc[ev_df["kind"].isin(kinds), T_MIN].to_numpy(dtype=float))
 
 
 def _load_evidence(si: SessionInput, est_uf: bool) -> list[Evidence]:

@@ -26,6 +26,7 @@ from crampwatch.causes.features import Features, compute_features
 from crampwatch.causes.ids import HYPOVOLEMIA
 from crampwatch.causes.registry import CAUSE_SPECS, CAUSES
 from crampwatch.model import Scenario
+from crampwatch.signals import T_MIN
 from crampwatch.trace import SIGNALS, Trace
 
 #: Noisy-OR weights of the overall cramp risk, from the cause registry (see module docstring).
@@ -104,7 +105,7 @@ def stack_traces(
         raise ValueError("traces: need at least one trace")
     blocks, columns = [], []
     for tr in traces:
-        cols = [c for c in tr.data.columns if c == "t_min" or c in SIGNALS]
+        cols = [c for c in tr.data.columns if c == T_MIN or c in SIGNALS]
         frame = tr.data[cols] if len(cols) != tr.data.shape[1] else tr.data
         blocks.append(frame.to_numpy(dtype=float, na_value=np.nan))
         columns.append({c: k for k, c in enumerate(cols)})
@@ -113,12 +114,12 @@ def stack_traces(
             c
             for b, cm in zip(blocks, columns, strict=True)
             for c, k in cm.items()
-            if c != "t_min" and not np.isnan(b[:, k]).all()
+            if c != T_MIN and not np.isnan(b[:, k]).all()
         }
         names = sorted(present)
     else:
         names = list(signals)
-    times = [b[:, cm["t_min"]] for b, cm in zip(blocks, columns, strict=True)]
+    times = [b[:, cm[T_MIN]] for b, cm in zip(blocks, columns, strict=True)]
     same = all(tt.shape == times[0].shape and np.array_equal(tt, times[0]) for tt in times)
     grid = times[0] if same else np.unique(np.concatenate(times))
     out = {name: np.full((len(traces), grid.size), np.nan) for name in names}

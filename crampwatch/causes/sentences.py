@@ -19,7 +19,7 @@ import math
 from typing import Any, Literal
 
 from crampwatch.quantities import label_and_unit
-from crampwatch.signals import DIALYSATE_NA_MMOL_L, SIGNAL_SPECS
+from crampwatch.signals import DIALYSATE_NA_MMOL_L, SIGNAL_SPECS, T_MIN
 
 Direction = Literal["supports", "against", "context"]
 #: Evidence directions in display order (docs/formats.md, Assessment JSON ``direction``).
@@ -227,7 +227,7 @@ def evidence_text(item: dict[str, Any], metrics: dict[str, Any] | None = None) -
         return f"{label}: {note}"
     if not _is_number(value):
         return f"{label}: {_yes_no(value)}"
-    t_min = item.get("t_min")
+    t_min = item.get(T_MIN)
     timed = _is_number(t_min) and t_min > 0
     if name in COUNTS:
         of = f" {note}" if note.startswith("of ") else ""
