@@ -14,7 +14,7 @@ import numpy as np
 
 from crampwatch.live.ensemble import J_RBV, J_SBP
 from crampwatch.live.inputs import ASSIMILATED
-from crampwatch.signals import RBV_PCT, SBP_MMHG
+from crampwatch.signals import RBV_PCT, SBP_MMHG, T_MIN
 
 #: Forecast horizon, minutes (the tile chart shows it; the cramp risk uses its first 30 minutes).
 FORECAST_MIN = 60
@@ -79,7 +79,7 @@ def curve_json(t_min: float, outputs: np.ndarray, sbp_offset: np.ndarray) -> lis
     """The forecast over time for the tile chart: bands every :data:`FORECAST_EVERY_MIN` minutes."""
     ks = np.arange(0, min(FORECAST_MIN, outputs.shape[1] - 1) + 1, FORECAST_EVERY_MIN)
     b = bands_at(outputs, sbp_offset, ks)
-    return [{"t_min": round(t_min + int(k), 2), **bands_json(b, i)} for i, k in enumerate(ks)]
+    return [{T_MIN: round(t_min + int(k), 2), **bands_json(b, i)} for i, k in enumerate(ks)]
 
 
 def _rounded(v: float, digits: int) -> float | int | None:

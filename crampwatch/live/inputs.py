@@ -26,6 +26,7 @@ from crampwatch.signals import (
     MAX_T_MIN,
     QB_ML_MIN,
     SIGNAL_SPECS,
+    T_MIN,
     UF_CUM_L,
     UF_RATE_ML_H,
     implausible,
@@ -62,13 +63,13 @@ def checked_time(t_min: float, last_t_min: float) -> float:
     try:
         t = float(t_min)
     except (TypeError, ValueError):
-        raise InputError(f"t_min: {t_min!r} is not a number", "t_min") from None
+        raise InputError(f"t_min: {t_min!r} is not a number", T_MIN) from None
     if not (math.isfinite(t) and 0.0 <= t <= MAX_T_MIN):
-        raise InputError(f"t_min: {t_min!r} is out of range (allowed 0–{MAX_T_MIN:g} min)", "t_min")
+        raise InputError(f"t_min: {t_min!r} is out of range (allowed 0–{MAX_T_MIN:g} min)", T_MIN)
     if t < last_t_min - 1e-9:
         raise InputError(
             f"t_min: {t:g} is before the last update at {last_t_min:g} min (observations come in time order)",
-            "t_min",
+            T_MIN,
         )
     return t
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from crampwatch.signals import T_MIN
+
 #: Names of the risk models an update can come from.
 RISK_MODELS = ("analyzer", "unit model")
 
@@ -62,7 +64,7 @@ class LiveUpdate:
     def to_dict(self) -> dict[str, Any]:
         """The contract's JSON object, then the added fields."""
         return {
-            "t_min": _time(self.t_min),
+            T_MIN: _time(self.t_min),
             "cramp_risk_30min": round(self.cramp_risk_30min, 3),
             "level": self.level,
             "cause": self.cause,
