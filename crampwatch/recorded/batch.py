@@ -36,7 +36,7 @@ from crampwatch.learn.inputs import table_from_evaluation
 from crampwatch.physiology.feasibility import infeasible_rows
 from crampwatch.recorded.prepare import PreparedPartition
 from crampwatch.scenario_table import Columns, complete_columns, take, uf_volume_l
-from crampwatch.signals import DIALYSATE_NA_MMOL_L, DIALYSATE_TEMP_C, QB_ML_MIN, UREA_MMOL_L
+from crampwatch.signals import DIALYSATE_NA_MMOL_L, DIALYSATE_TEMP_C, QB_ML_MIN, T_MIN, UREA_MMOL_L
 from crampwatch.simulator.columns import simulate_columns
 from crampwatch.trace import SIGNALS
 
@@ -260,7 +260,7 @@ def analyze_prepared(
     rec = prep.records
     end = np.asarray(cols["prescription.duration_min"], dtype=float)
     code = rec["code"].to_numpy(dtype=np.int64)
-    rec = rec.loc[rec["t_min"].to_numpy() <= end[code] + 1e-9]  # rows after the end: not the session
+    rec = rec.loc[rec[T_MIN].to_numpy() <= end[code] + 1e-9]  # rows after the end: not the session
     rec = rec.sort_values("code", kind="stable")
     code = rec["code"].to_numpy(dtype=np.int64)
     names = [c for c in rec.columns if c in SIGNALS]
@@ -271,7 +271,7 @@ def analyze_prepared(
         part = rec.iloc[lo:hi]
         grid = to_grid(
             code[lo:hi] - start,
-            part["t_min"].to_numpy(dtype=float),
+            part[T_MIN].to_numpy(dtype=float),
             {name: part[name].to_numpy(dtype=float) for name in names},
             stop - start,
         )

@@ -28,6 +28,7 @@ from crampwatch.recorded.layout import (
     SESSION_COLUMNS,
     SESSIONS_FILE,
 )
+from crampwatch.signals import T_MIN
 
 #: Rows read per block when streaming a CSV (bounds the memory of staging).
 BLOCK_ROWS = 250_000
@@ -36,7 +37,7 @@ _DAY = re.compile(r"^\s*\"?(\d{4})[-/](\d{1,2})[-/](\d{1,2})")
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?\"?\s*$")
 
 RECORD_SCHEMA = pa.schema(
-    [("session", pa.string()), ("pid", pa.string()), ("row", pa.int64()), ("t_min", pa.float64())]
+    [("session", pa.string()), ("pid", pa.string()), ("row", pa.int64()), (T_MIN, pa.float64())]
     + [(dst, pa.float64()) for src, (dst, _) in HEMOBP_COLUMNS.items() if src != "time"]
 )
 SESSION_SCHEMA = pa.schema(
@@ -190,7 +191,7 @@ def _record_block(block: pd.DataFrame, first_row: int, quality: dict[str, int]) 
     )
     bad_text = 0
     t, n_bad = numbers(block["time"])
-    out["t_min"] = t
+    out[T_MIN] = t
     bad_text += n_bad
     for src, (dst, factor) in HEMOBP_COLUMNS.items():
         if src == "time":

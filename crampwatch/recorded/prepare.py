@@ -26,6 +26,7 @@ from crampwatch.signals import (
     DIALYSATE_TEMP_C,
     MAX_T_MIN,
     QB_ML_MIN,
+    T_MIN,
     UF_CUM_L,
     UF_RATE_ML_H,
     implausible,
@@ -64,7 +65,7 @@ class PreparedPartition:
 
 def clean_records(records: pd.DataFrame, quality: dict[str, int]) -> pd.DataFrame:
     """Records (``session``, ``row`` in file order, ``t_min``, signals) cleaned as a single trace is."""
-    t = records["t_min"].to_numpy(dtype=float)
+    t = records[T_MIN].to_numpy(dtype=float)
     bad_t = np.isnan(t) | (t < 0) | (t > MAX_T_MIN)
     quality["records_without_usable_time"] = quality.get("records_without_usable_time", 0) + int(bad_t.sum())
     out = records.loc[~bad_t].copy()
@@ -83,8 +84,8 @@ def clean_records(records: pd.DataFrame, quality: dict[str, int]) -> pd.DataFram
         out[name] = x
     quality["values_unit_converted"] = quality.get("values_unit_converted", 0) + fixed
     quality["values_impossible"] = quality.get("values_impossible", 0) + impossible
-    out = out.sort_values(["session", "t_min", "row"], kind="stable")
-    dup = out.duplicated(["session", "t_min"], keep="first").to_numpy()
+    out = out.sort_values(["session", T_MIN, "row"], kind="stable")
+    dup = out.duplicated(["session", T_MIN], keep="first").to_numpy()
     quality["records_repeated_time"] = quality.get("records_repeated_time", 0) + int(dup.sum())
     return out.loc[~dup].reset_index(drop=True)
 
@@ -112,7 +113,7 @@ def _record_summary(records: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "n_records": g.size(),
-            "last_t_min": g["t_min"].max(),
+            "last_t_min": g[T_MIN].max(),
             "qb": qb.groupby(records["session"], sort=False).median(),
             "conductivity": g[CONDUCTIVITY_MS_CM].median(),
             "dialysate_temp": g[DIALYSATE_TEMP_C].median(),
@@ -167,7 +168,7 @@ def staged_part(staged: Path, table: str, k: int) -> Path:
 def _derive(records: pd.DataFrame) -> pd.DataFrame:
     codes, _ = pd.factorize(records["session"], sort=False)
     derived = derived_signals(
-        records["t_min"].to_numpy(dtype=float),
+        records[T_MIN].to_numpy(dtype=float),
         records[UF_RATE_ML_H].to_numpy(dtype=float),
         records[CONDUCTIVITY_MS_CM].to_numpy(dtype=float),
         codes,

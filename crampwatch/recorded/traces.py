@@ -27,6 +27,7 @@ from crampwatch.errors import InputError
 from crampwatch.recorded.hemobp_tables import PartitionWriters, partition_of
 from crampwatch.recorded.prepare import PreparedPartition, clean_records, staged_part
 from crampwatch.scenario_table import FIELDS, complete_columns, invalid_rows
+from crampwatch.signals import T_MIN
 from crampwatch.trace import SIGNALS
 
 SESSIONS_TABLE = "sessions.parquet"
@@ -58,12 +59,12 @@ def stage_traces(folder: str | Path, staged: Path, partitions: int) -> dict[str,
     if not is_trace_dataset(base):
         raise InputError(f"recorded: {base} has no {SESSIONS_TABLE} and {TRACES_FOLDER}/ folder", "recorded")
     traces = ds.dataset(base / TRACES_FOLDER, format="parquet")
-    missing = [c for c in ("patient_id", "session_id", "t_min") if c not in traces.schema.names]
+    missing = [c for c in ("patient_id", "session_id", T_MIN) if c not in traces.schema.names]
     if missing:
         raise InputError(f"traces: missing column(s) {', '.join(missing)}", missing[0])
     signals = _signal_columns(traces.schema)
     record_schema = pa.schema(
-        [("session", pa.string()), ("pid", pa.string()), ("row", pa.int64()), ("t_min", pa.float64())]
+        [("session", pa.string()), ("pid", pa.string()), ("row", pa.int64()), (T_MIN, pa.float64())]
         + [(s, pa.float64()) for s in signals]
     )
     quality: dict[str, int] = {}
@@ -71,7 +72,7 @@ def stage_traces(folder: str | Path, staged: Path, partitions: int) -> dict[str,
     row = 0
     try:
         for batch in traces.to_batches(
-            columns=["patient_id", "session_id", "t_min", *signals], batch_size=BATCH_ROWS
+            columns=["patient_id", "session_id", T_MIN, *signals], batch_size=BATCH_ROWS
         ):
             frame = batch.to_pandas()
             out = pd.DataFrame(
@@ -79,7 +80,7 @@ def stage_traces(folder: str | Path, staged: Path, partitions: int) -> dict[str,
                     "session": frame["session_id"].astype(str),
                     "pid": frame["patient_id"].astype(str),
                     "row": np.arange(row, row + len(frame)),
-                    "t_min": pd.to_numeric(frame["t_min"], errors="coerce").astype(float),
+                    T_MIN: pd.to_numeric(frame[T_MIN], errors="coerce").astype(float),
                 }
             )
             for s in signals:

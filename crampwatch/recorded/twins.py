@@ -13,6 +13,7 @@ import pandas as pd
 from crampwatch.errors import InputError
 from crampwatch.recorded.prepare import PreparedPartition
 from crampwatch.scenario_table import scenario_of_row
+from crampwatch.signals import T_MIN
 from crampwatch.trace import SIGNALS, Trace
 from crampwatch.twin import fit_twin
 from crampwatch.twin.sessions import SessionRecord
@@ -25,7 +26,7 @@ TWIN_COLUMNS = {"refill_capacity": "twin_refill_capacity", "blood_volume_l": "tw
 
 def _record(prep: PreparedPartition, i: int, rows: pd.DataFrame, session_id: str) -> SessionRecord:
     names = [c for c in rows.columns if c in SIGNALS and rows[c].notna().any()]
-    data = rows[["t_min", *names]].reset_index(drop=True)
+    data = rows[[T_MIN, *names]].reset_index(drop=True)
     sources = {n: ("estimated" if n in prep.estimated else "measured") for n in names}
     return SessionRecord(
         scenario=scenario_of_row(prep.cols, i), trace=Trace(data, sources=sources), session_id=session_id
