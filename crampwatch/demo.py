@@ -22,6 +22,7 @@ import pandas as pd
 
 from crampwatch.errors import InputError
 from crampwatch.model import Scenario, dump_scenario, parse_scenario
+from crampwatch.signals import T_MIN
 from crampwatch.version import MODEL_VERSION
 
 CLINICIAN = ("clinician", "demo-clinician")
@@ -135,7 +136,7 @@ def _session_scenario(base: Scenario, rng: np.random.Generator) -> Scenario:
 def _cramp_time(assessment: dict[str, Any], duration_min: float, rng: np.random.Generator) -> float:
     """Around the median time of the top mechanism's timed evidence (where its signals are read), else a
     uniform draw over the second half of the session (modelling choice: cramps come as UF accumulates)."""
-    times = [e.get("t_min") for c in assessment.get("causes", [])[:1] for e in c.get("evidence", [])]
+    times = [e.get(T_MIN) for c in assessment.get("causes", [])[:1] for e in c.get("evidence", [])]
     times = [
         float(t) for t in times if isinstance(t, int | float) and math.isfinite(t) and 0 < t < duration_min
     ]
@@ -197,7 +198,7 @@ def build_demo(
                 severity = int(rng.integers(3, 9))
                 events = pd.DataFrame(
                     {
-                        "t_min": [round(t_cramp, 1)],
+                        T_MIN: [round(t_cramp, 1)],
                         "kind": ["cramp"],
                         "severity": [float(severity)],
                         "note": ["reported by nurse"],

@@ -21,7 +21,7 @@ from crampwatch.io.consistency import mismatches
 from crampwatch.io.tables import read_table
 from crampwatch.model import Scenario, dump_scenario, load_scenario, parse_scenario
 from crampwatch.roles import ROLES, require_role
-from crampwatch.signals import DBP_MMHG, HR_BPM, MAP_MMHG, MAX_T_MIN, SBP_MMHG, UF_CUM_L
+from crampwatch.signals import DBP_MMHG, HR_BPM, MAP_MMHG, MAX_T_MIN, SBP_MMHG, T_MIN, UF_CUM_L
 from crampwatch.trace import Trace
 
 if TYPE_CHECKING:  # the store needs the app extra, imported by the commands that use it
@@ -340,7 +340,7 @@ def _import_fhir(store: Store, bundle: dict[str, Any], name: str | None) -> Impo
     imp = fhir.bundle_to_session(bundle)
     trace = imp.trace
     if trace is None:  # a Bundle without trace Observations: only the session frame (start and end)
-        trace = Trace(pd.DataFrame({"t_min": [0.0, float(imp.scenario.prescription.duration_min)]}))
+        trace = Trace(pd.DataFrame({T_MIN: [0.0, float(imp.scenario.prescription.duration_min)]}))
     trace = trace.with_events(imp.events)
     if store.get_session(imp.session_id) is not None:
         raise InputError(
@@ -359,7 +359,7 @@ def _import_fhir(store: Store, bundle: dict[str, Any], name: str | None) -> Impo
     )
     n_created = 0
     for report in imp.reports:
-        t_min = float(report["t_min"])
+        t_min = float(report[T_MIN])
         reported_at = report.get("reported_at") or imp.started_at + timedelta(minutes=t_min)
         if isinstance(reported_at, str):
             reported_at = datetime.fromisoformat(reported_at)
@@ -418,7 +418,7 @@ def _fhir_export(
         if 0 <= t_min <= MAX_T_MIN:
             reports.append(
                 {
-                    "t_min": t_min,
+                    T_MIN: t_min,
                     "muscle": r.muscle,
                     "severity": r.severity,
                     "note": r.note,

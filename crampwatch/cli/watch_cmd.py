@@ -18,7 +18,7 @@ from crampwatch.io.traces import looks_like_hemobp, read_hemobp, read_trace
 from crampwatch.learn import load_unit_model
 from crampwatch.live import AlertPolicy, LiveEngine, LiveUpdate
 from crampwatch.model import load_scenario
-from crampwatch.signals import RBV_PCT, SBP_MMHG, SIGNAL_SPECS
+from crampwatch.signals import RBV_PCT, SBP_MMHG, SIGNAL_SPECS, T_MIN
 from crampwatch.trace import Trace
 from crampwatch.twin import load_twin
 
@@ -63,7 +63,7 @@ def watch(
 def rows(trace: Trace) -> list[tuple[float, dict[str, float]]]:
     """The trace's time points with their recorded signal values (registry names, NaN left out)."""
     names = [c for c in trace.data.columns if c in SIGNAL_SPECS]
-    table = trace.data[["t_min", *names]].to_numpy(dtype=float, na_value=float("nan"))
+    table = trace.data[[T_MIN, *names]].to_numpy(dtype=float, na_value=float("nan"))
     out = []
     for row in table:
         values = {name: float(v) for name, v in zip(names, row[1:], strict=True) if v == v}
@@ -73,10 +73,10 @@ def rows(trace: Trace) -> list[tuple[float, dict[str, float]]]:
 
 def _check_in_order(quality: DataQualityReport) -> None:
     for issue in quality.issues:
-        if issue.column == "t_min" and issue.rows and "order" in issue.problem:
+        if issue.column == T_MIN and issue.rows and "order" in issue.problem:
             raise InputError(
                 f"t_min: rows are not in time order (row {issue.rows[0]}); a stream is replayed as recorded",
-                "t_min",
+                T_MIN,
             )
 
 

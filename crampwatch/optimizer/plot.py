@@ -7,7 +7,7 @@ from pathlib import Path
 from crampwatch.errors import InputError
 from crampwatch.optimizer.result import OptimizationResult
 from crampwatch.quantities import display_label
-from crampwatch.signals import ICA_MMOL_L, PLASMA_NA_MMOL_L, RBV_PCT, SBP_MMHG, UF_CUM_L, UREA_MMOL_L
+from crampwatch.signals import ICA_MMOL_L, PLASMA_NA_MMOL_L, RBV_PCT, SBP_MMHG, T_MIN, UF_CUM_L, UREA_MMOL_L
 
 #: Signals shown, in panel order (titles are the signal registry's labels with units).
 PANELS: tuple[str, ...] = (RBV_PCT, SBP_MMHG, PLASMA_NA_MMOL_L, ICA_MMOL_L, UREA_MMOL_L, UF_CUM_L)
@@ -41,7 +41,7 @@ def plot_result(result: OptimizationResult, path: str | Path) -> Path:
         ax.set_title(display_label(name), fontsize=10)
         ax.grid(alpha=0.3)
     for ax in axes[-1]:
-        ax.set_xlabel(display_label("t_min"))
+        ax.set_xlabel(display_label(T_MIN))
     axes.flat[0].legend(fontsize=8)
     pid = result.scenario.patient.id
     fig.suptitle(f"{pid}: current prescription vs recommendations (simulated)")

@@ -10,6 +10,7 @@ import numpy as np
 
 from crampwatch.model import Scenario, dump_scenario, load_scenario, parse_scenario
 from crampwatch.population import virtual_population
+from crampwatch.signals import T_MIN
 from crampwatch.simulator import BatchResult, simulate, simulate_batch
 from crampwatch.trace import Trace
 
@@ -75,4 +76,4 @@ def start(trace: Trace, name: str) -> float:
 def at(trace: Trace, name: str, t_min: float) -> float:
     """The value of signal ``name`` at ``t_min`` (the first row at or after it)."""
     d = trace.data
-    return float(d.loc[d["t_min"] >= t_min - 1e-9, name].iloc[0])
+    return float(d.loc[d[T_MIN] >= t_min - 1e-9, name].iloc[0])
