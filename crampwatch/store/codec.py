@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from crampwatch.errors import InputError
 from crampwatch.model import Event, format_validation_error
+from crampwatch.signals import T_MIN
 from crampwatch.trace import EVENT_COLUMNS, SOURCES, Trace, empty_events
 
 #: zstd keeps a 240-min, 1-min-step, 25-signal trace at a few tens of kB (modelling choice).
@@ -29,7 +30,7 @@ def trace_to_parquet(trace: Trace) -> bytes:
     if not isinstance(trace, Trace):
         raise InputError(f"trace: expected a crampwatch.trace.Trace, got {type(trace).__name__}", "trace")
     data = trace.data
-    t = pd.to_numeric(data["t_min"], errors="coerce").to_numpy(dtype=float)
+    t = pd.to_numeric(data[T_MIN], errors="coerce").to_numpy(dtype=float)
     if len(t) == 0:
         raise InputError("trace.t_min: the trace has no rows (allowed at least 1 time point)", "trace.t_min")
     if not np.all(np.isfinite(t)) or np.any(t < 0):
@@ -91,11 +92,11 @@ def events_to_frame(events: Iterable[Event]) -> pd.DataFrame:
     if not rows:
         return _EMPTY_EVENTS.copy()  # building the typed empty table costs ~1 ms, a copy ~0.05 ms
     frame = pd.DataFrame(rows, columns=EVENT_COLUMNS)
-    frame["t_min"] = frame["t_min"].astype(float)
+    frame[T_MIN] = frame[T_MIN].astype(float)
     frame["severity"] = pd.to_numeric(frame["severity"], errors="coerce").astype(float)
     frame["kind"] = frame["kind"].astype(object)
     frame["note"] = frame["note"].astype(object)
-    return frame.sort_values("t_min", kind="stable").reset_index(drop=True)
+    return frame.sort_values(T_MIN, kind="stable").reset_index(drop=True)
 
 
 def to_jsonable(obj: Any) -> Any:

@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, load_only
 
 from crampwatch.io.machine.messages import ERROR, MachineMessage, Refusal
-from crampwatch.signals import MAX_T_MIN, SIGNAL_SPECS
+from crampwatch.signals import MAX_T_MIN, SIGNAL_SPECS, T_MIN
 from crampwatch.store import codec
 from crampwatch.store.base import as_utc, new_id, require_patient
 from crampwatch.store.live_records import (
@@ -92,7 +92,7 @@ def _round(
             results[i] = refusal
             continue
         t_min = max((v[0] for v in values), default=_minutes(now, row.opened_at))
-        data = {"key": m.key, "live_session_id": row.id, "kind": OBSERVATIONS, "t_min": t_min,
+        data = {"key": m.key, "live_session_id": row.id, "kind": OBSERVATIONS, T_MIN: t_min,
                 "payload": {"values": [list(v) for v in values], "end": m.end_of_treatment},
                 "username": None, "received_at": now}  # fmt: skip
         rows.append(data)
@@ -276,8 +276,8 @@ def observations_trace(values: Sequence[tuple[float, str, float]], session_id: s
     that time; the later of two values at one time wins), or ``None`` without observations."""
     if not values:
         return None
-    frame = pd.DataFrame(values, columns=["t_min", "signal", "value"])
-    wide = frame.pivot_table(index="t_min", columns="signal", values="value", aggfunc="last").sort_index()
+    frame = pd.DataFrame(values, columns=[T_MIN, "signal", "value"])
+    wide = frame.pivot_table(index=T_MIN, columns="signal", values="value", aggfunc="last").sort_index()
     columns = [name for name in SIGNAL_SPECS if name in wide.columns]
     data = wide[columns].reset_index()
     data.columns.name = None

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from crampwatch.errors import InputError, require_range
-from crampwatch.signals import MAX_T_MIN
+from crampwatch.signals import MAX_T_MIN, T_MIN
 from crampwatch.store.base import StoreBase, as_utc, require_patient, require_session
 from crampwatch.store.records import ReportRecord
 from crampwatch.store.schema import ReportRow
@@ -49,7 +49,7 @@ class ReportStore(StoreBase):
         severity = int(require_range("severity", severity, 0, 10))
         note = optional_text(note, "note", MAX_NOTE_CHARS) or ""
         if t_min is not None:
-            t_min = require_range("t_min", t_min, 0, MAX_T_MIN, "min")
+            t_min = require_range(T_MIN, t_min, 0, MAX_T_MIN, "min")
         key = require_text(idempotency_key, "idempotency_key", MAX_KEY_CHARS)
         try:
             with self._write() as s:

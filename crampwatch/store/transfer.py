@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from crampwatch.causes.sentences import plural
 from crampwatch.errors import InputError
 from crampwatch.model import Labs, Patient, Prescription, format_validation_error
+from crampwatch.signals import T_MIN
 from crampwatch.store.codec import events_from_frame, to_jsonable
 from crampwatch.store.repository import Store
 from crampwatch.trace import EVENT_COLUMNS, Trace
@@ -104,7 +105,7 @@ def export_patient(store: Store, patient_id: str) -> dict[str, Any]:
             "idempotency_key": r.idempotency_key,
             "session_id": r.session_id,
             "reported_at": r.reported_at.isoformat(),
-            "t_min": r.t_min,
+            T_MIN: r.t_min,
             "muscle": r.muscle,
             "severity": r.severity,
             "note": r.note,
@@ -176,7 +177,7 @@ def import_patient_document(store: Store, doc: dict[str, Any]) -> ImportResult:
             severity=r.get("severity"),
             note=r.get("note") or "",
             session_id=r.get("session_id"),
-            t_min=r.get("t_min"),
+            t_min=r.get(T_MIN),
             idempotency_key=r.get("idempotency_key") or f"import:{patient.id}:{i}",
         )
         n_created += int(created)
@@ -208,7 +209,7 @@ def _parse_session(s: dict[str, Any], i: int) -> dict[str, Any]:
         data = pd.DataFrame({k: pd.array(v, dtype=_dtype(v)) for k, v in trace_cols.items()})
     except (ValueError, TypeError) as exc:
         raise InputError(f"{where}.trace: {exc}", "trace") from None
-    if "t_min" not in data.columns:
+    if T_MIN not in data.columns:
         raise InputError(f"{where}.trace.t_min: required column is missing", "trace.t_min")
     events = pd.DataFrame(s.get("events") or [], columns=EVENT_COLUMNS)
     events_from_frame(events)  # validates
