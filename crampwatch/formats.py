@@ -15,12 +15,13 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import BaseModel
 
 from crampwatch.causes.registry import CAUSES
+from crampwatch.clinical_labels import label_and_unit
 from crampwatch.io.fhir.codes import LAB_SPECS, TRACE_SPECS
 from crampwatch.io.hemobp import HEMOBP_COLUMNS
 from crampwatch.io.tables import UNIT_ALIASES, UNIT_FIXES
 from crampwatch.model import EVENT_KINDS, Dialysate, Labs, Patient, Prescription, info_range
 from crampwatch.prescription_settings import SETTINGS
-from crampwatch.quantities import CUTOFFS, QUANTITY_SPECS, computed_by, label_and_unit
+from crampwatch.quantities import CUTOFFS, QUANTITY_SPECS, computed_by
 from crampwatch.recorded.batch import SCENARIO_COLUMNS, TABLE_METRICS
 from crampwatch.recorded.layout import (
     MONITOR_COLUMNS,

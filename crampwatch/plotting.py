@@ -18,7 +18,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from crampwatch.causes.thresholds import THRESHOLDS
-from crampwatch.quantities import display_label
+from crampwatch.clinical_labels import display_label
 from crampwatch.signals import (
     BRAIN_UREA_MMOL_L,
     DBP_MMHG,

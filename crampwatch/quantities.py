@@ -9,35 +9,32 @@ formulas and cut-offs from here; the cause analyzer's threshold table
 A compute function is an array core (``*_array``: numpy in, numpy out, no checking; the hot paths call it)
 and, where users call it, a validating wrapper (one-line :class:`~crampwatch.errors.InputError` naming the
 field). Quantities that are a reduction of one signal over a session (a nadir, an end value, a slope) name
-the signal and the reduction; the dose figures name the formula of :mod:`crampwatch.kinetics` or
-:mod:`crampwatch.weekly` that computes them (``formula``), since those layers sit above this one.
+the signal and the reduction, and are computed by :func:`reduce_signal`, which applies that reduction (the
+cause analyzer's features and the web trends read them through it); the dose figures name the formula of
+:mod:`crampwatch.kinetics` or :mod:`crampwatch.weekly` that computes them (``formula``), since those layers
+sit above this one.
 
 Adding a quantity: docs/architecture.md ("Derived quantities").
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from crampwatch.errors import ArrayLike, FloatOrArray, check, out
-from crampwatch.series import first_valid, last_valid, row_max, row_min, slope_per_h
+from crampwatch.series import first_valid, last_valid, row_max, row_min, session_end, slope_per_h
 from crampwatch.signals import (
     DIALYSATE_NA_MMOL_L,
-    FIELD_LABELS,
     HCO3_MMOL_L,
     ICA_MMOL_L,
     MG_MMOL_L,
     PLASMA_NA_MMOL_L,
     RBV_PCT,
     SBP_MMHG,
-    SIGNAL_SPECS,
-    TIME,
     UF_RATE_ML_H,
-    signal,
-    split_unit,
 )
 
 
@@ -250,14 +247,21 @@ def idh_array(sbp_pre_mmhg: ArrayLike, sbp_nadir_mmhg: ArrayLike) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------- registry
 
-Reduction = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+#: A reduction of a signal over each session of a batch: ``(x [n, steps], t [steps]) -> (value [n], time
+#: [n])`` (:mod:`crampwatch.series`); those in :data:`TO_SESSION_END` also read the session length.
+Reduction = Callable[..., tuple[np.ndarray, np.ndarray]]
+#: Reductions that read the prescribed session length too (``(x, t, duration_min [n])``): they leave out the
+#: samples after the end of the session.
+TO_SESSION_END: tuple[Reduction, ...] = (session_end,)
 
 
 @dataclass(frozen=True)
 class Quantity:
     """One derived quantity (see the module docstring): its name with unit, clinical label, display unit,
     how it is computed (``compute`` function; or ``signal`` reduced by ``reduce``; or ``formula``, the
-    dotted name of the function in an upper layer) and the names of its cut-offs in :data:`CUTOFFS`."""
+    dotted name of the function in an upper layer) and the names of its cut-offs in :data:`CUTOFFS`.
+    ``lab``: for a reduction, the pre-dialysis lab (a :class:`~crampwatch.model.Labs` field) that stands in
+    where the signal has no value."""
 
     name: str
     label: str
@@ -267,6 +271,7 @@ class Quantity:
     reduce: Reduction | None = None
     formula: str = ""
     cutoffs: tuple[str, ...] = ()
+    lab: str = ""
 
     @property
     def display_label(self) -> str:
@@ -320,6 +325,14 @@ _QUANTITIES: tuple[Quantity, ...] = (
         signal=PLASMA_NA_MMOL_L,
         reduce=first_valid,
         cutoffs=("hyponatremia_mmol_l", "na_set_point_mmol_l", "na_set_point_sd_mmol_l"),
+        lab="na_mmol_l",
+    ),
+    _Q(
+        "plasma_na_first_mmol_l",
+        "First plasma Na of the session",
+        "mmol/L",
+        signal=PLASMA_NA_MMOL_L,
+        reduce=first_valid,
     ),
     _Q(
         "plasma_na_fall_mmol_l",
@@ -405,7 +418,7 @@ _QUANTITIES: tuple[Quantity, ...] = (
         formula="crampwatch.causes.dose.standard_ktv_batch",
         cutoffs=("std_ktv_min", "std_ktv_target"),
     ),
-    _Q("plasma_na_end_mmol_l", "Plasma Na at the end", "mmol/L", signal=PLASMA_NA_MMOL_L, reduce=last_valid),
+    _Q("plasma_na_end_mmol_l", "Plasma Na at the end", "mmol/L", signal=PLASMA_NA_MMOL_L, reduce=session_end),
     _Q("brain_urea_gradient_mmol_l", "Brain-plasma urea gradient", "mmol/L"),
     _Q("ica_min_mmol_l", "Lowest ionized calcium", "mmol/L", signal=ICA_MMOL_L, reduce=row_min),
     _Q("mg_min_mmol_l", "Lowest magnesium", "mmol/L", signal=MG_MMOL_L, reduce=row_min),
@@ -433,7 +446,8 @@ def computed_by(q: Quantity) -> str:
     if q.compute is not None:
         return f"`crampwatch.quantities.{q.compute.__name__}`"
     if q.reduce is not None:
-        return f"`{q.reduce.__name__}` of `{q.signal}`"
+        lab = f", else the pre-dialysis lab `{q.lab}`" if q.lab else ""
+        return f"`{q.reduce.__name__}` of `{q.signal}`{lab}"
     return f"`{q.formula}`" if q.formula else "the cause analyzer (`crampwatch.causes`)"
 
 
@@ -442,59 +456,29 @@ def quantity(name: str) -> Quantity:
     return QUANTITY_SPECS[name]
 
 
+def reduce_signal(
+    name: str,
+    signals: Mapping[str, np.ndarray],
+    t: np.ndarray,
+    duration_min: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Value and time of quantity ``name`` for each session: its registered reduction of its signal
+    (``signals[q.signal]``, ``[n, steps]`` on the time grid ``t``; ``duration_min`` ``[n]``, the prescribed
+    session length, for the reductions in :data:`TO_SESSION_END`). A quantity with a ``lab`` gives the
+    signal's value only; the caller puts the lab where it is NaN."""
+    q = QUANTITY_SPECS[name]
+    if q.reduce is None or q.signal is None:
+        raise KeyError(f"quantity {name}: not a reduction of a signal")
+    x = signals[q.signal]
+    if q.reduce in TO_SESSION_END:
+        if duration_min is None:
+            raise ValueError(f"quantity {name}: needs the session length (duration_min)")
+        return q.reduce(x, t, duration_min)
+    return q.reduce(x, t)
+
+
 for _q in _QUANTITIES:  # a registry entry names only registered cut-offs, and computes one way at most
     if not set(_q.cutoffs) <= set(CUTOFFS):
         raise ImportError(f"quantity {_q.name}: unknown cut-offs {sorted(set(_q.cutoffs) - set(CUTOFFS))}")
     if sum(x is not None and x != "" for x in (_q.compute, _q.reduce, _q.formula)) > 1:
         raise ImportError(f"quantity {_q.name}: more than one way to compute it")
-
-
-# ------------------------------------------------------------------------------------------- labels
-#: Words of a name shown in clinical spelling when a label is built from the name itself.
-_WORDS = {
-    "na": "Na", "k": "K", "ca": "Ca", "mg": "Mg", "hco3": "HCO3", "uf": "UF", "rbv": "RBV", "bp": "BP",
-    "sbp": "SBP", "dbp": "DBP", "map": "MAP", "hr": "HR", "ktv": "Kt/V", "urr": "URR", "qb": "Qb", "qd": "Qd",
-    "koa": "KoA", "ica": "iCa", "idh": "IDH", "bun": "BUN", "sp": "single-pool",
-}  # fmt: skip
-
-
-def label_and_unit(name: str) -> tuple[str, str]:
-    """Clinical label and unit of any quantity name: a signal, a derived quantity, a scenario field, or (for
-    other names) the words of the name with the unit read from its suffix."""
-    if name in SIGNAL_SPECS or name == TIME.name:
-        s = signal(name)
-        return s.label, s.unit
-    if name in QUANTITY_SPECS:
-        q = QUANTITY_SPECS[name]
-        return q.label, q.unit
-    if name in FIELD_LABELS:
-        return FIELD_LABELS[name]
-    stem, unit = split_unit(name)
-    words = [_WORDS.get(w, w) for w in stem.split("_") if w]
-    text = " ".join(words) or name
-    return text[:1].upper() + text[1:], unit
-
-
-def display_label(name: str) -> str:
-    """Clinical label with unit of any quantity name, e.g. ``rbv_pct`` -> ``Relative blood volume (%)``."""
-    label, unit = label_and_unit(name)
-    return f"{label} ({unit})" if unit else label
-
-
-def unit_of(name: str) -> str:
-    """Display unit of any quantity name (empty for unitless quantities)."""
-    return label_and_unit(name)[1]
-
-
-def display_labels() -> dict[str, dict[str, str]]:
-    """Labels for the web pages: name -> ``{"label", "short", "unit", "display"}`` for every signal, derived
-    quantity and scenario field."""
-    out_: dict[str, dict[str, str]] = {}
-    for s in SIGNAL_SPECS.values():
-        out_[s.name] = {"label": s.label, "short": s.short, "unit": s.unit, "display": s.display_label}
-    for name in [*QUANTITY_SPECS, *FIELD_LABELS]:
-        if name in out_:
-            continue
-        label, unit = label_and_unit(name)
-        out_[name] = {"label": label, "short": label, "unit": unit, "display": display_label(name)}
-    return out_

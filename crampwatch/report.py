@@ -15,9 +15,9 @@ from crampwatch.causes.findings import Assessment, Finding
 from crampwatch.causes.registry import CAUSE_REGISTRY
 from crampwatch.causes.risk_kinds import RISK_KINDS
 from crampwatch.causes.sentences import DIRECTION_HEADINGS, evidence_groups, evidence_text, number
+from crampwatch.clinical_labels import display_label, unit_of
 from crampwatch.model import Scenario
 from crampwatch.plotting import figure_svg, panels_for, session_figure
-from crampwatch.quantities import display_label, unit_of
 from crampwatch.trace import SIGNALS, Trace
 
 CONF_COLOURS = {"high": "#1f5fa0", "moderate": "#c25e00", "low": "#767676"}

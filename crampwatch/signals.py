@@ -3,7 +3,7 @@ LOINC code, plus the labels of the scenario fields that findings and tables show
 
 The readers (CSV, Parquet, HEMOBP, FHIR), the writers, the plots, the HTML report and the web pages take
 names, units, ranges and labels from here; derived quantities and their labels live in
-:mod:`crampwatch.quantities`, whose :func:`~crampwatch.quantities.display_label` gives the clinical label
+:mod:`crampwatch.quantities`, and :func:`crampwatch.clinical_labels.display_label` gives the clinical label
 with its unit ("Relative blood volume (%)") of any quantity name crampwatch shows.
 
 LOINC codes are given where a code for the same property, specimen and scale exists (Regenstrief LOINC;

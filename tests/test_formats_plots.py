@@ -12,10 +12,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from typer.testing import CliRunner
 
 from crampwatch.cli.main import app
+from crampwatch.clinical_labels import display_label
 from crampwatch.formats import DOC_PATH, render_formats_markdown
 from crampwatch.model import load_scenario
 from crampwatch.plotting import plot_trace, session_figure
-from crampwatch.quantities import display_label
 from crampwatch.signals import SIGNAL_SPECS
 from crampwatch.simulator import simulate
 

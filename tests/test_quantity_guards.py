@@ -213,3 +213,40 @@ def test_the_formula_guard_can_fail(tmp_path: Path) -> None:
         "crampwatch/planted.py:3 Na gradient (na_gradient_mmol_l_array)",
         "crampwatch/planted.py:4 mean dialysate Na (mean_dialysate_na_mmol_l)",
     ]
+
+
+def test_features_compute_each_registered_reduction_as_the_registry_says() -> None:
+    """Every feature the registry names as a reduction of a signal equals that reduction of the signal (and
+    its lab where the signal has no value), on sessions with gaps and samples after the end of dialysis."""
+    import numpy as np
+
+    from crampwatch.causes.context import build_context
+    from crampwatch.causes.features import FEATURE_SIGNALS, compute_features
+    from crampwatch.model import load_scenario
+    from crampwatch.quantities import QUANTITY_SPECS, reduce_signal
+
+    scenario = load_scenario(ROOT / "examples" / "stable.yaml")
+    ctx = build_context([scenario] * 4)
+    end = float(scenario.prescription.duration_min)
+    t = np.arange(0.0, end + 61.0, 15.0)  # an hour of samples after the end
+    rng = np.random.default_rng(3)
+    signals = {name: 100.0 + rng.normal(0.0, 5.0, (4, t.size)) for name in FEATURE_SIGNALS}
+    for x in signals.values():
+        x[rng.random(x.shape) < 0.3] = np.nan
+        x[1, :] = np.nan  # one session without any value
+        x[2, t > end] = x[2, t > end] + 40.0  # after the end: far from the session's values
+    features = compute_features(t, signals, ctx)
+    checked = []
+    for q in QUANTITY_SPECS.values():
+        if q.reduce is None or q.name not in features.values:
+            continue
+        expected = reduce_signal(q.name, signals, t, ctx.duration_min)[0]
+        if q.lab:
+            expected = np.where(np.isnan(expected), ctx.labs[q.lab], expected)
+        np.testing.assert_array_equal(features[q.name], expected, err_msg=q.name)
+        checked.append(q.name)
+    assert {"plasma_na_end_mmol_l", "plasma_na_pre_mmol_l", "sbp_nadir_mmhg", "rbv_slope_pct_h"} <= set(
+        checked
+    )
+    # the end value is the session's, not the last sample after it
+    assert np.nanmax(signals["plasma_na_mmol_l"][2, t > end]) > features["plasma_na_end_mmol_l"][2] + 20.0

@@ -9,7 +9,7 @@ import pandas as pd
 from helpers_traces import drop, make
 
 from crampwatch.causes import assess
-from crampwatch.quantities import display_label
+from crampwatch.clinical_labels import display_label
 from crampwatch.report import render_html
 from crampwatch.trace import SIGNALS
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import crampwatch
-from crampwatch import kinetics, quantities, signals, units
+from crampwatch import clinical_labels, kinetics, signals, units
 from crampwatch.errors import InputError
 from crampwatch.io import fhir
 from crampwatch.io.traces import read_hemobp, read_trace, write_trace
@@ -81,7 +81,7 @@ def test_signal_registry_is_complete_and_ordered() -> None:
     for name, spec in signals.SIGNAL_SPECS.items():
         assert spec.low < spec.high and spec.unit and spec.ucum and spec.label, name
         assert "_" not in spec.display_label and spec.display_label.endswith(f"({spec.unit})")
-    assert quantities.display_label("rbv_pct") == "Relative blood volume (%)"
+    assert clinical_labels.display_label("rbv_pct") == "Relative blood volume (%)"
     assert signals.signal("sbp_mmhg").loinc.code == "8480-6"
     assert signals.signal("t_min").high == signals.MAX_T_MIN
 
@@ -101,9 +101,9 @@ def test_every_reported_quantity_has_a_clinical_label() -> None:
     a = crampwatch.assess(simulate(sc), sc)
     names = {e.signal for f in a.causes for e in f.evidence} | set(a.metrics)
     for name in names:
-        label = quantities.display_label(name)
+        label = clinical_labels.display_label(name)
         assert "_" not in label and label[0].isupper(), (name, label)
-    labels = quantities.display_labels()
+    labels = clinical_labels.display_labels()
     assert labels["uf_rate_ml_kg_h"]["display"] == "UF rate per kg (mL/kg/h)"
     assert labels["hr_bpm"]["short"] == "HR"
 

@@ -18,6 +18,8 @@ from crampwatch.quantities import (
     idh_nadir_sbp_threshold_mmhg_array,
     na_gradient_mmol_l_array,
     post_weight_kg_array,
+    quantity,
+    reduce_signal,
     uf_rate_ml_h_array,
     uf_rate_per_kg_array,
 )
@@ -29,7 +31,6 @@ from crampwatch.series import (
     row_mean,
     row_min,
     session_end,
-    slope_per_h,
     value_near,
 )
 from crampwatch.signals import (
@@ -152,10 +153,10 @@ def _blood_volume(put: _Put, s: Mapping[str, np.ndarray], t: np.ndarray, ctx: Co
     rbv = s[RBV_PCT]
     for h in (1, 2, 3):
         put(f"rbv_{h}h_pct", value_near(rbv, t, 60.0 * h))
-    rbv_min, rbv_min_t = row_min(rbv, t)
+    rbv_min, rbv_min_t = reduce_signal("rbv_min_pct", s, t)
     put("rbv_min_pct", rbv_min)
     put("rbv_min_at_min", rbv_min_t)
-    put("rbv_slope_pct_h", slope_per_h(rbv, t)[0])
+    put("rbv_slope_pct_h", reduce_signal("rbv_slope_pct_h", s, t)[0])
     # when RBV first left the safe range: below the critical RBV (+1) or, from 1 h on, below the Preciado
     # lower limits interpolated between 1, 2 and 3 h (modelling choice)
     crit = ctx.critical_rbv_or_mean()
@@ -168,8 +169,8 @@ def _blood_pressure(put: _Put, s: Mapping[str, np.ndarray], t: np.ndarray, ctx: 
     """Pre-dialysis, nadir and end SBP, when it fell, and the MAP course."""
     # blood pressure
     sbp = s[SBP_MMHG]
-    sbp_pre, _ = first_valid(sbp, t)
-    sbp_nadir, sbp_nadir_t = row_min(sbp, t)
+    sbp_pre, _ = reduce_signal("sbp_pre_mmhg", s, t)
+    sbp_nadir, sbp_nadir_t = reduce_signal("sbp_nadir_mmhg", s, t)
     put("sbp_pre_mmhg", sbp_pre)
     put("sbp_nadir_mmhg", sbp_nadir)
     put("sbp_nadir_at_min", sbp_nadir_t)
@@ -225,13 +226,14 @@ def _sodium_osmolality(put: _Put, s: Mapping[str, np.ndarray], t: np.ndarray, ct
     """Plasma Na course, dialysate Na and its gradient, effective and total osmolality falls."""
     # sodium and osmolality
     na = s[PLASMA_NA_MMOL_L]
-    na_pre_sig, _ = first_valid(na, t)
+    na_pre_sig, _ = reduce_signal("plasma_na_first_mmol_l", s, t)
     na_min, na_min_t = row_min(na, t)
-    put("plasma_na_pre_mmol_l", ctx.signal_or_lab(na_pre_sig, "na_mmol_l")[0], ~np.isnan(na_pre_sig))
+    pre_lab = quantity("plasma_na_pre_mmol_l").lab
+    put("plasma_na_pre_mmol_l", ctx.signal_or_lab(na_pre_sig, pre_lab)[0], ~np.isnan(na_pre_sig))
     put("plasma_na_min_mmol_l", na_min)
     put("plasma_na_min_at_min", na_min_t)
     put("plasma_na_first_mmol_l", na_pre_sig)
-    put("plasma_na_end_mmol_l", session_end(na, t, ctx.duration_min)[0])
+    put("plasma_na_end_mmol_l", reduce_signal("plasma_na_end_mmol_l", s, t, ctx.duration_min)[0])
     put("plasma_na_fall_mmol_l", na_pre_sig - na_min)
     dia_na_sig = row_mean(s[DIALYSATE_NA_MMOL_L])
     dia_na_cond = row_mean(conductivity_to_na_mmol_l(s[CONDUCTIVITY_MS_CM]))
@@ -270,12 +272,12 @@ def _minerals(put: _Put, s: Mapping[str, np.ndarray], t: np.ndarray, ctx: Contex
     """Ionized Ca, Mg and bicarbonate courses."""
     for signal, name in ((ICA_MMOL_L, "ica"), (MG_MMOL_L, "mg")):
         x = s[signal]
-        x_min, x_min_t = row_min(x, t)
+        x_min, x_min_t = reduce_signal(f"{name}_min_mmol_l", s, t)
         put(f"{name}_pre_mmol_l", first_valid(x, t)[0])
         put(f"{name}_min_mmol_l", x_min)
         put(f"{name}_min_at_min", x_min_t)
         put(f"{name}_end_mmol_l", session_end(x, t, ctx.duration_min)[0])
-    hco3_max, hco3_max_t = row_max(s[HCO3_MMOL_L], t)
+    hco3_max, hco3_max_t = reduce_signal("hco3_max_mmol_l", s, t)
     put("hco3_max_mmol_l", hco3_max)
     put("hco3_max_at_min", hco3_max_t)
 

@@ -29,8 +29,9 @@ from crampwatch.causes.findings import Evidence, Finding, Recommendation
 from crampwatch.causes.ids import HYPOVOLEMIA
 from crampwatch.causes.sentences import course, number, plural, statement
 from crampwatch.causes.thresholds import th
+from crampwatch.clinical_labels import unit_of
 from crampwatch.kinetics.hemodynamics import mermelstein_thresholds_core
-from crampwatch.quantities import idh_nadir_sbp_threshold_mmhg_array, unit_of
+from crampwatch.quantities import idh_nadir_sbp_threshold_mmhg_array
 from crampwatch.signals import DIALYSATE_TEMP_C, RBV_PCT, SBP_MMHG, T_MIN, UF_CUM_L, UF_RATE_ML_H
 
 #: Limits of the UF-rate and weight-gain evidence, mildest first (the score counts from the first).

@@ -35,8 +35,8 @@ from crampwatch.causes.findings import Confidence, Evidence, Finding, Recommenda
 from crampwatch.causes.ids import DISEQUILIBRIUM, ENCEPHALOPATHY, NEUROPATHY, UNDERDIALYSIS
 from crampwatch.causes.sentences import Direction, statement
 from crampwatch.causes.thresholds import th
+from crampwatch.clinical_labels import unit_of
 from crampwatch.kinetics import sp_ktv_daugirdas_array
-from crampwatch.quantities import unit_of
 from crampwatch.signals import BRAIN_OSM_GRADIENT_MOSM_KG, BRAIN_UREA_MMOL_L, QB_ML_MIN, UREA_MMOL_L
 from crampwatch.units import BUN_MG_DL_PER_UREA_MMOL_L
 

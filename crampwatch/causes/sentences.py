@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from crampwatch.quantities import label_and_unit
+from crampwatch.clinical_labels import label_and_unit
 from crampwatch.signals import DIALYSATE_NA_MMOL_L, SIGNAL_SPECS, T_MIN
 
 Direction = Literal["supports", "against", "context"]

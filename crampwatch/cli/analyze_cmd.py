@@ -15,11 +15,11 @@ from crampwatch.causes.assess import assess_session
 from crampwatch.causes.risk_kinds import RISK_KINDS
 from crampwatch.causes.sentences import DIRECTION_HEADINGS, evidence_groups, evidence_text
 from crampwatch.cli.app import app, handle_input_errors
+from crampwatch.clinical_labels import display_label
 from crampwatch.io.traces import looks_like_hemobp, read_events, read_hemobp, read_trace
 from crampwatch.learn import load_unit_model
 from crampwatch.learn.apply import apply_unit_model
 from crampwatch.model import load_scenario
-from crampwatch.quantities import display_label
 from crampwatch.twin import load_twin
 from crampwatch.twin.effect import twin_parts, twin_summary
 

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from crampwatch.causes.sentences import number, plural
 from crampwatch.cli.app import app, fail, handle_input_errors, longest_word
-from crampwatch.quantities import label_and_unit, unit_of
+from crampwatch.clinical_labels import label_and_unit, unit_of
 from crampwatch.twin import PatientTwin, fit_twin, read_manifest
 
 

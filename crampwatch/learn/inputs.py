@@ -26,9 +26,10 @@ from crampwatch.causes.calcium import corrected_ca_mg_dl
 from crampwatch.causes.context import NUMERIC_KINDS, Context, build_context
 from crampwatch.causes.registry import CAUSES
 from crampwatch.causes.scoring import Evaluation, evaluate, stack_traces
+from crampwatch.clinical_labels import label_and_unit
 from crampwatch.model import Scenario
 from crampwatch.prescription_settings import SETTINGS, PrescriptionSetting
-from crampwatch.quantities import cutoff, label_and_unit
+from crampwatch.quantities import cutoff
 from crampwatch.signals import DIALYSATE_TEMP_C, HCO3_MMOL_L, HCT_PCT, MG_MMOL_L
 from crampwatch.trace import Trace
 
@@ -42,8 +43,8 @@ TRACE_CHUNK = 256
 @dataclass(frozen=True)
 class KeyFeature:
     """A feature the model may weigh beside the cause scores: a quantity name and how to read it from an
-    evaluated batch. Its label and unit come from :func:`crampwatch.quantities.label_and_unit`, or from the
-    prescription-setting registry for a setting (``label``/``unit`` given)."""
+    evaluated batch. Its label and unit come from :func:`crampwatch.clinical_labels.label_and_unit`, or from
+    the prescription-setting registry for a setting (``label``/``unit`` given)."""
 
     name: str
     read: Callable[[Evaluation], np.ndarray]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from crampwatch.clinical_labels import display_label
 from crampwatch.errors import InputError
 from crampwatch.optimizer.result import OptimizationResult
-from crampwatch.quantities import display_label
 from crampwatch.signals import ICA_MMOL_L, PLASMA_NA_MMOL_L, RBV_PCT, SBP_MMHG, T_MIN, UF_CUM_L, UREA_MMOL_L
 
 #: Signals shown, in panel order (titles are the signal registry's labels with units).

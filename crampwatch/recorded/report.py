@@ -19,8 +19,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from crampwatch.causes.registry import CAUSE_REGISTRY, CAUSES
+from crampwatch.clinical_labels import label_and_unit
 from crampwatch.plotting import figure_svg
-from crampwatch.quantities import label_and_unit
 from crampwatch.recorded.prepare import ASSUMED_INPUTS
 from crampwatch.recorded.summary import CHANGE_STEPS, CHANGE_WINDOW, RECURRING_SCORE, TREND_DAYS
 from crampwatch.signals import DIALYSATE_TEMP_C

@@ -15,7 +15,7 @@ import plotly.io as pio
 from markupsafe import Markup, escape
 
 from crampwatch.causes.thresholds import THRESHOLDS
-from crampwatch.quantities import label_and_unit
+from crampwatch.clinical_labels import label_and_unit
 from crampwatch.signals import (
     DBP_MMHG,
     ICA_MMOL_L,

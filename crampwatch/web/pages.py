@@ -14,9 +14,9 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from crampwatch.clinical_labels import display_label
 from crampwatch.errors import InputError
 from crampwatch.prescription_settings import change_error_text
-from crampwatch.quantities import display_label
 from crampwatch.signals import DIALYSATE_NA_MMOL_L, DIALYSATE_TEMP_C, QB_ML_MIN
 from crampwatch.store.audit import audit_action_label
 from crampwatch.web import access, charts, heavy, services, session_cache, wording

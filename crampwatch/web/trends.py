@@ -21,7 +21,7 @@ from crampwatch.causes.ids import HYPOCALCEMIA, HYPOMAGNESEMIA, OSMOTIC
 from crampwatch.causes.sentences import number as format_number
 from crampwatch.causes.thresholds import THRESHOLDS
 from crampwatch.prescription_settings import describe_changes
-from crampwatch.series import last_valid
+from crampwatch.quantities import reduce_signal
 from crampwatch.signals import ICA_MMOL_L, MG_MMOL_L, PLASMA_NA_MMOL_L, RBV_PCT, SIGNAL_SPECS
 from crampwatch.store.cache import LRUCache
 from crampwatch.web import chart_layout, charts, services
@@ -92,12 +92,12 @@ def _finite(value: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def _last_finite(values: Any) -> float | None:
-    """The last recorded value of a signal (the registry's end value, e.g. ``rbv_end_pct``)."""
+def _end_rbv(values: Any) -> float | None:
+    """The session's end RBV: the registry's ``rbv_end_pct`` of the recorded RBV samples."""
     y = np.asarray(values, dtype=float)[None, :]
     if y.size == 0:
         return None
-    end = float(last_valid(y, np.arange(y.shape[1], dtype=float))[0][0])
+    end = float(reduce_signal("rbv_end_pct", {RBV_PCT: y}, np.arange(y.shape[1], dtype=float))[0][0])
     return end if np.isfinite(end) else None
 
 
@@ -126,7 +126,7 @@ def _session_row(
         idwg_kg=_finite(day.idwg_kg),
         uf_rate_ml_kg_h=_finite(metrics.get("uf_rate_ml_kg_h")),
         nadir_sbp_mmhg=_finite(metrics.get("sbp_nadir_mmhg")),
-        end_rbv_pct=_last_finite(rec.trace.signal(RBV_PCT)) if rec.trace.has(RBV_PCT) else None,
+        end_rbv_pct=_end_rbv(rec.trace.signal(RBV_PCT)) if rec.trace.has(RBV_PCT) else None,
         rbv_slope_pct_h=slope,
         rbv_class=slope_class(slope),
         n_cramps=max(len(cramps), len(linked)),
