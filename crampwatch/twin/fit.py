@@ -34,7 +34,7 @@ from crampwatch.errors import InputError
 from crampwatch.labs import DEFAULT_LABS
 from crampwatch.model import Labs, Patient, Scenario, field_range
 from crampwatch.physiology.derive import patient_parameters
-from crampwatch.signals import HCT_PCT, RBV_PCT, SBP_MMHG
+from crampwatch.signals import HCT_PCT, RBV_PCT, SBP_MMHG, T_MIN
 from crampwatch.simulator import simulate_batch
 from crampwatch.twin.priors import (
     FITTED,
@@ -452,7 +452,7 @@ def _curves(prob: _Problem, x: np.ndarray) -> list[dict[str, list[float]]]:
     out = []
     for j in range(len(prob.base)):
         keep = np.isfinite(batch.signals[RBV_PCT][j])
-        curve = {"t_min": [round(float(t), 2) for t in batch.t_min[keep]]}
+        curve = {T_MIN: [round(float(t), 2) for t in batch.t_min[keep]]}
         for sig in OBSERVED:
             curve[sig.name] = [round(float(v), 2) for v in batch.signals[sig.name][j][keep]]
         out.append(curve)

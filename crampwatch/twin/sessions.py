@@ -18,7 +18,7 @@ import pandas as pd
 
 from crampwatch.errors import InputError
 from crampwatch.io.manifest import RecordedSession, read_session_manifest
-from crampwatch.signals import RBV_PCT
+from crampwatch.signals import RBV_PCT, T_MIN
 from crampwatch.twin.priors import OBSERVED
 
 #: Fewest samples of a signal that make it usable in one session (a course needs two points).
@@ -37,7 +37,7 @@ class SessionRecord(RecordedSession):
         if ev is None or ev.empty:
             return np.empty(0)
         return np.sort(
-            pd.to_numeric(ev.loc[ev["kind"] == "cramp", "t_min"], errors="coerce").dropna().to_numpy()
+            pd.to_numeric(ev.loc[ev["kind"] == "cramp", T_MIN], errors="coerce").dropna().to_numpy()
         )
 
 
@@ -71,7 +71,7 @@ def observations(record: SessionRecord) -> Observations:
     """The samples of each fitted signal (:data:`FIT_SOURCES`; estimated columns are not evidence)."""
     trace = record.trace
     duration = record.scenario.prescription.duration_min
-    t = pd.to_numeric(trace.data["t_min"], errors="coerce").to_numpy(dtype=float)
+    t = pd.to_numeric(trace.data[T_MIN], errors="coerce").to_numpy(dtype=float)
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for sig in OBSERVED:
         if not trace.has(sig.name) or trace.sources.get(sig.name, "measured") not in FIT_SOURCES:
@@ -91,7 +91,7 @@ def pre_dialysis_value(record: SessionRecord, signal: str) -> float | None:
     trace = record.trace
     if not trace.has(signal) or trace.sources.get(signal, "measured") != "measured":
         return None
-    t = pd.to_numeric(trace.data["t_min"], errors="coerce").to_numpy(dtype=float)
+    t = pd.to_numeric(trace.data[T_MIN], errors="coerce").to_numpy(dtype=float)
     v = pd.to_numeric(trace.data[signal], errors="coerce").to_numpy(dtype=float)
     ok = np.isfinite(t) & np.isfinite(v) & (t <= PRE_WINDOW_MIN)
     return float(v[ok][np.argmin(t[ok])]) if ok.any() else None

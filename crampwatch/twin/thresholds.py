@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from crampwatch.signals import PLASMA_NA_MMOL_L, RBV_PCT, SBP_MMHG
+from crampwatch.signals import PLASMA_NA_MMOL_L, RBV_PCT, SBP_MMHG, T_MIN
 from crampwatch.twin.sessions import SessionRecord
 
 #: Fewest cramp sessions below a threshold for it to be reported (modelling choice: one cramp is an
@@ -76,7 +76,7 @@ def session_lows(records: Sequence[SessionRecord], signal: str) -> list[tuple[fl
         tr = rec.trace
         if not tr.has(signal) or tr.sources.get(signal, "measured") != "measured":
             continue
-        t = pd.to_numeric(tr.data["t_min"], errors="coerce").to_numpy(dtype=float)
+        t = pd.to_numeric(tr.data[T_MIN], errors="coerce").to_numpy(dtype=float)
         v = pd.to_numeric(tr.data[signal], errors="coerce").to_numpy(dtype=float)
         cramps = rec.cramp_times_min
         until = float(cramps[0]) if cramps.size else math.inf

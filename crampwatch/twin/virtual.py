@@ -21,7 +21,7 @@ import pandas as pd
 
 from crampwatch.model import Labs, field_range
 from crampwatch.population import draw_na_set_point_mmol_l, virtual_population
-from crampwatch.signals import HCT_PCT, RBV_PCT, SBP_MMHG
+from crampwatch.signals import HCT_PCT, RBV_PCT, SBP_MMHG, T_MIN
 from crampwatch.simulator import simulate_batch
 from crampwatch.trace import Trace, empty_events
 from crampwatch.twin.fit import apply_multipliers
@@ -175,7 +175,7 @@ def _degrade(rec: SessionRecord, errors: RecordErrors, rng: np.random.Generator)
     if not (errors.machine_noise or errors.missing_fraction > 0.0 or errors.refill_law == "deficit"):
         return rec
     data = rec.trace.data.copy()
-    t = data["t_min"].to_numpy(dtype=float)
+    t = data[T_MIN].to_numpy(dtype=float)
     if errors.refill_law == "deficit":
         data = data.drop(columns=[SBP_MMHG])
     if errors.machine_noise and RBV_PCT in data:
@@ -204,7 +204,7 @@ def _degrade(rec: SessionRecord, errors: RecordErrors, rng: np.random.Generator)
                     drop[0] = False
                 data[col] = np.where(drop, np.nan, v)
     trace = Trace(
-        data, sources={c: "measured" for c in data.columns if c != "t_min"}, session_id=rec.session_id
+        data, sources={c: "measured" for c in data.columns if c != T_MIN}, session_id=rec.session_id
     )
     return SessionRecord(scenario=rec.scenario, trace=trace, events=rec.events, session_id=rec.session_id)
 
@@ -213,7 +213,7 @@ def _record(batch, true_rbv_1min, k, sc, rng, rbv, critical_rbv_pct, sid) -> Ses
     dur = sc.prescription.duration_min
     t = batch.t_min
     grid = np.union1d(np.arange(0.0, dur + 1e-9, RBV_EVERY_MIN if rbv else BP_EVERY_MIN), [dur])
-    data = {"t_min": grid}
+    data = {T_MIN: grid}
     true_rbv = np.interp(grid, t, true_rbv_1min)
     if rbv:
         data[RBV_PCT] = np.round(true_rbv + rng.normal(0.0, RBV_NOISE_SD, grid.size), 1)
@@ -223,7 +223,7 @@ def _record(batch, true_rbv_1min, k, sc, rng, rbv, critical_rbv_pct, sid) -> Ses
     data[SBP_MMHG] = np.where(on_bp, np.round(sbp), np.nan)
     trace = Trace(
         pd.DataFrame(data),
-        sources=dict.fromkeys([c for c in data if c != "t_min"], "measured"),
+        sources=dict.fromkeys([c for c in data if c != T_MIN], "measured"),
         session_id=sid,
     )
     events = empty_events()
@@ -235,5 +235,5 @@ def _record(batch, true_rbv_1min, k, sc, rng, rbv, critical_rbv_pct, sid) -> Ses
         elif not below.size and rng.random() < P_CRAMP_ABOVE:
             cramp_t = float(rng.uniform(60.0, dur))
     if cramp_t is not None:
-        events = pd.DataFrame([{"t_min": cramp_t, "kind": "cramp", "severity": 5, "note": "calf"}])
+        events = pd.DataFrame([{T_MIN: cramp_t, "kind": "cramp", "severity": 5, "note": "calf"}])
     return SessionRecord(scenario=sc, trace=trace, events=events, session_id=sid)
