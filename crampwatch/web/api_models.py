@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, Stric
 
 from crampwatch.errors import InputError
 from crampwatch.prescription_settings import SettingChanges
-from crampwatch.signals import MAX_T_MIN
+from crampwatch.signals import MAX_T_MIN, T_MIN
 from crampwatch.store.security import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from crampwatch.store.validation import require_plain_text
 from crampwatch.web.services import cramp_frequency
@@ -299,7 +299,7 @@ def events_out(events: pd.DataFrame | None) -> list[EventOut]:
         note = row.get("note")
         out.append(
             EventOut(
-                t_min=float(row["t_min"]),
+                t_min=float(row[T_MIN]),
                 kind=str(row["kind"]),
                 severity=_num(row.get("severity")),
                 note="" if note is None or (isinstance(note, float) and math.isnan(note)) else str(note),
@@ -318,7 +318,7 @@ def _dump(value: Any) -> dict[str, Any] | None:
 
 def session_out(rec: Any) -> SessionOut:
     data = rec.trace.data
-    signals = {c: [_num(v) for v in data[c].to_numpy()] for c in ["t_min", *rec.trace.signals]}
+    signals = {c: [_num(v) for v in data[c].to_numpy()] for c in [T_MIN, *rec.trace.signals]}
     return SessionOut(
         id=rec.id,
         patient_id=rec.patient_id,

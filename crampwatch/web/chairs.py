@@ -27,6 +27,7 @@ from crampwatch.chairside.streams import RedisStreams
 from crampwatch.io.machine import gateway
 from crampwatch.io.machine.messages import Refusal
 from crampwatch.roles import CHAIRSIDE_ROLES
+from crampwatch.signals import T_MIN
 from crampwatch.web import wording
 from crampwatch.web.auth import check_csrf, current_user, get_store, require_role
 from crampwatch.web.errors import NotFound
@@ -108,7 +109,7 @@ def tile(update: dict[str, Any] | None, session: Any, name: str | None) -> dict[
         patient_name=name,
         session_id=session.id,
         opened_at=session.opened_at.isoformat(),
-        t_min=float(data.get("message_t_min", data.get("t_min", 0.0)) or 0.0),
+        t_min=float(data.get("message_t_min", data.get(T_MIN, 0.0)) or 0.0),
         cramp_risk_30min=data.get("cramp_risk_30min"),
         level=data.get("level") or "none",
         cause=cause,
@@ -127,7 +128,7 @@ def measured_tile(data: dict[str, Any], session: Any, name: str | None) -> dict[
         "patient_name": name,
         "session_id": session.id,
         "seq": data.get("seq"),
-        "t_min": float(data.get("message_t_min") or 0.0),
+        T_MIN: float(data.get("message_t_min") or 0.0),
         "values": data.get("values") or {},
     }
 

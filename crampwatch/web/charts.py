@@ -25,6 +25,7 @@ from crampwatch.signals import (
     RBV_PCT,
     SBP_MMHG,
     SIGNAL_SPECS,
+    T_MIN,
     UF_CUM_L,
     UF_RATE_ML_H,
 )
@@ -247,7 +248,7 @@ def _preciado_line(data: list[dict[str, Any]], xref: str, yref: str) -> None:
 
 def _event_marker(layout: dict[str, Any], ev: dict[str, Any], xref: str, yref: str) -> None:
     colour = EVENT_COLOURS.get(str(ev.get("kind")), "#555555")
-    t = float(ev["t_min"])
+    t = float(ev[T_MIN])
     layout["shapes"].append(
         {
             "type": "line",
@@ -306,7 +307,7 @@ def chart_text(trace: Any, weight_kg: float | None = None) -> list[dict[str, Any
 def session_chart_key(session: Any) -> tuple[Any, ...]:
     """What the chart of a stored session depends on: id, stored version, size, events and weight."""
     events = tuple(
-        (float(ev["t_min"]), str(ev.get("kind")), ev.get("severity")) for ev in event_rows(session.trace)
+        (float(ev[T_MIN]), str(ev.get("kind")), ev.get("severity")) for ev in event_rows(session.trace)
     )
     return (session.id, session.created_at, session.trace.data.shape, events, session.post_weight_kg)
 

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from crampwatch.errors import InputError
-from crampwatch.signals import RBV_PCT, SBP_MMHG
+from crampwatch.signals import RBV_PCT, SBP_MMHG, T_MIN
 from crampwatch.store.twins import StoredTwin, latest_twin
 from crampwatch.twin.priors import CI_LEVEL
 from crampwatch.web import access, charts, heavy
@@ -80,7 +80,7 @@ def fit_figure(store: Any, stored: StoredTwin, height_px: int = 640) -> dict[str
                     {
                         "type": "scatter",
                         "mode": "lines",
-                        "x": curve["t_min"],
+                        "x": curve[T_MIN],
                         "y": curve[signal],
                         "line": {"color": colour, "width": 1.5},
                         "name": f"{label} twin",
