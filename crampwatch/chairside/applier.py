@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from crampwatch.live import LiveEngine, assimilate_many, observe_many
 from crampwatch.live.inputs import checked_time, checked_values
-from crampwatch.signals import DBP_MMHG, HR_BPM, RBV_PCT, SBP_MMHG, UF_CUM_L, UF_RATE_ML_H
+from crampwatch.signals import DBP_MMHG, HR_BPM, RBV_PCT, SBP_MMHG, T_MIN, UF_CUM_L, UF_RATE_ML_H
 from crampwatch.store.live import ACKNOWLEDGEMENT, UPDATE, LiveMessageRecord, LiveSessionRecord
 
 #: Signals the chairside tile shows with the engine's update (latest value and its time).
@@ -87,7 +87,7 @@ def marker(message: LiveMessageRecord, step: str, **extra: Any) -> dict[str, Any
     return {
         "seq": message.seq,
         "live_session_id": message.live_session_id,
-        "t_min": message.t_min,
+        T_MIN: message.t_min,
         "message_t_min": message.t_min,
         "step": step,
         "ended": message.end_of_treatment,
@@ -279,7 +279,7 @@ class Applier:
         covered, chair.covered = chair.covered, 0
         if not op.emit:
             return
-        data = dict(update.to_dict()) if update is not None else {"t_min": message.t_min}
+        data = dict(update.to_dict()) if update is not None else {T_MIN: message.t_min}
         data.update(
             seq=message.seq,
             live_session_id=chair.session.id,
