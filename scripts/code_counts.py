@@ -4,9 +4,9 @@ Usage: ``python scripts/code_counts.py [REPO]`` (default: this checkout). Prints
 lines (first decorator to last line, nested functions included), modules over 500 lines (Alembic migrations
 excepted, as in tests/test_code_size.py), import circles (strongly connected components of the grimp graph of
 every import statement, function-local and ``TYPE_CHECKING`` ones included), function-local import
-statements, and string literals (docstrings excepted) that spell a signal name outside crampwatch/signals.py
-or a cause id outside crampwatch/causes/ids.py, and how many of those the allowlist of
-tests/test_name_constants.py does not name (the guard test fails on any).
+statements, and string literals (docstrings excepted) that spell a signal name (or the time axis
+``t_min``) outside crampwatch/signals.py or a cause id outside crampwatch/causes/ids.py, and how many of
+those the allowlist of tests/test_name_constants.py does not name (the guard test fails on any).
 """
 
 from __future__ import annotations
@@ -75,11 +75,12 @@ def _circles(package: str) -> list[list[str]]:
 def main(repo: Path) -> None:
     sys.path.insert(0, str(repo))
     from crampwatch.causes.ids import CAUSE_IDS
-    from crampwatch.signals import SIGNAL_SPECS
+    from crampwatch.signals import SIGNAL_SPECS, TIME
 
     package = repo / "crampwatch"
     long80, long120, big, local_imports = [], [], [], 0
     signal_literals, signal_files, cause_literals, cause_files = 0, set(), 0, set()
+    time_literals, time_files = 0, set()
     for path in sorted(package.rglob("*.py")):
         rel = str(path.relative_to(repo))
         source = path.read_text(encoding="utf-8")
@@ -103,6 +104,9 @@ def main(repo: Path) -> None:
                 if node.value in SIGNAL_SPECS and path.name != "signals.py":
                     signal_literals += 1
                     signal_files.add(rel)
+                if node.value == TIME.name and path.name != "signals.py":
+                    time_literals += 1
+                    time_files.add(rel)
                 if node.value in CAUSE_IDS and path.name != "ids.py":
                     cause_literals += 1
                     cause_files.add(rel)
@@ -113,6 +117,7 @@ def main(repo: Path) -> None:
     print(f"import circles: {len(circles)}: {circles}")
     print(f"function-local import statements: {local_imports}")
     print(f"signal-name string literals: {signal_literals} in {len(signal_files)} files")
+    print(f"time-axis (t_min) string literals: {time_literals} in {len(time_files)} files")
     print(f"cause-id string literals: {cause_literals} in {len(cause_files)} files")
     print(f"name literals outside the allowlist of tests/test_name_constants.py: {_unlisted(repo)}")
 

@@ -1,8 +1,10 @@
-"""One home for names: code names a signal by its constant in crampwatch/signals.py and a cause by its
-constant in crampwatch/causes/ids.py, so a misspelt name fails at import instead of at run time.
+"""One home for names: code names a signal (and the time axis ``t_min``) by its constant in
+crampwatch/signals.py and a cause by its constant in crampwatch/causes/ids.py, so a misspelt name fails at
+import instead of at run time.
 
 The guard reads the source of crampwatch/: a string literal (docstrings excepted; the expressions inside
-f-strings included) that spells a signal name or a cause id outside its home is a second copy of the name,
+f-strings included) that spells a signal name, ``t_min`` or a cause id outside its home is a second copy of
+the name,
 unless :data:`ALLOWED` lists it with its reason (a different thing that happens to spell the same). It is
 shown to fail on a planted copy (``test_the_name_guard_can_fail``).
 """
@@ -14,12 +16,14 @@ from collections import Counter
 from pathlib import Path
 
 from crampwatch.causes.ids import CAUSE_IDS
-from crampwatch.signals import SIGNAL_SPECS
+from crampwatch.signals import SIGNAL_SPECS, TIME
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The home of each kind of name, relative to the repository root.
 SIGNAL_HOME = "crampwatch/signals.py"
 CAUSE_HOME = "crampwatch/causes/ids.py"
+#: The names whose home is crampwatch/signals.py: the signals and the time axis.
+SIGNAL_NAMES = frozenset(SIGNAL_SPECS) | {TIME.name}
 
 _DIALYSATE = (
     "field of the Dialysate model (contracts.md: prescription.dialysate.*), the dialysate concentration, "
@@ -59,8 +63,8 @@ def _docstrings(tree: ast.AST) -> set[int]:
 
 def name_literals(package: Path) -> list[tuple[str, int, str]]:
     """``(file, line, literal)`` of every string literal in ``package`` (docstrings excepted) that spells a
-    signal name outside :data:`SIGNAL_HOME` or a cause id outside :data:`CAUSE_HOME`; ``file`` is relative to
-    the folder above ``package``. Alembic migrations (frozen records) are not read."""
+    signal name or ``t_min`` outside :data:`SIGNAL_HOME` or a cause id outside :data:`CAUSE_HOME`; ``file``
+    is relative to the folder above ``package``. Alembic migrations (frozen records) are not read."""
     found = []
     for path in sorted(package.rglob("*.py")):
         rel = path.relative_to(package.parent).as_posix()
@@ -71,7 +75,7 @@ def name_literals(package: Path) -> list[tuple[str, int, str]]:
         for node in ast.walk(tree):
             if not (isinstance(node, ast.Constant) and isinstance(node.value, str)) or id(node) in docs:
                 continue
-            if (node.value in SIGNAL_SPECS and rel != SIGNAL_HOME) or (
+            if (node.value in SIGNAL_NAMES and rel != SIGNAL_HOME) or (
                 node.value in CAUSE_IDS and rel != CAUSE_HOME
             ):
                 found.append((rel, node.lineno, node.value))
@@ -102,21 +106,24 @@ def test_no_signal_or_cause_name_is_typed_outside_its_home() -> None:
 def test_every_allowance_names_a_real_name_and_a_reason() -> None:
     for (rel, value), (n, reason) in ALLOWED.items():
         assert (ROOT / rel).is_file(), rel
-        assert value in SIGNAL_SPECS or value in CAUSE_IDS, value
+        assert value in SIGNAL_NAMES or value in CAUSE_IDS, value
         assert n >= 1 and len(reason) > 20, (rel, value)
 
 
 def test_the_name_guard_can_fail(tmp_path: Path) -> None:
     package = tmp_path / "crampwatch"
     (package / "causes").mkdir(parents=True)
-    (package / "signals.py").write_text('SBP_MMHG = "sbp_mmhg"\n')  # the homes may spell the names
+    (package / "signals.py").write_text(
+        'SBP_MMHG = "sbp_mmhg"\nT_MIN = "t_min"\n'
+    )  # the homes may spell the names
     (package / "causes" / "ids.py").write_text('OSMOTIC = "osmotic"\n')
     (package / "planted.py").write_text(
         '"""A docstring may say sbp_mmhg and osmotic."""\n'
         "def f(values, scores):\n"
         '    """Reads "rbv_pct"."""\n'
         '    return values["sbp_mmhg"], scores.get("osmotic"), f"{values[\'rbv_pct\']:.1f}"\n'
-        'UNRELATED = ("sbp", "t_min", "osmotic_gradient")\n'
+        'UNRELATED = ("sbp", "t_max", "osmotic_gradient")\n'
+        'EVENT = {"t_min": 12.0, "kind": "cramp"}\n'
         'FLAG = "neuropathy"\n'
     )
     allowed = {("crampwatch/planted.py", "neuropathy"): (1, _NEUROPATHY)}
@@ -124,6 +131,7 @@ def test_the_name_guard_can_fail(tmp_path: Path) -> None:
         "crampwatch/planted.py:4 'osmotic'",
         "crampwatch/planted.py:4 'rbv_pct'",
         "crampwatch/planted.py:4 'sbp_mmhg'",
+        "crampwatch/planted.py:6 't_min'",
     ]
     stale = {**allowed, ("crampwatch/planted.py", "hco3_mmol_l"): (1, _DIALYSATE)}
     assert unlisted_literals(package, {**stale, ("crampwatch/planted.py", "neuropathy"): (2, "x")})[-2:] == [
