@@ -437,7 +437,7 @@ def as_scenario(
     """A :class:`Scenario` from either a scenario or a patient plus a prescription (default prescription)."""
     if isinstance(scenario_or_patient, Scenario):
         if prescription is not None:
-            return scenario_or_patient.model_copy(update={"prescription": prescription})
+            return with_changes(scenario_or_patient, prescription=prescription)
         return scenario_or_patient
     if isinstance(scenario_or_patient, Patient):
         return Scenario(patient=scenario_or_patient, prescription=prescription or Prescription())

@@ -19,7 +19,7 @@ from crampwatch.cli.app import app, fail, handle_input_errors
 from crampwatch.errors import InputError
 from crampwatch.io.consistency import mismatches
 from crampwatch.io.tables import read_table
-from crampwatch.model import Scenario, dump_scenario, load_scenario, parse_scenario
+from crampwatch.model import Scenario, load_scenario, parse_scenario
 from crampwatch.roles import ROLES, require_role
 from crampwatch.signals import DBP_MMHG, HR_BPM, MAP_MMHG, MAX_T_MIN, SBP_MMHG, T_MIN, UF_CUM_L
 from crampwatch.trace import Trace
@@ -401,13 +401,9 @@ def _fhir_export(
     session = store.get_session(session_id)
     if session is None or session.patient_id != patient_id:
         raise InputError(f"--session: {session_id!r} is not a session of {patient_id!r}", "session_id")
-    updates: dict[str, Any] = {}
-    if session.pre_weight_kg is not None:
-        updates["pre_weight_kg"] = session.pre_weight_kg
-    if session.labs is not None:
-        updates["labs"] = session.labs
-    patient = rec.patient.model_copy(update=updates)
-    scenario = parse_scenario({**dump_scenario(Scenario(patient=patient, prescription=session.prescription))})
+    from crampwatch.store.records import session_scenario
+
+    scenario = session_scenario(rec.patient, session)
     reports = []
     for r in store.list_reports(patient_id):
         if r.session_id != session_id:

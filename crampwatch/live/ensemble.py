@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from crampwatch.model import Scenario
+from crampwatch.model import Scenario, with_changes
 from crampwatch.physiology.model import IDX, OUTPUTS
 from crampwatch.physiology.parameters import P
 from crampwatch.signals import RBV_PCT, SBP_MMHG
@@ -89,7 +89,7 @@ def member_scenario(scenario: Scenario, twin: PatientTwin | None, theta: np.ndar
     if twin is None:
         return apply_multipliers(scenario, np.exp(theta))
     patient = twin.personalize_patient(scenario.patient, np.exp(theta))
-    return scenario.model_copy(update={"patient": patient})
+    return with_changes(scenario, patient=patient)
 
 
 class Ensemble:

@@ -17,7 +17,7 @@ import numpy as np
 from crampwatch.causes import Assessment, assess
 from crampwatch.causes.registry import CAUSE_REGISTRY
 from crampwatch.causes.sentences import number, plural
-from crampwatch.model import Scenario
+from crampwatch.model import Scenario, with_changes
 from crampwatch.trace import Trace
 from crampwatch.twin.priors import FITTED
 from crampwatch.twin.result import PatientTwin
@@ -53,19 +53,19 @@ def _part_scenarios(twin: PatientTwin, scenario: Scenario) -> list[tuple[str, st
         theta = np.ones(len(FITTED))
         theta[k] = twin.multipliers[k]
         one = twin.personalize_patient(patient, theta)
-        one = one.model_copy(update={"critical_rbv_pct": patient.critical_rbv_pct, "labs": patient.labs})
+        one = with_changes(one, critical_rbv_pct=patient.critical_rbv_pct, labs=patient.labs)
         fitted = twin.parameters.get(p.name, {})
         note = "" if fitted.get("identified", True) else ", not identified by the sessions"
         out.append((p.label, f"{number(float(twin.multipliers[k]))} × population{note}", one))
     if full.critical_rbv_pct != patient.critical_rbv_pct:
-        alone = patient.model_copy(update={"critical_rbv_pct": full.critical_rbv_pct})
+        alone = with_changes(patient, critical_rbv_pct=full.critical_rbv_pct)
         out.append(("personal critical RBV", f"{number(full.critical_rbv_pct)} %", alone))
     if full.labs != patient.labs:
-        alone = patient.model_copy(update={"labs": full.labs})
+        alone = with_changes(patient, labs=full.labs)
         out.append(
             ("Na set point for the missing plasma Na lab", f"{number(full.labs.na_mmol_l)} mmol/L", alone)
         )
-    return [(label, text, scenario.model_copy(update={"patient": p})) for label, text, p in out]
+    return [(label, text, with_changes(scenario, patient=p)) for label, text, p in out]
 
 
 def _moved(base: Assessment, other: Assessment) -> tuple[tuple[str, float, float], ...]:

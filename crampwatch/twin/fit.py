@@ -32,7 +32,7 @@ from scipy.optimize import least_squares
 
 from crampwatch.errors import InputError
 from crampwatch.labs import DEFAULT_LABS
-from crampwatch.model import Labs, Patient, Scenario, field_range
+from crampwatch.model import Labs, Patient, Scenario, field_range, with_changes
 from crampwatch.physiology.derive import patient_parameters
 from crampwatch.signals import HCT_PCT, RBV_PCT, SBP_MMHG, T_MIN
 from crampwatch.simulator import simulate_batch
@@ -77,7 +77,12 @@ class FitResult:
 
 def apply_multipliers(scenario: Scenario, theta: Sequence[float]) -> Scenario:
     """``scenario`` with the patient's refill capacity, baroreflex strength and blood volume set to
-    ``theta`` x the population value (the order of :data:`FITTED`)."""
+    ``theta`` x the population value (the order of :data:`FITTED`).
+
+    Not validated, unlike every other change of a scenario: the fit searches the priors' ranges
+    (:data:`FITTED`), which reach below the patient model's blood-volume range (0.55 x 65 mL/kg =
+    35.8 mL/kg < 40) and are meant to be simulated there; and each evaluation copies every session (a
+    validating copy of a scenario with its patient measured 54 us against 15 us unvalidated)."""
     refill, reserve, bv = (float(v) for v in theta)
     p = scenario.patient
     update = {
@@ -98,7 +103,8 @@ def apply_input_errors(scenario: Scenario, errors: Sequence[float]) -> Scenario:
     """``scenario`` with the entered inputs corrected by ``errors`` (order of :data:`UNCERTAIN_INPUTS`): the
     dry weight times ``exp(error)``, albumin, hematocrit and pre-dialysis SBP plus the error (a missing lab:
     its default; a missing SBP: the model's estimate, unchanged). The blood volume in litres stays as it
-    was (it is a fitted parameter of its own)."""
+    was (it is a fitted parameter of its own). Not validated, as :func:`apply_multipliers` (the errors are
+    searched over their priors' ranges)."""
     p = scenario.patient
     update: dict = {}
     labs: dict[str, float] = {}
@@ -164,7 +170,7 @@ class _Problem:
             if pre is None or not _PRE_SBP_RANGE[0] <= pre <= _PRE_SBP_RANGE[1]:
                 pre = typical_pre_sbp
             if pre is not None:
-                sc = sc.model_copy(update={"patient": sc.patient.model_copy(update={"pre_sbp_mmhg": pre})})
+                sc = with_changes(sc, patient=with_changes(sc.patient, pre_sbp_mmhg=pre))
         return sc
 
     # ------------------------------------------------------------------------------------------ model

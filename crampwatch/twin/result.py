@@ -20,7 +20,7 @@ import numpy as np
 from crampwatch.causes.ids import HYPOVOLEMIA, OSMOTIC
 from crampwatch.causes.sentences import plural
 from crampwatch.errors import InputError
-from crampwatch.model import Labs, Patient, Scenario
+from crampwatch.model import Patient, Scenario, with_changes
 from crampwatch.signals import PLASMA_NA_MMOL_L, RBV_PCT, SBP_MMHG
 from crampwatch.twin.priors import BY_NAME, CI_LEVEL, FITTED, NAMES, population_blood_volume_ml_kg
 
@@ -148,9 +148,8 @@ class PatientTwin:
             update["critical_rbv_pct"] = float(rbv["value"])
         na = self.parameters.get("na_set_point_mmol_l", {}).get("value")
         if na is not None and patient.labs.na_mmol_l is None:
-            update["labs"] = patient.labs.model_copy(update={"na_mmol_l": float(na)})
-            Labs.model_validate(update["labs"].model_dump())
-        return patient.model_copy(update=update)
+            update["labs"] = with_changes(patient.labs, na_mmol_l=float(na))
+        return with_changes(patient, **update)
 
     def check_patient(self, patient: Patient) -> None:
         """:class:`InputError` when ``patient`` is not the patient this twin was fitted to."""
@@ -163,7 +162,7 @@ class PatientTwin:
     def personalize(self, scenario: Scenario) -> Scenario:
         """``scenario`` with this patient's twin in place of the population patient."""
         self.check_patient(scenario.patient)
-        return scenario.model_copy(update={"patient": self.personalize_patient(scenario.patient)})
+        return with_changes(scenario, patient=self.personalize_patient(scenario.patient))
 
     def ensemble(self, patient: Patient, n: int, seed: int = 0) -> list[Patient]:
         """``n`` plausible versions of ``patient`` drawn from the twin's uncertainty (member 0: the fitted

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from crampwatch.model import Labs, field_range
+from crampwatch.model import Labs, field_range, with_changes
 from crampwatch.population import draw_na_set_point_mmol_l, virtual_population
 from crampwatch.signals import HCT_PCT, RBV_PCT, SBP_MMHG, T_MIN
 from crampwatch.simulator import simulate_batch
@@ -101,28 +101,21 @@ def virtual_sessions(
     fitted_view, true_view = [], []
     for _ in range(n_sessions):
         uf = float(np.clip(gain * np.exp(rng.normal(0.0, 0.25)), 0.8, 0.06 * p.dry_weight_kg))
-        labs = p.labs.model_copy(
-            update={"na_mmol_l": round(float(np.clip(rng.normal(na0, 1.5), 125, 150)), 1)}
+        labs = with_changes(p.labs, na_mmol_l=round(float(np.clip(rng.normal(na0, 1.5), 125, 150)), 1))
+        day = with_changes(
+            p,
+            id=f"VT{seed}-{patient_index}",
+            pre_weight_kg=round(p.dry_weight_kg + uf, 1),
+            labs=labs,
+            pre_sbp_mmhg=None,
         )
-        day = p.model_copy(
-            update={
-                "id": f"VT{seed}-{patient_index}",
-                "pre_weight_kg": round(p.dry_weight_kg + uf, 1),
-                "labs": labs,
-                "pre_sbp_mmhg": None,
-            }
-        )
-        rx = base.prescription.model_copy(update={"uf_volume_l": round(uf, 2)})
-        sc = base.model_copy(update={"patient": day, "prescription": rx})
+        rx = with_changes(base.prescription, uf_volume_l=round(uf, 2))
+        sc = with_changes(base, patient=day, prescription=rx)
         fitted_view.append(_entered(sc, errors))
         day_theta = theta * np.array([np.exp(rng.normal(0.0, REFILL_DAY_LOG_SD)), 1.0, 1.0])
         pre_sbp = float(np.clip(rng.normal(sbp0, 8.0), 90.0, 220.0))
-        true_sc = apply_multipliers(sc, day_theta)
-        true_view.append(
-            true_sc.model_copy(
-                update={"patient": true_sc.patient.model_copy(update={"pre_sbp_mmhg": pre_sbp})}
-            )
-        )
+        measured_bp = with_changes(sc, patient=with_changes(sc.patient, pre_sbp_mmhg=pre_sbp))
+        true_view.append(apply_multipliers(measured_bp, day_theta))  # the true physiology, as the fit sets it
     batch = simulate_batch(true_view, record_every_min=1.0)
     true_rbv = batch.signals[RBV_PCT]
     if errors.refill_law == "deficit":
@@ -142,8 +135,9 @@ def _entered(sc, errors: RecordErrors):
     if errors.dry_weight_error == errors.albumin_error_g_dl == errors.hct_error_pct == 0.0:
         return sc
     p = sc.patient
-    labs = p.labs.model_copy(
-        update={
+    labs = with_changes(
+        p.labs,
+        **{
             "albumin_g_dl": round(
                 float(np.clip(p.labs.albumin_g_dl + errors.albumin_error_g_dl, *ALBUMIN_RANGE)), 1
             ),
@@ -151,7 +145,7 @@ def _entered(sc, errors: RecordErrors):
         }
     )
     dry = round(p.dry_weight_kg * (1.0 + errors.dry_weight_error), 1)
-    return sc.model_copy(update={"patient": p.model_copy(update={"dry_weight_kg": dry, "labs": labs})})
+    return with_changes(sc, patient=with_changes(p, dry_weight_kg=dry, labs=labs))
 
 
 def _deficit_rbv(sc, t_min: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ import numpy as np
 from crampwatch.causes.ids import HYPOCALCEMIA, HYPOMAGNESEMIA, OSMOTIC
 from crampwatch.causes.sentences import number as format_number
 from crampwatch.causes.thresholds import THRESHOLDS
+from crampwatch.model import with_changes
 from crampwatch.prescription_settings import describe_changes
 from crampwatch.quantities import reduce_signal
 from crampwatch.signals import ICA_MMOL_L, MG_MMOL_L, PLASMA_NA_MMOL_L, RBV_PCT, SIGNAL_SPECS
@@ -108,11 +109,8 @@ def _session_row(
     metrics = (assessment or {}).get("metrics") or {}
     causes = (assessment or {}).get("causes") or []
     pre = rec.pre_weight_kg or patient.pre_weight_kg
-    day = patient.model_copy(
-        update={
-            "pre_weight_kg": pre,
-            "previous_post_weight_kg": previous.post_weight_kg if previous else None,
-        }
+    day = with_changes(
+        patient, pre_weight_kg=pre, previous_post_weight_kg=previous.post_weight_kg if previous else None
     )
     events = rec.trace.events
     cramps = [] if events.empty else events[events["kind"] == "cramp"].to_dict("records")
