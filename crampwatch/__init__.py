@@ -31,7 +31,7 @@ _EXPORTS: dict[str, str] = {
     "Trace": "crampwatch.trace",
     "SIGNALS": "crampwatch.trace",
     "SIGNAL_SPECS": "crampwatch.signals",
-    "display_label": "crampwatch.quantities",
+    "display_label": "crampwatch.clinical_labels",
     # closed-form kinetics and the weekly urea model
     "watson_volume_l": "crampwatch.kinetics",
     "sp_ktv_daugirdas": "crampwatch.kinetics",
