@@ -32,6 +32,7 @@ def test_patient_page_fits_and_shows_the_twin(app, db):
     assert r.status_code == 200, r.text
     assert "Fitted on 1 session" in r.text and "plasma refill capacity" in r.text
     assert "fewer than 3" in r.text and "× population" in r.text and "plot-figure" in r.text
+    assert "Fit error: relative blood volume " in r.text and "systolic blood pressure" in r.text
     # the session's assessment is made again with the twin, and its evidence cites it
     session = client.get(f"/sessions/{db.s1}").text
     assert "patient twin fitted on 1 session" in session
@@ -56,3 +57,14 @@ def test_twin_api_versions_and_bad_input(app, db):
     patient_client = TestClient(app)
     patient_headers = api_login(patient_client, "pat1")
     assert patient_client.post(f"/api/patients/{db.p1}/twin", headers=patient_headers).status_code == 403
+
+
+def test_fit_errors_name_each_signal_with_its_registry_label_and_unit():
+    from crampwatch.web.twin_pages import fit_errors
+
+    rows = fit_errors({"rbv_pct": 0.8, "sbp_mmhg": 7.5, "plasma_na_mmol_l": 1.2})
+    assert rows == [
+        ("relative blood volume", 0.8, "%-points"),
+        ("systolic blood pressure", 7.5, "mmHg"),
+        ("plasma sodium", 1.2, "mmol/L"),
+    ]

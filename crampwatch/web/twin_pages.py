@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from crampwatch.errors import InputError
 from crampwatch.signals import RBV_PCT, SBP_MMHG, T_MIN
+from crampwatch.signals import signal as signal_spec
 from crampwatch.store.twins import StoredTwin, latest_twin
 from crampwatch.twin.priors import CI_LEVEL
 from crampwatch.web import access, charts, heavy
@@ -104,6 +105,17 @@ def fit_figure(store: Any, stored: StoredTwin, height_px: int = 640) -> dict[str
     return {"data": data, "layout": layout}
 
 
+def fit_errors(rmse: dict[str, float]) -> list[tuple[str, float, str]]:
+    """The fit's root-mean-square error per signal as (clinical label, value, unit), label and unit read
+    from the signal registry; a percentage signal's error is in percentage points."""
+    out = []
+    for name, value in rmse.items():
+        spec = signal_spec(name)
+        unit = "%-points" if spec.unit == "%" else spec.unit
+        out.append((spec.label[:1].lower() + spec.label[1:], value, unit))
+    return out
+
+
 def _panel(
     request: Request, patient_id: str, *, error: str | None = None, status_code: int = 200
 ) -> Response:
@@ -119,6 +131,7 @@ def _panel(
         stored=stored,
         twin=None if stored is None else stored.twin,
         chart=chart,
+        fit_errors=[] if stored is None else fit_errors(stored.twin.fit["rmse"]),
         ci_pct=round(100 * CI_LEVEL),
         error=error,
     )
