@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crampwatch import optional
+from crampwatch.causes import score_batch
 from crampwatch.causes.context import Context, context_from_columns
 from crampwatch.causes.registry import CAUSE_REGISTRY, CAUSES
 from crampwatch.causes.thresholds import th
@@ -33,11 +35,14 @@ from crampwatch.io.scenario_frames import (
 )
 from crampwatch.kinetics import sp_ktv_daugirdas_array
 from crampwatch.model import Scenario
+from crampwatch.population import virtual_population, virtual_population_columns
 from crampwatch.prescription_settings import SETTING_BY_NAME, SETTINGS, table_column, table_value
 from crampwatch.quantities import idh_array, post_weight_kg_array, uf_rate_ml_kg_h_array
 from crampwatch.scenario_table import Columns, complete_columns, scenario_columns, take, uf_volume_l
 from crampwatch.series import first_valid, row_min
 from crampwatch.signals import ICA_MMOL_L, MG_MMOL_L, SBP_MMHG, UREA_MMOL_L
+from crampwatch.simulator import simulate_batch
+from crampwatch.simulator.columns import simulate_columns
 from crampwatch.units import BUN_MG_DL_PER_UREA_MMOL_L
 
 #: Cause identifiers of docs/formats.md, in the order of the score columns.
@@ -112,8 +117,6 @@ def analyze_columns(cols: Columns, *, chunk: int = DEFAULT_CHUNK) -> pd.DataFram
     """Simulate and score the sessions of a scenario table (:mod:`crampwatch.scenario_table`): one row per
     session (features, cause scores, top cause, risks); ``chunk`` sessions at a time, the result does not
     depend on ``chunk``."""
-    from crampwatch.causes import score_batch
-    from crampwatch.simulator.columns import simulate_columns
 
     n = len(cols["patient.pre_weight_kg"])
     if n == 0:
@@ -135,8 +138,6 @@ def analyze_scenarios(scenarios: Sequence[Scenario], *, chunk: int = DEFAULT_CHU
     Sessions are processed ``chunk`` at a time; the result does not depend on ``chunk``. Scenarios with UF
     or dialysate Na profiles are simulated one object each; the others as a scenario table.
     """
-    from crampwatch.causes import score_batch
-    from crampwatch.simulator import simulate_batch
 
     if not scenarios:
         raise InputError("cohort: no sessions to analyze (allowed ≥ 1)", "n_patients")
@@ -197,7 +198,6 @@ def _rows(
 
 def virtual_partition(n: int, seed: int, partition: int, chunk: int = DEFAULT_CHUNK) -> pd.DataFrame:
     """Rows of one virtual partition: ``n`` patients drawn with ``seed`` (the cohort's seed + partition)."""
-    from crampwatch.population import virtual_population_columns
 
     df = analyze_columns(virtual_population_columns(n, seed=seed), chunk=chunk)
     return _label(df, partition)
@@ -255,8 +255,8 @@ def dask_scheduler(
     if scheduler in LOCAL_SCHEDULERS:
         yield ("synchronous" if scheduler == "sync" else scheduler), str(scheduler)
         return
-    from distributed import Client, LocalCluster
-
+    distributed = optional.load("distributed")
+    Client, LocalCluster = distributed.Client, distributed.LocalCluster
     if scheduler is None:
         # Processes (not threads): the integrator is numpy-bound Python and would contend for the GIL.
         cluster = LocalCluster(
@@ -294,7 +294,7 @@ def _build(
     parquet_in: str | None,
     meta: pd.DataFrame,
 ) -> Any:
-    import dask.dataframe as dd
+    dd = optional.load("dask.dataframe")
 
     if parquet_in is not None:
         if not Path(parquet_in).exists():
@@ -318,12 +318,7 @@ def _build(
 
 def _meta(scenarios: Sequence[Scenario] | None) -> pd.DataFrame:
     """Empty frame with the result's columns and dtypes (from a one-session in-process run)."""
-    if scenarios:
-        sample = [scenarios[0]]
-    else:
-        from crampwatch.population import virtual_population
-
-        sample = list(virtual_population(1, seed=0))
+    sample = [scenarios[0]] if scenarios else list(virtual_population(1, seed=0))
     return _label(analyze_scenarios(sample), 0).iloc[:0]
 
 
@@ -360,11 +355,9 @@ def run_cohort(
     with dask_scheduler(scheduler) as (sched, label):
         ddf = _build(n_patients, seed, scenarios, partitions, parquet_in, _meta(scenarios))
         if out is not None:
-            import dask
-
             # One graph: the partitions are computed once, written to Parquet and gathered.
             write = ddf.to_parquet(out, write_index=False, compute=False, overwrite=True)
-            df, _ = dask.compute(ddf, write, scheduler=sched)
+            df, _ = optional.load("dask").compute(ddf, write, scheduler=sched)
         else:
             df = ddf.compute(scheduler=sched)
     df = _plain_strings(df.reset_index(drop=True))

@@ -20,9 +20,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crampwatch.causes import assess, assess_history, score_batch
 from crampwatch.errors import InputError
 from crampwatch.model import Scenario, dump_scenario, parse_scenario
+from crampwatch.population import virtual_population
 from crampwatch.signals import T_MIN
+from crampwatch.simulator import simulate, simulate_batch
 from crampwatch.version import MODEL_VERSION
 
 CLINICIAN = ("clinician", "demo-clinician")
@@ -90,17 +93,7 @@ def demo_accounts_in_use(store: Any) -> list[str]:
 
 
 def _analysis() -> tuple[Any, Any, Any, Any]:
-    """(virtual_population, simulate, assess, assess_history); InputError when one is missing."""
-    try:
-        from crampwatch.causes import assess
-        from crampwatch.population import virtual_population
-        from crampwatch.simulator import simulate
-    except ImportError as exc:
-        raise InputError(f"demo: the simulator and cause analyzer are needed ({exc})", "demo") from None
-    try:
-        from crampwatch.causes import assess_history
-    except ImportError:
-        assess_history = None
+    """(virtual_population, simulate, assess, assess_history)."""
     return virtual_population, simulate, assess, assess_history
 
 
@@ -112,9 +105,6 @@ def _cramp_clinic_patients(
     virtual_population: Callable[..., list[Scenario]], n_patients: int, seed: int, rng: np.random.Generator
 ) -> list[Scenario]:
     """``n_patients`` virtual patients, sampled with probability proportional to their cramp risk."""
-    from crampwatch.causes import score_batch
-    from crampwatch.simulator import simulate_batch
-
     candidates = virtual_population(CANDIDATES_PER_PATIENT * n_patients, seed)
     batch = simulate_batch(candidates)
     risk = np.nan_to_num(score_batch(batch.t_min, batch.signals, candidates)["overall_risk"], nan=0.0)

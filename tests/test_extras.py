@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from crampwatch.cli.app import EXTRA_OF_MODULE
+from crampwatch.optional import EXTRA_OF_MODULE
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -90,3 +90,49 @@ def test_fhir_commands_name_the_fhir_extra(tmp_path: Path) -> None:
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "crampwatch[fhir]" in lines[0] and "'fhir'" in lines[0], done.stderr
+
+
+def _local_optional_imports(source: str) -> list[str]:
+    """Import statements inside functions that import a package of an extra (they go through
+    :func:`crampwatch.optional.load`)."""
+    import ast
+
+    found = []
+    for fn in ast.walk(ast.parse(source)):
+        if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for node in ast.walk(fn):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and node.level == 0
+                else []
+            )
+            found += [f"{fn.name}: {n}" for n in names if n.split(".")[0] in EXTRA_OF_MODULE]
+    return found
+
+
+def test_optional_packages_are_imported_through_the_optional_module() -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)} {hit}"
+        for path in sorted((ROOT / "crampwatch").rglob("*.py"))
+        for hit in _local_optional_imports(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
+
+
+def test_the_optional_import_check_can_fail() -> None:
+    planted = "def run():\n    import dask.dataframe as dd\n    from distributed import Client\n    import os"
+    assert _local_optional_imports(planted) == ["run: dask.dataframe", "run: distributed"]
+
+
+def test_a_missing_optional_package_names_its_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    from crampwatch import optional
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import of it raises ModuleNotFoundError
+    with pytest.raises(optional.MissingExtra, match=r"pip install 'crampwatch\[cohort\]'"):
+        optional.load("distributed")
+    with pytest.raises(ModuleNotFoundError) as other:  # not an extra: raised as it is
+        optional.load("crampwatch_no_such_module")
+    assert not isinstance(other.value, optional.MissingExtra)

@@ -40,6 +40,7 @@ from crampwatch.signals import (
     UF_RATE_ML_H,
     UREA_MMOL_L,
 )
+from crampwatch.simulator import simulate
 from crampwatch.trace import Trace, empty_events
 
 #: Signals read together with plasma urea (effective osmolality = osm - urea; brain-plasma urea gradient):
@@ -87,8 +88,6 @@ def _normalise_events(events: Any, trace: Trace) -> pd.DataFrame:
 
 
 def _simulate(scenario: Scenario) -> Trace | None:
-    from crampwatch.simulator import simulate
-
     result = simulate(scenario)
     return result if isinstance(result, Trace) else None
 

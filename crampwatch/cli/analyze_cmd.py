@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from crampwatch.causes import CAUSE_REGISTRY, Assessment, assess
-from crampwatch.causes.assess import assess_session
+from crampwatch.causes.assess import assess_session, filled_trace
 from crampwatch.causes.risk_kinds import RISK_KINDS
 from crampwatch.causes.sentences import DIRECTION_HEADINGS, evidence_groups, evidence_text
 from crampwatch.cli.app import app, handle_input_errors
@@ -60,7 +60,7 @@ def analyze(
     if unit_model is not None:
         result = apply_unit_model(result, trace, sc, unit_model, recorded=assessed.recorded)
     if report is not None:
-        from crampwatch.causes.assess import filled_trace
+        # imports matplotlib (0.4 s): only when a figure is drawn
         from crampwatch.report import render_html
 
         shown = trace if ev is None else trace.with_events(ev)

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import typer
 
 from crampwatch.errors import InputError
+from crampwatch.optional import missing_extra_message
 
 app = typer.Typer(
     name="crampwatch",
@@ -24,31 +25,6 @@ app = typer.Typer(
 )
 
 EXIT_INVALID_INPUT = 2
-
-#: The optional dependency groups of pyproject.toml, by the top-level module a command imports from them.
-EXTRA_OF_MODULE = {
-    **dict.fromkeys(
-        (
-            "fastapi",
-            "starlette",
-            "uvicorn",
-            "jinja2",
-            "multipart",
-            "plotly",
-            "sqlalchemy",
-            "alembic",
-            "psycopg",
-            "argon2",
-            "httpx",
-            "hl7",
-            "sse_starlette",
-            "redis",
-        ),
-        "app",
-    ),
-    "fhir": "fhir",
-    **dict.fromkeys(("dask", "distributed"), "cohort"),
-}
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -83,13 +59,9 @@ def handle_input_errors(func: F) -> F:
         except UnicodeDecodeError as exc:
             fail(f"file is not valid UTF-8 text: {exc.reason}")
         except ModuleNotFoundError as exc:
-            missing = (exc.name or "").split(".")[0]
-            extra = EXTRA_OF_MODULE.get(missing)
-            if extra is None:
+            message = missing_extra_message(exc.name or "")
+            if message is None:
                 raise
-            fail(
-                f"this command needs the optional '{extra}' dependencies (Python package {missing!r} is not "
-                f"installed): python3 -m pip install 'crampwatch[{extra}]'"
-            )
+            fail(message)
 
     return wrapper  # type: ignore[return-value]

@@ -47,6 +47,7 @@ def calibrate(
         model = train_unit_model(data.table, data.cramp, data.patient_ids, source=manifest.name)
         model.save(out)
     else:
+        # needs the 'app' extra (crampwatch/optional.py): imported when the command runs
         from crampwatch.store import Store
         from crampwatch.store.unit_models import save_unit_model, train_from_store
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from crampwatch import cohort
@@ -113,13 +114,12 @@ def _recorded(
     learning: bool,
     as_json: bool,
 ) -> None:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     if not 1 <= workers <= 256:
         fail(f"workers: {workers} is out of range (allowed 1–256)")
     if not 1 <= memory_mb <= 1_000_000:
         fail(f"memory_mb: {memory_mb} is out of range (allowed 1–1000000 MB)")
     if "://" in source:  # a database URL: the store's sessions, exported page by page
+        # needs the 'app' extra (crampwatch/optional.py): imported when the command runs
         from crampwatch.store import Store
         from crampwatch.store.history import export_history
 

@@ -35,6 +35,7 @@ def fit(
     if (manifest is None) == (patient is None):
         fail("fit: give either MANIFEST or --patient ID (with --database-url)")
     if patient is not None:
+        # needs the 'app' extra (crampwatch/optional.py): imported when the command runs
         from crampwatch.store import Store
         from crampwatch.store.twins import fit_and_store_twin
 

@@ -120,6 +120,7 @@ def optimize_command(
     twin = None if twin_path is None else load_twin(twin_path)
     result = optimize(sc, constraints=constraints, n_ensemble=ensemble, top_k=top_k, seed=seed, twin=twin)
     if plot is not None:
+        # imports matplotlib (0.4 s): only when a figure is drawn
         from crampwatch.optimizer.plot import plot_result
 
         plot_result(result, plot)

@@ -10,8 +10,9 @@ import typer
 
 from crampwatch.cli.app import app, handle_input_errors
 from crampwatch.errors import InputError
+from crampwatch.io.traces import write_trace
 from crampwatch.model import load_scenario
-from crampwatch.simulator import MAX_AFTER_MIN
+from crampwatch.simulator import MAX_AFTER_MIN, simulate
 
 TRACE_SUFFIXES = (".csv", ".parquet")
 
@@ -50,14 +51,13 @@ def simulate_command(
     _check_output(out, "--out", TRACE_SUFFIXES)
     if plot is not None:
         _check_output(plot, "--plot", (".png",))
-    from crampwatch.io.traces import write_trace
-    from crampwatch.simulator import simulate
 
     sc = load_scenario(scenario)
     trace = simulate(sc, after_min=after_min)
     write_trace(trace, out)
     msg = f"wrote {out} ({len(trace.data)} rows)"
     if plot is not None:
+        # imports matplotlib (0.4 s): only when a figure is drawn
         from crampwatch.plotting import plot_trace
 
         try:

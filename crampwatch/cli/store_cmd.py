@@ -14,11 +14,13 @@ import pandas as pd
 import typer
 import yaml
 
+from crampwatch import optional
 from crampwatch.causes.sentences import plural
 from crampwatch.cli.app import app, fail, handle_input_errors
 from crampwatch.errors import InputError
 from crampwatch.io.consistency import mismatches
 from crampwatch.io.tables import read_table
+from crampwatch.io.traces import read_events, read_trace
 from crampwatch.model import Scenario, load_scenario, parse_scenario
 from crampwatch.roles import ROLES, require_role
 from crampwatch.signals import DBP_MMHG, HR_BPM, MAP_MMHG, MAX_T_MIN, SBP_MMHG, T_MIN, UF_CUM_L
@@ -35,8 +37,8 @@ DATABASE_HELP = "Database URL (default: $CRAMPWATCH_DATABASE_URL, else sqlite://
 
 
 def _open(url: str | None) -> Store:
-    from sqlalchemy.exc import OperationalError
-
+    OperationalError = optional.load("sqlalchemy.exc").OperationalError
+    # needs the 'app' extra (crampwatch/optional.py): imported when the command runs
     from crampwatch.store import Store
 
     try:
@@ -185,6 +187,7 @@ def import_cmd(
             f"file: {file.name!r} has an unknown type (allowed .json .yaml .yml .csv .parquet)", "file"
         )
     data = _read_document(file)
+    # needs the 'app' extra (crampwatch/optional.py): imported when the command runs
     from crampwatch.store.transfer import import_patient_document, is_export_document
 
     with _opened(database_url) as store:
@@ -230,6 +233,7 @@ def _parse_start(text: str | None) -> datetime:
 
 
 def _store_patient(store: Store, sc: Scenario, name: str | None) -> ImportResult:
+    # needs the 'app' extra (crampwatch/optional.py): imported when the command runs
     from crampwatch.store.transfer import ImportResult
 
     existing = store.get_patient(sc.patient.id)
@@ -247,6 +251,7 @@ def _store_session(
     store: Store, sc: Scenario, trace: Trace, started: datetime, session_id: str | None, name: str | None
 ) -> ImportResult:
     """Store a recorded session once: a trace already stored for this patient is recognised by content."""
+    # needs the 'app' extra (crampwatch/optional.py): imported when the command runs
     from crampwatch.store.transfer import ImportResult, session_content_hash
 
     content_hash = session_content_hash(sc.patient.id, sc.prescription, trace)
@@ -272,6 +277,7 @@ def _store_session(
 
 def _store_patient_lenient(store: Store, sc: Scenario, name: str | None) -> ImportResult:
     """A recorded session of a known patient is added to that patient (the session carries its own labs)."""
+    # needs the 'app' extra (crampwatch/optional.py): imported when the command runs
     from crampwatch.store.transfer import ImportResult
 
     new = store.get_patient(sc.patient.id) is None
@@ -297,7 +303,6 @@ def read_trace_file(path: Path) -> Trace:
 
     Data-quality notes (values set to missing, ignored columns) are printed to stderr; the rest is stored.
     """
-    from crampwatch.io.traces import read_trace
 
     trace, report = read_trace(path)
     for message in report.messages():
@@ -319,7 +324,6 @@ def _check_matches(path: Path, trace: Trace, scenario: Scenario, strict: bool) -
 
 def read_events_file(path: Path) -> pd.DataFrame:
     """Events from a CSV (``t_min, kind, severity, note``) or a JSON list, via :mod:`crampwatch.io.traces`."""
-    from crampwatch.io.traces import read_events
 
     return read_events(path)
 
@@ -401,6 +405,7 @@ def _fhir_export(
     session = store.get_session(session_id)
     if session is None or session.patient_id != patient_id:
         raise InputError(f"--session: {session_id!r} is not a session of {patient_id!r}", "session_id")
+    # needs the 'app' extra (crampwatch/optional.py): imported when the command runs
     from crampwatch.store.records import session_scenario
 
     scenario = session_scenario(rec.patient, session)
@@ -460,6 +465,7 @@ def export_cmd(
         raise InputError(f"--format: {fmt!r} is not a format (allowed json, fhir)", "format")
     if series not in ("sampled", "points"):
         raise InputError(f"--fhir-series: {series!r} is not a form (allowed sampled, points)", "fhir-series")
+    # needs the 'app' extra (crampwatch/optional.py): imported when the command runs
     from crampwatch.store.transfer import export_patient
 
     with _opened(database_url) as store:

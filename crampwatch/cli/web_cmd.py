@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import shutil
 import signal
 import socket
@@ -15,6 +16,7 @@ from typing import Annotated
 
 import typer
 
+from crampwatch import optional
 from crampwatch.cli.app import app, handle_input_errors
 from crampwatch.errors import InputError
 
@@ -53,6 +55,7 @@ def _ensure_port_free(host: str, port: int) -> None:
 
 
 def _web_app(store: object, host: str, mllp_port: int | None) -> object:
+    # needs the 'app' extra (crampwatch/optional.py): imported when the command runs
     from crampwatch.chairside.settings import live_settings_from_env
     from crampwatch.web.app import create_app
 
@@ -62,8 +65,8 @@ def _web_app(store: object, host: str, mllp_port: int | None) -> object:
 
 
 def _run(web_app: object, host: str, port: int, workers: int = 1) -> None:
-    import uvicorn
-
+    uvicorn = optional.load("uvicorn")
+    # needs the 'app' extra (crampwatch/optional.py): imported when the command runs
     from crampwatch.chairside.runtime import freeze_startup_heap
     from crampwatch.web.app import uvicorn_options
 
@@ -114,6 +117,7 @@ def _check_workers(workers: int | None, store: object, mllp_port: int | None) ->
 
 def _refuse_demo_accounts(store: object) -> None:
     """InputError when accounts of the demo still log in with the passwords the demo prints."""
+    # needs the 'app' extra (crampwatch/optional.py): imported when the command runs
     from crampwatch.demo import demo_accounts_in_use
 
     names = sorted(demo_accounts_in_use(store))
@@ -129,8 +133,8 @@ def _refuse_demo_accounts(store: object) -> None:
 
 def _secret_key_source(store: object) -> str:
     """Where the CSRF key comes from, shared by every worker: the environment or the database."""
-    import os
 
+    # needs the 'app' extra (crampwatch/optional.py): imported when the command runs
     from crampwatch.store.kept import shared_secret_key
 
     if os.environ.get("CRAMPWATCH_SECRET_KEY"):
@@ -157,13 +161,13 @@ def serve(
     and kept in the database. A database that still has the demo's accounts with their published passwords
     is refused unless --allow-demo-accounts.
     """
-    import os
 
     _check_port(port)
     _ensure_port_free(host, port)
     if mllp_port is not None:
         _check_port(mllp_port)
         _ensure_port_free(host, mllp_port)
+    # needs the 'app' extra (crampwatch/optional.py): imported when the command runs
     from crampwatch.store import Store
 
     store = Store.open(url=database_url)
@@ -243,6 +247,7 @@ def _demo(
     seed: int,
     mllp_port: int | None = None,
 ) -> None:
+    # needs the 'app' extra (crampwatch/optional.py): imported when the command runs
     from crampwatch.demo import build_demo, demo_credentials
     from crampwatch.store import Store
 

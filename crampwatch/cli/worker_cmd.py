@@ -27,6 +27,7 @@ def worker(
     Start the clinic application with CRAMPWATCH_REDIS_URL set to the same server, then any number of
     workers on any machines that reach the database and Redis. A worker stops on SIGTERM or Ctrl-C.
     """
+    # needs the 'app' extra (crampwatch/optional.py): imported when the command runs
     from crampwatch.chairside.engines import store_engine_factory
     from crampwatch.chairside.runtime import freeze_startup_heap
     from crampwatch.chairside.settings import PARTITIONS

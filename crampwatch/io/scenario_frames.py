@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crampwatch import optional
 from crampwatch.errors import InputError
 from crampwatch.model import Scenario, dump_scenario, parse_scenario
 
@@ -72,7 +73,7 @@ def _parse_row(data: Any, i: int) -> Scenario:
 
 def write_scenarios_parquet(scenarios: Sequence[Scenario], path: str | Path, partitions: int = 8) -> Path:
     """Write ``scenarios`` as a Parquet dataset of ``partitions`` files (input of ``parquet_in=``)."""
-    import dask.dataframe as dd
+    dd = optional.load("dask.dataframe")
 
     frame = scenarios_to_frame(scenarios)
     nparts = max(1, min(partitions, len(frame)))

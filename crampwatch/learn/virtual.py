@@ -53,6 +53,7 @@ from crampwatch.signals import (
     RBV_PCT,
     SBP_MMHG,
 )
+from crampwatch.simulator import simulate_batch
 
 if TYPE_CHECKING:
     from crampwatch.causes.context import Context
@@ -181,7 +182,6 @@ def rule_drivers(t: np.ndarray, signals: dict[str, np.ndarray]) -> pd.DataFrame:
 def simulate_unit(scenarios: list[Scenario]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Input table and rule drivers of every session from its noise-free simulated signals (failed
     simulations dropped: index kept)."""
-    from crampwatch.simulator import simulate_batch
 
     tables, drivers = [], []
     for start in range(0, len(scenarios), SIM_CHUNK):
@@ -227,7 +227,6 @@ def measured_unit(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Input table of what the unit records (:func:`measured_signals`, the recorded scenarios) and the rule
     drivers of the true sessions (sessions either simulation leaves out are dropped: index kept)."""
-    from crampwatch.simulator import simulate_batch
 
     rng = np.random.default_rng(seed + 6007)
     tables, drivers = [], []

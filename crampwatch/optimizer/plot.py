@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from matplotlib.figure import Figure
+
 from crampwatch.clinical_labels import display_label
 from crampwatch.errors import InputError
 from crampwatch.optimizer.result import OptimizationResult
@@ -15,7 +17,6 @@ PANELS: tuple[str, ...] = (RBV_PCT, SBP_MMHG, PLASMA_NA_MMOL_L, ICA_MMOL_L, UREA
 
 def plot_result(result: OptimizationResult, path: str | Path) -> Path:
     """Write a PNG with one panel per signal, the current session and each recommendation overlaid."""
-    from matplotlib.figure import Figure
 
     out = Path(path)
     if out.suffix.lower() != ".png":

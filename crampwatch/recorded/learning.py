@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from crampwatch import optional
 from crampwatch.causes.context import context_from_columns
 from crampwatch.cohort import dask_scheduler, split_sizes
 from crampwatch.learn.virtual import SIM_CHUNK, batch_inputs
@@ -42,7 +43,7 @@ def virtual_unit_inputs(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`crampwatch.learn.virtual.simulate_unit` of ``scenarios`` computed on Dask (``scheduler`` as
     for :func:`crampwatch.cohort.run_cohort`); the same table and drivers."""
-    import dask
+    dask = optional.load("dask")
 
     n = len(scenarios)
     cols = complete_columns(scenario_columns(scenarios), n)

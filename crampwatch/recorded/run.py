@@ -27,6 +27,7 @@ from typing import Any
 
 import pandas as pd
 
+from crampwatch import optional
 from crampwatch.cohort import dask_scheduler
 from crampwatch.errors import InputError
 from crampwatch.recorded.batch import CHUNK_SESSIONS, analyze_prepared
@@ -173,6 +174,7 @@ def _finished(out: Path, k: int, fingerprint: str) -> dict[str, Any] | None:
 
 def peak_rss_mb() -> float:
     """Peak resident memory of this process so far, MB."""
+    # Unix only: imported where the peak memory is read
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -183,20 +185,16 @@ def _execute(
 ) -> list[dict]:
     """Run :func:`run_partition` for the partitions ``todo`` on ``sched`` (a distributed client or the name
     of a local dask scheduler), calling ``tick`` as each one finishes."""
-    import dask
-
+    dask = optional.load("dask")
     if isinstance(sched, str):
-        from dask.callbacks import Callback
-
-        class _Ticks(Callback):
+        class _Ticks(optional.load("dask.callbacks").Callback):
             def _posttask(self, key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
                 tick()
 
         tasks = [dask.delayed(run_partition, pure=False)(*args(k)) for k in todo]
         with _Ticks():
             return list(dask.compute(*tasks, scheduler=sched))
-    from distributed import as_completed
-
+    as_completed = optional.load("distributed").as_completed
     futures = [sched.submit(run_partition, *args(k), pure=False) for k in todo]
     results = []
     for future in as_completed(futures):
@@ -279,6 +277,7 @@ def run_recorded(
     }
     _write_atomic(base / "quality.json", lambda p: p.write_text(json.dumps(info, indent=1, default=str)))
     if report:
+        # imports matplotlib (0.4 s): only when a figure is drawn
         from crampwatch.recorded.report import write_report
 
         write_report(base, base / "report.html")

@@ -66,6 +66,7 @@ FASTMATH = frozenset({"contract", "arcp"})
 def _install_cache_locator() -> None:
     """Make numba's on-disk cache of this module's functions depend on the physiology sources too (numba
     itself only checks the file that defines the cached function)."""
+    # numba may be absent (the numpy execution is the fallback): read only when it is present
     from numba.core import caching
 
     names = ("UserProvidedCacheLocator", "_UserProvidedCacheLocator")  # NUMBA_CACHE_DIR, when set

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import mmap
+import multiprocessing as mp
 from dataclasses import dataclass
 
 import numpy as np
@@ -152,7 +154,6 @@ def alloc(shape: tuple[int, ...], shared: bool = False) -> np.ndarray:
     Faulting in hundreds of MB page by page is costly: a private array asks for huge pages (2 MB; its first
     writers, possibly several threads, fault it in a few hundred steps), otherwise the mapping is
     pre-faulted in one go (MAP_POPULATE)."""
-    import mmap
 
     size = int(np.prod(shape))
     flags = (mmap.MAP_SHARED if shared else mmap.MAP_PRIVATE) | getattr(mmap, "MAP_ANONYMOUS", 0x20)
@@ -176,7 +177,6 @@ def _run_parallel(
     job: _Job, chunks: list[np.ndarray], shape: tuple[int, int, int], workers: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Forked workers write their chunks into shared memory; the parent integrates its own share."""
-    import multiprocessing as mp
 
     out, extra = alloc(shape, shared=True), alloc((2, shape[1]), shared=True)
     ctx = mp.get_context("fork")

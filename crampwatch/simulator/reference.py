@@ -71,6 +71,7 @@ def _intervals(on: np.ndarray, qf: np.ndarray, na: np.ndarray, dif: np.ndarray) 
 def _compiled_rhs() -> tuple[Callable, Callable]:
     """The model's right-hand side compiled by numba for one patient (a parameter record): (derivatives
     only, derivatives and outputs). Compiled on first use in each process (not cached on disk)."""
+    # numba is compiled on first use in a process (the kernel's numpy fallback runs without it)
     from numba import njit
 
     from crampwatch.simulator import kernel  # registers rhs and the physiology functions it calls
@@ -104,6 +105,7 @@ def simulate_reference(
     ``baro_iterations``: Newton iterations of the baroreflex per call, warm-started from the previous call;
     default: as the batch for explicit methods, converged for implicit ones. ``compiled_rhs``: evaluate the
     right-hand side through numba-compiled code (same equations; needs numba)."""
+    # 0.3 s on import, and the simulator package imports this module: only for the baselines
     from scipy.integrate import solve_ivp
 
     n_iter = _iterations(method, baro_iterations)
@@ -159,7 +161,7 @@ def _session_evaluator(p: object, p0: object, n_iter: int, compiled: bool) -> Ca
     compiled (``out`` None: derivatives only)."""
     if not compiled:
         return lambda y, u, s0, dy, out: rhs(y.tolist(), u, p0, s0, n_iter, dy, out)
-    from crampwatch.simulator.kernel import parameter_records
+    from crampwatch.simulator.kernel import parameter_records  # imports numba: the compiled baseline only
 
     derivatives, with_outputs = _compiled_rhs()
     table = parameter_records(p)
@@ -186,6 +188,7 @@ def simulate_reference_stacked(
     starting magnitude (at least 1). The solver controls the error of the whole vector (its RMS norm), so
     a session's error depends on the others it is stacked with. Raises :class:`InputError` when the solver
     fails; sessions that leave the physiological range are flagged in ``failed``."""
+    # 0.3 s on import, and the simulator package imports this module: only for the baselines
     from scipy.integrate import solve_ivp
 
     n_iter = _iterations(method, baro_iterations)

@@ -9,6 +9,7 @@ from functools import cache
 import numpy as np
 
 from crampwatch.kinetics import ekt_v_rate, sp_ktv_daugirdas
+from crampwatch.population import virtual_population
 from crampwatch.signals import PLASMA_K_MMOL_L, PLASMA_NA_MMOL_L, UREA_MMOL_L
 from crampwatch.simulator import BatchResult, patient_parameters, session_controls, simulate_parameters
 from crampwatch.validation.fixtures import POPULATION_N, POPULATION_SEED, at, run
@@ -22,7 +23,6 @@ N_SESSIONS = min(POPULATION_N, 300)
 def _rebound_runs() -> tuple[list, BatchResult, BatchResult]:
     """The population with 2 h after dialysis: as it is, and with urea generation and residual clearance off
     (redistribution alone)."""
-    from crampwatch.population import virtual_population
 
     pop = virtual_population(N_SESSIONS, POPULATION_SEED)
     ctrl = session_controls(pop, 1.0, 120.0)

@@ -13,6 +13,8 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from crampwatch import optional
+
 #: Responses smaller than this are sent uncompressed (gzip's header overhead outweighs the gain).
 GZIP_MIN_BYTES = 1000
 #: zlib level of on-the-fly compression: 5 compresses HTML nearly as well as 9 at a third of the time
@@ -26,8 +28,7 @@ router = APIRouter(include_in_schema=False)
 @lru_cache(maxsize=1)
 def plotly_js_path() -> Path:
     """The minified plotly.js shipped inside the installed ``plotly`` Python package."""
-    import plotly
-
+    plotly = optional.load("plotly")
     path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
     if not path.is_file():
         raise FileNotFoundError(path)
