@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crampwatch import simulator
 from crampwatch.causes.common import SessionInput
 from crampwatch.causes.context import build_context
 from crampwatch.causes.features import KEY_SIGNALS
@@ -40,7 +41,6 @@ from crampwatch.signals import (
     UF_RATE_ML_H,
     UREA_MMOL_L,
 )
-from crampwatch.simulator import simulate
 from crampwatch.trace import Trace, empty_events
 
 #: Signals read together with plasma urea (effective osmolality = osm - urea; brain-plasma urea gradient):
@@ -88,7 +88,7 @@ def _normalise_events(events: Any, trace: Trace) -> pd.DataFrame:
 
 
 def _simulate(scenario: Scenario) -> Trace | None:
-    result = simulate(scenario)
+    result = simulator.simulate(scenario)  # looked up on each call: the simulator can be swapped
     return result if isinstance(result, Trace) else None
 
 
