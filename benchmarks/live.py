@@ -104,10 +104,12 @@ class Run:
         self.procs.append(subprocess.Popen(
             [shutil.which("redis-server") or "redis-server", "--port", str(self.redis_port), "--save", "",
              "--appendonly", "no", "--dir", str(self.work)], stdout=subprocess.DEVNULL))  # fmt: skip
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "CRAMPWATCH_REDIS_URL": self.redis_url}
+        path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+        env = {**os.environ, "PYTHONPATH": path, "CRAMPWATCH_REDIS_URL": self.redis_url}
         self.procs.append(subprocess.Popen(
             [sys.executable, "-m", "crampwatch", "serve", "--port", str(self.web_port), "--mllp-port",
-             str(self.mllp_port), "--database-url", self.db_url], env=env,
+             str(self.mllp_port), "--workers", str(self.args.web_processes), "--database-url", self.db_url],
+            env=env,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # fmt: skip
         nice = ["nice", "-n", str(self.args.worker_nice)] if self.args.worker_nice else []
         self.workers = [subprocess.Popen(
@@ -229,7 +231,7 @@ class Run:
 
     def cpu(self) -> dict[str, float]:
         """CPU seconds so far of the application, the workers still running, Redis and this client."""
-        out = {"application": cpu_s(self.procs[1].pid), "redis": cpu_s(self.procs[0].pid),
+        out = {"application": tree_cpu_s(self.procs[1].pid), "redis": cpu_s(self.procs[0].pid),
                "client": sum(os.times()[:2])}  # fmt: skip
         out.update({f"worker {w.pid}": cpu_s(w.pid) for w in self.workers if w.poll() is None})
         return out
@@ -255,6 +257,7 @@ class Run:
         ack, screen, fc = (_percentiles(x) for x in (self.ack_s, measured, forecast))
         return {
             "chairs": self.args.chairs, "workers": self.n_workers, "kill": self.kill,
+            "web_processes": self.args.web_processes,
             "database": self.db_url.split(":", 1)[0], "warmup_s": self.warmup_s, "warmed": self.warmed,
             "messages": len(self.sent), "messages_per_s": len(self.ack_s) / self.sent_for_s,
             "ack_p50_ms": 1000 * ack[49], "ack_p95_ms": 1000 * ack[94],
@@ -276,6 +279,26 @@ def cpu_s(pid: int) -> float:
     """CPU seconds (user + system) a process has used so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds of a process and its descendants alive now (``serve --workers N``: N processes)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            total += cpu_s(p)
+        except OSError:
+            continue
+        todo += children.get(p, [])
+    return total
 
 
 def _percentiles(values: list[float]) -> list[float]:
@@ -351,7 +374,8 @@ def one_run(args: argparse.Namespace, workers: int, kill: bool) -> dict[str, flo
 def show(result: dict[str, float]) -> None:
     killed = " (one SIGKILLed half way)" if result["kill"] else ""
     print(
-        f"{result['chairs']} chairs, {result['workers']} worker(s){killed} on {result['database']}: "
+        f"{result['chairs']} chairs, {result['web_processes']} application process(es), {result['workers']} "
+        f"worker(s){killed} on {result['database']}: "
         f"warm-up (first message of each chair to its first forecast on the screen) "
         f"{result['warmup_s']:.1f} s ({result['warmed']} chairs); then {result['messages']} messages, "
         f"{result['messages_per_s']:.0f} messages/s ACKed, ACK p50 {result['ack_p50_ms']:.1f} ms, "
@@ -386,7 +410,13 @@ def main() -> None:
     parser.add_argument("--chairs", type=int, default=None, help="one run with this many chairs")
     parser.add_argument("--compression", type=float, default=60.0, help="simulated minutes per wall minute")
     parser.add_argument("--seconds", type=float, default=20.0, help="wall seconds of sending")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="engine workers")
+    parser.add_argument(
+        "--web-processes",
+        type=int,
+        default=1,
+        help="application processes on the MLLP port (serve --workers)",
+    )
     parser.add_argument("--kill", action="store_true", help="SIGKILL one worker half way, then drain fully")
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL at $CRAMPWATCH_TEST_DATABASE_URL")
     parser.add_argument(

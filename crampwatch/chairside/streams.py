@@ -14,11 +14,15 @@
   delivered twice is never applied twice), publishes it to ``crampwatch:live:updates`` and acknowledges
   the entry (``XACK``). The application reads the updates stream and passes them to its screens, which show
   each session's updates once, in order (:class:`~crampwatch.chairside.hub.LiveHub`).
+* Each application process shows the measured values of the messages it stored at once, and adds them to a
+  stream of its own, ``crampwatch:live:measured:<process>``, which the other application processes (listed
+  with heartbeats in ``crampwatch:live:web``) read for their screens; no process reads its own back.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
@@ -43,6 +47,15 @@ PREFIX = "crampwatch:live"
 GROUP = "engines"
 UPDATES = f"{PREFIX}:updates"
 WORKERS = f"{PREFIX}:workers"
+#: Each application process's stream of the measured values it stored is ``MEASURED:<its id>``; the
+#: processes' heartbeats are in the sorted set ``WEB``.
+MEASURED = f"{PREFIX}:measured"
+WEB = f"{PREFIX}:web"
+#: Seconds between an application process's heartbeats (and its look for other processes), how long a
+#: silent one is still read, and how long a stopped one's stream is kept (modelling choices).
+WEB_BEAT_S = 1.0
+WEB_ALIVE_S = 60.0
+MEASURED_KEEP_S = 3600
 #: Updates kept in the updates stream for screens that reconnect (approximate trim; modelling choice).
 UPDATES_MAXLEN = 100_000
 #: A worker's partition lease; a killed worker's partitions move on after this long (modelling choice).
@@ -82,43 +95,83 @@ def decode(text: str | bytes) -> LiveMessageRecord:
 
 
 class RedisStreams:
-    """The application's side: hand stored messages to the workers, receive their updates."""
+    """The application's side: hand stored messages to the workers, receive their updates and the other
+    application processes' measured values."""
 
     def __init__(self, url: str, partitions: int) -> None:
         self.redis = redis.Redis.from_url(url)
         self.partitions = partitions
-        self.origin = uuid.uuid4().hex.encode()  # marks the events this process added itself
+        self.origin = uuid.uuid4().hex
+        self.measured_stream = f"{MEASURED}:{self.origin}"
+        self._beat()  # listed before it adds anything: the others read its stream from then on
 
     def publish(self, messages: Sequence[LiveMessageRecord], measured: Sequence[dict[str, Any]] = ()) -> None:
         """Add stored messages to their partitions' streams, and their measured values (already shown by this
-        process) to the updates stream for the other web processes; one round trip."""
+        process) to this process's measured stream for the other application processes; one round trip."""
         pipe = self.redis.pipeline(transaction=False)
         for m in messages:
             pipe.xadd(stream_of(partition_of(m.live_session_id, self.partitions)), {"m": encode(m)})
         for event in measured:
-            fields = {"u": json.dumps(event), "o": self.origin}
-            pipe.xadd(UPDATES, fields, maxlen=UPDATES_MAXLEN, approximate=True)  # type: ignore[arg-type]
+            pipe.xadd(self.measured_stream, {"u": json.dumps(event)}, maxlen=UPDATES_MAXLEN, approximate=True)
         pipe.execute()
 
+    def _beat(self) -> int:
+        """Renew this process's heartbeat; the Redis server's clock (ms)."""
+        seconds, micros = self.redis.time()
+        now_ms = seconds * 1000 + micros // 1000
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.zadd(WEB, {self.origin: now_ms})
+        pipe.zremrangebyscore(WEB, 0, now_ms - 1000 * WEB_ALIVE_S)
+        pipe.expire(self.measured_stream, MEASURED_KEEP_S)
+        pipe.execute()
+        return now_ms
+
+    def _follow(self, last: dict[str, str], since_ms: int) -> None:
+        """Add the measured streams of application processes that appeared since ``since_ms`` (read from
+        then: they started after it) to ``last``; drop those that stopped."""
+        alive = {
+            f"{MEASURED}:{o.decode() if isinstance(o, bytes) else o}"
+            for o in self.redis.zrangebyscore(WEB, since_ms - 1000 * WEB_ALIVE_S, "+inf")
+        }
+        alive.discard(self.measured_stream)
+        for stream in [st for st in last if st != UPDATES and st not in alive]:
+            del last[stream]
+        for stream in alive - last.keys():
+            last[stream] = f"{since_ms}-0"
+
     async def forward_updates(self, hub: LiveHub) -> None:
-        """Pass every update the workers publish from now on to ``hub`` (runs until cancelled)."""
-        last = "$"
+        """Pass every update the workers publish from now on, and the other application processes' measured
+        values, to ``hub`` (runs until cancelled)."""
+        since_ms = await asyncio.to_thread(self._beat)
+        last = {UPDATES: f"{since_ms}-0"}
+        beat_at = time.monotonic()
+        await asyncio.to_thread(self._follow, last, since_ms)
         while True:
             try:
-                found = await asyncio.to_thread(self.redis.xread, {UPDATES: last}, count=500, block=1000)
+                if time.monotonic() - beat_at >= WEB_BEAT_S:
+                    beat_at = time.monotonic()
+                    now_ms = await asyncio.to_thread(self._beat)
+                    # a process found now was not there at the last look, which followed ``since_ms``
+                    await asyncio.to_thread(self._follow, last, since_ms)
+                    since_ms = now_ms
+                found = await asyncio.to_thread(
+                    self.redis.xread, dict(last), count=500, block=int(1000 * WEB_BEAT_S)
+                )
             except redis.RedisError:
                 log.exception("reading engine updates from Redis failed; retrying")
                 await asyncio.sleep(1.0)
                 continue
             events = []
-            for _stream, entries in found or []:
+            for stream, entries in found or []:
+                name = stream.decode() if isinstance(stream, bytes) else stream
                 for entry_id, fields in entries:
-                    last = entry_id
-                    if fields.get(b"o") != self.origin:  # this process showed its own measured values
-                        events.append(json.loads(fields[b"u"]))
+                    last[name] = entry_id
+                    events.append(json.loads(fields[b"u"]))
             hub.publish_many(events)
 
     def close(self) -> None:
+        with contextlib.suppress(redis.RedisError):
+            self.redis.zrem(WEB, self.origin)
         self.redis.close()
 
 

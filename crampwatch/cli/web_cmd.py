@@ -80,12 +80,30 @@ def _run(web_app: object, host: str, port: int, workers: int = 1) -> None:
 
 
 #: The application factory every worker process of a multi-process server imports.
-FACTORY = "crampwatch.web.app:app_from_env"
+FACTORY = "crampwatch.cli.web_cmd:served_app"
+
+
+def served_app() -> object:
+    """The application of one process of ``serve --workers N`` (from the environment), its start-up heap
+    frozen out of the garbage collector's scans (:mod:`crampwatch.chairside.runtime`)."""
+    from crampwatch.chairside.runtime import freeze_startup_heap
+    from crampwatch.web.app import app_from_env
+
+    web_app = app_from_env()
+    freeze_startup_heap()
+    return web_app
+
+
 #: Default number of server processes: pages stay responsive while another process renders or computes
 #: (modelling choice: the two cores of a small clinic server).
 DEFAULT_WORKERS = 2
 WorkersOpt = Annotated[
-    int | None, typer.Option("--workers", help="server processes (1-32; default 2, 1 with --mllp-port)")
+    int | None,
+    typer.Option(
+        "--workers",
+        help="server processes (1-32; default 2, 1 with --mllp-port; several with --mllp-port need "
+        "CRAMPWATCH_REDIS_URL)",
+    ),
 ]
 AllowDemoOpt = Annotated[
     bool,
@@ -95,15 +113,24 @@ AllowDemoOpt = Annotated[
 ]
 
 
+def redis_url() -> str:
+    """``CRAMPWATCH_REDIS_URL`` ("" when unset): the live data's bus between server processes."""
+    import os
+
+    return os.environ.get("CRAMPWATCH_REDIS_URL", "").strip()
+
+
 def _check_workers(workers: int | None, store: object, mllp_port: int | None) -> int:
-    """The number of server processes: ``workers``, else 2 (1 with the HL7 listener)."""
+    """The number of server processes: ``workers``, else 2 (1 with the HL7 listener); several with the HL7
+    listener only with Redis (each process listens on the port, the kernel spreads the connections)."""
     if workers is None:
         workers = 1 if mllp_port is not None else DEFAULT_WORKERS
     if not 1 <= workers <= 32:
         raise InputError(f"workers: {workers} is out of range (allowed 1–32)", "workers")
-    if workers > 1 and mllp_port is not None:
+    if workers > 1 and mllp_port is not None and not redis_url():
         raise InputError(
-            "workers: the HL7 listener (--mllp-port) runs in one server process (allowed --workers 1)",
+            "workers: several server processes share the HL7 listener (--mllp-port) only through Redis "
+            "(allowed --workers 1, or set CRAMPWATCH_REDIS_URL)",
             "workers",
         )
     if workers > 1 and getattr(store, "in_memory", False):
@@ -181,7 +208,7 @@ def serve(
         raise
     typer.echo(f"crampwatch: serving {store.url} at http://{host}:{port}/ with {workers} worker(s)")
     typer.echo(f"crampwatch: CSRF key {source}")
-    if workers > 1 and not os.environ.get("CRAMPWATCH_REDIS_URL", "").strip():
+    if workers > 1 and not redis_url():
         typer.echo(
             "crampwatch: live chair data (POST /api/live/...) reach the screens of the process that "
             "received them; set CRAMPWATCH_REDIS_URL (docs/chairside.md) or --workers 1 for every screen "
@@ -189,6 +216,9 @@ def serve(
         )
     if workers > 1:
         os.environ["CRAMPWATCH_DATABASE_URL"] = store.engine.url.render_as_string(hide_password=False)
+        if mllp_port is not None:  # every process listens on the port (SO_REUSEPORT)
+            typer.echo(f"crampwatch: HL7 v2 (MLLP) listener at {host}:{mllp_port} in each process")
+            os.environ.update(CRAMPWATCH_MLLP_PORT=str(mllp_port), CRAMPWATCH_MLLP_HOST=host)
         store.close()
         _run(None, host, port, workers)
     else:
