@@ -92,11 +92,6 @@ def demo_accounts_in_use(store: Any) -> list[str]:
     return names
 
 
-def _analysis() -> tuple[Any, Any, Any, Any]:
-    """(virtual_population, simulate, assess, assess_history)."""
-    return virtual_population, simulate, assess, assess_history
-
-
 #: Candidates drawn from the virtual population for each demo patient (modelling choice).
 CANDIDATES_PER_PATIENT = 3
 
@@ -150,6 +145,47 @@ def recurring_cause(assessments: list[Any], assess_history: Callable[..., Any]) 
     return summary.dominant_cause if summary.cramp_sessions else None
 
 
+@dataclass(frozen=True)
+class _Cramp:
+    """A drawn cramp: minutes from the start, severity 0-10, and the session's events table."""
+
+    t_min: float
+    severity: int
+    events: pd.DataFrame
+
+
+def _draw_cramp(assessment: Any, scenario: Scenario, rng: np.random.Generator) -> _Cramp | None:
+    """A cramp with probability the session's overall risk (its time from the leading cause's course,
+    severity 3-8, noted by the nurse), else None."""
+    if not rng.random() < float(assessment.overall_risk):
+        return None
+    t_cramp = _cramp_time(assessment.to_dict(), scenario.prescription.duration_min, rng)
+    severity = int(rng.integers(3, 9))
+    events = pd.DataFrame(
+        {
+            T_MIN: [round(t_cramp, 1)],
+            "kind": ["cramp"],
+            "severity": [float(severity)],
+            "note": ["reported by nurse"],
+        }
+    )
+    return _Cramp(t_cramp, severity, events)
+
+
+def _add_report(store: Any, pid: Any, sid: Any, started_at: datetime, cramp: _Cramp, muscle: str) -> None:
+    """The patient's own report of a drawn cramp, sent five minutes after it."""
+    store.add_report(
+        patient_id=pid,
+        reported_at=started_at + timedelta(minutes=cramp.t_min + 5),
+        muscle=muscle,
+        severity=cramp.severity,
+        note=f"{muscle} cramp during dialysis",
+        session_id=sid,
+        t_min=round(cramp.t_min, 1),
+        idempotency_key=f"demo-{sid}",
+    )
+
+
 def build_demo(
     store: Any,
     *,
@@ -164,7 +200,6 @@ def build_demo(
         raise InputError(f"patients: {n_patients} is out of range (allowed 1–{len(NAMES)})", "patients")
     if not 1 <= weeks <= 12:
         raise InputError(f"weeks: {weeks} is out of range (allowed 1–12)", "weeks")
-    virtual_population, simulate, assess, assess_history = _analysis()
 
     rng = np.random.default_rng(seed)
     now = today or datetime.now(UTC)
@@ -182,20 +217,10 @@ def build_demo(
             scenario = _session_scenario(base, rng)
             trace = simulate(scenario)
             assessment = assess(trace, scenario, history=assessments)
-            cramped = bool(rng.random() < float(assessment.overall_risk))
-            if cramped:
-                t_cramp = _cramp_time(assessment.to_dict(), scenario.prescription.duration_min, rng)
-                severity = int(rng.integers(3, 9))
-                events = pd.DataFrame(
-                    {
-                        T_MIN: [round(t_cramp, 1)],
-                        "kind": ["cramp"],
-                        "severity": [float(severity)],
-                        "note": ["reported by nurse"],
-                    }
-                )
-                trace = trace.with_events(events)
-                assessment = assess(trace, scenario, events=events, history=assessments)
+            cramp = _draw_cramp(assessment, scenario, rng)
+            if cramp is not None:
+                trace = trace.with_events(cramp.events)
+                assessment = assess(trace, scenario, events=cramp.events, history=assessments)
             sid = store.add_session(
                 pid,
                 scenario.prescription,
@@ -208,20 +233,10 @@ def build_demo(
             store.save_assessment(sid, {**assessment.to_dict(), "session_id": sid}, version)
             n_sessions += 1
             assessments.append(assessment)
-            if cramped:
+            if cramp is not None:
                 n_cramp_sessions += 1
                 if rng.random() < REPORT_SHARE:
-                    muscle = str(rng.choice(MUSCLES))
-                    store.add_report(
-                        patient_id=pid,
-                        reported_at=started_at + timedelta(minutes=t_cramp + 5),
-                        muscle=muscle,
-                        severity=severity,
-                        note=f"{muscle} cramp during dialysis",
-                        session_id=sid,
-                        t_min=round(t_cramp, 1),
-                        idempotency_key=f"demo-{sid}",
-                    )
+                    _add_report(store, pid, sid, started_at, cramp, str(rng.choice(MUSCLES)))
                     n_reports += 1
             if progress is not None:
                 progress(n_sessions, n_patients * len(dates))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -70,19 +72,33 @@ def cohort_command(
     summary = cohort.summarize_cohort(df)
     run = df.attrs.get("cohort_run")
     if as_json:
-        payload = {"summary": cohort.summary_to_dict(summary)}
-        if run is not None:
-            payload["run"] = {
-                "sessions": run.sessions,
-                "seconds": round(run.seconds, 3),
-                "sessions_per_s": round(run.sessions_per_s, 1),
-                "scheduler": run.scheduler,
-            }
-        if out:
-            payload["out"] = out
-        typer.echo(json.dumps(payload, indent=2))
+        typer.echo(json.dumps(_summary_payload(summary, run, out), indent=2))
         return
-    table = Table(title=f"Cohort of {len(df)} sessions")
+    Console().print(_summary_table(summary, run, len(df)))
+    if out:
+        Console().print(f"rows written to {out}")
+
+
+def _summary_payload(
+    summary: pd.DataFrame, run: cohort.CohortRun | None, out: str | None
+) -> dict[str, Any]:
+    """The ``--json`` output of a virtual cohort: its summary, how it ran, where the rows went."""
+    payload: dict[str, Any] = {"summary": cohort.summary_to_dict(summary)}
+    if run is not None:
+        payload["run"] = {
+            "sessions": run.sessions,
+            "seconds": round(run.seconds, 3),
+            "sessions_per_s": round(run.sessions_per_s, 1),
+            "scheduler": run.scheduler,
+        }
+    if out:
+        payload["out"] = out
+    return payload
+
+
+def _summary_table(summary: pd.DataFrame, run: cohort.CohortRun | None, sessions: int) -> Table:
+    """The summary of a virtual cohort as a table (groups in bold, percentages with %)."""
+    table = Table(title=f"Cohort of {sessions} sessions")
     if run is not None:
         table.caption = f"{run.scheduler}: {run.seconds:.1f} s, {run.sessions_per_s:.0f} sessions/s"
     table.add_column("")
@@ -99,9 +115,7 @@ def cohort_command(
         else:
             text = f"{value:.2f}"
         table.add_row(f"  {cohort.metric_label(group, metric)}", text)
-    Console().print(table)
-    if out:
-        Console().print(f"rows written to {out}")
+    return table
 
 
 def _recorded(

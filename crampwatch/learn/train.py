@@ -113,32 +113,8 @@ def train_unit_model(
         uses_prior = True
         summary["folds"] = 0
     else:
-        cv, X, used = _with_supported_terms(X, blocks, y, prior, groups, summary)
-        gain, z = clustered_gain(y, cv.model_risk, prior, groups)
-        model_metrics = metrics(y, cv.model_risk)
-        summary["folds"] = cv.n_folds
-        summary["cv_model"] = {**model_metrics, "reliability": reliability(y, cv.model_risk)}
-        summary["log_loss_gain_per_session"] = gain
-        summary["gain_z"] = z
-        summary["cv_alphas"] = cv.alphas
-        alpha = float(np.median(cv.alphas))
-        fitted = fit_final(X, y, prior, alpha, penalty_weights(used))
-        auc_m, auc_p = model_metrics["auroc"], prior_metrics["auroc"]
-        ranks_as_well = auc_m is None or auc_p is None or auc_m >= auc_p - AUROC_TOLERANCE
-        uses_prior = not (gain > 0 and z >= GAIN_Z and ranks_as_well)
-        figures = (
-            f"patient-grouped CV ({cv.n_folds} folds): AUROC {_f(auc_m)} vs {_f(auc_p)}, Brier "
-            f"{model_metrics['brier']:.4f} vs {prior_metrics['brier']:.4f}, log loss "
-            f"{model_metrics['log_loss']:.4f} vs {prior_metrics['log_loss']:.4f} (unit model vs analyzer)"
-        )
-        for block in used:
-            figures += f"; with {block[:-1]} terms (CV gain z = {summary[block]['gain_z']:.2f})"
-        if uses_prior:
-            decision = (
-                f"keeps the analyzer's risk: cross-validation shows no reliable gain (z = {z:.2f}); {figures}"
-            )
-        else:
-            decision = f"uses the unit model: {figures}; gain z = {z:.2f}"
+        decided = _decide_by_cv(X, blocks, y, prior, groups, prior_metrics, summary)
+        fitted, used, uses_prior, decision = decided
     summary["training_seconds"] = time.perf_counter() - t0
     coef, fill = _all_terms(fitted, X_all, used)
     return UnitModel(
@@ -151,6 +127,49 @@ def train_unit_model(
         training=summary,
         alpha=fitted.alpha,
     )
+
+
+def _decide_by_cv(
+    X: np.ndarray,
+    blocks: dict[str, np.ndarray],
+    y: np.ndarray,
+    prior: np.ndarray,
+    groups: np.ndarray,
+    prior_metrics: dict[str, Any],
+    summary: dict[str, Any],
+) -> tuple[Fitted, tuple[str, ...], bool, str]:
+    """Cross-validate the model with the extra terms the folds support, fit it on every session, and decide:
+    the unit model replaces the analyzer's risk only when its patient-clustered log-loss gain has
+    z >= :data:`GAIN_Z` and it ranks sessions as well (AUROC within :data:`AUROC_TOLERANCE`). Returns the
+    fit, the extra blocks used, whether the prior is kept and the decision in words; the figures go into
+    ``summary``."""
+    cv, X, used = _with_supported_terms(X, blocks, y, prior, groups, summary)
+    gain, z = clustered_gain(y, cv.model_risk, prior, groups)
+    model_metrics = metrics(y, cv.model_risk)
+    summary["folds"] = cv.n_folds
+    summary["cv_model"] = {**model_metrics, "reliability": reliability(y, cv.model_risk)}
+    summary["log_loss_gain_per_session"] = gain
+    summary["gain_z"] = z
+    summary["cv_alphas"] = cv.alphas
+    alpha = float(np.median(cv.alphas))
+    fitted = fit_final(X, y, prior, alpha, penalty_weights(used))
+    auc_m, auc_p = model_metrics["auroc"], prior_metrics["auroc"]
+    ranks_as_well = auc_m is None or auc_p is None or auc_m >= auc_p - AUROC_TOLERANCE
+    uses_prior = not (gain > 0 and z >= GAIN_Z and ranks_as_well)
+    figures = (
+        f"patient-grouped CV ({cv.n_folds} folds): AUROC {_f(auc_m)} vs {_f(auc_p)}, Brier "
+        f"{model_metrics['brier']:.4f} vs {prior_metrics['brier']:.4f}, log loss "
+        f"{model_metrics['log_loss']:.4f} vs {prior_metrics['log_loss']:.4f} (unit model vs analyzer)"
+    )
+    for block in used:
+        figures += f"; with {block[:-1]} terms (CV gain z = {summary[block]['gain_z']:.2f})"
+    if uses_prior:
+        decision = (
+            f"keeps the analyzer's risk: cross-validation shows no reliable gain (z = {z:.2f}); {figures}"
+        )
+    else:
+        decision = f"uses the unit model: {figures}; gain z = {z:.2f}"
+    return fitted, used, uses_prior, decision
 
 
 def _with_supported_terms(

@@ -220,38 +220,11 @@ def bundle_to_session(bundle: dict[str, Any] | str | bytes) -> SessionImport:
             raise InputError(f"Bundle.entry[{k}].resource: missing", "entry")
         resources.append(validate_resource(resource))
 
-    procedure = _one(resources, "Procedure", {(SNOMED, HEMODIALYSIS_SNOMED[0])})
-    where = where_of(procedure)
-    code = procedure.get("code") or {}
-    if not (codes_of(code) & DIALYSIS_CODES or "dialysis" in str(code.get("text", "")).lower()):
-        raise InputError(
-            f"{where}.code: not a haemodialysis procedure (expected SNOMED {HEMODIALYSIS_SNOMED[0]})", "code"
-        )
-    period = procedure.get("performedPeriod") or {}
-    if not period.get("start"):
-        raise InputError(f"{where}.performedPeriod.start: required (the session start time)", "started_at")
-    started_at = parse_datetime(period["start"], f"{where}.performedPeriod.start")
-    ids = [i.get("value") for i in procedure.get("identifier") or [] if i.get("system") == SESSION_ID_SYSTEM]
-    session_id = str((ids or [procedure.get("id") or "session"])[0])
-
+    procedure, period, started_at, session_id = _session_procedure(resources)
     patient_resource = _one(resources, "Patient")
     fields = patient_from_fhir(patient_resource, as_of=started_at)
     reader = ObservationReader(started_at)
-    reports: list[dict[str, Any]] = []
-    skipped: list[str] = []
-    for resource in resources:
-        rtype = resource.get("resourceType")
-        if rtype == "Observation":
-            reader.read(resource)
-        elif rtype == "QuestionnaireResponse":
-            canonical = str(resource.get("questionnaire") or "").split("|")[0]
-            if canonical == CRAMP_QUESTIONNAIRE_URL:
-                reports.append(questionnaire_response_to_cramp_report(resource))
-            else:
-                skipped.append(f"{where_of(resource)} (questionnaire {canonical or 'none'})")
-        elif rtype not in ("Patient", "Procedure"):
-            skipped.append(f"{where_of(resource)}")
-    skipped = reader.skipped + skipped
+    reports, skipped = _read_resources(resources, reader)
 
     assumed: list[str] = []
     pre, post = _pre_post(reader.weights)
@@ -289,6 +262,49 @@ def bundle_to_session(bundle: dict[str, Any] | str | bytes) -> SessionImport:
     trace = reader.trace(session_id, events)
     reports.sort(key=lambda r: r[T_MIN])
     return SessionImport(scenario, trace, events, reports, session_id, started_at, post, assumed, skipped)
+
+
+def _session_procedure(
+    resources: list[dict[str, Any]],
+) -> tuple[dict[str, Any], dict[str, Any], datetime, str]:
+    """The Bundle's haemodialysis Procedure, its ``performedPeriod``, start time and session id (its
+    crampwatch session identifier, else its resource id); InputError naming the element when it is not a
+    haemodialysis procedure or has no start."""
+    procedure = _one(resources, "Procedure", {(SNOMED, HEMODIALYSIS_SNOMED[0])})
+    where = where_of(procedure)
+    code = procedure.get("code") or {}
+    if not (codes_of(code) & DIALYSIS_CODES or "dialysis" in str(code.get("text", "")).lower()):
+        raise InputError(
+            f"{where}.code: not a haemodialysis procedure (expected SNOMED {HEMODIALYSIS_SNOMED[0]})", "code"
+        )
+    period = procedure.get("performedPeriod") or {}
+    if not period.get("start"):
+        raise InputError(f"{where}.performedPeriod.start: required (the session start time)", "started_at")
+    started_at = parse_datetime(period["start"], f"{where}.performedPeriod.start")
+    ids = [i.get("value") for i in procedure.get("identifier") or [] if i.get("system") == SESSION_ID_SYSTEM]
+    return procedure, period, started_at, str((ids or [procedure.get("id") or "session"])[0])
+
+
+def _read_resources(
+    resources: list[dict[str, Any]], reader: ObservationReader
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Observations into ``reader``; the cramp reports (QuestionnaireResponses of the cramp questionnaire);
+    and what was skipped (the reader's, then other resources), each named."""
+    reports: list[dict[str, Any]] = []
+    skipped: list[str] = []
+    for resource in resources:
+        rtype = resource.get("resourceType")
+        if rtype == "Observation":
+            reader.read(resource)
+        elif rtype == "QuestionnaireResponse":
+            canonical = str(resource.get("questionnaire") or "").split("|")[0]
+            if canonical == CRAMP_QUESTIONNAIRE_URL:
+                reports.append(questionnaire_response_to_cramp_report(resource))
+            else:
+                skipped.append(f"{where_of(resource)} (questionnaire {canonical or 'none'})")
+        elif rtype not in ("Patient", "Procedure"):
+            skipped.append(f"{where_of(resource)}")
+    return reports, reader.skipped + skipped
 
 
 def _pre_post(weights: dict[str, list[tuple[float, float]]]) -> tuple[float | None, float | None]:
