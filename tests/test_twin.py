@@ -19,7 +19,8 @@ from crampwatch.simulator import simulate_batch
 from crampwatch.trace import Trace
 from crampwatch.twin import PatientTwin, SessionRecord, fit_twin, personal_thresholds, read_manifest
 from crampwatch.twin.priors import population_blood_volume_l
-from crampwatch.twin.virtual import RecordErrors, virtual_sessions
+from crampwatch.twin.refill import REFILL_SHARE, refill_fraction
+from crampwatch.twin.virtual import RecordErrors, virtual_sessions, virtual_sessions_and_truth
 from tests import store_fixtures
 
 database_url = store_fixtures.database_url  # SQLite and PostgreSQL
@@ -196,21 +197,21 @@ ARM_REFILLS = (0.45, 0.9, 1.5, 2.4)
 
 def _arm_fits(errors: list[RecordErrors], rbv: bool = True) -> list[tuple[dict, PatientTwin, float]]:
     """Four virtual patients spanning the refill range, each recorded with its ``errors``; truth in litres
-    for the blood volume (at the true dry weight)."""
+    for the blood volume (at the true dry weight), and the true refill share in %."""
     out = []
     for i, (refill, err) in enumerate(zip(ARM_REFILLS, errors, strict=True)):
         truth = {"refill_capacity": refill, "vascular_reserve": 1.0, "blood_volume": 1.0}
-        recs = virtual_sessions(truth, 6, seed=21, patient_index=i, rbv=rbv, errors=err)
+        recs, share = virtual_sessions_and_truth(truth, 6, seed=21, patient_index=i, rbv=rbv, errors=err)
         p = recs[0].scenario.patient
         true_bv_l = population_blood_volume_l(p.sex, p.dry_weight_kg / (1.0 + err.dry_weight_error))
-        out.append((truth, fit_twin(recs), true_bv_l))
+        out.append(({**truth, REFILL_SHARE: 100.0 * share}, fit_twin(recs), true_bv_l))
     return out
 
 
 def _covered(fits: list[tuple[dict, PatientTwin, float]]) -> dict[str, int]:
-    counts = {"refill_capacity": 0, "vascular_reserve": 0, "blood_volume_l": 0}
+    counts = {"refill_capacity": 0, "vascular_reserve": 0, "blood_volume_l": 0, REFILL_SHARE: 0}
     for truth, twin, bv_l in fits:
-        values = (truth["refill_capacity"], 1.0, bv_l)
+        values = (truth["refill_capacity"], 1.0, bv_l, truth[REFILL_SHARE])
         for key, value in zip(counts, values, strict=True):
             lo, hi = twin.parameters[key]["ci"]
             counts[key] += int(lo <= value <= hi)
@@ -245,8 +246,30 @@ def test_intervals_hold_the_truth_when_the_record_is_wrong(arm: list[RecordError
 
 
 def test_refill_is_ranked_when_rbv_follows_another_refill_law() -> None:
-    """RBV from a refill proportional to the blood-volume deficit: the fitted refill keeps the order."""
-    assert _refill_order_kept(_arm_fits([RecordErrors(refill_law="deficit")] * 4))
+    """RBV from a refill proportional to the blood-volume deficit: the fitted refill capacity keeps the
+    order, and so does the refill share, against the true share under the deficit law."""
+    fits = _arm_fits([RecordErrors(refill_law="deficit")] * 4)
+    assert _refill_order_kept(fits)
+    true_order = np.argsort([truth[REFILL_SHARE] for truth, _, _ in fits])
+    fitted_order = np.argsort([twin.parameters[REFILL_SHARE]["value"] for _, twin, _ in fits])
+    assert list(true_order) == list(fitted_order)
+
+
+def test_refill_fraction_is_refill_volume_over_uf_volume() -> None:
+    """10 mL/min for 240 min is 2.4 L: 80 % of a 3-L ultrafiltrate (NaN after the end is not counted)."""
+    sc = cw.load_scenario(EXAMPLES / "stable.yaml")
+    sc = sc.model_copy(update={"prescription": sc.prescription.model_copy(update={"uf_volume_l": 3.0})})
+    t = np.arange(0.0, 301.0)
+    rate = np.where(t <= 240.0, 10.0, np.nan)
+    assert refill_fraction(t, rate[None, :], [sc]) == pytest.approx(0.8)
+    assert np.isnan(refill_fraction(t, np.full((1, t.size), np.nan), [sc]))
+
+
+def test_refill_share_is_reported_with_its_interval(low_refill_twin: PatientTwin) -> None:
+    """A low refill capacity (x0.4) refills a smaller share than the population patient would."""
+    share = low_refill_twin.parameters[REFILL_SHARE]
+    assert share["unit"] == "%" and share["identified"]
+    assert share["ci"][0] < share["value"] < share["ci"][1] < share["population"]
 
 
 def test_uncertain_inputs_widen_the_intervals(low_refill: list[SessionRecord], low_refill_twin) -> None:
@@ -262,3 +285,20 @@ def test_uncertain_inputs_widen_the_intervals(low_refill: list[SessionRecord], l
     assert set(inputs) == {"dry_weight", "albumin", "hematocrit", "pre_sbp"}
     assert all(0 < v["sd"] <= v["prior_sd"] * 1.001 for v in inputs.values())
     assert exact.fit["uncertain_inputs"] == {}
+
+
+def test_a_drifting_rbv_monitor_is_found_and_reported() -> None:
+    """Machine-like RBV (drift SD 0.8 %-points, correlation time 15 min, steps): the fit finds a drift of
+    about that size and reports it; its intervals widen over the same record's export-noise-only fit."""
+    truth = {"refill_capacity": 1.0}
+    machine = RecordErrors(machine_noise=True)
+    noisy = fit_twin(virtual_sessions(truth, 6, seed=21, patient_index=1, errors=machine))
+    drift = noisy.fit["measurement_drift"]["rbv_pct"]
+    assert 0.4 <= drift["sd"] <= 1.6 and drift["tau_min"] >= 5.0, drift
+    clean = fit_twin(virtual_sessions(truth, 6, seed=21, patient_index=1))
+
+    def width(t: PatientTwin) -> float:
+        lo, hi = t.parameters["refill_capacity"]["ci"]
+        return hi / lo
+
+    assert width(noisy) > width(clean)

@@ -19,6 +19,7 @@ from crampwatch.twin.priors import (
     UNCERTAIN_INPUTS,
     population_blood_volume_l,
 )
+from crampwatch.twin.refill import REFILL_SHARE
 from crampwatch.twin.result import PatientTwin
 from crampwatch.twin.sessions import SessionRecord, check_one_patient, pre_dialysis_value, simulated_signals
 from crampwatch.twin.thresholds import personal_thresholds
@@ -57,6 +58,8 @@ def fit_twin(records: Sequence[SessionRecord], *, uncertain_inputs: bool = True)
         if not result.identified[i]:
             entry["note"] = "not identified by these sessions: stays near the population prior"
         params[key] = entry
+    if result.refill_share is not None:
+        params[REFILL_SHARE] = result.refill_share
     params["na_set_point_mmol_l"] = _na_set_point(records)
     n = len(result.session_ids)
     warnings = []
@@ -90,6 +93,10 @@ def fit_twin(records: Sequence[SessionRecord], *, uncertain_inputs: bool = True)
             "sessions": result.session_ids,
             "curves": dict(zip(result.session_ids, result.curves, strict=True)),
             "uncertain_inputs": _input_errors(result.input_mean, result.input_sd),
+            "measurement_drift": {
+                name: {"sd": round(d.sd, 3), "tau_min": round(d.tau_min, 1) if d.sd > 0 else None}
+                for name, d in result.drift.items()
+            },
             "evaluations": result.n_evaluations,
             "converged": result.success,
         },

@@ -10,15 +10,17 @@ simulates all sessions -- each with its own prescription, labs and weights -- in
 call (``(1 + n_parameters) x n_sessions`` sessions). ``scipy.optimize.least_squares`` (trust region,
 bounded) finds the optimum.
 
-Residuals: each measured RBV and SBP sample ``(obs - sim - offset) / sd`` after a per-session offset (a
-random effect profiled out in closed form: SD 0.7 %-points for RBV, the error of the first reading the RBV
-is relative to; 10 mmHg for the SBP level). Uncertainty: the Laplace approximation ``(J^T J)^-1`` at the
-optimum, with the data rows of each signal down-weighted by the residual variance above the nominal one
-and by the autocorrelation of the residuals (effective sample size of white noise plus a first-order
-autoregressive part, from the lag-1 and lag-2 autocorrelations), and a floor for the session-to-session
-variation of each parameter (``between_session_log_sd^2 / n_sessions``, added to the data covariance
-before the prior). The physiology's covariance is the marginal one: its block of the joint covariance
-with the input errors.
+Residuals: each session's measured RBV and SBP samples ``obs - sim``, whitened by the Cholesky factor of
+their error covariance (:mod:`crampwatch.twin.noise`): white reading error, a per-session offset (SD 0.7
+%-points for RBV, the error of the first reading the RBV is relative to; 10 mmHg for the SBP level) and,
+when the first fit's residuals support one, a drifting monitor error whose size and correlation time are
+estimated from them (the fit is then run again with it). Uncertainty: the Laplace approximation
+``(J^T J)^-1`` at the optimum, with the data rows of each signal down-weighted by the whitened residuals'
+variance above 1 and by their remaining autocorrelation (effective sample size of white noise plus a
+first-order autoregressive part, from the lag-1 and lag-2 autocorrelations), and a floor for the
+session-to-session variation of each parameter (``between_session_log_sd^2 / n_sessions``, added to the
+data covariance before the prior). The physiology's covariance is the marginal one: its block of the
+joint covariance with the input errors.
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ from crampwatch.errors import InputError
 from crampwatch.labs import DEFAULT_LABS
 from crampwatch.model import Labs, Patient, Scenario, field_range, with_changes
 from crampwatch.physiology.derive import patient_parameters
-from crampwatch.signals import HCT_PCT, RBV_PCT, SBP_MMHG, T_MIN
+from crampwatch.signals import HCT_PCT, RBV_PCT, REFILL_ML_MIN, SBP_MMHG, T_MIN
 from crampwatch.simulator import simulate_batch
+from crampwatch.twin.noise import NO_DRIFT, Drift, cholesky, estimate_drift, whiten
 from crampwatch.twin.priors import (
     FITTED,
     OBSERVED,
@@ -43,6 +46,7 @@ from crampwatch.twin.priors import (
     ObservedSignal,
     population_blood_volume_ml_kg,
 )
+from crampwatch.twin.refill import refill_share
 from crampwatch.twin.sessions import Observations, SessionRecord, observations, pre_dialysis_value
 
 #: Forward-difference step of the Jacobian, on the log scale (modelling choice: 2 % changes are far above
@@ -73,6 +77,10 @@ class FitResult:
     n_evaluations: int
     success: bool
     curves: list[dict[str, list[float]]]
+    #: per signal, the drifting measurement error found in the residuals (sd 0: none)
+    drift: dict[str, Drift]
+    #: the refill share of :mod:`crampwatch.twin.refill` (a twin parameter entry), None if not simulated
+    refill_share: dict | None = None
 
 
 def apply_multipliers(scenario: Scenario, theta: Sequence[float]) -> Scenario:
@@ -156,8 +164,9 @@ class _Problem:
         self.upper = np.concatenate([np.log([p.upper for p in FITTED]), [u.limit for u in self.inputs]])
         self.steps = np.array([JACOBIAN_STEP] * len(FITTED) + [u.step for u in self.inputs])
         self.n_evaluations = 0
-        #: per signal, the residuals' correlation between neighbouring samples that the fit whitens
-        self.phi: dict[str, float] = {}
+        #: per signal, the drifting error the fit whitens (estimated after the first fit)
+        self.drift: dict[str, Drift] = {}
+        self._factors: dict[tuple[str, int], np.ndarray] = {}
         self._cache: tuple[bytes, np.ndarray, np.ndarray] | None = None
 
     @staticmethod
@@ -207,8 +216,33 @@ class _Problem:
                 out[sig.name].append(per_session)
         return grid, out
 
+    def set_drift(self, drift: dict[str, Drift]) -> None:
+        """Whiten each signal's residuals with ``drift`` from now on."""
+        self.drift = dict(drift)
+        self._factors = {}
+        self._cache = None
+
+    def factor(self, sig: ObservedSignal, j: int) -> np.ndarray:
+        """Cholesky factor of the error covariance of signal ``sig`` in fitted session ``j``."""
+        key = (sig.name, j)
+        if key not in self._factors:
+            t = self.obs[self.use[j]].samples[sig.name][0]
+            drift = self.drift.get(sig.name, NO_DRIFT)
+            self._factors[key] = cholesky(t, sig.sd, sig.offset_sd, drift, sig.relative_to_first)
+        return self._factors[key]
+
+    def raw_residuals(self, sim: dict[str, list[np.ndarray]], k: int) -> dict[str, list[tuple]]:
+        """Per signal, each session's ``(t_min, obs - sim)`` of parameter set ``k``."""
+        out: dict[str, list[tuple]] = {}
+        for sig in OBSERVED:
+            for j, i in enumerate(self.use):
+                samples = self.obs[i].samples.get(sig.name)
+                if samples is not None:
+                    out.setdefault(sig.name, []).append((samples[0], samples[1] - sim[sig.name][k][j]))
+        return out
+
     def data_residuals(self, sim: dict[str, list[np.ndarray]], k: int) -> tuple[np.ndarray, list[tuple]]:
-        """Standardised residuals of parameter set ``k`` and the row layout ``(signal, session, n)``."""
+        """Whitened residuals of parameter set ``k`` and the row layout ``(signal, session, n)``."""
         parts: list[np.ndarray] = []
         layout: list[tuple] = []
         for sig in OBSERVED:
@@ -216,7 +250,9 @@ class _Problem:
                 samples = self.obs[i].samples.get(sig.name)
                 if samples is None:
                     continue
-                r = _signal_residuals(sig, samples, sim[sig.name][k][j], self.phi.get(sig.name, 0.0))
+                d = samples[1] - sim[sig.name][k][j]
+                ok = np.all(np.isfinite(d))
+                r = whiten(self.factor(sig, j), d) if ok else np.full(len(d), FAILED_RESIDUAL)
                 parts.append(r)
                 layout.append((sig.name, j, len(r)))
         return np.concatenate(parts), layout
@@ -250,11 +286,12 @@ class _Problem:
         return self._evaluate(x)[1]
 
 
-def _simulate_feasible(scenarios: list[Scenario]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Time grid and fitted signals (``[n, steps]``) of ``scenarios``, one batch; a scenario the model
-    does not simulate (e.g. an input error that makes its UF exceed 40 % of the extracellular water) gets
-    NaN signals, the residual of a failed simulation."""
-    names = [s.name for s in OBSERVED]
+def _simulate_feasible(
+    scenarios: list[Scenario], names: Sequence[str] = tuple(s.name for s in OBSERVED)
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Time grid and signals ``names`` (``[n, steps]``; default the fitted ones) of ``scenarios``, one
+    batch; a scenario the model does not simulate (e.g. an input error that makes its UF exceed 40 % of the
+    extracellular water) gets NaN signals, the residual of a failed simulation."""
     try:
         batch = simulate_batch(scenarios, record_every_min=1.0)
         return batch.t_min, {n: batch.signals[n] for n in names}
@@ -278,56 +315,24 @@ def _simulate_feasible(scenarios: list[Scenario]) -> tuple[np.ndarray, dict[str,
     return batch.t_min, signals
 
 
-def _signal_residuals(
-    sig: ObservedSignal, samples: tuple[np.ndarray, np.ndarray], simulated: np.ndarray, phi: float = 0.0
-) -> np.ndarray:
-    """``(obs - sim) / sd`` per sample; with a per-session offset, the offset (its MAP value under an
-    ``N(0, offset_sd)`` prior) is removed and its own standardised residual appended. With ``phi`` > 0 the
-    residuals are whitened as a first-order autoregressive series (correlation ``phi`` per typical sample
-    spacing, ``phi ** (gap / spacing)`` across a longer gap)."""
-    t, observed = samples
-    d = observed - simulated
-    if not np.all(np.isfinite(d)):
-        n = len(d) + (1 if sig.offset_sd > 0 else 0)
-        return np.full(n, FAILED_RESIDUAL)
-    offset = d.sum() / (len(d) + (sig.sd / sig.offset_sd) ** 2) if sig.offset_sd > 0 else 0.0
-    r = (d - offset) / sig.sd
-    if phi > 0.0 and len(r) > 1:
-        gaps = np.diff(t)
-        ph = phi ** (gaps / max(float(np.median(gaps)), 1e-9))
-        r = np.concatenate([r[:1], (r[1:] - ph * r[:-1]) / np.sqrt(1.0 - ph**2)])
-    return np.append(r, offset / sig.offset_sd) if sig.offset_sd > 0 else r
-
-
 def _information_scale(res: np.ndarray, layout: list[tuple]) -> np.ndarray:
-    """Per data row, the factor by which its information is deflated: residual variance above the nominal
-    one times the effective-sample-size factor of autocorrelated residuals, per signal
+    """Per data row, the factor by which its information is deflated: variance of the whitened residuals
+    above 1 times the effective-sample-size factor of their remaining autocorrelation, per signal
     (:func:`_autocorrelation_factor`)."""
     scale = np.ones(len(res))
-    for segments, keep in _residual_series(res, layout).values():
+    spans: dict[str, list[tuple[int, int]]] = {}
+    pos = 0
+    for name, _j, n in layout:
+        spans.setdefault(name, []).append((pos, pos + n))
+        pos += n
+    for segments in spans.values():
+        keep = [res[a:b] for a, b in segments]
         allr = np.concatenate(keep)
         var = max(1.0, float(np.mean(allr**2))) if allr.size else 1.0
         factor = var * _autocorrelation_factor(_lag_correlation(keep, 1), _lag_correlation(keep, 2))
         for a, b in segments:
             scale[a:b] = factor
     return scale
-
-
-def _residual_series(
-    res: np.ndarray, layout: list[tuple]
-) -> dict[str, tuple[list[tuple[int, int]], list[np.ndarray]]]:
-    """Per signal (``layout`` order), each session's rows of ``res`` (start, end; its offset row included)
-    and its sample residuals (the offset row left out)."""
-    spans: dict[str, list[tuple[int, int]]] = {}
-    pos = 0
-    for name, _j, n in layout:
-        spans.setdefault(name, []).append((pos, pos + n))
-        pos += n
-    out = {}
-    for name, segments in spans.items():
-        sig = next(s for s in OBSERVED if s.name == name)
-        out[name] = (segments, [res[a : b - (1 if sig.offset_sd > 0 else 0)] for a, b in segments])
-    return out
 
 
 def _lag_correlation(series: list[np.ndarray], lag: int) -> float:
@@ -358,12 +363,14 @@ def fit_parameters(
     are taken as exact)."""
     prob = _Problem(records, uncertain_inputs)
     sol = _solve(prob, np.zeros(len(prob.prior_sd)), max_evaluations)
-    # second pass: whiten the residuals of each signal by their autocorrelation at the first optimum
+    # second pass: a drifting error of each signal, estimated from the residuals at the first optimum
     _, sim = prob.simulate(sol.x[None, :])
-    data, layout = prob.data_residuals(sim, 0)
-    prob.phi = _lag1_by_signal(data, layout)
-    if any(v > 0.0 for v in prob.phi.values()):
-        prob._cache = None
+    drift = {}
+    for name, series in prob.raw_residuals(sim, 0).items():
+        sig = next(s for s in OBSERVED if s.name == name)
+        drift[name] = estimate_drift(series, sig.sd, sig.offset_sd, sig.relative_to_first)
+    if any(d.sd > 0.0 for d in drift.values()):
+        prob.set_drift(drift)
         sol = _solve(prob, sol.x, max_evaluations)
     x = sol.x
     res, jac = prob._evaluate(x)
@@ -383,6 +390,16 @@ def fit_parameters(
     sd = np.sqrt(np.diag(cov))
     rmse, counts = _rmse(prob, sim)
     k = len(FITTED)
+    steps = np.where(x + prob.steps > prob.upper, -prob.steps, prob.steps)
+    share = refill_share(
+        prob.scenarios,
+        lambda scs: _simulate_feasible(scs, (REFILL_ML_MIN,)),
+        x,
+        cov,
+        steps,
+        prob.prior_sd,
+        IDENTIFIED_SD_RATIO,
+    )
     return FitResult(
         log_mean=x[:k],
         log_cov=cov[:k, :k],
@@ -396,6 +413,8 @@ def fit_parameters(
         n_evaluations=prob.n_evaluations,
         success=bool(sol.success),
         curves=_curves(prob, x),
+        drift={s.name: prob.drift.get(s.name, NO_DRIFT) for s in OBSERVED if s.name in counts},
+        refill_share=share,
     )
 
 
@@ -412,19 +431,6 @@ def _solve(prob: _Problem, x0: np.ndarray, max_evaluations: int):
         gtol=1e-6,
         max_nfev=max_evaluations,
     )
-
-
-#: Autocorrelation below which residuals are not whitened (modelling choice: noise of the estimate).
-MIN_WHITENED_AUTOCORRELATION = 0.2
-
-
-def _lag1_by_signal(res: np.ndarray, layout: list[tuple]) -> dict[str, float]:
-    """Lag-1 autocorrelation of each signal's residual series (offset rows left out), for whitening."""
-    out = {}
-    for name, (_segments, parts) in _residual_series(res, layout).items():
-        rho = _lag_correlation(parts, 1)
-        out[name] = min(rho, MAX_AUTOCORRELATION) if rho >= MIN_WHITENED_AUTOCORRELATION else 0.0
-    return out
 
 
 def _rmse(prob: _Problem, sim: dict[str, list[np.ndarray]]) -> tuple[dict[str, float], dict[str, int]]:

@@ -168,13 +168,15 @@ NA_WITHIN_PATIENT_SD_MMOL_L = 2.0
 
 @dataclass(frozen=True)
 class ObservedSignal:
-    """A signal the fit compares with the simulation: measurement SD and whether a per-session offset is
-    estimated (a random effect with SD ``offset_sd``; 0 = none)."""
+    """A signal the fit compares with the simulation: measurement SD, the SD of a per-session offset (a
+    random effect; 0 = none) and whether the signal is relative to the session's first reading (so that a
+    drifting error at that reading shifts every later value: :mod:`crampwatch.twin.noise`)."""
 
     name: str
     sd: float
     offset_sd: float
     source: str
+    relative_to_first: bool = False
 
 
 #: Signals the fit uses.
@@ -186,6 +188,7 @@ OBSERVED: tuple[ObservedSignal, ...] = (
         "relative blood volume monitors: about +-1 %-point between readings (modelling choice from "
         "the Crit-Line / BVM specifications); RBV is relative to the session's first reading, whose own "
         "error shifts the whole course: a per-session offset with the SD of one reading (modelling choice)",
+        relative_to_first=True,
     ),
     ObservedSignal(
         SBP_MMHG,

@@ -21,11 +21,12 @@ import pandas as pd
 
 from crampwatch.model import Labs, field_range, with_changes
 from crampwatch.population import draw_na_set_point_mmol_l, virtual_population
-from crampwatch.signals import HCT_PCT, RBV_PCT, SBP_MMHG, T_MIN
+from crampwatch.signals import HCT_PCT, RBV_PCT, REFILL_ML_MIN, SBP_MMHG, T_MIN
 from crampwatch.simulator import simulate_batch
 from crampwatch.trace import Trace, empty_events
 from crampwatch.twin.fit import apply_multipliers
 from crampwatch.twin.priors import NAMES
+from crampwatch.twin.refill import refill_fraction
 from crampwatch.twin.sessions import SessionRecord
 
 RBV_EVERY_MIN = 5.0
@@ -90,6 +91,29 @@ def virtual_sessions(
     """``n_sessions`` recorded sessions of one virtual patient whose multipliers are ``truth`` (names of
     :data:`crampwatch.twin.priors.NAMES`, default 1). ``rbv=False`` records BP only; ``errors``: how the
     record departs from the truth."""
+    return virtual_sessions_and_truth(
+        truth,
+        n_sessions,
+        seed=seed,
+        rbv=rbv,
+        critical_rbv_pct=critical_rbv_pct,
+        patient_index=patient_index,
+        errors=errors,
+    )[0]
+
+
+def virtual_sessions_and_truth(
+    truth: Mapping[str, float],
+    n_sessions: int,
+    *,
+    seed: int = 0,
+    rbv: bool = True,
+    critical_rbv_pct: float | None = None,
+    patient_index: int = 0,
+    errors: RecordErrors = EXACT,
+) -> tuple[list[SessionRecord], float]:
+    """:func:`virtual_sessions` and the patient's true refill share in them (refill volume over UF volume,
+    a fraction, under the refill law that generated the RBV: :mod:`crampwatch.twin.refill`)."""
     rng = np.random.default_rng([seed, patient_index])
     rng_err = np.random.default_rng([seed, patient_index, 2])
     base = virtual_population(1, seed=seed * 1000 + patient_index)[0]
@@ -117,9 +141,10 @@ def virtual_sessions(
         measured_bp = with_changes(sc, patient=with_changes(sc.patient, pre_sbp_mmhg=pre_sbp))
         true_view.append(apply_multipliers(measured_bp, day_theta))  # the true physiology, as the fit sets it
     batch = simulate_batch(true_view, record_every_min=1.0)
-    true_rbv = batch.signals[RBV_PCT]
+    true_rbv, refill = batch.signals[RBV_PCT], batch.signals[REFILL_ML_MIN]
     if errors.refill_law == "deficit":
-        true_rbv = np.array([_deficit_rbv(sc, batch.t_min) for sc in true_view])
+        courses = [_deficit_rbv(sc, batch.t_min) for sc in true_view]
+        true_rbv, refill = np.array([c[0] for c in courses]), np.array([c[1] for c in courses])
     elif errors.refill_law != "starling":
         raise ValueError(f"refill_law: {errors.refill_law!r} (allowed: starling, deficit)")
     records = []
@@ -127,7 +152,7 @@ def virtual_sessions(
         sid = f"VT{seed}-{patient_index}-S{k + 1:02d}"
         rec = _record(batch, true_rbv[k], k, sc, rng, rbv, critical_rbv_pct, sid)
         records.append(_degrade(rec, errors, rng_err))
-    return records
+    return records, refill_fraction(batch.t_min, refill, true_view)
 
 
 def _entered(sc, errors: RecordErrors):
@@ -148,8 +173,9 @@ def _entered(sc, errors: RecordErrors):
     return with_changes(sc, patient=with_changes(p, dry_weight_kg=dry, labs=labs))
 
 
-def _deficit_rbv(sc, t_min: np.ndarray) -> np.ndarray:
-    """RBV, %, under a refill proportional to the blood-volume deficit D: dD/dt = UF rate - k D."""
+def _deficit_rbv(sc, t_min: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """RBV, %, and refill rate, mL/min (NaN after the session), under a refill proportional to the
+    blood-volume deficit D: dD/dt = UF rate - k D."""
     p, rx = sc.patient, sc.prescription
     bv0 = p.blood_volume_ml_kg / 1000.0 * p.dry_weight_kg + EXCESS_IN_BLOOD * max(
         p.pre_weight_kg - p.dry_weight_kg, 0.0
@@ -161,7 +187,8 @@ def _deficit_rbv(sc, t_min: np.ndarray) -> np.ndarray:
         dt = t_min[i] - t_min[i - 1]
         decay = np.exp(-k * dt)
         deficit[i] = deficit[i - 1] * decay + quf[i - 1] / k * (1.0 - decay)
-    return 100.0 * (1.0 - deficit / bv0)
+    refill_ml_min = np.where(t_min <= rx.duration_min + 1e-9, 1000.0 * k * deficit, np.nan)
+    return 100.0 * (1.0 - deficit / bv0), refill_ml_min
 
 
 def _degrade(rec: SessionRecord, errors: RecordErrors, rng: np.random.Generator) -> SessionRecord:
