@@ -139,9 +139,8 @@ def _round(values: np.ndarray, digits: int) -> np.ndarray:
     return np.array([round(float(x), digits) for x in values], dtype=float)
 
 
-def _draws(n: int, seed: int) -> dict[str, np.ndarray]:
-    """The drawn population as arrays, keyed by scenario-table path (rounded as stored)."""
-    rng = np.random.default_rng(seed)
+def _draw_patients(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+    """The patients' own values (sex, age, body size, weight gain, history, physiology), unrounded."""
     male = rng.random(n) < 0.58
     age = np.clip(rng.normal(63.0, 14.0, n), 20.0, 95.0)
     height = np.where(
@@ -151,33 +150,66 @@ def _draws(n: int, seed: int) -> dict[str, np.ndarray]:
     dry = np.clip(bmi * (height / 100.0) ** 2, 35.0, 180.0)
     diabetes = rng.random(n) < 0.5
     idwg_pct = np.clip(rng.normal(3.5, 1.1, n), 1.0, 5.0)
-    pre = dry * (1.0 + idwg_pct / 100.0)
-    vintage = np.clip(rng.exponential(48.0, n), 0.0, 480.0)
-    access = _choice(rng, ["fistula", "graft", "catheter"], [0.63, 0.17, 0.20], n)
-    vit_d = rng.random(n) < 0.6
-    kr = np.where(rng.random(n) < 0.6, 0.0, rng.uniform(0.0, 4.0, n))
-    baro = np.clip(np.exp(rng.normal(0.0, 0.3, n)), 0.2, 2.5)
-    refill = np.clip(np.exp(rng.normal(0.0, 0.6, n)), 0.15, 4.0)
-    dur = _choice(rng, [180.0, 210.0, 240.0, 270.0], [0.10, 0.30, 0.45, 0.15], n)
-    qb = np.clip(rng.normal(340.0, 50.0, n), 200.0, 500.0).round(-1)
-    qd = _choice(rng, [500.0, 600.0, 800.0], [0.6, 0.2, 0.2], n)
-    koa = np.clip(rng.normal(1200.0, 200.0, n), 700.0, 1800.0).round(-1)
-    d_na = _choice(rng, [136.0, 137.0, 138.0, 139.0, 140.0, 142.0], [0.1, 0.1, 0.35, 0.1, 0.3, 0.05], n)
-    d_k = _choice(rng, [2.0, 3.0], [0.7, 0.3], n)
-    d_ca = _choice(rng, [1.25, 1.5, 1.75], [0.35, 0.5, 0.15], n)
-    d_mg = _choice(rng, [0.375, 0.5, 0.75], [0.2, 0.6, 0.2], n)
-    d_hco3 = _choice(rng, [32.0, 35.0, 38.0], [0.3, 0.5, 0.2], n)
-    d_temp = _choice(rng, [35.5, 36.0, 36.5, 37.0], [0.1, 0.3, 0.4, 0.2], n)
-    na = draw_na_set_point_mmol_l(rng, n)
-    k = np.clip(rng.normal(5.0, 0.6, n), 3.0, 7.5)
-    npcr = np.clip(rng.normal(1.0, 0.25, n), 0.6, 1.8)
-    alb = np.clip(rng.normal(3.8, 0.4, n), 2.2, 5.0)
-    ca = np.clip(rng.normal(9.0, 0.7, n), 7.0, 11.5)
-    mg = np.clip(rng.normal(0.95, 0.15, n), 0.5, 1.6)
-    hco3 = np.clip(rng.normal(22.0, 3.0, n), 14.0, 32.0)
-    hct = np.clip(rng.normal(33.0, 3.5, n), 22.0, 45.0)
-    pre_sbp = np.clip(rng.normal(147.0, 22.0, n), 90.0, 220.0)
-    glu = np.where(diabetes, rng.normal(150.0, 40.0, n), rng.normal(100.0, 15.0, n)).clip(60.0, 400.0)
+    return {
+        "male": male,
+        "age": age,
+        "height": height,
+        "dry": dry,
+        "diabetes": diabetes,
+        "pre": dry * (1.0 + idwg_pct / 100.0),
+        "vintage": np.clip(rng.exponential(48.0, n), 0.0, 480.0),
+        "access": _choice(rng, ["fistula", "graft", "catheter"], [0.63, 0.17, 0.20], n),
+        "vit_d": rng.random(n) < 0.6,
+        "kr": np.where(rng.random(n) < 0.6, 0.0, rng.uniform(0.0, 4.0, n)),
+        "baro": np.clip(np.exp(rng.normal(0.0, 0.3, n)), 0.2, 2.5),
+        "refill": np.clip(np.exp(rng.normal(0.0, 0.6, n)), 0.15, 4.0),
+    }
+
+
+def _draw_prescriptions(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+    """Session time, flows, dialyzer and dialysate of each patient (before the dose is titrated)."""
+    return {
+        "dur": _choice(rng, [180.0, 210.0, 240.0, 270.0], [0.10, 0.30, 0.45, 0.15], n),
+        "qb": np.clip(rng.normal(340.0, 50.0, n), 200.0, 500.0).round(-1),
+        "qd": _choice(rng, [500.0, 600.0, 800.0], [0.6, 0.2, 0.2], n),
+        "koa": np.clip(rng.normal(1200.0, 200.0, n), 700.0, 1800.0).round(-1),
+        "d_na": _choice(
+            rng, [136.0, 137.0, 138.0, 139.0, 140.0, 142.0], [0.1, 0.1, 0.35, 0.1, 0.3, 0.05], n
+        ),
+        "d_k": _choice(rng, [2.0, 3.0], [0.7, 0.3], n),
+        "d_ca": _choice(rng, [1.25, 1.5, 1.75], [0.35, 0.5, 0.15], n),
+        "d_mg": _choice(rng, [0.375, 0.5, 0.75], [0.2, 0.6, 0.2], n),
+        "d_hco3": _choice(rng, [32.0, 35.0, 38.0], [0.3, 0.5, 0.2], n),
+        "d_temp": _choice(rng, [35.5, 36.0, 36.5, 37.0], [0.1, 0.3, 0.4, 0.2], n),
+    }
+
+
+def _draw_labs(rng: np.random.Generator, n: int, diabetes: np.ndarray) -> dict[str, np.ndarray]:
+    """Pre-dialysis labs, nPCR and pre-dialysis SBP (glucose higher with diabetes), unrounded."""
+    return {
+        "na": draw_na_set_point_mmol_l(rng, n),
+        "k": np.clip(rng.normal(5.0, 0.6, n), 3.0, 7.5),
+        "npcr": np.clip(rng.normal(1.0, 0.25, n), 0.6, 1.8),
+        "alb": np.clip(rng.normal(3.8, 0.4, n), 2.2, 5.0),
+        "ca": np.clip(rng.normal(9.0, 0.7, n), 7.0, 11.5),
+        "mg": np.clip(rng.normal(0.95, 0.15, n), 0.5, 1.6),
+        "hco3": np.clip(rng.normal(22.0, 3.0, n), 14.0, 32.0),
+        "hct": np.clip(rng.normal(33.0, 3.5, n), 22.0, 45.0),
+        "pre_sbp": np.clip(rng.normal(147.0, 22.0, n), 90.0, 220.0),
+        "glu": np.where(diabetes, rng.normal(150.0, 40.0, n), rng.normal(100.0, 15.0, n)).clip(60.0, 400.0),
+    }
+
+
+def _draws(n: int, seed: int) -> dict[str, np.ndarray]:
+    """The drawn population as arrays, keyed by scenario-table path (rounded as stored). The draws come in
+    a fixed order from one generator: patients, prescriptions, labs, then who has a titrated dose."""
+    rng = np.random.default_rng(seed)
+    p = _draw_patients(rng, n)
+    rx = _draw_prescriptions(rng, n)
+    lab = _draw_labs(rng, n, p["diabetes"])
+    male, age, height, dry, access, kr = p["male"], p["age"], p["height"], p["dry"], p["access"], p["kr"]
+    qb, dur, qd, koa = rx["qb"], rx["dur"], rx["qd"], rx["koa"]
+    hct = lab["hct"]
     # pre-dialysis BUN from nPCR and the prescription (weekly steady state), with the values as stored
     hct_r, dry_r = hct.round(1), dry.round(2)
     v_l = watson_volume_array(male, age.round(1), height.round(1), dry_r)
@@ -185,7 +217,7 @@ def _draws(n: int, seed: int) -> dict[str, np.ndarray]:
     titrated = rng.random(n) < TITRATED_FRACTION  # drawn last, so the draws above keep their sequence
     qb, dur = _titrate_dose(qb, dur, qd, koa, hct_r, catheter, v_l, titrated)
     k_dial = dialyzer_urea_clearance_ml_min(qb, qd, koa, hct_r, catheter=catheter)
-    npcr = npcr.round(3)
+    npcr = lab["npcr"].round(3)
     g_mg_min = urea_generation_array(npcr, v_l)
     bun = np.clip(steady_state_pre_bun_mg_dl(g_mg_min, k_dial, dur, v_l, kr.round(2)), 5.0, 200.0)
     return {
@@ -193,36 +225,36 @@ def _draws(n: int, seed: int) -> dict[str, np.ndarray]:
         "patient.sex": np.where(male, "male", "female").astype(object),
         "patient.age_years": _round(age, 1),
         "patient.height_cm": _round(height, 1),
-        "patient.pre_weight_kg": _round(pre, 2),
+        "patient.pre_weight_kg": _round(p["pre"], 2),
         "patient.dry_weight_kg": _round(dry, 2),
-        "patient.vintage_months": _round(vintage, 1),
-        "patient.diabetes": diabetes,
-        "patient.active_vitamin_d": vit_d,
+        "patient.vintage_months": _round(p["vintage"], 1),
+        "patient.diabetes": p["diabetes"],
+        "patient.active_vitamin_d": p["vit_d"],
         "patient.access": access.astype(object),
         "patient.residual_kr_ml_min": _round(kr, 2),
         "patient.npcr_g_kg_d": _round(npcr, 3),
-        "patient.baroreflex_strength": _round(baro, 3),
-        "patient.refill_capacity": _round(refill, 3),
-        "patient.labs.na_mmol_l": _round(na, 1),
-        "patient.labs.k_mmol_l": _round(k, 2),
+        "patient.baroreflex_strength": _round(p["baro"], 3),
+        "patient.refill_capacity": _round(p["refill"], 3),
+        "patient.labs.na_mmol_l": _round(lab["na"], 1),
+        "patient.labs.k_mmol_l": _round(lab["k"], 2),
         "patient.labs.bun_mg_dl": _round(bun, 1),
-        "patient.labs.ca_total_mg_dl": _round(ca, 2),
-        "patient.labs.albumin_g_dl": _round(alb, 2),
-        "patient.labs.mg_mmol_l": _round(mg, 2),
-        "patient.labs.hco3_mmol_l": _round(hco3, 1),
+        "patient.labs.ca_total_mg_dl": _round(lab["ca"], 2),
+        "patient.labs.albumin_g_dl": _round(lab["alb"], 2),
+        "patient.labs.mg_mmol_l": _round(lab["mg"], 2),
+        "patient.labs.hco3_mmol_l": _round(lab["hco3"], 1),
         "patient.labs.hct_pct": _round(hct, 1),
-        "patient.labs.glucose_mg_dl": _round(glu, 0),
-        "patient.pre_sbp_mmhg": _round(pre_sbp, 0),
+        "patient.labs.glucose_mg_dl": _round(lab["glu"], 0),
+        "patient.pre_sbp_mmhg": _round(lab["pre_sbp"], 0),
         "prescription.duration_min": dur.astype(float),
         "prescription.qb_ml_min": qb.astype(float),
         "prescription.qd_ml_min": qd.astype(float),
         "prescription.dialyzer_koa_ml_min": koa.astype(float),
-        "prescription.dialysate.na_mmol_l": d_na.astype(float),
-        "prescription.dialysate.k_mmol_l": d_k.astype(float),
-        "prescription.dialysate.ca_mmol_l": d_ca.astype(float),
-        "prescription.dialysate.mg_mmol_l": d_mg.astype(float),
-        "prescription.dialysate.hco3_mmol_l": d_hco3.astype(float),
-        "prescription.dialysate.temp_c": d_temp.astype(float),
+        "prescription.dialysate.na_mmol_l": rx["d_na"].astype(float),
+        "prescription.dialysate.k_mmol_l": rx["d_k"].astype(float),
+        "prescription.dialysate.ca_mmol_l": rx["d_ca"].astype(float),
+        "prescription.dialysate.mg_mmol_l": rx["d_mg"].astype(float),
+        "prescription.dialysate.hco3_mmol_l": rx["d_hco3"].astype(float),
+        "prescription.dialysate.temp_c": rx["d_temp"].astype(float),
     }
 
 
