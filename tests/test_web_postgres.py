@@ -193,3 +193,23 @@ def test_patient_cannot_see_another_patient(pg: PgWeb) -> None:
     # refused requests leave no view entry, only the record of the refusal
     assert all(p != db.p2 for action, p in entries if action != "access_denied")
     assert ("access_denied", db.p2) in entries
+
+
+def test_concurrent_session_views_are_each_audited(pg: PgWeb) -> None:
+    """Views of the cached session page from many threads: every answered view has its audit entry."""
+    db = pg.db
+    clients = [TestClient(pg.app) for _ in range(6)]
+    for c in clients:
+        c.headers.update(api_login(c, "clin"))
+    clients[0].get(f"/sessions/{db.s1}")
+    clients[0].get(f"/sessions/{db.s1}")  # cached from here on
+    before = _audit(db.store, "clin").count(("view_session", db.p1))
+    answers: list[int] = []
+
+    def view(client: TestClient) -> None:
+        for _ in range(5):
+            answers.append(client.get(f"/sessions/{db.s1}").status_code)
+
+    assert run_in_threads(view, [(c,) for c in clients]) == []
+    assert answers == [200] * 30
+    assert _audit(db.store, "clin").count(("view_session", db.p1)) == before + 30

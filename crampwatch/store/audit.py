@@ -1,22 +1,29 @@
 """The append-only audit log: who did what to which patient's data, and which accesses were refused.
 
-Entries of logged-in users are written one by one, at once. Anonymous refusals (failed logins, refused
-logins, missing CSRF tokens before login) arrive as counts per kind, client and minute
-(:meth:`AuditStore.audit_counts`), so that no client without an account can make the log grow by one row
-per request; such count rows are deleted after :data:`AGGREGATE_RETENTION` (every other entry is kept).
+Entries of logged-in users are written at once and durably: :meth:`AuditStore.audit` returns only after its
+entry is committed. Entries handed in by concurrent requests of one process share a transaction (group
+commit, :mod:`crampwatch.store.group_commit`), so that page views do not queue behind each other's commit.
+
+Anonymous refusals (failed logins, refused logins, missing CSRF tokens before login) arrive as counts per
+kind, client and minute (:meth:`AuditStore.audit_counts`), so that no client without an account can make
+the log grow by one row per request; such count rows are deleted after :data:`AGGREGATE_RETENTION` (every
+other entry is kept).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from crampwatch.errors import InputError, require_range
 from crampwatch.store.base import StoreBase, as_utc
+from crampwatch.store.group_commit import GroupCommit
 from crampwatch.store.records import AuditRecord
 from crampwatch.store.schema import ID_LENGTH, AuditPatientRow, AuditRow, utcnow
 from crampwatch.store.validation import require_text
@@ -110,12 +117,23 @@ def audit_action_label(action: str) -> str:
     return words[:1].upper() + words[1:]
 
 
-#: The statement that appends one entry (``at`` and ``count`` take their column defaults).
+#: The statement that appends entries (``count`` takes its column default).
 _INSERT_ENTRY = insert(AuditRow.__table__)
+_INSERT_LISTED = insert(AuditPatientRow.__table__)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    row: dict[str, Any]
+    listed: tuple[str, ...]
 
 
 class AuditStore(StoreBase):
     """Audit entries."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._entries: GroupCommit[_Entry] = GroupCommit(self._append_entries)
 
     def audit(
         self,
@@ -131,18 +149,27 @@ class AuditStore(StoreBase):
         action = require_text(action, "action", 64)
         detail = _printable(str(detail or ""))[:MAX_AUDIT_DETAIL_CHARS]
         listed = sorted({_printable(str(p))[:ID_LENGTH] for p in patient_ids})[:MAX_LISTED_PATIENTS]
-        entry = {
+        row = {
+            "at": utcnow(),
             "username": None if username is None else _printable(str(username))[:64],
             "action": action,
             "patient_id": None if patient_id is None else _printable(str(patient_id))[:ID_LENGTH],
             "detail": detail,
         }
+        self._entries.submit(_Entry(row, tuple(listed)))
+
+    def _append_entries(self, entries: Sequence[_Entry]) -> None:
+        """Write ``entries`` in one durable transaction, in the order given (prebuilt INSERTs, no unit of
+        work: every page view writes an entry)."""
         with self._write() as s:
-            # one prebuilt INSERT (no unit of work): every page view writes an entry
-            inserted = s.connection().execute(_INSERT_ENTRY, entry)
-            if listed:
-                audit_id = inserted.inserted_primary_key[0]
-                s.add_all(AuditPatientRow(audit_id=audit_id, patient_id=p) for p in listed)
+            conn = s.connection()
+            for has_list, run in itertools.groupby(entries, key=lambda e: bool(e.listed)):
+                if not has_list:
+                    conn.execute(_INSERT_ENTRY, [e.row for e in run])
+                    continue
+                for e in run:
+                    audit_id = conn.execute(_INSERT_ENTRY, e.row).inserted_primary_key[0]
+                    conn.execute(_INSERT_LISTED, [{"audit_id": audit_id, "patient_id": p} for p in e.listed])
 
     def audit_counts(self, counts: Sequence[AuditCount]) -> None:
         """Write anonymous events as one row per kind, client and minute (``count``), in one transaction;
