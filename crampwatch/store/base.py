@@ -24,6 +24,7 @@ from crampwatch.store.cache import LRUCache
 from crampwatch.store.engine import create_store_engine, is_sqlite, write_options
 from crampwatch.store.migrate import upgrade
 from crampwatch.store.schema import PatientRow, SessionRow, UTCDateTime
+from crampwatch.store.write_lock import WriteLock
 from crampwatch.trace import Trace
 
 #: Decoded traces kept in memory: ~80 kB each for a 4-h, 1-min, 40-column trace (modelling choice).
@@ -39,11 +40,14 @@ class StoreBase:
         self._engine = engine
         self._traces: LRUCache[Trace] = LRUCache(trace_cache_size)
         # SQLite has one writer at a time and its busy handler polls with sleeps of up to 100 ms, so the
-        # threads of one process wait on a lock instead; other processes still wait on SQLite's lock
-        # (busy_timeout). PostgreSQL writers run concurrently.
-        self._write_lock: AbstractContextManager[Any] = (
-            threading.RLock() if is_sqlite(engine) else nullcontext()
-        )
+        # writers of a file queue on a lock that hands over at once (threads and processes, see
+        # crampwatch.store.write_lock); in-memory databases live in one process. PostgreSQL writers run
+        # concurrently.
+        self._write_lock: AbstractContextManager[Any] = nullcontext()
+        if self.in_memory:
+            self._write_lock = threading.RLock()
+        elif is_sqlite(engine):
+            self._write_lock = WriteLock(engine.url.database)
 
     @classmethod
     def open(cls, url: str | None = None, *, migrate: bool = True) -> Any:
@@ -76,6 +80,8 @@ class StoreBase:
 
     def close(self) -> None:
         self._engine.dispose()
+        if isinstance(self._write_lock, WriteLock):
+            self._write_lock.close()
 
     def __enter__(self) -> Any:
         return self
