@@ -86,6 +86,7 @@ FACTORY = "crampwatch.cli.web_cmd:served_app"
 def served_app() -> object:
     """The application of one process of ``serve --workers N`` (from the environment), its start-up heap
     frozen out of the garbage collector's scans (:mod:`crampwatch.chairside.runtime`)."""
+    # needs the 'app' extra (crampwatch/optional.py): imported when the command runs
     from crampwatch.chairside.runtime import freeze_startup_heap
     from crampwatch.web.app import app_from_env
 
@@ -115,8 +116,6 @@ AllowDemoOpt = Annotated[
 
 def redis_url() -> str:
     """``CRAMPWATCH_REDIS_URL`` ("" when unset): the live data's bus between server processes."""
-    import os
-
     return os.environ.get("CRAMPWATCH_REDIS_URL", "").strip()
 
 
