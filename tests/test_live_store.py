@@ -11,6 +11,7 @@ from store_fixtures import BACKENDS, fresh_pg_schema_url
 
 from crampwatch.io.machine.messages import MachineMessage, Observation, Refusal
 from crampwatch.store.live import IngestOutcome
+from crampwatch.store.schema import LiveUpdateRow
 
 
 @pytest.fixture(params=BACKENDS)
@@ -90,6 +91,8 @@ def test_timeout_closes_and_updates_are_stored_once(store):
     assert store.save_live_updates([(first.message.seq, live_id, 0.0, {"level": "none"})]) == [True]
     assert store.save_live_updates([(first.message.seq, live_id, 0.0, {"level": "alert"})]) == [False]
     assert store.live_updates(live_id) == [{"level": "none"}]
+    with store._read() as s:  # the row's own defaults are filled in (rows are inserted in one statement)
+        assert s.get(LiveUpdateRow, first.message.seq).created_at is not None
     assert store.stale_live_sessions(T0 + timedelta(minutes=1)) == [live_id]
     assert store.close_live_session(live_id, "timeout")
     assert not store.close_live_session(live_id, "timeout")

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from crampwatch.io.machine.messages import ERROR, MachineMessage, Refusal
 from crampwatch.store import codec
@@ -148,25 +148,29 @@ class LiveStore(StoreBase):
 
         Updates are derived data: on SQLite they are committed without waiting for the disk, and one lost to
         a power failure is recomputed on start (the engine replays the stored messages)."""
-        updates = list(updates)
+        # the rows are made before the write lock is taken: a worker (often run at a lower priority) holds
+        # the lock only for two statements, so the ACK path's next group commit does not wait on its CPU
+        rows = [
+            {"seq": seq, "live_session_id": live_id, "t_min": t_min, "data": codec.to_jsonable(data)}
+            for seq, live_id, t_min, data in updates
+        ]
+        seqs = [r["seq"] for r in rows]
         with self._write(durable=False) as s:
-            seqs = [u[0] for u in updates]
             have = (
                 set(s.scalars(select(LiveUpdateRow.seq).where(LiveUpdateRow.seq.in_(seqs))))
                 if seqs
                 else set()
             )
             added: list[bool] = []
-            for seq, live_id, t_min, data in updates:
-                new = seq not in have
+            new_rows: list[dict[str, Any]] = []
+            for row in rows:
+                new = row["seq"] not in have
                 if new:
-                    s.add(
-                        LiveUpdateRow(
-                            seq=seq, live_session_id=live_id, t_min=t_min, data=codec.to_jsonable(data)
-                        )
-                    )
-                    have.add(seq)
+                    new_rows.append(row)
+                    have.add(row["seq"])
                 added.append(new)
+            if new_rows:
+                s.execute(insert(LiveUpdateRow.__table__), new_rows)
         return added
 
     def applied_seqs(self, seqs: Sequence[int]) -> set[int]:

@@ -10,6 +10,7 @@ mode, or the local ``treatment_end`` code, ends the treatment.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -62,9 +63,16 @@ def _time(text: str, fallback: datetime) -> datetime:
     if not text:
         return fallback
     try:
-        return as_utc(hl7.parse_datetime(text))
+        return _parsed_time(text)
     except (ValueError, TypeError, OverflowError):
         raise Refusal(ERROR, f"time {text[:30]!r} is not an HL7 date/time (YYYYMMDDHHMMSS[+ZZZZ])") from None
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_time(text: str) -> datetime:
+    """An HL7 time in UTC (a message repeats one time in MSH-7, OBR-7 and each OBX-14; machines of a unit
+    send the same minute: parsed once)."""
+    return as_utc(hl7.parse_datetime(text))
 
 
 def read(text: str) -> Any:
@@ -155,6 +163,8 @@ def acknowledgement(msg: Any | None, code: str, reason: str = "") -> str:
     else:
         stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
         ack = hl7.parse(f"MSH|^~\\&|CRAMPWATCH||||{stamp}||ACK|{stamp}|P|2.6\rMSA|{code}|\r")
+    if not text:
+        return str(ack).rstrip("\r") + "\r"
     lines = str(ack).rstrip("\r").split("\r")
-    lines = [line + (f"|{text}" if line.startswith("MSA") and text else "") for line in lines]
+    lines = [line + (f"|{text}" if line.startswith("MSA") else "") for line in lines]
     return "\r".join(lines) + "\r"

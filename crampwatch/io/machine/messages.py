@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from crampwatch.io.machine.codes import unit_factor
-from crampwatch.signals import SIGNAL_SPECS, implausible, range_message
+from crampwatch.signals import SIGNAL_SPECS, plausible_range, range_message
 
 #: HL7 acknowledgement codes (HL7 v2.6 table 0008): accepted, error, rejected.
 ACCEPT, ERROR, REJECT = "AA", "AE", "AR"
@@ -70,7 +70,8 @@ def observation(signal: str, value: object, unit: str, observed_at: datetime, wh
         expected = SIGNAL_SPECS[signal].ucum
         raise Refusal(ERROR, f"{where}: unit {unit[:20]!r} does not fit {signal} (expected {expected})")
     number *= factor
-    if implausible(signal, number):
+    low, high = plausible_range(signal)
+    if not low <= number <= high:  # a scalar: the range itself, not the array mask (a few µs, not 20)
         raise Refusal(ERROR, f"{where}: {range_message(signal, number)}")
     return Observation(observed_at=as_utc(observed_at), signal=signal, value=number)
 
