@@ -302,3 +302,17 @@ def test_a_drifting_rbv_monitor_is_found_and_reported() -> None:
         return hi / lo
 
     assert width(noisy) > width(clean)
+
+
+def test_a_dry_weight_that_leaves_the_uf_beyond_the_model_is_corrected_not_a_crash() -> None:
+    """A 118-kg record whose entered dry weight is 4.6 % too high: with it, sessions of 6.8 L UF remove
+    more than 40 % of the extracellular water the model allows. The search starts from the smallest
+    dry-weight error that makes every session simulable, and the fit follows the RBV."""
+    truth = {"refill_capacity": 0.843, "vascular_reserve": 1.153, "blood_volume": 0.800}
+    wrong_dry_weight = RecordErrors(dry_weight_error=0.0459)
+    recs = virtual_sessions(truth, 12, seed=103, patient_index=8, errors=wrong_dry_weight)
+    assert max(r.scenario.prescription.uf_volume_l for r in recs) > 6.6
+    twin = fit_twin(recs)
+    assert twin.fit["uncertain_inputs"]["dry_weight"]["shift"] < 0.0
+    assert twin.fit["rmse"]["rbv_pct"] < 1.0
+    assert all(len(c["rbv_pct"]) > 40 for c in twin.fit["curves"].values())

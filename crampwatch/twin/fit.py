@@ -287,25 +287,22 @@ class _Problem:
 
 
 def _simulate_feasible(
-    scenarios: list[Scenario], names: Sequence[str] = tuple(s.name for s in OBSERVED)
+    scenarios: list[Scenario],
+    names: Sequence[str] = tuple(s.name for s in OBSERVED),
+    every_min: float = 1.0,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Time grid and signals ``names`` (``[n, steps]``; default the fitted ones) of ``scenarios``, one
     batch; a scenario the model does not simulate (e.g. an input error that makes its UF exceed 40 % of the
     extracellular water) gets NaN signals, the residual of a failed simulation."""
     try:
-        batch = simulate_batch(scenarios, record_every_min=1.0)
+        batch = simulate_batch(scenarios, record_every_min=every_min)
         return batch.t_min, {n: batch.signals[n] for n in names}
     except InputError:
-        ok = []
-        for sc in scenarios:
-            try:
-                patient_parameters([sc])
-                ok.append(True)
-            except InputError:
-                ok.append(False)
+        ok = [_simulable([sc]) for sc in scenarios]
         if not any(ok):
             raise
-    batch = simulate_batch([sc for sc, good in zip(scenarios, ok, strict=True) if good], record_every_min=1.0)
+    feasible = [sc for sc, good in zip(scenarios, ok, strict=True) if good]
+    batch = simulate_batch(feasible, record_every_min=every_min)
     rows = np.flatnonzero(ok)
     signals = {}
     for n in names:
@@ -362,7 +359,7 @@ def fit_parameters(
     marginal over the errors of :data:`UNCERTAIN_INPUTS` (``uncertain_inputs=False``: the entered inputs
     are taken as exact)."""
     prob = _Problem(records, uncertain_inputs)
-    sol = _solve(prob, np.zeros(len(prob.prior_sd)), max_evaluations)
+    sol = _solve(prob, _feasible_start(prob), max_evaluations)
     # second pass: a drifting error of each signal, estimated from the residuals at the first optimum
     _, sim = prob.simulate(sol.x[None, :])
     drift = {}
@@ -418,6 +415,33 @@ def fit_parameters(
     )
 
 
+def _feasible_start(prob: _Problem) -> np.ndarray:
+    """Where the search starts: no input error or, when the entered dry weight leaves some session a UF
+    the model cannot remove (the record then says that the dry weight is off, and a failed session's
+    residual has no slope to follow), the smallest dry-weight error that makes every session simulable."""
+    x0 = np.zeros(len(prob.prior_sd))
+    names = [u.name for u in prob.inputs]
+    if "dry_weight" not in names or _simulable(prob.scenarios(x0)):
+        return x0
+    k = names.index("dry_weight")
+    u = prob.inputs[k]
+    for e in np.arange(u.step, u.limit + 1e-9, u.step):
+        for signed in (-e, e):
+            x = x0.copy()
+            x[len(FITTED) + k] = signed
+            if _simulable(prob.scenarios(x)):
+                return x
+    return x0
+
+
+def _simulable(scenarios: list[Scenario]) -> bool:
+    try:
+        patient_parameters(scenarios)
+    except InputError:
+        return False
+    return True
+
+
 def _solve(prob: _Problem, x0: np.ndarray, max_evaluations: int):
     return least_squares(
         prob.fun,
@@ -459,13 +483,14 @@ CURVE_EVERY_MIN = 5.0
 
 
 def _curves(prob: _Problem, x: np.ndarray) -> list[dict[str, list[float]]]:
-    """Twin-simulated RBV and SBP of every fitted session on a 5-min grid (for plots)."""
-    batch = simulate_batch(prob.scenarios(x), record_every_min=CURVE_EVERY_MIN)
+    """Twin-simulated RBV and SBP of every fitted session on a 5-min grid (for plots; empty for a session
+    the model cannot simulate with the fitted values)."""
+    t, signals = _simulate_feasible(prob.scenarios(x), every_min=CURVE_EVERY_MIN)
     out = []
     for j in range(len(prob.base)):
-        keep = np.isfinite(batch.signals[RBV_PCT][j])
-        curve = {T_MIN: [round(float(t), 2) for t in batch.t_min[keep]]}
+        keep = np.isfinite(signals[RBV_PCT][j])
+        curve = {T_MIN: [round(float(v), 2) for v in t[keep]]}
         for sig in OBSERVED:
-            curve[sig.name] = [round(float(v), 2) for v in batch.signals[sig.name][j][keep]]
+            curve[sig.name] = [round(float(v), 2) for v in signals[sig.name][j][keep]]
         out.append(curve)
     return out
