@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, insert, select
 
 from crampwatch.io.machine.messages import ERROR, MachineMessage, Refusal
+from crampwatch.signals import T_MIN
 from crampwatch.store import codec
 from crampwatch.store.base import StoreBase, new_id
 from crampwatch.store.live_ingest import append_message, close, ingest_batch, observations_trace
@@ -151,7 +152,7 @@ class LiveStore(StoreBase):
         # the rows are made before the write lock is taken: a worker (often run at a lower priority) holds
         # the lock only for two statements, so the ACK path's next group commit does not wait on its CPU
         rows = [
-            {"seq": seq, "live_session_id": live_id, "t_min": t_min, "data": codec.to_jsonable(data)}
+            {"seq": seq, "live_session_id": live_id, T_MIN: t_min, "data": codec.to_jsonable(data)}
             for seq, live_id, t_min, data in updates
         ]
         seqs = [r["seq"] for r in rows]
