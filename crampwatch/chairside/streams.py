@@ -154,20 +154,24 @@ class RedisStreams:
                     # a process found now was not there at the last look, which followed ``since_ms``
                     await asyncio.to_thread(self._follow, last, since_ms)
                     since_ms = now_ms
-                found = await asyncio.to_thread(
-                    self.redis.xread, dict(last), count=500, block=int(1000 * WEB_BEAT_S)
-                )
+                events = await asyncio.to_thread(self._read, last)
             except redis.RedisError:
                 log.exception("reading engine updates from Redis failed; retrying")
                 await asyncio.sleep(1.0)
                 continue
-            events = []
-            for stream, entries in found or []:
-                name = stream.decode() if isinstance(stream, bytes) else stream
-                for entry_id, fields in entries:
-                    last[name] = entry_id
-                    events.append(json.loads(fields[b"u"]))
             hub.publish_many(events)
+
+    def _read(self, last: dict[str, str]) -> list[dict[str, Any]]:
+        """The next events of the streams in ``last`` (from their ids there, which move on), decoded here
+        (a thread) rather than on the event loop that answers the HL7 messages."""
+        found = self.redis.xread(dict(last), count=500, block=int(1000 * WEB_BEAT_S))
+        events = []
+        for stream, entries in found or []:
+            name = stream.decode() if isinstance(stream, bytes) else stream
+            for entry_id, fields in entries:
+                last[name] = entry_id
+                events.append(json.loads(fields[b"u"]))
+        return events
 
     def close(self) -> None:
         with contextlib.suppress(redis.RedisError):

@@ -9,6 +9,7 @@ HL7 v2 over MLLP); refusals are answered 422 with the reason and audited.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -37,6 +38,8 @@ ChairsUser = Annotated[Any, Depends(require_role(*CHAIRSIDE_ROLES))]
 GatewayUser = Annotated[Any, Depends(require_role(*CHAIRSIDE_ROLES))]
 #: Seconds between keep-alive comments on the event stream (proxies close silent connections).
 PING_S = 15
+#: Events of a batch encoded for a screen between two turns of the event loop (modelling choice).
+ENCODE_CHUNK = 50
 #: Reasons offered on the tile for acknowledging an alert (the second tap); snooze minutes with each.
 ACK_REASONS = (
     ("Seen, acting on it", 0.0),
@@ -185,7 +188,9 @@ async def _events(request: Request) -> AsyncIterator[bytes]:
     sessions: dict[str, tuple[Any, str | None]] = {}
     async for batch in _live(request).hub.subscribe_batches():
         out = []
-        for data in batch:
+        for k, data in enumerate(batch, start=1):
+            if k % ENCODE_CHUNK == 0:
+                await asyncio.sleep(0)  # a burst of engine updates does not hold up the HL7 ACKs
             live_id = str(data.get("live_session_id"))
             if data.get("closed") or data.get("ended"):
                 sessions.pop(live_id, None)
