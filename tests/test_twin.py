@@ -316,3 +316,5 @@ def test_a_dry_weight_that_leaves_the_uf_beyond_the_model_is_corrected_not_a_cra
     assert twin.fit["uncertain_inputs"]["dry_weight"]["shift"] < 0.0
     assert twin.fit["rmse"]["rbv_pct"] < 1.0
     assert all(len(c["rbv_pct"]) > 40 for c in twin.fit["curves"].values())
+    share = twin.parameters[REFILL_SHARE]  # its population value: with the same corrected dry weight
+    assert share["ci"][0] < share["value"] < share["ci"][1] and 0.0 < share["population"] < 100.0

@@ -392,6 +392,7 @@ def fit_parameters(
         prob.scenarios,
         lambda scs: _simulate_feasible(scs, (REFILL_ML_MIN,)),
         x,
+        np.concatenate([np.zeros(k), x[k:]]),
         cov,
         steps,
         prob.prior_sd,

@@ -56,17 +56,19 @@ def refill_share(
     scenarios_of: Callable[[np.ndarray], list[Scenario]],
     simulate: Callable[[list[Scenario]], tuple[np.ndarray, dict[str, np.ndarray]]],
     x: np.ndarray,
+    population_x: np.ndarray,
     cov: np.ndarray,
     steps: np.ndarray,
     prior_sd: np.ndarray,
     identified_sd_ratio: float,
 ) -> dict | None:
-    """The twin's refill share (%) with its 95 % interval, population value (population physiology, inputs
-    as entered) and whether the sessions identify it (its SD below ``identified_sd_ratio`` x the SD the
-    priors alone give); ``None`` when it cannot be simulated. ``scenarios_of(x)``: the fitted sessions at
-    parameter vector ``x``; ``simulate``: time grid and signals (with :data:`REFILL_ML_MIN`) of a list of
-    scenarios; ``steps``: forward-difference steps of ``x``."""
-    vectors = [x, np.zeros_like(x)] + [x + np.eye(len(x))[i] * steps[i] for i in range(len(x))]
+    """The twin's refill share (%) with its 95 % interval, population value (at ``population_x``: the
+    population physiology with the fitted corrections of the entered inputs) and whether the sessions
+    identify it (its SD below ``identified_sd_ratio`` x the SD the priors alone give); ``None`` when it
+    cannot be simulated. ``scenarios_of(x)``: the fitted sessions at parameter vector ``x``; ``simulate``:
+    time grid and signals (with :data:`REFILL_ML_MIN`) of a list of scenarios; ``steps``: forward-difference
+    steps of ``x``."""
+    vectors = [x, population_x] + [x + np.eye(len(x))[i] * steps[i] for i in range(len(x))]
     per = [scenarios_of(v) for v in vectors]
     m = len(per[0])
     t, signals = simulate([sc for group in per for sc in group])
