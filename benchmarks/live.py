@@ -21,6 +21,7 @@ duplicated (an update or measured event shown twice) are counted.
 
     python3 benchmarks/live.py                 # the figures the README quotes (three runs)
     python3 benchmarks/live.py --chairs 50 --seconds 10 --workers 1 [--postgres] [--kill]
+    python3 benchmarks/live.py --chairs 500 --web-processes 2   # serve --workers 2 on the MLLP port
 """
 
 from __future__ import annotations
