@@ -90,3 +90,53 @@ def test_trend_and_unit_pages_are_for_clinicians(app, db):
     page_login(client, "pat1")
     assert client.get(f"/patients/{db.p1}/trend").status_code == 403
     assert client.get("/unit").status_code == 403
+
+
+class _CountingStore:
+    """Stands in for the store: the number of cramp reports is set by the test."""
+
+    def __init__(self) -> None:
+        self.reports = 0
+
+    def count_reports(self) -> int:
+        return self.reports
+
+    def list_patients(self) -> list[str]:
+        return ["p1"]
+
+
+def test_views_during_a_recomputation_get_the_previous_overview_unless_a_report_came(monkeypatch):
+    import threading
+    from types import SimpleNamespace
+
+    computed: list[int] = []
+    release = threading.Event()
+
+    def slow_patient(store, patient_id):
+        computed.append(store.reports)
+        release.wait(10)
+        return SimpleNamespace(burden=store.reports, recent_risk=0.0, name=patient_id, id=patient_id)
+
+    monkeypatch.setattr(trends, "_unit_patient", slow_patient)
+    store, overview = _CountingStore(), trends.UnitOverview(ttl_s=0.0)
+    release.set()
+    first = overview.get(store)
+    release.clear()
+    recomputing = threading.Thread(target=overview.get, args=(store,))
+    recomputing.start()
+    while len(computed) < 2:
+        threading.Event().wait(0.005)
+    # the overview has expired and one view is recomputing it: the others get the previous one at once
+    assert all(overview.get(store) == first for _ in range(5))
+    assert len(computed) == 2
+    # a cramp report came: the next view waits for an overview that includes it
+    store.reports = 1
+    answers: list = []
+    waiting = threading.Thread(target=lambda: answers.append(overview.get(store)))
+    waiting.start()
+    waiting.join(0.2)
+    assert answers == []
+    release.set()
+    recomputing.join(5)
+    waiting.join(5)
+    assert computed == [0, 0, 1] and answers[0][1][0].burden == 1

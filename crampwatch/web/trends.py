@@ -422,23 +422,47 @@ def _unit_patient(store: Any, summary: Any) -> UnitPatient:
 
 class UnitOverview:
     """Patients ranked by recent cramp burden, then assessed risk; recomputed at most every few seconds,
-    and at once when a cramp report was stored since (a new report shows on the next view)."""
+    and at once when a cramp report was stored since (a new report shows on the next view).
+
+    One view recomputes at a time: while it does, other views are given the previous overview when no
+    report came since (it is at most ``ttl_s`` plus one recomputation old), and wait for the new one
+    otherwise, instead of every view reading every patient at once."""
 
     def __init__(self, ttl_s: float = OVERVIEW_TTL_S) -> None:
         self.ttl_s = ttl_s
         self._lock = threading.Lock()
+        self._refresh = threading.Lock()
         self._value: tuple[float, int, datetime, list[UnitPatient]] | None = None
 
-    def get(self, store: Any) -> tuple[datetime, list[UnitPatient]]:
-        """(computed at, ranked patients)."""
-        n_reports = store.count_reports()
+    def _fresh(self, n_reports: int) -> tuple[datetime, list[UnitPatient]] | None:
         with self._lock:
             value = self._value
         if value is not None and time.monotonic() - value[0] < self.ttl_s and value[1] == n_reports:
             return value[2], value[3]
-        now = datetime.now().astimezone()
-        rows = [_unit_patient(store, p) for p in store.list_patients()]
-        rows.sort(key=lambda p: (-p.burden, -(p.recent_risk or 0.0), p.name or p.id))
+        return None
+
+    def _previous(self, n_reports: int) -> tuple[datetime, list[UnitPatient]] | None:
         with self._lock:
-            self._value = (time.monotonic(), n_reports, now, rows)
-        return now, rows
+            value = self._value
+        return (value[2], value[3]) if value is not None and value[1] == n_reports else None
+
+    def get(self, store: Any) -> tuple[datetime, list[UnitPatient]]:
+        """(computed at, ranked patients)."""
+        n_reports = store.count_reports()
+        if (fresh := self._fresh(n_reports)) is not None:
+            return fresh
+        if not self._refresh.acquire(blocking=False):
+            if (previous := self._previous(n_reports)) is not None:
+                return previous
+            self._refresh.acquire()
+        try:
+            if (fresh := self._fresh(n_reports)) is not None:
+                return fresh
+            now = datetime.now().astimezone()
+            rows = [_unit_patient(store, p) for p in store.list_patients()]
+            rows.sort(key=lambda p: (-p.burden, -(p.recent_risk or 0.0), p.name or p.id))
+            with self._lock:
+                self._value = (time.monotonic(), n_reports, now, rows)
+            return now, rows
+        finally:
+            self._refresh.release()
