@@ -1,7 +1,8 @@
 """Clinic pages under load: the session page, the trend page and the unit overview.
 
 Builds the demo database (10 patients, 3 weeks of sessions, every session assessed), starts
-``uvicorn --workers 2`` in its own process and drives it from this process over loopback:
+``uvicorn --workers 2`` with the application factory of ``crampwatch serve`` in its own process and drives
+it from this process over loopback:
 
 0. one request at a time, per page (``--single`` requests): latency p50/p95 and the server's CPU time
    per request (all its processes, from ``/proc``; far less sensitive to other load than latency);
@@ -36,6 +37,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from crampwatch.cli.web_cmd import FACTORY  # noqa: E402
 from crampwatch.demo import build_demo  # noqa: E402
 from crampwatch.store import Store  # noqa: E402
 from tests.live_server import LiveServer  # noqa: E402
@@ -204,7 +206,9 @@ def main() -> None:
         url, paths = build_db(Path(tmp) / "bench.db")
         paths = {kind: path for kind, path in paths.items() if kind in chosen}
         print(f"demo database built in {time.perf_counter() - started:.0f} s")
-        server = LiveServer(url, secret_key=SECRET_KEY, workers=args.workers).start(timeout_s=120)
+        # each process is built as `crampwatch serve --workers N` builds it (start-up heap frozen)
+        server = LiveServer(url, secret_key=SECRET_KEY, workers=args.workers, factory=FACTORY)
+        server.start(timeout_s=120)
         try:
             cookies = asyncio.run(login_cookies(server.url))
             asyncio.run(warm_up(server.url, cookies, paths))
