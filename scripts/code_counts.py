@@ -12,8 +12,10 @@ those the allowlist of tests/test_name_constants.py does not name (the guard tes
 from __future__ import annotations
 
 import ast
+import importlib.util
 import sys
 from pathlib import Path
+from types import ModuleType
 
 
 def _functions(tree: ast.AST) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
@@ -23,17 +25,6 @@ def _functions(tree: ast.AST) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
 def _length(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
     start = min([fn.lineno, *(d.lineno for d in fn.decorator_list)])
     return (fn.end_lineno or fn.lineno) - start + 1
-
-
-def _docstrings(tree: ast.AST) -> set[int]:
-    out = set()
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        first = body[0] if isinstance(body, list) and body else None
-        value = first.value if isinstance(first, ast.Expr) else None
-        if isinstance(value, ast.Constant) and isinstance(value.value, str):
-            out.add(id(value))
-    return out
 
 
 def _circles(package: str) -> list[list[str]]:
@@ -78,6 +69,7 @@ def main(repo: Path) -> None:
     from crampwatch.signals import SIGNAL_SPECS, TIME
 
     package = repo / "crampwatch"
+    guard = _name_guard(repo)
     long80, long120, big, local_imports = [], [], [], 0
     signal_literals, signal_files, cause_literals, cause_files = 0, set(), 0, set()
     time_literals, time_files = 0, set()
@@ -98,7 +90,7 @@ def main(repo: Path) -> None:
                 long120.append(f"{rel}:{fn.name} ({n})")
             local |= {s.lineno for s in ast.walk(fn) if isinstance(s, ast.Import | ast.ImportFrom)}
         local_imports += len(local)
-        docs = _docstrings(tree)
+        docs = guard.docstring_ids(tree)
         for node in ast.walk(tree):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
                 if node.value in SIGNAL_SPECS and path.name != "signals.py":
@@ -119,17 +111,17 @@ def main(repo: Path) -> None:
     print(f"signal-name string literals: {signal_literals} in {len(signal_files)} files")
     print(f"time-axis (t_min) string literals: {time_literals} in {len(time_files)} files")
     print(f"cause-id string literals: {cause_literals} in {len(cause_files)} files")
-    print(f"name literals outside the allowlist of tests/test_name_constants.py: {_unlisted(repo)}")
+    unlisted = guard.unlisted_literals(package, guard.ALLOWED)
+    print(f"name literals outside the allowlist of tests/test_name_constants.py: {len(unlisted)}")
 
 
-def _unlisted(repo: Path) -> int:
-    import importlib.util
-
+def _name_guard(repo: Path) -> ModuleType:
+    """The name guard test module (tests/test_name_constants.py): its literal scan and allowlist."""
     spec = importlib.util.spec_from_file_location("name_guard", repo / "tests" / "test_name_constants.py")
     assert spec is not None and spec.loader is not None
     guard = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(guard)
-    return len(guard.unlisted_literals(repo / "crampwatch", guard.ALLOWED))
+    return guard
 
 
 if __name__ == "__main__":

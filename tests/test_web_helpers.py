@@ -165,3 +165,20 @@ class LiveServer(live_server.LiveServer):
 
     def __init__(self, database_url: str, secret_key: str = TEST_SECRET_KEY, port: int | None = None) -> None:
         super().__init__(database_url, secret_key=secret_key, port=port)
+
+
+def view_concurrently(clients, path: str, views_each: int = 5) -> list[int]:
+    """Each client views ``path`` ``views_each`` times, one thread per client, after two warm-up views (the
+    page is cached from the second); the status codes answered."""
+    from tests.store_fixtures import run_in_threads
+
+    clients[0].get(path)
+    clients[0].get(path)
+    answers: list[int] = []
+
+    def view(client) -> None:
+        for _ in range(views_each):
+            answers.append(client.get(path).status_code)
+
+    assert run_in_threads(view, [(c,) for c in clients]) == []
+    return answers

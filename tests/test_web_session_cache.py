@@ -8,10 +8,9 @@ import gzip
 
 import pandas as pd
 from fastapi.testclient import TestClient
-from test_web_helpers import api_login
+from test_web_helpers import api_login, view_concurrently
 
 from crampwatch.web import session_cache
-from tests.store_fixtures import run_in_threads
 
 pytest_plugins = ["test_web_helpers"]  # the db and app fixtures
 
@@ -111,15 +110,6 @@ def test_a_cached_page_is_the_same_compressed_or_not(app, db):
 def test_concurrent_views_are_each_audited_before_they_are_answered(app, db):
     """Views from many threads share audit transactions; each answered view has its committed entry."""
     clients = [_clinician(app)[0] for _ in range(6)]
-    clients[0].get(f"/sessions/{db.s1}")
-    clients[0].get(f"/sessions/{db.s1}")  # cached from here on
-    views = _views(db)
-    answers: list[int] = []
-
-    def view(client: TestClient) -> None:
-        for _ in range(5):
-            answers.append(client.get(f"/sessions/{db.s1}").status_code)
-
-    assert run_in_threads(view, [(c,) for c in clients]) == []
-    assert answers == [200] * 30
+    views = _views(db) + 2  # with the two warm-up views
+    assert view_concurrently(clients, f"/sessions/{db.s1}") == [200] * 30
     assert _views(db) == views + 30
