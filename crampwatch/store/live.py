@@ -46,6 +46,15 @@ UPDATE = "update"
 _STEP = func.coalesce(LiveUpdateRow.data["step"].as_string(), UPDATE)
 
 
+def _seq_window(query: Any, seq: Any, upto_seq: int | None, after_seq: int | None) -> Any:
+    """``query`` limited to the rows with ``after_seq < seq <= upto_seq`` (each bound when given)."""
+    if upto_seq is not None:
+        query = query.where(seq <= upto_seq)
+    if after_seq is not None:
+        query = query.where(seq > after_seq)
+    return query
+
+
 class LiveStore(StoreBase):
     """Live sessions, their messages and the engine's updates."""
 
@@ -118,11 +127,12 @@ class LiveStore(StoreBase):
         self, live_session_id: str, upto_seq: int | None = None, after_seq: int | None = None
     ) -> list[LiveMessageRecord]:
         """The session's messages in order (those with ``after_seq < seq <= upto_seq`` when given)."""
-        query = select(LiveMessageRow).where(LiveMessageRow.live_session_id == live_session_id)
-        if upto_seq is not None:
-            query = query.where(LiveMessageRow.seq <= upto_seq)
-        if after_seq is not None:
-            query = query.where(LiveMessageRow.seq > after_seq)
+        query = _seq_window(
+            select(LiveMessageRow).where(LiveMessageRow.live_session_id == live_session_id),
+            LiveMessageRow.seq,
+            upto_seq,
+            after_seq,
+        )
         with self._read() as s:
             rows = list(s.scalars(query.order_by(LiveMessageRow.seq)))
         out: list[LiveMessageRecord] = []
@@ -135,11 +145,12 @@ class LiveStore(StoreBase):
     ) -> dict[int, str]:
         """How the engine took each of the session's messages in: seq -> ``update``, ``coalesced`` (folded
         into a later update) or ``failed`` (refused); messages without a stored update are missing."""
-        query = select(LiveUpdateRow.seq, _STEP).where(LiveUpdateRow.live_session_id == live_session_id)
-        if upto_seq is not None:
-            query = query.where(LiveUpdateRow.seq <= upto_seq)
-        if after_seq is not None:
-            query = query.where(LiveUpdateRow.seq > after_seq)
+        query = _seq_window(
+            select(LiveUpdateRow.seq, _STEP).where(LiveUpdateRow.live_session_id == live_session_id),
+            LiveUpdateRow.seq,
+            upto_seq,
+            after_seq,
+        )
         with self._read() as s:
             return {seq: step for seq, step in s.execute(query)}
 
@@ -196,22 +207,16 @@ class LiveStore(StoreBase):
     def live_updates(self, live_session_id: str) -> list[dict[str, Any]]:
         """Every update of a session in message order (the live timeline; not the rows of messages folded
         into a later update or refused by the engine)."""
-        with self._read() as s:
-            rows = s.scalars(
-                select(LiveUpdateRow)
-                .where(LiveUpdateRow.live_session_id == live_session_id, _STEP == UPDATE)
-                .order_by(LiveUpdateRow.seq)
-            )
-            return [dict(r.data) for r in rows]
+        return self._updates(LiveUpdateRow.live_session_id == live_session_id)
 
     def stored_live_updates(self, seqs: Sequence[int]) -> list[dict[str, Any]]:
         """The stored engine updates (not markers) of these messages, in message order."""
+        return self._updates(LiveUpdateRow.seq.in_(list(seqs)))
+
+    def _updates(self, where: Any) -> list[dict[str, Any]]:
+        """The stored updates (not markers) of the rows where ``where`` holds, in message order."""
         with self._read() as s:
-            rows = s.scalars(
-                select(LiveUpdateRow)
-                .where(LiveUpdateRow.seq.in_(list(seqs)), _STEP == UPDATE)
-                .order_by(LiveUpdateRow.seq)
-            )
+            rows = s.scalars(select(LiveUpdateRow).where(where, _STEP == UPDATE).order_by(LiveUpdateRow.seq))
             return [dict(r.data) for r in rows]
 
     def latest_values(self, live_session_id: str) -> dict[str, tuple[float, float]]:
