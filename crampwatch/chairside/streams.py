@@ -84,6 +84,11 @@ def partition_of(live_session_id: str, partitions: int) -> int:
 _FIELDS = tuple(f.name for f in dataclasses.fields(LiveMessageRecord))
 
 
+def _text(name: str | bytes) -> str:
+    """A stream or member name as Redis returned it (bytes unless the client decodes responses)."""
+    return name.decode() if isinstance(name, bytes) else name
+
+
 def encode(message: LiveMessageRecord) -> str:
     return json.dumps({name: getattr(message, name) for name in _FIELDS})  # values: tuples become lists
 
@@ -130,7 +135,7 @@ class RedisStreams:
         """Add the measured streams of application processes that appeared since ``since_ms`` (read from
         then: they started after it) to ``last``; drop those that stopped."""
         alive = {
-            f"{MEASURED}:{o.decode() if isinstance(o, bytes) else o}"
+            f"{MEASURED}:{_text(o)}"
             for o in self.redis.zrangebyscore(WEB, since_ms - 1000 * WEB_ALIVE_S, "+inf")
         }
         alive.discard(self.measured_stream)
@@ -167,7 +172,7 @@ class RedisStreams:
         found = self.redis.xread(dict(last), count=500, block=int(1000 * WEB_BEAT_S))
         events = []
         for stream, entries in found or []:
-            name = stream.decode() if isinstance(stream, bytes) else stream
+            name = _text(stream)
             for entry_id, fields in entries:
                 last[name] = entry_id
                 events.append(json.loads(fields[b"u"]))
@@ -243,10 +248,7 @@ class EngineWorker:
             count=READ_COUNT,
             block=BLOCK_MS,
         )
-        batch = {
-            stream.decode() if isinstance(stream, bytes) else stream: entries
-            for stream, entries in found or []
-        }
+        batch = {_text(stream): entries for stream, entries in found or []}
         self._prune()
         return self._process(batch)
 
