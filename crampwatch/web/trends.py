@@ -434,29 +434,25 @@ class UnitOverview:
         self._refresh = threading.Lock()
         self._value: tuple[float, int, datetime, list[UnitPatient]] | None = None
 
-    def _fresh(self, n_reports: int) -> tuple[datetime, list[UnitPatient]] | None:
+    def _kept(self, n_reports: int, max_age_s: float) -> tuple[datetime, list[UnitPatient]] | None:
+        """The kept overview if it was computed with ``n_reports`` reports less than ``max_age_s`` ago."""
         with self._lock:
             value = self._value
-        if value is not None and time.monotonic() - value[0] < self.ttl_s and value[1] == n_reports:
+        if value is not None and value[1] == n_reports and time.monotonic() - value[0] < max_age_s:
             return value[2], value[3]
         return None
-
-    def _previous(self, n_reports: int) -> tuple[datetime, list[UnitPatient]] | None:
-        with self._lock:
-            value = self._value
-        return (value[2], value[3]) if value is not None and value[1] == n_reports else None
 
     def get(self, store: Any) -> tuple[datetime, list[UnitPatient]]:
         """(computed at, ranked patients)."""
         n_reports = store.count_reports()
-        if (fresh := self._fresh(n_reports)) is not None:
+        if (fresh := self._kept(n_reports, self.ttl_s)) is not None:
             return fresh
         if not self._refresh.acquire(blocking=False):
-            if (previous := self._previous(n_reports)) is not None:
+            if (previous := self._kept(n_reports, math.inf)) is not None:
                 return previous
             self._refresh.acquire()
         try:
-            if (fresh := self._fresh(n_reports)) is not None:
+            if (fresh := self._kept(n_reports, self.ttl_s)) is not None:
                 return fresh
             now = datetime.now().astimezone()
             rows = [_unit_patient(store, p) for p in store.list_patients()]
