@@ -255,8 +255,8 @@ def dask_scheduler(
     if scheduler in LOCAL_SCHEDULERS:
         yield ("synchronous" if scheduler == "sync" else scheduler), str(scheduler)
         return
-    distributed = optional.load("distributed")
-    Client, LocalCluster = distributed.Client, distributed.LocalCluster
+    with optional.extra_imports():
+        from distributed import Client, LocalCluster
     if scheduler is None:
         # Processes (not threads): the integrator is numpy-bound Python and would contend for the GIL.
         cluster = LocalCluster(
@@ -294,7 +294,8 @@ def _build(
     parquet_in: str | None,
     meta: pd.DataFrame,
 ) -> Any:
-    dd = optional.load("dask.dataframe")
+    with optional.extra_imports():
+        import dask.dataframe as dd
 
     if parquet_in is not None:
         if not Path(parquet_in).exists():
@@ -357,7 +358,9 @@ def run_cohort(
         if out is not None:
             # One graph: the partitions are computed once, written to Parquet and gathered.
             write = ddf.to_parquet(out, write_index=False, compute=False, overwrite=True)
-            df, _ = optional.load("dask").compute(ddf, write, scheduler=sched)
+            with optional.extra_imports():
+                import dask
+            df, _ = dask.compute(ddf, write, scheduler=sched)
         else:
             df = ddf.compute(scheduler=sched)
     df = _plain_strings(df.reset_index(drop=True))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -92,15 +93,28 @@ def test_fhir_commands_name_the_fhir_extra(tmp_path: Path) -> None:
     assert len(lines) == 1 and "crampwatch[fhir]" in lines[0] and "'fhir'" in lines[0], done.stderr
 
 
-def _local_optional_imports(source: str) -> list[str]:
-    """Import statements inside functions that import a package of an extra (they go through
-    :func:`crampwatch.optional.load`)."""
-    import ast
+def _guarded(fn: ast.AST) -> set[int]:
+    """``id`` of the import statements inside ``with optional.extra_imports():`` blocks of ``fn``."""
+    inside: set[int] = set()
+    for node in ast.walk(fn):
+        if isinstance(node, ast.With) and any(
+            isinstance(item.context_expr, ast.Call)
+            and getattr(item.context_expr.func, "attr", getattr(item.context_expr.func, "id", None))
+            == "extra_imports"
+            for item in node.items
+        ):
+            inside |= {id(n) for n in ast.walk(node) if isinstance(n, ast.Import | ast.ImportFrom)}
+    return inside
 
+
+def _local_optional_imports(source: str) -> list[str]:
+    """Import statements inside functions that import a package of an extra outside a
+    ``with optional.extra_imports():`` block (:func:`crampwatch.optional.extra_imports`)."""
     found = []
     for fn in ast.walk(ast.parse(source)):
         if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
             continue
+        guarded = _guarded(fn)
         for node in ast.walk(fn):
             names = (
                 [a.name for a in node.names]
@@ -109,7 +123,8 @@ def _local_optional_imports(source: str) -> list[str]:
                 if isinstance(node, ast.ImportFrom) and node.level == 0
                 else []
             )
-            found += [f"{fn.name}: {n}" for n in names if n.split(".")[0] in EXTRA_OF_MODULE]
+            if id(node) not in guarded:
+                found += [f"{fn.name}: {n}" for n in names if n.split(".")[0] in EXTRA_OF_MODULE]
     return found
 
 
@@ -125,14 +140,17 @@ def test_optional_packages_are_imported_through_the_optional_module() -> None:
 def test_the_optional_import_check_can_fail() -> None:
     planted = "def run():\n    import dask.dataframe as dd\n    from distributed import Client\n    import os"
     assert _local_optional_imports(planted) == ["run: dask.dataframe", "run: distributed"]
+    guarded = "def run():\n    with optional.extra_imports():\n        import dask\n    import redis"
+    assert _local_optional_imports(guarded) == ["run: redis"]
 
 
 def test_a_missing_optional_package_names_its_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     from crampwatch import optional
 
     monkeypatch.setitem(sys.modules, "distributed", None)  # import of it raises ModuleNotFoundError
-    with pytest.raises(optional.MissingExtra, match=r"pip install 'crampwatch\[cohort\]'"):
-        optional.load("distributed")
-    with pytest.raises(ModuleNotFoundError) as other:  # not an extra: raised as it is
-        optional.load("crampwatch_no_such_module")
+    missing = pytest.raises(optional.MissingExtra, match=r"pip install 'crampwatch\[cohort\]'")
+    with missing, optional.extra_imports():
+        import distributed  # noqa: F401
+    with pytest.raises(ModuleNotFoundError) as other, optional.extra_imports():  # not an extra: as it is
+        import crampwatch_no_such_module  # noqa: F401
     assert not isinstance(other.value, optional.MissingExtra)

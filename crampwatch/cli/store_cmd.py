@@ -37,7 +37,8 @@ DATABASE_HELP = "Database URL (default: $CRAMPWATCH_DATABASE_URL, else sqlite://
 
 
 def _open(url: str | None) -> Store:
-    OperationalError = optional.load("sqlalchemy.exc").OperationalError
+    with optional.extra_imports():
+        from sqlalchemy.exc import OperationalError
     # needs the 'app' extra (crampwatch/optional.py): imported when the command runs
     from crampwatch.store import Store
 

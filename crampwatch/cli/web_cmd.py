@@ -65,7 +65,8 @@ def _web_app(store: object, host: str, mllp_port: int | None) -> object:
 
 
 def _run(web_app: object, host: str, port: int, workers: int = 1) -> None:
-    uvicorn = optional.load("uvicorn")
+    with optional.extra_imports():
+        import uvicorn
     # needs the 'app' extra (crampwatch/optional.py): imported when the command runs
     from crampwatch.chairside.runtime import freeze_startup_heap
     from crampwatch.web.app import uvicorn_options

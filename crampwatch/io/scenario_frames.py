@@ -73,7 +73,8 @@ def _parse_row(data: Any, i: int) -> Scenario:
 
 def write_scenarios_parquet(scenarios: Sequence[Scenario], path: str | Path, partitions: int = 8) -> Path:
     """Write ``scenarios`` as a Parquet dataset of ``partitions`` files (input of ``parquet_in=``)."""
-    dd = optional.load("dask.dataframe")
+    with optional.extra_imports():
+        import dask.dataframe as dd
 
     frame = scenarios_to_frame(scenarios)
     nparts = max(1, min(partitions, len(frame)))

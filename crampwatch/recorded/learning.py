@@ -43,7 +43,8 @@ def virtual_unit_inputs(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`crampwatch.learn.virtual.simulate_unit` of ``scenarios`` computed on Dask (``scheduler`` as
     for :func:`crampwatch.cohort.run_cohort`); the same table and drivers."""
-    dask = optional.load("dask")
+    with optional.extra_imports():
+        import dask
 
     n = len(scenarios)
     cols = complete_columns(scenario_columns(scenarios), n)

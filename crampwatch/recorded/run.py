@@ -185,16 +185,20 @@ def _execute(
 ) -> list[dict]:
     """Run :func:`run_partition` for the partitions ``todo`` on ``sched`` (a distributed client or the name
     of a local dask scheduler), calling ``tick`` as each one finishes."""
-    dask = optional.load("dask")
+    with optional.extra_imports():
+        import dask
+        from dask.callbacks import Callback
     if isinstance(sched, str):
-        class _Ticks(optional.load("dask.callbacks").Callback):
+
+        class _Ticks(Callback):
             def _posttask(self, key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
                 tick()
 
         tasks = [dask.delayed(run_partition, pure=False)(*args(k)) for k in todo]
         with _Ticks():
             return list(dask.compute(*tasks, scheduler=sched))
-    as_completed = optional.load("distributed").as_completed
+    with optional.extra_imports():
+        from distributed import as_completed
     futures = [sched.submit(run_partition, *args(k), pure=False) for k in todo]
     results = []
     for future in as_completed(futures):

@@ -28,7 +28,8 @@ router = APIRouter(include_in_schema=False)
 @lru_cache(maxsize=1)
 def plotly_js_path() -> Path:
     """The minified plotly.js shipped inside the installed ``plotly`` Python package."""
-    plotly = optional.load("plotly")
+    with optional.extra_imports():
+        import plotly
     path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
     if not path.is_file():
         raise FileNotFoundError(path)
