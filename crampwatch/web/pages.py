@@ -182,15 +182,10 @@ def session_page(request: Request, session_id: str, user: CurrentUser) -> Respon
     key = None
     if user.role != "patient" and not getattr(user, "notice_failed_logins", 0):
         key = session_cache.page_key(version, user.role)
-    html = None if key is None else cache.get(key)
-    if html is not None:  # rendered for this version of what it shows: only the access check and audit
+    page = None if key is None else cache.get(key)
+    if page is not None:  # rendered for this version of what it shows: only the access check and audit
         access.record_view(store, user, version.patient_id, "view_session", request.url.path)
-        return session_cache.page_response(
-            html,
-            username=user.username,
-            csrf=csrf_token(request),
-            accept_encoding=request.headers.get("accept-encoding", ""),
-        )
+        return _personalized(request, user, page)
     rec, patient = access.load_session(store, user, session_id, "view_session", request.url.path)
     assessment = services.assessment_for(store, rec, patient.patient)
     events = rec.trace.events
@@ -212,10 +207,18 @@ def session_page(request: Request, session_id: str, user: CurrentUser) -> Respon
         }
         return TEMPLATES.get_template("session.html").render(full)
 
-    html = session_cache.cached_page(
-        cache, key, render_page, username=user.username, csrf=csrf_token(request)
+    page = cache.get_or_create(key, lambda: session_cache.split_page(render_page()))
+    return _personalized(request, user, page)
+
+
+def _personalized(request: Request, user: Any, page: session_cache.RenderedPage) -> Response:
+    """A cached session page with this viewer's name and CSRF token, compressed when the client takes it."""
+    return session_cache.page_response(
+        page,
+        username=user.username,
+        csrf=csrf_token(request),
+        accept_encoding=request.headers.get("accept-encoding", ""),
     )
-    return HTMLResponse(html)
 
 
 def _patient_session_page(

@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 import struct
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
@@ -108,19 +107,6 @@ def page_response(page: RenderedPage, *, username: str, csrf: str, accept_encodi
         media_type="text/html",
         headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"},
     )
-
-
-def cached_page(
-    cache: LRUCache[RenderedPage],
-    key: tuple[Any, ...],
-    render: Callable[[], str],
-    *,
-    username: str,
-    csrf: str,
-) -> str:
-    """The page for this viewer: rendered once per key, then the viewer's name and token written in."""
-    page = cache.get_or_create(key, lambda: split_page(render()))
-    return personalize(page, username=username, csrf=csrf)
 
 
 def new_cache() -> LRUCache[RenderedPage]:
