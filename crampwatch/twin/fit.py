@@ -270,14 +270,16 @@ class _Problem:
     def _evaluate(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         key = np.asarray(x, dtype=float).tobytes()
         if self._cache is None or self._cache[0] != key:
-            steps = np.diag(self.steps)
-            # step inward at the upper bound so that every point stays within the bounds
-            steps = np.where((x + self.steps > self.upper)[None, :] & (steps > 0), -steps, steps)
-            xs = np.vstack([x, x + steps])
-            res = self.residuals_many(xs)
-            jac = (res[1:] - res[0]).T / np.diag(steps)[None, :]
+            steps = self.inward_steps(x)
+            res = self.residuals_many(np.vstack([x, x + np.diag(steps)]))
+            jac = (res[1:] - res[0]).T / steps[None, :]
             self._cache = (key, res[0], jac)
         return self._cache[1], self._cache[2]
+
+    def inward_steps(self, x: np.ndarray) -> np.ndarray:
+        """Forward-difference step of each parameter at ``x``, taken inward at the upper bound so that every
+        point stays within the bounds."""
+        return np.where(x + self.steps > self.upper, -self.steps, self.steps)
 
     def fun(self, x: np.ndarray) -> np.ndarray:
         return self._evaluate(x)[0]
@@ -387,14 +389,13 @@ def fit_parameters(
     sd = np.sqrt(np.diag(cov))
     rmse, counts = _rmse(prob, sim)
     k = len(FITTED)
-    steps = np.where(x + prob.steps > prob.upper, -prob.steps, prob.steps)
     share = refill_share(
         prob.scenarios,
         lambda scs: _simulate_feasible(scs, (REFILL_ML_MIN,)),
         x,
         np.concatenate([np.zeros(k), x[k:]]),
         cov,
-        steps,
+        prob.inward_steps(x),
         prob.prior_sd,
         IDENTIFIED_SD_RATIO,
     )
