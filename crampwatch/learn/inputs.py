@@ -130,6 +130,7 @@ class ThresholdTerm:
         return f"{self.feature}_above_{self.cutoff_name}"
 
     def values(self, x: np.ndarray) -> np.ndarray:
+        """``max(0, x - cut-off)``; NaN (a missing feature) stays NaN."""
         return np.maximum(np.asarray(x, dtype=float) - cutoff(self.cutoff_name), 0.0)
 
 
@@ -234,10 +235,6 @@ def threshold_columns(features: np.ndarray) -> np.ndarray:
     """Threshold terms ([n, len(THRESHOLD_TERMS)]) of a feature matrix in :data:`FEATURE_NAMES` order
     (NaN where the feature is missing)."""
     cols = [t.values(features[:, FEATURE_NAMES.index(t.feature)]) for t in THRESHOLD_TERMS]
-    cols = [
-        np.where(np.isnan(features[:, FEATURE_NAMES.index(t.feature)]), np.nan, c)
-        for t, c in zip(THRESHOLD_TERMS, cols, strict=True)
-    ]
     return np.column_stack(cols) if cols else np.empty((len(features), 0))
 
 
