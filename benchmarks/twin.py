@@ -103,10 +103,6 @@ def wilson(k: int, n: int) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def _fit_options(exact_inputs: bool) -> dict:
-    return {"uncertain_inputs": False} if exact_inputs else {}
-
-
 def fit_patients(arm: Arm, seed: int, n_patients: int, n_sessions: int, exact_inputs: bool) -> dict:
     """True and fitted values, interval hits and fit times of ``n_patients`` patients of one seed."""
     rng_truth = np.random.default_rng([seed, 0])
@@ -121,7 +117,7 @@ def fit_patients(arm: Arm, seed: int, n_patients: int, n_sessions: int, exact_in
         )
         truth = {**truth, "refill_share": 100.0 * share}
         t0 = time.perf_counter()
-        twin = fit_twin(recs, **_fit_options(exact_inputs))
+        twin = fit_twin(recs, uncertain_inputs=not exact_inputs)
         times.append(time.perf_counter() - t0)
         p = recs[0].scenario.patient
         true_dry_kg = p.dry_weight_kg / (1.0 + errors.dry_weight_error)
@@ -195,10 +191,10 @@ def main() -> None:
     arms = [BY_NAME[name] for name in args.arms.split(",")]
     print(f"load average at start: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     recs = virtual_sessions({"refill_capacity": 0.6}, 12, seed=3)
-    fit_twin(recs, **_fit_options(args.exact_inputs))  # warm-up
+    fit_twin(recs, uncertain_inputs=not args.exact_inputs)  # warm-up
     t0 = time.perf_counter()
     for _ in range(3):
-        fit_twin(recs, **_fit_options(args.exact_inputs))
+        fit_twin(recs, uncertain_inputs=not args.exact_inputs)
     fit_time = (time.perf_counter() - t0) / 3
     print(f"fit time, one patient with 12 sessions (RBV+BP): {fit_time:.2f} s")
     results = {"fit_time_12_sessions_s": fit_time, "exact_inputs": args.exact_inputs, "arms": {}}
