@@ -183,8 +183,10 @@ INTERACTION_TERMS: tuple[InteractionTerm, ...] = (
 #: Names of the threshold and interaction terms, after the features.
 THRESHOLD_NAMES: tuple[str, ...] = tuple(t.name for t in THRESHOLD_TERMS)
 INTERACTION_NAMES: tuple[str, ...] = tuple(t.name for t in INTERACTION_TERMS)
-#: The candidate blocks of extra terms, in file order: each enters only when grouped CV supports it.
-EXTRA_BLOCKS: tuple[str, ...] = ("thresholds", "interactions")
+#: The candidate blocks of extra terms and their term names, in file order: each block enters only when
+#: grouped CV supports it.
+EXTRA_TERMS: dict[str, tuple[str, ...]] = {"thresholds": THRESHOLD_NAMES, "interactions": INTERACTION_NAMES}
+EXTRA_BLOCKS: tuple[str, ...] = tuple(EXTRA_TERMS)
 #: Label and unit of each input for the model card.
 FEATURE_LABELS: dict[str, tuple[str, str]] = {
     **{score_column(c): (f"{c} score", "0-1") for c in CAUSES},
@@ -210,9 +212,8 @@ def penalty_weights(blocks: tuple[str, ...] = ()) -> np.ndarray:
     """Ridge multiplier of each design column: the prior's logit, :data:`FEATURE_NAMES`, then the extra
     ``blocks`` (of :data:`EXTRA_BLOCKS`, in that order) at :data:`EXTRA_PENALTY`."""
     weights = [1.0, *(1.0 for c in CAUSES), *(k.penalty for k in KEY_FEATURES)]
-    sizes = {"thresholds": len(THRESHOLD_TERMS), "interactions": len(INTERACTION_TERMS)}
-    for block in EXTRA_BLOCKS:
-        weights += [EXTRA_PENALTY] * (sizes[block] if block in blocks else 0)
+    for block, names in EXTRA_TERMS.items():
+        weights += [EXTRA_PENALTY] * (len(names) if block in blocks else 0)
     return np.array(weights)
 
 

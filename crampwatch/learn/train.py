@@ -28,10 +28,9 @@ from crampwatch.learn.fit import (
 )
 from crampwatch.learn.inputs import (
     EXTRA_BLOCKS,
+    EXTRA_TERMS,
     FEATURE_NAMES,
-    INTERACTION_NAMES,
     PRIOR_COLUMN,
-    THRESHOLD_NAMES,
     extra_columns,
     penalty_weights,
 )
@@ -187,13 +186,16 @@ def _with_supported_terms(
     optimistic; held-out units check it, ``benchmarks/learn.py``.)"""
     cv_lin = cross_validate(X, y, prior, groups, penalty_weights())
     kept, cvs = [], {}
-    names = {"thresholds": THRESHOLD_NAMES, "interactions": INTERACTION_NAMES}
     for block, cols in blocks.items():
         cvs[block] = cross_validate(np.column_stack([X, cols]), y, prior, groups, penalty_weights((block,)))
         gain, z = clustered_gain(y, cvs[block].model_risk, cv_lin.model_risk, groups)
         use = gain > 0 and z >= GAIN_Z
-        summary[block] = {"terms": list(names[block]), "used": bool(use), "log_loss_gain_per_session": gain,
-                          "gain_z": z}  # fmt: skip
+        summary[block] = {
+            "terms": list(EXTRA_TERMS[block]),
+            "used": bool(use),
+            "log_loss_gain_per_session": gain,
+            "gain_z": z,
+        }
         if use:
             kept.append(block)
     used = tuple(kept)
@@ -207,11 +209,9 @@ def _with_supported_terms(
 def _all_terms(fitted: Fitted, X_all: np.ndarray, used: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """Coefficients and fill values of every term of :data:`TERMS` (columns of ``X_all``): terms of blocks
     the model does not use get coefficient 0 (and their training mean as fill)."""
-    n_base = len(TERMS) - len(THRESHOLD_NAMES) - len(INTERACTION_NAMES)
-    sizes = {"thresholds": len(THRESHOLD_NAMES), "interactions": len(INTERACTION_NAMES)}
-    keep = [True] * n_base
-    for block in EXTRA_BLOCKS:
-        keep += [block in used] * sizes[block]
+    keep = [True] * (len(TERMS) - sum(len(names) for names in EXTRA_TERMS.values()))
+    for block, names in EXTRA_TERMS.items():
+        keep += [block in used] * len(names)
     keep_mask = np.array(keep)
     with np.errstate(invalid="ignore"):
         means = np.nanmean(X_all, axis=0) if len(X_all) else np.zeros(len(TERMS))
