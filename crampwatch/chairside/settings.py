@@ -98,6 +98,11 @@ def env_number(name: str, default: float) -> float:
         raise InputError(f"{name}: {raw!r} is not a number", name) from None
 
 
+def redis_url_from_env() -> str | None:
+    """``CRAMPWATCH_REDIS_URL`` (``None`` when unset): the live data's bus between server processes."""
+    return os.environ.get("CRAMPWATCH_REDIS_URL", "").strip() or None
+
+
 def live_settings_from_env(**overrides: object) -> LiveSettings:
     """Settings from the environment; keyword arguments that are not ``None`` win."""
     port = os.environ.get("CRAMPWATCH_MLLP_PORT", "").strip()
@@ -109,7 +114,7 @@ def live_settings_from_env(**overrides: object) -> LiveSettings:
         "allowed_addresses": _list("CRAMPWATCH_MLLP_ALLOWED_ADDRESSES"),
         "allowed_senders": _list("CRAMPWATCH_MLLP_ALLOWED_SENDERS"),
         "session_timeout_min": env_number("CRAMPWATCH_LIVE_TIMEOUT_MIN", SESSION_TIMEOUT_MIN),
-        "redis_url": os.environ.get("CRAMPWATCH_REDIS_URL", "").strip() or None,
+        "redis_url": redis_url_from_env(),
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     return LiveSettings(**values)  # type: ignore[arg-type]

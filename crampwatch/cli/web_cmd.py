@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 
 from crampwatch import optional
+from crampwatch.chairside.settings import redis_url_from_env
 from crampwatch.cli.app import app, handle_input_errors
 from crampwatch.errors import InputError
 
@@ -115,11 +116,6 @@ AllowDemoOpt = Annotated[
 ]
 
 
-def redis_url() -> str:
-    """``CRAMPWATCH_REDIS_URL`` ("" when unset): the live data's bus between server processes."""
-    return os.environ.get("CRAMPWATCH_REDIS_URL", "").strip()
-
-
 def _check_workers(workers: int | None, store: object, mllp_port: int | None) -> int:
     """The number of server processes: ``workers``, else 2 (1 with the HL7 listener); several with the HL7
     listener only with Redis (each process listens on the port, the kernel spreads the connections)."""
@@ -127,7 +123,7 @@ def _check_workers(workers: int | None, store: object, mllp_port: int | None) ->
         workers = 1 if mllp_port is not None else DEFAULT_WORKERS
     if not 1 <= workers <= 32:
         raise InputError(f"workers: {workers} is out of range (allowed 1–32)", "workers")
-    if workers > 1 and mllp_port is not None and not redis_url():
+    if workers > 1 and mllp_port is not None and not redis_url_from_env():
         raise InputError(
             "workers: several server processes share the HL7 listener (--mllp-port) only through Redis "
             "(allowed --workers 1, or set CRAMPWATCH_REDIS_URL)",
@@ -208,7 +204,7 @@ def serve(
         raise
     typer.echo(f"crampwatch: serving {store.url} at http://{host}:{port}/ with {workers} worker(s)")
     typer.echo(f"crampwatch: CSRF key {source}")
-    if workers > 1 and not redis_url():
+    if workers > 1 and not redis_url_from_env():
         typer.echo(
             "crampwatch: live chair data (POST /api/live/...) reach the screens of the process that "
             "received them; set CRAMPWATCH_REDIS_URL (docs/chairside.md) or --workers 1 for every screen "
