@@ -177,7 +177,7 @@ def import_cmd(
         sc = load_scenario(scenario)
         trace = read_trace_file(file)
         if events is not None:
-            trace = trace.with_events(read_events_file(events))
+            trace = trace.with_events(read_events(events))
         _check_matches(file, trace, sc, strict)
         with _opened(database_url) as store:
             result = _store_session(store, sc, trace, _parse_start(started_at), session_id, name)
@@ -304,7 +304,6 @@ def read_trace_file(path: Path) -> Trace:
 
     Data-quality notes (values set to missing, ignored columns) are printed to stderr; the rest is stored.
     """
-
     trace, report = read_trace(path)
     for message in report.messages():
         typer.echo(f"note: {path.name}: {message}", err=True)
@@ -321,12 +320,6 @@ def _check_matches(path: Path, trace: Trace, scenario: Scenario, strict: bool) -
         raise InputError(f"trace {path.name} does not match the scenario: {'; '.join(problems)}", "trace")
     for problem in problems:
         typer.echo(f"warning: {path.name} does not match the scenario: {problem}", err=True)
-
-
-def read_events_file(path: Path) -> pd.DataFrame:
-    """Events from a CSV (``t_min, kind, severity, note``) or a JSON list, via :mod:`crampwatch.io.traces`."""
-
-    return read_events(path)
 
 
 # ------------------------------------------------------------------------------------------------- FHIR
