@@ -52,14 +52,19 @@
     if (m.latest.uf_rate_ml_h) setField(tile, "uf", num(latest(m, "uf_rate_ml_h")));
   }
 
+  // The tile's patient: name (else id), linked to the chair's live timeline.
+  function setWho(tile, c) {
+    var who = tile.querySelector(".who");
+    who.textContent = c.patient_name || c.patient_id;
+    who.setAttribute("href", "/chairs/" + c.session_id);
+  }
+
   function fill(tile, c) {
     var before = tile.getAttribute("data-level");
     tile.className = "chair level-" + (c.level || "none");
     tile.setAttribute("data-level", c.level || "none");
     tile.setAttribute("data-seq", c.seq === undefined || c.seq === null ? "" : c.seq);
-    var who = tile.querySelector(".who");
-    who.textContent = c.patient_name || c.patient_id;
-    who.setAttribute("href", "/chairs/" + c.session_id);
+    setWho(tile, c);
     setField(tile, "level", LEVEL_TEXT[c.level] || c.level);
     setField(tile, "risk", pct(c.cramp_risk_30min));
     var f = c.forecast_30min;
@@ -138,11 +143,7 @@
     if (!grid) return;
     var c = JSON.parse(ev.data);
     var tile = tileFor(c);
-    if (!tile.getAttribute("data-seq") && !tile.querySelector(".who").textContent) {
-      var who = tile.querySelector(".who");
-      who.textContent = c.patient_name || c.patient_id;
-      who.setAttribute("href", "/chairs/" + c.session_id);
-    }
+    if (!tile.getAttribute("data-seq") && !tile.querySelector(".who").textContent) setWho(tile, c);
     var seq = parseInt(tile.getAttribute("data-measured-seq"), 10);
     if (!isNaN(seq) && c.seq <= seq) return;
     tile.setAttribute("data-measured-seq", c.seq);
